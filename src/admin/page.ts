@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddOn } from 'atlassian-connect-express';
+import { Router, type RequestHandler, type Response } from 'express';
+import Handlebars from 'handlebars';
+import { PROJECT_ROOT } from '../config';
+import { requireContext } from '../connect/context';
+import type { JiraClientFactory } from '../jira/factory';
+
+const VIEWS = path.join(PROJECT_ROOT, 'views');
+
+/** Compiles a view once and renders it inside the layout. */
+function view(name: string): (data: Record<string, unknown>) => string {
+  const layout = Handlebars.compile(fs.readFileSync(path.join(VIEWS, 'layout.hbs'), 'utf8'));
+  const body = Handlebars.compile(fs.readFileSync(path.join(VIEWS, `${name}.hbs`), 'utf8'));
+  return (data) => layout({ ...data, body: body(data) });
+}
+
+/**
+ * The admin page inside Jira's iframe. Jira loads it with a JWT bound to this URL (checked by ACE
+ * with qsh); the page then calls /api/v1 with context JWTs. Only Jira administrators see it.
+ */
+export function adminPageRouter(deps: { addon: AddOn; jira: JiraClientFactory; localBaseUrl: string }): Router {
+  const router = Router();
+  const admin = view('admin');
+  const message = view('message');
+  const page: RequestHandler = async (req, res) => {
+    const { clientKey, userAccountId, hostBaseUrl } = requireContext(req);
+    const common = { title: 'IdP User & Group Sync', localBaseUrl: deps.localBaseUrl, hostScriptUrl: `${hostBaseUrl}/atlassian-connect/all.js` };
+    let isAdmin = false;
+    try {
+      isAdmin = Boolean(userAccountId) && (await deps.jira.forTenant(clientKey).hasGlobalPermission(userAccountId!, 'ADMINISTER'));
+    } catch {
+      return send(res, 502, message({ ...common, kind: 'error', heading: 'Jira did not answer', message: 'Could not check your permissions in Jira. Reload the page in a minute.' }));
+    }
+    if (!isAdmin) return send(res, 403, message({ ...common, kind: 'warning', heading: 'Administrators only', message: 'Only Jira administrators can configure IdP User & Group Sync.' }));
+    send(res, 200, admin(common));
+  };
+  router.get('/admin', deps.addon.authenticate(), page);
+  return router;
+}
+
+function send(res: Response, status: number, html: string): void {
+  res.status(status).type('html').send(html);
+}

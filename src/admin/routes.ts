@@ -1,0 +1,30 @@
+import type { AddOn } from 'atlassian-connect-express';
+import { Router } from 'express';
+import { requireContextJwt } from '../connect/contextJwt';
+import type { TenantRepository } from '../connect/tenants';
+import type { SiteCredentialsRepository } from '../db/siteCredentials';
+import type { JiraClientFactory } from '../jira/factory';
+import { requireJiraAdmin } from './auth';
+import { notFound } from './errors';
+import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
+import { putSiteCredentialsSchema } from './siteCredentials/schema';
+import { validateBody } from './validate';
+
+export interface AdminApiDeps {
+  addon: AddOn;
+  tenants: TenantRepository;
+  credentials: SiteCredentialsRepository;
+  jira: JiraClientFactory;
+}
+
+/** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
+export function adminApiRouter(deps: AdminApiDeps): Router {
+  const router = Router();
+  router.use(requireContextJwt(deps.addon), requireJiraAdmin(deps.jira));
+
+  router.get('/site-credentials', getSiteCredentials(deps));
+  router.put('/site-credentials', validateBody(putSiteCredentialsSchema), putSiteCredentials(deps));
+
+  router.use((_req, _res, next) => next(notFound('No such admin API resource.')));
+  return router;
+}

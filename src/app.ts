@@ -1,0 +1,74 @@
+import path from 'node:path';
+import type { AddOn } from 'atlassian-connect-express';
+import express, { type Express } from 'express';
+import type { Sequelize } from 'sequelize';
+import { errorHandler, notFound } from './admin/errors';
+import { adminPageRouter } from './admin/page';
+import { adminApiRouter } from './admin/routes';
+import { PROJECT_ROOT, type Config } from './config';
+import { createAddon } from './connect/addon';
+import { lifecycleRouter } from './connect/lifecycle';
+import { AddonSettingsStore } from './connect/store';
+import { TenantRepository } from './connect/tenants';
+import { createSecretBox } from './crypto/secrets';
+import { isDatabaseReachable } from './db/database';
+import { defineModels } from './db/models';
+import { SiteCredentialsRepository } from './db/siteCredentials';
+import { JiraClientFactory } from './jira/factory';
+import { systemClock, type Clock } from './jira/retry';
+import type { Logger } from './logger';
+
+/** Everything the app is built from; tests pass exactly what they need. */
+export interface AppDeps {
+  config: Config;
+  sequelize: Sequelize;
+  logger: Logger;
+  secretKey: Buffer;
+  clock?: Clock;
+}
+
+/** The built app and the services it wired, for the server and for tests. */
+export interface AppServices {
+  app: Express;
+  addon: AddOn;
+  jira: JiraClientFactory;
+  tenants: TenantRepository;
+  credentials: SiteCredentialsRepository;
+}
+
+/** Builds the Express app: Connect (ACE), lifecycle, admin page, admin API, health. */
+export async function createApp(deps: AppDeps): Promise<AppServices> {
+  const { config, sequelize, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const models = defineModels(sequelize);
+  const box = createSecretBox(deps.secretKey);
+  const store = new AddonSettingsStore(sequelize, models, box);
+  const tenants = new TenantRepository(models);
+  const credentials = new SiteCredentialsRepository(models, box);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  app.get('/healthz', async (_req, res) => {
+    const database = await isDatabaseReachable(sequelize);
+    res.status(database ? 200 : 503).json({ status: database ? 'ok' : 'degraded', database: database ? 'up' : 'down' });
+  });
+  app.use('/vendor/aui', express.static(path.join(PROJECT_ROOT, 'node_modules/@atlassian/aui/dist/aui'), { maxAge: '7d', index: false }));
+  app.use('/public', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', index: false }));
+
+  const addon = await createAddon(app, config, store, logger);
+  const jira = new JiraClientFactory(addon, credentials, config.jira, config.atlassianApiUrl, clock, (err, waitMs, attempt) =>
+    logger.info({ status: err.status, path: err.details.path, waitMs, attempt }, 'Jira call will be retried'),
+  );
+  addon.on('user_created', (_event: string, body: { user?: { accountId?: string } }, req: express.Request) => {
+    logger.info({ clientKey: (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey, accountId: body?.user?.accountId }, 'user_created webhook');
+  });
+
+  app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
+  app.use(adminPageRouter({ addon, jira, localBaseUrl: config.localBaseUrl }));
+  app.use('/api/v1', adminApiRouter({ addon, tenants, credentials, jira }));
+  app.use((_req, _res, next) => next(notFound()));
+  app.use(errorHandler(logger));
+  return { app, addon, jira, tenants, credentials };
+}

@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import JSON5 from 'json5';
+import { z } from 'zod';
+
+/** The project's root folder (where package.json, config.json and the descriptor live). */
+export const PROJECT_ROOT = findProjectRoot(__dirname);
+
+function findProjectRoot(start: string): string {
+  let dir = start;
+  while (!fs.existsSync(path.join(dir, 'atlassian-connect.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every setting, by the environment variable that sets it. */
+const settingsSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: port.default(3000),
+  AC_LOCAL_BASE_URL: httpUrl.optional(),
+  AC_HOST_WHITELIST: z.string().default(''),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// connection URL')
+    .optional(),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+  DATA_DIR: z.string().min(1).optional(),
+  EMBEDDED_PG_PORT: port.default(54329),
+  APP_SECRET_KEY: z
+    .string()
+    .refine(isValidSecretKey, 'must be 32 random bytes, as 64 hex characters or as base64')
+    .optional(),
+  CONNECT_KEYS_CDN_URL: httpUrl.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  JIRA_CONCURRENCY_PER_TENANT: positiveInt.max(32).default(4),
+  JIRA_MAX_ATTEMPTS: positiveInt.max(20).default(5),
+  JIRA_BACKOFF_BASE_MS: positiveInt.default(500),
+  JIRA_BACKOFF_MAX_MS: positiveInt.default(30_000),
+  JIRA_MAX_RETRY_WAIT_MS: positiveInt.default(120_000),
+  JIRA_TIMEOUT_MS: positiveInt.default(30_000),
+  ATLASSIAN_API_URL: httpUrl.default('https://api.atlassian.com'),
+});
+
+type Settings = z.infer<typeof settingsSchema>;
+
+/** The validated configuration the whole process runs on. */
+export interface Config {
+  env: Settings['NODE_ENV'];
+  port: number;
+  localBaseUrl: string;
+  hostWhitelist: string;
+  database: { url?: string; poolMax: number; embeddedPort: number };
+  dataDir: string;
+  /** 32-byte key for secrets at rest; undefined means "generate one into dataDir" (not in production). */
+  appSecretKey?: Buffer;
+  connectKeysCdnUrl?: string;
+  logLevel: NonNullable<Settings['LOG_LEVEL']>;
+  jira: {
+    concurrencyPerTenant: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    maxRetryWaitMs: number;
+    timeoutMs: number;
+  };
+  atlassianApiUrl: string;
+}
+
+/** A configuration problem: start-up stops with this message, which names the variable. */
+export class ConfigError extends Error {}
+
+/** config.json keys (ACE's names) and the environment variable each one stands for. */
+const FILE_KEYS: Record<string, keyof Settings> = {
+  port: 'PORT',
+  localBaseUrl: 'AC_LOCAL_BASE_URL',
+  whitelist: 'AC_HOST_WHITELIST',
+};
+
+/** Builds the configuration from config.json's section for NODE_ENV and the environment. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  configFile: string = path.join(PROJECT_ROOT, 'config.json'),
+): Config {
+  const mode = env.NODE_ENV ?? 'development';
+  const fromFile = readConfigFile(configFile, mode, env);
+  const raw: Record<string, unknown> = { ...fromFile };
+  for (const key of Object.keys(settingsSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return toConfig(parsed.data);
+}
+
+function toConfig(s: Settings): Config {
+  if (s.NODE_ENV === 'production') {
+    const missing = (['AC_LOCAL_BASE_URL', 'DATABASE_URL', 'APP_SECRET_KEY'] as const).filter((k) => !s[k]);
+    if (missing.length > 0) {
+      throw new ConfigError(`Invalid configuration:\n  ${missing.map((k) => `${k}: required in production`).join('\n  ')}`);
+    }
+  }
+  return Object.freeze({
+    env: s.NODE_ENV,
+    port: s.PORT,
+    localBaseUrl: s.AC_LOCAL_BASE_URL ?? `http://localhost:${s.PORT}`,
+    hostWhitelist: s.AC_HOST_WHITELIST,
+    database: { url: s.DATABASE_URL, poolMax: s.DATABASE_POOL_MAX, embeddedPort: s.EMBEDDED_PG_PORT },
+    dataDir: path.resolve(PROJECT_ROOT, s.DATA_DIR ?? '.data'),
+    appSecretKey: s.APP_SECRET_KEY ? decodeSecretKey(s.APP_SECRET_KEY) : undefined,
+    connectKeysCdnUrl: s.CONNECT_KEYS_CDN_URL,
+    logLevel: s.LOG_LEVEL ?? (s.NODE_ENV === 'test' ? 'silent' : 'info'),
+    jira: {
+      concurrencyPerTenant: s.JIRA_CONCURRENCY_PER_TENANT,
+      maxAttempts: s.JIRA_MAX_ATTEMPTS,
+      backoffBaseMs: s.JIRA_BACKOFF_BASE_MS,
+      backoffMaxMs: s.JIRA_BACKOFF_MAX_MS,
+      maxRetryWaitMs: s.JIRA_MAX_RETRY_WAIT_MS,
+      timeoutMs: s.JIRA_TIMEOUT_MS,
+    },
+    atlassianApiUrl: s.ATLASSIAN_API_URL,
+  });
+}
+
+function readConfigFile(file: string, mode: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  if (!fs.existsSync(file)) return {};
+  let all: unknown;
+  try {
+    all = JSON5.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${file} is not valid JSON5 (${(err as Error).message})`);
+  }
+  const section = (all as Record<string, unknown> | null)?.[mode];
+  if (section === undefined) return {};
+  if (typeof section !== 'object' || section === null) {
+    throw new ConfigError(`Invalid configuration: ${file} section "${mode}" must be an object`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(section)) {
+    const setting = FILE_KEYS[key];
+    if (!setting) continue; // ACE-only keys are ACE's business
+    const resolved = typeof value === 'string' && /^\$[A-Z_][A-Z0-9_]*$/.test(value) ? env[value.slice(1)] : value;
+    if (resolved !== undefined && resolved !== '') out[setting] = resolved;
+  }
+  return out;
+}
+
+function isValidSecretKey(value: string): boolean {
+  return decodeSecretKey(value)?.length === 32;
+}
+
+function decodeSecretKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return Buffer.from(value, 'base64');
+  return undefined;
+}

@@ -1,0 +1,93 @@
+import type { AddOn } from 'atlassian-connect-express';
+import { Router, type RequestHandler } from 'express';
+import type { Sequelize } from 'sequelize';
+import { z } from 'zod';
+import { badRequest, unauthorized, validationError } from '../admin/errors';
+import type { Logger } from '../logger';
+import { connectContext } from './context';
+import type { AddonSettingsStore, ClientInfo } from './store';
+import type { TenantRepository } from './tenants';
+
+/** The install payload fields we need; Jira sends more, which we keep as they are. */
+const installPayload = z
+  .object({
+    key: z.string().min(1),
+    clientKey: z.string().min(1).max(500),
+    sharedSecret: z.string().min(1),
+    baseUrl: z.string().url(),
+    displayUrl: z.string().url().optional(),
+    productType: z.string().optional(),
+    eventType: z.string().optional(),
+  })
+  .passthrough();
+
+export interface LifecycleDeps {
+  addon: AddOn;
+  sequelize: Sequelize;
+  store: AddonSettingsStore;
+  tenants: TenantRepository;
+  logger: Logger;
+}
+
+/**
+ * The Connect lifecycle: installed / uninstalled (RS256 signed installs, verified by ACE) and
+ * enabled / disabled (the tenant's shared-secret JWT). Each one commits before answering.
+ */
+export function lifecycleRouter(deps: LifecycleDeps): Router {
+  const router = Router();
+  router.post('/installed', deps.addon.verifyInstallation(), installed(deps));
+  router.post('/uninstalled', deps.addon.authenticateInstall(), uninstalled(deps));
+  router.post('/enabled', deps.addon.authenticate(), setEnabled(deps, true));
+  router.post('/disabled', deps.addon.authenticate(), setEnabled(deps, false));
+  return router;
+}
+
+function installed({ addon, sequelize, store, tenants, logger }: LifecycleDeps): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const parsed = installPayload.safeParse(req.body);
+      if (!parsed.success) throw validationError(parsed.error);
+      if (parsed.data.key !== addon.key) throw badRequest(`This install is for app "${parsed.data.key}", not "${addon.key}".`);
+      const info = parsed.data as ClientInfo;
+      await sequelize.transaction(async (t) => {
+        await store.saveInstallation(info, info.clientKey, t);
+        await tenants.saveInstall(info, t);
+      });
+      logger.info({ clientKey: info.clientKey, baseUrl: info.baseUrl }, 'tenant installed');
+      res.status(204).end();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+function uninstalled({ sequelize, store, tenants, logger }: LifecycleDeps): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const clientKey = connectContext(req)?.clientKey;
+      if (!clientKey) throw unauthorized();
+      await sequelize.transaction(async (t) => {
+        await tenants.delete(clientKey, t); // our tables cascade from the tenant row
+        await store.del(clientKey, undefined, t); // ACE's settings, shared secret included
+      });
+      logger.info({ clientKey }, 'tenant uninstalled; its data was removed');
+      res.status(204).end();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+function setEnabled({ tenants, logger }: LifecycleDeps, enabled: boolean): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const clientKey = connectContext(req)?.clientKey;
+      if (!clientKey) throw unauthorized();
+      await tenants.setEnabled(clientKey, enabled);
+      logger.info({ clientKey, enabled }, 'tenant lifecycle event');
+      res.status(204).end();
+    } catch (err) {
+      next(err);
+    }
+  };
+}

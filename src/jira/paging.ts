@@ -1,0 +1,21 @@
+import type { JiraPage } from './types';
+
+/**
+ * Walks an offset-paged Jira resource, yielding every value. Stops on isLast, or on an empty page
+ * (so a misbehaving server cannot loop us forever).
+ */
+export async function* pageThrough<T>(fetchPage: (startAt: number) => Promise<JiraPage<T>>): AsyncGenerator<T> {
+  for (let startAt = 0; ; ) {
+    const page = await fetchPage(startAt);
+    for (const value of page.values) yield value;
+    if (page.isLast || page.values.length === 0) return;
+    startAt += page.values.length;
+  }
+}
+
+/** Collects an async iterable into an array (for small results). */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}

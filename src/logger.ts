@@ -1,0 +1,32 @@
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+/** Field names whose values are secrets: never written to a log line, wherever they appear. */
+const SECRET_FIELDS = [
+  'authorization', 'Authorization', 'apiToken', 'orgApiKey', 'sharedSecret', 'password',
+  'token', 'clientSecret', 'bindPassword', 'secret', 'jwt',
+];
+
+/** Builds the process logger (JSON lines on stdout) with secrets redacted at any depth we log. */
+export function createLogger(level: string): Logger {
+  const paths = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `req.headers.${f.toLowerCase()}`]);
+  return pino({ level, redact: { paths, censor: '[redacted]' }, base: undefined });
+}
+
+/**
+ * A console-shaped logger for atlassian-connect-express. ACE passes request bodies as context
+ * objects (which may hold API tokens), so only its text arguments are kept.
+ */
+export function aceLogger(logger: Logger): Console {
+  const text = (args: unknown[]): string =>
+    args.filter((a): a is string | number => typeof a === 'string' || typeof a === 'number').join(' ');
+  const adapter = {
+    log: (...a: unknown[]) => logger.debug({ source: 'ace' }, text(a)),
+    debug: (...a: unknown[]) => logger.debug({ source: 'ace' }, text(a)),
+    info: (...a: unknown[]) => logger.debug({ source: 'ace' }, text(a)),
+    warn: (...a: unknown[]) => logger.info({ source: 'ace' }, text(a)),
+    error: (...a: unknown[]) => logger.warn({ source: 'ace' }, text(a)),
+  };
+  return adapter as unknown as Console;
+}

@@ -1,0 +1,36 @@
+import type { Server } from 'node:http';
+import { createApp } from './app';
+import { ConfigError, loadConfig, PROJECT_ROOT } from './config';
+import { resolveSecretKey } from './crypto/key';
+import { migrateUp } from './db/migrator';
+import { openDatabase } from './db/open';
+import { createLogger } from './logger';
+
+/** Process entry: config → database (+ migrations) → app → listen; stops cleanly on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  process.chdir(PROJECT_ROOT); // atlassian-connect-express reads its descriptor and config.json from the working folder
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase(config, logger);
+  const applied = await migrateUp(db.sequelize);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  const { app } = await createApp({ config, sequelize: db.sequelize, logger, secretKey: resolveSecretKey(config) });
+  const server: Server = app.listen(config.port, () => {
+    logger.info({ port: config.port, localBaseUrl: config.localBaseUrl, embeddedDatabase: db.embedded }, `serving ${config.localBaseUrl}/atlassian-connect.json`);
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close(() => void db.close().finally(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `Start-up failed: ${err.message}\n`);
+  process.exit(1);
+});
