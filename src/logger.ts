@@ -9,9 +9,9 @@ const SECRET_FIELDS = [
 ];
 
 /** Builds the process logger (JSON lines on stdout) with secrets redacted at any depth we log. */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   const paths = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `req.headers.${f.toLowerCase()}`]);
-  return pino({ level, redact: { paths, censor: '[redacted]' }, base: undefined });
+  return pino({ level, redact: { paths, censor: '[redacted]' }, base: undefined }, destination);
 }
 
 /**

@@ -1,0 +1,58 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createApp, type AppServices } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import type { Clock } from '../../src/jira/retry';
+import { createLogger } from '../../src/logger';
+import { createTestDatabase, type TestDatabase } from './db';
+import type { KeyServer } from './keyServer';
+
+/** A running add-on for a test: real HTTP on a loopback port, its own database, captured logs. */
+export interface TestApp extends AppServices {
+  url: string;
+  config: Config;
+  db: TestDatabase;
+  secretKey: Buffer;
+  /** Every log line the app wrote (JSON), for "secrets are never logged" checks. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestApp(opts: { keys: KeyServer; env?: Record<string, string>; db?: TestDatabase; clock?: Clock; secretKey?: Buffer }): Promise<TestApp> {
+  const db = opts.db ?? (await createTestDatabase());
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    AC_LOCAL_BASE_URL: url,
+    DATABASE_URL: db.url,
+    CONNECT_KEYS_CDN_URL: opts.keys.url,
+    JIRA_BACKOFF_BASE_MS: '10',
+    JIRA_BACKOFF_MAX_MS: '50',
+    JIRA_TIMEOUT_MS: '2000',
+    ...opts.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+  const secretKey = opts.secretKey ?? crypto.randomBytes(32);
+  const services = await createApp({ config, sequelize: db.sequelize, logger: createLogger('debug', sink), secretKey, clock: opts.clock });
+  server.on('request', services.app);
+  return {
+    ...services, url, config, db, secretKey, logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      if (!opts.db) await db.drop();
+    },
+  };
+}
+
+/** Admin API headers for a context JWT. */
+export function jwtHeader(token: string): Record<string, string> {
+  return { Authorization: `JWT ${token}` };
+}

@@ -1,0 +1,97 @@
+import crypto from 'node:crypto';
+
+export interface FakeUser {
+  accountId: string;
+  accountType: 'atlassian' | 'app' | 'customer';
+  emailAddress: string;
+  displayName: string;
+  active: boolean;
+  products: string[];
+}
+
+export interface FakeGroup {
+  groupId: string;
+  name: string;
+  members: Set<string>;
+}
+
+/** What a fake Jira site holds; tests read and arrange it directly. */
+export class FakeJiraState {
+  readonly users = new Map<string, FakeUser>();
+  readonly groups = new Map<string, FakeGroup>();
+  /** accountId → property key → value */
+  readonly properties = new Map<string, Map<string, unknown>>();
+  /** accountIds holding the ADMINISTER global permission */
+  readonly administrators = new Set<string>();
+  readonly projects = new Map<string, { id: string; key: string; name: string; leadAccountId: string }>();
+  readonly components = new Map<string, { id: string; name: string; leadAccountId?: string }>();
+  readonly serviceDesks = new Map<string, { id: string; projectId: string; projectKey: string; projectName: string; customers: Set<string> }>();
+  /** Accounts the organization manages (lifecycle and profile calls); accountId → active */
+  readonly managedAccounts = new Map<string, { active: boolean; profile: Record<string, string> }>();
+
+  addUser(fields: Partial<FakeUser> & { emailAddress: string }): FakeUser {
+    const user: FakeUser = {
+      accountId: fields.accountId ?? newAccountId(),
+      accountType: fields.accountType ?? 'atlassian',
+      emailAddress: fields.emailAddress,
+      displayName: fields.displayName ?? fields.emailAddress.split('@')[0],
+      active: fields.active ?? true,
+      products: fields.products ?? ['jira-software'],
+    };
+    this.users.set(user.accountId, user);
+    return user;
+  }
+
+  addGroup(name: string, groupId: string = crypto.randomUUID()): FakeGroup {
+    const group = { groupId, name, members: new Set<string>() };
+    this.groups.set(groupId, group);
+    return group;
+  }
+
+  userByEmail(email: string): FakeUser | undefined {
+    const e = email.toLowerCase();
+    return [...this.users.values()].find((u) => u.emailAddress.toLowerCase() === e);
+  }
+
+  groupByName(name: string): FakeGroup | undefined {
+    const n = name.toLowerCase();
+    return [...this.groups.values()].find((g) => g.name.toLowerCase() === n);
+  }
+
+  /** Group names a user belongs to (for assertions). */
+  groupsOf(accountId: string): string[] {
+    return [...this.groups.values()].filter((g) => g.members.has(accountId)).map((g) => g.name).sort();
+  }
+}
+
+/** An Atlassian-style account ID. */
+export function newAccountId(): string {
+  return `712020:${crypto.randomUUID()}`;
+}
+
+/** Jira's user JSON. */
+export function userJson(base: string, u: FakeUser) {
+  return {
+    self: `${base}/rest/api/3/user?accountId=${encodeURIComponent(u.accountId)}`,
+    accountId: u.accountId,
+    accountType: u.accountType,
+    emailAddress: u.emailAddress,
+    displayName: u.displayName,
+    active: u.active,
+    timeZone: 'Etc/UTC',
+    locale: 'en_US',
+  };
+}
+
+/** Jira's offset page over a list: startAt, maxResults (capped), total, isLast, values. */
+export function page<T>(all: T[], startAtRaw: unknown, maxRaw: unknown, defaultMax: number, cap: number) {
+  const startAt = Math.max(0, Number(startAtRaw ?? 0) || 0);
+  const maxResults = Math.min(cap, Math.max(1, Number(maxRaw ?? defaultMax) || defaultMax));
+  const values = all.slice(startAt, startAt + maxResults);
+  return { startAt, maxResults, total: all.length, isLast: startAt + values.length >= all.length, values };
+}
+
+/** Jira's error body. */
+export function jiraError(errorMessages: string[], errors: Record<string, string> = {}) {
+  return { errorMessages, errors };
+}
