@@ -1,0 +1,157 @@
+import request from 'supertest';
+import { FakeJira } from '../support/fakeJira';
+import { KeyServer } from '../support/keyServer';
+import { jwtHeader, startTestApp, type TestApp } from '../support/app';
+
+let keys: KeyServer;
+let app: TestApp;
+let siteA: FakeJira;
+let siteB: FakeJira;
+
+beforeAll(async () => {
+  keys = await new KeyServer().start();
+  app = await startTestApp({ keys, env: { JIRA_MAX_ATTEMPTS: '2' } });
+  siteA = await new FakeJira().start();
+  siteB = await new FakeJira().start();
+  await siteA.install(app.url, keys);
+  await siteB.install(app.url, keys);
+});
+afterAll(async () => {
+  await app.close();
+  await Promise.all([siteA.stop(), siteB.stop(), keys.stop()]);
+});
+
+const getCreds = (token?: string) => {
+  const req = request(app.url).get('/api/v1/site-credentials');
+  return token ? req.set(jwtHeader(token)) : req;
+};
+
+describe('admin API authentication', () => {
+  it('lets a Jira administrator in with a context JWT (qsh "context-qsh")', async () => {
+    const res = await getCreds(siteA.contextJwt(siteA.admin.accountId));
+    expect(res.status).toBe(200);
+    // The admin check really asked Jira, with the add-on's JWT.
+    const check = siteA.callsTo('POST', '/rest/api/3/permissions/check').at(-1);
+    expect(check).toMatchObject({ auth: 'jwt', status: 200, body: { globalPermissions: ['ADMINISTER'], accountId: siteA.admin.accountId } });
+  });
+
+  it('answers 401 without a JWT', async () => {
+    const res = await getCreds();
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe('unauthorized');
+  });
+
+  it('answers 403 to a user who is not a Jira administrator', async () => {
+    const user = siteA.state.addUser({ emailAddress: 'dev@example.com' });
+    const res = await getCreds(siteA.contextJwt(user.accountId));
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: 'forbidden', message: expect.stringMatching(/administrators/) });
+  });
+
+  it('answers 403 to a context JWT that names no user', async () => {
+    expect((await getCreds(siteA.contextJwt(undefined))).status).toBe(403);
+  });
+
+  it('answers 401 to a JWT with a wrong qsh, or one Jira bound to another URL', async () => {
+    expect((await getCreds(siteA.contextJwt(siteA.admin.accountId, { qsh: 'f'.repeat(64) }))).status).toBe(401);
+    const pageToken = siteA.appJwt('GET', '/admin', siteA.admin.accountId);
+    expect((await getCreds(pageToken)).status).toBe(401);
+  });
+
+  it('accepts a JWT bound to exactly this request', async () => {
+    const token = siteA.appJwt('GET', '/api/v1/site-credentials', siteA.admin.accountId);
+    expect((await getCreds(token)).status).toBe(200);
+  });
+
+  it('answers 401 to an expired JWT', async () => {
+    expect((await getCreds(siteA.contextJwt(siteA.admin.accountId, { expiresIn: -5 }))).status).toBe(401);
+  });
+
+  it("answers 401 to a JWT that claims another tenant but is signed with this tenant's secret", async () => {
+    const forged = siteA.contextJwt(siteA.admin.accountId, { iss: siteB.clientKey });
+    expect((await getCreds(forged)).status).toBe(401);
+  });
+
+  it('answers 401 to a JWT from a site that never installed the app', async () => {
+    const stranger = await new FakeJira().start();
+    stranger.installPayload(); // a shared secret we never received
+    expect((await getCreds(stranger.contextJwt(stranger.admin.accountId))).status).toBe(401);
+    await stranger.stop();
+  });
+
+  it("keeps tenants apart: tenant B's admin never sees tenant A's credentials", async () => {
+    await app.credentials.save(siteA.clientKey, { email: 'owner@a.example', apiToken: 'tok-A', tokenAccountId: 'x', orgId: null, orgApiKey: null, updatedBy: 'test' });
+    const a = await getCreds(siteA.contextJwt(siteA.admin.accountId));
+    const b = await getCreds(siteB.contextJwt(siteB.admin.accountId));
+    expect(a.body).toMatchObject({ email: 'owner@a.example', apiTokenSet: true });
+    expect(b.body).toMatchObject({ email: null, apiTokenSet: false });
+    expect(JSON.stringify(b.body)).not.toContain('owner@a.example');
+  });
+
+  it('answers 502, never 500, when Jira cannot answer the permission check', async () => {
+    siteA.failNext({ status: 503 }, { status: 503 });
+    const res = await getCreds(siteA.contextJwt(siteA.admin.accountId));
+    expect(res.status).toBe(502);
+    expect(res.body.error).toBe('jira_unavailable');
+  });
+
+  it('answers 404 in JSON for an unknown admin resource, but only after authentication', async () => {
+    expect((await request(app.url).get('/api/v1/nope')).status).toBe(401);
+    const res = await request(app.url).get('/api/v1/nope').set(jwtHeader(siteA.contextJwt(siteA.admin.accountId)));
+    expect(res.status).toBe(404);
+    expect(res.body.error).toBe('not_found');
+  });
+});
+
+describe('bad input on the admin API', () => {
+  const put = (body: string, type = 'application/json') =>
+    request(app.url).put('/api/v1/site-credentials').set(jwtHeader(siteA.contextJwt(siteA.admin.accountId))).set('Content-Type', type).send(body);
+
+  it('answers 400 malformed_json to broken JSON', async () => {
+    const res = await put('{"email": ');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'malformed_json', message: expect.any(String) });
+  });
+
+  it('answers 413 to a body over 1 MB', async () => {
+    const res = await put(JSON.stringify({ email: 'a@b.c', apiToken: 'x'.repeat(1_100_000) }));
+    expect(res.status).toBe(413);
+    expect(res.body.error).toBe('payload_too_large');
+  });
+});
+
+describe('admin page', () => {
+  it('renders for an administrator, with all.js from the host and AUI from our own origin', async () => {
+    const path = '/admin?lic=none&xdm_e=https%3A%2F%2Fevil.example';
+    const res = await request(app.url).get(path).set(jwtHeader(siteA.appJwt('GET', path, siteA.admin.accountId)));
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(`<script src="${siteA.url}/atlassian-connect/all.js"`);
+    expect(res.text).toContain(`href="${app.url}/vendor/aui/aui-prototyping.css"`);
+    expect(res.text).not.toContain('evil.example');
+    expect(res.text).toContain('Site credentials');
+    expect((await request(app.url).get('/vendor/aui/aui-prototyping.css')).status).toBe(200);
+    expect((await request(app.url).get('/public/js/admin.js')).status).toBe(200);
+  });
+
+  it('shows non-administrators a 403 page and no settings', async () => {
+    const user = siteA.state.addUser({ emailAddress: 'viewer@example.com' });
+    const res = await request(app.url).get('/admin').set(jwtHeader(siteA.appJwt('GET', '/admin', user.accountId)));
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('Administrators only');
+    expect(res.text).not.toContain('site-credentials');
+  });
+
+  it('refuses a page load without a JWT bound to it', async () => {
+    expect((await request(app.url).get('/admin')).status).toBe(401);
+    const res = await request(app.url).get('/admin').set(jwtHeader(siteA.contextJwt(siteA.admin.accountId, { qsh: 'f'.repeat(64) })));
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('health', () => {
+  it('reports the process and database up', async () => {
+    const res = await request(app.url).get('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', database: 'up' });
+  });
+});
