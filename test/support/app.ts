@@ -40,11 +40,14 @@ export async function startTestApp(opts: { keys: KeyServer; env?: Record<string,
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
   const secretKey = opts.secretKey ?? crypto.randomBytes(32);
+  const listenersBefore = process.listeners('unhandledRejection');
   const services = await createApp({ config, sequelize: db.sequelize, logger: createLogger('debug', sink), secretKey, clock: opts.clock });
   server.on('request', services.app);
   return {
     ...services, url, config, db, secretKey, logs,
     async close() {
+      // ACE adds a process-wide unhandledRejection listener per addon; drop this app's.
+      for (const l of process.listeners('unhandledRejection')) if (!listenersBefore.includes(l)) process.off('unhandledRejection', l);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       if (!opts.db) await db.drop();

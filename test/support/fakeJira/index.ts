@@ -56,6 +56,10 @@ export class FakeJira {
   private random = mulberry32(1);
   private planned: Planned[] = [];
   private rate?: { perSecond: number; windowStart: number; count: number };
+  private latencyMs = 0;
+  private inFlight = 0;
+  /** The most calls the fake was serving at once (to check the client's concurrency bound). */
+  maxInFlight = 0;
 
   constructor(opts: { appKey?: string } = {}) {
     this.appKey = opts.appKey ?? APP_KEY;
@@ -104,6 +108,11 @@ export class FakeJira {
   /** Answers 429 (Retry-After: 1) beyond this many calls a second; undefined lifts the limit. */
   setRateLimit(perSecond: number | undefined): void {
     this.rate = perSecond ? { perSecond, windowStart: Date.now(), count: 0 } : undefined;
+  }
+
+  /** Every answer takes at least this long. */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
   }
 
   /** Calls that reached a route with this method and path (for assertions). */
@@ -172,7 +181,9 @@ export class FakeJira {
     const method = req.method ?? 'GET';
     const record: CallRecord = { method, path: url.pathname, query: url.search, auth: 'none', status: 0, at: Date.now() };
     this.calls.push(record);
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     const reply = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      this.inFlight--;
       record.status = status;
       res.writeHead(status, { ...(body === undefined ? {} : { 'Content-Type': 'application/json;charset=UTF-8' }), ...headers });
       res.end(body === undefined ? undefined : JSON.stringify(body));
@@ -193,6 +204,7 @@ export class FakeJira {
     const refusal = this.refuse(match.r.access, principal);
     if (refusal) return reply(refusal.status, refusal.body);
 
+    if (this.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const fault = this.nextFault();
     if (fault === 'hang') {
       record.status = 'hang';

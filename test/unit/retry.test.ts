@@ -1,0 +1,81 @@
+import { JiraError } from '../../src/jira/errors';
+import { TenantLimiter } from '../../src/jira/limiter';
+import { backoffDelay, parseRetryAfter, withRetry, type RetryPolicy } from '../../src/jira/retry';
+import { VirtualClock } from '../support/clock';
+
+const policy: RetryPolicy = { maxAttempts: 5, backoffBaseMs: 100, backoffMaxMs: 1000, maxRetryWaitMs: 60_000 };
+const retryable = (retryAfterMs?: number) => new JiraError('x', 'http', true, { status: 503, retryAfterMs });
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-11-22T12:00:00Z');
+  it.each([
+    [{ 'retry-after': '5' }, 5000],
+    [{ 'retry-after': '0.5' }, 500],
+    [{ 'retry-after': 'Sun, 22 Nov 2026 12:00:30 GMT' }, 30_000],
+    [{ 'x-ratelimit-reset': '2026-11-22T12:01:00Z' }, 60_000],
+    [{ 'retry-after': 'soon' }, undefined],
+    [{}, undefined],
+  ])('%p → %p ms', (headers, expected) => {
+    expect(parseRetryAfter(headers, now)).toBe(expected);
+  });
+});
+
+describe('backoffDelay', () => {
+  it('doubles each attempt, jittered within [step/2, step], and stops at the cap', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, policy, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, policy, () => 1))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+});
+
+describe('withRetry', () => {
+  it('prefers Jira\'s wait to its own backoff', async () => {
+    const clock = new VirtualClock();
+    let n = 0;
+    await withRetry(async () => { if (++n < 3) throw retryable(n === 1 ? 4000 : undefined); return 'ok'; }, policy, clock);
+    expect(clock.sleeps).toEqual([4000, 150]);
+  });
+
+  it('throws non-retryable and foreign errors at once', async () => {
+    const clock = new VirtualClock();
+    await expect(withRetry(async () => { throw new JiraError('no', 'http', false, { status: 400 }); }, policy, clock)).rejects.toThrow('no');
+    await expect(withRetry(async () => { throw new TypeError('bug'); }, policy, clock)).rejects.toThrow(TypeError);
+    expect(clock.sleeps).toEqual([]);
+  });
+});
+
+describe('TenantLimiter', () => {
+  it('holds every call of a paused tenant until the pause ends, and leaves other tenants alone', async () => {
+    let now = 0;
+    const pending: Array<{ until: number; wake: () => void }> = [];
+    const clock = { now: () => now, random: () => 0.5, sleep: (ms: number) => new Promise<void>((wake) => pending.push({ until: now + ms, wake })) };
+    const limiter = new TenantLimiter(2, clock);
+    limiter.pause('a', 2000);
+    const ran: string[] = [];
+    const a = limiter.run('a', async () => ran.push(`a@${now}`));
+    await limiter.run('b', async () => ran.push(`b@${now}`));
+    expect(ran).toEqual(['b@0']); // b went straight through while a waits
+    expect(pending).toHaveLength(1);
+    expect(pending[0].until).toBe(2000);
+    now = 2000;
+    pending.shift()!.wake();
+    await a;
+    expect(ran).toEqual(['b@0', 'a@2000']);
+  });
+
+  it('runs at most N calls at once per tenant, and one at a time when near the limit', async () => {
+    const limiter = new TenantLimiter(3, new VirtualClock());
+    let active = 0;
+    let peak = 0;
+    const task = () => limiter.run('t', async () => {
+      peak = Math.max(peak, ++active);
+      await new Promise((r) => setTimeout(r, 5));
+      active--;
+    });
+    await Promise.all(Array.from({ length: 10 }, task));
+    expect(peak).toBe(3);
+    limiter.nearLimit('t');
+    peak = 0;
+    await Promise.all(Array.from({ length: 5 }, task));
+    expect(peak).toBe(1);
+  });
+});
