@@ -155,3 +155,14 @@ describe('health', () => {
     expect(res.body).toEqual({ status: 'ok', database: 'up' });
   });
 });
+
+describe('health when the database is gone', () => {
+  it('answers 503 with the database down', async () => {
+    const other = await startTestApp({ keys });
+    await other.db.sequelize.close();
+    const res = await request(other.url).get('/healthz');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ status: 'degraded', database: 'down' });
+    await other.close().catch(() => undefined);
+  });
+});

@@ -157,6 +157,16 @@ describe('uninstall', () => {
   });
 });
 
+describe('user_created webhook', () => {
+  it('accepts the webhook with the JWT Jira signs for it, and refuses it without', async () => {
+    await jira.install(app.url, keys);
+    const body = { webhookEvent: 'user_created', user: { accountId: 'acc-1' } };
+    const signed = await request(app.url).post('/webhooks/user-created').set(jwtHeader(jira.appJwt('POST', '/webhooks/user-created'))).send(body);
+    expect(signed.status).toBe(204);
+    expect((await request(app.url).post('/webhooks/user-created').send(body)).status).toBe(401);
+  });
+});
+
 describe('descriptor', () => {
   it('serves the descriptor with signed installs, context qsh, scopes, admin pages and the user_created webhook', async () => {
     const res = await request(app.url).get('/atlassian-connect.json');
