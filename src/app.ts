@@ -42,7 +42,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const clock = deps.clock ?? systemClock;
   const models = defineModels(sequelize);
   const box = createSecretBox(deps.secretKey);
-  const store = new AddonSettingsStore(sequelize, models, box);
+  const store = new AddonSettingsStore(models, box);
   const tenants = new TenantRepository(models);
   const credentials = new SiteCredentialsRepository(models, box);
 

@@ -24,7 +24,14 @@ export function adminPageRouter(deps: { addon: AddOn; jira: JiraClientFactory; l
   const router = Router();
   const admin = view('admin');
   const message = view('message');
-  const page: RequestHandler = async (req, res) => {
+  const page: RequestHandler = async (req, res, next) => {
+    try {
+      await render(req, res);
+    } catch (err) {
+      next(err);
+    }
+  };
+  const render = async (req: Parameters<RequestHandler>[0], res: Response) => {
     const { clientKey, userAccountId, hostBaseUrl } = requireContext(req);
     const common = { title: 'IdP User & Group Sync', localBaseUrl: deps.localBaseUrl, hostScriptUrl: `${hostBaseUrl}/atlassian-connect/all.js` };
     let isAdmin = false;

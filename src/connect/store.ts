@@ -1,4 +1,4 @@
-import type { Sequelize, Transaction } from 'sequelize';
+import type { Transaction } from 'sequelize';
 import type { SecretBox } from '../crypto/secrets';
 import type { Models } from '../db/models';
 
@@ -28,7 +28,6 @@ const secretContext = (clientKey: string) => `ace:sharedSecret:${clientKey}`;
  */
 export class AddonSettingsStore {
   constructor(
-    private readonly sequelize: Sequelize,
     private readonly models: Models,
     private readonly box: SecretBox,
   ) {}
@@ -86,11 +85,6 @@ export class AddonSettingsStore {
     if (key !== CLIENT_INFO || !isRecord(val) || typeof val[SEALED_FIELD] !== 'string') return val;
     const { [SEALED_FIELD]: sealed, ...rest } = val;
     return { ...rest, sharedSecret: this.box.open(sealed as string, secretContext(clientKey)) };
-  }
-
-  /** The sequelize instance the store writes through (for transactions spanning our tables). */
-  get db(): Sequelize {
-    return this.sequelize;
   }
 }
 

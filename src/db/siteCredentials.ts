@@ -56,6 +56,18 @@ export class SiteCredentialsRepository {
     return { orgId: row.orgId, orgApiKey: this.box.open(row.orgApiKeyEnc, ctx(clientKey, 'orgApiKey')) };
   }
 
+  /** Everything stored for a tenant, secrets opened (to merge a partial update). */
+  async load(clientKey: string): Promise<{ email: string; apiToken: string; orgId: string | null; orgApiKey: string | null } | undefined> {
+    const row = await this.models.SiteCredential.findByPk(clientKey);
+    if (!row) return undefined;
+    return {
+      email: row.email,
+      apiToken: this.box.open(row.apiTokenEnc, ctx(clientKey, 'apiToken')),
+      orgId: row.orgId,
+      orgApiKey: row.orgApiKeyEnc ? this.box.open(row.orgApiKeyEnc, ctx(clientKey, 'orgApiKey')) : null,
+    };
+  }
+
   /** Stores verified credentials (replacing what was there). */
   async save(clientKey: string, w: SiteCredentialsWrite): Promise<void> {
     await this.models.SiteCredential.upsert({

@@ -59,16 +59,14 @@ export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
 
 /** Fills what the request left out from what is stored, and checks the result is whole. */
 async function mergeWithStored(repo: SiteCredentialsRepository, clientKey: string, body: PutSiteCredentials) {
-  const stored = await repo.siteToken(clientKey);
-  const storedOrg = await repo.orgKey(clientKey);
-  const storedStatus = await repo.status(clientKey);
+  const stored = await repo.load(clientKey);
   let apiToken = body.apiToken;
   if (apiToken === undefined) {
     if (!stored || stored.email.toLowerCase() !== body.email.toLowerCase()) throw fieldError('apiToken', 'Required: enter the API token of this account.');
     apiToken = stored.apiToken;
   }
-  const orgId = body.orgId === undefined ? storedStatus.orgId : body.orgId;
-  const orgApiKey = body.orgApiKey === undefined ? storedOrg?.orgApiKey ?? null : body.orgApiKey;
+  const orgId = body.orgId === undefined ? stored?.orgId ?? null : body.orgId;
+  const orgApiKey = body.orgApiKey === undefined ? stored?.orgApiKey ?? null : body.orgApiKey;
   if (orgApiKey && !orgId) throw fieldError('orgId', 'Required with an organization API key.');
   if (orgId && !orgApiKey) throw fieldError('orgApiKey', 'Required with an organization ID.');
   return { apiToken, orgId, orgApiKey };
