@@ -13,10 +13,14 @@ import { TenantRepository } from './connect/tenants';
 import { createSecretBox } from './crypto/secrets';
 import { isDatabaseReachable } from './db/database';
 import { defineModels } from './db/models';
+import { ConnectionRepository } from './db/connections';
 import { SiteCredentialsRepository } from './db/siteCredentials';
+import { GroupStore } from './directory/groups';
+import { UserStore } from './directory/users';
 import { JiraClientFactory } from './jira/factory';
 import { systemClock, type Clock } from './jira/retry';
 import type { Logger } from './logger';
+import { scimRouter } from './scim/router';
 
 /** Everything the app is built from; tests pass exactly what they need. */
 export interface AppDeps {
@@ -34,6 +38,7 @@ export interface AppServices {
   jira: JiraClientFactory;
   tenants: TenantRepository;
   credentials: SiteCredentialsRepository;
+  connections: ConnectionRepository;
 }
 
 /** Builds the Express app: Connect (ACE), lifecycle, admin page, admin API, health. */
@@ -45,11 +50,16 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const store = new AddonSettingsStore(models, box);
   const tenants = new TenantRepository(models);
   const credentials = new SiteCredentialsRepository(models, box);
+  const connections = new ConnectionRepository(sequelize);
+  const users = new UserStore(sequelize);
+  const groups = new GroupStore(sequelize);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  // SCIM parses its own bodies, so that even a malformed one gets a SCIM error.
+  const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
+  app.use((req, res, next) => (req.path.startsWith('/scim/') ? next() : json(req, res, next)));
   app.get('/healthz', async (_req, res) => {
     const database = await isDatabaseReachable(sequelize);
     res.status(database ? 200 : 503).json({ status: database ? 'ok' : 'degraded', database: database ? 'up' : 'down' });
@@ -67,8 +77,9 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
   app.use(adminPageRouter({ addon, jira, localBaseUrl: config.localBaseUrl }));
-  app.use('/api/v1', adminApiRouter({ addon, tenants, credentials, jira }));
+  app.use('/api/v1', adminApiRouter({ addon, tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl }));
+  app.use('/scim/v2/:connectionId', scimRouter({ sequelize, connections, users, groups, localBaseUrl: config.localBaseUrl, logger }));
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
-  return { app, addon, jira, tenants, credentials };
+  return { app, addon, jira, tenants, credentials, connections };
 }

@@ -2,9 +2,12 @@ import type { AddOn } from 'atlassian-connect-express';
 import { Router } from 'express';
 import { requireContextJwt } from '../connect/contextJwt';
 import type { TenantRepository } from '../connect/tenants';
+import type { ConnectionRepository } from '../db/connections';
 import type { SiteCredentialsRepository } from '../db/siteCredentials';
 import type { JiraClientFactory } from '../jira/factory';
 import { requireJiraAdmin } from './auth';
+import { createConnection, deleteConnection, getConnection, listConnections, rotateToken, updateConnection } from './connections/handlers';
+import { createConnectionSchema, updateConnectionSchema } from './connections/schema';
 import { notFound } from './errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
 import { putSiteCredentialsSchema } from './siteCredentials/schema';
@@ -14,7 +17,9 @@ export interface AdminApiDeps {
   addon: AddOn;
   tenants: TenantRepository;
   credentials: SiteCredentialsRepository;
+  connections: ConnectionRepository;
   jira: JiraClientFactory;
+  localBaseUrl: string;
 }
 
 /** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
@@ -24,6 +29,13 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
 
   router.get('/site-credentials', getSiteCredentials(deps));
   router.put('/site-credentials', validateBody(putSiteCredentialsSchema), putSiteCredentials(deps));
+
+  router.get('/connections', listConnections(deps));
+  router.post('/connections', validateBody(createConnectionSchema), createConnection(deps));
+  router.get('/connections/:id', getConnection(deps));
+  router.patch('/connections/:id', validateBody(updateConnectionSchema), updateConnection(deps));
+  router.delete('/connections/:id', deleteConnection(deps));
+  router.post('/connections/:id/token', rotateToken(deps));
 
   router.use((_req, _res, next) => next(notFound('No such admin API resource.')));
   return router;

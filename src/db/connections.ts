@@ -1,0 +1,128 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+
+export type ConnectionKind = 'scim' | 'entra' | 'ldap';
+export type ScimProvider = 'entra' | 'okta' | 'miniorange' | 'generic';
+
+/** A configured IdP of a tenant. The SCIM token itself is never here: only its hash and a hint. */
+export interface Connection {
+  id: string;
+  clientKey: string;
+  name: string;
+  kind: ConnectionKind;
+  provider: string;
+  target: 'users' | 'customers';
+  importUsers: boolean;
+  importGroups: boolean;
+  scimTokenHint: string | null;
+  scimTokenCreatedAt: Date | null;
+  settings: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ConnectionFields {
+  name: string;
+  kind: ConnectionKind;
+  provider: string;
+  target: 'users' | 'customers';
+  importUsers: boolean;
+  importGroups: boolean;
+}
+
+/** A stored name that another connection of the tenant already has (case-insensitive). */
+export class ConnectionNameTaken extends Error {}
+
+interface Row {
+  id: string; client_key: string; name: string; kind: ConnectionKind; provider: string; target: 'users' | 'customers';
+  import_users: boolean; import_groups: boolean; scim_token_hint: string | null; scim_token_created_at: Date | null;
+  settings: Record<string, unknown>; created_at: Date; updated_at: Date;
+}
+
+const COLUMNS = 'id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hint, scim_token_created_at, settings, created_at, updated_at';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const toConnection = (r: Row): Connection => ({
+  id: r.id, clientKey: r.client_key, name: r.name, kind: r.kind, provider: r.provider, target: r.target, importUsers: r.import_users,
+  importGroups: r.import_groups, scimTokenHint: r.scim_token_hint, scimTokenCreatedAt: r.scim_token_created_at, settings: r.settings,
+  createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+/** Connections of each tenant; every read and write is scoped by the tenant's clientKey. */
+export class ConnectionRepository {
+  constructor(private readonly db: Sequelize) {}
+
+  async list(clientKey: string): Promise<Connection[]> {
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 ORDER BY created_at, id`, { bind: [clientKey], type: QueryTypes.SELECT });
+    return rows.map(toConnection);
+  }
+
+  async get(clientKey: string, id: string): Promise<Connection | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 AND id = $2`, { bind: [clientKey, id], type: QueryTypes.SELECT });
+    return rows[0] && toConnection(rows[0]);
+  }
+
+  /** Creates a connection with the hash of its first SCIM token (scim kind). */
+  async create(clientKey: string, id: string, f: ConnectionFields, token?: { hash: string; hint: string }): Promise<Connection> {
+    const rows = await this.guard(() =>
+      this.db.query<Row>(
+        `INSERT INTO connections (id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hash, scim_token_hint, scim_token_created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $9::text IS NULL THEN NULL ELSE now() END) RETURNING ${COLUMNS}`,
+        { bind: [id, clientKey, f.name, f.kind, f.provider, f.target, f.importUsers, f.importGroups, token?.hash ?? null, token?.hint ?? null], type: QueryTypes.SELECT },
+      ),
+    );
+    return toConnection(rows[0]);
+  }
+
+  /** Changes some fields; undefined when there is no such connection. */
+  async update(clientKey: string, id: string, patch: Partial<Pick<ConnectionFields, 'name' | 'provider' | 'importUsers' | 'importGroups'>>): Promise<Connection | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const rows = await this.guard(() =>
+      this.db.query<Row>(
+        `UPDATE connections SET name = COALESCE($3, name), provider = COALESCE($4, provider), import_users = COALESCE($5, import_users),
+                import_groups = COALESCE($6, import_groups), updated_at = now()
+         WHERE client_key = $1 AND id = $2 RETURNING ${COLUMNS}`,
+        { bind: [clientKey, id, patch.name ?? null, patch.provider ?? null, patch.importUsers ?? null, patch.importGroups ?? null], type: QueryTypes.SELECT },
+      ),
+    );
+    return rows[0] && toConnection(rows[0]);
+  }
+
+  /** Deletes a connection with its directory and queued work; its token stops working at once. */
+  async delete(clientKey: string, id: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const rows = await this.db.query('DELETE FROM connections WHERE client_key = $1 AND id = $2 RETURNING id', { bind: [clientKey, id], type: QueryTypes.SELECT });
+    return rows.length > 0;
+  }
+
+  /** Replaces the SCIM token's hash: the old token stops working at once. */
+  async setToken(clientKey: string, id: string, token: { hash: string; hint: string }): Promise<Connection | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const rows = await this.db.query<Row>(
+      `UPDATE connections SET scim_token_hash = $3, scim_token_hint = $4, scim_token_created_at = now(), updated_at = now()
+       WHERE client_key = $1 AND id = $2 AND kind = 'scim' RETURNING ${COLUMNS}`,
+      { bind: [clientKey, id, token.hash, token.hint], type: QueryTypes.SELECT },
+    );
+    return rows[0] && toConnection(rows[0]);
+  }
+
+  /** What the SCIM endpoint needs to authenticate a request to a connection. */
+  async scimCredentials(id: string): Promise<{ id: string; clientKey: string; tokenHash: string } | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const rows = await this.db.query<{ id: string; client_key: string; scim_token_hash: string | null }>(
+      "SELECT id, client_key, scim_token_hash FROM connections WHERE id = $1 AND kind = 'scim'", { bind: [id], type: QueryTypes.SELECT },
+    );
+    const r = rows[0];
+    return r?.scim_token_hash ? { id: r.id, clientKey: r.client_key, tokenHash: r.scim_token_hash } : undefined;
+  }
+
+  private async guard<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      const e = err as { name?: string; parent?: { code?: string } };
+      if (e.name === 'SequelizeUniqueConstraintError' || e.parent?.code === '23505') throw new ConnectionNameTaken('A connection with this name already exists.');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { UniquenessConflict, type DirectoryUser, type ListQuery, type Page, type UserFields } from './types';
+
+const COLUMNS = 'connection_id, id, user_name, external_id, display_name, email, active, resource, version, created_at, updated_at';
+
+interface Row {
+  connection_id: string; id: string; user_name: string; external_id: string | null; display_name: string | null;
+  email: string | null; active: boolean; resource: DirectoryUser['resource']; version: number; created_at: Date; updated_at: Date; total?: string;
+}
+
+const toUser = (r: Row): DirectoryUser => ({
+  connectionId: r.connection_id, id: r.id, userName: r.user_name, externalId: r.external_id, displayName: r.display_name,
+  email: r.email, active: r.active, resource: r.resource, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+/** Users of each connection's directory. Every write also queues a sync request, atomically. */
+export class UserStore {
+  constructor(private readonly db: Sequelize) {}
+
+  /** Creates a user; a taken userName (case-insensitive) is a UniquenessConflict. */
+  async create(connectionId: string, id: string, f: UserFields, tx?: Transaction): Promise<DirectoryUser> {
+    const [row] = await this.write<Row>(`
+      WITH u AS (
+        INSERT INTO directory_users (connection_id, id, user_name, external_id, display_name, email, active, resource)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}
+      ), q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) SELECT connection_id, 'user', id, 'created' FROM u)
+      SELECT * FROM u`, [connectionId, id, f.userName, f.externalId, f.displayName, f.email, f.active, JSON.stringify(f.resource)], f.userName, tx);
+    return toUser(row);
+  }
+
+  /** Replaces a user's fields and bumps its version; undefined when it does not exist. */
+  async replace(connectionId: string, id: string, f: UserFields, tx?: Transaction): Promise<DirectoryUser | undefined> {
+    const [row] = await this.write<Row>(`
+      WITH u AS (
+        UPDATE directory_users SET user_name = $3, external_id = $4, display_name = $5, email = $6, active = $7, resource = $8,
+               version = version + 1, updated_at = now()
+        WHERE connection_id = $1 AND id = $2 RETURNING ${COLUMNS}
+      ), q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) SELECT connection_id, 'user', id, 'updated' FROM u)
+      SELECT * FROM u`, [connectionId, id, f.userName, f.externalId, f.displayName, f.email, f.active, JSON.stringify(f.resource)], f.userName, tx);
+    return row ? toUser(row) : undefined;
+  }
+
+  /** Deletes a user (and its memberships); false when it did not exist. */
+  async delete(connectionId: string, id: string, tx?: Transaction): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }>(`
+      WITH u AS (DELETE FROM directory_users WHERE connection_id = $1 AND id = $2 RETURNING connection_id, id),
+      q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) SELECT connection_id, 'user', id, 'deleted' FROM u)
+      SELECT id FROM u`, { bind: [connectionId, id], type: QueryTypes.SELECT, transaction: tx });
+    return rows.length > 0;
+  }
+
+  /** One user; with forUpdate, locked until the transaction ends. */
+  async get(connectionId: string, id: string, opts: { tx?: Transaction; forUpdate?: boolean } = {}): Promise<DirectoryUser | undefined> {
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM directory_users WHERE connection_id = $1 AND id = $2${opts.forUpdate ? ' FOR UPDATE' : ''}`, {
+      bind: [connectionId, id], type: QueryTypes.SELECT, transaction: opts.tx,
+    });
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  /** A page of users matching a query, with the total count. */
+  async list(q: ListQuery): Promise<Page<DirectoryUser>> {
+    if (q.limit === 0) {
+      const [{ total }] = await this.db.query<{ total: string }>(`SELECT count(*) AS total FROM directory_users r WHERE ${q.where}`, { bind: q.values, type: QueryTypes.SELECT });
+      return { rows: [], total: Number(total) };
+    }
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, count(*) OVER () AS total FROM directory_users r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`,
+      { bind: q.values, type: QueryTypes.SELECT },
+    );
+    if (rows.length === 0 && q.offset > 0) return { rows: [], total: (await this.list({ ...q, limit: 0 })).total };
+    return { rows: rows.map(toUser), total: rows.length ? Number(rows[0].total) : 0 };
+  }
+
+  private async write<T extends object>(sql: string, bind: unknown[], userName: string, tx?: Transaction): Promise<T[]> {
+    try {
+      return await this.db.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction: tx });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new UniquenessConflict('userName', userName);
+      throw err;
+    }
+  }
+}
+
+/** True for Postgres' unique_violation, however Sequelize wraps it. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { name?: string; parent?: { code?: string }; original?: { code?: string } };
+  return e?.name === 'SequelizeUniqueConstraintError' || e?.parent?.code === '23505' || e?.original?.code === '23505';
+}

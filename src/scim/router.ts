@@ -1,0 +1,70 @@
+import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { Sequelize } from 'sequelize';
+import type { ConnectionRepository } from '../db/connections';
+import type { GroupStore } from '../directory/groups';
+import type { UserStore } from '../directory/users';
+import type { Logger } from '../logger';
+import { requireScimToken } from './auth';
+import { discoveryRouter } from './discovery';
+import { invalidSyntax, ScimError } from './errors';
+import { groupsRouter } from './groups';
+import { sendScim } from './http';
+import { usersRouter } from './users';
+
+export interface ScimDeps {
+  sequelize: Sequelize;
+  connections: ConnectionRepository;
+  users: UserStore;
+  groups: GroupStore;
+  localBaseUrl: string;
+  logger: Logger;
+}
+
+export const MAX_BODY = '1mb';
+const JSON_TYPES = ['application/scim+json', 'application/json'];
+
+/**
+ * The SCIM 2.0 service provider of one connection, mounted at /scim/v2/:connectionId:
+ * body parsing → content type → bearer token → discovery, /Users, /Groups → SCIM errors.
+ */
+export function scimRouter(d: ScimDeps): Router {
+  const router = Router({ mergeParams: true });
+  router.use(requireJsonContentType, express.json({ limit: MAX_BODY, type: JSON_TYPES, strict: false }));
+  router.use(requireScimToken(d.connections));
+  router.use(discoveryRouter(d.localBaseUrl));
+  router.use('/Users', usersRouter(d));
+  router.use('/Groups', groupsRouter(d));
+  router.use((req, _res, next) => next(new ScimError(404, `No SCIM endpoint ${req.method} ${req.path}`)));
+  router.use(scimErrorHandler(d.logger));
+  return router;
+}
+
+/** Bodies must be JSON (application/scim+json or application/json). */
+const requireJsonContentType: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0' || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody || req.method === 'GET' || req.method === 'DELETE') return next();
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (!JSON_TYPES.includes(type)) return next(new ScimError(415, `Content-Type must be application/scim+json or application/json, not "${type || 'none'}".`));
+  next();
+};
+
+interface BodyParserError { type?: string }
+
+/** Renders every error as a SCIM Error (RFC 7644 §3.12); unknown errors are logged and say nothing more. */
+function scimErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    let e: ScimError;
+    const bp = err as BodyParserError;
+    if (err instanceof ScimError) e = err;
+    else if (bp?.type === 'entity.too.large') e = new ScimError(413, `The request body is larger than ${MAX_BODY}.`);
+    else if (bp?.type === 'entity.parse.failed') e = invalidSyntax('The request body is not valid JSON.');
+    else if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported') e = new ScimError(415, 'Unsupported body encoding.');
+    else if (bp?.type) e = invalidSyntax('The request body could not be read.');
+    else {
+      logger.error({ err, method: req.method, path: req.path }, 'SCIM request failed');
+      e = new ScimError(500, 'Something went wrong on our side; it has been logged.');
+    }
+    sendScim(res, e.status, e);
+  };
+}
