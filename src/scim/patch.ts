@@ -66,6 +66,7 @@ function applyOne(resource: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
     if (value === undefined) return;
     if (r.attr.multiValued && op.op === 'add' && Array.isArray(box[name])) {
       const list = box[name] as Json[];
+      if ((value as Json[]).some((v) => isObject(v) && v.primary === true)) demotePrimaries(list);
       for (const v of value as Json[]) if (!list.some((el) => sameElement(el, v))) list.push(v);
     } else if (r.attr.type === 'complex' && !r.attr.multiValued && isObject(box[name])) {
       Object.assign(box[name] as JsonObject, value as JsonObject);
@@ -113,11 +114,18 @@ function applyFiltered(box: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
   const coerced = (coerce({ ...r.attr, multiValued: false }, patchValue, r.attr.name) ?? {}) as JsonObject;
   if (matches.length === 0) {
     // Entra adds with a filter path when no such element exists yet: create it from the filter.
+    if (coerced.primary === true) demotePrimaries(list);
     list.push({ ...equalities(filter!), ...coerced });
     box[r.attr.name] = list;
     return;
   }
+  if (coerced.primary === true) demotePrimaries(list);
   matches.forEach((el) => Object.assign(el, coerced));
+}
+
+/** A new primary value takes the role from the old one (RFC 7643 §2.4: at most one primary). */
+function demotePrimaries(list: Json[]): void {
+  for (const el of list) if (isObject(el) && el.primary === true) (el as JsonObject).primary = false;
 }
 
 /** The `sub eq value` conditions of an and-filter, as an element's fields. */
