@@ -19,6 +19,10 @@ interface Scalar {
   caseExact: boolean;
 }
 
+/** A JSON key inlined in SQL: Sequelize reads `$name` as a bind parameter anywhere, so `$` is doubled. */
+const sqlKey = (k: string) => k.replace(/\$/g, '$$$$');
+const keyPath = (keys: string[]) => `'{${keys.map((k) => `"${sqlKey(k)}"`).join(',')}}'`;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const fail = (msg: string) => invalidFilter(`Invalid filter: ${msg}`);
 
@@ -50,7 +54,9 @@ export function filterToSql(filter: Filter, type: ResourceTypeDef, bind: Bind): 
     case 'valuePath': {
       const r = resolveAttr(type, filter.path, fail);
       if (!r.attr.multiValued || r.attr.type !== 'complex' || r.sub) throw fail(`"${r.attr.name}[…]" needs a multi-valued complex attribute`);
-      return elementsExist(type, r, (el) => elementFilter(filter.filter, r.attr, el, bind));
+      const rel = relation(type, r);
+      if (rel) return `EXISTS (SELECT 1 ${rel.from} AND ${elementFilter(filter.filter, r.attr, rel.column, bind)})`;
+      return elementsExist(type, r, (el) => elementFilter(filter.filter, r.attr, (sub) => elementScalar(el, sub), bind));
     }
     case 'pr':
       return present(type, resolveAttr(type, filter.path, fail));
@@ -85,17 +91,30 @@ function specialAttr(type: ResourceTypeDef, r: ResolvedAttr, op: CompareOp, valu
     if (sub === 'version') return compare({ sql: `('W/"' || r.version || '"')`, type: 'string', caseExact: true }, op, value, bind);
     throw fail(`filtering on "meta${sub ? `.${sub}` : ''}" is not supported`);
   }
-  const relation = (type.id === 'User' && name === 'groups') || (type.id === 'Group' && name === 'members');
-  if (!relation) return undefined;
-  const sub = r.sub?.name ?? 'value';
-  const [mine, other, table] = type.id === 'User' ? ['user_id', 'group_id', 'directory_groups'] : ['group_id', 'user_id', 'directory_users'];
-  const base = `FROM directory_memberships m WHERE m.connection_id = r.connection_id AND m.${mine} = r.id`;
-  let cond: string;
-  if (sub === 'value') cond = compare({ sql: `m.${other}::text`, type: 'string', caseExact: true }, op === 'ne' ? 'eq' : op, value, bind);
-  else if (sub === 'display') cond = `EXISTS (SELECT 1 FROM ${table} o WHERE o.connection_id = m.connection_id AND o.id = m.${other} AND ${compare({ sql: 'o.display_name', type: 'string', caseExact: false }, op === 'ne' ? 'eq' : op, value, bind)})`;
-  else throw fail(`filtering on "${name}.${sub}" is not supported`);
-  const exists = `EXISTS (SELECT 1 ${base} AND ${cond})`;
+  const rel = relation(type, r);
+  if (!rel) return undefined;
+  const leaf = r.sub ?? r.attr.subAttributes!.find((s) => s.name === 'value')!;
+  const exists = `EXISTS (SELECT 1 ${rel.from} AND ${compare(rel.column(leaf), op === 'ne' ? 'eq' : op, value, bind)})`;
   return op === 'ne' ? `(NOT ${exists})` : exists;
+}
+
+/**
+ * User.groups and Group.members live in the membership table, not in the resource: a query over
+ * them joins it (alias m) and the other side (alias o), whose value and display can be compared.
+ */
+function relation(type: ResourceTypeDef, r: ResolvedAttr): { from: string; column: (sub: AttrDef) => Scalar } | undefined {
+  const isRelation = (type.id === 'User' && r.attr.name === 'groups') || (type.id === 'Group' && r.attr.name === 'members');
+  if (!isRelation) return undefined;
+  const [mine, other, table] = type.id === 'User' ? ['user_id', 'group_id', 'directory_groups'] : ['group_id', 'user_id', 'directory_users'];
+  return {
+    from: `FROM directory_memberships m JOIN ${table} o ON o.connection_id = m.connection_id AND o.id = m.${other} WHERE m.connection_id = r.connection_id AND m.${mine} = r.id`,
+    column: (sub) => {
+      if (sub.name === 'value') return { sql: `m.${other}::text`, type: 'string', caseExact: true };
+      if (sub.name === 'display') return { sql: 'o.display_name', type: 'string', caseExact: false };
+      if (sub.name === 'type') return { sql: `'${type.id === 'User' ? 'direct' : 'User'}'::text`, type: 'string', caseExact: false };
+      throw fail(`filtering on "${r.attr.name}.${sub.name}" is not supported`);
+    },
+  };
 }
 
 function present(type: ResourceTypeDef, r: ResolvedAttr): string {
@@ -105,7 +124,7 @@ function present(type: ResourceTypeDef, r: ResolvedAttr): string {
     return `EXISTS (SELECT 1 FROM directory_memberships m WHERE m.connection_id = r.connection_id AND m.${col} = r.id)`;
   }
   if (r.attr.multiValued) {
-    return r.sub ? elementsExist(type, r, (el) => nonEmpty(`(${el} ->> '${r.sub!.name}')`)) : `(jsonb_array_length(${jsonArray(r)}) > 0)`;
+    return r.sub ? elementsExist(type, r, (el) => nonEmpty(`(${el} ->> '${sqlKey(r.sub!.name)}')`)) : `(jsonb_array_length(${jsonArray(r)}) > 0)`;
   }
   const s = scalarOf(type, r);
   return s.type === 'complex' ? `(${s.sql} IS NOT NULL)` : nonEmpty(s.sql);
@@ -120,11 +139,11 @@ function scalarOf(type: ResourceTypeDef, r: ResolvedAttr): Scalar {
   const keys = [...storageKeys(r), ...(r.sub ? [r.sub.name] : [])];
   const leaf = r.sub ?? r.attr;
   const op = leaf.type === 'complex' ? '#>' : '#>>';
-  return { sql: `(r.resource ${op} '{${keys.map((k) => `"${k}"`).join(',')}}')`, type: leaf.type, caseExact: leaf.caseExact };
+  return { sql: `(r.resource ${op} ${keyPath(keys)})`, type: leaf.type, caseExact: leaf.caseExact };
 }
 
 function jsonArray(r: ResolvedAttr): string {
-  return `COALESCE(r.resource #> '{${storageKeys(r).map((k) => `"${k}"`).join(',')}}', '[]'::jsonb)`;
+  return `COALESCE(r.resource #> ${keyPath(storageKeys(r))}, '[]'::jsonb)`;
 }
 
 function elementsExist(_type: ResourceTypeDef, r: ResolvedAttr, cond: (el: string) => string): string {
@@ -132,24 +151,24 @@ function elementsExist(_type: ResourceTypeDef, r: ResolvedAttr, cond: (el: strin
 }
 
 function elementScalar(el: string, sub: AttrDef): Scalar {
-  return { sql: `(${el} ->> '${sub.name}')`, type: sub.type, caseExact: sub.caseExact };
+  return { sql: `(${el} ->> '${sqlKey(sub.name)}')`, type: sub.type, caseExact: sub.caseExact };
 }
 
 /** A filter inside `attr[…]`: its attribute names are the multi-valued attribute's sub-attributes. */
-function elementFilter(f: Filter, parent: AttrDef, el: string, bind: Bind): string {
+function elementFilter(f: Filter, parent: AttrDef, column: (sub: AttrDef) => Scalar, bind: Bind): string {
   switch (f.op) {
     case 'and':
     case 'or':
-      return `(${elementFilter(f.left, parent, el, bind)} ${f.op.toUpperCase()} ${elementFilter(f.right, parent, el, bind)})`;
+      return `(${elementFilter(f.left, parent, column, bind)} ${f.op.toUpperCase()} ${elementFilter(f.right, parent, column, bind)})`;
     case 'not':
-      return `(NOT COALESCE(${elementFilter(f.filter, parent, el, bind)}, false))`;
+      return `(NOT COALESCE(${elementFilter(f.filter, parent, column, bind)}, false))`;
     case 'valuePath':
       throw fail('value filters cannot be nested');
     default: {
       if (f.path.uri || f.path.sub) throw fail(`"${f.path.attr}" inside "${parent.name}[…]" must be a plain sub-attribute`);
       const sub = parent.subAttributes!.find((s) => s.name.toLowerCase() === f.path.attr.toLowerCase());
       if (!sub) throw fail(`unknown sub-attribute "${parent.name}.${f.path.attr}"`);
-      return f.op === 'pr' ? nonEmpty(`(${el} ->> '${sub.name}')`) : compare(elementScalar(el, sub), f.op, f.value, bind);
+      return f.op === 'pr' ? nonEmpty(column(sub).sql) : compare(column(sub), f.op, f.value, bind);
     }
   }
 }
@@ -207,7 +226,7 @@ export function sortExpression(type: ResourceTypeDef, r: ResolvedAttr): string {
   if (r.attr.name === 'id') return 'r.id';
   if (r.attr.name === 'meta') return r.sub?.name === 'lastModified' ? 'r.updated_at' : 'r.created_at';
   if (r.attr.multiValued) {
-    const leaf = r.sub?.name ?? 'value';
+    const leaf = sqlKey(r.sub?.name ?? 'value');
     return `(SELECT lower(e ->> '${leaf}') FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${jsonArray(r)}) = 'array' THEN ${jsonArray(r)} ELSE '[]'::jsonb END) e ORDER BY (e ->> 'primary') = 'true' DESC LIMIT 1)`;
   }
   const s = scalarOf(type, r);

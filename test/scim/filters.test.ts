@@ -98,11 +98,14 @@ it('filters users by group membership, and groups by member', async () => {
   expect(await users(`groups eq "${ids.admins}"`)).toEqual(['alice']);
   expect(await users('groups.display eq "everyone"')).toEqual(['alice', 'bob', 'carol']);
   expect(await users('not (groups pr)')).toEqual(['dan_%special']);
+  expect(await users('groups[display eq "ADMINS" or display eq "nobody"]')).toEqual(['alice']);
+  expect(await users(`groups[value eq "${ids.admins}" and type eq "direct"]`)).toEqual(['alice']);
   const groups = async (f: string) => (await s.get(`/Groups?filter=${encodeURIComponent(f)}&excludedAttributes=members`)).body.Resources.map((g: { displayName: string }) => g.displayName).sort();
   expect(await groups(`members.value eq "${ids.bob}"`)).toEqual(['Everyone']);
   expect(await groups(`members eq "${ids.alice}"`)).toEqual(['Admins', 'Everyone']);
   expect(await groups('displayName sw "adm"')).toEqual(['Admins']);
   expect(await groups('members pr')).toEqual(['Admins', 'Everyone']);
+  expect(await groups('members[display sw "bob"]')).toEqual(['Everyone']);
 });
 
 it.each([
@@ -138,4 +141,14 @@ it('runs a userName lookup as an index scan', async () => {
   const plan = await s.app.db.sequelize.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT * FROM directory_users r WHERE ${where}`, { bind: bind.values, type: QueryTypes.SELECT });
   await s.app.db.sequelize.query('RESET enable_seqscan');
   expect(plan.map((p) => p['QUERY PLAN']).join('\n')).toMatch(/Index Scan using directory_users_user_name(_prefix)? on directory_users/);
+});
+
+it('handles attribute names with "$" ($ref) in filters and sorting', async () => {
+  expect((await s.get(`/Users?filter=${encodeURIComponent(`${ENTERPRISE}:manager.$ref pr`)}`)).status).toBe(200);
+  expect((await s.get(`/Users?sortBy=${ENTERPRISE}:manager.$ref`)).status).toBe(200);
+  for (const [endpoint, f] of [['Users', 'groups[not ($ref eq "%")]'], ['Groups', 'members[$ref eq "x"]']]) {
+    const res = await s.get(`/${endpoint}?filter=${encodeURIComponent(f)}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ scimType: 'invalidFilter', detail: expect.stringContaining('$ref') });
+  }
 });
