@@ -21,6 +21,7 @@ import { JiraClientFactory } from './jira/factory';
 import { systemClock, type Clock } from './jira/retry';
 import type { Logger } from './logger';
 import { scimRouter } from './scim/router';
+import { ScimTokenCache } from './scim/tokenCache';
 
 /** Everything the app is built from; tests pass exactly what they need. */
 export interface AppDeps {
@@ -39,6 +40,8 @@ export interface AppServices {
   tenants: TenantRepository;
   credentials: SiteCredentialsRepository;
   connections: ConnectionRepository;
+  /** Stops what the app runs in the background (the notification listener). */
+  close(): Promise<void>;
 }
 
 /** Builds the Express app: Connect (ACE), lifecycle, admin page, admin API, health. */
@@ -53,9 +56,12 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const connections = new ConnectionRepository(sequelize);
   const users = new UserStore(sequelize);
   const groups = new GroupStore(sequelize);
+  const tokens = new ScimTokenCache(connections, sequelize, logger);
+  await tokens.start();
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false); // SCIM resources carry their own version ETags; hashing every body costs CPU for nothing
   app.set('trust proxy', 'loopback');
   // SCIM parses its own bodies, so that even a malformed one gets a SCIM error.
   const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
@@ -78,8 +84,8 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
   app.use(adminPageRouter({ addon, jira, localBaseUrl: config.localBaseUrl }));
   app.use('/api/v1', adminApiRouter({ addon, tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl }));
-  app.use('/scim/v2/:connectionId', scimRouter({ sequelize, connections, users, groups, localBaseUrl: config.localBaseUrl, logger }));
+  app.use('/scim/v2/:connectionId', scimRouter({ sequelize, tokens, users, groups, localBaseUrl: config.localBaseUrl, logger }));
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
-  return { app, addon, jira, tenants, credentials, connections };
+  return { app, addon, jira, tenants, credentials, connections, close: () => tokens.stop() };
 }

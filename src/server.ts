@@ -14,20 +14,32 @@ async function main(): Promise<void> {
   const db = await openDatabase(config, logger);
   const applied = await migrateUp(db.sequelize);
   if (applied.length) logger.info({ applied }, 'migrations applied');
-  const { app } = await createApp({ config, sequelize: db.sequelize, logger, secretKey: resolveSecretKey(config) });
+  const { app, close } = await createApp({ config, sequelize: db.sequelize, logger, secretKey: resolveSecretKey(config) });
   const server: Server = app.listen(config.port, () => {
     logger.info({ port: config.port, localBaseUrl: config.localBaseUrl, embeddedDatabase: db.embedded }, `serving ${config.localBaseUrl}/atlassian-connect.json`);
   });
+  // Graceful stop: no new connections, finish the requests in flight, then close the database.
+  let inFlight = 0;
+  server.on('request', (_req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+  });
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    server.close(() => void db.close().finally(() => process.exit(0)));
-    setTimeout(() => process.exit(0), 10_000).unref();
+    logger.info({ signal, inFlight }, 'shutting down');
+    server.close();
+    server.closeIdleConnections();
+    const deadline = Date.now() + 10_000;
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    server.closeAllConnections();
+    await close().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    process.exit(0);
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch((err: Error) => {

@@ -14,6 +14,8 @@ export interface DirectoryUser {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  /** The groups it belongs to, when the query asked for them. */
+  groups?: MemberRef[];
 }
 
 /** One group as a connection's IdP describes it (members live in their own table). */

@@ -1,14 +1,22 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { UniquenessConflict, type DirectoryUser, type ListQuery, type Page, type UserFields } from './types';
+import { UniquenessConflict, type DirectoryUser, type ListQuery, type MemberRef, type Page, type UserFields } from './types';
 
 const COLUMNS = 'connection_id, id, user_name, external_id, display_name, email, active, resource, version, created_at, updated_at';
+const prefixed = COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
+
+/** The user's groups as JSON, computed in the same query (saves a round trip per request). */
+const GROUPS_SQL = `(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', g.id, 'display', g.display_name) ORDER BY g.display_name, g.id), '[]'::jsonb)
+  FROM directory_memberships m JOIN directory_groups g ON g.connection_id = m.connection_id AND g.id = m.group_id
+  WHERE m.connection_id = r.connection_id AND m.user_id = r.id) AS groups`;
 
 interface Row {
+  groups?: MemberRef[];
   connection_id: string; id: string; user_name: string; external_id: string | null; display_name: string | null;
   email: string | null; active: boolean; resource: DirectoryUser['resource']; version: number; created_at: Date; updated_at: Date; total?: string;
 }
 
 const toUser = (r: Row): DirectoryUser => ({
+  ...(r.groups ? { groups: r.groups } : {}),
   connectionId: r.connection_id, id: r.id, userName: r.user_name, externalId: r.external_id, displayName: r.display_name,
   email: r.email, active: r.active, resource: r.resource, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
 });
@@ -49,22 +57,23 @@ export class UserStore {
     return rows.length > 0;
   }
 
-  /** One user; with forUpdate, locked until the transaction ends. */
-  async get(connectionId: string, id: string, opts: { tx?: Transaction; forUpdate?: boolean } = {}): Promise<DirectoryUser | undefined> {
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM directory_users WHERE connection_id = $1 AND id = $2${opts.forUpdate ? ' FOR UPDATE' : ''}`, {
-      bind: [connectionId, id], type: QueryTypes.SELECT, transaction: opts.tx,
-    });
+  /** One user; with forUpdate, locked until the transaction ends; withGroups, with its groups. */
+  async get(connectionId: string, id: string, opts: { tx?: Transaction; forUpdate?: boolean; withGroups?: boolean } = {}): Promise<DirectoryUser | undefined> {
+    const rows = await this.db.query<Row>(
+      `SELECT ${prefixed}${opts.withGroups ? `, ${GROUPS_SQL}` : ''} FROM directory_users r WHERE r.connection_id = $1 AND r.id = $2${opts.forUpdate ? ' FOR UPDATE OF r' : ''}`,
+      { bind: [connectionId, id], type: QueryTypes.SELECT, transaction: opts.tx },
+    );
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
-  /** A page of users matching a query, with the total count. */
-  async list(q: ListQuery): Promise<Page<DirectoryUser>> {
+  /** A page of users matching a query, with the total count (and each user's groups when asked). */
+  async list(q: ListQuery, opts: { withGroups?: boolean } = {}): Promise<Page<DirectoryUser>> {
     if (q.limit === 0) {
       const [{ total }] = await this.db.query<{ total: string }>(`SELECT count(*) AS total FROM directory_users r WHERE ${q.where}`, { bind: q.values, type: QueryTypes.SELECT });
       return { rows: [], total: Number(total) };
     }
     const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, count(*) OVER () AS total FROM directory_users r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`,
+      `SELECT ${prefixed}${opts.withGroups ? `, ${GROUPS_SQL}` : ''}, count(*) OVER () AS total FROM directory_users r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`,
       { bind: q.values, type: QueryTypes.SELECT },
     );
     if (rows.length === 0 && q.offset > 0) return { rows: [], total: (await this.list({ ...q, limit: 0 })).total };

@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
 import { constantTimeEqual, hashToken } from '../crypto/tokens';
-import type { ConnectionRepository } from '../db/connections';
+
 import { unauthorized } from './errors';
+import type { ScimTokenCache } from './tokenCache';
 
 /** The connection a SCIM request was authenticated for. */
 export interface ScimConnection {
@@ -14,13 +15,13 @@ export interface ScimConnection {
  * in constant time. Unknown connection, deleted connection, revoked token, a token of another
  * connection or tenant: all the same 401, so nothing about other connections leaks.
  */
-export function requireScimToken(connections: ConnectionRepository): RequestHandler {
+export function requireScimToken(tokens: Pick<ScimTokenCache, 'get'>): RequestHandler {
   return async (req, res, next) => {
     try {
       const header = req.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!match) throw unauthorized(header ? 'The Authorization header must be "Bearer <token>".' : 'A bearer token is required.');
-      const stored = await connections.scimCredentials(req.params.connectionId);
+      const stored = await tokens.get(req.params.connectionId);
       const presented = hashToken(match[1]);
       // Compare even when nothing is stored, so timing does not tell unknown connections apart.
       const ok = constantTimeEqual(presented, stored?.tokenHash ?? '0'.repeat(64)) && stored !== undefined;

@@ -1,6 +1,5 @@
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Sequelize } from 'sequelize';
-import type { ConnectionRepository } from '../db/connections';
 import type { GroupStore } from '../directory/groups';
 import type { UserStore } from '../directory/users';
 import type { Logger } from '../logger';
@@ -9,11 +8,12 @@ import { discoveryRouter } from './discovery';
 import { invalidSyntax, ScimError } from './errors';
 import { groupsRouter } from './groups';
 import { sendScim } from './http';
+import type { ScimTokenCache } from './tokenCache';
 import { usersRouter } from './users';
 
 export interface ScimDeps {
   sequelize: Sequelize;
-  connections: ConnectionRepository;
+  tokens: ScimTokenCache;
   users: UserStore;
   groups: GroupStore;
   localBaseUrl: string;
@@ -30,7 +30,7 @@ const JSON_TYPES = ['application/scim+json', 'application/json'];
 export function scimRouter(d: ScimDeps): Router {
   const router = Router({ mergeParams: true });
   router.use(requireJsonContentType, express.json({ limit: MAX_BODY, type: JSON_TYPES, strict: false }));
-  router.use(requireScimToken(d.connections));
+  router.use(requireScimToken(d.tokens));
   router.use(discoveryRouter(d.localBaseUrl));
   router.use('/Users', usersRouter(d));
   router.use('/Groups', groupsRouter(d));

@@ -40,15 +40,12 @@ export function usersRouter(d: ScimUserDeps): Router {
   const base = (req: Request) => baseUrlOf(req, d.localBaseUrl);
   const projectionOf = (req: Request) => parseProjection(USER_TYPE, queryParam(req, 'attributes'), queryParam(req, 'excludedAttributes'));
 
+  /** Presents users; their groups come with the row (list, get) or are read here (after a write). */
   const present = async (req: Request, list: DirectoryUser[], p: Projection) => {
-    const groups = excludes(p, 'groups') ? undefined : await d.groups.groupsOf(list[0]?.connectionId ?? '', list.map((u) => u.id));
-    return list.map((u) => project(presentUser(u, base(req), groups?.get(u.id)), p));
-  };
-
-  const load = async (req: Request, connectionId: string) => {
-    const user = UUID.test(req.params.id) ? await d.users.get(connectionId, req.params.id) : undefined;
-    if (!user) throw notFound('User', req.params.id);
-    return user;
+    const wanted = !excludes(p, 'groups');
+    const missing = wanted ? list.filter((u) => !u.groups) : [];
+    const read = missing.length ? await d.groups.groupsOf(missing[0].connectionId, missing.map((u) => u.id)) : undefined;
+    return list.map((u) => project(presentUser(u, base(req), wanted ? (u.groups ?? read?.get(u.id)) : undefined), p));
   };
 
   const sendOne = async (req: Request, res: Parameters<typeof sendScim>[0], status: number, user: DirectoryUser) => {
@@ -61,13 +58,14 @@ export function usersRouter(d: ScimUserDeps): Router {
   router.get('/', handler(async (req, res) => {
     const { id } = connectionOf(res);
     const q = readListRequest(req, USER_TYPE, id);
-    const page = await d.users.list({ where: q.where, values: q.values, orderBy: q.orderBy, offset: q.startIndex - 1, limit: q.count });
+    const page = await d.users.list({ where: q.where, values: q.values, orderBy: q.orderBy, offset: q.startIndex - 1, limit: q.count }, { withGroups: !excludes(q.projection, 'groups') });
     const resources = await present(req, page.rows, q.projection);
     sendScim(res, 200, { schemas: [LIST_RESPONSE], totalResults: page.total, startIndex: q.startIndex, itemsPerPage: resources.length, Resources: resources });
   }));
 
   router.get('/:id', handler(async (req, res) => {
-    const user = await load(req, connectionOf(res).id);
+    const user = UUID.test(req.params.id) ? await d.users.get(connectionOf(res).id, req.params.id, { withGroups: !excludes(projectionOf(req), 'groups') }) : undefined;
+    if (!user) throw notFound('User', req.params.id);
     if (notModified(req, etag(user.version))) {
       res.status(304).set('ETag', etag(user.version)).end();
       return;

@@ -50,6 +50,7 @@ export async function startTestApp(opts: { keys: KeyServer; env?: Record<string,
       for (const l of process.listeners('unhandledRejection')) if (!listenersBefore.includes(l)) process.off('unhandledRejection', l);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      await services.close();
       if (!opts.db) await db.drop();
     },
   };

@@ -1,0 +1,140 @@
+/**
+ * SCIM benchmark: 100,000 users stored; filtered GET /Users?filter=userName eq "…" and POST /Users
+ * at 10 connections against the compiled server (its own process), with autocannon.
+ * Usage: npm run bench:scim [-- --users 100000 --duration 20 --connections 10]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import request from 'supertest';
+import { jwtHeader } from '../../test/support/app';
+import { FakeJira } from '../../test/support/fakeJira';
+import { KeyServer } from '../../test/support/keyServer';
+import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase } from '../../test/support/postgres';
+
+const ROOT = path.join(__dirname, '../..');
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const USERS = arg('users', 100_000);
+const DURATION = arg('duration', 20);
+const CONNECTIONS = arg('connections', 10);
+const FLOORS = { getRps: 2000, getP99Ms: 50, postRps: 500 };
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function seed(url: string, connectionId: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  await client.query(`
+    INSERT INTO directory_users (connection_id, id, user_name, external_id, display_name, email, active, resource)
+    SELECT $1::uuid, gen_random_uuid(), 'user' || i || '@bench.example', 'ext-' || i, 'User ' || i, 'user' || i || '@bench.example', true,
+           jsonb_build_object('userName', 'user' || i || '@bench.example', 'externalId', 'ext-' || i, 'displayName', 'User ' || i, 'active', true,
+             'name', jsonb_build_object('givenName', 'User', 'familyName', 'Number ' || i),
+             'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@bench.example', 'type', 'work', 'primary', true)))
+    FROM generate_series(1, $2::int) i`, [connectionId, USERS]);
+  await client.query('ANALYZE');
+  await client.end();
+}
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => autocannon(opts, (err, result) => (err ? reject(err) : resolve(result))));
+}
+
+const summarize = (r: autocannon.Result) => ({
+  requestsPerSecond: Math.round(r.requests.average),
+  latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+  total: r.requests.total,
+  non2xx: r.non2xx,
+  errors: r.errors,
+  timeouts: r.timeouts,
+});
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const pg = await startTestPostgres();
+  await buildTemplate(pg.adminUrl);
+  await adminQuery(pg.adminUrl, `CREATE DATABASE bench TEMPLATE ${TEMPLATE_DB}`);
+  const dbUrl = withDatabase(pg.adminUrl, 'bench');
+  const keys = await new KeyServer().start();
+  const jira = await new FakeJira().start();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), path.join(ROOT, 'dist/src/server.js')], {
+    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), AC_LOCAL_BASE_URL: base, DATABASE_URL: dbUrl, APP_SECRET_KEY: crypto.randomBytes(32).toString('hex'), CONNECT_KEYS_CDN_URL: keys.url, AC_HOST_WHITELIST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    for (let i = 0; ; i++) {
+      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+      if (i > 200) throw new Error('the server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
+    const created = await request(base).post('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId))).send({ name: 'Bench', kind: 'scim', provider: 'generic' });
+    const scimBase = new URL(created.body.scim.baseUrl).pathname;
+    const headers = { Authorization: `Bearer ${created.body.scim.token}`, 'Content-Type': 'application/scim+json' };
+    console.log(`seeding ${USERS} users…`);
+    const t0 = Date.now();
+    await seed(dbUrl, created.body.id);
+    console.log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    // Correctness first (every lookup finds its one user), then warm-up, then the measured run;
+    // the measured run does not read bodies, so the load generator takes as little CPU as it can.
+    const lookup = (i: number) => `${scimBase}/Users?filter=${encodeURIComponent(`userName eq "USER${i}@bench.example"`)}`;
+    await run({
+      url: base, connections: CONNECTIONS, amount: 500, headers,
+      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: lookup(1 + Math.floor(Math.random() * USERS)) }),
+        onResponse: (status, body) => { if (status !== 200 || !body.includes('"totalResults":1')) throw new Error(`lookup failed: ${status} ${body.slice(0, 200)}`); } }],
+    });
+    const paths = Array.from({ length: 10_000 }, () => lookup(1 + Math.floor(Math.random() * USERS)));
+    let k = 0;
+    const getRequests = [{ method: 'GET' as const, setupRequest: (req: autocannon.Request) => ({ ...req, path: paths[k++ % paths.length] }) }];
+    await run({ url: base, connections: CONNECTIONS, duration: 3, headers, requests: getRequests });
+    const get = await run({ url: base, connections: CONNECTIONS, duration: DURATION, headers, requests: getRequests });
+    let n = 0;
+    const post = await run({
+      url: base, connections: CONNECTIONS, duration: DURATION, headers,
+      requests: [{
+        method: 'POST',
+        setupRequest: (req) => {
+          const i = ++n;
+          return { ...req, path: `${scimBase}/Users`, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `new${i}@bench.example`, displayName: `New ${i}`, active: true, emails: [{ value: `new${i}@bench.example`, type: 'work', primary: true }], name: { givenName: 'New', familyName: String(i) } }) };
+        },
+      }],
+    });
+    const results = {
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      usersStored: USERS, connections: CONNECTIONS, durationSeconds: DURATION,
+      filteredGet: summarize(get),
+      post: summarize(post),
+    };
+    console.log(JSON.stringify(results, null, 2));
+    const ok = results.filteredGet.requestsPerSecond >= FLOORS.getRps && results.filteredGet.latencyMs.p99 < FLOORS.getP99Ms && results.post.requestsPerSecond >= FLOORS.postRps
+      && get.non2xx === 0 && post.non2xx === 0 && get.errors === 0 && post.errors === 0;
+    console.log(`floors (GET ≥ ${FLOORS.getRps} req/s, p99 < ${FLOORS.getP99Ms} ms; POST ≥ ${FLOORS.postRps} req/s, no errors): ${ok ? 'MET' : 'NOT MET'}`);
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await jira.stop();
+    await keys.stop();
+    await pg.stop();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  process.exit(2);
+});
