@@ -15,6 +15,7 @@ import { isDatabaseReachable } from './db/database';
 import { defineModels } from './db/models';
 import { ConnectionRepository } from './db/connections';
 import { SiteCredentialsRepository } from './db/siteCredentials';
+import { Sql } from './db/sql';
 import { GroupStore } from './directory/groups';
 import { UserStore } from './directory/users';
 import { JiraClientFactory } from './jira/factory';
@@ -53,9 +54,10 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const store = new AddonSettingsStore(models, box);
   const tenants = new TenantRepository(models);
   const credentials = new SiteCredentialsRepository(models, box);
-  const connections = new ConnectionRepository(sequelize);
-  const users = new UserStore(sequelize);
-  const groups = new GroupStore(sequelize);
+  const sql = new Sql(sequelize);
+  const connections = new ConnectionRepository(sql);
+  const users = new UserStore(sql);
+  const groups = new GroupStore(sql);
   const tokens = new ScimTokenCache(connections, sequelize, logger);
   await tokens.start();
 

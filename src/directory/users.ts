@@ -1,4 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { Transaction } from 'sequelize';
+import { isUniqueViolation, type Sql } from '../db/sql';
 import { UniquenessConflict, type DirectoryUser, type ListQuery, type MemberRef, type Page, type UserFields } from './types';
 
 const COLUMNS = 'connection_id, id, user_name, external_id, display_name, email, active, resource, version, created_at, updated_at';
@@ -23,7 +24,7 @@ const toUser = (r: Row): DirectoryUser => ({
 
 /** Users of each connection's directory. Every write also queues a sync request, atomically. */
 export class UserStore {
-  constructor(private readonly db: Sequelize) {}
+  constructor(private readonly db: Sql) {}
 
   /** Creates a user; a taken userName (case-insensitive) is a UniquenessConflict. */
   async create(connectionId: string, id: string, f: UserFields, tx?: Transaction): Promise<DirectoryUser> {
@@ -53,7 +54,7 @@ export class UserStore {
     const rows = await this.db.query<{ id: string }>(`
       WITH u AS (DELETE FROM directory_users WHERE connection_id = $1 AND id = $2 RETURNING connection_id, id),
       q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) SELECT connection_id, 'user', id, 'deleted' FROM u)
-      SELECT id FROM u`, { bind: [connectionId, id], type: QueryTypes.SELECT, transaction: tx });
+      SELECT id FROM u`, [connectionId, id], tx);
     return rows.length > 0;
   }
 
@@ -61,7 +62,7 @@ export class UserStore {
   async get(connectionId: string, id: string, opts: { tx?: Transaction; forUpdate?: boolean; withGroups?: boolean } = {}): Promise<DirectoryUser | undefined> {
     const rows = await this.db.query<Row>(
       `SELECT ${prefixed}${opts.withGroups ? `, ${GROUPS_SQL}` : ''} FROM directory_users r WHERE r.connection_id = $1 AND r.id = $2${opts.forUpdate ? ' FOR UPDATE OF r' : ''}`,
-      { bind: [connectionId, id], type: QueryTypes.SELECT, transaction: opts.tx },
+      [connectionId, id], opts.tx,
     );
     return rows[0] ? toUser(rows[0]) : undefined;
   }
@@ -69,29 +70,23 @@ export class UserStore {
   /** A page of users matching a query, with the total count (and each user's groups when asked). */
   async list(q: ListQuery, opts: { withGroups?: boolean } = {}): Promise<Page<DirectoryUser>> {
     if (q.limit === 0) {
-      const [{ total }] = await this.db.query<{ total: string }>(`SELECT count(*) AS total FROM directory_users r WHERE ${q.where}`, { bind: q.values, type: QueryTypes.SELECT });
+      const [{ total }] = await this.db.query<{ total: string }>(`SELECT count(*) AS total FROM directory_users r WHERE ${q.where}`, q.values);
       return { rows: [], total: Number(total) };
     }
     const rows = await this.db.query<Row>(
-      `SELECT ${prefixed}${opts.withGroups ? `, ${GROUPS_SQL}` : ''}, count(*) OVER () AS total FROM directory_users r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`,
-      { bind: q.values, type: QueryTypes.SELECT },
+      `SELECT ${prefixed}${opts.withGroups ? `, ${GROUPS_SQL}` : ''}, count(*) OVER () AS total FROM directory_users r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT $${q.values.length + 1} OFFSET $${q.values.length + 2}`,
+      [...q.values, q.limit, q.offset],
     );
     if (rows.length === 0 && q.offset > 0) return { rows: [], total: (await this.list({ ...q, limit: 0 })).total };
     return { rows: rows.map(toUser), total: rows.length ? Number(rows[0].total) : 0 };
   }
 
-  private async write<T extends object>(sql: string, bind: unknown[], userName: string, tx?: Transaction): Promise<T[]> {
+  private async write<T>(sql: string, bind: unknown[], userName: string, tx?: Transaction): Promise<T[]> {
     try {
-      return await this.db.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction: tx });
+      return await this.db.query<T>(sql, bind, tx);
     } catch (err) {
       if (isUniqueViolation(err)) throw new UniquenessConflict('userName', userName);
       throw err;
     }
   }
-}
-
-/** True for Postgres' unique_violation, however Sequelize wraps it. */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { name?: string; parent?: { code?: string }; original?: { code?: string } };
-  return e?.name === 'SequelizeUniqueConstraintError' || e?.parent?.code === '23505' || e?.original?.code === '23505';
 }

@@ -19,8 +19,8 @@ interface Scalar {
   caseExact: boolean;
 }
 
-/** A JSON key inlined in SQL: Sequelize reads `$name` as a bind parameter anywhere, so `$` is doubled. */
-const sqlKey = (k: string) => k.replace(/\$/g, '$$$$');
+/** A JSON key inlined in SQL (names come from the schema definitions, never from requests). */
+const sqlKey = (k: string) => k.replace(/'/g, "''");
 const keyPath = (keys: string[]) => `'{${keys.map((k) => `"${sqlKey(k)}"`).join(',')}}'`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -175,6 +175,7 @@ function elementFilter(f: Filter, parent: AttrDef, column: (sub: AttrDef) => Sca
 
 /** One comparison, typed by the attribute's SCIM type. */
 function compare(s: Scalar, op: CompareOp, value: FilterValue, bind: Bind): string {
+  if (typeof value === 'string' && value.includes('\u0000')) throw fail('values cannot contain the NUL character');
   if (value === null) {
     if (op === 'eq') return `(${s.sql} IS NULL)`;
     if (op === 'ne') return `(${s.sql} IS NOT NULL)`;

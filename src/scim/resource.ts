@@ -41,11 +41,14 @@ export function normalizeResource(type: ResourceTypeDef, body: unknown): Normali
     const coerced = coerce(def, value, def.name);
     if (coerced !== undefined) resource[def.name] = coerced;
   }
+  // Postgres text and jsonb cannot hold NUL; say so instead of failing at the database.
+  if (JSON.stringify(resource).includes('\\u0000')) throw invalidValue('Values cannot contain the NUL character.');
   for (const def of type.core.attributes) {
     if (def.required && (typeof resource[def.name] !== 'string' || (resource[def.name] as string).trim() === '')) {
       throw invalidValue(`"${def.name}" is required.`);
     }
   }
+  if (members?.some((m) => m.includes('\u0000'))) throw invalidValue('Values cannot contain the NUL character.');
   return { resource, members };
 }
 

@@ -136,3 +136,11 @@ describe('tenant and connection isolation', () => {
     expect(unknown.body.detail).toBe('The bearer token is not valid for this SCIM endpoint.');
   });
 });
+
+describe('control characters', () => {
+  it('are refused in names with 400, not stored or failed on', async () => {
+    const res = await create(siteA, 'bad\u0000name');
+    expect(res.status).toBe(400);
+    expect(res.body.fields.name).toMatch(/control characters/);
+  });
+});

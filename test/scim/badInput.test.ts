@@ -120,3 +120,11 @@ it('a response that would carry more than 100,000 members → 400 tooMany', asyn
   expect(light.body.displayName).toBe('Huge');
   await db.query("DELETE FROM directory_users WHERE connection_id = $1::uuid AND user_name LIKE 'bulk%'", { bind: [s.connectionId], type: QueryTypes.DELETE });
 }, 60_000);
+
+it('the NUL character, which Postgres cannot store → 400, never a 500', async () => {
+  expectError(await s.get(`/Users?filter=${encodeURIComponent('userName eq "a\u0000b"')}`), 400, 'invalidFilter');
+  expectError(await s.post('/Users', { userName: 'nul\u0000@example.com' }), 400, 'invalidValue');
+  expectError(await s.post('/Users', { userName: 'ok@example.com', 'urn:example:custom:User': { deep: ['x\u0000'] } }), 400, 'invalidValue');
+  expectError(await s.patch(`/Users/${userId}`, patchBody({ op: 'replace', path: 'title', value: '\u0000' })), 400, 'invalidValue');
+  expectError(await s.patch(`/Groups/${groupId}`, patchBody({ op: 'add', path: 'members', value: [{ value: '\u0000' }] })), 400, 'invalidValue');
+});

@@ -18,6 +18,9 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
+// Random inputs every local run; in CI a fixed seed (FUZZ_SEED overrides), so a red build can be replayed.
+const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : process.env.CI ? 20261122 : undefined;
+fc.configureGlobal({ ...(SEED !== undefined ? { seed: SEED } : {}) });
 
 const names = ['userName', 'USERNAME', 'displayName', 'name', 'name.givenName', 'name.FamilyName', 'emails', 'emails.value', 'emails.type', 'emails.primary',
   'active', 'externalId', 'id', 'meta.created', 'meta.lastModified', 'meta.version', 'meta.location', 'groups', 'groups.value', 'groups.display', 'members',

@@ -20,7 +20,7 @@ const admin = () => jwtHeader(s.jira.contextJwt(s.jira.admin.accountId));
 
 /** The other instance learns of the change through Postgres: give the notification a moment. */
 async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 150; i++) {
     if (await check()) return true;
     await new Promise((r) => setTimeout(r, 20));
   }

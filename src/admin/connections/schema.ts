@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-const name = z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters');
+const name = z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters').refine((v) => !/[\u0000-\u001f]/.test(v), 'must not contain control characters');
 
 /** POST /api/v1/connections (kind "scim" today; "entra" and "ldap" arrive with their issues). */
 export const createConnectionSchema = z
