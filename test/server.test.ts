@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config';
 import { FakeJira } from './support/fakeJira';
 import { KeyServer } from './support/keyServer';
+import { freePort } from './support/net';
 
 /**
  * The real process, as `npm start` runs it: compiled server, no DATABASE_URL, embedded Postgres
@@ -23,13 +23,6 @@ let output = '';
 
 const base = () => `http://127.0.0.1:${port}`;
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return p;
-}
 
 async function startServer(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', PORT: String(port), AC_LOCAL_BASE_URL: base(), DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), CONNECT_KEYS_CDN_URL: keys.url, LOG_LEVEL: 'info', ATLASSIAN_API_URL: jira.url };

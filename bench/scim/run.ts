@@ -5,7 +5,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -15,6 +14,7 @@ import { jwtHeader } from '../../test/support/app';
 import { FakeJira } from '../../test/support/fakeJira';
 import { KeyServer } from '../../test/support/keyServer';
 import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase } from '../../test/support/postgres';
+import { freePort } from '../../test/support/net';
 
 const ROOT = path.join(__dirname, '../..');
 const arg = (name: string, def: number) => {
@@ -26,13 +26,6 @@ const DURATION = arg('duration', 20);
 const CONNECTIONS = arg('connections', 10);
 const FLOORS = { getRps: 2000, getP99Ms: 50, postRps: 500 };
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function seed(url: string, connectionId: string): Promise<void> {
   const client = new Client({ connectionString: url });

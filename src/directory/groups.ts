@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
-import { isUniqueViolation, type Sql } from '../db/sql';
+import type { Sql } from '../db/sql';
+import { listPage, writeUnique } from './pages';
 import { UniquenessConflict, type DirectoryGroup, type GroupFields, type ListQuery, type MemberRef, type Page } from './types';
 
 const COLUMNS = 'connection_id, id, display_name, external_id, resource, version, created_at, updated_at';
@@ -55,17 +56,10 @@ export class GroupStore {
 
   /** A page of groups matching a query, with the total count. */
   async list(q: ListQuery): Promise<Page<DirectoryGroup>> {
-    if (q.limit === 0) {
-      const [{ total }] = await this.db.query<{ total: string }>(`SELECT count(*) AS total FROM directory_groups r WHERE ${q.where}`, q.values);
-      return { rows: [], total: Number(total) };
-    }
-    const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, count(*) OVER () AS total FROM directory_groups r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT $${q.values.length + 1} OFFSET $${q.values.length + 2}`,
-      [...q.values, q.limit, q.offset],
-    );
-    if (rows.length === 0 && q.offset > 0) return { rows: [], total: (await this.list({ ...q, limit: 0 })).total };
-    return { rows: rows.map(toGroup), total: rows.length ? Number(rows[0].total) : 0 };
+    const page = await listPage<Row>(this.db, 'directory_groups', COLUMNS.split(', ').map((c) => `r.${c}`).join(', '), q);
+    return { rows: page.rows.map(toGroup), total: page.total };
   }
+
 
   /** Adds users to a group (already-members are fine); returns the IDs that are not users of this connection. */
   async addMembers(connectionId: string, groupId: string, userIds: string[], tx?: Transaction): Promise<{ missing: string[] }> {
@@ -128,12 +122,8 @@ export class GroupStore {
     return out;
   }
 
-  private async write<T>(sql: string, bind: unknown[], displayName: string, tx?: Transaction): Promise<T[]> {
-    try {
-      return await this.db.query<T>(sql, bind, tx);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new UniquenessConflict('displayName', displayName);
-      throw err;
-    }
+  private write<T>(sql: string, values: unknown[], displayName: string, tx?: Transaction): Promise<T[]> {
+    return writeUnique<T>(this.db, sql, values, () => new UniquenessConflict('displayName', displayName), tx);
   }
+
 }

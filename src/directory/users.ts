@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
-import { isUniqueViolation, type Sql } from '../db/sql';
+import type { Sql } from '../db/sql';
+import { listPage, writeUnique } from './pages';
 import { UniquenessConflict, type DirectoryUser, type ListQuery, type MemberRef, type Page, type UserFields } from './types';
 
 const COLUMNS = 'connection_id, id, user_name, external_id, display_name, email, active, resource, version, created_at, updated_at';
@@ -69,24 +70,13 @@ export class UserStore {
 
   /** A page of users matching a query, with the total count (and each user's groups when asked). */
   async list(q: ListQuery, opts: { withGroups?: boolean } = {}): Promise<Page<DirectoryUser>> {
-    if (q.limit === 0) {
-      const [{ total }] = await this.db.query<{ total: string }>(`SELECT count(*) AS total FROM directory_users r WHERE ${q.where}`, q.values);
-      return { rows: [], total: Number(total) };
-    }
-    const rows = await this.db.query<Row>(
-      `SELECT ${prefixed}${opts.withGroups ? `, ${GROUPS_SQL}` : ''}, count(*) OVER () AS total FROM directory_users r WHERE ${q.where} ORDER BY ${q.orderBy} LIMIT $${q.values.length + 1} OFFSET $${q.values.length + 2}`,
-      [...q.values, q.limit, q.offset],
-    );
-    if (rows.length === 0 && q.offset > 0) return { rows: [], total: (await this.list({ ...q, limit: 0 })).total };
-    return { rows: rows.map(toUser), total: rows.length ? Number(rows[0].total) : 0 };
+    const page = await listPage<Row>(this.db, 'directory_users', `${prefixed}${opts.withGroups ? `, ${GROUPS_SQL}` : ''}`, q);
+    return { rows: page.rows.map(toUser), total: page.total };
   }
 
-  private async write<T>(sql: string, bind: unknown[], userName: string, tx?: Transaction): Promise<T[]> {
-    try {
-      return await this.db.query<T>(sql, bind, tx);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new UniquenessConflict('userName', userName);
-      throw err;
-    }
+
+  private write<T>(sql: string, values: unknown[], userName: string, tx?: Transaction): Promise<T[]> {
+    return writeUnique<T>(this.db, sql, values, () => new UniquenessConflict('userName', userName), tx);
   }
+
 }

@@ -1,4 +1,4 @@
-import { resolveAttr, type ResolvedAttr } from './attributes';
+import { holderOf, resolveAttr, type ResolvedAttr } from './attributes';
 import { invalidFilter, invalidPath, invalidValue, mutability } from './errors';
 import type { Filter } from './filter';
 import type { PatchOperation } from './patchOps';
@@ -34,20 +34,10 @@ export function applyPatch(type: ResourceTypeDef, original: JsonObject, ops: Pat
   return { resource, memberOps };
 }
 
-function container(resource: JsonObject, r: ResolvedAttr, create: boolean): JsonObject | undefined {
-  if (!r.extension) return resource;
-  const key = r.schema!.id;
-  if (!isObject(resource[key])) {
-    if (!create) return undefined;
-    resource[key] = {};
-  }
-  return resource[key] as JsonObject;
-}
-
 function applyOne(resource: JsonObject, r: ResolvedAttr, op: PatchOperation): void {
   const name = r.attr.name;
   const removing = op.op === 'remove' || op.value === null;
-  const box = container(resource, r, !removing);
+  const box = holderOf(resource, r, !removing) as JsonObject | undefined;
   if (!box) return;
   if (op.path.filter) return applyFiltered(box, r, op);
   if (!r.sub) {

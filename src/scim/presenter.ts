@@ -1,5 +1,5 @@
 import type { DirectoryGroup, DirectoryUser, MemberRef } from '../directory/types';
-import { resolveAttr, type ResolvedAttr } from './attributes';
+import { holderOf, resolveAttr, type ResolvedAttr } from './attributes';
 import { parseAttrPath } from './filter';
 import { isObject, type JsonObject } from './resource';
 import { ENTERPRISE_SCHEMA, GROUP_SCHEMA, GROUP_TYPE, USER_SCHEMA, USER_TYPE, type ResourceTypeDef } from './schemas';
@@ -84,21 +84,11 @@ export function project(resource: JsonObject, p: Projection): JsonObject {
   return resource;
 }
 
-function holder(obj: JsonObject, r: ResolvedAttr, create: boolean): JsonObject | undefined {
-  if (!r.extension) return obj;
-  const key = r.schema!.id;
-  if (!isObject(obj[key])) {
-    if (!create) return undefined;
-    obj[key] = {};
-  }
-  return obj[key] as JsonObject;
-}
-
 function copyAttr(from: JsonObject, to: JsonObject, r: ResolvedAttr): void {
-  const src = holder(from, r, false);
+  const src = holderOf(from, r, false);
   const value = src?.[r.attr.name];
   if (value === undefined) return;
-  const dst = holder(to, r, true)!;
+  const dst = holderOf(to, r, true)!;
   if (!r.sub) {
     dst[r.attr.name] = value;
   } else if (Array.isArray(value)) {
@@ -109,7 +99,7 @@ function copyAttr(from: JsonObject, to: JsonObject, r: ResolvedAttr): void {
 }
 
 function removeAttr(obj: JsonObject, r: ResolvedAttr): void {
-  const box = holder(obj, r, false);
+  const box = holderOf(obj, r, false);
   if (!box || !(r.attr.name in box)) return;
   if (!r.sub) {
     delete box[r.attr.name];
