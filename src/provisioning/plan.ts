@@ -1,0 +1,72 @@
+import type { DeprovisionMode } from './rules';
+
+/** Operations run phase by phase: groups exist before users join them; leads move before deprovisioning. */
+export const PHASES = { createGroup: 1, ensureUser: 2, reactivate: 2, setProperty: 3, addMember: 4, removeMember: 4, reassignLeads: 5, deprovision: 6 } as const;
+
+/** One change the executor applies to Jira. Users are named by their directory id; the link gives the account. */
+export type Operation =
+  | { kind: 'createGroup'; name: string }
+  | { kind: 'ensureUser'; userId: string; email: string; displayName: string | null; products: string[]; create: boolean }
+  | { kind: 'reactivate'; userId: string; accountId: string; regroup: string[] }
+  | { kind: 'setProperty'; userId: string; key: string; value: unknown }
+  | { kind: 'addMember'; userId: string; groupName: string }
+  | { kind: 'removeMember'; userId: string | null; accountId: string; groupId: string; groupName: string }
+  | { kind: 'reassignLeads'; userId: string; accountId: string; projectLead: string | null; componentLead: string | null }
+  | { kind: 'deprovision'; userId: string; accountId: string; mode: Exclude<DeprovisionMode, 'none' | 'removeManagedGroups'> ; removedGroups: string[] };
+
+/** An operation with why it is needed (shown in dry runs and the history). */
+export interface PlannedOperation {
+  op: Operation;
+  phase: number;
+  /** A stable name of what the operation is about, e.g. `user:<id>` or `group:<name>`. */
+  subject: string;
+  reason: string;
+}
+
+/** The planner's output: the operations in order, and what it could not do (with why). */
+export interface Plan {
+  operations: PlannedOperation[];
+  warnings: string[];
+}
+
+/** A directory user as the planner sees it. */
+export interface PlannedUser {
+  id: string;
+  resource: Record<string, unknown>;
+  active: boolean;
+  /** Display names of the IdP groups the user is in. */
+  groups: string[];
+}
+
+/** What this connection knows of a user's Jira account. */
+export interface Link {
+  accountId: string;
+  deprovisioned: boolean;
+  /** Custom attribute values last written, by property key. */
+  properties: Record<string, unknown>;
+  /** Product groups removed when the user was deprovisioned (re-added when it comes back). */
+  removedGroups: string[];
+}
+
+/** What the planner knows of Jira: groups by name, and members of the groups it read. */
+export interface JiraState {
+  /** lower-case name → group */
+  groups: Map<string, { groupId: string; name: string }>;
+  /** groupId → account IDs; only for groups whose members were read */
+  members: Map<string, Set<string>>;
+}
+
+export interface PlanInput {
+  importUsers: boolean;
+  importGroups: boolean;
+  rules: import('./rules').Rules;
+  users: PlannedUser[];
+  /** Users the IdP no longer has (deleted), by directory id, with their links. */
+  departed: string[];
+  links: Map<string, Link>;
+  jira: JiraState;
+  /** `accountId|groupId` memberships this connection added. */
+  managed: Set<string>;
+  /** `accountId|groupId` memberships other connections added. */
+  managedByOthers: Set<string>;
+}
