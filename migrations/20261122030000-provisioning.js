@@ -14,6 +14,8 @@ async function up({ context: qi }) {
       account_id     text NOT NULL,
       email          text,
       deprovisioned  boolean NOT NULL DEFAULT false,
+      properties     jsonb NOT NULL DEFAULT '{}',
+      removed_groups jsonb NOT NULL DEFAULT '[]',
       linked_at      timestamptz NOT NULL DEFAULT now(),
       updated_at     timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (connection_id, user_id)

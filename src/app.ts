@@ -21,6 +21,8 @@ import { UserStore } from './directory/users';
 import { JiraClientFactory } from './jira/factory';
 import { systemClock, type Clock } from './jira/retry';
 import type { Logger } from './logger';
+import { ProvisioningEngine } from './provisioning/engine';
+import { ProvisioningStore } from './provisioning/store';
 import { scimRouter } from './scim/router';
 import { ScimTokenCache } from './scim/tokenCache';
 
@@ -41,6 +43,8 @@ export interface AppServices {
   tenants: TenantRepository;
   credentials: SiteCredentialsRepository;
   connections: ConnectionRepository;
+  engine: ProvisioningEngine;
+  provisioning: ProvisioningStore;
   /** Stops what the app runs in the background (the notification listener). */
   close(): Promise<void>;
 }
@@ -83,11 +87,20 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     logger.info({ clientKey: (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey, accountId: body?.user?.accountId }, 'user_created webhook');
   });
 
+  const provisioning = new ProvisioningStore(sql);
+  const engine = new ProvisioningEngine({ store: provisioning, connections, jira, logger, options: config.sync });
+
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
   app.use(adminPageRouter({ addon, jira, localBaseUrl: config.localBaseUrl }));
-  app.use('/api/v1', adminApiRouter({ addon, tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl }));
+  app.use('/api/v1', adminApiRouter({ addon, tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl, engine, provisioning }));
   app.use('/scim/v2/:connectionId', scimRouter({ sequelize, tokens, users, groups, localBaseUrl: config.localBaseUrl, logger }));
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
-  return { app, addon, jira, tenants, credentials, connections, close: () => tokens.stop() };
+  return {
+    app, addon, jira, tenants, credentials, connections, engine, provisioning,
+    close: async () => {
+      await engine.stop();
+      await tokens.stop();
+    },
+  };
 }

@@ -50,6 +50,13 @@ const settingsSchema = z.object({
   JIRA_MAX_RETRY_WAIT_MS: positiveInt.default(120_000),
   JIRA_TIMEOUT_MS: positiveInt.default(30_000),
   ATLASSIAN_API_URL: httpUrl.default('https://api.atlassian.com'),
+  SYNC_WORKER_CONCURRENCY: positiveInt.max(64).default(4),
+  SYNC_POLL_MS: positiveInt.default(1000),
+  SYNC_DEBOUNCE_MS: positiveInt.default(2000),
+  SYNC_MAX_DELAY_MS: positiveInt.default(30_000),
+  SYNC_MAX_ATTEMPTS: positiveInt.max(50).default(8),
+  SYNC_LEASE_MS: positiveInt.default(120_000),
+  SYNC_HISTORY_DAYS: positiveInt.default(90),
 });
 
 type Settings = z.infer<typeof settingsSchema>;
@@ -75,6 +82,15 @@ export interface Config {
     timeoutMs: number;
   };
   atlassianApiUrl: string;
+  sync: {
+    workerConcurrency: number;
+    pollMs: number;
+    debounceMs: number;
+    maxDelayMs: number;
+    maxAttempts: number;
+    leaseMs: number;
+    historyDays: number;
+  };
 }
 
 /** A configuration problem: start-up stops with this message, which names the variable. */
@@ -133,6 +149,15 @@ function toConfig(s: Settings): Config {
       timeoutMs: s.JIRA_TIMEOUT_MS,
     },
     atlassianApiUrl: s.ATLASSIAN_API_URL,
+    sync: {
+      workerConcurrency: s.SYNC_WORKER_CONCURRENCY,
+      pollMs: s.SYNC_POLL_MS,
+      debounceMs: s.SYNC_DEBOUNCE_MS,
+      maxDelayMs: s.SYNC_MAX_DELAY_MS,
+      maxAttempts: s.SYNC_MAX_ATTEMPTS,
+      leaseMs: s.SYNC_LEASE_MS,
+      historyDays: s.SYNC_HISTORY_DAYS,
+    },
   });
 }
 

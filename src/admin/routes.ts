@@ -8,6 +8,9 @@ import type { JiraClientFactory } from '../jira/factory';
 import { requireJiraAdmin } from './auth';
 import { createConnection, deleteConnection, getConnection, listConnections, rotateToken, updateConnection } from './connections/handlers';
 import { createConnectionSchema, updateConnectionSchema } from './connections/schema';
+import { getRules, getRun, listRuns, previewRules, previewSchema, putRules, startSync, syncBodySchema } from './sync/handlers';
+import type { ProvisioningEngine } from '../provisioning/engine';
+import type { ProvisioningStore } from '../provisioning/store';
 import { notFound } from './errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
 import { putSiteCredentialsSchema } from './siteCredentials/schema';
@@ -20,6 +23,8 @@ export interface AdminApiDeps {
   connections: ConnectionRepository;
   jira: JiraClientFactory;
   localBaseUrl: string;
+  engine: ProvisioningEngine;
+  provisioning: ProvisioningStore;
 }
 
 /** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
@@ -36,6 +41,12 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.patch('/connections/:id', validateBody(updateConnectionSchema), updateConnection(deps));
   router.delete('/connections/:id', deleteConnection(deps));
   router.post('/connections/:id/token', rotateToken(deps));
+  router.get('/connections/:id/rules', getRules(deps));
+  router.put('/connections/:id/rules', putRules(deps));
+  router.post('/connections/:id/rules/preview', validateBody(previewSchema), previewRules(deps));
+  router.post('/connections/:id/sync', validateBody(syncBodySchema), startSync(deps));
+  router.get('/connections/:id/runs', listRuns(deps));
+  router.get('/runs/:id', getRun(deps));
 
   router.use((_req, _res, next) => next(notFound('No such admin API resource.')));
   return router;

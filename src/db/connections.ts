@@ -86,6 +86,11 @@ export class ConnectionRepository {
     return rows[0] && toConnection(rows[0]);
   }
 
+  /** Merges keys into a connection's settings (its rules, …). */
+  async saveSettings(clientKey: string, id: string, patch: Record<string, unknown>): Promise<void> {
+    await this.db.query('UPDATE connections SET settings = settings || $3::jsonb, updated_at = now() WHERE client_key = $1 AND id = $2', [clientKey, id, JSON.stringify(patch)]);
+  }
+
   /** Deletes a connection with its directory and queued work; its token stops working at once. */
   async delete(clientKey: string, id: string): Promise<boolean> {
     if (!UUID.test(id)) return false;

@@ -106,6 +106,16 @@ export class JiraClient {
     return pageThrough((startAt) => this.groupMembers(groupId, { includeInactiveUsers, startAt }));
   }
 
+  /** One page of projects with their leads. */
+  searchProjects(startAt = 0, maxResults = 50): Promise<JiraPage<{ id: string; key: string; lead?: { accountId: string } }>> {
+    return this.call('jwt', { method: 'GET', path: '/rest/api/3/project/search', query: { expand: 'lead', startAt, maxResults } });
+  }
+
+  /** A project's components (with their leads). */
+  projectComponents(projectIdOrKey: string): Promise<Array<{ id: string; name: string; lead?: { accountId: string } }>> {
+    return this.call('jwt', { method: 'GET', path: `/rest/api/3/project/${encodeURIComponent(projectIdOrKey)}/components` });
+  }
+
   /** JSM service desks (one page). */
   listServiceDesks(start = 0, limit = 50): Promise<{ values: ServiceDesk[]; isLastPage: boolean; start: number; limit: number }> {
     return this.call('jwt', { method: 'GET', path: '/rest/servicedeskapi/servicedesk', query: { start, limit } });

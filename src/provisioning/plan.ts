@@ -7,7 +7,7 @@ export const PHASES = { createGroup: 1, ensureUser: 2, reactivate: 2, setPropert
 export type Operation =
   | { kind: 'createGroup'; name: string }
   | { kind: 'ensureUser'; userId: string; email: string; displayName: string | null; products: string[]; create: boolean }
-  | { kind: 'reactivate'; userId: string; accountId: string; regroup: string[] }
+  | { kind: 'reactivate'; userId: string; accountId: string; enable: boolean; regroup: string[] }
   | { kind: 'setProperty'; userId: string; key: string; value: unknown }
   | { kind: 'addMember'; userId: string; groupName: string }
   | { kind: 'removeMember'; userId: string | null; accountId: string; groupId: string; groupName: string }
@@ -61,6 +61,8 @@ export interface PlanInput {
   importGroups: boolean;
   rules: import('./rules').Rules;
   users: PlannedUser[];
+  /** Every IdP group of the connection (its mapped Jira groups are the groups it manages). */
+  allIdpGroups: string[];
   /** Users the IdP no longer has (deleted), by directory id, with their links. */
   departed: string[];
   links: Map<string, Link>;

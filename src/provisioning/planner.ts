@@ -19,6 +19,7 @@ export function plan(input: PlanInput): Plan {
 
   // Groups the connection manages: mapping targets and the groups every user gets.
   const managedGroups = new Set<string>(rules.groups.defaultForAllUsers.map(lower));
+  for (const g of input.allIdpGroups) for (const j of jiraGroupsFor(g, rules.groups)) managedGroups.add(lower(j));
   const desiredOf = new Map<string, string[]>();
   for (const u of input.users) {
     const desired = new Map<string, string>(rules.groups.defaultForAllUsers.map((g) => [lower(g), g]));
@@ -66,7 +67,7 @@ export function plan(input: PlanInput): Plan {
     }
     if (link!.deprovisioned) {
       if (!rules.users.reactivate) continue;
-      push({ kind: 'reactivate', userId: u.id, accountId: link!.accountId, regroup: link!.removedGroups }, `user:${u.id}`, 'active again in the IdP');
+      push({ kind: 'reactivate', userId: u.id, accountId: link!.accountId, enable: rules.users.deprovision === 'deactivate', regroup: link!.removedGroups }, `user:${u.id}`, 'active again in the IdP');
     }
     for (const g of desiredOf.get(u.id) ?? []) {
       if (!exists(g)) continue;

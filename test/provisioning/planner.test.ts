@@ -25,6 +25,7 @@ function world(o: {
     importGroups: o.importGroups ?? true,
     rules: rulesSchema.parse(o.rules ?? {}),
     users: o.users ?? [],
+    allIdpGroups: [...new Set((o.users ?? []).flatMap((u) => u.groups))],
     departed: o.departed ?? [],
     links: new Map(Object.entries(o.links ?? {}).map(([id, l]) => [id, { deprovisioned: false, properties: {}, removedGroups: [], ...l }])),
     jira: { groups, members },

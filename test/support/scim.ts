@@ -22,10 +22,10 @@ export interface ScimHarness {
   close(): Promise<void>;
 }
 
-export async function startScim(provider = 'entra'): Promise<ScimHarness> {
+export async function startScim(provider = 'entra', env: Record<string, string> = {}): Promise<ScimHarness> {
   const keys = await new KeyServer().start();
   const jira = await new FakeJira().start();
-  const app = await startTestApp({ keys });
+  const app = await startTestApp({ keys, env: { ATLASSIAN_API_URL: jira.url, SYNC_DEBOUNCE_MS: '1', ...env } });
   await jira.install(app.url, keys);
   const newConnection = async (name: string, p = provider) => {
     const res = await request(app.url).post('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId)))

@@ -217,6 +217,24 @@ export const routes: Route[] = [
     },
   },
   {
+    method: 'GET', pattern: /^\/rest\/api\/3\/project\/search$/, access: 'read',
+    handle: ({ state, base, query }) => {
+      const all = [...state.projects.values()].sort((a, b) => a.key.localeCompare(b.key));
+      const p = page(all, query.get('startAt'), query.get('maxResults'), 50, 100);
+      const withLead = (query.get('expand') ?? '').split(',').includes('lead');
+      return ok({ ...p, values: p.values.map((x) => ({ self: `${base}/rest/api/3/project/${x.id}`, id: x.id, key: x.key, name: x.name, ...(withLead ? { lead: { accountId: x.leadAccountId } } : {}) })) });
+    },
+  },
+  {
+    method: 'GET', pattern: /^\/rest\/api\/3\/project\/([^/]+)\/components$/, access: 'read',
+    handle: ({ state, params }) => {
+      const key = decodeURIComponent(params[0]);
+      const project = state.projects.get(key) ?? [...state.projects.values()].find((p) => p.id === key);
+      if (!project) return bad(['No project could be found with key or id.'], {}, 404);
+      return ok([...state.components.values()].filter((c) => c.projectKey === project.key).map((c) => ({ id: c.id, name: c.name, ...(c.leadAccountId ? { lead: { accountId: c.leadAccountId } } : {}) })));
+    },
+  },
+  {
     method: 'PUT', pattern: /^\/rest\/api\/3\/project\/([^/]+)$/, access: 'read',
     handle: ({ state, params, body }) => {
       const key = decodeURIComponent(params[0]);

@@ -24,7 +24,7 @@ export class FakeJiraState {
   /** accountIds holding the ADMINISTER global permission */
   readonly administrators = new Set<string>();
   readonly projects = new Map<string, { id: string; key: string; name: string; leadAccountId: string }>();
-  readonly components = new Map<string, { id: string; name: string; leadAccountId?: string }>();
+  readonly components = new Map<string, { id: string; name: string; projectKey: string; leadAccountId?: string }>();
   readonly serviceDesks = new Map<string, { id: string; projectId: string; projectKey: string; projectName: string; customers: Set<string> }>();
   /** Accounts the organization manages (lifecycle and profile calls); accountId → active */
   readonly managedAccounts = new Map<string, { active: boolean; profile: Record<string, string> }>();

@@ -1,0 +1,97 @@
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { requireContext } from '../../connect/context';
+import type { ConnectionRepository } from '../../db/connections';
+import type { ProvisioningEngine } from '../../provisioning/engine';
+import { previewMapping } from '../../provisioning/groupMapping';
+import type { PlannedOperation } from '../../provisioning/plan';
+import { rulesOf, rulesSchema } from '../../provisioning/rules';
+import type { ProvisioningStore, RunRow, StoredOperation } from '../../provisioning/store';
+import { AppError, notFound, validationError } from '../errors';
+
+export interface SyncDeps {
+  connections: ConnectionRepository;
+  engine: ProvisioningEngine;
+  provisioning: ProvisioningStore;
+}
+
+const wrap = (fn: RequestHandler): RequestHandler => (req, res, next) => Promise.resolve(fn(req, res, next)).catch(next);
+
+export const syncBodySchema = z.object({ dryRun: z.boolean().default(false) }).strict();
+export const previewSchema = z.object({ samples: z.array(z.string().max(255)).max(100), rules: z.unknown().optional() }).strict();
+
+const presentRun = (r: RunRow) => ({
+  id: r.id, connectionId: r.connectionId, trigger: r.trigger, status: r.status, startedAt: r.startedAt.toISOString(),
+  finishedAt: r.finishedAt?.toISOString() ?? null, progress: { done: r.done, total: r.total }, counts: r.counts, error: r.error,
+});
+const presentOperation = (o: StoredOperation) => ({
+  id: o.id, phase: o.phase, kind: o.kind, subject: o.subject, reason: o.reason, status: o.status, outcome: o.outcome, attempts: o.attempts, error: o.error,
+  details: o.payload,
+});
+const presentPlanned = (p: PlannedOperation) => ({ phase: p.phase, kind: p.op.kind, subject: p.subject, reason: p.reason, details: p.op });
+
+async function connectionOr404(deps: SyncDeps, clientKey: string, id: string) {
+  const c = await deps.connections.get(clientKey, id);
+  if (!c) throw notFound('No such connection.');
+  return c;
+}
+
+/** GET /api/v1/connections/{id}/rules: the rules in force, defaults filled in. */
+export const getRules = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
+  const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
+  res.json(rulesOf(c.settings));
+});
+
+/** PUT /api/v1/connections/{id}/rules: validates (naming each wrong field), fills defaults, stores. */
+export const putRules = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
+  const { clientKey } = requireContext(req);
+  await connectionOr404(deps, clientKey, req.params.id);
+  const parsed = rulesSchema.safeParse(req.body ?? {});
+  if (!parsed.success) throw validationError(parsed.error);
+  await deps.connections.saveSettings(clientKey, req.params.id, { rules: parsed.data });
+  res.json(parsed.data);
+});
+
+/** POST /api/v1/connections/{id}/rules/preview: what sample IdP group names map to (saved or given rules). */
+export const previewRules = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
+  const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
+  const body = res.locals.body as z.infer<typeof previewSchema>;
+  const rules = body.rules === undefined ? { success: true as const, data: rulesOf(c.settings) } : rulesSchema.safeParse(body.rules);
+  if (!rules.success) throw validationError(rules.error);
+  res.json({ mappings: previewMapping(body.samples, rules.data.groups) });
+});
+
+/** POST /api/v1/connections/{id}/sync: a dry run returns the plan; otherwise a run starts (202). */
+export const startSync = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
+  const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
+  const { dryRun } = res.locals.body as z.infer<typeof syncBodySchema>;
+  const result = await deps.engine.run(c, 'manual', { dryRun });
+  switch (result.kind) {
+    case 'plan':
+      res.json({ dryRun: true, operations: result.plan.operations.map(presentPlanned), warnings: result.plan.warnings });
+      return;
+    case 'started':
+      res.status(202).location(`/api/v1/runs/${result.run.id}`).json(presentRun(result.run));
+      return;
+    case 'busy':
+      throw new AppError(409, 'run_in_progress', 'A sync of this connection is already running; wait for it to finish.', { runId: result.runId ?? null });
+    case 'failed':
+      throw new AppError(502, 'jira_unavailable', result.error);
+  }
+});
+
+/** GET /api/v1/connections/{id}/runs: the sync history, newest first. */
+export const listRuns = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
+  const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
+  res.json({ runs: (await deps.provisioning.runs(c.id)).map(presentRun) });
+});
+
+/** GET /api/v1/runs/{id}?status=parked: one run with its operations (optionally only one status). */
+export const getRun = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
+  const { clientKey } = requireContext(req);
+  const run = /^[0-9a-f-]{36}$/i.test(req.params.id) ? await deps.provisioning.run(clientKey, req.params.id) : undefined;
+  if (!run) throw notFound('No such run.');
+  const status = typeof req.query.status === 'string' ? req.query.status : undefined;
+  if (status && !['pending', 'running', 'done', 'parked'].includes(status)) throw new AppError(400, 'validation_failed', 'status: must be pending, running, done or parked', { fields: { status: 'must be pending, running, done or parked' } });
+  res.json({ ...presentRun(run), operations: (await deps.provisioning.operations(run.id, status)).map(presentOperation) });
+});

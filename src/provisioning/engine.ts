@@ -1,0 +1,152 @@
+import crypto from 'node:crypto';
+import type { Config } from '../config';
+import type { Connection, ConnectionRepository } from '../db/connections';
+import { JiraError } from '../jira/errors';
+import type { JiraClientFactory } from '../jira/factory';
+import { backoffDelay } from '../jira/retry';
+import type { Logger } from '../logger';
+import { applyOperation, CannotApply } from './executor';
+import { readJiraState } from './jiraState';
+import type { Plan } from './plan';
+import { plan } from './planner';
+import { rulesOf } from './rules';
+import type { ProvisioningStore, RunRow, StoredOperation } from './store';
+
+export type Trigger = 'scim' | 'manual' | 'schedule' | 'login';
+
+/** What asking for a run gave: a dry-run plan, a started run, or the run already going. */
+export type RunResult = { kind: 'plan'; plan: Plan } | { kind: 'started'; run: RunRow } | { kind: 'busy'; runId?: string } | { kind: 'failed'; error: string };
+
+export interface EngineDeps {
+  store: ProvisioningStore;
+  connections: ConnectionRepository;
+  jira: JiraClientFactory;
+  logger: Logger;
+  options: Config['sync'];
+}
+
+/**
+ * The provisioning engine: reads the directory and Jira, plans (pure), persists the plan as a run
+ * of operations, and works them off — in every instance at once, each operation claimed by exactly
+ * one (SKIP LOCKED), retried with backoff, parked with a reason when it cannot be done.
+ */
+export class ProvisioningEngine {
+  private timers: NodeJS.Timeout[] = [];
+  private working = false;
+  private active = 0;
+
+  constructor(private readonly d: EngineDeps) {}
+
+  /** Plans a connection's sync; a dry run returns the plan, otherwise the run starts. */
+  async run(connection: Connection, trigger: Trigger, opts: { dryRun?: boolean; coveredRequestId?: string } = {}): Promise<RunResult> {
+    const rules = rulesOf(connection.settings);
+    const snapshot = await this.d.store.snapshot(connection.id);
+    let thePlan: Plan;
+    try {
+      const jira = this.d.jira.forTenant(connection.clientKey);
+      const [state, links, managed] = await Promise.all([
+        readJiraState(jira, rules, snapshot.allIdpGroups),
+        this.d.store.links(connection.id),
+        this.d.store.managedMemberships(connection.clientKey, connection.id),
+      ]);
+      thePlan = plan({ importUsers: connection.importUsers, importGroups: connection.importGroups, rules, ...snapshot, links, jira: state, managed: managed.mine, managedByOthers: managed.others });
+    } catch (err) {
+      if (!(err instanceof JiraError)) throw err;
+      return { kind: 'failed', error: `Could not read Jira's groups and members: ${err.message}` };
+    }
+    if (opts.dryRun) return { kind: 'plan', plan: thePlan };
+    const run = await this.d.store.createRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, thePlan.operations, opts.coveredRequestId);
+    if (!run) return { kind: 'busy', runId: (await this.d.store.runs(connection.id, 1))[0]?.id };
+    this.d.logger.info({ connectionId: connection.id, runId: run.id, trigger, operations: run.total }, 'sync run started');
+    if (run.total === 0) await this.d.store.closeFinishedRuns();
+    else this.kick();
+    return { kind: 'started', run };
+  }
+
+  /** Starts the background loops: the worker, the SCIM outbox (debounced), and history retention. */
+  start(): void {
+    const { pollMs } = this.d.options;
+    this.timers.push(setInterval(() => this.kick(), pollMs));
+    this.timers.push(setInterval(() => void this.drainOutbox().catch((err) => this.d.logger.error({ err }, 'outbox check failed')), pollMs));
+    this.timers.push(setInterval(() => void this.d.store.purgeHistory(this.d.options.historyDays).catch(() => undefined), 3_600_000));
+    for (const t of this.timers) t.unref();
+  }
+
+  /** Stops the loops and waits for the operations in hand to finish. */
+  async stop(): Promise<void> {
+    this.timers.forEach(clearInterval);
+    this.timers = [];
+    while (this.working || this.active > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Starts runs for connections whose SCIM changes have gone quiet (a burst becomes one run). */
+  async drainOutbox(): Promise<void> {
+    const { debounceMs, maxDelayMs } = this.d.options;
+    for (const q of await this.d.store.quietOutboxes(debounceMs, maxDelayMs)) {
+      const connection = await this.d.connections.get(q.clientKey, q.connectionId);
+      if (connection) await this.run(connection, 'scim', { coveredRequestId: q.lastId });
+    }
+  }
+
+  /** Works off ready operations until none is left to claim now. */
+  kick(): void {
+    if (this.working) return;
+    this.working = true;
+    void this.work().finally(() => (this.working = false));
+  }
+
+  /** Runs the worker until every operation is finished (tests and benchmarks); false on timeout. */
+  async drain(timeoutMs = 60_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await this.work();
+      const open = await this.d.store.openOperations();
+      if (open === 0) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  }
+
+  private async work(): Promise<void> {
+    try {
+      await this.d.store.recoverStale(this.d.options.leaseMs);
+      for (;;) {
+        const ops = await this.d.store.claim(this.d.options.workerConcurrency);
+        if (ops.length === 0) break;
+        await Promise.all(ops.map((op) => this.apply(op)));
+      }
+      for (const run of await this.d.store.closeFinishedRuns()) {
+        this.d.logger.info({ runId: run.id, status: run.status, counts: run.counts }, 'sync run finished');
+      }
+    } catch (err) {
+      this.d.logger.error({ err }, 'sync worker failed');
+    }
+  }
+
+  private async apply(op: StoredOperation): Promise<void> {
+    this.active++;
+    try {
+      const outcome = await applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d.store);
+      await this.d.store.finish(op, 'done', outcome, null);
+    } catch (err) {
+      await this.failed(op, err);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async failed(op: StoredOperation, err: unknown): Promise<void> {
+    const { maxAttempts } = this.d.options;
+    if (err instanceof CannotApply) return this.d.store.finish(op, 'parked', null, err.message);
+    if (err instanceof JiraError) {
+      if (err.kind === 'needs-credentials') return this.d.store.finish(op, 'parked', null, err.message);
+      if (err.retryable && op.attempts < maxAttempts) {
+        const wait = err.retryAfterMs ?? backoffDelay(op.attempts, { maxAttempts, backoffBaseMs: 1000, backoffMaxMs: 300_000, maxRetryWaitMs: 0 }, Math.random);
+        return this.d.store.retryLater(op, wait, err.message);
+      }
+      return this.d.store.finish(op, 'parked', null, err.retryable ? `gave up after ${op.attempts} attempts: ${err.message}` : err.message);
+    }
+    this.d.logger.error({ err, opId: op.id, kind: op.kind }, 'sync operation failed unexpectedly');
+    return this.d.store.finish(op, 'parked', null, `internal error: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

@@ -1,0 +1,128 @@
+import { isAlreadyMember, type JiraClient } from '../jira/client';
+import { JiraError } from '../jira/errors';
+import { collect, pageThrough } from '../jira/paging';
+import type { Operation } from './plan';
+import type { ProvisioningStore, StoredOperation } from './store';
+
+/** What applying an operation came to: its outcome word (for the history and counts). */
+export type Outcome = string;
+
+/** The operation could not be applied, for a reason that retrying will not change. */
+export class CannotApply extends Error {}
+
+/**
+ * Applies one operation to Jira through the client, idempotently: applying a done operation again
+ * is harmless ("already a member" is success, a group that exists is looked up, a user already
+ * gone is gone). Links, written properties and managed memberships are recorded as it goes.
+ */
+export async function applyOperation(op: StoredOperation, jira: JiraClient, store: ProvisioningStore): Promise<Outcome> {
+  const o = op.payload as unknown as Operation;
+  const accountOf = async (userId: string) => {
+    const link = await store.link(op.connectionId, userId);
+    if (!link) throw new CannotApply('the user has no Jira account yet: see its ensureUser operation');
+    return link.accountId;
+  };
+  switch (o.kind) {
+    case 'createGroup': {
+      const found = await groupId(jira, o.name);
+      if (found) return 'existed';
+      try {
+        await jira.createGroup(o.name);
+        return 'created';
+      } catch (err) {
+        if (err instanceof JiraError && err.status === 400 && (await groupId(jira, o.name))) return 'existed';
+        throw err;
+      }
+    }
+    case 'ensureUser': {
+      const matches = (await jira.searchUsers(o.email, 20)).filter((u) => u.emailAddress?.toLowerCase() === o.email.toLowerCase() && u.accountType !== 'app');
+      if (matches.length === 1) {
+        await store.saveLink(op.connectionId, o.userId, matches[0].accountId, o.email);
+        return 'linked';
+      }
+      if (!o.create) throw new CannotApply(matches.length > 1 ? `several Jira accounts have the email ${o.email}` : `no Jira account has the email ${o.email}, and user import is off`);
+      // Jira returns the existing account (201) when the email already has one, so this is safe to repeat.
+      const created = await jira.createUser(o.email, o.products as never);
+      await store.saveLink(op.connectionId, o.userId, created.accountId, o.email);
+      return 'created';
+    }
+    case 'setProperty': {
+      await jira.setUserProperty(await accountOf(o.userId), o.key, o.value);
+      await store.saveProperty(op.connectionId, o.userId, o.key, o.value);
+      return 'updated';
+    }
+    case 'addMember': {
+      const accountId = await accountOf(o.userId);
+      const gid = await groupId(jira, o.groupName);
+      if (!gid) throw new CannotApply(`Jira has no group "${o.groupName}"`);
+      try {
+        await jira.addUserToGroup(gid, accountId);
+      } catch (err) {
+        if (!isAlreadyMember(err)) throw err;
+        // Already a member: ours if an earlier attempt of this very operation added it.
+        if (op.attempts > 1) await store.addManaged(op.connectionId, accountId, gid, o.groupName);
+        return 'already';
+      }
+      await store.addManaged(op.connectionId, accountId, gid, o.groupName);
+      return 'added';
+    }
+    case 'removeMember': {
+      try {
+        await jira.removeUserFromGroup(o.groupId, o.accountId);
+      } catch (err) {
+        if (!(err instanceof JiraError && (err.status === 404 || (err.status === 400 && /not a member/i.test(err.message))))) throw err;
+        await store.removeManaged(op.connectionId, o.accountId, o.groupId);
+        return 'absent';
+      }
+      await store.removeManaged(op.connectionId, o.accountId, o.groupId);
+      return 'removed';
+    }
+    case 'reassignLeads': {
+      let moved = 0;
+      const projects = await collect(pageThrough((startAt) => jira.searchProjects(startAt)));
+      for (const p of projects) {
+        if (o.projectLead && p.lead?.accountId === o.accountId) {
+          await jira.setProjectLead(p.key, o.projectLead);
+          moved++;
+        }
+        if (o.componentLead) {
+          for (const c of await jira.projectComponents(p.key)) {
+            if (c.lead?.accountId !== o.accountId) continue;
+            await jira.setComponentLead(c.id, o.componentLead);
+            moved++;
+          }
+        }
+      }
+      return moved ? 'reassigned' : 'nothing-led';
+    }
+    case 'deprovision': {
+      if (o.mode === 'deleteFromSite') {
+        try {
+          await jira.deleteUser(o.accountId);
+        } catch (err) {
+          if (!(err instanceof JiraError && err.status === 404)) throw err;
+        }
+      } else if (o.mode === 'deactivate') {
+        await jira.disableAccount(o.accountId, 'Disabled or removed in the identity provider');
+      }
+      await store.setDeprovisioned(op.connectionId, o.userId, true, o.removedGroups);
+      return 'deprovisioned';
+    }
+    case 'reactivate': {
+      // Deactivated accounts are enabled (org API key); product-group deprovisioning is undone by re-adding.
+      if (o.enable) await jira.enableAccount(o.accountId);
+      for (const name of o.regroup) {
+        const gid = await groupId(jira, name);
+        if (gid) await jira.addUserToGroup(gid, o.accountId).catch((err) => { if (!isAlreadyMember(err)) throw err; });
+      }
+      await store.setDeprovisioned(op.connectionId, o.userId, false);
+      return 'reactivated';
+    }
+  }
+}
+
+/** A group's ID by its name (case-insensitive), or undefined. */
+async function groupId(jira: JiraClient, name: string): Promise<string | undefined> {
+  const page = await jira.listGroups({ groupName: [name], maxResults: 10 });
+  return page.values.find((g) => g.name.toLowerCase() === name.toLowerCase())?.groupId;
+}

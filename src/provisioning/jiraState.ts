@@ -1,0 +1,25 @@
+import type { JiraClient } from '../jira/client';
+import { collect } from '../jira/paging';
+import { jiraGroupsFor } from './groupMapping';
+import type { JiraState } from './plan';
+import type { Rules } from './rules';
+
+/**
+ * Reads what the planner needs to know of Jira: every group (by name), and the members of the
+ * groups this connection manages (plus the product-access groups when deprovisioning removes them).
+ */
+export async function readJiraState(jira: JiraClient, rules: Rules, allIdpGroups: string[]): Promise<JiraState> {
+  const groups = new Map<string, { groupId: string; name: string }>();
+  for await (const g of jira.allGroups()) groups.set(g.name.toLowerCase(), { groupId: g.groupId, name: g.name });
+  const wanted = new Set<string>(rules.groups.defaultForAllUsers.map((g) => g.toLowerCase()));
+  for (const g of allIdpGroups) for (const j of jiraGroupsFor(g, rules.groups)) wanted.add(j.toLowerCase());
+  if (rules.users.deprovision === 'removeProductGroups') rules.users.productGroups.forEach((g) => wanted.add(g.toLowerCase()));
+  const members = new Map<string, Set<string>>();
+  await Promise.all(
+    [...wanted].map((name) => groups.get(name)).filter((g) => g !== undefined).map(async (g) => {
+      const list = await collect(jira.allGroupMembers(g!.groupId, true));
+      members.set(g!.groupId, new Set(list.map((u) => u.accountId)));
+    }),
+  );
+  return { groups, members };
+}
