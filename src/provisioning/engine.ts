@@ -52,7 +52,9 @@ export class ProvisioningEngine {
       thePlan = plan({ importUsers: connection.importUsers, importGroups: connection.importGroups, rules, ...snapshot, links, jira: state, managed: managed.mine, managedByOthers: managed.others });
     } catch (err) {
       if (!(err instanceof JiraError)) throw err;
-      return { kind: 'failed', error: `Could not read Jira's groups and members: ${err.message}` };
+      const error = `Could not read Jira's groups and members: ${err.message}`;
+      if (!opts.dryRun) await this.d.store.recordFailedRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, error);
+      return { kind: 'failed', error };
     }
     if (opts.dryRun) return { kind: 'plan', plan: thePlan };
     const run = await this.d.store.createRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, thePlan.operations, opts.coveredRequestId);

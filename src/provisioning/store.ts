@@ -144,6 +144,12 @@ export class ProvisioningStore {
     });
   }
 
+  /** Records a run that could not start (e.g. Jira could not be read), so the history shows why. */
+  async recordFailedRun(run: { id: string; connectionId: string; clientKey: string; trigger: string }, error: string): Promise<void> {
+    await this.sql.query("INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, error, finished_at) VALUES ($1, $2, $3, $4, 'failed', $5, now())",
+      [run.id, run.connectionId, run.clientKey, run.trigger, error]);
+  }
+
   /**
    * Claims ready operations for this worker: pending, due, and in the lowest unfinished phase of
    * their run; SKIP LOCKED so instances never take the same one.

@@ -109,3 +109,21 @@ it('refuses a second run while one is going, and invalid rules naming the field'
   expect(bad.status).toBe(400);
   expect(Object.keys(bad.body.fields).sort()).toEqual(['groups.onTheFly.pattern', 'users.products.0']);
 });
+
+it('records a run that cannot read Jira as failed, with the reason, and answers 502', async () => {
+  await storeToken();
+  s.jira.failNextOn('/rest/api/3/group/bulk', ...Array.from({ length: 6 }, () => ({ status: 503 })));
+  const res = await api.sync();
+  expect(res.status).toBe(502);
+  const [run] = (await api.runs()).body.runs;
+  expect(run).toMatchObject({ trigger: 'manual', status: 'failed', error: expect.stringMatching(/Could not read Jira/) });
+});
+
+it('keeps the history for the configured number of days', async () => {
+  await storeToken();
+  await s.post('/Users', entraUser('ann'));
+  await settle();
+  await s.app.db.sequelize.query("UPDATE sync_runs SET started_at = now() - interval '91 days'");
+  expect(await s.app.provisioning.purgeHistory(90)).toBe(1);
+  expect((await api.runs()).body.runs).toHaveLength(0);
+});

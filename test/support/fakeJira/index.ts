@@ -55,6 +55,7 @@ export class FakeJira {
   private faults: Faults = {};
   private random = mulberry32(1);
   private planned: Planned[] = [];
+  private plannedByPath = new Map<string, Planned[]>();
   private rate?: { perSecond: number; windowStart: number; count: number };
   private latencyMs = 0;
   private inFlight = 0;
@@ -97,6 +98,11 @@ export class FakeJira {
   /** The next calls (to /rest and the org API) get these answers instead of the real ones. */
   failNext(...answers: Planned[]): void {
     this.planned.push(...answers);
+  }
+
+  /** The next calls to this path (e.g. /rest/api/3/group/bulk) get these answers. */
+  failNextOn(path: string, ...answers: Planned[]): void {
+    this.plannedByPath.set(path, [...(this.plannedByPath.get(path) ?? []), ...answers]);
   }
 
   /** Random failures on a share of calls. */
@@ -205,7 +211,7 @@ export class FakeJira {
     if (refusal) return reply(refusal.status, refusal.body);
 
     if (this.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
-    const fault = this.nextFault();
+    const fault = this.plannedByPath.get(url.pathname)?.shift() ?? this.nextFault();
     if (fault === 'hang') {
       record.status = 'hang';
       return; // never answers; the socket is closed when the fake stops
