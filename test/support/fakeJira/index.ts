@@ -211,7 +211,7 @@ export class FakeJira {
     if (refusal) return reply(refusal.status, refusal.body);
 
     if (this.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
-    const fault = this.plannedByPath.get(url.pathname)?.shift() ?? this.nextFault();
+    const fault: ReturnType<FakeJira['nextFault']> = this.plannedByPath.get(url.pathname)?.shift() ?? this.nextFault();
     if (fault === 'hang') {
       record.status = 'hang';
       return; // never answers; the socket is closed when the fake stops
