@@ -1,11 +1,16 @@
 import type { Clock } from './retry';
 
 const NEAR_LIMIT_WINDOW_MS = 10_000;
+/** After a 429, hold the learnt pace this long before probing faster. */
+const HOLD_MS = 30_000;
+const PROBE_EVERY_MS = 5_000;
 
 /**
  * Bounded concurrency per tenant, shared by every Jira call of that tenant in this process. A 429
- * pauses the whole tenant until Jira's reset (no other call goes early); X-RateLimit-NearLimit
- * drops the tenant to one call at a time for a while.
+ * pauses the whole tenant until Jira's reset (no other call goes early) and teaches the tenant its
+ * pace: calls are then spaced just under the rate that got through in the second before the 429,
+ * probing 1% faster every few seconds, so a rate-limited tenant runs near its limit instead of
+ * bursting into it. X-RateLimit-NearLimit drops the tenant to one call at a time for a while.
  */
 export class TenantLimiter {
   private readonly lanes = new Map<string, Lane>();
@@ -17,19 +22,26 @@ export class TenantLimiter {
     const lane = this.lane(tenant);
     await lane.acquire();
     try {
-      for (let wait = lane.pausedUntil - this.clock.now(); wait > 0; wait = lane.pausedUntil - this.clock.now()) {
+      for (let wait = lane.readyAt() - this.clock.now(); wait > 0; wait = lane.readyAt() - this.clock.now()) {
         await this.clock.sleep(wait);
       }
+      lane.started();
       return await fn();
     } finally {
       lane.release();
     }
   }
 
-  /** Holds every call of the tenant until `ms` from now (Jira's Retry-After). */
+  /** Jira said 429: holds every call of the tenant until `ms` from now (its Retry-After) and learns the pace. */
   pause(tenant: string, ms: number): void {
     const lane = this.lane(tenant);
     lane.pausedUntil = Math.max(lane.pausedUntil, this.clock.now() + ms);
+    lane.learnLimit();
+  }
+
+  /** The tenant's current spacing between calls in ms (0 = not paced), for tests and metrics. */
+  pace(tenant: string): number {
+    return this.lanes.get(tenant)?.intervalMs ?? 0;
   }
 
   /** Jira said the tenant is close to its limit: one call at a time for a while. */
@@ -56,9 +68,38 @@ class Lane {
   active = 0;
   pausedUntil = 0;
   narrowUntil = 0;
+  intervalMs = 0;
+  private nextStart = 0;
+  private probeAt = 0;
+  private readonly starts: number[] = [];
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly max: number, private readonly clock: Clock) {}
+
+  /** When the next call may start: after any pause, and after the pace's spacing. */
+  readyAt(): number {
+    return Math.max(this.pausedUntil, this.nextStart);
+  }
+
+  /** A call starts now: book the next slot, remember the start, probe faster when it is time. */
+  started(): void {
+    const now = this.clock.now();
+    this.nextStart = Math.max(now, this.nextStart) + this.intervalMs;
+    this.starts.push(now);
+    while (this.starts.length && this.starts[0] < now - 1000) this.starts.shift();
+    if (this.intervalMs > 0 && now >= this.probeAt) {
+      this.intervalMs *= 0.99;
+      this.probeAt = now + PROBE_EVERY_MS;
+    }
+  }
+
+  /** After a 429: pace at 97% of what got through in the last second. */
+  learnLimit(): void {
+    const now = this.clock.now();
+    const lastSecond = this.starts.filter((t) => t >= now - 1000).length;
+    this.intervalMs = 1000 / Math.max(1, lastSecond * 0.97);
+    this.probeAt = now + HOLD_MS;
+  }
 
   private limit(): number {
     return this.narrowUntil > this.clock.now() ? 1 : this.max;

@@ -5,7 +5,7 @@ import { JiraError } from '../jira/errors';
 import type { JiraClientFactory } from '../jira/factory';
 import { backoffDelay } from '../jira/retry';
 import type { Logger } from '../logger';
-import { applyOperation, CannotApply } from './executor';
+import { applyOperation, CannotApply, GroupIds } from './executor';
 import { readJiraState } from './jiraState';
 import type { Plan } from './plan';
 import { plan } from './planner';
@@ -34,6 +34,7 @@ export class ProvisioningEngine {
   private timers: NodeJS.Timeout[] = [];
   private working = false;
   private active = 0;
+  private readonly groupIds = new GroupIds();
 
   constructor(private readonly d: EngineDeps) {}
 
@@ -128,7 +129,7 @@ export class ProvisioningEngine {
   private async apply(op: StoredOperation): Promise<void> {
     this.active++;
     try {
-      const outcome = await applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d.store);
+      const outcome = await applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d.store, this.groupIds);
       await this.d.store.finish(op, 'done', outcome, null);
     } catch (err) {
       await this.failed(op, err);

@@ -15,7 +15,8 @@ export class CannotApply extends Error {}
  * is harmless ("already a member" is success, a group that exists is looked up, a user already
  * gone is gone). Links, written properties and managed memberships are recorded as it goes.
  */
-export async function applyOperation(op: StoredOperation, jira: JiraClient, store: ProvisioningStore): Promise<Outcome> {
+export async function applyOperation(op: StoredOperation, jira: JiraClient, store: ProvisioningStore, groups: GroupIds): Promise<Outcome> {
+  const groupId = (jiraClient: JiraClient, name: string) => groups.get(op.clientKey, name, jiraClient);
   const o = op.payload as unknown as Operation;
   const accountOf = async (userId: string) => {
     const link = await store.link(op.connectionId, userId);
@@ -24,12 +25,12 @@ export async function applyOperation(op: StoredOperation, jira: JiraClient, stor
   };
   switch (o.kind) {
     case 'createGroup': {
-      const found = await groupId(jira, o.name);
-      if (found) return 'existed';
       try {
-        await jira.createGroup(o.name);
+        const created = await jira.createGroup(o.name);
+        groups.set(op.clientKey, created.name, created.groupId);
         return 'created';
       } catch (err) {
+        // "A group with this name already exists": someone (or an earlier attempt of ours) made it.
         if (err instanceof JiraError && err.status === 400 && (await groupId(jira, o.name))) return 'existed';
         throw err;
       }
@@ -53,7 +54,7 @@ export async function applyOperation(op: StoredOperation, jira: JiraClient, stor
     }
     case 'addMember': {
       const accountId = await accountOf(o.userId);
-      const gid = await groupId(jira, o.groupName);
+      const gid = o.groupId ?? (await groupId(jira, o.groupName));
       if (!gid) throw new CannotApply(`Jira has no group "${o.groupName}"`);
       try {
         await jira.addUserToGroup(gid, accountId);
@@ -121,8 +122,27 @@ export async function applyOperation(op: StoredOperation, jira: JiraClient, stor
   }
 }
 
-/** A group's ID by its name (case-insensitive), or undefined. */
-async function groupId(jira: JiraClient, name: string): Promise<string | undefined> {
-  const page = await jira.listGroups({ groupName: [name], maxResults: 10 });
-  return page.values.find((g) => g.name.toLowerCase() === name.toLowerCase())?.groupId;
+/**
+ * Jira group IDs by name, per tenant, learnt from lookups and from groups this instance created,
+ * so memberships of a new group do not look the group up one by one. Group IDs never change.
+ */
+export class GroupIds {
+  private readonly known = new Map<string, Map<string, string>>();
+
+  set(clientKey: string, name: string, groupId: string): void {
+    let tenant = this.known.get(clientKey);
+    if (!tenant) this.known.set(clientKey, (tenant = new Map()));
+    if (tenant.size > 50_000) tenant.clear();
+    tenant.set(name.toLowerCase(), groupId);
+  }
+
+  /** The ID of a group by its name (case-insensitive), looked up in Jira when not known; undefined when there is none. */
+  async get(clientKey: string, name: string, jira: JiraClient): Promise<string | undefined> {
+    const cached = this.known.get(clientKey)?.get(name.toLowerCase());
+    if (cached) return cached;
+    const page = await jira.listGroups({ groupName: [name], maxResults: 10 });
+    const found = page.values.find((g) => g.name.toLowerCase() === name.toLowerCase());
+    if (found) this.set(clientKey, found.name, found.groupId);
+    return found?.groupId;
+  }
 }

@@ -9,7 +9,7 @@ export type Operation =
   | { kind: 'ensureUser'; userId: string; email: string; displayName: string | null; products: string[]; create: boolean }
   | { kind: 'reactivate'; userId: string; accountId: string; enable: boolean; regroup: string[] }
   | { kind: 'setProperty'; userId: string; key: string; value: unknown }
-  | { kind: 'addMember'; userId: string; groupName: string }
+  | { kind: 'addMember'; userId: string; groupName: string; groupId?: string }
   | { kind: 'removeMember'; userId: string | null; accountId: string; groupId: string; groupName: string }
   | { kind: 'reassignLeads'; userId: string; accountId: string; projectLead: string | null; componentLead: string | null }
   | { kind: 'deprovision'; userId: string; accountId: string; mode: Exclude<DeprovisionMode, 'none' | 'removeManagedGroups'> ; removedGroups: string[] };

@@ -61,7 +61,7 @@ export function plan(input: PlanInput): Plan {
       const create = input.importUsers;
       push({ kind: 'ensureUser', userId: u.id, email, displayName: name, products: rules.users.products, create }, `user:${u.id}`,
         create ? `new in the IdP: link the Jira account with email ${email}, or create it with ${rules.users.products.join(', ') || 'no products'}` : `new in the IdP: link the Jira account with email ${email} if there is one (user import is off)`);
-      for (const g of wanted(u, true)) if (exists(g)) push({ kind: 'addMember', userId: u.id, groupName: g }, `user:${u.id}`, `member of "${g}" by ${groupReason(g, u, input)}`);
+      for (const g of wanted(u, true)) if (exists(g)) push({ kind: 'addMember', userId: u.id, groupName: g, groupId: jira.groups.get(lower(g))?.groupId }, `user:${u.id}`, `member of "${g}" by ${groupReason(g, u, input)}`);
       properties(u, undefined);
       continue;
     }
@@ -73,7 +73,7 @@ export function plan(input: PlanInput): Plan {
       if (!exists(g)) continue;
       const group = jira.groups.get(lower(g));
       if (group && jira.members.get(group.groupId)?.has(link!.accountId)) continue;
-      push({ kind: 'addMember', userId: u.id, groupName: g }, `user:${u.id}`, `member of "${g}" by ${groupReason(g, u, input)}`);
+      push({ kind: 'addMember', userId: u.id, groupName: g, groupId: group?.groupId }, `user:${u.id}`, `member of "${g}" by ${groupReason(g, u, input)}`);
     }
     const desired = new Set((desiredOf.get(u.id) ?? []).map(lower));
     for (const g of managedGroups) {

@@ -79,3 +79,21 @@ describe('TenantLimiter', () => {
     expect(peak).toBe(1);
   });
 });
+
+describe('TenantLimiter pacing', () => {
+  it('after a 429, spaces calls just under the rate that got through, and probes faster slowly', async () => {
+    const clock = new VirtualClock();
+    const limiter = new TenantLimiter(4, clock);
+    expect(limiter.pace('t')).toBe(0); // unpaced until Jira pushes back
+    for (let i = 0; i < 100; i++) await limiter.run('t', async () => clock.sleep(5)); // 100 calls within the second
+    limiter.pause('t', 1000);
+    expect(limiter.pace('t')).toBeCloseTo(1000 / 97, 1);
+    const before = clock.offset;
+    for (let i = 0; i < 10; i++) await limiter.run('t', async () => undefined);
+    // the pause, then 10 starts spaced ~10.3 ms apart
+    expect(clock.offset - before).toBeGreaterThanOrEqual(1000 + 9 * (1000 / 97) - 1);
+    await clock.sleep(31_000);
+    await limiter.run('t', async () => undefined);
+    expect(limiter.pace('t')).toBeLessThan(1000 / 97); // probing faster after the hold
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Sync benchmark: USERS users and GROUPS groups (each user in 3 groups) pushed into the directory,
+ * synchronized into an empty fake Jira that allows RATE requests/s (429 + Retry-After beyond), by
+ * the compiled server in its own process. Then a second run with no IdP change.
+ * Usage: npm run bench:sync [-- --users 10000 --groups 500 --rate 100]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import request from 'supertest';
+import { jwtHeader } from '../../test/support/app';
+import { FakeJira, type CallRecord } from '../../test/support/fakeJira';
+import { KeyServer } from '../../test/support/keyServer';
+import { freePort } from '../../test/support/net';
+import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase } from '../../test/support/postgres';
+
+const ROOT = path.join(__dirname, '../..');
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const USERS = arg('users', 10_000);
+const GROUPS = arg('groups', 500);
+const RATE = arg('rate', 100);
+const PER_USER = 3;
+
+async function seed(url: string, connectionId: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  await c.query(`INSERT INTO directory_users (connection_id, id, user_name, email, display_name, active, resource)
+    SELECT $1::uuid, gen_random_uuid(), 'user' || i || '@bench.example', 'user' || i || '@bench.example', 'User ' || i, true,
+      jsonb_build_object('userName', 'user' || i || '@bench.example', 'displayName', 'User ' || i,
+        'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@bench.example', 'primary', true)))
+    FROM generate_series(0, $2::int - 1) i`, [connectionId, USERS]);
+  await c.query(`INSERT INTO directory_groups (connection_id, id, display_name, resource)
+    SELECT $1::uuid, gen_random_uuid(), 'team-' || g, jsonb_build_object('displayName', 'team-' || g) FROM generate_series(0, $2::int - 1) g`, [connectionId, GROUPS]);
+  // user i is in groups i, i*7+3 and i*13+5 (mod GROUPS): three distinct groups each
+  await c.query(`INSERT INTO directory_memberships (connection_id, group_id, user_id)
+    SELECT DISTINCT $1::uuid, g.id, u.id FROM directory_users u
+    CROSS JOIN LATERAL (VALUES (0), (1), (2)) k(n)
+    JOIN directory_groups g ON g.connection_id = u.connection_id
+      AND g.display_name = 'team-' || (CASE k.n WHEN 0 THEN split_part(split_part(u.user_name, '@', 1), 'user', 2)::int
+                                                WHEN 1 THEN split_part(split_part(u.user_name, '@', 1), 'user', 2)::int * 7 + 3
+                                                ELSE split_part(split_part(u.user_name, '@', 1), 'user', 2)::int * 13 + 5 END) % $2::int
+    WHERE u.connection_id = $1::uuid`, [connectionId, GROUPS]);
+  const { rows } = await c.query('SELECT count(*)::int AS n FROM directory_memberships WHERE connection_id = $1', [connectionId]);
+  console.log(`seeded ${USERS} users, ${GROUPS} groups, ${rows[0].n} memberships`);
+  await c.end();
+}
+
+const isWrite = (c: CallRecord) => c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check' && c.path !== '/installed';
+const ok = (c: CallRecord) => typeof c.status === 'number' && c.status >= 200 && c.status < 300;
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const pg = await startTestPostgres();
+  await buildTemplate(pg.adminUrl);
+  await adminQuery(pg.adminUrl, `CREATE DATABASE bench TEMPLATE ${TEMPLATE_DB}`);
+  const dbUrl = withDatabase(pg.adminUrl, 'bench');
+  const keys = await new KeyServer().start();
+  const jira = await new FakeJira().start();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawn(process.execPath, [path.join(ROOT, 'dist/src/server.js')], {
+    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), AC_LOCAL_BASE_URL: base, DATABASE_URL: dbUrl, APP_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
+      CONNECT_KEYS_CDN_URL: keys.url, AC_HOST_WHITELIST: '127.0.0.1', LOG_LEVEL: 'warn', ATLASSIAN_API_URL: jira.url, SYNC_POLL_MS: '200' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
+  try {
+    for (let i = 0; !(await fetch(`${base}/healthz`).then((r) => r.ok, () => false)); i++) {
+      if (i > 200) throw new Error('the server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
+    await request(base).put('/api/v1/site-credentials').set(admin()).send({ email: jira.admin.emailAddress, apiToken: jira.adminToken }).expect(200);
+    const conn = (await request(base).post('/api/v1/connections').set(admin()).send({ name: 'Bench', kind: 'scim', provider: 'generic' }).expect(201)).body;
+    await request(base).put(`/api/v1/connections/${conn.id}/rules`).set(admin()).send({ groups: { onTheFly: { enabled: true } } }).expect(200);
+    await seed(dbUrl, conn.id);
+    jira.setRateLimit(RATE);
+
+    const runOnce = async (label: string) => {
+      const from = jira.calls.length;
+      const t0 = Date.now();
+      const started = await request(base).post(`/api/v1/connections/${conn.id}/sync`).set(admin()).send({});
+      if (started.status !== 202) throw new Error(`sync did not start: ${started.status} ${JSON.stringify(started.body)}`);
+      let run = started.body;
+      let peak = 0;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 2000));
+        peak = Math.max(peak, rssKb(server.pid!));
+        const res = await request(base).get(`/api/v1/runs/${run.id}`).set(admin());
+        run = res.body;
+        if (run.status !== 'running') break;
+        process.stdout.write(`\r${label}: ${run.progress.done}/${run.progress.total} operations, ${((Date.now() - t0) / 1000).toFixed(0)} s   `);
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      const calls = jira.calls.slice(from);
+      const accepted = calls.filter((c) => c.status !== 429);
+      const span = calls.length ? (calls[calls.length - 1].at - calls[0].at) / 1000 : 0;
+      console.log('');
+      return {
+        status: run.status, seconds: Math.round(seconds), operations: run.progress.total, counts: run.counts,
+        calls: calls.length, rejected429: calls.length - accepted.length, reads: calls.filter((c) => !isWrite(c)).length,
+        writesTakingEffect: calls.filter((c) => isWrite(c) && ok(c)).length,
+        acceptedPerSecond: span ? Math.round((accepted.length / span) * 10) / 10 : 0,
+        peakRssMb: Math.round(Math.max(peak, vmHwmKb(server.pid!)) / 1024),
+      };
+    };
+
+    const first = await runOnce('first run');
+    const second = await runOnce('second run (no IdP change)');
+    const memberships = USERS * PER_USER;
+    const needed = USERS + GROUPS + memberships;
+    const result = {
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+      users: USERS, groups: GROUPS, memberships, rateLimit: RATE, neededChanges: needed,
+      first: { ...first, callsPerChange: Math.round((first.calls / needed) * 100) / 100, rateShare: Math.round((first.acceptedPerSecond / RATE) * 1000) / 10 },
+      second,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    const okAll = first.status === 'succeeded' && first.writesTakingEffect === needed && first.counts.failed === 0 && result.first.rateShare >= 90 && second.writesTakingEffect === 0;
+    console.log(`floors (writes = changes, ≥ 90% of the allowed rate, no failed operations, second run writes nothing): ${okAll ? 'MET' : 'NOT MET'}`);
+    process.exitCode = okAll ? 0 : 1;
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await jira.stop();
+    await keys.stop();
+    await pg.stop();
+  }
+}
+
+function rssKb(pid: number): number {
+  return statusKb(pid, 'VmRSS');
+}
+function vmHwmKb(pid: number): number {
+  return statusKb(pid, 'VmHWM');
+}
+function statusKb(pid: number, field: string): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  process.exit(2);
+});
