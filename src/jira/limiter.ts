@@ -2,14 +2,16 @@ import type { Clock } from './retry';
 
 const NEAR_LIMIT_WINDOW_MS = 10_000;
 /** After a 429, hold the learnt pace this long before probing faster. */
-const HOLD_MS = 30_000;
-const PROBE_EVERY_MS = 5_000;
+const HOLD_MS = 15_000;
+const PROBE_EVERY_MS = 3_000;
+/** A Retry-After this long (a quota, not a burst) holds the whole tenant; shorter ones only the rejected call. */
+const LONG_PAUSE_MS = 5_000;
 
 /**
  * Bounded concurrency per tenant, shared by every Jira call of that tenant in this process. A 429
- * pauses the whole tenant until Jira's reset (no other call goes early) and teaches the tenant its
- * pace: calls are then spaced just under the rate that got through in the second before the 429,
- * probing 1% faster every few seconds, so a rate-limited tenant runs near its limit instead of
+ * with a long Retry-After pauses the whole tenant until Jira's reset; every 429 teaches the tenant its
+ * pace: calls are then spaced at 98% of the rate that got through in the second before the 429,
+ * held 15 s, then probed 1% faster every 3 s, so a rate-limited tenant runs near its limit instead of
  * bursting into it. X-RateLimit-NearLimit drops the tenant to one call at a time for a while.
  */
 export class TenantLimiter {
@@ -32,10 +34,14 @@ export class TenantLimiter {
     }
   }
 
-  /** Jira said 429: holds every call of the tenant until `ms` from now (its Retry-After) and learns the pace. */
+  /**
+   * Jira said 429: learn the pace; and for a long Retry-After (a quota), hold every call of the
+   * tenant until then. A short one is waited out by the rejected call alone (its retry), while the
+   * others go on at the slower pace.
+   */
   pause(tenant: string, ms: number): void {
     const lane = this.lane(tenant);
-    lane.pausedUntil = Math.max(lane.pausedUntil, this.clock.now() + ms);
+    if (ms >= LONG_PAUSE_MS) lane.pausedUntil = Math.max(lane.pausedUntil, this.clock.now() + ms);
     lane.learnLimit();
   }
 
@@ -93,11 +99,11 @@ class Lane {
     }
   }
 
-  /** After a 429: pace at 97% of what got through in the last second. */
+  /** After a 429: pace at 98% of what got through in the last second. */
   learnLimit(): void {
     const now = this.clock.now();
     const lastSecond = this.starts.filter((t) => t >= now - 1000).length;
-    this.intervalMs = 1000 / Math.max(1, lastSecond * 0.97);
+    this.intervalMs = 1000 / Math.max(1, lastSecond * 0.98);
     this.probeAt = now + HOLD_MS;
   }
 

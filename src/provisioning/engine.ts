@@ -113,10 +113,18 @@ export class ProvisioningEngine {
   private async work(): Promise<void> {
     try {
       await this.d.store.recoverStale(this.d.options.leaseMs);
+      // A pipeline, not batches: as soon as one operation finishes another is claimed, so a
+      // paced tenant always has a call waiting for its next slot.
+      const inFlight = new Set<Promise<void>>();
       for (;;) {
-        const ops = await this.d.store.claim(this.d.options.workerConcurrency);
-        if (ops.length === 0) break;
-        await Promise.all(ops.map((op) => this.apply(op)));
+        const room = this.d.options.workerConcurrency - inFlight.size;
+        const ops = room > 0 ? await this.d.store.claim(room) : [];
+        for (const op of ops) {
+          const p: Promise<void> = this.apply(op).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        }
+        if (inFlight.size === 0) break;
+        await Promise.race(inFlight);
       }
       for (const run of await this.d.store.closeFinishedRuns()) {
         this.d.logger.info({ runId: run.id, status: run.status, counts: run.counts }, 'sync run finished');

@@ -130,12 +130,14 @@ export class ProvisioningStore {
         INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total) VALUES ($1, $2, $3, $4, 'running', $5)
         ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`, [run.id, run.connectionId, run.clientKey, run.trigger, ops.length], tx);
       if (inserted.length === 0) return undefined;
-      if (ops.length) {
+      // In chunks, so a plan of tens of thousands of operations never becomes one giant parameter.
+      for (let i = 0; i < ops.length; i += 2000) {
+        const chunk = ops.slice(i, i + 2000).map((o) => ({ phase: o.phase, kind: o.op.kind, subject: o.subject, payload: o.op, reason: o.reason }));
         await this.sql.query(`
           INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason)
           SELECT $1, $2, o.phase, o.kind, o.subject, o.payload, o.reason
-          FROM jsonb_to_recordset($3::jsonb) AS o(phase smallint, kind text, subject text, payload jsonb, reason text) ORDER BY o.phase`,
-        [run.id, run.clientKey, JSON.stringify(ops.map((o) => ({ phase: o.phase, kind: o.op.kind, subject: o.subject, payload: o.op, reason: o.reason })))], tx);
+          FROM jsonb_to_recordset($3::jsonb) AS o(phase smallint, kind text, subject text, payload jsonb, reason text)`,
+        [run.id, run.clientKey, JSON.stringify(chunk)], tx);
       }
       if (coveredRequestId) {
         await this.sql.query('UPDATE sync_requests SET processed_at = now() WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2', [run.connectionId, coveredRequestId], tx);

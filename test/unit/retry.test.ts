@@ -44,22 +44,22 @@ describe('withRetry', () => {
 });
 
 describe('TenantLimiter', () => {
-  it('holds every call of a paused tenant until the pause ends, and leaves other tenants alone', async () => {
+  it('holds every call of a tenant paused by a long Retry-After until it ends, and leaves other tenants alone', async () => {
     let now = 0;
     const pending: Array<{ until: number; wake: () => void }> = [];
     const clock = { now: () => now, random: () => 0.5, sleep: (ms: number) => new Promise<void>((wake) => pending.push({ until: now + ms, wake })) };
     const limiter = new TenantLimiter(2, clock);
-    limiter.pause('a', 2000);
+    limiter.pause('a', 20_000);
     const ran: string[] = [];
     const a = limiter.run('a', async () => ran.push(`a@${now}`));
     await limiter.run('b', async () => ran.push(`b@${now}`));
     expect(ran).toEqual(['b@0']); // b went straight through while a waits
     expect(pending).toHaveLength(1);
-    expect(pending[0].until).toBe(2000);
-    now = 2000;
+    expect(pending[0].until).toBe(20_000);
+    now = 20_000;
     pending.shift()!.wake();
     await a;
-    expect(ran).toEqual(['b@0', 'a@2000']);
+    expect(ran).toEqual(['b@0', 'a@20000']);
   });
 
   it('runs at most N calls at once per tenant, and one at a time when near the limit', async () => {
@@ -87,13 +87,14 @@ describe('TenantLimiter pacing', () => {
     expect(limiter.pace('t')).toBe(0); // unpaced until Jira pushes back
     for (let i = 0; i < 100; i++) await limiter.run('t', async () => clock.sleep(5)); // 100 calls within the second
     limiter.pause('t', 1000);
-    expect(limiter.pace('t')).toBeCloseTo(1000 / 97, 1);
+    expect(limiter.pace('t')).toBeCloseTo(1000 / 98, 1);
     const before = clock.offset;
     for (let i = 0; i < 10; i++) await limiter.run('t', async () => undefined);
-    // the pause, then 10 starts spaced ~10.3 ms apart
-    expect(clock.offset - before).toBeGreaterThanOrEqual(1000 + 9 * (1000 / 97) - 1);
-    await clock.sleep(31_000);
+    // a short Retry-After holds only the rejected call: the others start at once, ~10.2 ms apart
+    expect(clock.offset - before).toBeGreaterThanOrEqual(9 * (1000 / 98) - 1);
+    expect(clock.offset - before).toBeLessThan(1000);
+    await clock.sleep(16_000);
     await limiter.run('t', async () => undefined);
-    expect(limiter.pace('t')).toBeLessThan(1000 / 97); // probing faster after the hold
+    expect(limiter.pace('t')).toBeLessThan(1000 / 98); // probing faster after the hold
   });
 });
