@@ -68,6 +68,8 @@ async function up({ context: qi }) {
     CREATE INDEX sync_operations_run ON sync_operations (run_id, id);
     CREATE INDEX sync_operations_ready ON sync_operations (not_before, id) WHERE status = 'pending';
     CREATE INDEX sync_operations_running ON sync_operations (claimed_at) WHERE status = 'running';
+    -- The claim's phase gate ("nothing of an earlier phase still open in this run") probes only open operations.
+    CREATE INDEX sync_operations_open ON sync_operations (run_id, phase) WHERE status IN ('pending', 'running');
   `);
 }
 

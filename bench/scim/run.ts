@@ -3,20 +3,13 @@
  * at 10 connections against the compiled server (its own process), with autocannon.
  * Usage: npm run bench:scim [-- --users 100000 --duration 20 --connections 10]
  */
-import { execFileSync, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
-import { FakeJira } from '../../test/support/fakeJira';
-import { KeyServer } from '../../test/support/keyServer';
-import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase } from '../../test/support/postgres';
-import { freePort } from '../../test/support/net';
+import { startBenchWorld } from '../support';
 
-const ROOT = path.join(__dirname, '../..');
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
@@ -55,32 +48,16 @@ const summarize = (r: autocannon.Result) => ({
 });
 
 async function main(): Promise<void> {
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  const pg = await startTestPostgres();
-  await buildTemplate(pg.adminUrl);
-  await adminQuery(pg.adminUrl, `CREATE DATABASE bench TEMPLATE ${TEMPLATE_DB}`);
-  const dbUrl = withDatabase(pg.adminUrl, 'bench');
-  const keys = await new KeyServer().start();
-  const jira = await new FakeJira().start();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), path.join(ROOT, 'dist/src/server.js')], {
-    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), AC_LOCAL_BASE_URL: base, DATABASE_URL: dbUrl, APP_SECRET_KEY: crypto.randomBytes(32).toString('hex'), CONNECT_KEYS_CDN_URL: keys.url, AC_HOST_WHITELIST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const world = await startBenchWorld();
+  const { base, jira, keys } = world;
   try {
-    for (let i = 0; ; i++) {
-      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
-      if (i > 200) throw new Error('the server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
     const created = await request(base).post('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId))).send({ name: 'Bench', kind: 'scim', provider: 'generic' });
     const scimBase = new URL(created.body.scim.baseUrl).pathname;
     const headers = { Authorization: `Bearer ${created.body.scim.token}`, 'Content-Type': 'application/scim+json' };
     console.log(`seeding ${USERS} users…`);
     const t0 = Date.now();
-    await seed(dbUrl, created.body.id);
+    await seed(world.dbUrl, created.body.id);
     console.log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
     // Correctness first (every lookup finds its one user), then warm-up, then the measured run;
@@ -119,11 +96,7 @@ async function main(): Promise<void> {
     console.log(`floors (GET ≥ ${FLOORS.getRps} req/s, p99 < ${FLOORS.getP99Ms} ms; POST ≥ ${FLOORS.postRps} req/s, no errors): ${ok ? 'MET' : 'NOT MET'}`);
     process.exitCode = ok ? 0 : 1;
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    await jira.stop();
-    await keys.stop();
-    await pg.stop();
+    await world.stop();
   }
 }
 

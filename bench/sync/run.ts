@@ -4,20 +4,14 @@
  * the compiled server in its own process. Then a second run with no IdP change.
  * Usage: npm run bench:sync [-- --users 10000 --groups 500 --rate 100]
  */
-import { execFileSync, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
-import { FakeJira, type CallRecord } from '../../test/support/fakeJira';
-import { KeyServer } from '../../test/support/keyServer';
-import { freePort } from '../../test/support/net';
-import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase } from '../../test/support/postgres';
+import type { CallRecord } from '../../test/support/fakeJira';
+import { startBenchWorld } from '../support';
 
-const ROOT = path.join(__dirname, '../..');
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
@@ -55,31 +49,15 @@ const isWrite = (c: CallRecord) => c.method !== 'GET' && c.path !== '/rest/api/3
 const ok = (c: CallRecord) => typeof c.status === 'number' && c.status >= 200 && c.status < 300;
 
 async function main(): Promise<void> {
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  const pg = await startTestPostgres();
-  await buildTemplate(pg.adminUrl);
-  await adminQuery(pg.adminUrl, `CREATE DATABASE bench TEMPLATE ${TEMPLATE_DB}`);
-  const dbUrl = withDatabase(pg.adminUrl, 'bench');
-  const keys = await new KeyServer().start();
-  const jira = await new FakeJira().start();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, [path.join(ROOT, 'dist/src/server.js')], {
-    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), AC_LOCAL_BASE_URL: base, DATABASE_URL: dbUrl, APP_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
-      CONNECT_KEYS_CDN_URL: keys.url, AC_HOST_WHITELIST: '127.0.0.1', LOG_LEVEL: 'warn', ATLASSIAN_API_URL: jira.url, SYNC_POLL_MS: '200' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const world = await startBenchWorld({ SYNC_POLL_MS: '200' });
+  const { base, jira, keys, server } = world;
   const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
   try {
-    for (let i = 0; !(await fetch(`${base}/healthz`).then((r) => r.ok, () => false)); i++) {
-      if (i > 200) throw new Error('the server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
     await request(base).put('/api/v1/site-credentials').set(admin()).send({ email: jira.admin.emailAddress, apiToken: jira.adminToken }).expect(200);
     const conn = (await request(base).post('/api/v1/connections').set(admin()).send({ name: 'Bench', kind: 'scim', provider: 'generic' }).expect(201)).body;
     await request(base).put(`/api/v1/connections/${conn.id}/rules`).set(admin()).send({ groups: { onTheFly: { enabled: true } } }).expect(200);
-    const memberships = await seed(dbUrl, conn.id);
+    const memberships = await seed(world.dbUrl, conn.id);
     jira.setRateLimit(RATE);
 
     const runOnce = async (label: string) => {
@@ -130,11 +108,7 @@ async function main(): Promise<void> {
     console.log(`floors (writes = changes, ≥ 90% of the allowed rate, no failed operations, second run writes nothing): ${okAll ? 'MET' : 'NOT MET'}`);
     process.exitCode = okAll ? 0 : 1;
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    await jira.stop();
-    await keys.stop();
-    await pg.stop();
+    await world.stop();
   }
 }
 

@@ -2,8 +2,8 @@ import type { Clock } from './retry';
 
 const NEAR_LIMIT_WINDOW_MS = 10_000;
 /** After a 429, hold the learnt pace this long before probing faster. */
-const HOLD_MS = 15_000;
-const PROBE_EVERY_MS = 3_000;
+const HOLD_MS = 5_000;
+const PROBE_EVERY_MS = 1_000;
 /** A Retry-After this long (a quota, not a burst) holds the whole tenant; shorter ones only the rejected call. */
 const LONG_PAUSE_MS = 5_000;
 
@@ -11,7 +11,7 @@ const LONG_PAUSE_MS = 5_000;
  * Bounded concurrency per tenant, shared by every Jira call of that tenant in this process. A 429
  * with a long Retry-After pauses the whole tenant until Jira's reset; every 429 teaches the tenant its
  * pace: calls are then spaced at 98% of the rate that got through in the second before the 429,
- * held 15 s, then probed 1% faster every 3 s, so a rate-limited tenant runs near its limit instead of
+ * held 5 s, then probed 1% faster every second, so a rate-limited tenant runs near its limit instead of
  * bursting into it. X-RateLimit-NearLimit drops the tenant to one call at a time for a while.
  */
 export class TenantLimiter {
@@ -99,11 +99,15 @@ class Lane {
     }
   }
 
-  /** After a 429: pace at 98% of what got through in the last second. */
+  /**
+   * After a 429: pace at 98% of what got through in the last second — or of 90% of the current
+   * pace, when a stall made that second's sample low, so one unlucky sample cannot collapse the pace.
+   */
   learnLimit(): void {
     const now = this.clock.now();
     const lastSecond = this.starts.filter((t) => t >= now - 1000).length;
-    this.intervalMs = 1000 / Math.max(1, lastSecond * 0.98);
+    const current = this.intervalMs > 0 ? 1000 / this.intervalMs : 0;
+    this.intervalMs = 1000 / Math.max(1, Math.max(lastSecond, current * 0.9) * 0.98);
     this.probeAt = now + HOLD_MS;
   }
 

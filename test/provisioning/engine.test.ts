@@ -97,13 +97,12 @@ it('parks writes with "needs a site-admin API token" when none is stored, and sa
 it('refuses a second run while one is going, and invalid rules naming the field', async () => {
   await storeToken();
   await s.post('/Users', entraUser('ann'));
-  s.jira.setLatency(300); // keeps the first run busy
+  s.app.engine.kick = () => undefined; // the first run stays open until drained below
   const first = await api.sync();
   expect(first.status).toBe(202);
   const second = await api.sync();
   expect(second.status).toBe(409);
   expect(second.body).toMatchObject({ error: 'run_in_progress', runId: first.body.id });
-  s.jira.setLatency(0);
   await s.app.engine.drain();
   const bad = await api.putRules({ groups: { onTheFly: { enabled: true, pattern: '(' } }, users: { products: ['nope'] } });
   expect(bad.status).toBe(400);
