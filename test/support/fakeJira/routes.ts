@@ -63,6 +63,11 @@ export const routes: Route[] = [
     method: 'GET', pattern: /^\/rest\/api\/3\/user\/search$/, access: 'read',
     handle: ({ state, base, query }) => {
       const q = (query.get('query') ?? '').toLowerCase();
+      // A whole email address is, in practice, a prefix of itself only: answer it from the index.
+      if (q.includes('@')) {
+        const exact = state.userByEmail(q);
+        return ok(exact?.active ? [userJson(base, exact)] : []);
+      }
       const matches = [...state.users.values()].filter(
         (u) => u.active && (u.emailAddress.toLowerCase().startsWith(q) || u.displayName.toLowerCase().split(/\s+/).some((w) => w.startsWith(q))),
       );

@@ -29,6 +29,9 @@ export class FakeJiraState {
   /** Accounts the organization manages (lifecycle and profile calls); accountId → active */
   readonly managedAccounts = new Map<string, { active: boolean; profile: Record<string, string> }>();
 
+  /** lower-case email → accountId (kept in step by addUser; a lookup, not a scan, so the fake keeps up with big benchmarks). */
+  private readonly emails = new Map<string, string>();
+
   addUser(fields: Partial<FakeUser> & { emailAddress: string }): FakeUser {
     const user: FakeUser = {
       accountId: fields.accountId ?? newAccountId(),
@@ -39,6 +42,7 @@ export class FakeJiraState {
       products: fields.products ?? ['jira-software'],
     };
     this.users.set(user.accountId, user);
+    this.emails.set(user.emailAddress.toLowerCase(), user.accountId);
     return user;
   }
 
@@ -49,8 +53,9 @@ export class FakeJiraState {
   }
 
   userByEmail(email: string): FakeUser | undefined {
-    const e = email.toLowerCase();
-    return [...this.users.values()].find((u) => u.emailAddress.toLowerCase() === e);
+    const id = this.emails.get(email.toLowerCase());
+    const user = id === undefined ? undefined : this.users.get(id);
+    return user && user.emailAddress.toLowerCase() === email.toLowerCase() ? user : undefined;
   }
 
   groupByName(name: string): FakeGroup | undefined {
