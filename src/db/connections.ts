@@ -1,4 +1,5 @@
 import { isUniqueViolation, type Sql } from './sql';
+import { isUuid } from './ids';
 
 export type ConnectionKind = 'scim' | 'entra' | 'ldap';
 export type ScimProvider = 'entra' | 'okta' | 'miniorange' | 'generic';
@@ -39,7 +40,6 @@ interface Row {
 }
 
 const COLUMNS = 'id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hint, scim_token_created_at, settings, created_at, updated_at';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const toConnection = (r: Row): Connection => ({
   id: r.id, clientKey: r.client_key, name: r.name, kind: r.kind, provider: r.provider, target: r.target, importUsers: r.import_users,
@@ -57,7 +57,7 @@ export class ConnectionRepository {
   }
 
   async get(clientKey: string, id: string): Promise<Connection | undefined> {
-    if (!UUID.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 AND id = $2`, [clientKey, id],);
     return rows[0] && toConnection(rows[0]);
   }
@@ -75,7 +75,7 @@ export class ConnectionRepository {
 
   /** Changes some fields; undefined when there is no such connection. */
   async update(clientKey: string, id: string, patch: Partial<Pick<ConnectionFields, 'name' | 'provider' | 'importUsers' | 'importGroups'>>): Promise<Connection | undefined> {
-    if (!UUID.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     const rows = await this.guard(() =>
       this.db.query<Row>(
         `UPDATE connections SET name = COALESCE($3, name), provider = COALESCE($4, provider), import_users = COALESCE($5, import_users),
@@ -93,14 +93,14 @@ export class ConnectionRepository {
 
   /** Deletes a connection with its directory and queued work; its token stops working at once. */
   async delete(clientKey: string, id: string): Promise<boolean> {
-    if (!UUID.test(id)) return false;
+    if (!isUuid(id)) return false;
     const rows = await this.db.query('DELETE FROM connections WHERE client_key = $1 AND id = $2 RETURNING id', [clientKey, id],);
     return rows.length > 0;
   }
 
   /** Replaces the SCIM token's hash: the old token stops working at once. */
   async setToken(clientKey: string, id: string, token: { hash: string; hint: string }): Promise<Connection | undefined> {
-    if (!UUID.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     const rows = await this.db.query<Row>(
       `UPDATE connections SET scim_token_hash = $3, scim_token_hint = $4, scim_token_created_at = now(), updated_at = now()
        WHERE client_key = $1 AND id = $2 AND kind = 'scim' RETURNING ${COLUMNS}`, [clientKey, id, token.hash, token.hint],
@@ -110,7 +110,7 @@ export class ConnectionRepository {
 
   /** What the SCIM endpoint needs to authenticate a request to a connection. */
   async scimCredentials(id: string): Promise<{ id: string; clientKey: string; tokenHash: string } | undefined> {
-    if (!UUID.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     const rows = await this.db.query<{ id: string; client_key: string; scim_token_hash: string | null }>(
       "SELECT id, client_key, scim_token_hash FROM connections WHERE id = $1 AND kind = 'scim'", [id],
     );

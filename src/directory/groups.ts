@@ -2,9 +2,9 @@ import type { Transaction } from 'sequelize';
 import type { Sql } from '../db/sql';
 import { listPage, writeUnique } from './pages';
 import { UniquenessConflict, type DirectoryGroup, type GroupFields, type ListQuery, type MemberRef, type Page } from './types';
+import { isUuid } from '../db/ids';
 
 const COLUMNS = 'connection_id, id, display_name, external_id, resource, version, created_at, updated_at';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Row {
   connection_id: string; id: string; display_name: string; external_id: string | null; resource: DirectoryGroup['resource'];
@@ -64,19 +64,19 @@ export class GroupStore {
   /** Adds users to a group (already-members are fine); returns the IDs that are not users of this connection. */
   async addMembers(connectionId: string, groupId: string, userIds: string[], tx?: Transaction): Promise<{ missing: string[] }> {
     const ids = [...new Set(userIds)];
-    const valid = ids.filter((id) => UUID.test(id));
+    const valid = ids.filter((id) => isUuid(id));
     const rows = await this.db.query<{ missing: string[] | null }>(`
       WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS user_id),
       found AS (SELECT w.user_id FROM wanted w JOIN directory_users u ON u.connection_id = $1 AND u.id = w.user_id),
       ins AS (INSERT INTO directory_memberships (connection_id, group_id, user_id) SELECT $1, $2, user_id FROM found ON CONFLICT DO NOTHING RETURNING user_id)
       SELECT (SELECT array_agg(w.user_id::text) FROM wanted w WHERE w.user_id NOT IN (SELECT user_id FROM found)) AS missing,
              (SELECT count(*) FROM ins) AS added`, [connectionId, groupId, valid], tx);
-    return { missing: [...ids.filter((id) => !UUID.test(id)), ...(rows[0]?.missing ?? [])] };
+    return { missing: [...ids.filter((id) => !isUuid(id)), ...(rows[0]?.missing ?? [])] };
   }
 
   /** Removes these users from a group (absent ones are ignored). */
   async removeMembers(connectionId: string, groupId: string, userIds: string[], tx?: Transaction): Promise<void> {
-    const valid = userIds.filter((id) => UUID.test(id));
+    const valid = userIds.filter((id) => isUuid(id));
     if (valid.length === 0) return;
     await this.db.query('DELETE FROM directory_memberships WHERE connection_id = $1 AND group_id = $2 AND user_id = ANY($3::uuid[])', [connectionId, groupId, valid], tx);
   }

@@ -2,6 +2,7 @@ import { resolveAttr, storageKeys, type ResolvedAttr } from './attributes';
 import { invalidFilter } from './errors';
 import type { CompareOp, Filter, FilterValue } from './filter';
 import type { AttrDef, AttrType, ResourceTypeDef } from './schemas';
+import { isUuid } from '../db/ids';
 
 /** Collects bind parameters and hands out their $n placeholders. */
 export class Bind {
@@ -23,7 +24,6 @@ interface Scalar {
 const sqlKey = (k: string) => k.replace(/'/g, "''");
 const keyPath = (keys: string[]) => `'{${keys.map((k) => `"${sqlKey(k)}"`).join(',')}}'`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const fail = (msg: string) => invalidFilter(`Invalid filter: ${msg}`);
 
 /** Table-specific columns; everything else is read from the JSONB resource. */
@@ -80,7 +80,7 @@ function compareAttr(type: ResourceTypeDef, r: ResolvedAttr, op: CompareOp, valu
 function specialAttr(type: ResourceTypeDef, r: ResolvedAttr, op: CompareOp, value: FilterValue, bind: Bind): string | undefined {
   const name = r.attr.name;
   if (name === 'id') {
-    if (op === 'eq') return typeof value === 'string' && UUID.test(value) ? `r.id = ${bind.add(value)}::uuid` : 'false';
+    if (op === 'eq') return typeof value === 'string' && isUuid(value) ? `r.id = ${bind.add(value)}::uuid` : 'false';
     return compare({ sql: 'r.id::text', type: 'string', caseExact: true }, op, value, bind);
   }
   if (name === 'meta') {

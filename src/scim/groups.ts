@@ -11,6 +11,7 @@ import { normalizePatch } from './patchOps';
 import { etag, excludes, parseProjection, presentGroup, project, type Projection } from './presenter';
 import { normalizeResource, type JsonObject } from './resource';
 import { GROUP_TYPE, LIST_RESPONSE } from './schemas';
+import { isUuid } from '../db/ids';
 
 export interface ScimGroupDeps {
   sequelize: Sequelize;
@@ -21,7 +22,6 @@ export interface ScimGroupDeps {
 /** The most member references one response may carry; beyond it the client must exclude members. */
 export const MAX_MEMBERS_PER_RESPONSE = 100_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const groupFields = (resource: JsonObject): GroupFields => ({
   displayName: String(resource.displayName),
@@ -67,7 +67,7 @@ export function groupsRouter(d: ScimGroupDeps): Router {
   };
 
   const lockOrFail = async (req: Request, connectionId: string, tx: Transaction) => {
-    const current = UUID.test(req.params.id) ? await d.groups.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
+    const current = isUuid(req.params.id) ? await d.groups.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
     if (!current) throw notFound('Group', req.params.id);
     checkIfMatch(req, etag(current.version));
     return current;
@@ -83,7 +83,7 @@ export function groupsRouter(d: ScimGroupDeps): Router {
   }));
 
   router.get('/:id', handler(async (req, res) => {
-    const group = UUID.test(req.params.id) ? await d.groups.get(connectionOf(res).id, req.params.id) : undefined;
+    const group = isUuid(req.params.id) ? await d.groups.get(connectionOf(res).id, req.params.id) : undefined;
     if (!group) throw notFound('Group', req.params.id);
     if (notModified(req, etag(group.version))) {
       res.status(304).set('ETag', etag(group.version)).end();

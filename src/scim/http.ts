@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { ScimConnection } from './auth';
 import { ScimError } from './errors';
 
@@ -20,9 +20,7 @@ export function baseUrlOf(req: Request, localBaseUrl: string): string {
 }
 
 /** Runs an async handler, passing its errors on. */
-export const handler = (fn: (req: Request, res: Response) => Promise<void>): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
-  fn(req, res).catch(next);
-};
+export { asyncHandler as handler } from '../asyncHandler';
 
 const bare = (tag: string) => tag.trim().replace(/^W\//, '');
 

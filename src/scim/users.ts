@@ -12,6 +12,7 @@ import { normalizePatch } from './patchOps';
 import { etag, excludes, parseProjection, presentUser, project, type Projection } from './presenter';
 import { normalizeResource, primaryValue, type JsonObject } from './resource';
 import { LIST_RESPONSE, USER_TYPE } from './schemas';
+import { isUuid } from '../db/ids';
 
 export interface ScimUserDeps {
   sequelize: Sequelize;
@@ -32,7 +33,6 @@ export function userFields(resource: JsonObject): UserFields {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** /Users: list with filter, get, create, replace, patch, delete (RFC 7644 §3). */
 export function usersRouter(d: ScimUserDeps): Router {
@@ -64,7 +64,7 @@ export function usersRouter(d: ScimUserDeps): Router {
   }));
 
   router.get('/:id', handler(async (req, res) => {
-    const user = UUID.test(req.params.id) ? await d.users.get(connectionOf(res).id, req.params.id, { withGroups: !excludes(projectionOf(req), 'groups') }) : undefined;
+    const user = isUuid(req.params.id) ? await d.users.get(connectionOf(res).id, req.params.id, { withGroups: !excludes(projectionOf(req), 'groups') }) : undefined;
     if (!user) throw notFound('User', req.params.id);
     if (notModified(req, etag(user.version))) {
       res.status(304).set('ETag', etag(user.version)).end();
@@ -86,7 +86,7 @@ export function usersRouter(d: ScimUserDeps): Router {
     const { id: connectionId } = connectionOf(res);
     const { resource } = normalizeResource(USER_TYPE, req.body);
     const user = await d.sequelize.transaction(async (tx) => {
-      const current = UUID.test(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
+      const current = isUuid(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
       if (!current) throw notFound('User', req.params.id);
       checkIfMatch(req, etag(current.version));
       return d.users.replace(connectionId, current.id, userFields(resource), tx);
@@ -97,7 +97,7 @@ export function usersRouter(d: ScimUserDeps): Router {
   router.patch('/:id', handler(async (req, res) => {
     const { id: connectionId } = connectionOf(res);
     const user = await d.sequelize.transaction(async (tx) => {
-      const current = UUID.test(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
+      const current = isUuid(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
       if (!current) throw notFound('User', req.params.id);
       checkIfMatch(req, etag(current.version));
       const stored = { ...current.resource, userName: current.userName, active: current.active, ...(current.externalId !== null ? { externalId: current.externalId } : {}) } as JsonObject;
@@ -113,7 +113,7 @@ export function usersRouter(d: ScimUserDeps): Router {
   router.delete('/:id', handler(async (req, res) => {
     const { id: connectionId } = connectionOf(res);
     await d.sequelize.transaction(async (tx) => {
-      const current = UUID.test(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
+      const current = isUuid(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
       if (!current) throw notFound('User', req.params.id);
       checkIfMatch(req, etag(current.version));
       await d.users.delete(connectionId, current.id, tx);

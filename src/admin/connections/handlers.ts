@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { asyncHandler as wrap } from '../../asyncHandler';
 import { requireContext } from '../../connect/context';
 import { generateToken, hashToken } from '../../crypto/tokens';
 import { ConnectionNameTaken, type Connection, type ConnectionRepository } from '../../db/connections';
@@ -40,7 +41,6 @@ function newToken(): { token: string; hash: string; hint: string } {
 }
 
 const nameTaken = () => new AppError(409, 'conflict', 'A connection with this name already exists.', { fields: { name: 'Another connection already has this name.' } });
-const wrap = (fn: RequestHandler): RequestHandler => (req, res, next) => Promise.resolve(fn(req, res, next)).catch(next);
 
 export const listConnections = ({ connections, localBaseUrl }: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {

@@ -1,6 +1,8 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import { asyncHandler as wrap } from '../../asyncHandler';
 import { requireContext } from '../../connect/context';
+import { isUuid } from '../../db/ids';
 import type { ConnectionRepository } from '../../db/connections';
 import type { ProvisioningEngine } from '../../provisioning/engine';
 import { previewMapping } from '../../provisioning/groupMapping';
@@ -15,7 +17,6 @@ export interface SyncDeps {
   provisioning: ProvisioningStore;
 }
 
-const wrap = (fn: RequestHandler): RequestHandler => (req, res, next) => Promise.resolve(fn(req, res, next)).catch(next);
 
 export const syncBodySchema = z.object({ dryRun: z.boolean().default(false) }).strict();
 export const previewSchema = z.object({ samples: z.array(z.string().max(255)).max(100), rules: z.unknown().optional() }).strict();
@@ -89,7 +90,7 @@ export const listRuns = (deps: SyncDeps): RequestHandler => wrap(async (req, res
 /** GET /api/v1/runs/{id}?status=parked: one run with its operations (optionally only one status). */
 export const getRun = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
   const { clientKey } = requireContext(req);
-  const run = /^[0-9a-f-]{36}$/i.test(req.params.id) ? await deps.provisioning.run(clientKey, req.params.id) : undefined;
+  const run = isUuid(req.params.id) ? await deps.provisioning.run(clientKey, req.params.id) : undefined;
   if (!run) throw notFound('No such run.');
   const status = typeof req.query.status === 'string' ? req.query.status : undefined;
   if (status && !['pending', 'running', 'done', 'parked'].includes(status)) throw new AppError(400, 'validation_failed', 'status: must be pending, running, done or parked', { fields: { status: 'must be pending, running, done or parked' } });
