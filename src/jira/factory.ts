@@ -16,9 +16,13 @@ export interface JiraSettings extends RetryPolicy {
   timeoutMs: number;
 }
 
+/** How long a tenant's decrypted credentials are reused before they are read again (a sync makes thousands of calls). */
+const CREDENTIALS_TTL_MS = 5_000;
+
 /** Builds JiraClients per tenant; all of them share one limiter, so per-tenant bounds hold process-wide. */
 export class JiraClientFactory {
   private readonly limiter: TenantLimiter;
+  private readonly transports = new Map<string, { until: number; siteToken?: Promise<Transport | undefined>; orgKey?: Promise<Transport | undefined> }>();
 
   constructor(
     private readonly addon: AddOn,
@@ -35,15 +39,38 @@ export class JiraClientFactory {
   forTenant(clientKey: string): JiraClient {
     const { timeoutMs } = this.settings;
     return this.build(clientKey, {
-      siteToken: async () => {
+      siteToken: () => this.cached(clientKey, 'siteToken', async () => {
         const c = await this.credentials.siteToken(clientKey);
         return c && createTokenTransport(c.baseUrl, c.email, c.apiToken, timeoutMs);
-      },
-      orgKey: async () => {
+      }),
+      orgKey: () => this.cached(clientKey, 'orgKey', async () => {
         const c = await this.credentials.orgKey(clientKey);
         return c && createOrgTransport(this.atlassianApiUrl, c.orgApiKey, timeoutMs);
-      },
+      }),
     });
+  }
+
+  /** Drops a tenant's cached credentials (they were just saved or removed in this instance; others see it within the TTL). */
+  forget(clientKey: string): void {
+    this.transports.delete(clientKey);
+  }
+
+  private cached(clientKey: string, kind: 'siteToken' | 'orgKey', load: () => Promise<Transport | undefined>): Promise<Transport | undefined> {
+    const now = Date.now();
+    let entry = this.transports.get(clientKey);
+    if (!entry || entry.until <= now) {
+      entry = { until: now + CREDENTIALS_TTL_MS };
+      this.transports.set(clientKey, entry);
+    }
+    const loaded = entry[kind] ?? load();
+    entry[kind] = loaded;
+    // Only found credentials are kept: "none stored" is read again each time, so credentials saved in
+    // another instance count at once (a missing one parks operations).
+    const drop = () => {
+      if (this.transports.get(clientKey) === entry) delete entry[kind];
+    };
+    loaded.then((t) => t === undefined && drop(), drop);
+    return loaded;
   }
 
   /** A client with candidate credentials that are not stored yet (to verify them before saving). */

@@ -4,6 +4,8 @@ const NEAR_LIMIT_WINDOW_MS = 10_000;
 /** After a 429, hold the learnt pace this long before probing faster. */
 const HOLD_MS = 5_000;
 const PROBE_EVERY_MS = 1_000;
+/** 429s this close to the one that taught the pace belong to the same burst. */
+const BURST_MS = 1_000;
 /** A Retry-After this long (a quota, not a burst) holds the whole tenant; shorter ones only the rejected call. */
 const LONG_PAUSE_MS = 5_000;
 
@@ -77,6 +79,7 @@ class Lane {
   intervalMs = 0;
   private nextStart = 0;
   private probeAt = 0;
+  private learntAt = -Infinity;
   private readonly starts: number[] = [];
   private readonly waiting: Array<() => void> = [];
 
@@ -102,9 +105,17 @@ class Lane {
   /**
    * After a 429: pace at 98% of what got through in the last second — or of 90% of the current
    * pace, when a stall made that second's sample low, so one unlucky sample cannot collapse the pace.
+   * Further 429s of the same burst only extend the hold.
    */
   learnLimit(): void {
     const now = this.clock.now();
+    // Calls already in flight when the pace was learnt meet the same full window: one burst of 429s
+    // teaches once, or the pace would ratchet down by 2% (or 12%) per rejected call.
+    if (now - this.learntAt < BURST_MS) {
+      this.probeAt = now + HOLD_MS;
+      return;
+    }
+    this.learntAt = now;
     const lastSecond = this.starts.filter((t) => t >= now - 1000).length;
     const current = this.intervalMs > 0 ? 1000 / this.intervalMs : 0;
     this.intervalMs = 1000 / Math.max(1, Math.max(lastSecond, current * 0.9) * 0.98);

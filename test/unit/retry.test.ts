@@ -97,4 +97,17 @@ describe('TenantLimiter pacing', () => {
     await limiter.run('t', async () => undefined);
     expect(limiter.pace('t')).toBeLessThan(1000 / 98); // probing faster after the hold
   });
+
+  it('learns once from a burst of 429s: the calls rejected by the same full window do not ratchet the pace down', async () => {
+    const clock = new VirtualClock();
+    const limiter = new TenantLimiter(8, clock);
+    for (let i = 0; i < 100; i++) await limiter.run('t', async () => clock.sleep(5));
+    limiter.pause('t', 1000);
+    await clock.sleep(800); // the other rejected calls of that window answer later, when fewer calls started in the last second
+    for (let i = 0; i < 5; i++) limiter.pause('t', 1000);
+    expect(limiter.pace('t')).toBeCloseTo(1000 / 98, 1);
+    await clock.sleep(1_500);
+    limiter.pause('t', 1000); // a later 429 is a new lesson
+    expect(limiter.pace('t')).toBeGreaterThan(1000 / 98);
+  });
 });

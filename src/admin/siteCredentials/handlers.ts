@@ -50,6 +50,7 @@ export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
         orgApiKey: merged.orgApiKey,
         updatedBy: userAccountId ?? 'unknown',
       });
+      deps.jira.forget(clientKey);
       res.json(await deps.credentials.status(clientKey));
     } catch (err) {
       next(err);
