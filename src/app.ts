@@ -25,6 +25,11 @@ import { ProvisioningEngine } from './provisioning/engine';
 import { ProvisioningStore } from './provisioning/store';
 import { scimRouter } from './scim/router';
 import { ScimTokenCache } from './scim/tokenCache';
+import { PullStore } from './directory/pull';
+import { Scheduler } from './jobs/scheduler';
+import { EntraService } from './sources/entra/service';
+import { onUserCreated, type UserCreatedEvent } from './sources/firstLogin';
+import { SourceStateRepository } from './sources/state';
 
 /** Everything the app is built from; tests pass exactly what they need. */
 export interface AppDeps {
@@ -45,6 +50,8 @@ export interface AppServices {
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
   provisioning: ProvisioningStore;
+  entra: EntraService;
+  scheduler: Scheduler;
   /** Stops what the app runs in the background (the notification listener). */
   close(): Promise<void>;
 }
@@ -83,24 +90,40 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const jira = new JiraClientFactory(addon, credentials, config.jira, config.atlassianApiUrl, clock, (err, waitMs, attempt) =>
     logger.info({ status: err.status, path: err.details.path, waitMs, attempt }, 'Jira call will be retried'),
   );
-  addon.on('user_created', (_event: string, body: { user?: { accountId?: string } }, req: express.Request) => {
-    logger.info({ clientKey: (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey, accountId: body?.user?.accountId }, 'user_created webhook');
-  });
-
   const provisioning = new ProvisioningStore(sql);
   const engine = new ProvisioningEngine({ store: provisioning, connections, jira, logger, options: config.sync });
+  const sourceState = new SourceStateRepository(sql);
+  const entra = new EntraService({ connections, box, pull: new PullStore(sql), state: sourceState, options: config.entra, logger });
+  const scheduler = new Scheduler({ connections, engine, entra, state: sourceState, sequelize, logger });
+  const loginWork = new Set<Promise<unknown>>();
+  addon.on('user_created', (_event: string, body: UserCreatedEvent, req: express.Request) => {
+    const clientKey = (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey;
+    if (!clientKey) return;
+    const p = onUserCreated({ connections, entra, engine, jira, logger }, clientKey, body ?? {}).catch((err) => logger.error({ err }, 'user_created handling failed'));
+    loginWork.add(p);
+    void p.finally(() => loginWork.delete(p));
+  });
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
   app.use(adminPageRouter({ addon, jira, localBaseUrl: config.localBaseUrl }));
-  app.use('/api/v1', adminApiRouter({ addon, tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl, engine, provisioning }));
+  app.use('/api/v1', adminApiRouter({
+    addon, tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl, engine, provisioning, entra, sourceState,
+    onConnectionChanged: (id) => {
+      tokens.forget(id);
+      void scheduler.refresh(id);
+    },
+  }));
   app.use('/scim/v2/:connectionId', scimRouter({ sequelize, tokens, users, groups, localBaseUrl: config.localBaseUrl, logger }));
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
   return {
-    app, addon, jira, tenants, credentials, connections, engine, provisioning,
+    app, addon, jira, tenants, credentials, connections, engine, provisioning, entra, scheduler,
     close: async () => {
+      await scheduler.stop();
+      await Promise.allSettled([...loginWork]);
       await engine.stop();
       await tokens.stop();
+      entra.close();
     },
   };
 }

@@ -43,7 +43,7 @@ const settingsSchema = z.object({
     .optional(),
   CONNECT_KEYS_CDN_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  JIRA_CONCURRENCY_PER_TENANT: positiveInt.max(32).default(4),
+  JIRA_CONCURRENCY_PER_TENANT: positiveInt.max(32).default(10),
   JIRA_MAX_ATTEMPTS: positiveInt.max(20).default(5),
   JIRA_BACKOFF_BASE_MS: positiveInt.default(500),
   JIRA_BACKOFF_MAX_MS: positiveInt.default(30_000),
@@ -57,6 +57,10 @@ const settingsSchema = z.object({
   SYNC_MAX_ATTEMPTS: positiveInt.max(50).default(8),
   SYNC_LEASE_MS: positiveInt.default(120_000),
   SYNC_HISTORY_DAYS: positiveInt.default(90),
+  ENTRA_CA_FILE: z.string().min(1).refine((f) => fs.existsSync(f), 'no such file').optional(),
+  ENTRA_TIMEOUT_MS: positiveInt.default(60_000),
+  ENTRA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
+  SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
 });
 
 type Settings = z.infer<typeof settingsSchema>;
@@ -91,6 +95,13 @@ export interface Config {
     leaseMs: number;
     historyDays: number;
   };
+  entra: {
+    /** Extra CA certificates (PEM) trusted for the Microsoft endpoints: TLS-inspecting proxies, tests. */
+    caPem?: string;
+    timeoutMs: number;
+    maxAttempts: number;
+  };
+  schedulerEnabled: boolean;
 }
 
 /** A configuration problem: start-up stops with this message, which names the variable. */
@@ -158,6 +169,8 @@ function toConfig(s: Settings): Config {
       leaseMs: s.SYNC_LEASE_MS,
       historyDays: s.SYNC_HISTORY_DAYS,
     },
+    entra: { caPem: s.ENTRA_CA_FILE ? fs.readFileSync(s.ENTRA_CA_FILE, 'utf8') : undefined, timeoutMs: s.ENTRA_TIMEOUT_MS, maxAttempts: s.ENTRA_MAX_ATTEMPTS },
+    schedulerEnabled: s.SCHEDULER_ENABLED === 'true',
   });
 }
 

@@ -16,9 +16,9 @@ export const badRequest = (message: string, details?: Record<string, unknown>) =
 export const jiraUnavailable = (message: string) => new AppError(502, 'jira_unavailable', message);
 
 /** A validation failure, naming each wrong field. */
-export function validationError(err: ZodError): AppError {
+export function validationError(err: ZodError, prefix?: string): AppError {
   const fields: Record<string, string> = {};
-  for (const issue of err.issues) fields[issue.path.join('.') || '(body)'] = issue.message;
+  for (const issue of err.issues) fields[[...(prefix ? [prefix] : []), ...issue.path].join('.') || '(body)'] = issue.message;
   const summary = Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; ');
   return new AppError(400, 'validation_failed', `Invalid request: ${summary}`, { fields });
 }

@@ -6,8 +6,10 @@ import type { ConnectionRepository } from '../db/connections';
 import type { SiteCredentialsRepository } from '../db/siteCredentials';
 import type { JiraClientFactory } from '../jira/factory';
 import { requireJiraAdmin } from './auth';
-import { createConnection, deleteConnection, getConnection, listConnections, rotateToken, updateConnection } from './connections/handlers';
-import { createConnectionSchema, updateConnectionSchema } from './connections/schema';
+import { createConnection, deleteConnection, getConnection, listConnections, rotateToken, testConnection, updateConnection } from './connections/handlers';
+import { createConnectionSchema, testConnectionSchema, updateConnectionSchema } from './connections/schema';
+import type { EntraService } from '../sources/entra/service';
+import type { SourceStateRepository } from '../sources/state';
 import { getRules, getRun, listRuns, previewRules, previewSchema, putRules, startSync, syncBodySchema } from './sync/handlers';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { ProvisioningStore } from '../provisioning/store';
@@ -25,6 +27,9 @@ export interface AdminApiDeps {
   localBaseUrl: string;
   engine: ProvisioningEngine;
   provisioning: ProvisioningStore;
+  entra: EntraService;
+  sourceState: SourceStateRepository;
+  onConnectionChanged: (id: string) => void;
 }
 
 /** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
@@ -41,6 +46,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.patch('/connections/:id', validateBody(updateConnectionSchema), updateConnection(deps));
   router.delete('/connections/:id', deleteConnection(deps));
   router.post('/connections/:id/token', rotateToken(deps));
+  router.post('/connections/:id/test', validateBody(testConnectionSchema), testConnection(deps));
   router.get('/connections/:id/rules', getRules(deps));
   router.put('/connections/:id/rules', putRules(deps));
   router.post('/connections/:id/rules/preview', validateBody(previewSchema), previewRules(deps));

@@ -63,11 +63,12 @@ export class ConnectionRepository {
   }
 
   /** Creates a connection with the hash of its first SCIM token (scim kind). */
-  async create(clientKey: string, id: string, f: ConnectionFields, token?: { hash: string; hint: string }): Promise<Connection> {
+  async create(clientKey: string, id: string, f: ConnectionFields, token?: { hash: string; hint: string }, pull?: { settings: Record<string, unknown>; secretEnc: string }): Promise<Connection> {
     const rows = await this.guard(() =>
       this.db.query<Row>(
-        `INSERT INTO connections (id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hash, scim_token_hint, scim_token_created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $9::text IS NULL THEN NULL ELSE now() END) RETURNING ${COLUMNS}`, [id, clientKey, f.name, f.kind, f.provider, f.target, f.importUsers, f.importGroups, token?.hash ?? null, token?.hint ?? null],
+        `INSERT INTO connections (id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hash, scim_token_hint, scim_token_created_at, settings, secret_enc)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $9::text IS NULL THEN NULL ELSE now() END, $11, $12) RETURNING ${COLUMNS}`,
+        [id, clientKey, f.name, f.kind, f.provider, f.target, f.importUsers, f.importGroups, token?.hash ?? null, token?.hint ?? null, JSON.stringify(pull?.settings ?? {}), pull?.secretEnc ?? null],
       ),
     );
     return toConnection(rows[0]);
@@ -106,6 +107,31 @@ export class ConnectionRepository {
        WHERE client_key = $1 AND id = $2 AND kind = 'scim' RETURNING ${COLUMNS}`, [clientKey, id, token.hash, token.hint],
     );
     return rows[0] && toConnection(rows[0]);
+  }
+
+  /** A connection by id alone (the scheduler's view, across tenants). */
+  async byId(id: string): Promise<Connection | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE id = $1`, [id]);
+    return rows[0] && toConnection(rows[0]);
+  }
+
+  /** Stores a pull connection's sealed client secret (or clears it). */
+  async setSecret(clientKey: string, id: string, sealed: string | null): Promise<void> {
+    await this.db.query('UPDATE connections SET secret_enc = $3, updated_at = now() WHERE client_key = $1 AND id = $2', [clientKey, id, sealed]);
+  }
+
+  /** A pull connection's sealed client secret, if one is stored. */
+  async sealedSecret(clientKey: string, id: string): Promise<string | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await this.db.query<{ secret_enc: string | null }>('SELECT secret_enc FROM connections WHERE client_key = $1 AND id = $2', [clientKey, id]);
+    return rows[0]?.secret_enc ?? undefined;
+  }
+
+  /** Every connection of a kind, across tenants (the scheduler's list). */
+  async allOfKind(kind: ConnectionKind): Promise<Connection[]> {
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE kind = $1 ORDER BY created_at, id`, [kind]);
+    return rows.map(toConnection);
   }
 
   /** What the SCIM endpoint needs to authenticate a request to a connection. */

@@ -14,6 +14,12 @@ import type { ProvisioningStore, RunRow, StoredOperation } from './store';
 
 export type Trigger = 'scim' | 'manual' | 'schedule' | 'login';
 
+/** A pull source's read of the IdP into the directory store, reporting progress as it goes. */
+export type Pull = (report: (progress: Record<string, unknown>) => void) => Promise<unknown>;
+
+/** A read that failed for a reason the admin can act on (the message says what to fix). */
+export class PullFailed extends Error {}
+
 /** What asking for a run gave: a dry-run plan, a started run, or the run already going. */
 export type RunResult = { kind: 'plan'; plan: Plan } | { kind: 'started'; run: RunRow } | { kind: 'busy'; runId?: string } | { kind: 'failed'; error: string };
 
@@ -34,15 +40,94 @@ export class ProvisioningEngine {
   private timers: NodeJS.Timeout[] = [];
   private working = false;
   private active = 0;
+  private readonly reading = new Set<Promise<void>>();
   private readonly groupIds = new GroupIds();
 
   constructor(private readonly d: EngineDeps) {}
 
-  /** Plans a connection's sync; a dry run returns the plan, otherwise the run starts. */
-  async run(connection: Connection, trigger: Trigger, opts: { dryRun?: boolean; coveredRequestId?: string } = {}): Promise<RunResult> {
+  /**
+   * Plans a connection's sync; a dry run returns the plan, otherwise the run starts. With `pull`
+   * (a pull source), the run starts by reading the IdP: a real run returns at once in stage
+   * "reading" and plans when the read is done; a dry run reads, then returns the plan.
+   */
+  async run(connection: Connection, trigger: Trigger, opts: { dryRun?: boolean; coveredRequestId?: string; pull?: Pull } = {}): Promise<RunResult> {
+    if (opts.pull) return this.runWithPull(connection, trigger, opts.pull, !!opts.dryRun);
+    const planned = await this.planFor(connection);
+    if (planned.kind === 'failed') {
+      if (!opts.dryRun) await this.d.store.recordFailedRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, planned.error);
+      return planned;
+    }
+    if (opts.dryRun) return planned;
+    const run = await this.d.store.createRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, planned.plan.operations, opts.coveredRequestId);
+    if (!run) return { kind: 'busy', runId: (await this.d.store.runs(connection.id, 1))[0]?.id };
+    this.d.logger.info({ connectionId: connection.id, runId: run.id, trigger, operations: run.total }, 'sync run started');
+    if (run.total === 0) await this.d.store.closeFinishedRuns();
+    else this.kick();
+    return { kind: 'started', run };
+  }
+
+  private async runWithPull(connection: Connection, trigger: Trigger, pull: Pull, dryRun: boolean): Promise<RunResult> {
+    if (dryRun) {
+      try {
+        await pull(() => undefined);
+      } catch (err) {
+        return { kind: 'failed', error: this.pullError(connection, err) };
+      }
+      return this.planFor(connection);
+    }
+    const run = await this.d.store.openReadingRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger });
+    if (!run) return { kind: 'busy', runId: (await this.d.store.runs(connection.id, 1))[0]?.id };
+    this.d.logger.info({ connectionId: connection.id, runId: run.id, trigger }, 'sync run started: reading the IdP');
+    const task = this.readThenPlan(connection, run, pull).finally(() => this.reading.delete(task));
+    this.reading.add(task);
+    return { kind: 'started', run };
+  }
+
+  /** The background half of a pull run: read (reporting progress at most twice a second), plan, apply. */
+  private async readThenPlan(connection: Connection, run: RunRow, pull: Pull): Promise<void> {
+    let last: Record<string, unknown> = {};
+    let sentAt = 0;
+    let sending: Promise<void> = Promise.resolve();
+    const report = (p: Record<string, unknown>) => {
+      last = p;
+      if (Date.now() - sentAt < 500) return;
+      sentAt = Date.now();
+      sending = sending.then(() => this.d.store.reportProgress(run.id, last)).catch(() => undefined);
+    };
+    try {
+      try {
+        await pull(report);
+      } catch (err) {
+        await sending;
+        await this.d.store.failRun(run.id, this.pullError(connection, err));
+        return;
+      }
+      await sending;
+      const planned = await this.planFor(connection);
+      if (planned.kind === 'failed') {
+        await this.d.store.failRun(run.id, planned.error);
+        return;
+      }
+      await this.d.store.attachPlan(run.id, connection.clientKey, planned.plan.operations, last);
+      this.d.logger.info({ connectionId: connection.id, runId: run.id, operations: planned.plan.operations.length }, 'sync run read the IdP and planned');
+      if (planned.plan.operations.length === 0) await this.d.store.closeFinishedRuns();
+      else this.kick();
+    } catch (err) {
+      this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
+      await this.d.store.failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`).catch(() => undefined);
+    }
+  }
+
+  private pullError(connection: Connection, err: unknown): string {
+    if (err instanceof PullFailed) return err.message;
+    this.d.logger.error({ err, connectionId: connection.id }, 'reading the IdP failed unexpectedly');
+    return `internal error while reading the IdP: ${(err as Error)?.message ?? String(err)}`;
+  }
+
+  /** Snapshot + Jira state + rules → the plan (pure); 'failed' when Jira could not be read. */
+  private async planFor(connection: Connection): Promise<{ kind: 'plan'; plan: Plan } | { kind: 'failed'; error: string }> {
     const rules = rulesOf(connection.settings);
     const snapshot = await this.d.store.snapshot(connection.id);
-    let thePlan: Plan;
     try {
       const jira = this.d.jira.forTenant(connection.clientKey);
       const [state, links, managed] = await Promise.all([
@@ -50,20 +135,11 @@ export class ProvisioningEngine {
         this.d.store.links(connection.id),
         this.d.store.managedMemberships(connection.clientKey, connection.id),
       ]);
-      thePlan = plan({ importUsers: connection.importUsers, importGroups: connection.importGroups, rules, ...snapshot, links, jira: state, managed: managed.mine, managedByOthers: managed.others });
+      return { kind: 'plan', plan: plan({ importUsers: connection.importUsers, importGroups: connection.importGroups, rules, ...snapshot, links, jira: state, managed: managed.mine, managedByOthers: managed.others }) };
     } catch (err) {
       if (!(err instanceof JiraError)) throw err;
-      const error = `Could not read Jira's groups and members: ${err.message}`;
-      if (!opts.dryRun) await this.d.store.recordFailedRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, error);
-      return { kind: 'failed', error };
+      return { kind: 'failed', error: `Could not read Jira's groups and members: ${err.message}` };
     }
-    if (opts.dryRun) return { kind: 'plan', plan: thePlan };
-    const run = await this.d.store.createRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, thePlan.operations, opts.coveredRequestId);
-    if (!run) return { kind: 'busy', runId: (await this.d.store.runs(connection.id, 1))[0]?.id };
-    this.d.logger.info({ connectionId: connection.id, runId: run.id, trigger, operations: run.total }, 'sync run started');
-    if (run.total === 0) await this.d.store.closeFinishedRuns();
-    else this.kick();
-    return { kind: 'started', run };
   }
 
   /** Starts the background loops: the worker, the SCIM outbox (debounced), and history retention. */
@@ -79,7 +155,12 @@ export class ProvisioningEngine {
   async stop(): Promise<void> {
     this.timers.forEach(clearInterval);
     this.timers = [];
-    while (this.working || this.active > 0) await new Promise((r) => setTimeout(r, 10));
+    while (this.working || this.active > 0 || this.reading.size > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Asks for a run as soon as the connection's current one is over (through the outbox, like a SCIM change). */
+  async requestRun(connectionId: string): Promise<void> {
+    await this.d.store.requestRun(connectionId);
   }
 
   /** Starts runs for connections whose SCIM changes have gone quiet (a burst becomes one run). */
@@ -87,7 +168,7 @@ export class ProvisioningEngine {
     const { debounceMs, maxDelayMs } = this.d.options;
     for (const q of await this.d.store.quietOutboxes(debounceMs, maxDelayMs)) {
       const connection = await this.d.connections.get(q.clientKey, q.connectionId);
-      if (connection) await this.run(connection, 'scim', { coveredRequestId: q.lastId });
+      if (connection) await this.run(connection, connection.kind === 'scim' ? 'scim' : 'login', { coveredRequestId: q.lastId });
     }
   }
 
@@ -104,7 +185,11 @@ export class ProvisioningEngine {
     while (Date.now() < deadline) {
       await this.work();
       const open = await this.d.store.openOperations();
-      if (open === 0) return true;
+      if (open === 0) {
+        // Another worker loop may have finished the last operation after this one closed its runs.
+        await this.d.store.closeFinishedRuns();
+        return true;
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     return false;

@@ -12,7 +12,7 @@ export type Operation =
   | { kind: 'addMember'; userId: string; groupName: string; groupId?: string }
   | { kind: 'removeMember'; userId: string | null; accountId: string; groupId: string; groupName: string }
   | { kind: 'reassignLeads'; userId: string; accountId: string; projectLead: string | null; componentLead: string | null }
-  | { kind: 'deprovision'; userId: string; accountId: string; mode: Exclude<DeprovisionMode, 'none' | 'removeManagedGroups'> ; removedGroups: string[] };
+  | { kind: 'deprovision'; userId: string; accountId: string; mode: Exclude<DeprovisionMode, 'none'>; removedGroups: string[] };
 
 /** An operation with why it is needed (shown in dry runs and the history). */
 export interface PlannedOperation {

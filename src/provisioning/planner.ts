@@ -114,7 +114,9 @@ export function plan(input: PlanInput): Plan {
         removed.push(group.name);
         push({ kind: 'removeMember', userId, accountId: link.accountId, groupId: group.groupId, groupName: group.name }, subject, `deprovisioning (${mode}): the user ${why}`);
       }
-      if (mode === 'removeProductGroups') push({ kind: 'deprovision', userId, accountId: link.accountId, mode, removedGroups: removed }, subject, `record the deprovisioning: the user ${why}`);
+      // Recorded in both modes (the link and the run's count say so); product groups come back on reactivation,
+      // managed groups through the group mapping as usual.
+      push({ kind: 'deprovision', userId, accountId: link.accountId, mode, removedGroups: mode === 'removeProductGroups' ? removed : [] }, subject, `record the deprovisioning: the user ${why}`);
       return;
     }
     if (rules.users.defaultProjectLead || rules.users.defaultComponentLead) {

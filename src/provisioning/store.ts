@@ -1,3 +1,4 @@
+import type { Transaction } from 'sequelize';
 import type { Sql } from '../db/sql';
 import type { Link, PlannedOperation, PlannedUser } from './plan';
 
@@ -28,6 +29,10 @@ export interface RunRow {
   done: number;
   counts: Record<string, number>;
   error: string | null;
+  /** reading: a pull source is still reading the IdP; applying: the plan's operations are being worked off. */
+  stage: 'reading' | 'applying';
+  /** What the read reported (pages, users seen, phase, …); empty for SCIM-fed runs. */
+  progress: Record<string, unknown>;
   startedAt: Date;
   finishedAt: Date | null;
 }
@@ -35,6 +40,7 @@ export interface RunRow {
 const toRun = (r: Record<string, unknown>): RunRow => ({
   id: r.id as string, connectionId: r.connection_id as string, clientKey: r.client_key as string, trigger: r.trigger as string, status: r.status as string,
   total: r.total as number, done: r.done as number, counts: r.counts as Record<string, number>, error: r.error as string | null,
+  stage: (r.stage as RunRow['stage']) ?? 'applying', progress: (r.progress as Record<string, unknown>) ?? {},
   startedAt: r.started_at as Date, finishedAt: r.finished_at as Date | null,
 });
 
@@ -130,20 +136,50 @@ export class ProvisioningStore {
         INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total) VALUES ($1, $2, $3, $4, 'running', $5)
         ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`, [run.id, run.connectionId, run.clientKey, run.trigger, ops.length], tx);
       if (inserted.length === 0) return undefined;
-      // In chunks, so a plan of tens of thousands of operations never becomes one giant parameter.
-      for (let i = 0; i < ops.length; i += 2000) {
-        const chunk = ops.slice(i, i + 2000).map((o) => ({ phase: o.phase, kind: o.op.kind, subject: o.subject, payload: o.op, reason: o.reason }));
-        await this.sql.query(`
-          INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason)
-          SELECT $1, $2, o.phase, o.kind, o.subject, o.payload, o.reason
-          FROM jsonb_to_recordset($3::jsonb) AS o(phase smallint, kind text, subject text, payload jsonb, reason text)`,
-        [run.id, run.clientKey, JSON.stringify(chunk)], tx);
-      }
+      await this.insertOperations(run.id, run.clientKey, ops, tx);
       if (coveredRequestId) {
         await this.sql.query('UPDATE sync_requests SET processed_at = now() WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2', [run.connectionId, coveredRequestId], tx);
       }
       return toRun(inserted[0]);
     });
+  }
+
+  /** Starts a run that first reads the IdP (stage "reading"); undefined when the connection already has a run going. */
+  async openReadingRun(run: { id: string; connectionId: string; clientKey: string; trigger: string }): Promise<RunRow | undefined> {
+    const inserted = await this.sql.query<Record<string, unknown>>(`
+      INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, heartbeat_at) VALUES ($1, $2, $3, $4, 'running', 'reading', now())
+      ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`, [run.id, run.connectionId, run.clientKey, run.trigger]);
+    return inserted[0] && toRun(inserted[0]);
+  }
+
+  /** What a reading run has done so far (also its heartbeat). */
+  async reportProgress(runId: string, progress: Record<string, unknown>): Promise<void> {
+    await this.sql.query("UPDATE sync_runs SET progress = $2, heartbeat_at = now() WHERE id = $1 AND stage = 'reading'", [runId, JSON.stringify(progress)]);
+  }
+
+  /** The read is done: the plan's operations join the run, which moves on to applying them. */
+  async attachPlan(runId: string, clientKey: string, ops: PlannedOperation[], progress: Record<string, unknown>): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await this.insertOperations(runId, clientKey, ops, tx);
+      await this.sql.query("UPDATE sync_runs SET stage = 'applying', total = $2, progress = $3, heartbeat_at = now() WHERE id = $1", [runId, ops.length, JSON.stringify(progress)], tx);
+    });
+  }
+
+  /** Ends a run that could not go on (its read failed), with the reason. */
+  async failRun(runId: string, error: string): Promise<void> {
+    await this.sql.query("UPDATE sync_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running'", [runId, error]);
+  }
+
+  private async insertOperations(runId: string, clientKey: string, ops: PlannedOperation[], tx: Transaction): Promise<void> {
+    // In chunks, so a plan of tens of thousands of operations never becomes one giant parameter.
+    for (let i = 0; i < ops.length; i += 2000) {
+      const chunk = ops.slice(i, i + 2000).map((o) => ({ phase: o.phase, kind: o.op.kind, subject: o.subject, payload: o.op, reason: o.reason }));
+      await this.sql.query(`
+        INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason)
+        SELECT $1, $2, o.phase, o.kind, o.subject, o.payload, o.reason
+        FROM jsonb_to_recordset($3::jsonb) AS o(phase smallint, kind text, subject text, payload jsonb, reason text)`,
+      [runId, clientKey, JSON.stringify(chunk)], tx);
+    }
   }
 
   /** Records a run that could not start (e.g. Jira could not be read), so the history shows why. */
@@ -184,6 +220,9 @@ export class ProvisioningStore {
   /** Operations whose worker died mid-flight go back to pending (each one is safe to apply again). */
   async recoverStale(leaseMs: number): Promise<number> {
     const rows = await this.sql.query("UPDATE sync_operations SET status = 'pending' WHERE status = 'running' AND claimed_at < now() - ($1 || ' milliseconds')::interval RETURNING id", [String(leaseMs)]);
+    // A run whose reader stopped reporting (its instance died mid-read) ends, so the next one can start.
+    await this.sql.query(`UPDATE sync_runs SET status = 'failed', finished_at = now(), error = 'Interrupted: the instance reading the IdP stopped before it finished; the next sync reads again.'
+      WHERE status = 'running' AND stage = 'reading' AND heartbeat_at < now() - ($1 || ' milliseconds')::interval`, [String(leaseMs)]);
     return rows.length;
   }
 
@@ -194,7 +233,7 @@ export class ProvisioningStore {
         status = CASE WHEN EXISTS (SELECT 1 FROM sync_operations o WHERE o.run_id = r.id AND o.status = 'parked') THEN 'partial' ELSE 'succeeded' END,
         counts = (SELECT COALESCE(jsonb_object_agg(k, n), '{}') FROM (
           SELECT o.kind || ':' || COALESCE(o.outcome, o.status) AS k, count(*) AS n FROM sync_operations o WHERE o.run_id = r.id GROUP BY 1) c)
-      WHERE r.status = 'running' AND NOT EXISTS (SELECT 1 FROM sync_operations o WHERE o.run_id = r.id AND o.status IN ('pending', 'running'))
+      WHERE r.status = 'running' AND r.stage = 'applying' AND NOT EXISTS (SELECT 1 FROM sync_operations o WHERE o.run_id = r.id AND o.status IN ('pending', 'running'))
       RETURNING r.*`);
     return rows.map((r) => ({ ...toRun(r), counts: summarize(r.counts as Record<string, number>) }));
   }
@@ -226,6 +265,11 @@ export class ProvisioningStore {
   async purgeHistory(days: number): Promise<number> {
     const rows = await this.sql.query("DELETE FROM sync_runs WHERE status <> 'running' AND started_at < now() - ($1 || ' days')::interval RETURNING id", [String(days)]);
     return rows.length;
+  }
+
+  /** Queues a run request for a connection (picked up by the outbox drain once no run is going). */
+  async requestRun(connectionId: string): Promise<void> {
+    await this.sql.query("INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) VALUES ($1, 'user', $1, 'updated')", [connectionId]);
   }
 
   /** The newest unprocessed SCIM request of each connection that has gone quiet (debounced), with its tenant. */

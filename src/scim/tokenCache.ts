@@ -30,6 +30,11 @@ export class ScimTokenCache {
     return this.listener.stop();
   }
 
+  /** Drops a connection's entry (its token was rotated or it was deleted in this instance; others hear it from Postgres). */
+  forget(id: string): void {
+    this.entries.delete(id);
+  }
+
   /** The connection's stored credentials, from the cache when it can be trusted. */
   async get(id: string): Promise<Credentials | undefined> {
     const hit = this.entries.get(id);

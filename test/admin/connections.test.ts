@@ -64,9 +64,12 @@ describe('connections admin API', () => {
   });
 
   it('refuses what it cannot do yet, and bad values, naming the field', async () => {
+    const ldap = await create(siteA, 'Directory', { kind: 'ldap' });
+    expect(ldap.status).toBe(400);
+    expect(ldap.body.fields.kind).toMatch(/LDAP is not available yet/);
     const entra = await create(siteA, 'Graph', { kind: 'entra' });
     expect(entra.status).toBe(400);
-    expect(entra.body.fields.kind).toMatch(/not available yet/);
+    expect(Object.keys(entra.body.fields).sort()).toEqual(['clientSecret', 'entra']);
     const res = await api(siteA).post('/connections', { name: '', kind: 'scim', provider: 'ping' });
     expect(res.status).toBe(400);
     expect(Object.keys(res.body.fields).sort()).toEqual(['name', 'provider']);

@@ -147,7 +147,7 @@ describe('deprovisioning', () => {
 
   it('removes the groups this connection manages (removeManagedGroups, the default)', () => {
     expect(ops(world({ ...{ rules: onTheFly }, users: [disabled, user('bob', ['a', 'b'])], links: { ...links, bob: { accountId: 'B' } }, groups: { a: ['A', 'B'], b: ['A', 'B'], c: ['A'] }, managed: [['A', 'a'], ['A', 'b']] })))
-      .toEqual(['remove A a', 'remove A b']);
+      .toEqual(['remove A a', 'remove A b', 'deprovision A removeManagedGroups']);
   });
 
   it('removes product-access groups (not those another connection added), and records what it removed', () => {

@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     const c = loadConfig({}, NO_FILE);
     expect(c).toMatchObject({ env: 'development', port: 3000, localBaseUrl: 'http://localhost:3000', logLevel: 'info', atlassianApiUrl: 'https://api.atlassian.com' });
     expect(c.database.url).toBeUndefined();
-    expect(c.jira).toEqual({ concurrencyPerTenant: 4, maxAttempts: 5, backoffBaseMs: 500, backoffMaxMs: 30000, maxRetryWaitMs: 120000, timeoutMs: 30000 });
+    expect(c.jira).toEqual({ concurrencyPerTenant: 10, maxAttempts: 5, backoffBaseMs: 500, backoffMaxMs: 30000, maxRetryWaitMs: 120000, timeoutMs: 30000 });
   });
 
   it('reads the environment, and strips a trailing slash from URLs', () => {

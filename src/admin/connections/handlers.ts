@@ -4,28 +4,42 @@ import { asyncHandler as wrap } from '../../asyncHandler';
 import { requireContext } from '../../connect/context';
 import { generateToken, hashToken } from '../../crypto/tokens';
 import { ConnectionNameTaken, type Connection, type ConnectionRepository } from '../../db/connections';
-import { AppError, notFound } from '../errors';
-import type { CreateConnection, UpdateConnection } from './schema';
+import type { EntraService } from '../../sources/entra/service';
+import { entraSettingsSchema, type EntraSettings } from '../../sources/entra/settings';
+import type { SourceState, SourceStateRepository } from '../../sources/state';
+import { AppError, notFound, validationError } from '../errors';
+import type { CreateConnection, TestConnection, UpdateConnection } from './schema';
 
 export interface ConnectionDeps {
   connections: ConnectionRepository;
   localBaseUrl: string;
+  entra: EntraService;
+  sourceState: SourceStateRepository;
+  /** Tells this instance's scheduler that a connection changed (others hear it from Postgres). */
+  onConnectionChanged: (id: string) => void;
 }
 
 const PROVIDER_LABELS: Record<string, string> = { entra: 'Microsoft Entra ID', okta: 'Okta', miniorange: 'miniOrange', generic: 'Generic SCIM 2.0' };
 
-/** Every field a connection shows on the admin API (the token never: only its last characters). */
-export function presentConnection(c: Connection, localBaseUrl: string) {
+/** Every field a connection shows on the admin API (the token never: only its last characters; a client secret never, only whether one is set). */
+export function presentConnection(c: Connection, localBaseUrl: string, pull?: { secretSet: boolean; state?: SourceState }) {
   return {
     id: c.id,
     name: c.name,
     kind: c.kind,
     provider: c.provider,
-    providerLabel: PROVIDER_LABELS[c.provider] ?? c.provider,
+    providerLabel: c.kind === 'entra' ? 'Microsoft Entra ID (Graph)' : PROVIDER_LABELS[c.provider] ?? c.provider,
     target: c.target,
     importUsers: c.importUsers,
     importGroups: c.importGroups,
     ...(c.kind === 'scim' ? { scim: { baseUrl: scimBaseUrl(localBaseUrl, c.id), tokenHint: c.scimTokenHint && `…${c.scimTokenHint}`, tokenCreatedAt: c.scimTokenCreatedAt?.toISOString() ?? null } } : {}),
+    ...(c.kind === 'entra' ? {
+      entra: {
+        ...(c.settings.entra as Record<string, unknown>), clientSecretSet: pull?.secretSet ?? false,
+        lastFullSyncAt: pull?.state?.lastFullAt?.toISOString() ?? null, lastIncrementalSyncAt: pull?.state?.lastIncrementalAt?.toISOString() ?? null,
+        incrementalReady: !!pull?.state?.usersDeltaLink,
+      },
+    } : {}),
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -42,52 +56,120 @@ function newToken(): { token: string; hash: string; hint: string } {
 
 const nameTaken = () => new AppError(409, 'conflict', 'A connection with this name already exists.', { fields: { name: 'Another connection already has this name.' } });
 
-export const listConnections = ({ connections, localBaseUrl }: ConnectionDeps): RequestHandler =>
+/** A connection as the API shows it, with a pull connection's secret status and sync state. */
+async function present(deps: ConnectionDeps, c: Connection) {
+  if (c.kind !== 'entra') return presentConnection(c, deps.localBaseUrl);
+  const [sealed, state] = await Promise.all([deps.connections.sealedSecret(c.clientKey, c.id), deps.sourceState.get(c.id)]);
+  return presentConnection(c, deps.localBaseUrl, { secretSet: !!sealed, state });
+}
+
+export const listConnections = (deps: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
-    const list = await connections.list(requireContext(req).clientKey);
-    res.json({ connections: list.map((c) => presentConnection(c, localBaseUrl)) });
+    const list = await deps.connections.list(requireContext(req).clientKey);
+    res.json({ connections: await Promise.all(list.map((c) => present(deps, c))) });
   });
 
-export const getConnection = ({ connections, localBaseUrl }: ConnectionDeps): RequestHandler =>
+export const getConnection = (deps: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
-    const c = await connections.get(requireContext(req).clientKey, req.params.id);
+    const c = await deps.connections.get(requireContext(req).clientKey, req.params.id);
     if (!c) throw notFound('No such connection.');
-    res.json(presentConnection(c, localBaseUrl));
+    res.json(await present(deps, c));
   });
 
-export const createConnection = ({ connections, localBaseUrl }: ConnectionDeps): RequestHandler =>
+export const createConnection = (deps: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
     const body = res.locals.body as CreateConnection;
-    const token = newToken();
+    const { clientKey } = requireContext(req);
+    const id = crypto.randomUUID();
     try {
-      const c = await connections.create(requireContext(req).clientKey, crypto.randomUUID(), body, token);
-      res.status(201).location(`/api/v1/connections/${c.id}`).json({ ...presentConnection(c, localBaseUrl), scim: { ...presentConnection(c, localBaseUrl).scim, token: token.token } });
+      if (body.kind === 'entra') {
+        const { entra, clientSecret, ...fields } = body;
+        const c = await deps.connections.create(clientKey, id, fields, undefined, { settings: { entra }, secretEnc: deps.entra.seal(id, clientSecret) });
+        deps.onConnectionChanged(c.id);
+        res.status(201).location(`/api/v1/connections/${c.id}`).json(await present(deps, c));
+        return;
+      }
+      const token = newToken();
+      const c = await deps.connections.create(clientKey, id, body, token);
+      res.status(201).location(`/api/v1/connections/${c.id}`).json({ ...presentConnection(c, deps.localBaseUrl), scim: { ...presentConnection(c, deps.localBaseUrl).scim, token: token.token } });
     } catch (err) {
       throw err instanceof ConnectionNameTaken ? nameTaken() : err;
     }
   });
 
-export const updateConnection = ({ connections, localBaseUrl }: ConnectionDeps): RequestHandler =>
+/** Stored Entra settings with a patch merged over them, validated whole (errors name `entra.<field>`). */
+function mergedEntra(c: Connection, patch: Record<string, unknown> | undefined): EntraSettings {
+  const merged = { ...((c.settings.entra as Record<string, unknown> | undefined) ?? {}), ...(patch ?? {}) };
+  for (const [k, v] of Object.entries(patch ?? {})) if (v === null) delete merged[k];
+  const parsed = entraSettingsSchema.safeParse(merged);
+  if (!parsed.success) throw validationError(parsed.error, 'entra');
+  return parsed.data;
+}
+
+export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
+    const { clientKey } = requireContext(req);
+    const body = res.locals.body as UpdateConnection;
+    const before = await deps.connections.get(clientKey, req.params.id);
+    if (!before) throw notFound('No such connection.');
+    if (before.kind !== 'entra' && (body.entra !== undefined || body.clientSecret !== undefined)) {
+      throw new AppError(400, 'validation_failed', 'entra: only an Entra ID connection has Entra settings and a client secret', { fields: { entra: 'only for kind "entra"' } });
+    }
+    if (before.kind === 'entra' && body.provider !== undefined) throw new AppError(400, 'validation_failed', 'provider: an Entra ID connection\'s provider is fixed', { fields: { provider: 'fixed for kind "entra"' } });
     try {
-      const c = await connections.update(requireContext(req).clientKey, req.params.id, res.locals.body as UpdateConnection);
+      if (body.entra !== undefined) {
+        const settings = mergedEntra(before, body.entra);
+        const old = before.settings.entra as Record<string, unknown> | undefined;
+        await deps.connections.saveSettings(clientKey, before.id, { entra: settings });
+        // A new scope, filter or set of attributes changes what the delta links cover: read everything next time.
+        if (JSON.stringify([old?.scope, old?.userFilter, old?.attributes, old?.usernameAttribute, old?.tenantId]) !== JSON.stringify([settings.scope, settings.userFilter, settings.attributes, settings.usernameAttribute, settings.tenantId])) {
+          await deps.sourceState.reset(before.id);
+        }
+      }
+      if (body.clientSecret !== undefined) await deps.connections.setSecret(clientKey, before.id, deps.entra.seal(before.id, body.clientSecret));
+      const c = await deps.connections.update(clientKey, before.id, body);
       if (!c) throw notFound('No such connection.');
-      res.json(presentConnection(c, localBaseUrl));
+      deps.entra.forget(c.id);
+      deps.onConnectionChanged(c.id);
+      res.json(await present(deps, c));
     } catch (err) {
       throw err instanceof ConnectionNameTaken ? nameTaken() : err;
     }
   });
 
-export const deleteConnection = ({ connections }: ConnectionDeps): RequestHandler =>
+/** POST /api/v1/connections/{id}/test: an Entra ID connection gets a token and reads a page; the answer says what to fix. */
+export const testConnection = (deps: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
-    if (!(await connections.delete(requireContext(req).clientKey, req.params.id))) throw notFound('No such connection.');
+    const { clientKey } = requireContext(req);
+    const c = await deps.connections.get(clientKey, req.params.id);
+    if (!c) throw notFound('No such connection.');
+    if (c.kind !== 'entra') {
+      throw new AppError(400, 'not_supported', 'A SCIM connection is tested from the identity provider (for Entra ID: Provisioning → Test Connection); its requests then appear in the sync history.');
+    }
+    const body = res.locals.body as TestConnection;
+    const settings = mergedEntra(c, body.entra);
+    let secret = body.clientSecret;
+    if (secret === undefined) {
+      const sealed = await deps.connections.sealedSecret(clientKey, c.id);
+      if (!sealed) throw new AppError(400, 'validation_failed', 'clientSecret: no client secret is stored; enter one', { fields: { clientSecret: 'Required: no client secret is stored.' } });
+      secret = deps.entra.openSecret(c.id, sealed);
+    }
+    res.json(await deps.entra.test(settings, deps.entra.candidate(settings, secret)));
+  });
+
+export const deleteConnection = (deps: ConnectionDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    if (!(await deps.connections.delete(requireContext(req).clientKey, req.params.id))) throw notFound('No such connection.');
+    deps.entra.forget(req.params.id);
+    deps.onConnectionChanged(req.params.id);
     res.status(204).end();
   });
 
-export const rotateToken = ({ connections, localBaseUrl }: ConnectionDeps): RequestHandler =>
+export const rotateToken = ({ connections, localBaseUrl, onConnectionChanged }: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
     const token = newToken();
     const c = await connections.setToken(requireContext(req).clientKey, req.params.id, token);
     if (!c) throw notFound('No such SCIM connection.');
+    onConnectionChanged(c.id);
     res.json({ ...presentConnection(c, localBaseUrl).scim, token: token.token });
   });

@@ -10,20 +10,27 @@ import type { PlannedOperation } from '../../provisioning/plan';
 import { rulesOf, rulesSchema } from '../../provisioning/rules';
 import type { ProvisioningStore, RunRow, StoredOperation } from '../../provisioning/store';
 import { AppError, notFound, validationError } from '../errors';
+import type { EntraService } from '../../sources/entra/service';
 
 export interface SyncDeps {
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
   provisioning: ProvisioningStore;
+  entra: EntraService;
 }
 
 
-export const syncBodySchema = z.object({ dryRun: z.boolean().default(false) }).strict();
+export const syncBodySchema = z.object({
+  dryRun: z.boolean().default(false),
+  /** Pull connections: "full" reads everything; "incremental" (the default) reads changes since the last sync when it can. */
+  mode: z.enum(['full', 'incremental'], { errorMap: () => ({ message: 'must be "full" or "incremental"' }) }).optional(),
+}).strict();
 export const previewSchema = z.object({ samples: z.array(z.string().max(255)).max(100), rules: z.unknown().optional() }).strict();
 
 const presentRun = (r: RunRow) => ({
   id: r.id, connectionId: r.connectionId, trigger: r.trigger, status: r.status, startedAt: r.startedAt.toISOString(),
-  finishedAt: r.finishedAt?.toISOString() ?? null, progress: { done: r.done, total: r.total }, counts: r.counts, error: r.error,
+  finishedAt: r.finishedAt?.toISOString() ?? null, stage: r.stage, progress: { done: r.done, total: r.total, ...(Object.keys(r.progress).length ? { read: r.progress } : {}) },
+  counts: r.counts, error: r.error,
 });
 const presentOperation = (o: StoredOperation) => ({
   id: o.id, phase: o.phase, kind: o.kind, subject: o.subject, reason: o.reason, status: o.status, outcome: o.outcome, attempts: o.attempts, error: o.error,
@@ -65,8 +72,10 @@ export const previewRules = (deps: SyncDeps): RequestHandler => wrap(async (req,
 /** POST /api/v1/connections/{id}/sync: a dry run returns the plan; otherwise a run starts (202). */
 export const startSync = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
   const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
-  const { dryRun } = res.locals.body as z.infer<typeof syncBodySchema>;
-  const result = await deps.engine.run(c, 'manual', { dryRun });
+  const { dryRun, mode } = res.locals.body as z.infer<typeof syncBodySchema>;
+  if (mode && c.kind === 'scim') throw new AppError(400, 'validation_failed', 'mode: only for connections that read the IdP (a SCIM connection is pushed to)', { fields: { mode: 'only for pull connections' } });
+  const pull = c.kind === 'entra' ? deps.entra.pull(c, mode === 'full' ? 'full' : 'auto') : undefined;
+  const result = await deps.engine.run(c, 'manual', { dryRun, pull });
   switch (result.kind) {
     case 'plan':
       res.json({ dryRun: true, operations: result.plan.operations.map(presentPlanned), warnings: result.plan.warnings });
@@ -77,7 +86,7 @@ export const startSync = (deps: SyncDeps): RequestHandler => wrap(async (req, re
     case 'busy':
       throw new AppError(409, 'run_in_progress', 'A sync of this connection is already running; wait for it to finish.', { runId: result.runId ?? null });
     case 'failed':
-      throw new AppError(502, 'jira_unavailable', result.error);
+      throw c.kind === 'entra' && !result.error.startsWith('Could not read Jira') ? new AppError(502, 'idp_unavailable', result.error) : new AppError(502, 'jira_unavailable', result.error);
   }
 });
 

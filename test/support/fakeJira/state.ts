@@ -63,6 +63,16 @@ export class FakeJiraState {
     return [...this.groups.values()].find((g) => g.name.toLowerCase() === n);
   }
 
+  /** The members of a group by name (for assertions); empty when there is no such group. */
+  groupMembers(name: string): FakeUser[] {
+    return [...(this.groupByName(name)?.members ?? [])].map((id) => this.users.get(id)!).filter(Boolean);
+  }
+
+  /** A user property's value (for assertions). */
+  userProperty(accountId: string, key: string): unknown {
+    return this.properties.get(accountId)?.get(key);
+  }
+
   /** Group names a user belongs to (for assertions). */
   groupsOf(accountId: string): string[] {
     return [...this.groups.values()].filter((g) => g.members.has(accountId)).map((g) => g.name).sort();

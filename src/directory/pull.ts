@@ -1,0 +1,198 @@
+import type { Transaction } from 'sequelize';
+import type { Sql } from '../db/sql';
+
+/** A user as a pull source hands it over: the identity columns and the whole IdP object. */
+export interface PulledUser {
+  id: string;
+  userName: string;
+  email: string | null;
+  displayName: string | null;
+  active: boolean;
+  externalId: string | null;
+  resource: Record<string, unknown>;
+}
+
+export interface PulledGroup {
+  id: string;
+  displayName: string;
+  resource: Record<string, unknown>;
+}
+
+/** What a write left out, and why (a name another object already has). */
+export interface PullConflicts {
+  users: Array<{ id: string; userName: string }>;
+  groups: Array<{ id: string; displayName: string }>;
+}
+
+/**
+ * Bulk writes of a pull source (Entra ID, LDAP) into the directory store: upserts in batches of
+ * hundreds of rows per statement, membership changes that skip members out of scope, and the
+ * mark-and-sweep of a full read (each row written by the read carries its mark; what lacks it at the
+ * end was not seen and goes). No sync request is queued: a pull run plans right after it reads.
+ */
+export class PullStore {
+  constructor(private readonly sql: Sql) {}
+
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.sql.transaction(fn);
+  }
+
+  /**
+   * Inserts or updates users (version bumped only when something changed). A userName that another
+   * user of the connection holds is left out and reported, never an error for the whole batch.
+   */
+  async upsertUsers(connectionId: string, users: PulledUser[], mark: string | null, tx?: Transaction): Promise<PullConflicts['users']> {
+    if (users.length === 0) return [];
+    const seen = new Set<string>();
+    const conflicts: PullConflicts['users'] = [];
+    const rows = [];
+    for (const u of users) {
+      const key = u.userName.toLowerCase();
+      if (seen.has(key)) {
+        conflicts.push({ id: u.id, userName: u.userName });
+        continue;
+      }
+      seen.add(key);
+      rows.push({ id: u.id, user_name: u.userName, email: u.email, display_name: u.displayName, active: u.active, external_id: u.externalId, resource: u.resource });
+    }
+    const written = await this.sql.query<{ id: string }>(`
+      WITH input AS (
+        SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, user_name text, email text, display_name text, active boolean, external_id text, resource jsonb)
+        WHERE NOT EXISTS (SELECT 1 FROM directory_users d WHERE d.connection_id = $1 AND lower(d.user_name) = lower(x.user_name) AND d.id <> x.id)
+      )
+      INSERT INTO directory_users AS d (connection_id, id, user_name, email, display_name, active, external_id, resource, sync_mark)
+      SELECT $1, id, user_name, email, display_name, active, external_id, resource, $3::uuid FROM input
+      ON CONFLICT (connection_id, id) DO UPDATE SET
+        user_name = EXCLUDED.user_name, email = EXCLUDED.email, display_name = EXCLUDED.display_name, active = EXCLUDED.active,
+        external_id = EXCLUDED.external_id, resource = EXCLUDED.resource, sync_mark = COALESCE(EXCLUDED.sync_mark, d.sync_mark),
+        version = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.resource) IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.resource)
+                       THEN d.version + 1 ELSE d.version END,
+        updated_at = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.resource) IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.resource)
+                       THEN now() ELSE d.updated_at END
+      RETURNING d.id`, [connectionId, JSON.stringify(rows), mark], tx);
+    if (written.length < rows.length) {
+      const ok = new Set(written.map((w) => w.id));
+      for (const r of rows) if (!ok.has(r.id)) conflicts.push({ id: r.id, userName: r.user_name });
+    }
+    return conflicts;
+  }
+
+  /** Inserts or updates groups; a displayName another group of the connection holds is left out and reported. */
+  async upsertGroups(connectionId: string, groups: PulledGroup[], mark: string | null, tx?: Transaction): Promise<PullConflicts['groups']> {
+    if (groups.length === 0) return [];
+    const seen = new Set<string>();
+    const conflicts: PullConflicts['groups'] = [];
+    const rows = [];
+    for (const g of groups) {
+      const key = g.displayName.toLowerCase();
+      if (seen.has(key)) {
+        conflicts.push({ id: g.id, displayName: g.displayName });
+        continue;
+      }
+      seen.add(key);
+      rows.push({ id: g.id, display_name: g.displayName, resource: g.resource });
+    }
+    const written = await this.sql.query<{ id: string }>(`
+      WITH input AS (
+        SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, display_name text, resource jsonb)
+        WHERE NOT EXISTS (SELECT 1 FROM directory_groups d WHERE d.connection_id = $1 AND lower(d.display_name) = lower(x.display_name) AND d.id <> x.id)
+      )
+      INSERT INTO directory_groups AS d (connection_id, id, display_name, resource, sync_mark)
+      SELECT $1, id, display_name, resource, $3::uuid FROM input
+      ON CONFLICT (connection_id, id) DO UPDATE SET display_name = EXCLUDED.display_name, resource = EXCLUDED.resource,
+        sync_mark = COALESCE(EXCLUDED.sync_mark, d.sync_mark),
+        version = CASE WHEN (d.display_name, d.resource) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.resource) THEN d.version + 1 ELSE d.version END,
+        updated_at = CASE WHEN (d.display_name, d.resource) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.resource) THEN now() ELSE d.updated_at END
+      RETURNING d.id`, [connectionId, JSON.stringify(rows), mark], tx);
+    if (written.length < rows.length) {
+      const ok = new Set(written.map((w) => w.id));
+      for (const r of rows) if (!ok.has(r.id)) conflicts.push({ id: r.id, displayName: r.display_name });
+    }
+    return conflicts;
+  }
+
+  /**
+   * Adds memberships (group id, user id); pairs whose user or group is not in the store (out of
+   * scope, filtered, a conflict) are skipped. Returns the user ids that were missing, for a caller
+   * that can resolve them.
+   */
+  async addMemberships(connectionId: string, pairs: Array<[string, string]>, mark: string | null, tx?: Transaction): Promise<string[]> {
+    if (pairs.length === 0) return [];
+    const rows = await this.sql.query<{ user_id: string; ok: boolean }>(`
+      WITH input AS (SELECT DISTINCT x.g::uuid AS group_id, x.u::uuid AS user_id FROM jsonb_to_recordset($2::jsonb) AS x(g text, u text)),
+      ins AS (
+        INSERT INTO directory_memberships AS m (connection_id, group_id, user_id, sync_mark)
+        SELECT $1, i.group_id, i.user_id, $3::uuid FROM input i
+        WHERE EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = i.user_id)
+          AND EXISTS (SELECT 1 FROM directory_groups g WHERE g.connection_id = $1 AND g.id = i.group_id)
+        ON CONFLICT (connection_id, group_id, user_id) DO UPDATE SET sync_mark = COALESCE(EXCLUDED.sync_mark, m.sync_mark)
+        RETURNING m.user_id
+      )
+      SELECT DISTINCT i.user_id::text AS user_id, false AS ok FROM input i
+      WHERE NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = i.user_id)`,
+    [connectionId, JSON.stringify(pairs.map(([g, u]) => ({ g, u }))), mark], tx);
+    return rows.map((r) => r.user_id);
+  }
+
+  async removeMemberships(connectionId: string, pairs: Array<[string, string]>, tx?: Transaction): Promise<void> {
+    if (pairs.length === 0) return;
+    await this.sql.query(`
+      DELETE FROM directory_memberships m USING jsonb_to_recordset($2::jsonb) AS x(g uuid, u uuid)
+      WHERE m.connection_id = $1 AND m.group_id = x.g AND m.user_id = x.u`, [connectionId, JSON.stringify(pairs.map(([g, u]) => ({ g, u })))], tx);
+  }
+
+  /** Makes a group's members exactly these users (those in the store). */
+  async setMembers(connectionId: string, groupId: string, userIds: string[], tx?: Transaction): Promise<void> {
+    await this.sql.query(`
+      DELETE FROM directory_memberships m WHERE m.connection_id = $1 AND m.group_id = $2 AND NOT (m.user_id = ANY($3::uuid[]))`, [connectionId, groupId, userIds], tx);
+    await this.addMemberships(connectionId, userIds.map((u) => [groupId, u]), null, tx);
+  }
+
+  async deleteUsers(connectionId: string, ids: string[], tx?: Transaction): Promise<number> {
+    if (ids.length === 0) return 0;
+    const rows = await this.sql.query('DELETE FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[]) RETURNING id', [connectionId, ids], tx);
+    return rows.length;
+  }
+
+  async deleteGroups(connectionId: string, ids: string[], tx?: Transaction): Promise<number> {
+    if (ids.length === 0) return 0;
+    const rows = await this.sql.query('DELETE FROM directory_groups WHERE connection_id = $1 AND id = ANY($2::uuid[]) RETURNING id', [connectionId, ids], tx);
+    return rows.length;
+  }
+
+  /** The stored resources of these users (those that exist). */
+  async users(connectionId: string, ids: string[], tx?: Transaction): Promise<Map<string, Record<string, unknown>>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.sql.query<{ id: string; resource: Record<string, unknown> }>(
+      'SELECT id, resource FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[])', [connectionId, ids], tx);
+    return new Map(rows.map((r) => [r.id, r.resource]));
+  }
+
+  async userIds(connectionId: string): Promise<Set<string>> {
+    const rows = await this.sql.query<{ id: string }>('SELECT id FROM directory_users WHERE connection_id = $1', [connectionId]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async groupIds(connectionId: string): Promise<Set<string>> {
+    const rows = await this.sql.query<{ id: string }>('SELECT id FROM directory_groups WHERE connection_id = $1', [connectionId]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async memberIds(connectionId: string, groupId: string): Promise<Set<string>> {
+    const rows = await this.sql.query<{ user_id: string }>('SELECT user_id FROM directory_memberships WHERE connection_id = $1 AND group_id = $2', [connectionId, groupId]);
+    return new Set(rows.map((r) => r.user_id));
+  }
+
+  /** After a full read: removes what the read with this mark did not see. */
+  async sweep(connectionId: string, mark: string, what: { users: boolean; groups: boolean; memberships: boolean }): Promise<{ users: number; groups: number; memberships: number }> {
+    return this.sql.transaction(async (tx) => {
+      const del = async (table: string, on: boolean) => (on
+        ? (await this.sql.query(`DELETE FROM ${table} WHERE connection_id = $1 AND sync_mark IS DISTINCT FROM $2::uuid RETURNING 1`, [connectionId, mark], tx)).length
+        : 0);
+      const memberships = await del('directory_memberships', what.memberships);
+      const groups = await del('directory_groups', what.groups);
+      const users = await del('directory_users', what.users);
+      return { users, groups, memberships };
+    });
+  }
+}

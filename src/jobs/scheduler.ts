@@ -1,0 +1,112 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Sequelize } from 'sequelize';
+import type { Connection, ConnectionRepository } from '../db/connections';
+import { ChannelListener } from '../db/notifications';
+import type { Logger } from '../logger';
+import type { ProvisioningEngine } from '../provisioning/engine';
+import type { EntraService } from '../sources/entra/service';
+import type { SourceStateRepository } from '../sources/state';
+
+/** The cron expression for "every N minutes" (N from the allowed list: divisors of an hour, or whole hours dividing a day). */
+export function cronFor(minutes: number): string {
+  if (minutes < 60) return `*/${minutes} * * * *`;
+  const hours = minutes / 60;
+  return hours >= 24 ? '0 0 * * *' : `0 */${hours} * * *`;
+}
+
+export interface SchedulerDeps {
+  connections: ConnectionRepository;
+  engine: ProvisioningEngine;
+  entra: EntraService;
+  state: SourceStateRepository;
+  sequelize: Sequelize;
+  logger: Logger;
+}
+
+/**
+ * Scheduled pull syncs: every instance keeps a node-cron task per Entra ID connection (rescheduled
+ * when its interval changes, removed when it goes — Postgres tells every instance), and at each tick
+ * one instance wins the connection's slot in source_state; the others skip. The run itself is also
+ * one-per-connection (a manual or login run going on makes the tick a no-op).
+ */
+export class Scheduler {
+  private readonly tasks = new Map<string, { expression: string; task: ScheduledTask }>();
+  private readonly listener: ChannelListener;
+  private readonly ticking = new Set<Promise<unknown>>();
+
+  constructor(private readonly d: SchedulerDeps) {
+    this.listener = new ChannelListener(d.sequelize, 'idp_sync_schedules', (id) => void this.refresh(id), () => void this.reload(), d.logger);
+  }
+
+  async start(): Promise<void> {
+    await this.listener.start();
+    await this.reload();
+  }
+
+  async stop(): Promise<void> {
+    await this.listener.stop();
+    for (const { task } of this.tasks.values()) task.destroy();
+    this.tasks.clear();
+    await Promise.allSettled([...this.ticking]);
+  }
+
+  /** The cron expression scheduled for a connection (tests, diagnostics). */
+  expressionOf(connectionId: string): string | undefined {
+    return this.tasks.get(connectionId)?.expression;
+  }
+
+  /** Re-reads one connection and (re)schedules or unschedules it. */
+  async refresh(connectionId: string): Promise<void> {
+    try {
+      const c = await this.d.connections.byId(connectionId);
+      this.apply(connectionId, c);
+    } catch (err) {
+      this.d.logger.warn({ err, connectionId }, 'could not refresh a connection schedule');
+    }
+  }
+
+  /** One scheduled tick: claim the slot, and if this instance won, run an incremental sync. */
+  async tick(connectionId: string): Promise<'ran' | 'skipped' | 'busy'> {
+    const c = await this.d.connections.byId(connectionId);
+    if (!c || c.kind !== 'entra') return 'skipped';
+    const minutes = this.minutesOf(c);
+    if (!minutes || !(await this.d.state.claimSchedule(c.id, minutes))) return 'skipped';
+    const result = await this.d.engine.run(c, 'schedule', { pull: this.d.entra.pull(c, 'auto') });
+    return result.kind === 'busy' ? 'busy' : 'ran';
+  }
+
+  private async reload(): Promise<void> {
+    try {
+      const all = await this.d.connections.allOfKind('entra');
+      const ids = new Set(all.map((c) => c.id));
+      for (const id of [...this.tasks.keys()]) if (!ids.has(id)) this.apply(id, undefined);
+      for (const c of all) this.apply(c.id, c);
+    } catch (err) {
+      this.d.logger.warn({ err }, 'could not load the connection schedules');
+    }
+  }
+
+  private minutesOf(c: Connection): number {
+    try {
+      return this.d.entra.settingsOf(c).scheduleMinutes;
+    } catch {
+      return 0;
+    }
+  }
+
+  private apply(id: string, c: Connection | undefined): void {
+    const minutes = c && c.kind === 'entra' ? this.minutesOf(c) : 0;
+    const expression = minutes ? cronFor(minutes) : undefined;
+    const current = this.tasks.get(id);
+    if (current?.expression === expression) return;
+    current?.task.destroy();
+    this.tasks.delete(id);
+    if (!expression) return;
+    const task = cron.schedule(expression, () => {
+      const p = this.tick(id).catch((err) => this.d.logger.error({ err, connectionId: id }, 'scheduled sync failed to start'));
+      this.ticking.add(p);
+      void p.finally(() => this.ticking.delete(p));
+    }, { name: `sync:${id}`, noOverlap: true });
+    this.tasks.set(id, { expression, task });
+  }
+}

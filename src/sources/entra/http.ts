@@ -1,0 +1,91 @@
+import https from 'node:https';
+import tls from 'node:tls';
+
+export interface HttpOptions {
+  /** Extra trusted CA certificates (PEM). */
+  caPem?: string;
+  timeoutMs: number;
+  /** Attempts for a throttled or unavailable answer (429, 503, 504) and for network errors. */
+  maxAttempts: number;
+  /** Longest wait honoured from one Retry-After, in ms. */
+  maxRetryWaitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Told about each wait (for logs and progress). */
+  onRetry?: (info: { url: string; status: number | string; waitMs: number; attempt: number }) => void;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+const RETRY_STATUS = new Set([429, 503, 504]);
+
+/**
+ * HTTPS to Microsoft (token endpoint and Graph) with a keep-alive agent: answers 429/503/504 and
+ * network errors are retried, waiting what Retry-After says (else 1 s, 2 s, 4 s … with jitter),
+ * up to maxAttempts. Every other answer is returned as it is.
+ */
+export class MicrosoftHttp {
+  private readonly agent: https.Agent;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly o: HttpOptions) {
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: 16, ...(o.caPem ? { ca: [...tls.rootCertificates, o.caPem] } : {}) });
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  async request(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
+    for (let attempt = 1; ; attempt++) {
+      let res: HttpResponse | undefined;
+      let failure: Error | undefined;
+      try {
+        res = await this.once(method, url, headers, body);
+      } catch (err) {
+        failure = err as Error;
+      }
+      if (res && !RETRY_STATUS.has(res.status)) return res;
+      if (attempt >= this.o.maxAttempts) {
+        if (res) return res;
+        throw failure!;
+      }
+      const told = res ? retryAfterMs(res.headers['retry-after']) : undefined;
+      const wait = Math.min(told ?? Math.round(1000 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)), this.o.maxRetryWaitMs ?? 120_000);
+      this.o.onRetry?.({ url, status: res?.status ?? (failure as NodeJS.ErrnoException).code ?? 'error', waitMs: wait, attempt });
+      await this.sleep(wait);
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private once(method: string, url: string, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, { method, agent: this.agent, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: this.o.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const h: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+          resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer from ${new URL(url).host} within ${this.o.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+}
+
+/** Retry-After in seconds or as an HTTP date, in ms. */
+export function retryAfterMs(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const s = Number(value);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

@@ -1,0 +1,166 @@
+import crypto from 'node:crypto';
+import type { Config } from '../../config';
+import type { SecretBox } from '../../crypto/secrets';
+import type { Connection, ConnectionRepository } from '../../db/connections';
+import type { PullStore } from '../../directory/pull';
+import type { Logger } from '../../logger';
+import { PullFailed, type Pull } from '../../provisioning/engine';
+import type { SourceStateRepository } from '../state';
+import { explainEntraError, isEntraError } from './errors';
+import { GraphClient, GraphError, MicrosoftHttp } from './graph';
+import { endpointsOf, entraSettingsSchema, userSelect, type EntraSettings } from './settings';
+import { EntraPull } from './sync';
+
+type Obj = Record<string, unknown>;
+
+export interface EntraDeps {
+  connections: ConnectionRepository;
+  box: SecretBox;
+  pull: PullStore;
+  state: SourceStateRepository;
+  options: Config['entra'];
+  logger: Logger;
+}
+
+export type TestResult = { ok: true; message: string; sampleUser: string | null } | { ok: false; message: string };
+
+const secretContext = (connectionId: string) => `connection:clientSecret:${connectionId}`;
+
+/**
+ * Entra ID connections: their settings and sealed secret, a Graph client per connection (msal's
+ * token cache lives in it, so it is kept while the connection is unchanged), the test, the pull
+ * that the engine runs, and the one-user pull of a first login.
+ */
+export class EntraService {
+  private readonly http: MicrosoftHttp;
+  private readonly clients = new Map<string, { key: string; client: GraphClient }>();
+
+  constructor(private readonly d: EntraDeps) {
+    this.http = new MicrosoftHttp({
+      caPem: d.options.caPem, timeoutMs: d.options.timeoutMs, maxAttempts: d.options.maxAttempts,
+      onRetry: ({ url, status, waitMs, attempt }) => d.logger.warn({ host: new URL(url).host, status, waitMs, attempt }, 'Microsoft throttled or failed a request; waiting as asked'),
+    });
+  }
+
+  /** The connection's Entra settings (validated when they were saved). */
+  settingsOf(c: Connection): EntraSettings {
+    return entraSettingsSchema.parse(c.settings.entra ?? {});
+  }
+
+  seal(connectionId: string, secret: string): string {
+    return this.d.box.seal(secret, secretContext(connectionId));
+  }
+
+  openSecret(connectionId: string, sealed: string): string {
+    return this.d.box.open(sealed, secretContext(connectionId));
+  }
+
+  /** A client for candidate settings and secret (the admin's "Test connection" before saving). */
+  candidate(settings: EntraSettings, secret: string): GraphClient {
+    return new GraphClient(settings, secret, this.http);
+  }
+
+  /** Acquires a token and reads one user: ok, or one line saying what to fix. */
+  async test(settings: EntraSettings, client: GraphClient): Promise<TestResult> {
+    try {
+      await client.token();
+      const scope = settings.scope;
+      if (scope.kind === 'groups') for (const id of scope.groupIds) await client.get(`/groups/${id}?$select=id,displayName`);
+      if (scope.kind === 'application') {
+        await client.get(scope.servicePrincipalId ? `/servicePrincipals/${scope.servicePrincipalId}/appRoleAssignedTo?$top=1` : `/servicePrincipals(appId='${scope.appId}')/appRoleAssignedTo?$top=1`);
+      }
+      await client.get('/groups?$top=1&$select=id');
+      const page = await client.page<Obj>(`/users?$top=1&$select=${userSelect(settings).join(',')}`);
+      const first = page.value[0];
+      return { ok: true, message: 'Connected: a token was issued and Microsoft Graph returned the directory.', sampleUser: first ? String(first.userPrincipalName ?? first.id) : null };
+    } catch (err) {
+      if (!isEntraError(err) && !(err instanceof PullFailed)) throw err;
+      return { ok: false, message: err instanceof PullFailed ? err.message : this.explain(settings, err) };
+    }
+  }
+
+  /** The engine's pull for a connection: full, incremental, or incremental when possible. */
+  pull(c: Connection, mode: 'full' | 'incremental' | 'auto'): Pull {
+    return async (report) => {
+      const settings = this.settingsOf(c);
+      const client = await this.clientFor(c, settings);
+      try {
+        return await new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p })).run(mode);
+      } catch (err) {
+        if (err instanceof PullFailed || !isEntraError(err)) throw err;
+        throw new PullFailed(this.explain(settings, err));
+      }
+    };
+  }
+
+  /**
+   * First login: finds the user by email in the connection's scope and writes them and their
+   * memberships into the directory store. 'absent' when Entra ID has no such user in scope.
+   */
+  async pullUser(c: Connection, email: string): Promise<'pulled' | 'absent'> {
+    const settings = this.settingsOf(c);
+    const client = await this.clientFor(c, settings);
+    try {
+      return await this.pullOne(c, settings, client, email);
+    } catch (err) {
+      if (!isEntraError(err)) throw err;
+      throw new PullFailed(this.explain(settings, err));
+    }
+  }
+
+  private async pullOne(c: Connection, settings: EntraSettings, client: GraphClient, email: string): Promise<'pulled' | 'absent'> {
+    const q = email.replace(/'/g, "''");
+    const byEmail = `(mail eq '${q}' or userPrincipalName eq '${q}')`;
+    const filter = settings.userFilter ? `(${settings.userFilter}) and ${byEmail}` : byEmail;
+    const found = await client.page<Obj>(`/users?$select=${userSelect(settings).join(',')}&$filter=${encodeURIComponent(filter)}&$count=true`, { consistencylevel: 'eventual' });
+    const user = found.value[0];
+    if (!user) return 'absent';
+    const id = user.id as string;
+    const groups: Obj[] = [];
+    const transitive = settings.scope.kind === 'groups';
+    for await (const page of client.pages<Obj>(`/users/${id}/${transitive ? 'transitiveMemberOf' : 'memberOf'}/microsoft.graph.group?$select=id,displayName,description&$top=999`,
+      transitive ? { consistencylevel: 'eventual' } : {})) groups.push(...page.value);
+    let inScopeGroups = groups;
+    const scope = settings.scope;
+    if (scope.kind === 'groups') {
+      inScopeGroups = groups.filter((g) => scope.groupIds.includes(g.id as string));
+      if (inScopeGroups.length === 0) return 'absent';
+    } else if (scope.kind === 'application') {
+      const sp = scope.servicePrincipalId ? `/servicePrincipals/${scope.servicePrincipalId}` : `/servicePrincipals(appId='${scope.appId}')`;
+      const assigned = new Set<string>();
+      for await (const page of client.pages<Obj>(`${sp}/appRoleAssignedTo?$top=999`)) for (const a of page.value) assigned.add(a.principalId as string);
+      inScopeGroups = groups.filter((g) => assigned.has(g.id as string));
+      if (!assigned.has(id) && inScopeGroups.length === 0) return 'absent';
+    }
+    // The same writer as a full read, for this one user: a pull with no sweep.
+    const single = new EntraPull(c.id, settings, client, this.d.pull, this.d.state);
+    await single.writeOne(user, inScopeGroups);
+    return 'pulled';
+  }
+
+  /** Drops cached clients (a connection changed or went away). */
+  forget(connectionId: string): void {
+    this.clients.delete(connectionId);
+  }
+
+  close(): void {
+    this.http.close();
+  }
+
+  private async clientFor(c: Connection, settings: EntraSettings): Promise<GraphClient> {
+    const sealed = await this.d.connections.sealedSecret(c.clientKey, c.id);
+    if (!sealed) throw new PullFailed('No client secret is stored for this connection: enter it in the connection settings.');
+    const key = crypto.createHash('sha256').update(`${sealed}|${JSON.stringify(settings)}`).digest('hex');
+    const cached = this.clients.get(c.id);
+    if (cached?.key === key) return cached.client;
+    const client = new GraphClient(settings, this.openSecret(c.id, sealed), this.http);
+    this.clients.set(c.id, { key, client });
+    return client;
+  }
+
+  private explain(settings: EntraSettings, err: unknown): string {
+    const { authority, graphUrl } = endpointsOf(settings);
+    if (!(err instanceof GraphError)) this.d.logger.warn({ err }, 'Entra ID request failed');
+    return explainEntraError(err, { authorityHost: new URL(authority).host, graphHost: new URL(graphUrl).host });
+  }
+}

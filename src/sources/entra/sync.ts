@@ -1,0 +1,318 @@
+import crypto from 'node:crypto';
+import type { Transaction } from 'sequelize';
+import type { PulledGroup, PulledUser, PullStore } from '../../directory/pull';
+import type { SourceStateRepository } from '../state';
+import { GraphError, type GraphClient, type GraphPage } from './graph';
+import { userSelect, type EntraSettings } from './settings';
+
+type Obj = Record<string, unknown>;
+
+/** What a pull has done so far: shown in the run while it reads. */
+export interface PullProgress {
+  mode: 'full' | 'incremental';
+  phase: string;
+  pages: number;
+  usersSeen: number;
+  groupsSeen: number;
+  membershipsSeen: number;
+  removed: number;
+  conflicts: string[];
+}
+
+export type ProgressSink = (p: PullProgress) => void;
+
+/** A delta token older than this is not trusted (Graph keeps sync state for about 7 days). */
+const DELTA_MAX_AGE_MS = 7 * 24 * 3600_000;
+/** Graph takes at most 15 values in an `in (…)` filter. */
+const IN_CHUNK = 15;
+const MAX_CONFLICTS_SHOWN = 20;
+
+const stripOdata = (o: Obj): Obj => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('@odata.') && !k.includes('@delta') && k !== '@removed'));
+const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+const isGroupRef = (m: Obj) => m['@odata.type'] === '#microsoft.graph.group';
+const isUserRef = (m: Obj) => m['@odata.type'] === undefined || m['@odata.type'] === '#microsoft.graph.user';
+
+/**
+ * Reads one Entra ID connection through Graph into the directory store.
+ *
+ * - Full: the scope's users (`/users`, an application's assignments, or chosen groups' transitive
+ *   members) and groups with members, every row marked, then what the read did not see is swept;
+ *   the delta links are taken before the read, so changes made during it come again next time.
+ * - Incremental (whole directory): `users/delta` and `groups/delta` from the stored links, `@removed`
+ *   applied, members that are not in the store yet looked up; each link saved in the transaction of
+ *   the last page it covers. For an application or chosen groups, the scope itself is re-read (a
+ *   nested group's change is invisible to the chosen group's delta) — its cost is the scope's size.
+ * - An expired delta state (410, syncStateNotFound, older than 7 days) falls back to a full read.
+ */
+export class EntraPull {
+  private readonly select: string;
+  private readonly progress: PullProgress;
+
+  constructor(
+    private readonly connectionId: string,
+    private readonly settings: EntraSettings,
+    private readonly graph: GraphClient,
+    private readonly store: PullStore,
+    private readonly state: SourceStateRepository,
+    private readonly report: ProgressSink = () => undefined,
+  ) {
+    this.select = userSelect(settings).join(',');
+    this.progress = { mode: 'full', phase: 'starting', pages: 0, usersSeen: 0, groupsSeen: 0, membershipsSeen: 0, removed: 0, conflicts: [] };
+  }
+
+  /** Pulls: incremental when asked (or 'auto') and possible, else full. */
+  async run(mode: 'full' | 'incremental' | 'auto'): Promise<PullProgress> {
+    const st = await this.state.get(this.connectionId);
+    const fresh = !!st?.usersDeltaLink && !!st.deltaSince && Date.now() - st.deltaSince.getTime() < DELTA_MAX_AGE_MS;
+    if (mode !== 'full' && fresh && this.settings.scope.kind === 'directory') {
+      try {
+        this.progress.mode = 'incremental';
+        await this.incrementalDirectory(st!.usersDeltaLink!, st!.groupsDeltaLink);
+        await this.state.save(this.connectionId, { incremental: true });
+        return this.done();
+      } catch (err) {
+        if (!(err instanceof GraphError && err.resyncRequired)) throw err;
+        this.step('delta state expired: full read');
+      }
+    }
+    this.progress.mode = mode === 'full' || !st?.usersDeltaLink || this.settings.scope.kind === 'directory' ? 'full' : 'incremental';
+    await this.full();
+    return this.done();
+  }
+
+  /** One user (first login) with the groups of theirs that are in scope; nothing else is touched. */
+  async writeOne(user: Obj, groups: Obj[]): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await this.writeUsers([user], null, tx);
+      await this.writeGroups(groups, null, tx);
+      await this.writeMemberships(groups.map((g) => [g.id as string, user.id as string]), null, tx);
+    });
+  }
+
+  // ---- full ------------------------------------------------------------------------------
+
+  private async full(): Promise<void> {
+    const mark = crypto.randomUUID();
+    this.step('taking delta links');
+    const usersLink = await this.latestLink('users');
+    const scope = this.settings.scope;
+    if (scope.kind === 'directory') {
+      this.step('reading users');
+      for await (const page of this.pagesOf<Obj>(`/users?$select=${this.select}&$top=999${this.filterParam()}`, this.filterHeaders())) {
+        await this.writeUsers(page.value, mark);
+      }
+      this.step('reading groups and members');
+      let groupsLink: string | undefined;
+      for await (const page of this.pagesOf<Obj>('/groups/delta?$select=displayName,description,members')) {
+        await this.writeGroupEntries(page.value, mark, false);
+        groupsLink = page.deltaLink ?? groupsLink;
+      }
+      await this.sweepAndSave(mark, { usersDeltaLink: usersLink, groupsDeltaLink: groupsLink ?? null });
+      return;
+    }
+    if (scope.kind === 'groups') {
+      for (const groupId of scope.groupIds) {
+        this.step(`reading group ${groupId}`);
+        const group = await this.graph.get<Obj>(`/groups/${groupId}?$select=id,displayName,description`);
+        await this.writeGroups([group], mark);
+        for await (const page of this.pagesOf<Obj>(`/groups/${groupId}/transitiveMembers/microsoft.graph.user?$select=${this.select}&$top=999&$count=true${this.filterParam()}`,
+          { consistencylevel: 'eventual' })) {
+          await this.writeUsers(page.value, mark);
+          await this.writeMemberships(page.value.map((u) => [groupId, u.id as string]), mark);
+        }
+      }
+    } else {
+      const sp = scope.servicePrincipalId ? `/servicePrincipals/${scope.servicePrincipalId}` : `/servicePrincipals(appId=${quote(scope.appId!)})`;
+      this.step('reading app role assignments');
+      const users = new Set<string>();
+      const groups = new Set<string>();
+      for await (const page of this.pagesOf<Obj>(`${sp}/appRoleAssignedTo?$top=999`)) {
+        for (const a of page.value) (a.principalType === 'Group' ? groups : a.principalType === 'User' ? users : new Set()).add(a.principalId as string);
+      }
+      for (const groupId of groups) {
+        this.step(`reading assigned group ${groupId}`);
+        const group = await this.graph.get<Obj>(`/groups/${groupId}?$select=id,displayName,description`);
+        await this.writeGroups([group], mark);
+        for await (const page of this.pagesOf<Obj>(`/groups/${groupId}/members/microsoft.graph.user?$select=${this.select}&$top=999${this.filterParam()}`, this.filterHeaders())) {
+          await this.writeUsers(page.value, mark);
+          await this.writeMemberships(page.value.map((u) => [groupId, u.id as string]), mark);
+        }
+      }
+      this.step('reading assigned users');
+      await this.writeUsers(await this.lookUp([...users]), mark);
+    }
+    await this.sweepAndSave(mark, { usersDeltaLink: usersLink, groupsDeltaLink: null });
+  }
+
+  private async sweepAndSave(mark: string, links: { usersDeltaLink: string | null; groupsDeltaLink: string | null }): Promise<void> {
+    this.step('removing what left the scope');
+    const swept = await this.store.sweep(this.connectionId, mark, { users: true, groups: true, memberships: true });
+    this.progress.removed += swept.users;
+    await this.state.save(this.connectionId, { ...links, full: true });
+  }
+
+  /** A delta link for "from now on" (`$deltatoken=latest`: no initial round). */
+  private async latestLink(kind: 'users' | 'groups'): Promise<string | null> {
+    const page = await this.graph.page(`/${kind}/delta?$select=${kind === 'users' ? this.select : 'displayName,description,members'}&$deltatoken=latest`);
+    return page.deltaLink ?? null;
+  }
+
+  // ---- incremental (whole directory) -------------------------------------------------------
+
+  private async incrementalDirectory(usersLink: string, groupsLink: string | null): Promise<void> {
+    this.step('reading user changes');
+    for await (const page of this.pagesOf<Obj>(usersLink)) {
+      await this.store.transaction(async (tx) => {
+        await this.applyUserChanges(page.value, tx);
+        if (page.deltaLink) await this.state.save(this.connectionId, { usersDeltaLink: page.deltaLink }, tx);
+      });
+    }
+    if (!groupsLink) return;
+    this.step('reading group changes');
+    for await (const page of this.pagesOf<Obj>(groupsLink)) {
+      await this.store.transaction(async (tx) => {
+        await this.writeGroupEntries(page.value, null, true, tx);
+        if (page.deltaLink) await this.state.save(this.connectionId, { groupsDeltaLink: page.deltaLink }, tx);
+      });
+    }
+  }
+
+  private async applyUserChanges(entries: Obj[], tx: Transaction): Promise<void> {
+    const removed = entries.filter((e) => e['@removed']).map((e) => e.id as string);
+    this.progress.removed += await this.store.deleteUsers(this.connectionId, removed, tx);
+    const changed = entries.filter((e) => !e['@removed']);
+    if (changed.length === 0) return;
+    const stored = await this.store.users(this.connectionId, changed.map((e) => e.id as string), tx);
+    // Delta gives changed properties (at least): merge them over what is stored.
+    let merged = changed.map((e) => ({ ...((stored.get(e.id as string)?.graph as Obj | undefined) ?? {}), ...stripOdata(e) }));
+    if (this.settings.userFilter) {
+      const inScope = new Set((await this.lookUp(merged.map((u) => u.id as string))).map((u) => u.id as string));
+      const out = merged.filter((u) => !inScope.has(u.id as string)).map((u) => u.id as string);
+      this.progress.removed += await this.store.deleteUsers(this.connectionId, out, tx);
+      merged = merged.filter((u) => inScope.has(u.id as string));
+    }
+    await this.writeUsers(merged, null, tx);
+    // A user new to the store brings the memberships that group deltas reported before it was here.
+    for (const u of merged.filter((m) => !stored.has(m.id as string))) {
+      const groups: Obj[] = [];
+      for await (const page of this.pagesOf<Obj>(`/users/${u.id}/memberOf/microsoft.graph.group?$select=id,displayName,description&$top=999`)) groups.push(...page.value);
+      await this.writeMemberships(groups.map((g) => [g.id as string, u.id as string]), null, tx);
+    }
+  }
+
+  // ---- writing -----------------------------------------------------------------------------
+
+  private async writeUsers(graphUsers: Obj[], mark: string | null, tx?: Transaction): Promise<void> {
+    const pulled = graphUsers.map((u) => this.toPulled(u));
+    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, mark, tx);
+    this.progress.usersSeen += graphUsers.length;
+    for (const c of conflicts) this.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
+    this.tick();
+  }
+
+  private async writeGroups(graphGroups: Obj[], mark: string | null, tx?: Transaction): Promise<void> {
+    const pulled: PulledGroup[] = graphGroups.filter((g) => typeof g.displayName === 'string' && g.displayName)
+      .map((g) => ({ id: g.id as string, displayName: g.displayName as string, resource: { displayName: g.displayName, description: g.description ?? null, graph: stripOdata(g) } }));
+    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, mark, tx);
+    this.progress.groupsSeen += pulled.length;
+    for (const c of conflicts) this.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
+  }
+
+  private async writeMemberships(pairs: Array<[string, string]>, mark: string | null, tx?: Transaction): Promise<string[]> {
+    this.progress.membershipsSeen += pairs.length;
+    return this.store.addMemberships(this.connectionId, pairs, mark, tx);
+  }
+
+  /**
+   * Group entries of a groups/delta page (the same group may come on several pages, each with part
+   * of its members). In an incremental pass, members not in the store are looked up and added.
+   */
+  private async writeGroupEntries(entries: Obj[], mark: string | null, incremental: boolean, tx?: Transaction): Promise<void> {
+    const gone = entries.filter((e) => e['@removed']).map((e) => e.id as string);
+    if (gone.length) await this.store.deleteGroups(this.connectionId, gone, tx);
+    const live = entries.filter((e) => !e['@removed']);
+    const byId = new Map<string, Obj>();
+    for (const e of live) if (typeof e.displayName === 'string') byId.set(e.id as string, e);
+    await this.writeGroups([...byId.values()], mark, tx);
+    const added: Array<[string, string]> = [];
+    const removed: Array<[string, string]> = [];
+    for (const e of live) {
+      for (const m of (e['members@delta'] as Obj[] | undefined) ?? []) {
+        if (isGroupRef(m) || !isUserRef(m)) continue;
+        (m['@removed'] ? removed : added).push([e.id as string, m.id as string]);
+      }
+    }
+    await this.store.removeMemberships(this.connectionId, removed, tx);
+    const missing = await this.writeMemberships(added, mark, tx);
+    if (incremental && missing.length) {
+      await this.writeUsers(await this.lookUp(missing), null, tx);
+      const resolved = new Set(missing);
+      await this.store.addMemberships(this.connectionId, added.filter(([, u]) => resolved.has(u)), null, tx);
+    }
+  }
+
+  /** Users by id, `in (…)` 15 at a time, with the connection's filter: those in scope. */
+  private async lookUp(ids: string[]): Promise<Obj[]> {
+    const out: Obj[] = [];
+    for (let i = 0; i < ids.length; i += IN_CHUNK) {
+      const list = ids.slice(i, i + IN_CHUNK).map(quote).join(',');
+      const filter = this.settings.userFilter ? `(${this.settings.userFilter}) and id in (${list})` : `id in (${list})`;
+      const headers: Record<string, string> = this.settings.userFilter ? { consistencylevel: 'eventual' } : {};
+      for await (const page of this.pagesOf<Obj>(`/users?$select=${this.select}&$top=999&$filter=${encodeURIComponent(filter)}${this.settings.userFilter ? '&$count=true' : ''}`, headers)) out.push(...page.value);
+    }
+    return out;
+  }
+
+  /** A Graph user as the directory stores it: SCIM-shaped identity (userName, emails, active) next to the Graph properties. */
+  private toPulled(u: Obj): PulledUser {
+    const graph = stripOdata(u);
+    const chosen = graph[this.settings.usernameAttribute];
+    const upn = String(graph.userPrincipalName ?? graph.id);
+    const userName = typeof chosen === 'string' && chosen.trim() ? chosen : upn;
+    const mail = typeof graph.mail === 'string' && graph.mail ? graph.mail : !upn.includes('#EXT#') && upn.includes('@') ? upn : null;
+    const active = graph.accountEnabled !== false;
+    const displayName = typeof graph.displayName === 'string' ? graph.displayName : null;
+    return {
+      id: graph.id as string, userName, email: mail, displayName, active, externalId: (graph.onPremisesImmutableId as string | undefined) ?? null,
+      resource: {
+        ...graph, userName, displayName, active, graph,
+        emails: mail ? [{ value: mail, primary: true, type: 'work' }] : [],
+        name: { givenName: graph.givenName ?? null, familyName: graph.surname ?? null },
+      },
+    };
+  }
+
+  private filterParam(): string {
+    return this.settings.userFilter ? `&$filter=${encodeURIComponent(this.settings.userFilter)}&$count=true` : '';
+  }
+
+  private filterHeaders(): Record<string, string> {
+    return this.settings.userFilter ? { consistencylevel: 'eventual' } : {};
+  }
+
+  private async *pagesOf<T>(pathOrUrl: string, headers: Record<string, string> = {}): AsyncGenerator<GraphPage<T>> {
+    for await (const page of this.graph.pages<T>(pathOrUrl, headers)) {
+      this.progress.pages++;
+      yield page;
+    }
+  }
+
+  private step(phase: string): void {
+    this.progress.phase = phase;
+    this.tick();
+  }
+
+  private tick(): void {
+    this.report({ ...this.progress, conflicts: [...this.progress.conflicts] });
+  }
+
+  private conflict(text: string): void {
+    if (this.progress.conflicts.length < MAX_CONFLICTS_SHOWN) this.progress.conflicts.push(text);
+  }
+
+  private done(): PullProgress {
+    this.progress.phase = 'read';
+    this.tick();
+    return { ...this.progress };
+  }
+}

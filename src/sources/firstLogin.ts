@@ -1,0 +1,54 @@
+import type { ConnectionRepository } from '../db/connections';
+import type { JiraClientFactory } from '../jira/factory';
+import type { Logger } from '../logger';
+import { PullFailed, type ProvisioningEngine } from '../provisioning/engine';
+import type { EntraService } from './entra/service';
+
+export interface FirstLoginDeps {
+  connections: ConnectionRepository;
+  entra: EntraService;
+  engine: ProvisioningEngine;
+  jira: JiraClientFactory;
+  logger: Logger;
+}
+
+export interface UserCreatedEvent {
+  user?: { accountId?: string; emailAddress?: string; accountType?: string };
+}
+
+/**
+ * Jira's `user_created` webhook (JWT-verified by ACE): each Entra ID connection of the site pulls
+ * that one user and their group memberships from Graph, then a run provisions them at once (or,
+ * when a run is already going, right after it: the request waits in the outbox).
+ */
+export async function onUserCreated(d: FirstLoginDeps, clientKey: string, event: UserCreatedEvent): Promise<Array<{ connectionId: string; outcome: string }>> {
+  const accountId = event.user?.accountId;
+  if (!accountId || (event.user?.accountType && event.user.accountType !== 'atlassian')) return [];
+  const pullConnections = (await d.connections.list(clientKey)).filter((c) => c.kind === 'entra');
+  if (pullConnections.length === 0) return [];
+  let email = event.user?.emailAddress;
+  if (!email) email = (await d.jira.forTenant(clientKey).getUser(accountId).catch(() => undefined))?.emailAddress;
+  if (!email) {
+    d.logger.info({ clientKey, accountId }, 'user_created: Jira did not share the email address; nothing to look up');
+    return pullConnections.map((c) => ({ connectionId: c.id, outcome: 'no-email' }));
+  }
+  const outcomes = [];
+  for (const c of pullConnections) {
+    try {
+      const found = await d.entra.pullUser(c, email);
+      if (found === 'absent') {
+        outcomes.push({ connectionId: c.id, outcome: 'not-in-scope' });
+        continue;
+      }
+      const run = await d.engine.run(c, 'login');
+      if (run.kind === 'busy') await d.engine.requestRun(c.id);
+      outcomes.push({ connectionId: c.id, outcome: run.kind === 'busy' ? 'queued' : run.kind });
+    } catch (err) {
+      if (!(err instanceof PullFailed)) d.logger.error({ err, connectionId: c.id }, 'user_created: pulling the user failed');
+      else d.logger.warn({ connectionId: c.id, reason: err.message }, 'user_created: pulling the user failed');
+      outcomes.push({ connectionId: c.id, outcome: 'failed' });
+    }
+  }
+  d.logger.info({ clientKey, accountId, outcomes }, 'user_created handled');
+  return outcomes;
+}

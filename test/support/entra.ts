@@ -1,0 +1,85 @@
+import crypto from 'node:crypto';
+import request from 'supertest';
+import { FakeEntra, type FakeApp } from './fakeEntra';
+import { FakeJira } from './fakeJira';
+import { KeyServer } from './keyServer';
+import { jwtHeader, startTestApp, type TestApp } from './app';
+import type { TestDatabase } from './db';
+
+export const ALL_ROLES = ['User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'];
+
+/** An installed add-on with its site-admin token stored, a fake Jira, and a fake Entra ID (HTTPS) with one app registration. */
+export interface EntraHarness {
+  app: TestApp;
+  jira: FakeJira;
+  keys: KeyServer;
+  entra: FakeEntra;
+  registration: FakeApp;
+  admin(): Record<string, string>;
+  /** The connection body for the fake (custom cloud pointing at it); overrides merged over `entra`. */
+  connectionBody(entra?: Record<string, unknown>, extra?: Record<string, unknown>): Record<string, unknown>;
+  createConnection(entra?: Record<string, unknown>, extra?: Record<string, unknown>): Promise<string>;
+  sync(connectionId: string, body?: object): request.Test;
+  /** Starts a sync and waits until its run is over; the run as the API shows it. */
+  syncAndWait(connectionId: string, body?: object): Promise<Record<string, any>>;
+  waitRun(runId: string, app?: TestApp): Promise<Record<string, any>>;
+  /** Another app instance on the same database (for races). */
+  secondInstance(): Promise<TestApp>;
+  close(): Promise<void>;
+}
+
+export async function startEntra(env: Record<string, string> = {}): Promise<EntraHarness> {
+  const keys = await new KeyServer().start();
+  const jira = await new FakeJira().start();
+  const entra = await new FakeEntra().start();
+  const fullEnv = { ATLASSIAN_API_URL: jira.url, SYNC_DEBOUNCE_MS: '1', ENTRA_CA_FILE: entra.certFile, ...env };
+  const app = await startTestApp({ keys, env: fullEnv });
+  await jira.install(app.url, keys);
+  await app.credentials.save(jira.clientKey, { email: jira.admin.emailAddress, apiToken: jira.adminToken, tokenAccountId: jira.admin.accountId, orgId: null, orgApiKey: null, updatedBy: 'test' });
+  const registration = entra.addApp({ tenantId: crypto.randomUUID(), clientId: crypto.randomUUID(), secret: `s3cr3t~${crypto.randomBytes(12).toString('base64url')}`, roles: [...ALL_ROLES] });
+  const others: TestApp[] = [];
+  const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
+  const connectionBody = (over: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+    name: `Entra ${crypto.randomBytes(3).toString('hex')}`, kind: 'entra', clientSecret: registration.secret, ...extra,
+    entra: { tenantId: registration.tenantId, clientId: registration.clientId, cloud: 'custom', authorityHost: entra.url, graphUrl: entra.url, scheduleMinutes: 0, ...over },
+  });
+  const waitRun = async (runId: string, on: TestApp = app) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const run = (await request(on.url).get(`/api/v1/runs/${runId}`).set(admin())).body;
+      if (run.status !== 'running') return run;
+      if (run.stage === 'applying') await on.engine.drain(30_000);
+      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(run).slice(0, 500)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const h: EntraHarness = {
+    app, jira, keys, entra, registration, admin, connectionBody, waitRun,
+    async createConnection(over = {}, extra = {}) {
+      const res = await request(app.url).post('/api/v1/connections').set(admin()).send(connectionBody(over, extra));
+      if (res.status !== 201) throw new Error(`creating an Entra connection failed: ${res.status} ${JSON.stringify(res.body)}`);
+      // Entra group names become Jira group names (on-the-fly mapping), as most sites set it up.
+      await request(app.url).put(`/api/v1/connections/${res.body.id}/rules`).set(admin()).send({ groups: { onTheFly: { enabled: true } } }).expect(200);
+      return res.body.id as string;
+    },
+    sync: (id, body = {}) => request(app.url).post(`/api/v1/connections/${id}/sync`).set(admin()).send(body),
+    async syncAndWait(id, body = {}) {
+      const res = await h.sync(id, body);
+      if (res.status !== 202) throw new Error(`sync did not start: ${res.status} ${JSON.stringify(res.body)}`);
+      return waitRun(res.body.id);
+    },
+    async secondInstance() {
+      const other = await startTestApp({ keys, env: fullEnv, db: app.db as TestDatabase, secretKey: app.secretKey });
+      others.push(other);
+      return other;
+    },
+    async close() {
+      for (const o of others) await o.close();
+      await app.close();
+      await entra.stop();
+      await jira.stop();
+      await keys.stop();
+    },
+  };
+  return h;
+}
