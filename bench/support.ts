@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { FakeJira } from '../test/support/fakeJira';
 import { KeyServer } from '../test/support/keyServer';
@@ -54,4 +55,28 @@ export async function startBenchWorld(env: Record<string, string> = {}): Promise
       await pg.stop();
     },
   };
+}
+
+/** A numeric command-line option (`--name 123`), or its default. */
+export function numberArg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+/** A kB figure of a process from /proc/<pid>/status (VmRSS now, VmHWM its peak); 0 once it is gone. */
+export function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs a benchmark's main: its exit code says whether the floors were met; a crash is exit 2. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().catch((err: Error) => {
+    console.error(err.stack ?? err.message);
+    process.exit(2);
+  });
 }

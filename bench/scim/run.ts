@@ -8,17 +8,12 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
-import { startBenchWorld } from '../support';
+import { numberArg, runBenchmark, startBenchWorld } from '../support';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const USERS = arg('users', 100_000);
-const DURATION = arg('duration', 20);
-const CONNECTIONS = arg('connections', 10);
+const USERS = numberArg('users', 100_000);
+const DURATION = numberArg('duration', 20);
+const CONNECTIONS = numberArg('connections', 10);
 const FLOORS = { getRps: 2000, getP99Ms: 50, postRps: 500 };
-
 
 async function seed(url: string, connectionId: string): Promise<void> {
   const client = new Client({ connectionString: url });
@@ -100,7 +95,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: Error) => {
-  console.error(err.stack ?? err.message);
-  process.exit(2);
-});
+runBenchmark(main);

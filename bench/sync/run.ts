@@ -4,21 +4,16 @@
  * the compiled server in its own process. Then a second run with no IdP change.
  * Usage: npm run bench:sync [-- --users 10000 --groups 500 --rate 100]
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
 import type { CallRecord } from '../../test/support/fakeJira';
-import { startBenchWorld } from '../support';
+import { numberArg, procStatusKb, runBenchmark, startBenchWorld } from '../support';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const USERS = arg('users', 10_000);
-const GROUPS = arg('groups', 500);
-const RATE = arg('rate', 100);
+const USERS = numberArg('users', 10_000);
+const GROUPS = numberArg('groups', 500);
+const RATE = numberArg('rate', 100);
 
 async function seed(url: string, connectionId: string): Promise<number> {
   const c = new Client({ connectionString: url });
@@ -69,8 +64,8 @@ async function main(): Promise<void> {
       let peak = 0;
       for (;;) {
         await new Promise((r) => setTimeout(r, 2000));
-        peak = Math.max(peak, rssKb(server.pid!));
-        const res = await request(base).get(`/api/v1/runs/${run.id}`).set(admin());
+        peak = Math.max(peak, procStatusKb(server.pid!, 'VmRSS'));
+        const res = await request(base).get(`/api/v1/runs/${run.id}?limit=0`).set(admin());
         run = res.body;
         if (run.status !== 'running') break;
         process.stdout.write(`\r${label}: ${run.progress.done}/${run.progress.total} operations, ${((Date.now() - t0) / 1000).toFixed(0)} s   `);
@@ -84,13 +79,25 @@ async function main(): Promise<void> {
       const inMiddle = accepted.filter((c) => c.at >= t0c + span * 100 && c.at <= t0c + span * 900);
       const steady = span ? Math.round((inMiddle.length / (span * 0.8)) * 10) / 10 : 0;
       console.log('');
+      if (process.argv.includes('--timeline')) {
+        // Per second: calls Jira accepted, 429s, and calls in the users / membership phases.
+        const secs = new Map<number, { ok: number; r429: number }>();
+        for (const c of calls) {
+          const s = Math.floor((c.at - t0c) / 1000);
+          const e = secs.get(s) ?? { ok: 0, r429: 0 };
+          if (c.status === 429) e.r429++;
+          else e.ok++;
+          secs.set(s, e);
+        }
+        console.log([...secs.entries()].map(([s, e]) => `${s}:${e.ok}/${e.r429}`).join(' '));
+      }
       return {
         status: run.status, seconds: Math.round(seconds), operations: run.progress.total, counts: run.counts,
         calls: calls.length, rejected429: calls.length - accepted.length, reads: calls.filter((c) => !isWrite(c)).length,
         writesTakingEffect: calls.filter((c) => isWrite(c) && ok(c)).length,
         acceptedPerSecond: span ? Math.round((accepted.length / span) * 10) / 10 : 0,
         steadyAcceptedPerSecond: steady,
-        peakRssMb: Math.round(Math.max(peak, vmHwmKb(server.pid!)) / 1024),
+        peakRssMb: Math.round(Math.max(peak, procStatusKb(server.pid!, 'VmHWM')) / 1024),
       };
     };
 
@@ -112,22 +119,4 @@ async function main(): Promise<void> {
   }
 }
 
-function rssKb(pid: number): number {
-  return statusKb(pid, 'VmRSS');
-}
-function vmHwmKb(pid: number): number {
-  return statusKb(pid, 'VmHWM');
-}
-function statusKb(pid: number, field: string): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-main().catch((err: Error) => {
-  console.error(err.stack ?? err.message);
-  process.exit(2);
-});
+runBenchmark(main);

@@ -68,7 +68,9 @@ export class GroupStore {
     const rows = await this.db.query<{ missing: string[] | null }>(`
       WITH wanted AS (SELECT DISTINCT unnest($3::uuid[]) AS user_id),
       found AS (SELECT w.user_id FROM wanted w JOIN directory_users u ON u.connection_id = $1 AND u.id = w.user_id),
-      ins AS (INSERT INTO directory_memberships (connection_id, group_id, user_id) SELECT $1, $2, user_id FROM found ON CONFLICT DO NOTHING RETURNING user_id)
+      ins AS (INSERT INTO directory_memberships (connection_id, group_id, user_id)
+              SELECT $1, $2, f.user_id FROM found f JOIN directory_groups g ON g.connection_id = $1 AND g.id = $2
+              ON CONFLICT DO NOTHING RETURNING user_id)
       SELECT (SELECT array_agg(w.user_id::text) FROM wanted w WHERE w.user_id NOT IN (SELECT user_id FROM found)) AS missing,
              (SELECT count(*) FROM ins) AS added`, [connectionId, groupId, valid], tx);
     return { missing: [...ids.filter((id) => !isUuid(id)), ...(rows[0]?.missing ?? [])] };

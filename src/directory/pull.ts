@@ -113,24 +113,24 @@ export class PullStore {
 
   /**
    * Adds memberships (group id, user id); pairs whose user or group is not in the store (out of
-   * scope, filtered, a conflict) are skipped. Returns the user ids that were missing, for a caller
-   * that can resolve them.
+   * scope, filtered, a conflict) are skipped. With `reportMissing`, returns the user ids that were
+   * not in the store, for a caller that can resolve them (a full read does not ask: one pass less).
    */
-  async addMemberships(connectionId: string, pairs: Array<[string, string]>, mark: string | null, tx?: Transaction): Promise<string[]> {
+  async addMemberships(connectionId: string, pairs: Array<[string, string]>, mark: string | null, tx?: Transaction, reportMissing = false): Promise<string[]> {
     if (pairs.length === 0) return [];
-    const rows = await this.sql.query<{ user_id: string; ok: boolean }>(`
-      WITH input AS (SELECT DISTINCT x.g::uuid AS group_id, x.u::uuid AS user_id FROM jsonb_to_recordset($2::jsonb) AS x(g text, u text)),
-      ins AS (
-        INSERT INTO directory_memberships AS m (connection_id, group_id, user_id, sync_mark)
-        SELECT $1, i.group_id, i.user_id, $3::uuid FROM input i
-        WHERE EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = i.user_id)
-          AND EXISTS (SELECT 1 FROM directory_groups g WHERE g.connection_id = $1 AND g.id = i.group_id)
-        ON CONFLICT (connection_id, group_id, user_id) DO UPDATE SET sync_mark = COALESCE(EXCLUDED.sync_mark, m.sync_mark)
-        RETURNING m.user_id
-      )
-      SELECT DISTINCT i.user_id::text AS user_id, false AS ok FROM input i
-      WHERE NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = i.user_id)`,
-    [connectionId, JSON.stringify(pairs.map(([g, u]) => ({ g, u }))), mark], tx);
+    const groups = pairs.map((p) => p[0]);
+    const users = pairs.map((p) => p[1]);
+    await this.sql.query(`
+      INSERT INTO directory_memberships AS m (connection_id, group_id, user_id, sync_mark)
+      SELECT DISTINCT $1::uuid, x.g, x.u, $4::uuid FROM unnest($2::uuid[], $3::uuid[]) AS x(g, u)
+      JOIN directory_users du ON du.connection_id = $1 AND du.id = x.u
+      JOIN directory_groups dg ON dg.connection_id = $1 AND dg.id = x.g
+      ON CONFLICT (connection_id, group_id, user_id) DO UPDATE SET sync_mark = EXCLUDED.sync_mark
+        WHERE EXCLUDED.sync_mark IS NOT NULL AND m.sync_mark IS DISTINCT FROM EXCLUDED.sync_mark`, [connectionId, groups, users, mark], tx);
+    if (!reportMissing) return [];
+    const rows = await this.sql.query<{ user_id: string }>(`
+      SELECT DISTINCT x.u::text AS user_id FROM unnest($2::uuid[]) AS x(u)
+      WHERE NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = x.u)`, [connectionId, users], tx);
     return rows.map((r) => r.user_id);
   }
 

@@ -12,9 +12,9 @@ const LONG_PAUSE_MS = 5_000;
 /**
  * Bounded concurrency per tenant, shared by every Jira call of that tenant in this process. A 429
  * with a long Retry-After pauses the whole tenant until Jira's reset; every 429 teaches the tenant its
- * pace: calls are then spaced at 98% of the rate that got through in the second before the 429,
- * held 5 s, then probed 1% faster every second, so a rate-limited tenant runs near its limit instead of
- * bursting into it. X-RateLimit-NearLimit drops the tenant to one call at a time for a while.
+ * pace: calls are then spaced at 98% of the rate sent in the second before the first 429 (3% slower
+ * than the pace at each later one), held 5 s, then probed 1% faster every second, so a rate-limited
+ * tenant runs near its limit instead of bursting into it. X-RateLimit-NearLimit drops the tenant to one call at a time for a while.
  */
 export class TenantLimiter {
   private readonly lanes = new Map<string, Lane>();
@@ -103,9 +103,9 @@ class Lane {
   }
 
   /**
-   * After a 429: pace at 98% of what got through in the last second — or of 90% of the current
-   * pace, when a stall made that second's sample low, so one unlucky sample cannot collapse the pace.
-   * Further 429s of the same burst only extend the hold.
+   * After a 429: the first time, pace at 98% of the calls started in the last second; after that,
+   * 3% slower than the current pace, so a limit is approached from just under it and one unlucky
+   * sample cannot collapse the pace. Further 429s of the same burst only extend the hold.
    */
   learnLimit(): void {
     const now = this.clock.now();
@@ -116,9 +116,11 @@ class Lane {
       return;
     }
     this.learntAt = now;
-    const lastSecond = this.starts.filter((t) => t >= now - 1000).length;
     const current = this.intervalMs > 0 ? 1000 / this.intervalMs : 0;
-    this.intervalMs = 1000 / Math.max(1, Math.max(lastSecond, current * 0.9) * 0.98);
+    // First lesson: just under what we sent in the last second. Later ones: 3% slower than the pace
+    // that met the limit — a second that looked slow (a pause, a stall) must not drag it down.
+    const next = current > 0 ? current * 0.97 : this.starts.filter((t) => t >= now - 1000).length * 0.98;
+    this.intervalMs = 1000 / Math.max(1, next);
     this.probeAt = now + HOLD_MS;
   }
 

@@ -68,3 +68,10 @@ function readRaw(resource: Record<string, unknown>, name: string): unknown {
   const ext = pick(resource, name.slice(0, cut));
   return isObject(ext) ? pick(ext, name.slice(cut + 1)) : undefined;
 }
+
+/** The top-level key of a resource that an attribute path reads (`emails[primary]` → `emails`, `urn:…:User:manager.value` → `urn:…:User`). */
+export function topLevelKey(path: string): string {
+  const head = path.split('[')[0];
+  if (/^urn:/i.test(head)) return head.slice(0, head.lastIndexOf(':'));
+  return head.split('.')[0];
+}

@@ -5,11 +5,13 @@ import { JiraError } from '../jira/errors';
 import type { JiraClientFactory } from '../jira/factory';
 import { backoffDelay } from '../jira/retry';
 import type { Logger } from '../logger';
+import { collectGarbage } from '../memory';
 import { applyOperation, CannotApply, GroupIds } from './executor';
 import { readJiraState } from './jiraState';
 import type { Plan } from './plan';
 import { plan } from './planner';
-import { rulesOf } from './rules';
+import { rulesOf, type Rules } from './rules';
+import { topLevelKey } from './attributes';
 import type { ProvisioningStore, RunRow, StoredOperation } from './store';
 
 export type Trigger = 'scim' | 'manual' | 'schedule' | 'login';
@@ -85,32 +87,49 @@ export class ProvisioningEngine {
 
   /** The background half of a pull run: read (reporting progress at most twice a second), plan, apply. */
   private async readThenPlan(connection: Connection, run: RunRow, pull: Pull): Promise<void> {
+    // Progress goes to the run at most twice a second; the latest report is never lost (a trailing send).
     let last: Record<string, unknown> = {};
     let sentAt = 0;
+    let trailing: NodeJS.Timeout | undefined;
     let sending: Promise<void> = Promise.resolve();
+    const send = () => {
+      trailing = undefined;
+      sentAt = Date.now();
+      const snapshot = last;
+      sending = sending.then(() => this.d.store.reportProgress(run.id, snapshot)).catch(() => undefined);
+    };
     const report = (p: Record<string, unknown>) => {
       last = p;
-      if (Date.now() - sentAt < 500) return;
-      sentAt = Date.now();
-      sending = sending.then(() => this.d.store.reportProgress(run.id, last)).catch(() => undefined);
+      if (Date.now() - sentAt >= 500) send();
+      else trailing ??= setTimeout(send, 500 - (Date.now() - sentAt));
     };
+    const settleReports = async () => {
+      if (trailing) clearTimeout(trailing);
+      trailing = undefined;
+      await sending;
+    };
+    const started = Date.now();
     try {
       try {
         await pull(report);
       } catch (err) {
-        await sending;
+        await settleReports();
         await this.d.store.failRun(run.id, this.pullError(connection, err));
         return;
       }
-      await sending;
+      await settleReports();
+      const readMs = Date.now() - started;
+      collectGarbage();
       const planned = await this.planFor(connection);
       if (planned.kind === 'failed') {
         await this.d.store.failRun(run.id, planned.error);
         return;
       }
-      await this.d.store.attachPlan(run.id, connection.clientKey, planned.plan.operations, last);
-      this.d.logger.info({ connectionId: connection.id, runId: run.id, operations: planned.plan.operations.length }, 'sync run read the IdP and planned');
-      if (planned.plan.operations.length === 0) await this.d.store.closeFinishedRuns();
+      await this.d.store.attachPlan(run.id, connection.clientKey, planned.plan.operations, { ...last, readMs, planMs: Date.now() - started - readMs });
+      const operations = planned.plan.operations.length;
+      collectGarbage();
+      this.d.logger.info({ connectionId: connection.id, runId: run.id, operations }, 'sync run read the IdP and planned');
+      if (operations === 0) await this.d.store.closeFinishedRuns();
       else this.kick();
     } catch (err) {
       this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
@@ -127,7 +146,7 @@ export class ProvisioningEngine {
   /** Snapshot + Jira state + rules → the plan (pure); 'failed' when Jira could not be read. */
   private async planFor(connection: Connection): Promise<{ kind: 'plan'; plan: Plan } | { kind: 'failed'; error: string }> {
     const rules = rulesOf(connection.settings);
-    const snapshot = await this.d.store.snapshot(connection.id);
+    const snapshot = await this.d.store.snapshot(connection.id, resourceKeysOf(rules));
     try {
       const jira = this.d.jira.forTenant(connection.clientKey);
       const [state, links, managed] = await Promise.all([
@@ -245,4 +264,10 @@ export class ProvisioningEngine {
     this.d.logger.error({ err, opId: op.id, kind: op.kind }, 'sync operation failed unexpectedly');
     return this.d.store.finish(op, 'parked', null, `internal error: ${(err as Error)?.message ?? String(err)}`);
   }
+}
+
+/** The resource keys a plan reads: those of the attribute mapping and the custom attributes. */
+function resourceKeysOf(rules: Rules): string[] {
+  const a = rules.attributes;
+  return [...new Set([a.userName, a.email, a.displayName, ...a.custom.map((c) => c.from), 'userName'].map(topLevelKey))];
 }

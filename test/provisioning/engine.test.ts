@@ -94,6 +94,28 @@ it('parks writes with "needs a site-admin API token" when none is stored, and sa
   expect(jiraUser('ann')).toBeUndefined();
 });
 
+it("pages a run's operations (limit, after → nextOperations) and refuses bad paging values by name", async () => {
+  await storeToken();
+  for (const n of ['ann', 'bob', 'cy']) await s.post('/Users', entraUser(n));
+  await settle();
+  const [run] = (await api.runs()).body.runs;
+  const all = (await api.run(run.id)).body;
+  expect(all.operations).toHaveLength(3);
+  expect(all.nextOperations).toBeNull();
+  const first = (await api.run(run.id, '?limit=2')).body;
+  expect(first.operations.map((o: { id: string }) => o.id)).toEqual(all.operations.slice(0, 2).map((o: { id: string }) => o.id));
+  expect(first.nextOperations).toBe(all.operations[1].id);
+  const rest = (await api.run(run.id, `?limit=2&after=${first.nextOperations}`)).body;
+  expect(rest.operations.map((o: { id: string }) => o.id)).toEqual([all.operations[2].id]);
+  expect(rest.nextOperations).toBeNull();
+  expect((await api.run(run.id, '?limit=0')).body).toMatchObject({ operations: [], nextOperations: '0', progress: { done: 3, total: 3 } });
+  for (const [q, field] of [['?limit=5000', 'limit'], ['?limit=x', 'limit'], ['?after=abc', 'after'], ['?status=bogus', 'status']]) {
+    const bad = await api.run(run.id, q);
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields).toHaveProperty([field]);
+  }
+});
+
 it('refuses a second run while one is going, and invalid rules naming the field', async () => {
   await storeToken();
   await s.post('/Users', entraUser('ann'));

@@ -162,6 +162,27 @@ describe('full and incremental sync of the whole directory', () => {
     expect(refused).toHaveLength(4);
   });
 
+  it('shows the read\'s progress in the run while it reads', async () => {
+    for (let i = 0; i < 12; i++) h.entra.addUser({ userPrincipalName: `p${i}@contoso.com` });
+    h.entra.deltaPageSize = 1;
+    h.entra.addGroup('G1');
+    h.entra.addGroup('G2');
+    h.entra.addGroup('G3');
+    h.entra.latencyMs = 250;
+    const id = await h.createConnection({ scope: { kind: 'directory' } });
+    const started = (await h.sync(id, { mode: 'full' })).body;
+    expect(started).toMatchObject({ status: 'running', stage: 'reading' });
+    let seen: Record<string, any> | undefined;
+    for (let i = 0; i < 100 && !seen; i++) {
+      const run = (await request(h.app.url).get(`/api/v1/runs/${started.id}?limit=0`).set(h.admin())).body;
+      if (run.stage === 'reading' && run.progress.read?.pages > 0) seen = run.progress.read;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toMatchObject({ mode: 'full', phase: expect.any(String), pages: expect.any(Number) });
+    h.entra.latencyMs = 0;
+    expect((await h.waitRun(started.id)).status).toBe('succeeded');
+  });
+
   it('a dry run reads Entra ID and returns the plan without writing to Jira', async () => {
     seedDirectory();
     const id = await h.createConnection();

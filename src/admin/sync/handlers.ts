@@ -96,12 +96,21 @@ export const listRuns = (deps: SyncDeps): RequestHandler => wrap(async (req, res
   res.json({ runs: (await deps.provisioning.runs(c.id)).map(presentRun) });
 });
 
-/** GET /api/v1/runs/{id}?status=parked: one run with its operations (optionally only one status). */
+/** GET /api/v1/runs/{id}?status=parked&limit=100&after=…: one run with a page of its operations (optionally of one status). */
 export const getRun = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
   const { clientKey } = requireContext(req);
   const run = isUuid(req.params.id) ? await deps.provisioning.run(clientKey, req.params.id) : undefined;
   if (!run) throw notFound('No such run.');
-  const status = typeof req.query.status === 'string' ? req.query.status : undefined;
-  if (status && !['pending', 'running', 'done', 'parked'].includes(status)) throw new AppError(400, 'validation_failed', 'status: must be pending, running, done or parked', { fields: { status: 'must be pending, running, done or parked' } });
-  res.json({ ...presentRun(run), operations: (await deps.provisioning.operations(run.id, status)).map(presentOperation) });
+  const q = runQuerySchema.safeParse(req.query);
+  if (!q.success) throw validationError(q.error);
+  const { status, limit, after } = q.data;
+  const ops = await deps.provisioning.operations(run.id, status, { limit: limit + 1, after });
+  const page = ops.slice(0, limit);
+  res.json({ ...presentRun(run), operations: page.map(presentOperation), nextOperations: ops.length > limit ? page[page.length - 1]?.id ?? after ?? '0' : null });
 });
+
+const runQuerySchema = z.object({
+  status: z.enum(['pending', 'running', 'done', 'parked'], { errorMap: () => ({ message: 'must be pending, running, done or parked' }) }).optional(),
+  limit: z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0–1000').max(1000, 'must be 0–1000').default(500),
+  after: z.string().regex(/^\d{1,18}$/, 'must be an operation id (from nextOperations)').optional(),
+}).passthrough();

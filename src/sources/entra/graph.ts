@@ -103,13 +103,17 @@ export class GraphClient {
     return { value: body.value ?? [], nextLink: body['@odata.nextLink'], deltaLink: body['@odata.deltaLink'] };
   }
 
-  /** Every page of a collection, following next links (until a delta link, if it is a delta query). */
+  /**
+   * Every page of a collection, following next links (until a delta link, if it is a delta query).
+   * The next page is already being fetched while the caller writes the current one.
+   */
   async *pages<T>(pathOrUrl: string, headers: Record<string, string> = {}): AsyncGenerator<GraphPage<T>> {
-    let next: string | undefined = pathOrUrl;
-    while (next) {
-      const page: GraphPage<T> = await this.page<T>(next, headers);
+    let pending: Promise<GraphPage<T>> | undefined = this.page<T>(pathOrUrl, headers);
+    while (pending) {
+      const page: GraphPage<T> = await pending;
+      pending = page.nextLink ? this.page<T>(page.nextLink, headers) : undefined;
+      pending?.catch(() => undefined); // a failure surfaces when it is awaited, not as an unhandled rejection
       yield page;
-      next = page.nextLink;
     }
   }
 }

@@ -27,6 +27,7 @@ const DELTA_MAX_AGE_MS = 7 * 24 * 3600_000;
 const IN_CHUNK = 15;
 const MAX_CONFLICTS_SHOWN = 20;
 
+
 const stripOdata = (o: Obj): Obj => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('@odata.') && !k.includes('@delta') && k !== '@removed'));
 const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
 const isGroupRef = (m: Obj) => m['@odata.type'] === '#microsoft.graph.group';
@@ -98,9 +99,7 @@ export class EntraPull {
     const scope = this.settings.scope;
     if (scope.kind === 'directory') {
       this.step('reading users');
-      for await (const page of this.pagesOf<Obj>(`/users?$select=${this.select}&$top=999${this.filterParam()}`, this.filterHeaders())) {
-        await this.writeUsers(page.value, mark);
-      }
+      for await (const page of this.pagesOf<Obj>(`/users?$select=${this.select}&$top=999${this.filterParam()}`, this.filterHeaders())) await this.writeUsers(page.value, mark);
       this.step('reading groups and members');
       let groupsLink: string | undefined;
       for await (const page of this.pagesOf<Obj>('/groups/delta?$select=displayName,description,members')) {
@@ -184,7 +183,7 @@ export class EntraPull {
     if (changed.length === 0) return;
     const stored = await this.store.users(this.connectionId, changed.map((e) => e.id as string), tx);
     // Delta gives changed properties (at least): merge them over what is stored.
-    let merged = changed.map((e) => ({ ...((stored.get(e.id as string)?.graph as Obj | undefined) ?? {}), ...stripOdata(e) }));
+    let merged = changed.map((e) => ({ ...(stored.get(e.id as string) ?? {}), ...stripOdata(e) }));
     if (this.settings.userFilter) {
       const inScope = new Set((await this.lookUp(merged.map((u) => u.id as string))).map((u) => u.id as string));
       const out = merged.filter((u) => !inScope.has(u.id as string)).map((u) => u.id as string);
@@ -212,15 +211,17 @@ export class EntraPull {
 
   private async writeGroups(graphGroups: Obj[], mark: string | null, tx?: Transaction): Promise<void> {
     const pulled: PulledGroup[] = graphGroups.filter((g) => typeof g.displayName === 'string' && g.displayName)
-      .map((g) => ({ id: g.id as string, displayName: g.displayName as string, resource: { displayName: g.displayName, description: g.description ?? null, graph: stripOdata(g) } }));
+      .map((g) => ({ id: g.id as string, displayName: g.displayName as string, resource: { ...stripOdata(g), displayName: g.displayName, description: g.description ?? null } }));
     const conflicts = await this.store.upsertGroups(this.connectionId, pulled, mark, tx);
     this.progress.groupsSeen += pulled.length;
     for (const c of conflicts) this.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
   }
 
-  private async writeMemberships(pairs: Array<[string, string]>, mark: string | null, tx?: Transaction): Promise<string[]> {
+  private async writeMemberships(pairs: Array<[string, string]>, mark: string | null, tx?: Transaction, reportMissing = false): Promise<string[]> {
     this.progress.membershipsSeen += pairs.length;
-    return this.store.addMemberships(this.connectionId, pairs, mark, tx);
+    const missing = await this.store.addMemberships(this.connectionId, pairs, mark, tx, reportMissing);
+    this.tick();
+    return missing;
   }
 
   /**
@@ -243,7 +244,7 @@ export class EntraPull {
       }
     }
     await this.store.removeMemberships(this.connectionId, removed, tx);
-    const missing = await this.writeMemberships(added, mark, tx);
+    const missing = await this.writeMemberships(added, mark, tx, incremental);
     if (incremental && missing.length) {
       await this.writeUsers(await this.lookUp(missing), null, tx);
       const resolved = new Set(missing);
@@ -274,8 +275,9 @@ export class EntraPull {
     const displayName = typeof graph.displayName === 'string' ? graph.displayName : null;
     return {
       id: graph.id as string, userName, email: mail, displayName, active, externalId: (graph.onPremisesImmutableId as string | undefined) ?? null,
+      // The Graph properties as they are, plus SCIM's names for the identity (the rules read either).
       resource: {
-        ...graph, userName, displayName, active, graph,
+        ...graph, userName, displayName, active,
         emails: mail ? [{ value: mail, primary: true, type: 'work' }] : [],
         name: { givenName: graph.givenName ?? null, familyName: graph.surname ?? null },
       },

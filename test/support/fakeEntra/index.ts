@@ -63,6 +63,8 @@ export class FakeEntra {
   /** Objects per delta page, and members of one group per delta entry (Graph splits big groups over pages). */
   deltaPageSize = 100;
   membersPerDeltaEntry = 50;
+  /** Added to every Graph answer (to watch a long read's progress). */
+  latencyMs = 0;
   private seq = 0;
   private readonly userChanges = new Map<string, number>();
   private readonly groupChanges: GroupChange[] = [];
@@ -213,6 +215,7 @@ export class FakeEntra {
       if (!(err instanceof HttpError)) throw err;
       ({ status, body, headers } = err);
     }
+    if (this.latencyMs && url.pathname.startsWith('/v1.0/')) await new Promise((r) => setTimeout(r, this.latencyMs));
     this.calls.push({ method: req.method ?? 'GET', path: url.pathname + url.search, status, headers: req.headers, at: Date.now() });
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'request-id': crypto.randomUUID(), ...headers });
     res.end(JSON.stringify(body));
