@@ -180,11 +180,27 @@ export class FakeJira {
     return this.sharedSecret;
   }
 
+  /** Whose admin page the host script speaks for (its AP.context.getToken); the site admin unless set. */
+  pageUserAccountId?: string;
+
+  /**
+   * Jira's host script for iframes, as far as an admin page uses it: AP.context.getToken hands the
+   * page a context JWT (qsh "context-qsh") for the signed-in user, and AP.resize / sizeToParent exist.
+   */
+  private allJs(res: http.ServerResponse): void {
+    const token = this.sharedSecret ? this.contextJwt(this.pageUserAccountId ?? this.admin.accountId, { expiresIn: 900 }) : '';
+    const script = `window.AP = { context: { getToken: function (cb) { var t = ${JSON.stringify(token)}; if (cb) cb(t); return Promise.resolve(t); } },
+      resize: function () {}, sizeToParent: function () {} };`;
+    res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(script);
+  }
+
   // --- serving -------------------------------------------------------------------------------
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
+    if (method === 'GET' && url.pathname === '/atlassian-connect/all.js') return void this.allJs(res);
     const record: CallRecord = { method, path: url.pathname, query: url.search, auth: 'none', status: 0, at: Date.now() };
     this.calls.push(record);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);

@@ -1,0 +1,237 @@
+/// <reference lib="dom" />
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { patchBody, startScim, type ScimHarness } from '../support/scim';
+
+/**
+ * The admin pages in a real browser (Debian's Chromium driven by playwright-core), served by the
+ * test app with the JWT Jira signs for a page load; the fake Jira serves the host script, whose
+ * AP.context.getToken hands the page a context JWT, as Jira's does.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
+const SCREENSHOTS = path.join(__dirname, '../../docs/screenshots');
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI === 'true') throw new Error(`Chromium is required in CI (${CHROMIUM}); .ci/run installs it with apt-get.`);
+if (!haveChromium) {
+  // eslint-disable-next-line no-console
+  console.warn(`\n*** SKIPPING the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH) ***\n`);
+}
+const describeBrowser = haveChromium ? describe : describe.skip;
+jest.setTimeout(90_000);
+
+let browser: Browser;
+let s: ScimHarness;
+let context: BrowserContext;
+let page: Page;
+let problems: string[];
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  if (!haveChromium) return;
+  s = await startScim('entra');
+  await s.app.credentials.save(s.jira.clientKey, { email: s.jira.admin.emailAddress, apiToken: s.jira.adminToken, tokenAccountId: s.jira.admin.accountId, orgId: null, orgApiKey: null, updatedBy: 'test' });
+  // Jira's admin iframe is about 1,000 px wide on a laptop.
+  context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.app.url });
+  page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  problems = [];
+  // The browser logs every 4xx answer as an error; the admin API's validation answers (400, 409) are
+  // expected where a test provokes them. Anything else — a script error, a 404, a 500 — is a problem.
+  page.on('console', (m) => m.type() === 'error' && !/status of (400|409) /.test(m.text()) && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+}, 60_000);
+afterEach(async () => {
+  await context?.close();
+  await s?.close();
+});
+
+/** Opens the admin page at a route, as Jira's iframe would load it. */
+async function open(route = ''): Promise<void> {
+  const jwt = s.jira.appJwt('GET', '/admin', s.jira.admin.accountId);
+  await page.goto(`${s.app.url}/admin?jwt=${jwt}${route ? `#${route}` : ''}`);
+}
+
+/** Runs a test body; on failure, saves a screenshot under test-artifacts/ before failing. */
+async function scenario(name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    expect(problems).toEqual([]);
+  } catch (err) {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** With SCREENSHOTS=1, keeps a picture of the page for the docs. */
+async function shot(name: string): Promise<void> {
+  if (!process.env.SCREENSHOTS) return;
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+const entraUser = (name: string) => ({ userName: `${name}@contoso.com`, active: true, displayName: name, emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }] });
+
+describeBrowser('admin pages in Chromium', () => {
+  it('lists the connections, creates a SCIM connection and copies its token, which then works', () => scenario('create-scim', async () => {
+    await open('/');
+    await page.getByRole('heading', { name: 'Configured IdPs' }).waitFor();
+    await page.locator('#connections').getByRole('link', { name: 'Test IdP', exact: true }).waitFor();
+    await shot('connections');
+
+    await page.getByRole('link', { name: 'Add new app' }).first().click();
+    await shot('add-new-app');
+    await page.getByRole('link', { name: /Okta/ }).click();
+    await page.getByLabel('Name').fill('Okta production');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const token = (await page.locator('#scim-token').textContent())!.trim();
+    expect(token).toMatch(/^scim_/);
+    const baseUrl = (await page.locator('#scim-base-url').textContent())!.trim();
+    await page.locator('.idp-steps').getByText(/SCIM connector base URL/).waitFor(); // Okta's setup steps beside the details
+    await page.getByRole('button', { name: 'Copy token' }).click();
+    await page.getByText('Copied').waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+    await shot('scim-details');
+    const res = await request(s.app.url).get(`${new URL(baseUrl).pathname}/Users`).set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(200);
+
+    // a name clash is shown next to the field
+    await open('/new/scim-generic');
+    await page.getByLabel('Name').fill('okta PRODUCTION');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.locator('#name-error').getByText(/already has this name/).waitFor();
+  }));
+
+  it('edits group mapping: the regex preview follows the form, a bad regex is named, and the rules are saved', () => scenario('group-mapping', async () => {
+    await open(`/c/${s.connectionId}/groups`);
+    await page.getByRole('heading', { name: 'Preview' }).waitFor();
+    await page.locator('label[for="groups-onTheFly-enabled"]').click(); // as a user does: the label covers AUI's checkbox
+    expect(await page.getByLabel(/On-the-fly mapping/).isChecked()).toBe(true);
+    await page.getByLabel('Rewrite: regular expression').fill('^AAD-(.*)$');
+    const preview = page.locator('#preview tbody');
+    await preview.getByRole('row', { name: /AAD-Engineering Engineering/ }).waitFor();
+    expect(await preview.getByRole('row', { name: /Contractors not mapped/ }).count()).toBe(1);
+
+    await page.getByLabel('Rewrite: regular expression').fill('^AAD-(');
+    await page.locator('#groups-onTheFly-pattern-error').getByText(/regular expression/i).waitFor();
+    await page.getByLabel('Rewrite: regular expression').fill('^AAD-(.*)$');
+    await page.getByRole('button', { name: 'Add mapping' }).click();
+    await page.getByLabel('IdP group 1').fill('AAD-Sales');
+    await page.getByLabel('Jira groups 1').fill('sales, crm-users');
+    await preview.getByRole('row', { name: /AAD-Sales/ }).filter({ hasText: 'crm-users' }).waitFor();
+    await shot('group-sync-settings');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#rules-status').getByText('Saved.').waitFor();
+    const rules = (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/rules`).set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` })).body;
+    expect(rules.groups).toMatchObject({ onTheFly: { enabled: true, pattern: '^AAD-(.*)$' }, manual: [{ idpGroup: 'AAD-Sales', jiraGroups: ['sales', 'crm-users'] }] });
+
+    // another form: a wrong product is refused next to its field
+    await page.getByRole('link', { name: 'User Sync Settings' }).click();
+    await page.getByLabel('Products granted to new users').fill('jira-software, confluence');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#users-products-error').getByText(/must be one of/).waitFor();
+    await shot('user-sync-settings');
+    await page.getByRole('link', { name: 'Attribute Mapping' }).click();
+    await page.getByRole('button', { name: 'Add attribute' }).waitFor();
+    await shot('attribute-mapping');
+  }));
+
+  it('dry run shows the plan; Synchronize shows live progress until done; the history and a run open', () => scenario('synchronize', async () => {
+    await request(s.app.url).put(`/api/v1/connections/${s.connectionId}/rules`).set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` }).send({ groups: { onTheFly: { enabled: true } } }).expect(200);
+    const ids: string[] = [];
+    for (const n of ['ann', 'bob', 'cy', 'dee', 'eve', 'fay']) ids.push((await s.post('/Users', entraUser(n))).body.id);
+    const eng = (await s.post('/Groups', { displayName: 'Engineering' })).body.id;
+    await s.patch(`/Groups/${eng}`, patchBody({ op: 'add', path: 'members', value: ids.map((value) => ({ value })) }));
+
+    await open('/');
+    await page.locator('#connections').getByRole('button', { name: 'Dry run Test IdP' }).click();
+    await page.locator('#plan').waitFor();
+    expect(await page.locator('#plan tbody tr').count()).toBe(1 + 6 + 6); // the group, six users, six memberships
+    await page.getByText('Nothing has been changed').waitFor();
+    await shot('dry-run');
+    expect(s.jira.state.groupByName('Engineering')).toBeUndefined();
+
+    s.jira.setLatency(700); // a run long enough to watch
+    await page.getByRole('button', { name: 'Synchronize now' }).click();
+    const bar = page.getByRole('progressbar', { name: 'Sync progress' });
+    await bar.waitFor();
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      seen.add((await bar.getAttribute('aria-valuenow'))!);
+      if ((await bar.getAttribute('data-status')) !== 'running') break;
+      await page.waitForTimeout(100);
+    }
+    expect(await bar.getAttribute('data-status')).toBe('succeeded');
+    expect(await bar.getAttribute('aria-valuenow')).toBe('100');
+    expect([...seen].some((v) => v !== '0' && v !== '100')).toBe(true); // it moved while the run went on
+    await page.locator('#progress').getByText(/Finished: 13 of 13 operations/).waitFor();
+    await shot('synchronize');
+    s.jira.setLatency(0);
+    expect(s.jira.state.groupMembers('Engineering')).toHaveLength(6);
+
+    await page.getByRole('link', { name: 'Sync History' }).click();
+    await page.locator('svg.idp-chart rect').first().waitFor();
+    expect(await page.locator('#runs tbody tr').count()).toBe(1);
+    await shot('sync-history');
+    await page.locator('#runs tbody tr a').first().click();
+    await page.locator('#operations tbody tr').first().waitFor();
+    expect(await page.locator('#operations tbody tr').count()).toBe(13);
+    await page.getByLabel('Show').selectOption('parked');
+    await page.getByText('No operations with this outcome.').waitFor();
+    await page.getByLabel('Show').selectOption('done');
+    await page.locator('#operations tbody tr').nth(12).waitFor();
+    await shot('run');
+  }));
+
+  it('says what blocks work: no site-admin token, parked operations; forms are labelled and keyboard reachable at iframe width', () => scenario('banners', async () => {
+    await s.app.db.sequelize.query('DELETE FROM site_credentials');
+    s.app.jira.forget(s.jira.clientKey);
+    await s.post('/Users', entraUser('ann'));
+    await s.app.engine.drainOutbox();
+    await s.app.engine.drain();
+    await page.setViewportSize({ width: 760, height: 900 });
+    await open('/');
+    await page.getByText('No site-admin API token').waitFor();
+    await page.getByText(/operation\(s\) parked in the last sync/).waitFor();
+    await shot('banners');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
+
+    // every form control has a label
+    for (const route of ['/credentials', `/c/${s.connectionId}`, `/c/${s.connectionId}/users`, `/c/${s.connectionId}/attributes`, `/c/${s.connectionId}/groups`]) {
+      await open(route);
+      await page.locator('form').first().waitFor();
+      const unlabelled = await page.evaluate(() => Array.from(document.querySelectorAll('input, select, textarea')).filter((el) => {
+        const e = el as HTMLInputElement;
+        if (e.type === 'hidden' || e.getAttribute('aria-hidden') === 'true') return false;
+        return !(e.labels && e.labels.length) && !e.getAttribute('aria-label');
+      }).map((el) => el.id || el.outerHTML.slice(0, 60)));
+      expect({ route, unlabelled }).toEqual({ route, unlabelled: [] });
+    }
+    await shot('site-credentials-form');
+
+    // keyboard: Tab from the top reaches the navigation and the first form field
+    await open('/credentials');
+    await page.locator('#email').waitFor();
+    const reached: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => (document.activeElement as HTMLElement).id || (document.activeElement as HTMLElement).textContent!.trim()));
+    }
+    expect(reached).toEqual(expect.arrayContaining(['Configured IdPs', 'Add new app', 'Site credentials', 'email']));
+    await page.locator('#email').fill('someone@example.com');
+    await page.keyboard.press('Enter');
+    await page.locator('#apiToken-error').getByText(/Required/).waitFor();
+  }));
+});
