@@ -82,7 +82,7 @@
   }
   function text(id, value, attrs) { return h('input', Object.assign({ class: 'text long-field', type: 'text', id: id, name: id, value: value === undefined || value === null ? '' : value, 'aria-describedby': id + '-help ' + id + '-error' }, attrs || {})); }
   function checkbox(id, label, checked, help) {
-    return h('div', { class: 'checkbox' }, h('input', { class: 'checkbox', type: 'checkbox', id: id, name: id, checked: checked }), h('label', { for: id, text: label }),
+    return h('div', { class: 'idp-check' }, h('input', { type: 'checkbox', id: id, name: id, checked: checked }), ' ', h('label', { for: id, text: label }),
       help ? h('div', { class: 'description', text: help }) : null, h('div', { class: 'error', id: id + '-error', 'aria-live': 'polite' }));
   }
   function select(id, options, value) {
@@ -218,7 +218,7 @@
       return mount(h('h2', { text: 'Add new app' }), h('p', { text: 'Choose the identity provider to connect.' }),
         h('ul', { class: 'idp-cards' }, PROVIDERS.map(function (x) {
           return h('li', {}, h('a', { class: 'idp-card', href: '#/new/' + x.key }, h('strong', { text: x.title }), h('span', { text: x.text })));
-        }).concat([h('li', {}, h('span', { class: 'idp-card idp-card-disabled', 'aria-disabled': 'true' }, h('strong', { text: 'LDAP / Active Directory' }), h('span', { text: 'Coming soon.' })))])));
+        })));
     }
     var form = h('form', { class: 'aui', id: 'new-connection', novalidate: true },
       field('name', 'Name', text('name', p.title, { required: true, autocomplete: 'off' }), 'How this connection is shown here and in the sync history.', true),
@@ -382,7 +382,7 @@
           checkbox('groups-keepExisting', 'Keep existing memberships: never remove a user from a Jira group this connection did not add', g.keepExisting),
         ]);
         extra = h('section', { class: 'idp-section', 'aria-labelledby': 'preview-title' }, h('h3', { id: 'preview-title', text: 'Preview' }),
-          field('preview-samples', 'Sample IdP group names', h('textarea', { class: 'textarea long-field', id: 'preview-samples', rows: 4, 'aria-describedby': 'preview-samples-help' }, 'AAD-Engineering\nAAD-Sales\nContractors'), 'One per line; the table shows what each becomes with the settings above, before you save.'),
+          h('form', { class: 'aui', onsubmit: function (ev) { ev.preventDefault(); } }, field('preview-samples', 'Sample IdP group names', h('textarea', { class: 'textarea long-field', id: 'preview-samples', rows: 4, 'aria-describedby': 'preview-samples-help' }, 'AAD-Engineering\nAAD-Sales\nContractors'), 'One per line; the table shows what each becomes with the settings above, before you save.')),
           h('table', { class: 'aui', id: 'preview' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'IdP group' }), h('th', { scope: 'col', text: 'Jira groups' }))), h('tbody', {})),
           h('div', { id: 'preview-error', class: 'error', 'aria-live': 'polite' }));
       }
@@ -517,7 +517,7 @@
   function chart(runs) {
     var data = runs.slice(0, 30).reverse();
     var max = Math.max.apply(null, data.map(changesOf).concat([1]));
-    var w = 600; var hgt = 120; var bw = Math.max(4, Math.floor(w / Math.max(data.length, 1)) - 4);
+    var w = 600; var hgt = 120; var bw = Math.min(40, Math.max(4, Math.floor(w / Math.max(data.length, 1)) - 4));
     var ns = 'http://www.w3.org/2000/svg';
     var svg = document.createElementNS(ns, 'svg');
     svg.setAttribute('viewBox', '0 0 ' + w + ' ' + (hgt + 16));

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ALL_ROLES } from '../support/entra';
+import { FakeEntra } from '../support/fakeEntra';
 import { patchBody, startScim, type ScimHarness } from '../support/scim';
 
 /**
@@ -24,6 +26,7 @@ jest.setTimeout(90_000);
 
 let browser: Browser;
 let s: ScimHarness;
+let entra: FakeEntra;
 let context: BrowserContext;
 let page: Page;
 let problems: string[];
@@ -39,7 +42,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   if (!haveChromium) return;
-  s = await startScim('entra');
+  entra = await new FakeEntra().start();
+  s = await startScim('entra', { ENTRA_CA_FILE: entra.certFile });
   await s.app.credentials.save(s.jira.clientKey, { email: s.jira.admin.emailAddress, apiToken: s.jira.adminToken, tokenAccountId: s.jira.admin.accountId, orgId: null, orgApiKey: null, updatedBy: 'test' });
   // Jira's admin iframe is about 1,000 px wide on a laptop.
   context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
@@ -55,6 +59,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await context?.close();
   await s?.close();
+  await entra?.stop();
 });
 
 /** Opens the admin page at a route, as Jira's iframe would load it. */
@@ -117,7 +122,7 @@ describeBrowser('admin pages in Chromium', () => {
   it('edits group mapping: the regex preview follows the form, a bad regex is named, and the rules are saved', () => scenario('group-mapping', async () => {
     await open(`/c/${s.connectionId}/groups`);
     await page.getByRole('heading', { name: 'Preview' }).waitFor();
-    await page.locator('label[for="groups-onTheFly-enabled"]').click(); // as a user does: the label covers AUI's checkbox
+    await page.getByLabel(/On-the-fly mapping/).check();
     expect(await page.getByLabel(/On-the-fly mapping/).isChecked()).toBe(true);
     await page.getByLabel('Rewrite: regular expression').fill('^AAD-(.*)$');
     const preview = page.locator('#preview tbody');
@@ -233,5 +238,42 @@ describeBrowser('admin pages in Chromium', () => {
     await page.locator('#email').fill('someone@example.com');
     await page.keyboard.press('Enter');
     await page.locator('#apiToken-error').getByText(/Required/).waitFor();
+  }));
+
+  it('adds an Entra ID (Graph) connection, tests it with a one-line fix, and synchronizes it', () => scenario('entra', async () => {
+    const reg = entra.addApp({ tenantId: '3f1a7c2e-5b9d-4c8e-a1f0-6d2b8e9c4a71', clientId: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a', secret: 'the-right-secret', roles: [...ALL_ROLES] });
+    const eng = entra.addGroup('Engineering');
+    for (const n of ['ann', 'bob']) entra.addMember(eng.id, entra.addUser({ userPrincipalName: `${n}@contoso.com` }).id as string);
+    await request(s.app.url).put(`/api/v1/connections/${s.connectionId}/rules`).set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` }).send({}).expect(200);
+
+    await open('/new');
+    await page.getByRole('link', { name: /Microsoft Entra ID \(Graph\)/ }).click();
+    await page.getByRole('textbox', { name: /^Name/ }).fill('Contoso directory');
+    await page.getByLabel('Directory (tenant) ID').fill(reg.tenantId);
+    await page.getByLabel('Application (client) ID').fill(reg.clientId);
+    await page.getByLabel('Client secret').fill('a-wrong-secret');
+    await page.getByLabel('Cloud', { exact: true }).selectOption('custom');
+    await page.getByLabel('Login host (other clouds)').fill(entra.url);
+    await page.getByLabel('Graph URL (other clouds)').fill(entra.url);
+    await page.getByLabel('Synchronize automatically').selectOption('0');
+    await shot('add-entra');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByText('Connection created').waitFor();
+
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.locator('#test-result').getByText(/client secret is wrong/).waitFor();
+    await page.getByLabel('Client secret').fill('the-right-secret');
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.locator('#test-result').getByText('Connection works').waitFor();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#connection-status').getByText('Saved.').waitFor();
+    await shot('entra-connection');
+
+    await page.getByRole('button', { name: 'Synchronize' }).first().click();
+    const bar = page.getByRole('progressbar', { name: 'Sync progress' });
+    await bar.waitFor();
+    await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    expect(s.jira.state.userByEmail('ann@contoso.com')).toBeDefined();
+    expect(s.jira.state.userByEmail('bob@contoso.com')).toBeDefined();
   }));
 });
