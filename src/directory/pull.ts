@@ -43,18 +43,9 @@ export class PullStore {
    */
   async upsertUsers(connectionId: string, users: PulledUser[], mark: string | null, tx?: Transaction): Promise<PullConflicts['users']> {
     if (users.length === 0) return [];
-    const seen = new Set<string>();
-    const conflicts: PullConflicts['users'] = [];
-    const rows = [];
-    for (const u of users) {
-      const key = u.userName.toLowerCase();
-      if (seen.has(key)) {
-        conflicts.push({ id: u.id, userName: u.userName });
-        continue;
-      }
-      seen.add(key);
-      rows.push({ id: u.id, user_name: u.userName, email: u.email, display_name: u.displayName, active: u.active, external_id: u.externalId, resource: u.resource });
-    }
+    const { kept, repeated } = firstOfEachName(users, (u) => u.userName);
+    const conflicts: PullConflicts['users'] = repeated.map((u) => ({ id: u.id, userName: u.userName }));
+    const rows = kept.map((u) => ({ id: u.id, user_name: u.userName, email: u.email, display_name: u.displayName, active: u.active, external_id: u.externalId, resource: u.resource }));
     const written = await this.sql.query<{ id: string }>(`
       WITH input AS (
         SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, user_name text, email text, display_name text, active boolean, external_id text, resource jsonb)
@@ -80,18 +71,9 @@ export class PullStore {
   /** Inserts or updates groups; a displayName another group of the connection holds is left out and reported. */
   async upsertGroups(connectionId: string, groups: PulledGroup[], mark: string | null, tx?: Transaction): Promise<PullConflicts['groups']> {
     if (groups.length === 0) return [];
-    const seen = new Set<string>();
-    const conflicts: PullConflicts['groups'] = [];
-    const rows = [];
-    for (const g of groups) {
-      const key = g.displayName.toLowerCase();
-      if (seen.has(key)) {
-        conflicts.push({ id: g.id, displayName: g.displayName });
-        continue;
-      }
-      seen.add(key);
-      rows.push({ id: g.id, display_name: g.displayName, resource: g.resource });
-    }
+    const { kept, repeated } = firstOfEachName(groups, (g) => g.displayName);
+    const conflicts: PullConflicts['groups'] = repeated.map((g) => ({ id: g.id, displayName: g.displayName }));
+    const rows = kept.map((g) => ({ id: g.id, display_name: g.displayName, resource: g.resource }));
     const written = await this.sql.query<{ id: string }>(`
       WITH input AS (
         SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, display_name text, resource jsonb)
@@ -195,4 +177,17 @@ export class PullStore {
       return { users, groups, memberships };
     });
   }
+}
+
+/** The first of the items sharing a name (case-insensitive, as the store's unique indexes are), and the others. */
+function firstOfEachName<T>(items: T[], name: (t: T) => string): { kept: T[]; repeated: T[] } {
+  const seen = new Set<string>();
+  const kept: T[] = [];
+  const repeated: T[] = [];
+  for (const item of items) {
+    const key = name(item).toLowerCase();
+    (seen.has(key) ? repeated : kept).push(item);
+    seen.add(key);
+  }
+  return { kept, repeated };
 }

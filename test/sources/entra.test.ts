@@ -183,6 +183,16 @@ describe('full and incremental sync of the whole directory', () => {
     expect((await h.waitRun(started.id)).status).toBe('succeeded');
   });
 
+  it('stores the first of two users with the same username and names the other in the run', async () => {
+    h.entra.addUser({ userPrincipalName: 'ann@contoso.com', mail: 'shared@contoso.com' });
+    const twin = h.entra.addUser({ userPrincipalName: 'ann2@contoso.com', mail: 'Shared@contoso.com' });
+    const id = await h.createConnection({ usernameAttribute: 'mail' });
+    const run = await h.syncAndWait(id);
+    expect(run.status).toBe('succeeded');
+    expect(run.progress.read.conflicts).toEqual([`user ${twin.id}: username Shared@contoso.com is already another user's`]);
+    expect(run.counts.usersCreated).toBe(1);
+  });
+
   it('a dry run reads Entra ID and returns the plan without writing to Jira', async () => {
     seedDirectory();
     const id = await h.createConnection();
