@@ -57,7 +57,9 @@
     if (Array.isArray(c)) return c.forEach(function (x) { append(el, x); });
     el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
   }
-  function mount() {
+  var current = 0;
+  /** Replaces the page's content (only the latest route's render may: a slow answer for a page the admin left is dropped). */
+  function mountNow() {
     timers.forEach(clearInterval);
     timers = [];
     app.textContent = '';
@@ -185,7 +187,7 @@
       h('ol', { class: 'idp-steps' }, steps.map(function (s) { return h('li', { text: s }); })));
   }
 
-  function viewConnections() {
+  function viewConnections(mount) {
     mount(h('h2', { text: 'Configured IdPs' }), h('p', { class: 'idp-loading', text: 'Loading…' }));
     return refreshBanners().then(function (all) {
       if (!all.length) {
@@ -203,7 +205,8 @@
           h('td', { class: 'idp-actions' },
             button('Synchronize', { onclick: function () { location.hash = '#/c/' + c.id + '/sync'; }, 'aria-label': 'Synchronize ' + c.name }),
             button('Dry run', { onclick: function () { location.hash = '#/c/' + c.id + '/dryrun'; }, 'aria-label': 'Dry run ' + c.name }),
-            h('a', { class: 'aui-button', href: '#/c/' + c.id, 'aria-label': 'Edit ' + c.name, text: 'Edit' })));
+            h('a', { class: 'aui-button', href: '#/c/' + c.id, 'aria-label': 'Edit ' + c.name, text: 'Edit' }),
+            h('a', { class: 'aui-button', href: '#/c/' + c.id + '?delete=1', 'aria-label': 'Delete ' + c.name, text: 'Delete' })));
       });
       mount(h('div', { class: 'idp-toolbar' }, h('h2', { text: 'Configured IdPs' }), h('a', { class: 'aui-button aui-button-primary', href: '#/new', text: 'Add new app' })),
         h('div', { class: 'idp-table-wrap' }, h('table', { class: 'aui', id: 'connections' },
@@ -212,7 +215,7 @@
     });
   }
 
-  function viewNew(providerKey) {
+  function viewNew(providerKey, mount) {
     var p = PROVIDERS.filter(function (x) { return x.key === providerKey; })[0];
     if (!p) {
       return mount(h('h2', { text: 'Add new app' }), h('p', { text: 'Choose the identity provider to connect.' }),
@@ -252,7 +255,8 @@
       field('authorityHost', 'Login host (other clouds)', text('authorityHost', e.authorityHost, { placeholder: 'https://login.microsoftonline.com' })),
       field('graphUrl', 'Graph URL (other clouds)', text('graphUrl', e.graphUrl, { placeholder: 'https://graph.microsoft.com' })),
       field('scope-kind', 'Sync scope', select('scope-kind', [['directory', 'The whole directory'], ['application', 'Users and groups assigned to an enterprise application'], ['groups', 'Members of chosen groups (nested included)']], scope.kind)),
-      field('scope-appId', 'Enterprise application: application ID or object ID', text('scope-appId', scope.appId || scope.servicePrincipalId || ''), 'For the enterprise application scope.'),
+      field('scope-appRef', 'Identify the enterprise application by', select('scope-appRef', [['appId', 'Application ID'], ['servicePrincipalId', 'Object ID (of the enterprise application)']], scope.servicePrincipalId ? 'servicePrincipalId' : 'appId')),
+      field('scope-appId', 'Enterprise application ID', text('scope-appId', scope.appId || scope.servicePrincipalId || ''), 'For the enterprise application scope: from Enterprise applications → the app → Overview.'),
       field('scope-groupIds', 'Group object IDs', h('textarea', { class: 'textarea long-field', id: 'scope-groupIds', name: 'scope-groupIds', rows: 3, 'aria-describedby': 'scope-groupIds-help scope-groupIds-error' }, (scope.groupIds || []).join('\n')), 'For the chosen-groups scope: one per line.'),
       field('userFilter', 'User filter (optional)', text('userFilter', e.userFilter, { placeholder: 'accountEnabled eq true' }), 'An OData filter on users.'),
       field('usernameAttribute', 'Username attribute', select('usernameAttribute', [['userPrincipalName', 'userPrincipalName'], ['mail', 'mail'], ['mailNickname', 'mailNickname'], ['onPremisesSamAccountName', 'onPremisesSamAccountName'], ['employeeId', 'employeeId']], e.usernameAttribute)),
@@ -267,7 +271,8 @@
     var e = {
       tenantId: $('tenantId').value.trim(), clientId: $('clientId').value.trim(), cloud: $('cloud').value,
       usernameAttribute: $('usernameAttribute').value, attributes: lines($('attributes').value), scheduleMinutes: Number($('scheduleMinutes').value),
-      scope: kind === 'directory' ? { kind: kind } : kind === 'groups' ? { kind: kind, groupIds: lines($('scope-groupIds').value) } : { kind: kind, appId: appRef || undefined },
+      scope: kind === 'directory' ? { kind: kind } : kind === 'groups' ? { kind: kind, groupIds: lines($('scope-groupIds').value) }
+        : $('scope-appRef').value === 'servicePrincipalId' ? { kind: kind, servicePrincipalId: appRef || undefined } : { kind: kind, appId: appRef || undefined },
     };
     if ($('userFilter').value.trim()) e.userFilter = $('userFilter').value.trim();
     if (e.cloud === 'custom') { e.authorityHost = $('authorityHost').value.trim(); e.graphUrl = $('graphUrl').value.trim(); }
@@ -288,7 +293,7 @@
 
   function loadConnection(id) { return api('GET', '/connections/' + id).then(must); }
 
-  function viewOverview(id, query) {
+  function viewOverview(id, query, mount) {
     return loadConnection(id).then(function (c) {
       var form = h('form', { class: 'aui', id: 'connection-settings', novalidate: true },
         field('name', 'Name', text('name', c.name, { required: true }), null, true),
@@ -328,15 +333,17 @@
         button('Delete connection', { class: 'aui-button aui-button-primary idp-danger', id: 'confirm-delete', onclick: function () {
           api('DELETE', '/connections/' + id).then(function (r) { if (r.ok) location.hash = '#/'; });
         } }), ' ', button('Cancel', { onclick: function () { confirmBox.hidden = true; } }));
+      if (query['delete']) confirmBox.hidden = false;
       mount(tabs(c, ''), query.created ? message('success', 'Connection created', 'Test it, then Synchronize.') : null,
         c.kind === 'scim' ? [scimDetails(c, null), rotate] : null,
         h('section', { class: 'idp-section' }, h('h3', { text: 'Settings' }), form, h('div', { id: 'test-result', 'aria-live': 'polite' })),
         h('section', { class: 'idp-section' }, h('h3', { text: 'Delete' }), button('Delete…', { id: 'delete', onclick: function () { confirmBox.hidden = false; $('confirm-delete').focus(); } }), confirmBox));
+      if (query['delete']) { confirmBox.scrollIntoView(); $('confirm-delete').focus(); }
     });
   }
 
   /** Rules forms: each edits a part of the rules and PUTs them whole; errors come back by field. */
-  function rulesView(id, part) {
+  function rulesView(id, part, mount) {
     return Promise.all([loadConnection(id), api('GET', '/connections/' + id + '/rules').then(must)]).then(function (x) {
       var c = x[0]; var rules = x[1];
       var form = h('form', { class: 'aui', id: 'rules-' + part, novalidate: true });
@@ -463,7 +470,7 @@
       run.status !== 'running' ? h('p', {}, 'Created ' + run.counts.usersCreated + ' users, linked ' + run.counts.usersLinked + ', deprovisioned ' + run.counts.usersDeprovisioned + ', ' + run.counts.groupsCreated + ' groups created, ' + run.counts.membershipsAdded + ' memberships added, ' + run.counts.membershipsRemoved + ' removed, ' + run.counts.failed + ' failed. ', h('a', { href: '#/run/' + run.id, text: 'Open the run' })) : null);
   }
 
-  function viewSync(id) {
+  function viewSync(id, mount) {
     return loadConnection(id).then(function (c) {
       mount(tabs(c, 'history'), h('h3', { text: 'Synchronize' }), h('p', { text: 'Starting…', id: 'sync-status' }));
       var body = c.kind === 'entra' ? { mode: 'incremental' } : {};
@@ -485,7 +492,7 @@
     });
   }
 
-  function viewDryRun(id) {
+  function viewDryRun(id, mount) {
     return loadConnection(id).then(function (c) {
       mount(tabs(c, 'history'), h('h3', { text: 'Dry run' }), h('p', { text: c.kind === 'entra' ? 'Reading Entra ID and planning…' : 'Planning…' }));
       return api('POST', '/connections/' + id + '/sync', { dryRun: true }).then(function (r) {
@@ -537,7 +544,7 @@
     return svg;
   }
 
-  function viewHistory(id) {
+  function viewHistory(id, mount) {
     return Promise.all([loadConnection(id), api('GET', '/connections/' + id + '/runs').then(must)]).then(function (x) {
       var c = x[0]; var runs = x[1].runs;
       mount(tabs(c, 'history'), h('h3', { text: 'Sync history' }),
@@ -551,7 +558,7 @@
     });
   }
 
-  function viewRun(id, query) {
+  function viewRun(id, query, mount) {
     var status = query.status || '';
     return api('GET', '/runs/' + id + '?limit=200' + (status ? '&status=' + status : '')).then(must).then(function (run) {
       var tbody = h('tbody', {});
@@ -587,7 +594,7 @@
     });
   }
 
-  function viewCredentials() {
+  function viewCredentials(mount) {
     var form = h('form', { class: 'aui', id: 'site-credentials', novalidate: true },
       field('email', 'Site admin email', h('input', { class: 'text long-field', type: 'email', id: 'email', name: 'email', autocomplete: 'off', required: true, 'aria-describedby': 'email-error' }), null, true),
       field('apiToken', 'API token', h('input', { class: 'text long-field', type: 'password', id: 'apiToken', name: 'apiToken', autocomplete: 'new-password', 'aria-describedby': 'apiToken-help apiToken-error' }), 'Not set'),
@@ -619,7 +626,7 @@
       h('p', { class: 'description' }, 'Jira lets apps read users and groups, but every user and group write needs a site administrator\'s email and ',
         h('a', { href: 'https://id.atlassian.com/manage-profile/security/api-tokens', target: '_blank', rel: 'noopener', text: 'API token' }),
         '. Deactivating accounts also needs an organization API key. Secrets are encrypted and never shown again.'), form);
-    return api('GET', '/site-credentials').then(function (r) { if (r.ok) show(r.data); });
+    return api('GET', '/site-credentials').then(function (r) { if (r.ok && form.isConnected) show(r.data); });
   }
 
   // ---- routing ---------------------------------------------------------------------------------
@@ -634,18 +641,20 @@
     var nav = parts[0] === 'new' ? 'new' : parts[0] === 'credentials' ? 'credentials' : 'connections';
     var navItem = document.querySelector('[data-nav="' + nav + '"]');
     if (navItem) navItem.classList.add('aui-nav-selected');
+    var gen = ++current;
+    var mount = function () { if (gen === current) mountNow.apply(null, arguments); };
     var done;
-    if (parts[0] === 'new') done = viewNew(parts[1]);
-    else if (parts[0] === 'credentials') done = viewCredentials();
-    else if (parts[0] === 'run' && parts[1]) done = viewRun(parts[1], q);
+    if (parts[0] === 'new') done = viewNew(parts[1], mount);
+    else if (parts[0] === 'credentials') done = viewCredentials(mount);
+    else if (parts[0] === 'run' && parts[1]) done = viewRun(parts[1], q, mount);
     else if (parts[0] === 'c' && parts[1]) {
       var sub = parts[2] || '';
-      if (sub === 'sync') done = viewSync(parts[1]);
-      else if (sub === 'dryrun') done = viewDryRun(parts[1]);
-      else if (sub === 'history') done = viewHistory(parts[1]);
-      else if (sub === 'users' || sub === 'attributes' || sub === 'groups') done = rulesView(parts[1], sub);
-      else done = viewOverview(parts[1], q);
-    } else done = viewConnections();
+      if (sub === 'sync') done = viewSync(parts[1], mount);
+      else if (sub === 'dryrun') done = viewDryRun(parts[1], mount);
+      else if (sub === 'history') done = viewHistory(parts[1], mount);
+      else if (sub === 'users' || sub === 'attributes' || sub === 'groups') done = rulesView(parts[1], sub, mount);
+      else done = viewOverview(parts[1], q, mount);
+    } else done = viewConnections(mount);
     Promise.resolve(done).catch(function (e) { mount(message('error', 'Something went wrong', e.message)); });
   }
 

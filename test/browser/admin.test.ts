@@ -112,9 +112,17 @@ describeBrowser('admin pages in Chromium', () => {
     const res = await request(s.app.url).get(`${new URL(baseUrl).pathname}/Users`).set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
 
+    // Delete from the list asks first, then the connection and its token are gone
+    await open('/');
+    await page.locator('#connections').getByRole('link', { name: 'Delete Okta production' }).click();
+    await page.getByRole('button', { name: 'Delete connection' }).click();
+    await page.locator('#connections').waitFor();
+    expect(await page.locator('#connections').getByText('Okta production').count()).toBe(0);
+    expect((await request(s.app.url).get(`${new URL(baseUrl).pathname}/Users`).set('Authorization', `Bearer ${token}`)).status).toBe(401);
+
     // a name clash is shown next to the field
     await open('/new/scim-generic');
-    await page.getByLabel('Name').fill('okta PRODUCTION');
+    await page.getByLabel('Name').fill('test IDP');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.locator('#name-error').getByText(/already has this name/).waitFor();
   }));
