@@ -550,10 +550,15 @@
       mount(tabs(c, 'history'), h('h3', { text: 'Sync history' }),
         runs.length ? h('figure', { class: 'idp-figure' }, chart(runs), h('figcaption', { text: 'Changes per run (last 30), oldest first' })) : message('info', 'No runs yet', 'Synchronize to make the first one.'),
         runs.length ? h('div', { class: 'idp-table-wrap' }, h('table', { class: 'aui', id: 'runs' },
-          h('thead', {}, h('tr', {}, ['Started', 'Trigger', 'Status', 'Progress', 'Changes', 'Failed'].map(function (t) { return h('th', { scope: 'col', text: t }); }))),
+          h('thead', {}, h('tr', {}, ['Started', 'Trigger', 'Status', 'Progress', 'Users', 'Groups', 'Memberships', 'Failed'].map(function (t) { return h('th', { scope: 'col', text: t }); }))),
           h('tbody', {}, runs.map(function (r) {
+            var k = r.counts || {};
             return h('tr', {}, h('td', {}, h('a', { href: '#/run/' + r.id, text: when(r.startedAt) })), h('td', { text: r.trigger }), h('td', {}, lozenge(r.status)),
-              h('td', { text: r.progress.done + ' / ' + r.progress.total }), h('td', { text: String(changesOf(r)) }), h('td', { text: String(r.counts.failed || 0) }));
+              h('td', { text: r.progress.done + ' / ' + r.progress.total }),
+              h('td', { text: (k.usersCreated || 0) + ' created, ' + (k.usersLinked || 0) + ' linked, ' + (k.usersUpdated || 0) + ' updated, ' + (k.usersDeprovisioned || 0) + ' deprovisioned' + (k.usersReactivated ? ', ' + k.usersReactivated + ' reactivated' : '') }),
+              h('td', { text: (k.groupsCreated || 0) + ' created' }),
+              h('td', { text: '+' + (k.membershipsAdded || 0) + ' / −' + (k.membershipsRemoved || 0) }),
+              h('td', { text: String(k.failed || 0) }));
           })))) : null);
     });
   }

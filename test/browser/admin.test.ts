@@ -197,6 +197,8 @@ describeBrowser('admin pages in Chromium', () => {
     await page.getByRole('link', { name: 'Sync History' }).click();
     await page.locator('svg.idp-chart rect').first().waitFor();
     expect(await page.locator('#runs tbody tr').count()).toBe(1);
+    await page.locator('#runs tbody tr').getByText('6 created, 0 linked, 0 updated, 0 deprovisioned').waitFor();
+    await page.locator('#runs tbody tr').getByText('+6 / −0').waitFor();
     await shot('sync-history');
     await page.locator('#runs tbody tr a').first().click();
     await page.locator('#operations tbody tr').first().waitFor();
