@@ -191,6 +191,12 @@ describe('full and incremental sync of the whole directory', () => {
     expect(run.status).toBe('succeeded');
     expect(run.progress.read.conflicts).toEqual([`user ${twin.id}: username Shared@contoso.com is already another user's`]);
     expect(run.counts.usersCreated).toBe(1);
+
+    // two groups with one name: the first is stored, the other named
+    h.entra.addGroup('Sales');
+    const dup = h.entra.addGroup('SALES');
+    const full = await h.syncAndWait(id, { mode: 'full' });
+    expect(full.progress.read.conflicts).toEqual(expect.arrayContaining([`group ${dup.id}: name SALES is already another group's`]));
   });
 
   it('a dry run reads Entra ID and returns the plan without writing to Jira', async () => {
