@@ -235,6 +235,11 @@ describe('full and incremental sync of the whole directory', () => {
     const run = await h.syncAndWait(id);
     expect(run.counts.usersDeprovisioned).toBe(1);
     expect(groupsOf('bob@contoso.com')).toEqual([]);
+    // back in scope: his group memberships (reported by no delta since) come with him
+    h.entra.updateUser(d.bob.id as string, { accountEnabled: true });
+    const back = await h.syncAndWait(id);
+    expect(back.counts.usersReactivated).toBe(1);
+    expect(groupsOf('bob@contoso.com')).toEqual(['Engineering']);
   });
 });
 

@@ -191,7 +191,10 @@ export class EntraPull {
       merged = merged.filter((u) => inScope.has(u.id as string));
     }
     await this.writeUsers(merged, null, tx);
-    // A user new to the store brings the memberships that group deltas reported before it was here.
+    // A user who comes (back) into a filtered scope brings the memberships that group deltas reported
+    // while it was out. Without a filter every user is stored, so a user new to the store is new to
+    // Entra ID, and this pass's group delta carries its memberships.
+    if (!this.settings.userFilter) return;
     for (const u of merged.filter((m) => !stored.has(m.id as string))) {
       const groups: Obj[] = [];
       for await (const page of this.pagesOf<Obj>(`/users/${u.id}/memberOf/microsoft.graph.group?$select=id,displayName,description&$top=999`)) groups.push(...page.value);
