@@ -327,6 +327,8 @@ describe('schedule', () => {
     expect(runs[0].trigger).toBe('schedule');
     await h.waitRun(runs[0].id, h.app);
     await other.engine.drain(10_000);
+    // the slot is taken: another instance's tick of the same slot skips even now that no run is going
+    expect(await other.scheduler.tick(id)).toBe('skipped');
 
     expect((await api.patch(id, { entra: { scheduleMinutes: 120 } })).status).toBe(200);
     await waitFor(() => other.scheduler.expressionOf(id) === '0 */2 * * *'); // told through Postgres
