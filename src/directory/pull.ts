@@ -123,13 +123,6 @@ export class PullStore {
       WHERE m.connection_id = $1 AND m.group_id = x.g AND m.user_id = x.u`, [connectionId, JSON.stringify(pairs.map(([g, u]) => ({ g, u })))], tx);
   }
 
-  /** Makes a group's members exactly these users (those in the store). */
-  async setMembers(connectionId: string, groupId: string, userIds: string[], tx?: Transaction): Promise<void> {
-    await this.sql.query(`
-      DELETE FROM directory_memberships m WHERE m.connection_id = $1 AND m.group_id = $2 AND NOT (m.user_id = ANY($3::uuid[]))`, [connectionId, groupId, userIds], tx);
-    await this.addMemberships(connectionId, userIds.map((u) => [groupId, u]), null, tx);
-  }
-
   async deleteUsers(connectionId: string, ids: string[], tx?: Transaction): Promise<number> {
     if (ids.length === 0) return 0;
     const rows = await this.sql.query('DELETE FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[]) RETURNING id', [connectionId, ids], tx);
@@ -148,21 +141,6 @@ export class PullStore {
     const rows = await this.sql.query<{ id: string; resource: Record<string, unknown> }>(
       'SELECT id, resource FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[])', [connectionId, ids], tx);
     return new Map(rows.map((r) => [r.id, r.resource]));
-  }
-
-  async userIds(connectionId: string): Promise<Set<string>> {
-    const rows = await this.sql.query<{ id: string }>('SELECT id FROM directory_users WHERE connection_id = $1', [connectionId]);
-    return new Set(rows.map((r) => r.id));
-  }
-
-  async groupIds(connectionId: string): Promise<Set<string>> {
-    const rows = await this.sql.query<{ id: string }>('SELECT id FROM directory_groups WHERE connection_id = $1', [connectionId]);
-    return new Set(rows.map((r) => r.id));
-  }
-
-  async memberIds(connectionId: string, groupId: string): Promise<Set<string>> {
-    const rows = await this.sql.query<{ user_id: string }>('SELECT user_id FROM directory_memberships WHERE connection_id = $1 AND group_id = $2', [connectionId, groupId]);
-    return new Set(rows.map((r) => r.user_id));
   }
 
   /** After a full read: removes what the read with this mark did not see. */

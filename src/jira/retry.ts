@@ -1,4 +1,7 @@
+import { backoffDelay } from '../backoff';
 import { JiraError } from './errors';
+
+export { backoffDelay, parseRetryAfter } from '../backoff';
 
 /** How hard to try: attempts, backoff and the longest wait we accept from Jira before giving up. */
 export interface RetryPolicy {
@@ -22,12 +25,6 @@ export const systemClock: Clock = {
   random: () => Math.random(),
 };
 
-/** Exponential backoff with "equal jitter": half the step fixed, half random, capped. */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
-  const step = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** (attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
-}
-
 /**
  * Runs `attempt` until it succeeds, fails for good, or runs out of attempts. A retryable JiraError
  * waits exactly what Jira asked for (never less), otherwise the backoff; anything else is thrown at once.
@@ -44,21 +41,4 @@ export async function withRetry<T>(attempt: (n: number) => Promise<T>, policy: R
       await clock.sleep(wait);
     }
   }
-}
-
-/** Reads Retry-After (seconds or an HTTP date) or X-RateLimit-Reset (ISO-8601) as a wait in ms. */
-export function parseRetryAfter(headers: Record<string, string | undefined>, now: number): number | undefined {
-  const retryAfter = headers['retry-after'];
-  if (retryAfter !== undefined && retryAfter.trim() !== '') {
-    const seconds = Number(retryAfter);
-    if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-    const date = Date.parse(retryAfter);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
-  const reset = headers['x-ratelimit-reset'];
-  if (reset) {
-    const date = Date.parse(reset);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
-  return undefined;
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { Connection, ConnectionRepository } from '../db/connections';
 import { JiraError } from '../jira/errors';
 import type { JiraClientFactory } from '../jira/factory';
-import { backoffDelay } from '../jira/retry';
+import { backoffDelay } from '../backoff';
 import type { Logger } from '../logger';
 import { collectGarbage } from '../memory';
 import { applyOperation, CannotApply, GroupIds } from './executor';
@@ -256,7 +256,7 @@ export class ProvisioningEngine {
     if (err instanceof JiraError) {
       if (err.kind === 'needs-credentials') return this.d.store.finish(op, 'parked', null, err.message);
       if (err.retryable && op.attempts < maxAttempts) {
-        const wait = err.retryAfterMs ?? backoffDelay(op.attempts, { maxAttempts, backoffBaseMs: 1000, backoffMaxMs: 300_000, maxRetryWaitMs: 0 }, Math.random);
+        const wait = err.retryAfterMs ?? backoffDelay(op.attempts, { backoffBaseMs: 1000, backoffMaxMs: 300_000 }, Math.random);
         return this.d.store.retryLater(op, wait, err.message);
       }
       return this.d.store.finish(op, 'parked', null, err.retryable ? `gave up after ${op.attempts} attempts: ${err.message}` : err.message);

@@ -1,5 +1,6 @@
 import https from 'node:https';
 import tls from 'node:tls';
+import { backoffDelay, parseRetryAfter } from '../../backoff';
 
 export interface HttpOptions {
   /** Extra trusted CA certificates (PEM). */
@@ -50,8 +51,9 @@ export class MicrosoftHttp {
         if (res) return res;
         throw failure!;
       }
-      const told = res ? retryAfterMs(res.headers['retry-after']) : undefined;
-      const wait = Math.min(told ?? Math.round(1000 * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)), this.o.maxRetryWaitMs ?? 120_000);
+      const maxWait = this.o.maxRetryWaitMs ?? 120_000;
+      const told = res ? parseRetryAfter(res.headers, Date.now()) : undefined;
+      const wait = Math.min(told ?? backoffDelay(attempt, { backoffBaseMs: 1000, backoffMaxMs: maxWait }, Math.random), maxWait);
       this.o.onRetry?.({ url, status: res?.status ?? (failure as NodeJS.ErrnoException).code ?? 'error', waitMs: wait, attempt });
       await this.sleep(wait);
     }
@@ -79,13 +81,4 @@ export class MicrosoftHttp {
       req.end();
     });
   }
-}
-
-/** Retry-After in seconds or as an HTTP date, in ms. */
-export function retryAfterMs(value: string | undefined): number | undefined {
-  if (!value) return undefined;
-  const s = Number(value);
-  if (Number.isFinite(s)) return Math.max(0, s * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

@@ -8,7 +8,7 @@ import { PullFailed, type Pull } from '../../provisioning/engine';
 import type { SourceStateRepository } from '../state';
 import { explainEntraError, isEntraError } from './errors';
 import { GraphClient, GraphError, MicrosoftHttp } from './graph';
-import { endpointsOf, entraSettingsSchema, userSelect, type EntraSettings } from './settings';
+import { endpointsOf, entraSettingsSchema, servicePrincipalPath, userSelect, type EntraSettings } from './settings';
 import { EntraPull } from './sync';
 
 type Obj = Record<string, unknown>;
@@ -67,15 +67,14 @@ export class EntraService {
       const scope = settings.scope;
       if (scope.kind === 'groups') for (const id of scope.groupIds) await client.get(`/groups/${id}?$select=id,displayName`);
       if (scope.kind === 'application') {
-        await client.get(scope.servicePrincipalId ? `/servicePrincipals/${scope.servicePrincipalId}/appRoleAssignedTo?$top=1` : `/servicePrincipals(appId='${scope.appId}')/appRoleAssignedTo?$top=1`);
+        await client.get(`${servicePrincipalPath(scope)}/appRoleAssignedTo?$top=1`);
       }
       await client.get('/groups?$top=1&$select=id');
       const page = await client.page<Obj>(`/users?$top=1&$select=${userSelect(settings).join(',')}`);
       const first = page.value[0];
       return { ok: true, message: 'Connected: a token was issued and Microsoft Graph returned the directory.', sampleUser: first ? String(first.userPrincipalName ?? first.id) : null };
     } catch (err) {
-      if (!isEntraError(err) && !(err instanceof PullFailed)) throw err;
-      return { ok: false, message: err instanceof PullFailed ? err.message : this.explain(settings, err) };
+      return { ok: false, message: this.failure(settings, err).message };
     }
   }
 
@@ -87,8 +86,7 @@ export class EntraService {
       try {
         return await new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p })).run(mode);
       } catch (err) {
-        if (err instanceof PullFailed || !isEntraError(err)) throw err;
-        throw new PullFailed(this.explain(settings, err));
+        throw this.failure(settings, err);
       }
     };
   }
@@ -103,8 +101,7 @@ export class EntraService {
     try {
       return await this.pullOne(c, settings, client, email);
     } catch (err) {
-      if (!isEntraError(err)) throw err;
-      throw new PullFailed(this.explain(settings, err));
+      throw this.failure(settings, err);
     }
   }
 
@@ -126,7 +123,7 @@ export class EntraService {
       inScopeGroups = groups.filter((g) => scope.groupIds.includes(g.id as string));
       if (inScopeGroups.length === 0) return 'absent';
     } else if (scope.kind === 'application') {
-      const sp = scope.servicePrincipalId ? `/servicePrincipals/${scope.servicePrincipalId}` : `/servicePrincipals(appId='${scope.appId}')`;
+      const sp = servicePrincipalPath(scope);
       const assigned = new Set<string>();
       for await (const page of client.pages<Obj>(`${sp}/appRoleAssignedTo?$top=999`)) for (const a of page.value) assigned.add(a.principalId as string);
       inScopeGroups = groups.filter((g) => assigned.has(g.id as string));
@@ -158,9 +155,15 @@ export class EntraService {
     return client;
   }
 
-  private explain(settings: EntraSettings, err: unknown): string {
+  /**
+   * What a failure talking to Microsoft means for the admin, as a PullFailed with one line saying
+   * what to fix; anything else (our own bug) is rethrown as it is.
+   */
+  private failure(settings: EntraSettings, err: unknown): PullFailed {
+    if (err instanceof PullFailed) return err;
+    if (!isEntraError(err)) throw err;
     const { authority, graphUrl } = endpointsOf(settings);
     if (!(err instanceof GraphError)) this.d.logger.warn({ err }, 'Entra ID request failed');
-    return explainEntraError(err, { authorityHost: new URL(authority).host, graphHost: new URL(graphUrl).host });
+    return new PullFailed(explainEntraError(err, { authorityHost: new URL(authority).host, graphHost: new URL(graphUrl).host }));
   }
 }

@@ -61,3 +61,8 @@ export function endpointsOf(s: EntraSettings): { authority: string; graphUrl: st
 export function userSelect(s: EntraSettings): string[] {
   return [...new Set(['id', 'userPrincipalName', 'mail', 'mailNickname', 'displayName', 'givenName', 'surname', 'accountEnabled', s.usernameAttribute, ...s.attributes])];
 }
+
+/** The Graph path of an application scope's enterprise application (by object ID or by app ID). */
+export function servicePrincipalPath(scope: { servicePrincipalId?: string; appId?: string }): string {
+  return scope.servicePrincipalId ? `/servicePrincipals/${scope.servicePrincipalId}` : `/servicePrincipals(appId='${(scope.appId ?? '').replace(/'/g, "''")}')`;
+}

@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
 import type { Transaction } from 'sequelize';
-import type { PulledGroup, PulledUser, PullStore } from '../../directory/pull';
+import type { PullStore } from '../../directory/pull';
 import type { SourceStateRepository } from '../state';
 import { GraphError, type GraphClient, type GraphPage } from './graph';
-import { userSelect, type EntraSettings } from './settings';
+import { stripOdata, toPulledGroup, toPulledUser } from './mapping';
+import { servicePrincipalPath, userSelect, type EntraSettings } from './settings';
 
 type Obj = Record<string, unknown>;
 
@@ -28,7 +29,6 @@ const IN_CHUNK = 15;
 const MAX_CONFLICTS_SHOWN = 20;
 
 
-const stripOdata = (o: Obj): Obj => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('@odata.') && !k.includes('@delta') && k !== '@removed'));
 const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
 const isGroupRef = (m: Obj) => m['@odata.type'] === '#microsoft.graph.group';
 const isUserRef = (m: Obj) => m['@odata.type'] === undefined || m['@odata.type'] === '#microsoft.graph.user';
@@ -95,7 +95,7 @@ export class EntraPull {
   private async full(): Promise<void> {
     const mark = crypto.randomUUID();
     this.step('taking delta links');
-    const usersLink = await this.latestLink('users');
+    const usersLink = await this.latestUsersLink();
     const scope = this.settings.scope;
     if (scope.kind === 'directory') {
       this.step('reading users');
@@ -121,7 +121,7 @@ export class EntraPull {
         }
       }
     } else {
-      const sp = scope.servicePrincipalId ? `/servicePrincipals/${scope.servicePrincipalId}` : `/servicePrincipals(appId=${quote(scope.appId!)})`;
+      const sp = servicePrincipalPath(scope);
       this.step('reading app role assignments');
       const users = new Set<string>();
       const groups = new Set<string>();
@@ -150,9 +150,9 @@ export class EntraPull {
     await this.state.save(this.connectionId, { ...links, full: true });
   }
 
-  /** A delta link for "from now on" (`$deltatoken=latest`: no initial round). */
-  private async latestLink(kind: 'users' | 'groups'): Promise<string | null> {
-    const page = await this.graph.page(`/${kind}/delta?$select=${kind === 'users' ? this.select : 'displayName,description,members'}&$deltatoken=latest`);
+  /** A users delta link for "from now on" (`$deltatoken=latest`: no initial round). */
+  private async latestUsersLink(): Promise<string | null> {
+    const page = await this.graph.page(`/users/delta?$select=${this.select}&$deltatoken=latest`);
     return page.deltaLink ?? null;
   }
 
@@ -205,7 +205,7 @@ export class EntraPull {
   // ---- writing -----------------------------------------------------------------------------
 
   private async writeUsers(graphUsers: Obj[], mark: string | null, tx?: Transaction): Promise<void> {
-    const pulled = graphUsers.map((u) => this.toPulled(u));
+    const pulled = graphUsers.map((u) => toPulledUser(u, this.settings.usernameAttribute));
     const conflicts = await this.store.upsertUsers(this.connectionId, pulled, mark, tx);
     this.progress.usersSeen += graphUsers.length;
     for (const c of conflicts) this.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
@@ -213,8 +213,7 @@ export class EntraPull {
   }
 
   private async writeGroups(graphGroups: Obj[], mark: string | null, tx?: Transaction): Promise<void> {
-    const pulled: PulledGroup[] = graphGroups.filter((g) => typeof g.displayName === 'string' && g.displayName)
-      .map((g) => ({ id: g.id as string, displayName: g.displayName as string, resource: { ...stripOdata(g), displayName: g.displayName, description: g.description ?? null } }));
+    const pulled = graphGroups.filter((g) => typeof g.displayName === 'string' && g.displayName).map(toPulledGroup);
     const conflicts = await this.store.upsertGroups(this.connectionId, pulled, mark, tx);
     this.progress.groupsSeen += pulled.length;
     for (const c of conflicts) this.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
@@ -267,25 +266,6 @@ export class EntraPull {
     return out;
   }
 
-  /** A Graph user as the directory stores it: SCIM-shaped identity (userName, emails, active) next to the Graph properties. */
-  private toPulled(u: Obj): PulledUser {
-    const graph = stripOdata(u);
-    const chosen = graph[this.settings.usernameAttribute];
-    const upn = String(graph.userPrincipalName ?? graph.id);
-    const userName = typeof chosen === 'string' && chosen.trim() ? chosen : upn;
-    const mail = typeof graph.mail === 'string' && graph.mail ? graph.mail : !upn.includes('#EXT#') && upn.includes('@') ? upn : null;
-    const active = graph.accountEnabled !== false;
-    const displayName = typeof graph.displayName === 'string' ? graph.displayName : null;
-    return {
-      id: graph.id as string, userName, email: mail, displayName, active, externalId: (graph.onPremisesImmutableId as string | undefined) ?? null,
-      // The Graph properties as they are, plus SCIM's names for the identity (the rules read either).
-      resource: {
-        ...graph, userName, displayName, active,
-        emails: mail ? [{ value: mail, primary: true, type: 'work' }] : [],
-        name: { givenName: graph.givenName ?? null, familyName: graph.surname ?? null },
-      },
-    };
-  }
 
   private filterParam(): string {
     return this.settings.userFilter ? `&$filter=${encodeURIComponent(this.settings.userFilter)}&$count=true` : '';
