@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import JSON5 from 'json5';
 import { z } from 'zod';
+import { DEFAULT_SHARED_DIR } from './db/embedded';
 
 /** The project's root folder (where package.json, config.json and the descriptor live). */
 export const PROJECT_ROOT = findProjectRoot(__dirname);
@@ -37,12 +38,18 @@ const settingsSchema = z.object({
   DATABASE_POOL_MAX: positiveInt.default(10),
   DATA_DIR: z.string().min(1).optional(),
   EMBEDDED_PG_PORT: port.default(54329),
+  EMBEDDED_PG_SHARED_DIR: z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path').default(DEFAULT_SHARED_DIR),
+  FORGE_APP_ID: z
+    .string()
+    .regex(/^(ari:cloud:ecosystem::app\/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be the app id that `forge register` printed (ari:cloud:ecosystem::app/<uuid>)')
+    .optional(),
   APP_SECRET_KEY: z
     .string()
     .refine(isValidSecretKey, 'must be 32 random bytes, as 64 hex characters or as base64')
     .optional(),
   CONNECT_KEYS_CDN_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   JIRA_CONCURRENCY_PER_TENANT: positiveInt.max(32).default(10),
   JIRA_MAX_ATTEMPTS: positiveInt.max(20).default(5),
   JIRA_BACKOFF_BASE_MS: positiveInt.default(500),
@@ -71,12 +78,16 @@ export interface Config {
   port: number;
   localBaseUrl: string;
   hostWhitelist: string;
-  database: { url?: string; poolMax: number; embeddedPort: number };
+  database: { url?: string; poolMax: number; embeddedPort: number; embeddedSharedDir: string };
   dataDir: string;
   /** 32-byte key for secrets at rest; undefined means "generate one into dataDir" (not in production). */
   appSecretKey?: Buffer;
   connectKeysCdnUrl?: string;
   logLevel: NonNullable<Settings['LOG_LEVEL']>;
+  /** JSON lines (production, log shippers) or readable lines (development). */
+  logFormat: NonNullable<Settings['LOG_FORMAT']>;
+  /** The Forge app id (`ari:cloud:ecosystem::app/<uuid>`) written into manifest.yml, once registered. */
+  forgeAppId?: string;
   jira: {
     concurrencyPerTenant: number;
     maxAttempts: number;
@@ -146,11 +157,13 @@ function toConfig(s: Settings): Config {
     port: s.PORT,
     localBaseUrl: s.AC_LOCAL_BASE_URL ?? `http://localhost:${s.PORT}`,
     hostWhitelist: s.AC_HOST_WHITELIST,
-    database: { url: s.DATABASE_URL, poolMax: s.DATABASE_POOL_MAX, embeddedPort: s.EMBEDDED_PG_PORT },
+    database: { url: s.DATABASE_URL, poolMax: s.DATABASE_POOL_MAX, embeddedPort: s.EMBEDDED_PG_PORT, embeddedSharedDir: s.EMBEDDED_PG_SHARED_DIR },
     dataDir: path.resolve(PROJECT_ROOT, s.DATA_DIR ?? '.data'),
     appSecretKey: s.APP_SECRET_KEY ? decodeSecretKey(s.APP_SECRET_KEY) : undefined,
     connectKeysCdnUrl: s.CONNECT_KEYS_CDN_URL,
     logLevel: s.LOG_LEVEL ?? (s.NODE_ENV === 'test' ? 'silent' : 'info'),
+    logFormat: s.LOG_FORMAT ?? (s.NODE_ENV === 'development' ? 'pretty' : 'json'),
+    forgeAppId: s.FORGE_APP_ID && (s.FORGE_APP_ID.startsWith('ari:') ? s.FORGE_APP_ID : `ari:cloud:ecosystem::app/${s.FORGE_APP_ID}`),
     jira: {
       concurrencyPerTenant: s.JIRA_CONCURRENCY_PER_TENANT,
       maxAttempts: s.JIRA_MAX_ATTEMPTS,

@@ -24,11 +24,20 @@ let output = '';
 const base = () => `http://127.0.0.1:${port}`;
 
 
-async function startServer(): Promise<void> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', PORT: String(port), AC_LOCAL_BASE_URL: base(), DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), CONNECT_KEYS_CDN_URL: keys.url, LOG_LEVEL: 'info', ATLASSIAN_API_URL: jira.url };
+interface Start {
+  /** The compiled server to run (a copy of the project elsewhere, for the any-folder test). */
+  script?: string;
+  /** The server's working folder: anywhere, as a user would start it. */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+async function startServer(opts: Start = {}): Promise<void> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', PORT: String(port), AC_LOCAL_BASE_URL: base(), DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), CONNECT_KEYS_CDN_URL: keys.url, LOG_LEVEL: 'info', LOG_FORMAT: 'json', ATLASSIAN_API_URL: jira.url, ...opts.env };
   delete env.DATABASE_URL;
   delete env.APP_SECRET_KEY;
-  child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/server.js')], { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  child = spawn(process.execPath, [opts.script ?? path.join(PROJECT_ROOT, 'dist/src/server.js')], { env, cwd: opts.cwd ?? os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   for (let i = 0; i < 300; i++) {
@@ -56,15 +65,18 @@ beforeAll(async () => {
   [port, pgPort] = [await freePort(), await freePort()];
 });
 
+/** Stops a Postgres that a server killed with -9 left running on this data folder. */
+function stopLeftoverPostgres(pgDir: string): void {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  try {
+    process.kill(Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT');
+  } catch { /* already gone */ }
+}
+
 afterAll(async () => {
   if (child && child.exitCode === null) await stopServer('SIGTERM');
-  // A server killed with -9 leaves its Postgres running; stop it.
-  const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
-  if (fs.existsSync(pidFile)) {
-    try {
-      process.kill(Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT');
-    } catch { /* already gone */ }
-  }
+  stopLeftoverPostgres(path.join(dataDir, 'pg'));
   await jira.stop();
   await keys.stop();
 });
@@ -96,3 +108,79 @@ it('starts on an empty machine, serves the descriptor, and keeps its data across
   expect(output).not.toContain(jira.adminToken);
   expect(output).not.toContain(jira.sharedSecret);
 });
+
+/**
+ * As root (containers, CI), a clone in a folder that only root can enter (/root/..., a mktemp -d
+ * folder): Postgres runs as the "postgres" user, which cannot reach the project's binaries or its
+ * .data folder. The server places both where that user can, and the data survives a restart.
+ */
+const asRoot = process.getuid?.() === 0;
+if (!asRoot && process.env.CI === 'true') throw new Error('CI runs as root: the any-folder start test must run there.');
+if (!asRoot) {
+  // eslint-disable-next-line no-console
+  console.warn('\n*** SKIPPING the start-from-a-0700-folder test: it needs root (the embedded Postgres runs as "postgres" only then) ***\n');
+}
+(asRoot ? describe : describe.skip)('a clone in a folder only root can enter', () => {
+  let closed: string;
+  let shared: string;
+  let copy: string;
+
+  beforeAll(async () => {
+    if (child && child.exitCode === null) await stopServer('SIGTERM');
+    stopLeftoverPostgres(path.join(dataDir, 'pg'));
+    pgPort = await freePort();
+    closed = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-sync-0700-')); // mode 0700, like /root
+    expect(fs.statSync(closed).mode & 0o777).toBe(0o700);
+    shared = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-sync-shared-'));
+    fs.chmodSync(shared, 0o755);
+    copy = path.join(closed, 'app');
+    copyProject(copy);
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) await stopServer('SIGTERM');
+    stopLeftoverPostgres(path.join(copy, '.data', 'pg'));
+    fs.rmSync(closed, { recursive: true, force: true });
+    fs.rmSync(shared, { recursive: true, force: true });
+  });
+
+  it('starts from any working folder with its data in the clone\'s .data, and keeps it across restarts', async () => {
+    const start = () => startServer({ script: path.join(copy, 'dist/src/server.js'), cwd: '/', env: { DATA_DIR: undefined, EMBEDDED_PG_SHARED_DIR: shared } });
+    await start();
+    // The data lives where the postgres user can reach it, linked from the clone's .data/pg.
+    const link = path.join(copy, '.data', 'pg');
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fs.realpathSync(link).startsWith(shared + path.sep)).toBe(true);
+    expect(fs.existsSync(path.join(link, 'PG_VERSION'))).toBe(true);
+
+    expect((await jira.install(base(), keys)).status).toBe(204);
+    const put = await fetch(`${base()}/api/v1/site-credentials`, {
+      method: 'PUT',
+      headers: { Authorization: `JWT ${jira.contextJwt(jira.admin.accountId)}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: jira.admin.emailAddress, apiToken: jira.adminToken }),
+    });
+    expect(put.status).toBe(200);
+    await stopServer('SIGTERM');
+    await start();
+    expect(await credentials()).toMatchObject({ email: jira.admin.emailAddress, apiTokenSet: true });
+  });
+});
+
+/** The project's files as a fresh clone has them, plus node_modules and dist (hard links where possible). */
+function copyProject(into: string): void {
+  fs.mkdirSync(into);
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const f of files) {
+    const from = path.join(PROJECT_ROOT, f);
+    if (!fs.existsSync(from)) continue; // deleted in the work tree
+    fs.mkdirSync(path.dirname(path.join(into, f)), { recursive: true });
+    fs.copyFileSync(from, path.join(into, f));
+  }
+  for (const dir of ['node_modules', 'dist']) {
+    try {
+      execFileSync('cp', ['-al', path.join(PROJECT_ROOT, dir), into]);
+    } catch {
+      execFileSync('cp', ['-a', path.join(PROJECT_ROOT, dir), into]); // another file system
+    }
+  }
+}
