@@ -18,6 +18,8 @@ const installPayload = z
     displayUrl: z.string().url().optional(),
     productType: z.string().optional(),
     eventType: z.string().optional(),
+    // Sent when the app is installed through Forge ("Connect on Forge"): bare UUID or full ARI.
+    installationId: z.string().trim().min(1).max(500).optional(),
   })
   .passthrough();
 
@@ -32,6 +34,8 @@ export interface LifecycleDeps {
 /**
  * The Connect lifecycle: installed / uninstalled (RS256 signed installs, verified by ACE) and
  * enabled / disabled (the tenant's shared-secret JWT). Each one commits before answering.
+ * Installed through Forge, a site sends `installed` with an installationId, not on automatic
+ * updates, and never enabled / disabled: an install of a known clientKey is always an update.
  */
 export function lifecycleRouter(deps: LifecycleDeps): Router {
   const router = Router();
@@ -49,11 +53,12 @@ function installed({ addon, sequelize, store, tenants, logger }: LifecycleDeps):
       if (!parsed.success) throw validationError(parsed.error);
       if (parsed.data.key !== addon.key) throw badRequest(`This install is for app "${parsed.data.key}", not "${addon.key}".`);
       const info = parsed.data as ClientInfo;
+      const installationId = parsed.data.installationId ? installationAri(parsed.data.installationId) : undefined;
       await sequelize.transaction(async (t) => {
         await store.saveInstallation(info, info.clientKey, t);
-        await tenants.saveInstall(info, t);
+        await tenants.saveInstall(info, installationId, t);
       });
-      logger.info({ clientKey: info.clientKey, baseUrl: info.baseUrl }, 'tenant installed');
+      logger.info({ clientKey: info.clientKey, baseUrl: info.baseUrl, installationId }, 'tenant installed');
       res.status(204).end();
     } catch (err) {
       next(err);
@@ -90,4 +95,11 @@ function setEnabled({ tenants, logger }: LifecycleDeps, enabled: boolean): Reque
       next(err);
     }
   };
+}
+
+const ARI_PREFIX = 'ari:cloud:ecosystem::installation/';
+
+/** Forge names an installation by a bare UUID in some places and by its ARI in others: keep the ARI. */
+export function installationAri(id: string): string {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? ARI_PREFIX + id.toLowerCase() : id;
 }

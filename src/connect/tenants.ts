@@ -1,4 +1,4 @@
-import type { Transaction } from 'sequelize';
+import { Op, type Transaction } from 'sequelize';
 import type { Models, Tenant } from '../db/models';
 import type { ClientInfo } from './store';
 
@@ -6,9 +6,17 @@ import type { ClientInfo } from './store';
 export class TenantRepository {
   constructor(private readonly models: Models) {}
 
-  /** Records an install or reinstall; a reinstall keeps the enabled state and first install time. */
-  async saveInstall(info: ClientInfo, transaction: Transaction): Promise<void> {
+  /**
+   * Records an install. For a site already known (a reinstall, an upgrade, or the Forge install
+   * that replaces a Connect one) it is an update: the site's data, first install time and enabled
+   * state stay. A new site counts as enabled: Forge never sends the enabled event.
+   */
+  async saveInstall(info: ClientInfo, installationId: string | undefined, transaction: Transaction): Promise<void> {
     const existing = await this.models.Tenant.findByPk(info.clientKey, { transaction, lock: transaction.LOCK.UPDATE });
+    if (installationId) {
+      // One installation, one site: a stale claim by another clientKey gives way to the newest install.
+      await this.models.Tenant.update({ installationId: null }, { where: { installationId, clientKey: { [Op.ne]: info.clientKey } }, transaction });
+    }
     const fields = {
       baseUrl: info.baseUrl,
       displayUrl: info.displayUrl ?? null,
@@ -16,15 +24,16 @@ export class TenantRepository {
       description: info.description ?? null,
       serverVersion: info.serverVersion ?? null,
       pluginsVersion: info.pluginsVersion ?? null,
+      ...(installationId ? { installationId } : {}),
     };
     if (existing) {
       await existing.update(fields, { transaction });
     } else {
-      await this.models.Tenant.create({ clientKey: info.clientKey, ...fields, enabled: false, installedAt: new Date(), enabledChangedAt: null }, { transaction });
+      await this.models.Tenant.create({ clientKey: info.clientKey, ...fields, enabled: true, installedAt: new Date(), enabledChangedAt: null }, { transaction });
     }
   }
 
-  /** Records the enabled / disabled lifecycle events. */
+  /** Records the enabled / disabled lifecycle events (sent by Connect only; nothing depends on them). */
   async setEnabled(clientKey: string, enabled: boolean): Promise<boolean> {
     const [count] = await this.models.Tenant.update({ enabled, enabledChangedAt: new Date() }, { where: { clientKey } });
     return count > 0;

@@ -9,6 +9,8 @@ export class Tenant extends Model<InferAttributes<Tenant>, InferCreationAttribut
   declare description: string | null;
   declare serverVersion: string | null;
   declare pluginsVersion: string | null;
+  /** Forge's key for the site (`ari:cloud:ecosystem::installation/<uuid>`) once installed through Forge. */
+  declare installationId: CreationOptional<string | null>;
   declare enabled: boolean;
   declare installedAt: Date;
   declare enabledChangedAt: Date | null;
@@ -63,6 +65,7 @@ export function defineModels(sequelize: Sequelize): Models {
       description: text(),
       serverVersion: text(),
       pluginsVersion: text(),
+      installationId: text(),
       enabled: { type: DataTypes.BOOLEAN, allowNull: false },
       installedAt: { type: DataTypes.DATE, allowNull: false },
       enabledChangedAt: { type: DataTypes.DATE, allowNull: true },

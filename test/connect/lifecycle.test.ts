@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 const tenantRows = (clientKey: string) =>
-  app.db.sequelize.query<{ client_key: string; installed_at: Date; enabled: boolean }>('SELECT * FROM tenants WHERE client_key = $1', { bind: [clientKey], type: QueryTypes.SELECT });
+  app.db.sequelize.query<{ client_key: string; installed_at: Date; enabled: boolean; installation_id: string | null }>('SELECT * FROM tenants WHERE client_key = $1', { bind: [clientKey], type: QueryTypes.SELECT });
 const settingRows = (clientKey: string) =>
   app.db.sequelize.query<{ key: string; val: Record<string, unknown> }>('SELECT key, val FROM addon_settings WHERE client_key = $1', { bind: [clientKey], type: QueryTypes.SELECT });
 
@@ -39,7 +39,7 @@ describe('signed install', () => {
     const res = await jira.install(app.url, keys);
     expect(res.status).toBe(204);
     const [tenant] = await tenantRows(jira.clientKey);
-    expect(tenant).toMatchObject({ client_key: jira.clientKey, base_url: jira.url, enabled: false });
+    expect(tenant).toMatchObject({ client_key: jira.clientKey, base_url: jira.url, enabled: true, installation_id: null });
   });
 
   it('keeps the shared secret encrypted at rest, never in the clear', async () => {
@@ -111,19 +111,62 @@ describe('signed install', () => {
 describe('enabled and disabled', () => {
   it('records both events, signed with the shared secret', async () => {
     await jira.install(app.url, keys);
-    expect((await jira.lifecycle('enabled', app.url)).status).toBe(204);
-    expect((await tenantRows(jira.clientKey))[0].enabled).toBe(true);
     expect((await jira.lifecycle('disabled', app.url)).status).toBe(204);
     expect((await tenantRows(jira.clientKey))[0].enabled).toBe(false);
+    expect((await jira.lifecycle('enabled', app.url)).status).toBe(204);
+    expect((await tenantRows(jira.clientKey))[0].enabled).toBe(true);
   });
 
   it('refuses an event whose JWT was signed with another secret', async () => {
     await jira.install(app.url, keys);
     const now = Math.floor(Date.now() / 1000);
-    const token = jwt.encodeSymmetric({ iss: jira.clientKey, iat: now, exp: now + 60, qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl('POST', '/enabled')) }, crypto.randomBytes(32).toString('hex'), jwt.SymmetricAlgorithm.HS256);
-    const res = await request(app.url).post('/enabled').set(jwtHeader(token)).send({ clientKey: jira.clientKey });
+    const token = jwt.encodeSymmetric({ iss: jira.clientKey, iat: now, exp: now + 60, qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl('POST', '/disabled')) }, crypto.randomBytes(32).toString('hex'), jwt.SymmetricAlgorithm.HS256);
+    const res = await request(app.url).post('/disabled').set(jwtHeader(token)).send({ clientKey: jira.clientKey });
     expect(res.status).toBe(401);
-    expect((await tenantRows(jira.clientKey))[0].enabled).toBe(false);
+    expect((await tenantRows(jira.clientKey))[0].enabled).toBe(true);
+  });
+});
+
+describe('installed through Forge (Connect on Forge)', () => {
+  const uuid = '6a1f1c0e-2b7d-4c3e-9f4a-0d8e5b7c6a21';
+  const ari = `ari:cloud:ecosystem::installation/${uuid}`;
+
+  it('stores the installationId with the tenant, in its full ARI form whichever form Forge sends', async () => {
+    expect((await jira.install(app.url, keys, { installationId: uuid })).status).toBe(204);
+    expect((await tenantRows(jira.clientKey))[0]).toMatchObject({ installation_id: ari, enabled: true });
+    expect((await jira.install(app.url, keys, { installationId: ari })).status).toBe(204);
+    expect(await tenantRows(jira.clientKey)).toEqual([expect.objectContaining({ installation_id: ari })]);
+  });
+
+  it('works with no enabled event ever sent: the admin page and the admin API answer', async () => {
+    expect((await jira.install(app.url, keys, { installationId: uuid })).status).toBe(204);
+    const page = await request(app.url).get('/admin').set(jwtHeader(jira.appJwt('GET', '/admin', jira.admin.accountId)));
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('IdP User &amp; Group Sync');
+    const api = await request(app.url).get('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId)));
+    expect(api.status).toBe(200);
+    expect(api.body).toEqual({ connections: [] });
+  });
+
+  it('hands an installation over to the site that installed last, never failing the install', async () => {
+    expect((await jira.install(app.url, keys, { installationId: uuid })).status).toBe(204);
+    const other = await new FakeJira().start();
+    try {
+      expect((await other.install(app.url, keys, { installationId: uuid })).status).toBe(204);
+      expect((await tenantRows(other.clientKey))[0].installation_id).toBe(ari);
+      expect((await tenantRows(jira.clientKey))[0].installation_id).toBeNull();
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('refuses an installationId that is not text, in the admin API error format', async () => {
+    const payload = { ...jira.installPayload(), installationId: 42 };
+    const token = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: jira.clientKey, audience: app.url });
+    const res = await postInstall(payload, token);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: expect.any(String), message: expect.stringContaining('installationId') });
+    expect(await tenantRows(jira.clientKey)).toHaveLength(0);
   });
 });
 

@@ -128,20 +128,24 @@ export class FakeJira {
 
   // --- the Connect host side ---------------------------------------------------------------
 
-  /** The install payload Jira posts to /installed (a new shared secret each install). */
-  installPayload(): Record<string, unknown> {
+  /**
+   * The install payload Jira posts to /installed (a new shared secret each install). Installed
+   * through Forge ("Connect on Forge"), it also carries the installation's id.
+   */
+  installPayload(opts: { installationId?: string } = {}): Record<string, unknown> {
     this.sharedSecret = crypto.randomBytes(32).toString('base64url');
     this.auth.sharedSecret = this.sharedSecret;
     return {
       key: this.appKey, clientKey: this.clientKey, sharedSecret: this.sharedSecret, serverVersion: '100287',
       pluginsVersion: '1001.0.0-SNAPSHOT', baseUrl: this.url, displayUrl: this.url, productType: 'jira',
       description: 'Atlassian JIRA at ' + this.url, eventType: 'installed', cloudId: crypto.randomUUID(),
+      ...(opts.installationId ? { installationId: opts.installationId } : {}),
     };
   }
 
   /** Installs the app as Jira does: POST {app}/installed with a signed (RS256) JWT. */
-  async install(appBaseUrl: string, keys: KeyServer): Promise<Response> {
-    const payload = this.installPayload();
+  async install(appBaseUrl: string, keys: KeyServer, opts: { installationId?: string } = {}): Promise<Response> {
+    const payload = this.installPayload(opts);
     const token = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: this.clientKey, audience: appBaseUrl });
     return postJson(`${appBaseUrl}/installed`, token, payload);
   }
