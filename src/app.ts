@@ -11,8 +11,8 @@ import { lifecycleRouter } from './connect/lifecycle';
 import { AddonSettingsStore } from './connect/store';
 import { TenantRepository } from './connect/tenants';
 import { createSecretBox } from './crypto/secrets';
-import { isDatabaseReachable } from './db/database';
 import { defineModels } from './db/models';
+import { homeRouter } from './http/home';
 import { ConnectionRepository } from './db/connections';
 import { SiteCredentialsRepository } from './db/siteCredentials';
 import { Sql } from './db/sql';
@@ -79,10 +79,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   // SCIM parses its own bodies, so that even a malformed one gets a SCIM error.
   const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
   app.use((req, res, next) => (req.path.startsWith('/scim/') ? next() : json(req, res, next)));
-  app.get('/healthz', async (_req, res) => {
-    const database = await isDatabaseReachable(sequelize);
-    res.status(database ? 200 : 503).json({ status: database ? 'ok' : 'degraded', database: database ? 'up' : 'down' });
-  });
+  app.use(homeRouter({ sequelize, localBaseUrl: config.localBaseUrl, port: config.port }));
   app.use('/vendor/aui', express.static(path.join(PROJECT_ROOT, 'node_modules/@atlassian/aui/dist/aui'), { maxAge: '7d', index: false }));
   app.use('/public', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', index: false }));
 

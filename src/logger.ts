@@ -1,4 +1,5 @@
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -8,10 +9,14 @@ const SECRET_FIELDS = [
   'token', 'clientSecret', 'bindPassword', 'secret', 'jwt',
 ];
 
-/** Builds the process logger (JSON lines on stdout) with secrets redacted at any depth we log. */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/**
+ * Builds the process logger with secrets redacted at any depth we log: JSON lines on stdout (the
+ * production format, for log shippers), or readable lines (`pretty`, the development default).
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream, format: 'json' | 'pretty' = 'json'): Logger {
   const paths = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `req.headers.${f.toLowerCase()}`]);
-  return pino({ level, redact: { paths, censor: '[redacted]' }, base: undefined }, destination);
+  const out = format === 'pretty' ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true, sync: true, destination: destination ?? 1 }) : destination;
+  return pino({ level, redact: { paths, censor: '[redacted]' }, base: undefined }, out);
 }
 
 /**

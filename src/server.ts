@@ -10,7 +10,7 @@ import { createLogger } from './logger';
 async function main(): Promise<void> {
   process.chdir(PROJECT_ROOT); // atlassian-connect-express reads its descriptor and config.json from the working folder
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const db = await openDatabase(config, logger);
   const applied = await migrateUp(db.sequelize);
   if (applied.length) logger.info({ applied }, 'migrations applied');
@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   engine.start();
   if (config.schedulerEnabled) await scheduler.start();
   const server: Server = app.listen(config.port, () => {
-    logger.info({ port: config.port, localBaseUrl: config.localBaseUrl, embeddedDatabase: db.embedded }, `serving ${config.localBaseUrl}/atlassian-connect.json`);
+    logger.info({ port: config.port, localBaseUrl: config.localBaseUrl, embeddedDatabase: db.embedded }, 'listening');
+    logger.info(nextStep(config.localBaseUrl, config.port));
   });
   // Graceful stop: no new connections, finish the requests in flight, then close the database.
   let inFlight = 0;
@@ -42,6 +43,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** The last line of start-up: where to go next. */
+function nextStep(baseUrl: string, port: number): string {
+  const local = `http://localhost:${port}/`;
+  return baseUrl.startsWith('https://')
+    ? `Ready at ${baseUrl}. Next: npm run manifest, forge deploy, forge install (docs/install.md); open ${baseUrl}/ for the steps and health.`
+    : `Ready. Open ${local} in a browser: it shows the server's health and how to install it into a Jira site (docs/install.md).`;
 }
 
 main().catch((err: Error) => {

@@ -145,8 +145,14 @@ if (!asRoot) {
   });
 
   it('starts from any working folder with its data in the clone\'s .data, and keeps it across restarts', async () => {
-    const start = () => startServer({ script: path.join(copy, 'dist/src/server.js'), cwd: '/', env: { DATA_DIR: undefined, EMBEDDED_PG_SHARED_DIR: shared } });
+    // As `npm start` runs it in development: readable log lines (no LOG_FORMAT), ending in where to go next.
+    const start = () => startServer({ script: path.join(copy, 'dist/src/server.js'), cwd: '/', env: { DATA_DIR: undefined, LOG_FORMAT: undefined, EMBEDDED_PG_SHARED_DIR: shared } });
+    const from = output.length;
     await start();
+    await new Promise((r) => setTimeout(r, 200)); // the listen callback's lines
+    const lines = output.slice(from).trim().split('\n');
+    for (const line of lines) expect(line).toMatch(/^\[\d\d:\d\d:\d\d\] (INFO|WARN|DEBUG)\s*: /);
+    expect(lines.at(-1)).toMatch(/Ready\. Open http:\/\/localhost:\d+\/ in a browser/);
     // The data lives where the postgres user can reach it, linked from the clone's .data/pg.
     const link = path.join(copy, '.data', 'pg');
     expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
