@@ -1,5 +1,5 @@
-# Production-like image: compiled app, production dependencies only, Postgres from DATABASE_URL.
-FROM node:20-bookworm-slim AS build
+# Production-like image on Node 24 (LTS): compiled app, production dependencies only, Postgres from DATABASE_URL.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +8,7 @@ COPY src src
 COPY migrations migrations
 RUN npx tsc -p tsconfig.build.json
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
