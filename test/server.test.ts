@@ -81,6 +81,17 @@ afterAll(async () => {
   await keys.stop();
 });
 
+/** The fake site installs the app and its admin saves the site credentials, as in the admin page. */
+async function installAndStoreCredentials(): Promise<void> {
+  expect((await jira.install(base(), keys)).status).toBe(204);
+  const put = await fetch(`${base()}/api/v1/site-credentials`, {
+    method: 'PUT',
+    headers: { Authorization: `JWT ${jira.contextJwt(jira.admin.accountId)}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: jira.admin.emailAddress, apiToken: jira.adminToken }),
+  });
+  expect(put.status).toBe(200);
+}
+
 const credentials = () => fetch(`${base()}/api/v1/site-credentials`, { headers: { Authorization: `JWT ${jira.contextJwt(jira.admin.accountId)}` } }).then((r) => r.json());
 
 it('starts on an empty machine, serves the descriptor, and keeps its data across restarts', async () => {
@@ -90,13 +101,7 @@ it('starts on an empty machine, serves the descriptor, and keeps its data across
   const descriptor = await (await fetch(`${base()}/atlassian-connect.json`)).json();
   expect(descriptor).toMatchObject({ key: 'idp-user-group-sync', baseUrl: base() });
 
-  expect((await jira.install(base(), keys)).status).toBe(204);
-  const put = await fetch(`${base()}/api/v1/site-credentials`, {
-    method: 'PUT',
-    headers: { Authorization: `JWT ${jira.contextJwt(jira.admin.accountId)}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: jira.admin.emailAddress, apiToken: jira.adminToken }),
-  });
-  expect(put.status).toBe(200);
+  await installAndStoreCredentials();
 
   await stopServer('SIGTERM');
   await startServer();
@@ -159,13 +164,7 @@ if (!asRoot) {
     expect(fs.realpathSync(link).startsWith(shared + path.sep)).toBe(true);
     expect(fs.existsSync(path.join(link, 'PG_VERSION'))).toBe(true);
 
-    expect((await jira.install(base(), keys)).status).toBe(204);
-    const put = await fetch(`${base()}/api/v1/site-credentials`, {
-      method: 'PUT',
-      headers: { Authorization: `JWT ${jira.contextJwt(jira.admin.accountId)}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email: jira.admin.emailAddress, apiToken: jira.adminToken }),
-    });
-    expect(put.status).toBe(200);
+    await installAndStoreCredentials();
     await stopServer('SIGTERM');
     await start();
     expect(await credentials()).toMatchObject({ email: jira.admin.emailAddress, apiTokenSet: true });

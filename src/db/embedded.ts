@@ -10,8 +10,6 @@ import { postgresBinaries, runAsPostgresUser, type PostgresBinaries, type RunAs 
 export interface EmbeddedDatabase {
   /** Connection URL of the application database on it. */
   url: string;
-  /** Where the server keeps its data (the real folder, after any link is followed). */
-  dataDir: string;
   /** Stops the server if this process started it. */
   stop(): Promise<void>;
 }
@@ -61,7 +59,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     opts.logger.info({ port: running.port }, 'embedded Postgres already running for this data folder; reusing it');
     const dir = fs.existsSync(path.join(pgDir, `.s.PGSQL.${running.port}`)) ? pgDir : undefined;
     await ensureDatabase(urlFor(password, running.port, 'postgres', dir), database);
-    return { url: urlFor(password, running.port, database, dir), dataDir: pgDir, stop: async () => undefined };
+    return { url: urlFor(password, running.port, database, dir), stop: async () => undefined };
   }
 
   const bin = await postgresBinaries(sharedDir, runAs, opts.logger);
@@ -71,7 +69,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   }
   const server = await startServer(bin, pgDir, opts.port, socketDir, runAs, opts.logger);
   await ensureDatabase(urlFor(password, opts.port, 'postgres', socketDir), database);
-  return { url: urlFor(password, opts.port, database, socketDir), dataDir: pgDir, stop: () => stopServer(server) };
+  return { url: urlFor(password, opts.port, database, socketDir), stop: () => stopServer(server) };
 }
 
 /**
@@ -127,13 +125,15 @@ function startServer(bin: PostgresBinaries, pgDir: string, port: number, socketD
   const args = ['-D', pgDir, '-p', String(port), '-c', `unix_socket_directories=${socketDir ?? ''}`, '-c', 'listen_addresses=127.0.0.1'];
   const child = spawn(bin.postgres, args, spawnOptions(runAs));
   return new Promise((resolve, reject) => {
-    let log = '';
+    let log = ''; // the start-up's messages, for the error if it fails
+    let tail = ''; // the last few, so that a message split across chunks is still seen
     child.stdout?.on('data', (d: Buffer) => logger.trace({ source: 'postgres' }, d.toString().trim()));
     child.stderr?.on('data', (d: Buffer) => {
       const text = d.toString();
       logger.trace({ source: 'postgres' }, text.trim());
       if (log.length < 20_000) log += text;
-      if (text.includes('database system is ready to accept connections')) resolve(child);
+      tail = (tail + text).slice(-500);
+      if (tail.includes('database system is ready to accept connections')) resolve(child);
     });
     child.once('error', reject);
     child.once('exit', (code) => {
