@@ -2,14 +2,15 @@ import path from 'node:path';
 import type { AddOn } from 'atlassian-connect-express';
 import express, { type Express } from 'express';
 import type { Sequelize } from 'sequelize';
-import { errorHandler, notFound } from './admin/errors';
+import { errorHandler, notFound } from './http/errors';
 import { adminPageRouter } from './admin/page';
 import { adminApiRouter } from './admin/routes';
 import { PROJECT_ROOT, type Config } from './config';
 import { createAddon } from './connect/addon';
+import { requireContextJwt } from './connect/contextJwt';
 import { lifecycleRouter } from './connect/lifecycle';
 import { AddonSettingsStore } from './connect/store';
-import { TenantRepository } from './connect/tenants';
+import { TenantRepository } from './db/tenants';
 import { createSecretBox } from './crypto/secrets';
 import { defineModels } from './db/models';
 import { homeRouter } from './http/home';
@@ -28,7 +29,8 @@ import { ScimTokenCache } from './scim/tokenCache';
 import { PullStore } from './directory/pull';
 import { Scheduler } from './jobs/scheduler';
 import { EntraService } from './sources/entra/service';
-import { onUserCreated, type UserCreatedEvent } from './sources/firstLogin';
+import { onUserCreated, type UserCreatedEvent } from './jobs/firstLogin';
+import { PullSources } from './sources/source';
 import { SourceStateRepository } from './sources/state';
 
 /** Everything the app is built from; tests pass exactly what they need. */
@@ -91,20 +93,21 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const engine = new ProvisioningEngine({ store: provisioning, connections, jira, logger, options: config.sync });
   const sourceState = new SourceStateRepository(sql);
   const entra = new EntraService({ connections, box, pull: new PullStore(sql), state: sourceState, options: config.entra, logger });
-  const scheduler = new Scheduler({ connections, engine, entra, state: sourceState, sequelize, logger });
+  const sources = new PullSources({ entra });
+  const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
   const loginWork = new Set<Promise<unknown>>();
   addon.on('user_created', (_event: string, body: UserCreatedEvent, req: express.Request) => {
     const clientKey = (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey;
     if (!clientKey) return;
-    const p = onUserCreated({ connections, entra, engine, jira, logger }, clientKey, body ?? {}).catch((err) => logger.error({ err }, 'user_created handling failed'));
+    const p = onUserCreated({ connections, sources, engine, jira, logger }, clientKey, body ?? {}).catch((err) => logger.error({ err }, 'user_created handling failed'));
     loginWork.add(p);
     void p.finally(() => loginWork.delete(p));
   });
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
-  app.use(adminPageRouter({ addon, jira, localBaseUrl: config.localBaseUrl }));
+  app.use(adminPageRouter({ authenticate: addon.authenticate(), jira, localBaseUrl: config.localBaseUrl }));
   app.use('/api/v1', adminApiRouter({
-    addon, tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl, engine, provisioning, entra, sourceState,
+    authenticate: requireContextJwt(addon), tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl, engine, provisioning, entra, sources, sourceState,
     onConnectionChanged: (id) => {
       tokens.forget(id);
       void scheduler.refresh(id);

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import { requireContext } from '../connect/context';
+import { requireContext } from '../http/context';
 import { JiraError } from '../jira/errors';
 import type { JiraClientFactory } from '../jira/factory';
-import { forbidden, jiraUnavailable } from './errors';
+import { forbidden, jiraUnavailable } from '../http/errors';
 
 /**
  * Lets only Jira administrators through: asks Jira (permissions/check, with the add-on's JWT)

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AddOn } from 'atlassian-connect-express';
 import { Router, type RequestHandler, type Response } from 'express';
 import Handlebars from 'handlebars';
 import { PROJECT_ROOT } from '../config';
-import { requireContext } from '../connect/context';
+import { requireContext } from '../http/context';
 import type { JiraClientFactory } from '../jira/factory';
 
 const VIEWS = path.join(PROJECT_ROOT, 'views');
@@ -17,10 +16,11 @@ function view(name: string): (data: Record<string, unknown>) => string {
 }
 
 /**
- * The admin page inside Jira's iframe. Jira loads it with a JWT bound to this URL (checked by ACE
- * with qsh); the page then calls /api/v1 with context JWTs. Only Jira administrators see it.
+ * The admin page inside Jira's iframe. Jira loads it with a JWT bound to this URL (`authenticate`:
+ * the host's check, ACE's with qsh for Connect); the page then calls /api/v1 with context JWTs.
+ * Only Jira administrators see it.
  */
-export function adminPageRouter(deps: { addon: AddOn; jira: JiraClientFactory; localBaseUrl: string }): Router {
+export function adminPageRouter(deps: { authenticate: RequestHandler; jira: JiraClientFactory; localBaseUrl: string }): Router {
   const router = Router();
   const admin = view('admin');
   const message = view('message');
@@ -43,7 +43,7 @@ export function adminPageRouter(deps: { addon: AddOn; jira: JiraClientFactory; l
     if (!isAdmin) return send(res, 403, message({ ...common, kind: 'warning', heading: 'Administrators only', message: 'Only Jira administrators can configure IdP User & Group Sync.' }));
     send(res, 200, admin(common));
   };
-  router.get('/admin', deps.addon.authenticate(), page);
+  router.get('/admin', deps.authenticate, page);
   return router;
 }
 

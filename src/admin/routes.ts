@@ -1,7 +1,5 @@
-import type { AddOn } from 'atlassian-connect-express';
-import { Router } from 'express';
-import { requireContextJwt } from '../connect/contextJwt';
-import type { TenantRepository } from '../connect/tenants';
+import { Router, type RequestHandler } from 'express';
+import type { TenantRepository } from '../db/tenants';
 import type { ConnectionRepository } from '../db/connections';
 import type { SiteCredentialsRepository } from '../db/siteCredentials';
 import type { JiraClientFactory } from '../jira/factory';
@@ -9,17 +7,19 @@ import { requireJiraAdmin } from './auth';
 import { createConnection, deleteConnection, getConnection, listConnections, rotateToken, testConnection, updateConnection } from './connections/handlers';
 import { createConnectionSchema, testConnectionSchema, updateConnectionSchema } from './connections/schema';
 import type { EntraService } from '../sources/entra/service';
+import type { PullSources } from '../sources/source';
 import type { SourceStateRepository } from '../sources/state';
 import { getRules, getRun, listRuns, previewRules, previewSchema, putRules, startSync, syncBodySchema } from './sync/handlers';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { ProvisioningStore } from '../provisioning/store';
-import { notFound } from './errors';
+import { notFound } from '../http/errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
 import { putSiteCredentialsSchema } from './siteCredentials/schema';
 import { validateBody } from './validate';
 
 export interface AdminApiDeps {
-  addon: AddOn;
+  /** The host's authentication of an API call (Connect: the context JWT); it leaves the request's context. */
+  authenticate: RequestHandler;
   tenants: TenantRepository;
   credentials: SiteCredentialsRepository;
   connections: ConnectionRepository;
@@ -28,6 +28,7 @@ export interface AdminApiDeps {
   engine: ProvisioningEngine;
   provisioning: ProvisioningStore;
   entra: EntraService;
+  sources: PullSources;
   sourceState: SourceStateRepository;
   onConnectionChanged: (id: string) => void;
 }
@@ -35,7 +36,7 @@ export interface AdminApiDeps {
 /** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
 export function adminApiRouter(deps: AdminApiDeps): Router {
   const router = Router();
-  router.use(requireContextJwt(deps.addon), requireJiraAdmin(deps.jira));
+  router.use(deps.authenticate, requireJiraAdmin(deps.jira));
 
   router.get('/site-credentials', getSiteCredentials(deps));
   router.put('/site-credentials', validateBody(putSiteCredentialsSchema), putSiteCredentials(deps));

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { z } from 'zod';
-import { validationError } from './errors';
+import { validationError } from '../http/errors';
 
 /** Validates req.body against a zod schema at the edge; the handler then reads `res.locals.body` typed. */
 export function validateBody<S extends z.ZodTypeAny>(schema: S): RequestHandler {

@@ -1,8 +1,8 @@
 import type { AddOn } from 'atlassian-connect-express';
 import * as jwt from 'atlassian-jwt';
 import type { RequestHandler } from 'express';
-import { unauthorized } from '../admin/errors';
-import { connectContext } from './context';
+import { unauthorized } from '../http/errors';
+import { requestContext } from '../http/context';
 
 const CONTEXT_QSH = 'context-qsh';
 
@@ -17,7 +17,7 @@ export function requireContextJwt(addon: AddOn): RequestHandler {
   return (req, res, next) => {
     aceCheck(req, res, (err?: unknown) => {
       if (err) return next(err);
-      const ctx = connectContext(req);
+      const ctx = requestContext(req);
       if (!ctx) return next(unauthorized());
       const qsh = readQsh(req);
       if (qsh === CONTEXT_QSH) return next();

@@ -2,11 +2,11 @@ import type { AddOn } from 'atlassian-connect-express';
 import { Router, type RequestHandler } from 'express';
 import type { Sequelize } from 'sequelize';
 import { z } from 'zod';
-import { badRequest, unauthorized, validationError } from '../admin/errors';
+import { badRequest, unauthorized, validationError } from '../http/errors';
 import type { Logger } from '../logger';
-import { connectContext } from './context';
+import { requestContext } from '../http/context';
 import type { AddonSettingsStore, ClientInfo } from './store';
-import type { TenantRepository } from './tenants';
+import type { TenantRepository } from '../db/tenants';
 
 /** The install payload fields we need; Jira sends more, which we keep as they are. */
 const installPayload = z
@@ -69,7 +69,7 @@ function installed({ addon, sequelize, store, tenants, logger }: LifecycleDeps):
 function uninstalled({ sequelize, store, tenants, logger }: LifecycleDeps): RequestHandler {
   return async (req, res, next) => {
     try {
-      const clientKey = connectContext(req)?.clientKey;
+      const clientKey = requestContext(req)?.clientKey;
       if (!clientKey) throw unauthorized();
       await sequelize.transaction(async (t) => {
         await tenants.delete(clientKey, t); // our tables cascade from the tenant row
@@ -86,7 +86,7 @@ function uninstalled({ sequelize, store, tenants, logger }: LifecycleDeps): Requ
 function setEnabled({ tenants, logger }: LifecycleDeps, enabled: boolean): RequestHandler {
   return async (req, res, next) => {
     try {
-      const clientKey = connectContext(req)?.clientKey;
+      const clientKey = requestContext(req)?.clientKey;
       if (!clientKey) throw unauthorized();
       await tenants.setEnabled(clientKey, enabled);
       logger.info({ clientKey, enabled }, 'tenant lifecycle event');

@@ -4,7 +4,7 @@ import type { Connection, ConnectionRepository } from '../db/connections';
 import { ChannelListener } from '../db/notifications';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
-import type { EntraService } from '../sources/entra/service';
+import type { PullSources } from '../sources/source';
 import type { SourceStateRepository } from '../sources/state';
 
 /** The cron expression for "every N minutes" (N from the allowed list: divisors of an hour, or whole hours dividing a day). */
@@ -17,7 +17,7 @@ export function cronFor(minutes: number): string {
 export interface SchedulerDeps {
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
-  entra: EntraService;
+  sources: PullSources;
   state: SourceStateRepository;
   sequelize: Sequelize;
   logger: Logger;
@@ -68,16 +68,17 @@ export class Scheduler {
   /** One scheduled tick: claim the slot, and if this instance won, run an incremental sync. */
   async tick(connectionId: string): Promise<'ran' | 'skipped' | 'busy'> {
     const c = await this.d.connections.byId(connectionId);
-    if (!c || c.kind !== 'entra') return 'skipped';
-    const minutes = this.minutesOf(c);
+    const source = c && this.d.sources.for(c);
+    if (!c || !source) return 'skipped';
+    const minutes = source.scheduleMinutes(c);
     if (!minutes || !(await this.d.state.claimSchedule(c.id, minutes))) return 'skipped';
-    const result = await this.d.engine.run(c, 'schedule', { pull: this.d.entra.pull(c, 'auto') });
+    const result = await this.d.engine.run(c, 'schedule', { pull: source.pull(c, 'auto') });
     return result.kind === 'busy' ? 'busy' : 'ran';
   }
 
   private async reload(): Promise<void> {
     try {
-      const all = await this.d.connections.allOfKind('entra');
+      const all = (await Promise.all(this.d.sources.kinds().map((k) => this.d.connections.allOfKind(k)))).flat();
       const ids = new Set(all.map((c) => c.id));
       for (const id of [...this.tasks.keys()]) if (!ids.has(id)) this.apply(id, undefined);
       for (const c of all) this.apply(c.id, c);
@@ -86,16 +87,8 @@ export class Scheduler {
     }
   }
 
-  private minutesOf(c: Connection): number {
-    try {
-      return this.d.entra.settingsOf(c).scheduleMinutes;
-    } catch {
-      return 0;
-    }
-  }
-
   private apply(id: string, c: Connection | undefined): void {
-    const minutes = c && c.kind === 'entra' ? this.minutesOf(c) : 0;
+    const minutes = (c && this.d.sources.for(c)?.scheduleMinutes(c)) || 0;
     const expression = minutes ? cronFor(minutes) : undefined;
     const current = this.tasks.get(id);
     if (current?.expression === expression) return;

@@ -12,15 +12,10 @@ import type { Plan } from './plan';
 import { plan } from './planner';
 import { rulesOf, type Rules } from './rules';
 import { topLevelKey } from './attributes';
+import { PullFailed, type Pull } from '../sources/source';
 import type { ProvisioningStore, RunRow, StoredOperation } from './store';
 
 export type Trigger = 'scim' | 'manual' | 'schedule' | 'login';
-
-/** A pull source's read of the IdP into the directory store, reporting progress as it goes. */
-export type Pull = (report: (progress: Record<string, unknown>) => void) => Promise<unknown>;
-
-/** A read that failed for a reason the admin can act on (the message says what to fix). */
-export class PullFailed extends Error {}
 
 /** What asking for a run gave: a dry-run plan, a started run, or the run already going. */
 export type RunResult = { kind: 'plan'; plan: Plan } | { kind: 'started'; run: RunRow } | { kind: 'busy'; runId?: string } | { kind: 'failed'; error: string };

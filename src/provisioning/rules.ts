@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JIRA_PRODUCTS } from '../jira/types';
-import { parsePatchPath } from '../scim/filter';
+import { parsePatchPath } from '../directory/filter';
 
 /** What deprovisioning does when the IdP disables or deletes a user, or it leaves scope. */
 export const DEPROVISION_MODES = ['none', 'removeManagedGroups', 'removeProductGroups', 'deleteFromSite', 'deactivate'] as const;

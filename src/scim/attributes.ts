@@ -1,4 +1,4 @@
-import type { AttrPath } from './filter';
+import type { AttrPath } from '../directory/filter';
 import { COMMON_ATTRIBUTES, findAttr, findSchema, type AttrDef, type ResourceTypeDef, type SchemaDef } from './schemas';
 
 /** An attribute path resolved against a resource type's schemas, with canonical names. */

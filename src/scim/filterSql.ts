@@ -1,6 +1,6 @@
 import { resolveAttr, storageKeys, type ResolvedAttr } from './attributes';
 import { invalidFilter } from './errors';
-import type { CompareOp, Filter, FilterValue } from './filter';
+import type { CompareOp, Filter, FilterValue } from '../directory/filter';
 import type { AttrDef, AttrType, ResourceTypeDef } from './schemas';
 import { isUuid } from '../db/ids';
 

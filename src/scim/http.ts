@@ -20,7 +20,7 @@ export function baseUrlOf(req: Request, localBaseUrl: string): string {
 }
 
 /** Runs an async handler, passing its errors on. */
-export { asyncHandler as handler } from '../asyncHandler';
+export { asyncHandler as handler } from '../http/asyncHandler';
 
 const bare = (tag: string) => tag.trim().replace(/^W\//, '');
 

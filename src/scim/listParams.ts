@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { resolveAttr } from './attributes';
-import { invalidValue } from './errors';
-import { parseAttrPath, parseFilter, type Filter } from './filter';
+import { invalidFilter, invalidValue } from './errors';
+import { parseAttrPath, parseFilter, type Filter } from '../directory/filter';
 import { Bind, filterToSql, sortExpression } from './filterSql';
 import { parseProjection, type Projection } from './presenter';
 import type { ResourceTypeDef } from './schemas';
@@ -43,7 +43,7 @@ export function readListRequest(req: Request, type: ResourceTypeDef, connectionI
   const conditions = [`r.connection_id = ${bind.add(connectionId)}::uuid`];
   const filterText = queryParam(req, 'filter');
   if (filterText !== undefined && filterText.trim() !== '') {
-    const filter: Filter = parseFilter(filterText);
+    const filter: Filter = parseFilter(filterText, invalidFilter);
     conditions.push(filterToSql(filter, type, bind));
   }
   const startIndex = Math.max(1, integerParam(req, 'startIndex') ?? 1);

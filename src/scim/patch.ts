@@ -1,6 +1,6 @@
 import { holderOf, resolveAttr, type ResolvedAttr } from './attributes';
 import { invalidFilter, invalidPath, invalidValue, mutability } from './errors';
-import type { Filter } from './filter';
+import type { Filter } from '../directory/filter';
 import type { PatchOperation } from './patchOps';
 import { coerce, isObject, type Json, type JsonObject } from './resource';
 import type { AttrDef, ResourceTypeDef } from './schemas';

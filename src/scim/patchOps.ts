@@ -1,5 +1,5 @@
 import { invalidSyntax, invalidValue, mutability, noTarget } from './errors';
-import { parseAttrPath, parsePatchPath, type PatchPath } from './filter';
+import { parseAttrPath, parsePatchPath, type PatchPath } from '../directory/filter';
 import { isObject } from './resource';
 import { findSchema, type ResourceTypeDef } from './schemas';
 import { invalidPath } from './errors';
@@ -38,7 +38,7 @@ export function normalizePatch(type: ResourceTypeDef, body: unknown, resourceId:
     const path = entries.path;
     if (path !== undefined && path !== null && (typeof path !== 'string' || path.trim() === '')) throw invalidPath('"path" must be a non-empty string.');
     if (typeof path === 'string') {
-      out.push({ op, path: parsePatchPath(path), value: entries.value, fromPathless: false });
+      out.push({ op, path: parsePatchPath(path, invalidPath), value: entries.value, fromPathless: false });
       continue;
     }
     if (op === 'remove') throw noTarget('A remove operation needs a "path".');

@@ -1,6 +1,6 @@
 import type { DirectoryGroup, DirectoryUser, MemberRef } from '../directory/types';
 import { holderOf, resolveAttr, type ResolvedAttr } from './attributes';
-import { parseAttrPath } from './filter';
+import { parseAttrPath } from '../directory/filter';
 import { isObject, type JsonObject } from './resource';
 import { ENTERPRISE_SCHEMA, GROUP_SCHEMA, GROUP_TYPE, USER_SCHEMA, USER_TYPE, type ResourceTypeDef } from './schemas';
 

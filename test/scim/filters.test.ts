@@ -1,5 +1,5 @@
 import { QueryTypes } from 'sequelize';
-import { parseFilter } from '../../src/scim/filter';
+import { parseFilter } from '../../src/directory/filter';
 import { Bind, filterToSql } from '../../src/scim/filterSql';
 import { USER_TYPE } from '../../src/scim/schemas';
 import { ENTERPRISE, startScim, type ScimHarness } from '../support/scim';

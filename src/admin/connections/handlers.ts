@@ -1,13 +1,13 @@
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { asyncHandler as wrap } from '../../asyncHandler';
-import { requireContext } from '../../connect/context';
+import { asyncHandler as wrap } from '../../http/asyncHandler';
+import { requireContext } from '../../http/context';
 import { generateToken, hashToken } from '../../crypto/tokens';
 import { ConnectionNameTaken, type Connection, type ConnectionRepository } from '../../db/connections';
 import type { EntraService } from '../../sources/entra/service';
 import { entraSettingsSchema, type EntraSettings } from '../../sources/entra/settings';
 import type { SourceState, SourceStateRepository } from '../../sources/state';
-import { AppError, notFound, validationError } from '../errors';
+import { AppError, notFound, validationError } from '../../http/errors';
 import type { CreateConnection, TestConnection, UpdateConnection } from './schema';
 
 export interface ConnectionDeps {

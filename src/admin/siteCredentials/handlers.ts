@@ -1,10 +1,10 @@
 import type { RequestHandler } from 'express';
-import { requireContext } from '../../connect/context';
-import type { TenantRepository } from '../../connect/tenants';
+import { requireContext } from '../../http/context';
+import type { TenantRepository } from '../../db/tenants';
 import type { SiteCredentialsRepository } from '../../db/siteCredentials';
 import { JiraError } from '../../jira/errors';
 import type { JiraClientFactory } from '../../jira/factory';
-import { AppError, jiraUnavailable, notFound } from '../errors';
+import { AppError, jiraUnavailable, notFound } from '../../http/errors';
 import type { PutSiteCredentials } from './schema';
 
 export interface SiteCredentialsDeps {

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { asyncHandler as wrap } from '../../asyncHandler';
-import { requireContext } from '../../connect/context';
+import { asyncHandler as wrap } from '../../http/asyncHandler';
+import { requireContext } from '../../http/context';
 import { isUuid } from '../../db/ids';
 import type { ConnectionRepository } from '../../db/connections';
 import type { ProvisioningEngine } from '../../provisioning/engine';
@@ -9,14 +9,14 @@ import { previewMapping } from '../../provisioning/groupMapping';
 import type { PlannedOperation } from '../../provisioning/plan';
 import { rulesOf, rulesSchema } from '../../provisioning/rules';
 import type { ProvisioningStore, RunRow, StoredOperation } from '../../provisioning/store';
-import { AppError, notFound, validationError } from '../errors';
-import type { EntraService } from '../../sources/entra/service';
+import { AppError, notFound, validationError } from '../../http/errors';
+import type { PullSources } from '../../sources/source';
 
 export interface SyncDeps {
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
   provisioning: ProvisioningStore;
-  entra: EntraService;
+  sources: PullSources;
 }
 
 
@@ -74,7 +74,8 @@ export const startSync = (deps: SyncDeps): RequestHandler => wrap(async (req, re
   const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
   const { dryRun, mode } = res.locals.body as z.infer<typeof syncBodySchema>;
   if (mode && c.kind === 'scim') throw new AppError(400, 'validation_failed', 'mode: only for connections that read the IdP (a SCIM connection is pushed to)', { fields: { mode: 'only for pull connections' } });
-  const pull = c.kind === 'entra' ? deps.entra.pull(c, mode === 'full' ? 'full' : 'auto') : undefined;
+  const source = deps.sources.for(c);
+  const pull = source?.pull(c, mode === 'full' ? 'full' : 'auto');
   const result = await deps.engine.run(c, 'manual', { dryRun, pull });
   switch (result.kind) {
     case 'plan':
@@ -86,7 +87,7 @@ export const startSync = (deps: SyncDeps): RequestHandler => wrap(async (req, re
     case 'busy':
       throw new AppError(409, 'run_in_progress', 'A sync of this connection is already running; wait for it to finish.', { runId: result.runId ?? null });
     case 'failed':
-      throw c.kind === 'entra' && !result.error.startsWith('Could not read Jira') ? new AppError(502, 'idp_unavailable', result.error) : new AppError(502, 'jira_unavailable', result.error);
+      throw source && !result.error.startsWith('Could not read Jira') ? new AppError(502, 'idp_unavailable', result.error) : new AppError(502, 'jira_unavailable', result.error);
   }
 });
 

@@ -4,7 +4,7 @@ import type { SecretBox } from '../../crypto/secrets';
 import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
 import type { Logger } from '../../logger';
-import { PullFailed, type Pull } from '../../provisioning/engine';
+import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
 import type { SourceStateRepository } from '../state';
 import { explainEntraError, isEntraError } from './errors';
 import { GraphClient, GraphError, MicrosoftHttp } from './graph';
@@ -31,7 +31,7 @@ const secretContext = (connectionId: string) => `connection:clientSecret:${conne
  * token cache lives in it, so it is kept while the connection is unchanged), the test, the pull
  * that the engine runs, and the one-user pull of a first login.
  */
-export class EntraService {
+export class EntraService implements PullSource {
   private readonly http: MicrosoftHttp;
   private readonly clients = new Map<string, { key: string; client: GraphClient }>();
 
@@ -40,6 +40,12 @@ export class EntraService {
       caPem: d.options.caPem, timeoutMs: d.options.timeoutMs, maxAttempts: d.options.maxAttempts,
       onRetry: ({ url, status, waitMs, attempt }) => d.logger.warn({ host: new URL(url).host, status, waitMs, attempt }, 'Microsoft throttled or failed a request; waiting as asked'),
     });
+  }
+
+  /** Minutes between scheduled syncs (0: none); 0 too for settings that no longer validate. */
+  scheduleMinutes(c: Connection): number {
+    const parsed = entraSettingsSchema.safeParse(c.settings.entra ?? {});
+    return parsed.success ? parsed.data.scheduleMinutes : 0;
   }
 
   /** The connection's Entra settings (validated when they were saved). */
@@ -79,7 +85,7 @@ export class EntraService {
   }
 
   /** The engine's pull for a connection: full, incremental, or incremental when possible. */
-  pull(c: Connection, mode: 'full' | 'incremental' | 'auto'): Pull {
+  pull(c: Connection, mode: PullMode): Pull {
     return async (report) => {
       const settings = this.settingsOf(c);
       const client = await this.clientFor(c, settings);

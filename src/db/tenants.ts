@@ -1,6 +1,16 @@
 import { Op, type Transaction } from 'sequelize';
-import type { Models, Tenant } from '../db/models';
-import type { ClientInfo } from './store';
+import type { Models, Tenant } from './models';
+
+/** What an install tells us about a site (Connect's install payload, in part). */
+export interface SiteInstall {
+  clientKey: string;
+  baseUrl: string;
+  displayUrl?: string;
+  productType?: string;
+  description?: string;
+  serverVersion?: string;
+  pluginsVersion?: string;
+}
 
 /** Tenant rows: one per Jira site (clientKey), written by the install lifecycle. */
 export class TenantRepository {
@@ -11,7 +21,7 @@ export class TenantRepository {
    * that replaces a Connect one) it is an update: the site's data, first install time and enabled
    * state stay. A new site counts as enabled: Forge never sends the enabled event.
    */
-  async saveInstall(info: ClientInfo, installationId: string | undefined, transaction: Transaction): Promise<void> {
+  async saveInstall(info: SiteInstall, installationId: string | undefined, transaction: Transaction): Promise<void> {
     const existing = await this.models.Tenant.findByPk(info.clientKey, { transaction, lock: transaction.LOCK.UPDATE });
     if (installationId) {
       // One installation, one site: a stale claim by another clientKey gives way to the newest install.

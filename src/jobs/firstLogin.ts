@@ -1,12 +1,12 @@
 import type { ConnectionRepository } from '../db/connections';
 import type { JiraClientFactory } from '../jira/factory';
 import type { Logger } from '../logger';
-import { PullFailed, type ProvisioningEngine } from '../provisioning/engine';
-import type { EntraService } from './entra/service';
+import type { ProvisioningEngine } from '../provisioning/engine';
+import { PullFailed, type PullSources } from '../sources/source';
 
 export interface FirstLoginDeps {
   connections: ConnectionRepository;
-  entra: EntraService;
+  sources: PullSources;
   engine: ProvisioningEngine;
   jira: JiraClientFactory;
   logger: Logger;
@@ -17,25 +17,28 @@ export interface UserCreatedEvent {
 }
 
 /**
- * Jira's `user_created` webhook (JWT-verified by ACE): each Entra ID connection of the site pulls
- * that one user and their group memberships from Graph, then a run provisions them at once (or,
+ * Jira's `user_created` webhook (JWT-verified by the host): each pull connection of the site pulls
+ * that one user and their group memberships from its IdP, then a run provisions them at once (or,
  * when a run is already going, right after it: the request waits in the outbox).
  */
 export async function onUserCreated(d: FirstLoginDeps, clientKey: string, event: UserCreatedEvent): Promise<Array<{ connectionId: string; outcome: string }>> {
   const accountId = event.user?.accountId;
   if (!accountId || (event.user?.accountType && event.user.accountType !== 'atlassian')) return [];
-  const pullConnections = (await d.connections.list(clientKey)).filter((c) => c.kind === 'entra');
+  const pullConnections = (await d.connections.list(clientKey)).flatMap((c) => {
+    const source = d.sources.for(c);
+    return source ? [{ c, source }] : [];
+  });
   if (pullConnections.length === 0) return [];
   let email = event.user?.emailAddress;
   if (!email) email = (await d.jira.forTenant(clientKey).getUser(accountId).catch(() => undefined))?.emailAddress;
   if (!email) {
     d.logger.info({ clientKey, accountId }, 'user_created: Jira did not share the email address; nothing to look up');
-    return pullConnections.map((c) => ({ connectionId: c.id, outcome: 'no-email' }));
+    return pullConnections.map(({ c }) => ({ connectionId: c.id, outcome: 'no-email' }));
   }
   const outcomes = [];
-  for (const c of pullConnections) {
+  for (const { c, source } of pullConnections) {
     try {
-      const found = await d.entra.pullUser(c, email);
+      const found = await source.pullUser(c, email);
       if (found === 'absent') {
         outcomes.push({ connectionId: c.id, outcome: 'not-in-scope' });
         continue;

@@ -1,4 +1,3 @@
-import { invalidFilter, invalidPath } from './errors';
 
 /** An attribute path: an optional schema URN, an attribute, an optional sub-attribute. */
 export interface AttrPath {
@@ -170,9 +169,16 @@ class Parser {
   }
 }
 
-/** Parses a filter expression; a syntax error is a 400 invalidFilter. */
-export function parseFilter(input: string): Filter {
-  const fail = (msg: string) => invalidFilter(`Invalid filter: ${msg}`);
+/** A filter or attribute path that does not parse (the SCIM layer answers it with 400 invalidFilter / invalidPath). */
+export class ExpressionError extends Error {}
+
+/** Makes the error a syntax problem is thrown as, from its message. */
+export type Fail = (message: string) => Error;
+const plainError: Fail = (message) => new ExpressionError(message);
+
+/** Parses a filter expression (RFC 7644 §3.4.2.2); a syntax error is thrown as `failWith` makes it. */
+export function parseFilter(input: string, failWith: Fail = plainError): Filter {
+  const fail = (msg: string) => failWith(`Invalid filter: ${msg}`);
   if (input.length > MAX_LENGTH) throw fail(`longer than ${MAX_LENGTH} characters`);
   const parser = new Parser(tokenize(input, fail), fail);
   if (parser.done()) throw fail('the filter is empty');
@@ -184,9 +190,9 @@ export function parseFilter(input: string): Filter {
   return filter;
 }
 
-/** Parses a PATCH operation's path; a bad path is a 400 invalidPath. */
-export function parsePatchPath(input: string): PatchPath {
-  const fail = (msg: string) => invalidPath(`Invalid path "${input}": ${msg}`);
+/** Parses an attribute path that may hold a value filter (a PATCH path, a mapping's source). */
+export function parsePatchPath(input: string, failWith: Fail = plainError): PatchPath {
+  const fail = (msg: string) => failWith(`Invalid path "${input}": ${msg}`);
   const open = input.indexOf('[');
   if (open < 0) return { path: parseAttrPath(input.trim(), fail) };
   const close = input.lastIndexOf(']');

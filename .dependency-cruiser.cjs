@@ -1,0 +1,41 @@
+/**
+ * The layering of ../shared/ARCHITECTURE.md, checked by `npm run depcheck` (part of `npm test`).
+ * Arrows: scim, sources → directory; provisioning → directory, jira (and the source contract,
+ * sources/source.ts, whose Pull it runs); triggers (jobs) → sources,
+ * provisioning; admin → what it configures; the hosts (connect, forge) → what they need, and
+ * nothing imports a host but the composition root (app.ts, server.ts). The shared base (config,
+ * logger, crypto, db, http and the small helpers beside them) imports none of the layers.
+ */
+const LAYERS = ['directory', 'jira', 'scim', 'sources', 'provisioning', 'jobs', 'admin', 'connect', 'forge'];
+const layer = (...names) => `^src/(${names.join('|')})/`;
+const others = (...allowed) => layer(...LAYERS.filter((l) => !allowed.includes(l)));
+
+module.exports = {
+  forbidden: [
+    { name: 'no-cycle', severity: 'error', comment: 'A cycle makes two modules one; break it by moving what both need down a layer.', from: {}, to: { circular: true } },
+    { name: 'base-imports-no-layer', severity: 'error', comment: 'config, logger, crypto, db, http and the root helpers sit under every layer.', from: { path: '^src/((crypto|db|http)/|(config|logger|backoff|memory|asyncHandler)\\.ts$)' }, to: { path: layer(...LAYERS) } },
+    { name: 'directory-is-a-floor', severity: 'error', from: { path: layer('directory') }, to: { path: others('directory') } },
+    { name: 'jira-is-a-floor', severity: 'error', from: { path: layer('jira') }, to: { path: others('jira') } },
+    { name: 'scim-writes-the-directory-only', severity: 'error', from: { path: layer('scim') }, to: { path: others('scim', 'directory') } },
+    { name: 'sources-write-the-directory-only', severity: 'error', comment: 'Sources know nothing about Jira or the engine.', from: { path: layer('sources') }, to: { path: others('sources', 'directory') } },
+    {
+      name: 'provisioning-reads-directory-writes-jira',
+      severity: 'error',
+      comment: 'The engine runs a source\'s Pull through the contract in sources/source.ts, never a source itself.',
+      from: { path: layer('provisioning') },
+      to: { path: others('provisioning', 'directory', 'jira'), pathNot: '^src/sources/source\\.ts$' },
+    },
+    { name: 'triggers-start-runs', severity: 'error', from: { path: layer('jobs') }, to: { path: others('jobs', 'sources', 'provisioning', 'directory', 'jira') } },
+    { name: 'admin-configures-no-host', severity: 'error', from: { path: layer('admin') }, to: { path: layer('connect', 'forge') } },
+    { name: 'nothing-imports-a-host', severity: 'error', comment: 'Hosts are shells over the core; only app.ts and server.ts wire them in.', from: { path: '^src/', pathNot: ['^src/(app|server)\\.ts$', layer('connect', 'forge')] }, to: { path: layer('connect', 'forge') } },
+    { name: 'src-not-to-tests', severity: 'error', from: { path: '^src/' }, to: { path: '^(test|bench|scripts)/' } },
+    { name: 'src-not-to-dev-dependencies', severity: 'error', comment: 'The production image installs no devDependencies.', from: { path: '^src/' }, to: { dependencyTypes: ['npm-dev'] } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    combinedDependencies: false,
+    exclude: { path: '^dist/' },
+  },
+};
