@@ -48,16 +48,17 @@ async function main(collectionPath: string): Promise<number> {
     const created = await request(app.url).post('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
       .send({ name: 'Conformance', kind: 'scim', provider: 'generic' });
     if (created.status !== 201) throw new Error(`could not create the connection: ${created.status} ${JSON.stringify(created.body)}`);
-    const base = new URL(created.body.scim.baseUrl);
+    const { scim } = created.body as { scim: { baseUrl: string; token: string } };
+    const base = new URL(scim.baseUrl);
     const summary = await new Promise<newman.NewmanRunSummary>((resolve, reject) =>
       newman.run({
-        collection: collection as never,
+        collection: collection,
         envVar: [
           { key: 'Protocol', value: base.protocol.replace(':', '') },
           { key: 'Server', value: base.hostname },
           { key: 'Port', value: `:${base.port}` },
           { key: 'Api', value: base.pathname.slice(1) },
-          { key: 'token', value: created.body.scim.token },
+          { key: 'token', value: scim.token },
         ],
         reporters: ['cli'],
         reporter: { cli: { noSummary: false, noBanner: true } },

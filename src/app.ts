@@ -55,7 +55,7 @@ export interface AppServices {
   entra: EntraService;
   scheduler: Scheduler;
   /** Stops what the app runs in the background (the notification listener). */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** Builds the Express app: Connect (ACE), lifecycle, admin page, admin API, health. */

@@ -191,7 +191,7 @@ function readConfigFile(file: string, mode: string, env: NodeJS.ProcessEnv): Rec
   if (!fs.existsSync(file)) return {};
   let all: unknown;
   try {
-    all = JSON5.parse(fs.readFileSync(file, 'utf8'));
+    all = JSON5.parse<unknown>(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${file} is not valid JSON5 (${(err as Error).message})`);
   }
@@ -201,7 +201,7 @@ function readConfigFile(file: string, mode: string, env: NodeJS.ProcessEnv): Rec
     throw new ConfigError(`Invalid configuration: ${file} section "${mode}" must be an object`);
   }
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(section)) {
+  for (const [key, value] of Object.entries(section as Record<string, unknown>)) {
     const setting = FILE_KEYS[key];
     if (!setting) continue; // ACE-only keys are ACE's business
     const resolved = typeof value === 'string' && /^\$[A-Z_][A-Z0-9_]*$/.test(value) ? env[value.slice(1)] : value;

@@ -122,7 +122,7 @@ it('starts on an empty machine, serves the descriptor, and keeps its data across
 const asRoot = process.getuid?.() === 0;
 if (!asRoot && process.env.CI === 'true') throw new Error('CI runs as root: the any-folder start test must run there.');
 if (!asRoot) {
-  // eslint-disable-next-line no-console
+   
   console.warn('\n*** SKIPPING the start-from-a-0700-folder test: it needs root (the embedded Postgres runs as "postgres" only then) ***\n');
 }
 (asRoot ? describe : describe.skip)('a clone in a folder only root can enter', () => {

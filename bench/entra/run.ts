@@ -99,10 +99,9 @@ async function main(): Promise<void> {
     const n = (share: number) => Math.round(CHANGES * share);
     for (let i = 0; i < n(0.4); i++) entra.updateUser(users[i * 7].id as string, { department: 'moved', jobTitle: 'Lead' });
     for (let i = 0; i < n(0.25); i++) entra.addMember(groups[(i * 11 + 1) % GROUPS].id, users[(i * 101 + 17) % USERS].id as string);
-    let left = 0;
     for (const g of [...entra.groups.values()].slice(0, n(0.2))) {
       const m = [...g.members][0];
-      if (m) (entra.removeMember(g.id, m), left++);
+      if (m) entra.removeMember(g.id, m);
     }
     for (let i = 0; i < n(0.1); i++) {
       const u = entra.addUser({ userPrincipalName: `new${i}@bench.example`, displayName: `New ${i}` });

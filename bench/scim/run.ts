@@ -30,7 +30,7 @@ async function seed(url: string, connectionId: string): Promise<void> {
 }
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => autocannon(opts, (err, result) => (err ? reject(err) : resolve(result))));
+  return new Promise((resolve, reject) => autocannon(opts, (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result))));
 }
 
 const summarize = (r: autocannon.Result) => ({

@@ -64,7 +64,7 @@
     timers = [];
     app.textContent = '';
     for (var i = 0; i < arguments.length; i++) append(app, arguments[i]);
-    if (window.AP && AP.resize) try { AP.resize(); } catch (e) { /* outside Jira */ }
+    if (window.AP && AP.resize) try { AP.resize(); } catch (_e) { /* outside Jira */ }
   }
   function message(kind, title, text, extra) {
     return h('div', { class: 'aui-message aui-message-' + kind, role: kind === 'error' ? 'alert' : 'status' },
@@ -126,7 +126,7 @@
           t.value = value;
           document.body.appendChild(t);
           t.select();
-          try { document.execCommand('copy'); done(); } catch (e) { status.textContent = 'Select and copy it by hand'; }
+          try { document.execCommand('copy'); done(); } catch (_e) { status.textContent = 'Select and copy it by hand'; }
           t.remove();
         }
       },

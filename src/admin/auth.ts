@@ -1,3 +1,4 @@
+import { asyncHandler } from '../http/asyncHandler';
 import type { RequestHandler } from 'express';
 import { requireContext } from '../http/context';
 import { JiraError } from '../jira/errors';
@@ -9,7 +10,7 @@ import { forbidden, jiraUnavailable } from '../http/errors';
  * whether the calling user holds ADMINISTER. Must follow requireContextJwt.
  */
 export function requireJiraAdmin(jira: JiraClientFactory): RequestHandler {
-  return async (req, _res, next) => {
+  return asyncHandler(async (req, _res, next) => {
     try {
       const { clientKey, userAccountId } = requireContext(req);
       if (!userAccountId) return next(forbidden('This JWT names no user; sign in to Jira as an administrator.'));
@@ -18,5 +19,5 @@ export function requireJiraAdmin(jira: JiraClientFactory): RequestHandler {
     } catch (err) {
       next(err instanceof JiraError ? jiraUnavailable(`Could not check your Jira permissions: ${err.message}`) : err);
     }
-  };
+  });
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Router, type RequestHandler, type Response } from 'express';
 import Handlebars from 'handlebars';
 import { PROJECT_ROOT } from '../config';
+import { asyncHandler } from '../http/asyncHandler';
 import { requireContext } from '../http/context';
 import type { JiraClientFactory } from '../jira/factory';
 
@@ -24,17 +25,11 @@ export function adminPageRouter(deps: { authenticate: RequestHandler; jira: Jira
   const router = Router();
   const admin = view('admin');
   const message = view('message');
-  const page: RequestHandler = async (req, res, next) => {
-    try {
-      await render(req, res);
-    } catch (err) {
-      next(err);
-    }
-  };
+  const page = asyncHandler((req, res) => render(req, res));
   const render = async (req: Parameters<RequestHandler>[0], res: Response) => {
     const { clientKey, userAccountId, hostBaseUrl } = requireContext(req);
     const common = { title: 'IdP User & Group Sync', localBaseUrl: deps.localBaseUrl, hostScriptUrl: `${hostBaseUrl}/atlassian-connect/all.js` };
-    let isAdmin = false;
+    let isAdmin: boolean;
     try {
       isAdmin = Boolean(userAccountId) && (await deps.jira.forTenant(clientKey).hasGlobalPermission(userAccountId!, 'ADMINISTER'));
     } catch {

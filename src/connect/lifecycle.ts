@@ -1,3 +1,4 @@
+import { asyncHandler } from '../http/asyncHandler';
 import type { AddOn } from 'atlassian-connect-express';
 import { Router, type RequestHandler } from 'express';
 import type { Sequelize } from 'sequelize';
@@ -47,54 +48,42 @@ export function lifecycleRouter(deps: LifecycleDeps): Router {
 }
 
 function installed({ addon, sequelize, store, tenants, logger }: LifecycleDeps): RequestHandler {
-  return async (req, res, next) => {
-    try {
-      const parsed = installPayload.safeParse(req.body);
-      if (!parsed.success) throw validationError(parsed.error);
-      if (parsed.data.key !== addon.key) throw badRequest(`This install is for app "${parsed.data.key}", not "${addon.key}".`);
-      const info = parsed.data as ClientInfo;
-      const installationId = parsed.data.installationId ? installationAri(parsed.data.installationId) : undefined;
-      await sequelize.transaction(async (t) => {
-        await store.saveInstallation(info, info.clientKey, t);
-        await tenants.saveInstall(info, installationId, t);
-      });
-      logger.info({ clientKey: info.clientKey, baseUrl: info.baseUrl, installationId }, 'tenant installed');
-      res.status(204).end();
-    } catch (err) {
-      next(err);
-    }
-  };
+  return asyncHandler(async (req, res) => {
+    const parsed = installPayload.safeParse(req.body);
+    if (!parsed.success) throw validationError(parsed.error);
+    if (parsed.data.key !== addon.key) throw badRequest(`This install is for app "${parsed.data.key}", not "${addon.key}".`);
+    const info = parsed.data as ClientInfo;
+    const installationId = parsed.data.installationId ? installationAri(parsed.data.installationId) : undefined;
+    await sequelize.transaction(async (t) => {
+      await store.saveInstallation(info, info.clientKey, t);
+      await tenants.saveInstall(info, installationId, t);
+    });
+    logger.info({ clientKey: info.clientKey, baseUrl: info.baseUrl, installationId }, 'tenant installed');
+    res.status(204).end();
+  });
 }
 
 function uninstalled({ sequelize, store, tenants, logger }: LifecycleDeps): RequestHandler {
-  return async (req, res, next) => {
-    try {
-      const clientKey = requestContext(req)?.clientKey;
-      if (!clientKey) throw unauthorized();
-      await sequelize.transaction(async (t) => {
-        await tenants.delete(clientKey, t); // our tables cascade from the tenant row
-        await store.del(clientKey, undefined, t); // ACE's settings, shared secret included
-      });
-      logger.info({ clientKey }, 'tenant uninstalled; its data was removed');
-      res.status(204).end();
-    } catch (err) {
-      next(err);
-    }
-  };
+  return asyncHandler(async (req, res) => {
+    const clientKey = requestContext(req)?.clientKey;
+    if (!clientKey) throw unauthorized();
+    await sequelize.transaction(async (t) => {
+      await tenants.delete(clientKey, t); // our tables cascade from the tenant row
+      await store.del(clientKey, undefined, t); // ACE's settings, shared secret included
+    });
+    logger.info({ clientKey }, 'tenant uninstalled; its data was removed');
+    res.status(204).end();
+  });
 }
 
 function setEnabled({ tenants, logger }: LifecycleDeps, enabled: boolean): RequestHandler {
-  return async (req, res, next) => {
-    try {
-      const clientKey = requestContext(req)?.clientKey;
-      if (!clientKey) throw unauthorized();
-      await tenants.setEnabled(clientKey, enabled);
-      logger.info({ clientKey, enabled }, 'tenant lifecycle event');
-      res.status(204).end();
-    } catch (err) {
-      next(err);
-    }
-  };
+  return asyncHandler(async (req, res) => {
+    const clientKey = requestContext(req)?.clientKey;
+    if (!clientKey) throw unauthorized();
+    await tenants.setEnabled(clientKey, enabled);
+    logger.info({ clientKey, enabled }, 'tenant lifecycle event');
+    res.status(204).end();
+  });
 }
 
 const ARI_PREFIX = 'ari:cloud:ecosystem::installation/';

@@ -84,7 +84,7 @@ export class AddonSettingsStore {
   private fromStored(key: string, clientKey: string, val: unknown): unknown {
     if (key !== CLIENT_INFO || !isRecord(val) || typeof val[SEALED_FIELD] !== 'string') return val;
     const { [SEALED_FIELD]: sealed, ...rest } = val;
-    return { ...rest, sharedSecret: this.box.open(sealed as string, secretContext(clientKey)) };
+    return { ...rest, sharedSecret: this.box.open(sealed, secretContext(clientKey)) };
   }
 }
 

@@ -22,6 +22,7 @@ export interface RunAs {
 const USER = 'postgres';
 
 // The binary packages are ES modules; TypeScript's CommonJS output would turn import() into require().
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- a real dynamic import, which CommonJS output cannot express
 const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<PostgresBinaries>;
 
 /**

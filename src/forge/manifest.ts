@@ -81,6 +81,6 @@ export function forgeScope(scope: string): string {
 }
 
 function moduleKey(type: string, module: Record<string, unknown>): string {
-  const name = String(module.event ?? module.url ?? type);
+  const name = [module.event, module.url].find((v): v is string => typeof v === 'string') ?? type;
   return name.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase();
 }

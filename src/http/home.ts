@@ -5,6 +5,7 @@ import Handlebars from 'handlebars';
 import type { Sequelize } from 'sequelize';
 import { PROJECT_ROOT } from '../config';
 import { isDatabaseReachable } from '../db/database';
+import { asyncHandler } from './asyncHandler';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -17,12 +18,12 @@ export function homeRouter(deps: { sequelize: Sequelize; localBaseUrl: string; p
   const layout = Handlebars.compile(fs.readFileSync(path.join(PROJECT_ROOT, 'views/layout.hbs'), 'utf8'));
   const body = Handlebars.compile(fs.readFileSync(path.join(PROJECT_ROOT, 'views/home.hbs'), 'utf8'));
 
-  router.get('/healthz', async (_req, res) => {
+  router.get('/healthz', asyncHandler(async (_req, res) => {
     const database = await isDatabaseReachable(deps.sequelize);
     res.status(database ? 200 : 503).json({ status: database ? 'ok' : 'degraded', database: database ? 'up' : 'down' });
-  });
+  }));
 
-  router.get('/', async (_req, res) => {
+  router.get('/', asyncHandler(async (_req, res) => {
     const healthy = await isDatabaseReachable(deps.sequelize);
     res.status(healthy ? 200 : 503);
     res.format({
@@ -42,6 +43,6 @@ export function homeRouter(deps: { sequelize: Sequelize; localBaseUrl: string; p
         });
       },
     });
-  });
+  }));
   return router;
 }

@@ -35,7 +35,7 @@ export async function withRetry<T>(attempt: (n: number) => Promise<T>, policy: R
       return await attempt(n);
     } catch (err) {
       if (!(err instanceof JiraError) || !err.retryable || n >= policy.maxAttempts) throw err;
-      const wait = err.retryAfterMs ?? backoffDelay(n, policy, clock.random);
+      const wait = err.retryAfterMs ?? backoffDelay(n, policy, () => clock.random());
       if (wait > policy.maxRetryWaitMs) throw err;
       onRetry?.(err, wait, n);
       await clock.sleep(wait);

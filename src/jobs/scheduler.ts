@@ -45,7 +45,7 @@ export class Scheduler {
 
   async stop(): Promise<void> {
     await this.listener.stop();
-    for (const { task } of this.tasks.values()) task.destroy();
+    for (const { task } of this.tasks.values()) void task.destroy();
     this.tasks.clear();
     await Promise.allSettled([...this.ticking]);
   }
@@ -92,7 +92,7 @@ export class Scheduler {
     const expression = minutes ? cronFor(minutes) : undefined;
     const current = this.tasks.get(id);
     if (current?.expression === expression) return;
-    current?.task.destroy();
+    if (current) void current.task.destroy();
     this.tasks.delete(id);
     if (!expression) return;
     const task = cron.schedule(expression, () => {

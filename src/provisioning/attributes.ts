@@ -23,8 +23,8 @@ function matches(f: Filter, el: Record<string, unknown>): boolean {
     case 'or': return matches(f.left, el) || matches(f.right, el);
     case 'not': return !matches(f.filter, el);
     case 'pr': return pick(el, f.path.attr) !== undefined && pick(el, f.path.attr) !== null;
-    case 'eq': return String(pick(el, f.path.attr) ?? '').toLowerCase() === String(f.value ?? '').toLowerCase();
-    case 'ne': return String(pick(el, f.path.attr) ?? '').toLowerCase() !== String(f.value ?? '').toLowerCase();
+    case 'eq': return String((pick(el, f.path.attr) as string | undefined) ?? '').toLowerCase() === String(f.value ?? '').toLowerCase();
+    case 'ne': return String((pick(el, f.path.attr) as string | undefined) ?? '').toLowerCase() !== String(f.value ?? '').toLowerCase();
     default: return false;
   }
 }
@@ -38,7 +38,7 @@ export function readAttribute(resource: Record<string, unknown>, path: string): 
   if (path.endsWith('[primary]')) {
     const list = readRaw(resource, path.slice(0, -'[primary]'.length));
     if (!Array.isArray(list)) return scalar(list);
-    const el = list.find((x) => isObject(x) && x.primary === true) ?? list[0];
+    const el: unknown = list.find((x) => isObject(x) && x.primary === true) ?? list[0];
     return scalar(el);
   }
   let parsed;

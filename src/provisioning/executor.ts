@@ -131,7 +131,7 @@ export class GroupIds {
 
   set(clientKey: string, name: string, groupId: string): void {
     let tenant = this.known.get(clientKey);
-    if (!tenant) this.known.set(clientKey, (tenant = new Map()));
+    if (!tenant) this.known.set(clientKey, (tenant = new Map<string, string>()));
     if (tenant.size > 50_000) tenant.clear();
     tenant.set(name.toLowerCase(), groupId);
   }

@@ -17,8 +17,8 @@ export async function readJiraState(jira: JiraClient, rules: Rules, allIdpGroups
   const members = new Map<string, Set<string>>();
   await Promise.all(
     [...wanted].map((name) => groups.get(name)).filter((g) => g !== undefined).map(async (g) => {
-      const list = await collect(jira.allGroupMembers(g!.groupId, true));
-      members.set(g!.groupId, new Set(list.map((u) => u.accountId)));
+      const list = await collect(jira.allGroupMembers(g.groupId, true));
+      members.set(g.groupId, new Set(list.map((u) => u.accountId)));
     }),
   );
   return { groups, members };

@@ -65,22 +65,22 @@ export function plan(input: PlanInput): Plan {
       properties(u, undefined);
       continue;
     }
-    if (link!.deprovisioned) {
+    if (link.deprovisioned) {
       if (!rules.users.reactivate) continue;
-      push({ kind: 'reactivate', userId: u.id, accountId: link!.accountId, enable: rules.users.deprovision === 'deactivate', regroup: link!.removedGroups }, `user:${u.id}`, 'active again in the IdP');
+      push({ kind: 'reactivate', userId: u.id, accountId: link.accountId, enable: rules.users.deprovision === 'deactivate', regroup: link.removedGroups }, `user:${u.id}`, 'active again in the IdP');
     }
     for (const g of desiredOf.get(u.id) ?? []) {
       if (!exists(g)) continue;
       const group = jira.groups.get(lower(g));
-      if (group && jira.members.get(group.groupId)?.has(link!.accountId)) continue;
+      if (group && jira.members.get(group.groupId)?.has(link.accountId)) continue;
       push({ kind: 'addMember', userId: u.id, groupName: g, groupId: group?.groupId }, `user:${u.id}`, `member of "${g}" by ${groupReason(g, u, input)}`);
     }
     const desired = new Set((desiredOf.get(u.id) ?? []).map(lower));
     for (const g of managedGroups) {
       if (desired.has(g)) continue;
       const group = jira.groups.get(g);
-      if (group && removable(link!.accountId, group.groupId)) {
-        push({ kind: 'removeMember', userId: u.id, accountId: link!.accountId, groupId: group.groupId, groupName: group.name }, `user:${u.id}`, `no longer in an IdP group mapped to "${group.name}"`);
+      if (group && removable(link.accountId, group.groupId)) {
+        push({ kind: 'removeMember', userId: u.id, accountId: link.accountId, groupId: group.groupId, groupName: group.name }, `user:${u.id}`, `no longer in an IdP group mapped to "${group.name}"`);
       }
     }
     if (rules.users.update) properties(u, link);

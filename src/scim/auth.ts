@@ -1,3 +1,4 @@
+import { asyncHandler } from '../http/asyncHandler';
 import type { RequestHandler } from 'express';
 import { constantTimeEqual, hashToken } from '../crypto/tokens';
 
@@ -16,7 +17,7 @@ export interface ScimConnection {
  * connection or tenant: all the same 401, so nothing about other connections leaks.
  */
 export function requireScimToken(tokens: Pick<ScimTokenCache, 'get'>): RequestHandler {
-  return async (req, res, next) => {
+  return asyncHandler(async (req, res, next) => {
     try {
       const header = req.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -32,5 +33,5 @@ export function requireScimToken(tokens: Pick<ScimTokenCache, 'get'>): RequestHa
       if (err && typeof err === 'object' && 'status' in err && (err as { status: number }).status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="SCIM"');
       next(err);
     }
-  };
+  });
 }

@@ -24,7 +24,7 @@ export const MAX_MEMBERS_PER_RESPONSE = 100_000;
 
 
 const groupFields = (resource: JsonObject): GroupFields => ({
-  displayName: String(resource.displayName),
+  displayName: resource.displayName as string, // validated: required, a non-empty string
   externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
   resource,
 });

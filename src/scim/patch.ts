@@ -2,7 +2,8 @@ import { holderOf, resolveAttr, type ResolvedAttr } from './attributes';
 import { invalidFilter, invalidPath, invalidValue, mutability } from './errors';
 import type { Filter } from '../directory/filter';
 import type { PatchOperation } from './patchOps';
-import { coerce, isObject, type Json, type JsonObject } from './resource';
+import { coerce, isObject, parseMembers, type Json, type JsonObject } from './resource';
+import { asText } from '../text';
 import type { AttrDef, ResourceTypeDef } from './schemas';
 
 /** A change to a group's members, applied in order directly to the membership rows. */
@@ -45,8 +46,8 @@ function applyOne(resource: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
       if (r.attr.required) throw mutability(`"${name}" is required and cannot be removed.`);
       if (r.attr.multiValued && op.op === 'remove' && op.value !== undefined && Array.isArray(box[name])) {
         const drop = (coerce(r.attr, op.value, name) as Json[] | undefined) ?? [];
-        box[name] = (box[name] as Json[]).filter((el) => !drop.some((d) => sameElement(el, d)));
-        if ((box[name] as Json[]).length === 0) delete box[name];
+        box[name] = (box[name]).filter((el) => !drop.some((d) => sameElement(el, d)));
+        if ((box[name]).length === 0) delete box[name];
       } else {
         delete box[name];
       }
@@ -55,11 +56,11 @@ function applyOne(resource: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
     const value = coerce(r.attr, unwrapSingle(r.attr, op.value), name);
     if (value === undefined) return;
     if (r.attr.multiValued && op.op === 'add' && Array.isArray(box[name])) {
-      const list = box[name] as Json[];
+      const list = box[name];
       if ((value as Json[]).some((v) => isObject(v) && v.primary === true)) demotePrimaries(list);
       for (const v of value as Json[]) if (!list.some((el) => sameElement(el, v))) list.push(v);
     } else if (r.attr.type === 'complex' && !r.attr.multiValued && isObject(box[name])) {
-      Object.assign(box[name] as JsonObject, value as JsonObject);
+      Object.assign(box[name], value as JsonObject);
     } else {
       box[name] = value;
     }
@@ -74,7 +75,7 @@ function applyOne(resource: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
     else list.forEach((el) => (el[sub.name] = coerce(sub, op.value, `${name}.${sub.name}`) ?? null));
     return;
   }
-  const obj = isObject(box[name]) ? (box[name] as JsonObject) : {};
+  const obj = isObject(box[name]) ? (box[name]) : {};
   if (removing) delete obj[sub.name];
   else {
     const v = coerce(sub, unwrapSingle(sub, op.value), `${name}.${sub.name}`);
@@ -115,7 +116,7 @@ function applyFiltered(box: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
 
 /** A new primary value takes the role from the old one (RFC 7643 §2.4: at most one primary). */
 function demotePrimaries(list: Json[]): void {
-  for (const el of list) if (isObject(el) && el.primary === true) (el as JsonObject).primary = false;
+  for (const el of list) if (isObject(el) && el.primary === true) (el).primary = false;
 }
 
 /** The `sub eq value` conditions of an and-filter, as an element's fields. */
@@ -151,7 +152,7 @@ function compareValues(actual: unknown, op: string, expected: unknown, def: Attr
   }
   const norm = (v: unknown) => (typeof v === 'string' && !def.caseExact ? v.toLowerCase() : v);
   const a = norm(actual) as string | number;
-  const e = norm(typeof actual === 'number' ? Number(expected) : String(expected)) as string | number;
+  const e = norm(typeof actual === 'number' ? Number(expected) : asText(expected)) as string | number;
   switch (op) {
     case 'eq': return a === e;
     case 'ne': return a !== e;
@@ -168,21 +169,15 @@ function compareValues(actual: unknown, op: string, expected: unknown, def: Attr
 
 /** Group members: add, remove (all, these, or `members[value eq "…"]`), replace. */
 function memberOperations(op: PatchOperation, r: ResolvedAttr): MemberOp[] {
-  const ids = (v: unknown): string[] =>
-    (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).map((m) => {
-      const id = isObject(m) ? m.value : m;
-      if (typeof id !== 'string' || !id) throw invalidValue('Each member needs a "value" with the member\'s id.');
-      return id;
-    });
   if (r.sub) throw invalidPath('Member sub-attributes cannot be changed; add or remove the member.');
   if (op.path.filter) {
     if (op.op !== 'remove') throw invalidPath('A member filter path is supported for remove only.');
     return [{ kind: 'remove', ids: memberFilterIds(op.path.filter) }];
   }
-  if (op.op === 'add') return [{ kind: 'add', ids: ids(op.value) }];
-  if (op.op === 'replace') return [{ kind: 'removeAll' }, { kind: 'add', ids: ids(op.value) }];
+  if (op.op === 'add') return [{ kind: 'add', ids: parseMembers(op.value) }];
+  if (op.op === 'replace') return [{ kind: 'removeAll' }, { kind: 'add', ids: parseMembers(op.value) }];
   // Entra's legacy dialect removes the listed members with path "members" and a value list.
-  return op.value === undefined || op.value === null ? [{ kind: 'removeAll' }] : [{ kind: 'remove', ids: ids(op.value) }];
+  return op.value === undefined || op.value === null ? [{ kind: 'removeAll' }] : [{ kind: 'remove', ids: parseMembers(op.value) }];
 }
 
 function memberFilterIds(f: Filter): string[] {
@@ -198,7 +193,7 @@ function unwrapSingle(def: AttrDef, value: unknown): unknown {
 
 function sameElement(a: Json, b: Json): boolean {
   if (isObject(a) && isObject(b) && 'value' in a && 'value' in b) {
-    return String(a.value).toLowerCase() === String(b.value).toLowerCase() && (a.type ?? null) === (b.type ?? null);
+    return asText(a.value).toLowerCase() === asText(b.value).toLowerCase() && (a.type ?? null) === (b.type ?? null);
   }
   return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -22,7 +22,7 @@ export function presentUser(u: DirectoryUser, baseUrl: string, groups?: MemberRe
     active: u.active,
     ...(groups ? { groups: groups.map((g) => ({ value: g.id, display: g.display, $ref: `${baseUrl}/Groups/${g.id}`, type: 'direct' })) } : {}),
     meta: { resourceType: 'User', created: u.createdAt.toISOString(), lastModified: u.updatedAt.toISOString(), location: `${baseUrl}/Users/${u.id}`, version: etag(u.version) },
-  } as JsonObject;
+  };
 }
 
 /** A directory group as a SCIM Group (members when given). */
@@ -36,7 +36,7 @@ export function presentGroup(g: DirectoryGroup, baseUrl: string, members?: Membe
     ...(rest as JsonObject),
     ...(members ? { members: members.map((m) => ({ value: m.id, display: m.display, $ref: `${baseUrl}/Users/${m.id}`, type: 'User' })) } : {}),
     meta: { resourceType: 'Group', created: g.createdAt.toISOString(), lastModified: g.updatedAt.toISOString(), location: `${baseUrl}/Groups/${g.id}`, version: etag(g.version) },
-  } as JsonObject;
+  };
 }
 
 /** What the attributes / excludedAttributes parameters ask for, resolved against the schemas. */
@@ -94,7 +94,8 @@ function copyAttr(from: JsonObject, to: JsonObject, r: ResolvedAttr): void {
   } else if (Array.isArray(value)) {
     dst[r.attr.name] = value.map((el) => (isObject(el) && r.sub!.name in el ? { [r.sub!.name]: el[r.sub!.name] } : {}));
   } else if (isObject(value) && r.sub.name in value) {
-    dst[r.attr.name] = { ...(isObject(dst[r.attr.name]) ? (dst[r.attr.name] as JsonObject) : {}), [r.sub.name]: value[r.sub.name] };
+    const existing = dst[r.attr.name];
+    dst[r.attr.name] = { ...(isObject(existing) ? existing : {}), [r.sub.name]: value[r.sub.name] };
   }
 }
 

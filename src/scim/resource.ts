@@ -76,9 +76,10 @@ function putUrnKey(type: ResourceTypeDef, resource: JsonObject, key: string, val
   if (isObject(value)) resource[key] = value as JsonObject; // a custom extension: kept for attribute mapping
 }
 
-function parseMembers(value: unknown): string[] {
+/** Member ids from a members value: one member or a list, each `{value: id}` or the bare id. */
+export function parseMembers(value: unknown): string[] {
   if (value === null || value === undefined) return [];
-  const list = Array.isArray(value) ? value : [value];
+  const list: unknown[] = Array.isArray(value) ? value : [value];
   return list.map((m) => {
     const id = isObject(m) ? m.value : m;
     if (typeof id !== 'string' || !id) throw invalidValue('Each member needs a "value" with the member\'s id.');
@@ -149,7 +150,7 @@ function onePrimary(list: Json[]): Json[] {
       seen = true;
       return v;
     }
-    return { ...(v as JsonObject), primary: false };
+    return { ...(v), primary: false };
   });
 }
 

@@ -24,7 +24,7 @@ export interface ScimUserDeps {
 /** The indexed fields of a user, from its normalised resource. */
 export function userFields(resource: JsonObject): UserFields {
   return {
-    userName: String(resource.userName),
+    userName: resource.userName as string, // validated: required, a non-empty string
     externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
     displayName: typeof resource.displayName === 'string' ? resource.displayName : null,
     email: primaryValue(resource.emails),

@@ -18,7 +18,7 @@ const SCREENSHOTS = path.join(__dirname, '../../docs/screenshots');
 const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === 'true') throw new Error(`Chromium is required in CI (${CHROMIUM}); .ci/run installs it with apt-get.`);
 if (!haveChromium) {
-  // eslint-disable-next-line no-console
+   
   console.warn(`\n*** SKIPPING the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH) ***\n`);
 }
 const describeBrowser = haveChromium ? describe : describe.skip;
@@ -243,7 +243,7 @@ describeBrowser('admin pages in Chromium', () => {
     const reached: string[] = [];
     for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Tab');
-      reached.push(await page.evaluate(() => (document.activeElement as HTMLElement).id || (document.activeElement as HTMLElement).textContent!.trim()));
+      reached.push(await page.evaluate(() => (document.activeElement as HTMLElement).id || (document.activeElement as HTMLElement).textContent.trim()));
     }
     expect(reached).toEqual(expect.arrayContaining(['Configured IdPs', 'Add new app', 'Site credentials', 'email']));
     await page.locator('#email').fill('someone@example.com');

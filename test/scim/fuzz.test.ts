@@ -37,7 +37,10 @@ const value = fc.oneof(
 );
 
 const comparison = fc.tuple(fc.constantFrom(...names), fc.constantFrom(...ops), value).map(([n, o, v]) => (o.toLowerCase() === 'pr' ? `${n} ${o}` : `${n} ${o} ${v}`));
-const filter: fc.Arbitrary<string> = fc.letrec((tie) => ({
+// letrec's tie() is untyped; every arbitrary tied here is a filter string.
+const filter: fc.Arbitrary<string> = fc.letrec((tieAny) => {
+  const tie = (key: string) => tieAny(key) as fc.Arbitrary<string>;
+  return {
   f: fc.oneof(
     { depthSize: 'small' },
     comparison,
@@ -46,7 +49,8 @@ const filter: fc.Arbitrary<string> = fc.letrec((tie) => ({
     tie('f').map((f) => `(${f})`),
     fc.tuple(fc.constantFrom('emails', 'members', 'addresses', 'name', 'nosuch'), tie('f')).map(([n, f]) => `${n}[${f}]`),
   ),
-})).f as fc.Arbitrary<string>;
+  };
+}).f;
 const anyFilter = fc.oneof(filter, fc.string(), fc.string({ unit: 'grapheme-ascii', maxLength: 200 }));
 
 const jsonValue = fc.jsonValue({ maxDepth: 3 });

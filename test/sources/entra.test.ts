@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startEntra, type EntraHarness } from '../support/entra';
+import { startEntra, type ApiBody, type EntraHarness } from '../support/entra';
 
 /** Entra ID pull sync through Microsoft Graph, end to end: fake Entra ID (HTTPS) → directory → engine → fake Jira. */
 let h: EntraHarness;
@@ -172,7 +172,7 @@ describe('full and incremental sync of the whole directory', () => {
     const id = await h.createConnection({ scope: { kind: 'directory' } });
     const started = (await h.sync(id, { mode: 'full' })).body;
     expect(started).toMatchObject({ status: 'running', stage: 'reading' });
-    let seen: Record<string, any> | undefined;
+    let seen: ApiBody;
     for (let i = 0; i < 100 && !seen; i++) {
       const run = (await request(h.app.url).get(`/api/v1/runs/${started.id}?limit=0`).set(h.admin())).body;
       if (run.stage === 'reading' && run.progress.read?.pages > 0) seen = run.progress.read;
@@ -189,7 +189,7 @@ describe('full and incremental sync of the whole directory', () => {
     const id = await h.createConnection({ usernameAttribute: 'mail' });
     const run = await h.syncAndWait(id);
     expect(run.status).toBe('succeeded');
-    expect(run.progress.read.conflicts).toEqual([`user ${twin.id}: username Shared@contoso.com is already another user's`]);
+    expect(run.progress.read.conflicts).toEqual([`user ${twin.id as string}: username Shared@contoso.com is already another user's`]);
     expect(run.counts.usersCreated).toBe(1);
 
     // two groups with one name: the first is stored, the other named

@@ -4,11 +4,13 @@ import { FakeEntra, type FakeApp } from './fakeEntra';
 import { FakeJira } from './fakeJira';
 import { KeyServer } from './keyServer';
 import { jwtHeader, startTestApp, type TestApp } from './app';
-import type { TestDatabase } from './db';
 
 export const ALL_ROLES = ['User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'];
 
 /** An installed add-on with its site-admin token stored, a fake Jira, and a fake Entra ID (HTTPS) with one app registration. */
+/** An admin API answer's JSON body, as supertest hands it over (untyped: the tests assert on it). */
+export type ApiBody = request.Response['body'];
+
 export interface EntraHarness {
   app: TestApp;
   jira: FakeJira;
@@ -21,8 +23,8 @@ export interface EntraHarness {
   createConnection(entra?: Record<string, unknown>, extra?: Record<string, unknown>): Promise<string>;
   sync(connectionId: string, body?: object): request.Test;
   /** Starts a sync and waits until its run is over; the run as the API shows it. */
-  syncAndWait(connectionId: string, body?: object): Promise<Record<string, any>>;
-  waitRun(runId: string, app?: TestApp): Promise<Record<string, any>>;
+  syncAndWait(connectionId: string, body?: object): Promise<ApiBody>;
+  waitRun(runId: string, app?: TestApp): Promise<ApiBody>;
   /** Another app instance on the same database (for races). */
   secondInstance(): Promise<TestApp>;
   close(): Promise<void>;
@@ -69,7 +71,7 @@ export async function startEntra(env: Record<string, string> = {}): Promise<Entr
       return waitRun(res.body.id);
     },
     async secondInstance() {
-      const other = await startTestApp({ keys, env: fullEnv, db: app.db as TestDatabase, secretKey: app.secretKey });
+      const other = await startTestApp({ keys, env: fullEnv, db: app.db, secretKey: app.secretKey });
       others.push(other);
       return other;
     },

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { hasControlCharacters } from '../../text';
 import { entraSettingsSchema } from '../../sources/entra/settings';
 
-const name = z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters').refine((v) => !/[\u0000-\u001f]/.test(v), 'must not contain control characters');
+const name = z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters').refine((v) => !hasControlCharacters(v), 'must not contain control characters');
 const scimProvider = z.enum(['entra', 'okta', 'miniorange', 'generic'], { errorMap: () => ({ message: 'must be one of entra, okta, miniorange, generic' }) });
 const clientSecret = z.string().min(1, 'must not be empty').max(1024, 'at most 1,024 characters').refine((v) => v.trim() === v, 'must not start or end with spaces');
 const target = z.enum(['users'], { errorMap: () => ({ message: 'must be "users" (JSM customers are not available yet)' }) }).default('users');

@@ -1,3 +1,4 @@
+import { asyncHandler } from '../../http/asyncHandler';
 import type { RequestHandler } from 'express';
 import { requireContext } from '../../http/context';
 import type { TenantRepository } from '../../db/tenants';
@@ -15,47 +16,39 @@ export interface SiteCredentialsDeps {
 
 /** GET /api/v1/site-credentials: which credentials are set (never their values). */
 export function getSiteCredentials({ credentials }: SiteCredentialsDeps): RequestHandler {
-  return async (req, res, next) => {
-    try {
-      res.json(await credentials.status(requireContext(req).clientKey));
-    } catch (err) {
-      next(err);
-    }
-  };
+  return asyncHandler(async (req, res) => {
+    res.json(await credentials.status(requireContext(req).clientKey));
+  });
 }
 
 /** PUT /api/v1/site-credentials: verifies the credentials against Jira with real calls, then stores them sealed. */
 export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
-  return async (req, res, next) => {
-    try {
-      const { clientKey, userAccountId } = requireContext(req);
-      const body = res.locals.body as PutSiteCredentials;
-      const tenant = await deps.tenants.find(clientKey);
-      if (!tenant) throw notFound('This Jira site is not installed.');
-      const merged = await mergeWithStored(deps.credentials, clientKey, body);
-      const candidate = deps.jira.withCandidate(clientKey, { baseUrl: tenant.baseUrl, email: body.email, apiToken: merged.apiToken }, merged.orgApiKey ?? undefined);
+  return asyncHandler(async (req, res) => {
+    const { clientKey, userAccountId } = requireContext(req);
+    const body = res.locals.body as PutSiteCredentials;
+    const tenant = await deps.tenants.find(clientKey);
+    if (!tenant) throw notFound('This Jira site is not installed.');
+    const merged = await mergeWithStored(deps.credentials, clientKey, body);
+    const candidate = deps.jira.withCandidate(clientKey, { baseUrl: tenant.baseUrl, email: body.email, apiToken: merged.apiToken }, merged.orgApiKey ?? undefined);
 
-      const owner = await verify('apiToken', () => candidate.tokenOwner(), 'Jira did not accept this email and API token. Use the email of the account that created the token, and a token that has not been revoked.');
-      const isAdmin = await verify('apiToken', () => deps.jira.forTenant(clientKey).hasGlobalPermission(owner.accountId, 'ADMINISTER'));
-      if (!isAdmin) throw fieldError('email', `${body.email} is not a Jira administrator of this site; user and group writes need an administrator's API token.`);
-      if (merged.orgId && merged.orgApiKey) {
-        await verify('orgApiKey', () => candidate.getOrganization(merged.orgId!), 'The Atlassian admin API did not accept this organization ID and API key.');
-      }
-
-      await deps.credentials.save(clientKey, {
-        email: body.email,
-        apiToken: merged.apiToken,
-        tokenAccountId: owner.accountId,
-        orgId: merged.orgId,
-        orgApiKey: merged.orgApiKey,
-        updatedBy: userAccountId ?? 'unknown',
-      });
-      deps.jira.forget(clientKey);
-      res.json(await deps.credentials.status(clientKey));
-    } catch (err) {
-      next(err);
+    const owner = await verify('apiToken', () => candidate.tokenOwner(), 'Jira did not accept this email and API token. Use the email of the account that created the token, and a token that has not been revoked.');
+    const isAdmin = await verify('apiToken', () => deps.jira.forTenant(clientKey).hasGlobalPermission(owner.accountId, 'ADMINISTER'));
+    if (!isAdmin) throw fieldError('email', `${body.email} is not a Jira administrator of this site; user and group writes need an administrator's API token.`);
+    if (merged.orgId && merged.orgApiKey) {
+      await verify('orgApiKey', () => candidate.getOrganization(merged.orgId!), 'The Atlassian admin API did not accept this organization ID and API key.');
     }
-  };
+
+    await deps.credentials.save(clientKey, {
+      email: body.email,
+      apiToken: merged.apiToken,
+      tokenAccountId: owner.accountId,
+      orgId: merged.orgId,
+      orgApiKey: merged.orgApiKey,
+      updatedBy: userAccountId ?? 'unknown',
+    });
+    deps.jira.forget(clientKey);
+    res.json(await deps.credentials.status(clientKey));
+  });
 }
 
 /** Fills what the request left out from what is stored, and checks the result is whole. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { hasControlCharacters } from '../../text';
 
 /** PUT /api/v1/site-credentials. Omitted secrets keep what is stored; null removes the org key. */
-const noControl = (v: string) => !/[\u0000-\u001f\u007f]/.test(v);
+const noControl = (v: string) => !hasControlCharacters(v) && !v.includes('\u007f');
 const controlMessage = 'must not contain control characters';
 
 export const putSiteCredentialsSchema = z

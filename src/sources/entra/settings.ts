@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasControlCharacters } from '../../text';
 
 /** Microsoft's national clouds: where to sign in and which Graph to read. */
 export const CLOUDS = {
@@ -15,7 +16,7 @@ const tenant = z.string().trim().refine((v) => guid.safeParse(v).success || /^[a
 /** A Graph property name: `department`, `extension_<appId>_costCenter`, `onPremisesExtensionAttributes/extensionAttribute1` is read as its parent. */
 const graphProperty = z.string().trim().regex(/^[A-Za-z][A-Za-z0-9_]{0,119}$/, 'must be a Graph user property name such as department or extension_<appId>_costCenter');
 const httpsUrl = z.string().trim().url('must be a URL').refine((v) => v.startsWith('https://'), 'must be an https:// URL').transform((v) => v.replace(/\/+$/, ''));
-const odataFilter = z.string().trim().max(1000, 'at most 1,000 characters').refine((v) => !/[\u0000-\u001f]/.test(v), 'must not contain control characters')
+const odataFilter = z.string().trim().max(1000, 'at most 1,000 characters').refine((v) => !hasControlCharacters(v), 'must not contain control characters')
   .refine((v) => (v.match(/'/g) ?? []).length % 2 === 0, "has an unclosed 'string'");
 
 export const scopeSchema = z.discriminatedUnion('kind', [

@@ -68,7 +68,7 @@ export class EntraPull {
     if (mode !== 'full' && fresh && this.settings.scope.kind === 'directory') {
       try {
         this.progress.mode = 'incremental';
-        await this.incrementalDirectory(st!.usersDeltaLink!, st!.groupsDeltaLink);
+        await this.incrementalDirectory(st.usersDeltaLink!, st.groupsDeltaLink);
         await this.state.save(this.connectionId, { incremental: true });
         return this.done();
       } catch (err) {
@@ -126,7 +126,7 @@ export class EntraPull {
       const users = new Set<string>();
       const groups = new Set<string>();
       for await (const page of this.pagesOf<Obj>(`${sp}/appRoleAssignedTo?$top=999`)) {
-        for (const a of page.value) (a.principalType === 'Group' ? groups : a.principalType === 'User' ? users : new Set()).add(a.principalId as string);
+        for (const a of page.value) (a.principalType === 'Group' ? groups : a.principalType === 'User' ? users : new Set()).add(a.principalId);
       }
       for (const groupId of groups) {
         this.step(`reading assigned group ${groupId}`);
@@ -197,7 +197,7 @@ export class EntraPull {
     if (!this.settings.userFilter) return;
     for (const u of merged.filter((m) => !stored.has(m.id as string))) {
       const groups: Obj[] = [];
-      for await (const page of this.pagesOf<Obj>(`/users/${u.id}/memberOf/microsoft.graph.group?$select=id,displayName,description&$top=999`)) groups.push(...page.value);
+      for await (const page of this.pagesOf<Obj>(`/users/${u.id as string}/memberOf/microsoft.graph.group?$select=id,displayName,description&$top=999`)) groups.push(...page.value);
       await this.writeMemberships(groups.map((g) => [g.id as string, u.id as string]), null, tx);
     }
   }

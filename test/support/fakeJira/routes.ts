@@ -101,7 +101,7 @@ export const routes: Route[] = [
     handle: ({ state, base, query }) => {
       const found = query.getAll('accountId').map((id) => state.users.get(id)).filter((u) => u !== undefined);
       const p = page(found, query.get('startAt'), query.get('maxResults'), 10, 200);
-      return ok({ ...p, values: p.values.map((u) => userJson(base, u!)) });
+      return ok({ ...p, values: p.values.map((u) => userJson(base, u)) });
     },
   },
   {

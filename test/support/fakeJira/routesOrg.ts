@@ -30,7 +30,10 @@ export const serviceDeskAndOrgRoutes: Route[] = [
       if (!desk) return bad(['The service desk does not exist.'], {}, 404);
       const ids = obj(body).accountIds;
       if (!Array.isArray(ids)) return bad(['accountIds is required.']);
-      for (const id of ids as string[]) (method === 'POST' ? desk.customers.add(id) : desk.customers.delete(id));
+      for (const id of ids as string[]) {
+        if (method === 'POST') desk.customers.add(id);
+        else desk.customers.delete(id);
+      }
       return ok(undefined, 204);
     },
   })),
