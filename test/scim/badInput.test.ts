@@ -19,8 +19,10 @@ const expectError = (res: request.Response, status: number, scimType?: string) =
   expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
   expect(res.body).toEqual({ schemas: [ERROR], status: String(status), ...(scimType ? { scimType } : {}), detail: expect.any(String) });
 };
-const raw = (method: 'post' | 'put' | 'patch', path: string, body: string, type = 'application/scim+json') =>
-  request(s.app.url)[method](s.base + path).set('Authorization', `Bearer ${s.token}`).set('Content-Type', type).send(body);
+const raw = (method: 'post' | 'put' | 'patch', path: string, body: string, type = 'application/scim+json') => {
+  const call = request(s.app.url)[method](s.base + path);
+  return call.set('Authorization', `Bearer ${s.token}`).set('Content-Type', type).send(body);
+};
 
 it('malformed JSON → 400 invalidSyntax', async () => {
   expectError(await raw('post', '/Users', '{"userName": '), 400, 'invalidSyntax');
