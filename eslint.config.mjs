@@ -19,7 +19,10 @@ export default tseslint.config(
       // `_name` marks what is left unused on purpose (an omitted field in a rest pattern, an unused argument).
       // `async` keeps a Promise-returning contract (an interface, a fake) even where nothing is awaited.
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {

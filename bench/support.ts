@@ -24,7 +24,11 @@ export interface BenchWorld {
  * `BENCH_PROFILE=<dir>` adds --cpu-prof), and waits for /healthz.
  */
 export async function startBenchWorld(env: Record<string, string> = {}): Promise<BenchWorld> {
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
   const pg = await startTestPostgres();
   await buildTemplate(pg.adminUrl);
   await adminQuery(pg.adminUrl, `CREATE DATABASE bench TEMPLATE ${TEMPLATE_DB}`);
@@ -36,17 +40,37 @@ export async function startBenchWorld(env: Record<string, string> = {}): Promise
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const server = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/src/server.js')], {
     env: {
-      ...process.env, NODE_ENV: 'production', PORT: String(port), AC_LOCAL_BASE_URL: base, DATABASE_URL: dbUrl, APP_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
-      CONNECT_KEYS_CDN_URL: keys.url, AC_HOST_WHITELIST: '127.0.0.1', LOG_LEVEL: 'warn', ATLASSIAN_API_URL: jira.url, ...env,
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      AC_LOCAL_BASE_URL: base,
+      DATABASE_URL: dbUrl,
+      APP_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
+      CONNECT_KEYS_CDN_URL: keys.url,
+      AC_HOST_WHITELIST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ATLASSIAN_API_URL: jira.url,
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  for (let i = 0; !(await fetch(`${base}/healthz`).then((r) => r.ok, () => false)); i++) {
+  for (
+    let i = 0;
+    !(await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  ) {
     if (i > 200 || server.exitCode !== null) throw new Error('the server did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    base, dbUrl, jira, keys, server,
+    base,
+    dbUrl,
+    jira,
+    keys,
+    server,
     async stop() {
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));

@@ -22,7 +22,9 @@ async function up({ context: qi }) {
 
 /** @param {{context: QueryInterface}} params */
 async function down({ context: qi }) {
-  await qi.sequelize.query('DROP TRIGGER connections_changed ON connections; DROP FUNCTION notify_connection_change();');
+  await qi.sequelize.query(
+    'DROP TRIGGER connections_changed ON connections; DROP FUNCTION notify_connection_change();',
+  );
 }
 
 module.exports = { up, down };

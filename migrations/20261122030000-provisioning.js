@@ -75,7 +75,9 @@ async function up({ context: qi }) {
 
 /** @param {{context: QueryInterface}} params */
 async function down({ context: qi }) {
-  await qi.sequelize.query('DROP TABLE sync_operations; DROP TABLE sync_runs; DROP TABLE managed_memberships; DROP TABLE jira_links;');
+  await qi.sequelize.query(
+    'DROP TABLE sync_operations; DROP TABLE sync_runs; DROP TABLE managed_memberships; DROP TABLE jira_links;',
+  );
 }
 
 module.exports = { up, down };

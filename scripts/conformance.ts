@@ -21,17 +21,23 @@ import { jwtHeader } from '../test/support/app';
  * and why. Also listed in docs/scim.md.
  */
 export const KNOWN_COLLECTION_DEFECTS: Record<string, string> = {
-  'Get ServiceProviderConfig › Status code is 200': 'calls /serviceConfiguration; RFC 7644 §4 names the endpoint /ServiceProviderConfig (which passes in our own tests).',
+  'Get ServiceProviderConfig › Status code is 200':
+    'calls /serviceConfiguration; RFC 7644 §4 names the endpoint /ServiceProviderConfig (which passes in our own tests).',
   'Get ServiceProviderConfig › Pach supported is true': 'reads the body of the 404 above.',
-  'Get group by id › Body contians user': 'expects the non-standard "displayName" it sent inside a member to be echoed back; members.display is read-only and set by the server (RFC 7643 §4.2): we show the user\'s own display name.',
-  'Group patch add member › Status code is 204': 'adds the member "string id 1", which names no resource; we refuse it (400 invalidValue) rather than store a member that can never become a Jira user.',
+  'Get group by id › Body contians user':
+    'expects the non-standard "displayName" it sent inside a member to be echoed back; members.display is read-only and set by the server (RFC 7643 §4.2): we show the user\'s own display name.',
+  'Group patch add member › Status code is 204':
+    'adds the member "string id 1", which names no resource; we refuse it (400 invalidValue) rather than store a member that can never become a Jira user.',
   'Group patch add member2 › Status code is 204': 'the same with "string id 2".',
 };
 
 /** Folders left out: they talk to the reference implementation's private token endpoint. */
 const SKIPPED_FOLDERS = ['Get Token'];
 
-interface CollectionItem { name: string; item?: CollectionItem[] }
+interface CollectionItem {
+  name: string;
+  item?: CollectionItem[];
+}
 
 async function main(collectionPath: string): Promise<number> {
   const collection = JSON.parse(fs.readFileSync(collectionPath, 'utf8')) as { item: CollectionItem[] };
@@ -45,24 +51,30 @@ async function main(collectionPath: string): Promise<number> {
   const app = await startTestApp({ keys });
   try {
     await jira.install(app.url, keys);
-    const created = await request(app.url).post('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
+    const created = await request(app.url)
+      .post('/api/v1/connections')
+      .set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
       .send({ name: 'Conformance', kind: 'scim', provider: 'generic' });
-    if (created.status !== 201) throw new Error(`could not create the connection: ${created.status} ${JSON.stringify(created.body)}`);
+    if (created.status !== 201)
+      throw new Error(`could not create the connection: ${created.status} ${JSON.stringify(created.body)}`);
     const { scim } = created.body as { scim: { baseUrl: string; token: string } };
     const base = new URL(scim.baseUrl);
     const summary = await new Promise<newman.NewmanRunSummary>((resolve, reject) =>
-      newman.run({
-        collection: collection,
-        envVar: [
-          { key: 'Protocol', value: base.protocol.replace(':', '') },
-          { key: 'Server', value: base.hostname },
-          { key: 'Port', value: `:${base.port}` },
-          { key: 'Api', value: base.pathname.slice(1) },
-          { key: 'token', value: scim.token },
-        ],
-        reporters: ['cli'],
-        reporter: { cli: { noSummary: false, noBanner: true } },
-      }, (err, s) => (err ? reject(err) : resolve(s))),
+      newman.run(
+        {
+          collection: collection,
+          envVar: [
+            { key: 'Protocol', value: base.protocol.replace(':', '') },
+            { key: 'Server', value: base.hostname },
+            { key: 'Port', value: `:${base.port}` },
+            { key: 'Api', value: base.pathname.slice(1) },
+            { key: 'token', value: scim.token },
+          ],
+          reporters: ['cli'],
+          reporter: { cli: { noSummary: false, noBanner: true } },
+        },
+        (err, s) => (err ? reject(err) : resolve(s)),
+      ),
     );
     const failed = new Map<string, string[]>();
     for (const f of summary.run.failures) {
@@ -72,8 +84,11 @@ async function main(collectionPath: string): Promise<number> {
     const unexpected = [...failed.keys()].filter((n) => !KNOWN_COLLECTION_DEFECTS[n]);
     const nowPassing = Object.keys(KNOWN_COLLECTION_DEFECTS).filter((n) => !failed.has(n));
     const { total = 0, failed: failedCount = 0 } = summary.run.stats.assertions;
-    console.log(`\nConformance: ${total - failedCount} of ${total} assertions passed; ${summary.run.stats.requests.total ?? 0} requests.`);
-    for (const [name, why] of Object.entries(KNOWN_COLLECTION_DEFECTS)) if (failed.has(name)) console.log(`  known collection defect: "${name}": ${why}`);
+    console.log(
+      `\nConformance: ${total - failedCount} of ${total} assertions passed; ${summary.run.stats.requests.total ?? 0} requests.`,
+    );
+    for (const [name, why] of Object.entries(KNOWN_COLLECTION_DEFECTS))
+      if (failed.has(name)) console.log(`  known collection defect: "${name}": ${why}`);
     for (const name of nowPassing) console.log(`  note: "${name}" is listed as a collection defect but passed`);
     for (const name of unexpected) console.log(`  UNEXPECTED FAILURE: "${name}": ${failed.get(name)!.join('; ')}`);
     return unexpected.length === 0 ? 0 : 1;
@@ -86,7 +101,10 @@ async function main(collectionPath: string): Promise<number> {
 }
 
 const file = process.argv[2] ?? path.join(__dirname, '../../shared/conformance/microsoft-scim-postman-collection.json');
-main(path.resolve(file)).then((code) => process.exit(code), (err: Error) => {
-  console.error(`conformance run failed: ${err.stack ?? err.message}`);
-  process.exit(2);
-});
+main(path.resolve(file)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`conformance run failed: ${err.stack ?? err.message}`);
+    process.exit(2);
+  },
+);

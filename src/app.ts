@@ -82,42 +82,85 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
   app.use((req, res, next) => (req.path.startsWith('/scim/') ? next() : json(req, res, next)));
   app.use(homeRouter({ sequelize, localBaseUrl: config.localBaseUrl, port: config.port }));
-  app.use('/vendor/aui', express.static(path.join(PROJECT_ROOT, 'node_modules/@atlassian/aui/dist/aui'), { maxAge: '7d', index: false }));
+  app.use(
+    '/vendor/aui',
+    express.static(path.join(PROJECT_ROOT, 'node_modules/@atlassian/aui/dist/aui'), { maxAge: '7d', index: false }),
+  );
   app.use('/public', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', index: false }));
 
   const addon = await createAddon(app, config, store, logger);
-  const jira = new JiraClientFactory(addon, credentials, config.jira, config.atlassianApiUrl, clock, (err, waitMs, attempt) =>
-    logger.info({ status: err.status, path: err.details.path, waitMs, attempt }, 'Jira call will be retried'),
+  const jira = new JiraClientFactory(
+    addon,
+    credentials,
+    config.jira,
+    config.atlassianApiUrl,
+    clock,
+    (err, waitMs, attempt) =>
+      logger.info({ status: err.status, path: err.details.path, waitMs, attempt }, 'Jira call will be retried'),
   );
   const provisioning = new ProvisioningStore(sql);
   const engine = new ProvisioningEngine({ store: provisioning, connections, jira, logger, options: config.sync });
   const sourceState = new SourceStateRepository(sql);
-  const entra = new EntraService({ connections, box, pull: new PullStore(sql), state: sourceState, options: config.entra, logger });
+  const entra = new EntraService({
+    connections,
+    box,
+    pull: new PullStore(sql),
+    state: sourceState,
+    options: config.entra,
+    logger,
+  });
   const sources = new PullSources({ entra });
   const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
   const loginWork = new Set<Promise<unknown>>();
   addon.on('user_created', (_event: string, body: UserCreatedEvent, req: express.Request) => {
     const clientKey = (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey;
     if (!clientKey) return;
-    const p = onUserCreated({ connections, sources, engine, jira, logger }, clientKey, body ?? {}).catch((err) => logger.error({ err }, 'user_created handling failed'));
+    const p = onUserCreated({ connections, sources, engine, jira, logger }, clientKey, body ?? {}).catch((err) =>
+      logger.error({ err }, 'user_created handling failed'),
+    );
     loginWork.add(p);
     void p.finally(() => loginWork.delete(p));
   });
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
   app.use(adminPageRouter({ authenticate: addon.authenticate(), jira, localBaseUrl: config.localBaseUrl }));
-  app.use('/api/v1', adminApiRouter({
-    authenticate: requireContextJwt(addon), tenants, credentials, connections, jira, localBaseUrl: config.localBaseUrl, engine, provisioning, entra, sources, sourceState,
-    onConnectionChanged: (id) => {
-      tokens.forget(id);
-      void scheduler.refresh(id);
-    },
-  }));
-  app.use('/scim/v2/:connectionId', scimRouter({ sequelize, tokens, users, groups, localBaseUrl: config.localBaseUrl, logger }));
+  app.use(
+    '/api/v1',
+    adminApiRouter({
+      authenticate: requireContextJwt(addon),
+      tenants,
+      credentials,
+      connections,
+      jira,
+      localBaseUrl: config.localBaseUrl,
+      engine,
+      provisioning,
+      entra,
+      sources,
+      sourceState,
+      onConnectionChanged: (id) => {
+        tokens.forget(id);
+        void scheduler.refresh(id);
+      },
+    }),
+  );
+  app.use(
+    '/scim/v2/:connectionId',
+    scimRouter({ sequelize, tokens, users, groups, localBaseUrl: config.localBaseUrl, logger }),
+  );
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
   return {
-    app, addon, jira, tenants, credentials, connections, engine, provisioning, entra, scheduler,
+    app,
+    addon,
+    jira,
+    tenants,
+    credentials,
+    connections,
+    engine,
+    provisioning,
+    entra,
+    scheduler,
     close: async () => {
       await scheduler.stop();
       await Promise.allSettled([...loginWork]);

@@ -4,7 +4,11 @@
  */
 
 /** Exponential backoff with "equal jitter": half the step fixed, half random, capped. */
-export function backoffDelay(attempt: number, policy: { backoffBaseMs: number; backoffMaxMs: number }, random: () => number): number {
+export function backoffDelay(
+  attempt: number,
+  policy: { backoffBaseMs: number; backoffMaxMs: number },
+  random: () => number,
+): number {
   const step = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** (attempt - 1));
   return Math.round(step / 2 + random() * (step / 2));
 }

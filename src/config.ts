@@ -38,10 +38,16 @@ const settingsSchema = z.object({
   DATABASE_POOL_MAX: positiveInt.default(10),
   DATA_DIR: z.string().min(1).optional(),
   EMBEDDED_PG_PORT: port.default(54329),
-  EMBEDDED_PG_SHARED_DIR: z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path').default(DEFAULT_SHARED_DIR),
+  EMBEDDED_PG_SHARED_DIR: z
+    .string()
+    .refine((p) => path.isAbsolute(p), 'must be an absolute path')
+    .default(DEFAULT_SHARED_DIR),
   FORGE_APP_ID: z
     .string()
-    .regex(/^(ari:cloud:ecosystem::app\/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be the app id that `forge register` printed (ari:cloud:ecosystem::app/<uuid>)')
+    .regex(
+      /^(ari:cloud:ecosystem::app\/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      'must be the app id that `forge register` printed (ari:cloud:ecosystem::app/<uuid>)',
+    )
     .optional(),
   APP_SECRET_KEY: z
     .string()
@@ -64,7 +70,11 @@ const settingsSchema = z.object({
   SYNC_MAX_ATTEMPTS: positiveInt.max(50).default(8),
   SYNC_LEASE_MS: positiveInt.default(120_000),
   SYNC_HISTORY_DAYS: positiveInt.default(90),
-  ENTRA_CA_FILE: z.string().min(1).refine((f) => fs.existsSync(f), 'no such file').optional(),
+  ENTRA_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((f) => fs.existsSync(f), 'no such file')
+    .optional(),
   ENTRA_TIMEOUT_MS: positiveInt.default(60_000),
   ENTRA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
@@ -149,7 +159,9 @@ function toConfig(s: Settings): Config {
   if (s.NODE_ENV === 'production') {
     const missing = (['AC_LOCAL_BASE_URL', 'DATABASE_URL', 'APP_SECRET_KEY'] as const).filter((k) => !s[k]);
     if (missing.length > 0) {
-      throw new ConfigError(`Invalid configuration:\n  ${missing.map((k) => `${k}: required in production`).join('\n  ')}`);
+      throw new ConfigError(
+        `Invalid configuration:\n  ${missing.map((k) => `${k}: required in production`).join('\n  ')}`,
+      );
     }
   }
   return Object.freeze({
@@ -157,13 +169,20 @@ function toConfig(s: Settings): Config {
     port: s.PORT,
     localBaseUrl: s.AC_LOCAL_BASE_URL ?? `http://localhost:${s.PORT}`,
     hostWhitelist: s.AC_HOST_WHITELIST,
-    database: { url: s.DATABASE_URL, poolMax: s.DATABASE_POOL_MAX, embeddedPort: s.EMBEDDED_PG_PORT, embeddedSharedDir: s.EMBEDDED_PG_SHARED_DIR },
+    database: {
+      url: s.DATABASE_URL,
+      poolMax: s.DATABASE_POOL_MAX,
+      embeddedPort: s.EMBEDDED_PG_PORT,
+      embeddedSharedDir: s.EMBEDDED_PG_SHARED_DIR,
+    },
     dataDir: path.resolve(PROJECT_ROOT, s.DATA_DIR ?? '.data'),
     appSecretKey: s.APP_SECRET_KEY ? decodeSecretKey(s.APP_SECRET_KEY) : undefined,
     connectKeysCdnUrl: s.CONNECT_KEYS_CDN_URL,
     logLevel: s.LOG_LEVEL ?? (s.NODE_ENV === 'test' ? 'silent' : 'info'),
     logFormat: s.LOG_FORMAT ?? (s.NODE_ENV === 'development' ? 'pretty' : 'json'),
-    forgeAppId: s.FORGE_APP_ID && (s.FORGE_APP_ID.startsWith('ari:') ? s.FORGE_APP_ID : `ari:cloud:ecosystem::app/${s.FORGE_APP_ID}`),
+    forgeAppId:
+      s.FORGE_APP_ID &&
+      (s.FORGE_APP_ID.startsWith('ari:') ? s.FORGE_APP_ID : `ari:cloud:ecosystem::app/${s.FORGE_APP_ID}`),
     jira: {
       concurrencyPerTenant: s.JIRA_CONCURRENCY_PER_TENANT,
       maxAttempts: s.JIRA_MAX_ATTEMPTS,
@@ -182,7 +201,11 @@ function toConfig(s: Settings): Config {
       leaseMs: s.SYNC_LEASE_MS,
       historyDays: s.SYNC_HISTORY_DAYS,
     },
-    entra: { caPem: s.ENTRA_CA_FILE ? fs.readFileSync(s.ENTRA_CA_FILE, 'utf8') : undefined, timeoutMs: s.ENTRA_TIMEOUT_MS, maxAttempts: s.ENTRA_MAX_ATTEMPTS },
+    entra: {
+      caPem: s.ENTRA_CA_FILE ? fs.readFileSync(s.ENTRA_CA_FILE, 'utf8') : undefined,
+      timeoutMs: s.ENTRA_TIMEOUT_MS,
+      maxAttempts: s.ENTRA_MAX_ATTEMPTS,
+    },
     schedulerEnabled: s.SCHEDULER_ENABLED === 'true',
   });
 }

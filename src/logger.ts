@@ -5,17 +5,40 @@ export type Logger = pino.Logger;
 
 /** Field names whose values are secrets: never written to a log line, wherever they appear. */
 const SECRET_FIELDS = [
-  'authorization', 'Authorization', 'apiToken', 'orgApiKey', 'sharedSecret', 'password',
-  'token', 'clientSecret', 'bindPassword', 'secret', 'jwt',
+  'authorization',
+  'Authorization',
+  'apiToken',
+  'orgApiKey',
+  'sharedSecret',
+  'password',
+  'token',
+  'clientSecret',
+  'bindPassword',
+  'secret',
+  'jwt',
 ];
 
 /**
  * Builds the process logger with secrets redacted at any depth we log: JSON lines on stdout (the
  * production format, for log shippers), or readable lines (`pretty`, the development default).
  */
-export function createLogger(level: string, destination?: pino.DestinationStream, format: 'json' | 'pretty' = 'json'): Logger {
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  format: 'json' | 'pretty' = 'json',
+): Logger {
   const paths = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `req.headers.${f.toLowerCase()}`]);
-  const out = format === 'pretty' ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true, sync: true, destination: destination ?? 1 }) : destination;
+  const out =
+    format === 'pretty'
+      ? pretty({
+          colorize: process.stdout.isTTY,
+          translateTime: 'SYS:HH:MM:ss',
+          ignore: 'pid,hostname',
+          singleLine: true,
+          sync: true,
+          destination: destination ?? 1,
+        })
+      : destination;
   return pino({ level, redact: { paths, censor: '[redacted]' }, base: undefined }, out);
 }
 

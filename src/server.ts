@@ -14,7 +14,12 @@ async function main(): Promise<void> {
   const db = await openDatabase(config, logger);
   const applied = await migrateUp(db.sequelize);
   if (applied.length) logger.info({ applied }, 'migrations applied');
-  const { app, close, engine, scheduler } = await createApp({ config, sequelize: db.sequelize, logger, secretKey: resolveSecretKey(config) });
+  const { app, close, engine, scheduler } = await createApp({
+    config,
+    sequelize: db.sequelize,
+    logger,
+    secretKey: resolveSecretKey(config),
+  });
   engine.start();
   if (config.schedulerEnabled) await scheduler.start();
   const server: Server = app.listen(config.port, () => {

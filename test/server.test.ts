@@ -23,7 +23,6 @@ let output = '';
 
 const base = () => `http://127.0.0.1:${port}`;
 
-
 interface Start {
   /** The compiled server to run (a copy of the project elsewhere, for the any-folder test). */
   script?: string;
@@ -33,16 +32,35 @@ interface Start {
 }
 
 async function startServer(opts: Start = {}): Promise<void> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', PORT: String(port), AC_LOCAL_BASE_URL: base(), DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), CONNECT_KEYS_CDN_URL: keys.url, LOG_LEVEL: 'info', LOG_FORMAT: 'json', ATLASSIAN_API_URL: jira.url, ...opts.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'development',
+    PORT: String(port),
+    AC_LOCAL_BASE_URL: base(),
+    DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(pgPort),
+    CONNECT_KEYS_CDN_URL: keys.url,
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    ATLASSIAN_API_URL: jira.url,
+    ...opts.env,
+  };
   delete env.DATABASE_URL;
   delete env.APP_SECRET_KEY;
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  child = spawn(process.execPath, [opts.script ?? path.join(PROJECT_ROOT, 'dist/src/server.js')], { env, cwd: opts.cwd ?? os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, [opts.script ?? path.join(PROJECT_ROOT, 'dist/src/server.js')], {
+    env,
+    cwd: opts.cwd ?? os.tmpdir(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
-    const ok = await fetch(`${base()}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base()}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -57,7 +75,11 @@ async function stopServer(signal: NodeJS.Signals): Promise<void> {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(PROJECT_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [path.join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(PROJECT_ROOT, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
   keys = await new KeyServer().start();
   jira = await new FakeJira().start();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-sync-server-'));
@@ -71,7 +93,9 @@ function stopLeftoverPostgres(pgDir: string): void {
   if (!fs.existsSync(pidFile)) return;
   try {
     process.kill(Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT');
-  } catch { /* already gone */ }
+  } catch {
+    /* already gone */
+  }
 }
 
 afterAll(async () => {
@@ -92,7 +116,10 @@ async function installAndStoreCredentials(): Promise<void> {
   expect(put.status).toBe(200);
 }
 
-const credentials = () => fetch(`${base()}/api/v1/site-credentials`, { headers: { Authorization: `JWT ${jira.contextJwt(jira.admin.accountId)}` } }).then((r) => r.json());
+const credentials = () =>
+  fetch(`${base()}/api/v1/site-credentials`, {
+    headers: { Authorization: `JWT ${jira.contextJwt(jira.admin.accountId)}` },
+  }).then((r) => r.json());
 
 it('starts on an empty machine, serves the descriptor, and keeps its data across restarts', async () => {
   await startServer();
@@ -122,8 +149,9 @@ it('starts on an empty machine, serves the descriptor, and keeps its data across
 const asRoot = process.getuid?.() === 0;
 if (!asRoot && process.env.CI === 'true') throw new Error('CI runs as root: the any-folder start test must run there.');
 if (!asRoot) {
-   
-  console.warn('\n*** SKIPPING the start-from-a-0700-folder test: it needs root (the embedded Postgres runs as "postgres" only then) ***\n');
+  console.warn(
+    '\n*** SKIPPING the start-from-a-0700-folder test: it needs root (the embedded Postgres runs as "postgres" only then) ***\n',
+  );
 }
 (asRoot ? describe : describe.skip)('a clone in a folder only root can enter', () => {
   let closed: string;
@@ -149,9 +177,14 @@ if (!asRoot) {
     fs.rmSync(shared, { recursive: true, force: true });
   });
 
-  it('starts from any working folder with its data in the clone\'s .data, and keeps it across restarts', async () => {
+  it("starts from any working folder with its data in the clone's .data, and keeps it across restarts", async () => {
     // As `npm start` runs it in development: readable log lines (no LOG_FORMAT), ending in where to go next.
-    const start = () => startServer({ script: path.join(copy, 'dist/src/server.js'), cwd: '/', env: { DATA_DIR: undefined, LOG_FORMAT: undefined, EMBEDDED_PG_SHARED_DIR: shared } });
+    const start = () =>
+      startServer({
+        script: path.join(copy, 'dist/src/server.js'),
+        cwd: '/',
+        env: { DATA_DIR: undefined, LOG_FORMAT: undefined, EMBEDDED_PG_SHARED_DIR: shared },
+      });
     const from = output.length;
     await start();
     await new Promise((r) => setTimeout(r, 200)); // the listen callback's lines
@@ -174,7 +207,12 @@ if (!asRoot) {
 /** The project's files as a fresh clone has them, plus node_modules and dist (hard links where possible). */
 function copyProject(into: string): void {
   fs.mkdirSync(into);
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean);
   for (const f of files) {
     const from = path.join(PROJECT_ROOT, f);
     if (!fs.existsSync(from)) continue; // deleted in the work tree

@@ -23,9 +23,17 @@ function seed(entra: FakeEntra): { users: Obj[]; groups: Array<{ id: string }> }
   const groups = Array.from({ length: GROUPS }, (_, g) => entra.addGroup(`team-${g}`, `Team ${g}`));
   const users: Obj[] = [];
   for (let i = 0; i < USERS; i++) {
-    const u = entra.addUser({ userPrincipalName: `user${i}@bench.example`, displayName: `User ${i}`, givenName: 'User', surname: String(i), department: `dept-${i % 50}`, jobTitle: 'Engineer' });
+    const u = entra.addUser({
+      userPrincipalName: `user${i}@bench.example`,
+      displayName: `User ${i}`,
+      givenName: 'User',
+      surname: String(i),
+      department: `dept-${i % 50}`,
+      jobTitle: 'Engineer',
+    });
     users.push(u);
-    for (const g of new Set([i % GROUPS, (i * 7 + 3) % GROUPS, (i * 13 + 5) % GROUPS])) entra.addMember(groups[g].id, u.id as string);
+    for (const g of new Set([i % GROUPS, (i * 7 + 3) % GROUPS, (i * 13 + 5) % GROUPS]))
+      entra.addMember(groups[g].id, u.id as string);
   }
   return { users, groups };
 }
@@ -36,20 +44,53 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const { users, groups } = seed(entra);
   const memberships = [...entra.groups.values()].reduce((n, g) => n + g.members.size, 0);
-  console.log(`fake Entra ID: ${USERS} users, ${GROUPS} groups, ${memberships} memberships (seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  const world = await startBenchWorld({ ENTRA_CA_FILE: entra.certFile, SYNC_POLL_MS: '200', SCHEDULER_ENABLED: 'false' });
+  console.log(
+    `fake Entra ID: ${USERS} users, ${GROUPS} groups, ${memberships} memberships (seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  const world = await startBenchWorld({
+    ENTRA_CA_FILE: entra.certFile,
+    SYNC_POLL_MS: '200',
+    SCHEDULER_ENABLED: 'false',
+  });
   const { base, jira, keys, server } = world;
   const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
-  const app = entra.addApp({ tenantId: crypto.randomUUID(), clientId: crypto.randomUUID(), secret: crypto.randomBytes(16).toString('hex'), roles: ['User.Read.All', 'GroupMember.Read.All'] });
+  const app = entra.addApp({
+    tenantId: crypto.randomUUID(),
+    clientId: crypto.randomUUID(),
+    secret: crypto.randomBytes(16).toString('hex'),
+    roles: ['User.Read.All', 'GroupMember.Read.All'],
+  });
   const db = new Client({ connectionString: world.dbUrl });
   await db.connect();
   try {
     if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
-    await request(base).put('/api/v1/site-credentials').set(admin()).send({ email: jira.admin.emailAddress, apiToken: jira.adminToken }).expect(200);
-    const conn = (await request(base).post('/api/v1/connections').set(admin()).send({
-      name: 'Bench Entra', kind: 'entra', importUsers: false, importGroups: false, clientSecret: app.secret,
-      entra: { tenantId: app.tenantId, clientId: app.clientId, cloud: 'custom', authorityHost: entra.url, graphUrl: entra.url, attributes: ['department', 'jobTitle'], scheduleMinutes: 0 },
-    }).expect(201)).body;
+    await request(base)
+      .put('/api/v1/site-credentials')
+      .set(admin())
+      .send({ email: jira.admin.emailAddress, apiToken: jira.adminToken })
+      .expect(200);
+    const conn = (
+      await request(base)
+        .post('/api/v1/connections')
+        .set(admin())
+        .send({
+          name: 'Bench Entra',
+          kind: 'entra',
+          importUsers: false,
+          importGroups: false,
+          clientSecret: app.secret,
+          entra: {
+            tenantId: app.tenantId,
+            clientId: app.clientId,
+            cloud: 'custom',
+            authorityHost: entra.url,
+            graphUrl: entra.url,
+            attributes: ['department', 'jobTitle'],
+            scheduleMinutes: 0,
+          },
+        })
+        .expect(201)
+    ).body;
 
     /** Starts a sync and samples RSS until the read is over; then sets the plan's Jira work aside (bench/sync measures that). */
     const readOnce = async (label: string, mode: 'full' | 'incremental') => {
@@ -66,13 +107,18 @@ async function main(): Promise<void> {
         const phase = run.progress.read?.phase;
         if (phase && phases[phases.length - 1]?.[0] !== phase) phases.push([phase, Date.now() - started]);
         if (run.stage !== 'reading' || run.status !== 'running') break;
-        process.stdout.write(`\r${label}: ${run.progress.read?.phase ?? '…'} — ${run.progress.read?.usersSeen ?? 0} users, ${run.progress.read?.pages ?? 0} pages   `);
+        process.stdout.write(
+          `\r${label}: ${run.progress.read?.phase ?? '…'} — ${run.progress.read?.usersSeen ?? 0} users, ${run.progress.read?.pages ?? 0} pages   `,
+        );
         await new Promise((r) => setTimeout(r, 100));
       }
       console.log('');
       if (run.status === 'failed') throw new Error(`the read failed: ${run.error}`);
       const wall = Date.now() - started;
-      await db.query("UPDATE sync_operations SET status = 'done', outcome = 'set-aside-by-bench', finished_at = now() WHERE run_id = $1 AND status = 'pending'", [run.id]);
+      await db.query(
+        "UPDATE sync_operations SET status = 'done', outcome = 'set-aside-by-bench', finished_at = now() WHERE run_id = $1 AND status = 'pending'",
+        [run.id],
+      );
       for (let i = 0; i < 600; i++) {
         run = (await request(base).get(`/api/v1/runs/${run.id}?limit=0`).set(admin())).body;
         if (run.status !== 'running') break;
@@ -81,24 +127,43 @@ async function main(): Promise<void> {
       const read = run.progress.read ?? {};
       if (process.env.BENCH_DEBUG) {
         const mine = entra.graphCalls().slice(calls);
-        console.log(mine.map((c, i) => `${decodeURIComponent(c.path).slice(7, 40)} +${c.at - (i ? mine[i - 1].at : started)}ms`).join('\n'));
+        console.log(
+          mine
+            .map((c, i) => `${decodeURIComponent(c.path).slice(7, 40)} +${c.at - (i ? mine[i - 1].at : started)}ms`)
+            .join('\n'),
+        );
       }
       return {
-        mode: read.mode, readSeconds: Math.round(read.readMs / 10) / 100, planSeconds: Math.round(read.planMs / 10) / 100, untilPlannedSeconds: Math.round(wall / 10) / 100,
-        usersSeen: read.usersSeen, groupsSeen: read.groupsSeen, membershipsSeen: read.membershipsSeen, removed: read.removed, graphCalls: entra.graphCalls().length - calls,
-        usersPerSecond: read.readMs ? Math.round(read.usersSeen / (read.readMs / 1000)) : 0, plannedOperations: run.progress.total,
+        mode: read.mode,
+        readSeconds: Math.round(read.readMs / 10) / 100,
+        planSeconds: Math.round(read.planMs / 10) / 100,
+        untilPlannedSeconds: Math.round(wall / 10) / 100,
+        usersSeen: read.usersSeen,
+        groupsSeen: read.groupsSeen,
+        membershipsSeen: read.membershipsSeen,
+        removed: read.removed,
+        graphCalls: entra.graphCalls().length - calls,
+        usersPerSecond: read.readMs ? Math.round(read.usersSeen / (read.readMs / 1000)) : 0,
+        plannedOperations: run.progress.total,
         phasesStartedAtMs: Object.fromEntries(phases),
         peakRssMb: Math.round(Math.max(peak, procStatusKb(server.pid!, 'VmHWM')) / 1024),
       };
     };
 
     const full = await readOnce('full read', 'full');
-    const stored = (await db.query('SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1)::int AS users, (SELECT count(*) FROM directory_groups WHERE connection_id = $1)::int AS groups, (SELECT count(*) FROM directory_memberships WHERE connection_id = $1)::int AS memberships', [conn.id])).rows[0];
+    const stored = (
+      await db.query(
+        'SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1)::int AS users, (SELECT count(*) FROM directory_groups WHERE connection_id = $1)::int AS groups, (SELECT count(*) FROM directory_memberships WHERE connection_id = $1)::int AS memberships',
+        [conn.id],
+      )
+    ).rows[0];
 
     // CHANGES changes: 40% attribute updates, 25% joins, 20% leaves, 10% new users (each in a group), 5% deleted users.
     const n = (share: number) => Math.round(CHANGES * share);
-    for (let i = 0; i < n(0.4); i++) entra.updateUser(users[i * 7].id as string, { department: 'moved', jobTitle: 'Lead' });
-    for (let i = 0; i < n(0.25); i++) entra.addMember(groups[(i * 11 + 1) % GROUPS].id, users[(i * 101 + 17) % USERS].id as string);
+    for (let i = 0; i < n(0.4); i++)
+      entra.updateUser(users[i * 7].id as string, { department: 'moved', jobTitle: 'Lead' });
+    for (let i = 0; i < n(0.25); i++)
+      entra.addMember(groups[(i * 11 + 1) % GROUPS].id, users[(i * 101 + 17) % USERS].id as string);
     for (const g of [...entra.groups.values()].slice(0, n(0.2))) {
       const m = [...g.members][0];
       if (m) entra.removeMember(g.id, m);
@@ -109,19 +174,35 @@ async function main(): Promise<void> {
     }
     for (let i = 0; i < n(0.05); i++) entra.deleteUser(users[USERS - 1 - i].id as string);
     const incremental = await readOnce('incremental read', 'incremental');
-    const after = (await db.query('SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1)::int AS users, (SELECT count(*) FROM directory_memberships WHERE connection_id = $1)::int AS memberships', [conn.id])).rows[0];
+    const after = (
+      await db.query(
+        'SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1)::int AS users, (SELECT count(*) FROM directory_memberships WHERE connection_id = $1)::int AS memberships',
+        [conn.id],
+      )
+    ).rows[0];
 
     const expected = { users: USERS + n(0.1) - n(0.05) };
     const result = {
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
-      users: USERS, groups: GROUPS, memberships, changes: CHANGES,
+      users: USERS,
+      groups: GROUPS,
+      memberships,
+      changes: CHANGES,
       full: { ...full, stored },
       incremental: { ...incremental, stored: after, expectedUsers: expected.users },
     };
     console.log(JSON.stringify(result, null, 2));
-    const ok = stored.users === USERS && stored.groups === GROUPS && stored.memberships === memberships && full.usersPerSecond >= 5000
-      && after.users === expected.users && incremental.readSeconds < 2 && Math.max(full.peakRssMb, incremental.peakRssMb) < 400;
-    console.log(`floors (everything stored, full read ≥ 5,000 users/s, incremental read < 2 s, peak RSS < 400 MB): ${ok ? 'MET' : 'NOT MET'}`);
+    const ok =
+      stored.users === USERS &&
+      stored.groups === GROUPS &&
+      stored.memberships === memberships &&
+      full.usersPerSecond >= 5000 &&
+      after.users === expected.users &&
+      incremental.readSeconds < 2 &&
+      Math.max(full.peakRssMb, incremental.peakRssMb) < 400;
+    console.log(
+      `floors (everything stored, full read ≥ 5,000 users/s, incremental read < 2 s, peak RSS < 400 MB): ${ok ? 'MET' : 'NOT MET'}`,
+    );
     process.exitCode = ok ? 0 : 1;
   } finally {
     await db.end();

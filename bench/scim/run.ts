@@ -18,19 +18,26 @@ const FLOORS = { getRps: 2000, getP99Ms: 50, postRps: 500 };
 async function seed(url: string, connectionId: string): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
-  await client.query(`
+  await client.query(
+    `
     INSERT INTO directory_users (connection_id, id, user_name, external_id, display_name, email, active, resource)
     SELECT $1::uuid, gen_random_uuid(), 'user' || i || '@bench.example', 'ext-' || i, 'User ' || i, 'user' || i || '@bench.example', true,
            jsonb_build_object('userName', 'user' || i || '@bench.example', 'externalId', 'ext-' || i, 'displayName', 'User ' || i, 'active', true,
              'name', jsonb_build_object('givenName', 'User', 'familyName', 'Number ' || i),
              'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@bench.example', 'type', 'work', 'primary', true)))
-    FROM generate_series(1, $2::int) i`, [connectionId, USERS]);
+    FROM generate_series(1, $2::int) i`,
+    [connectionId, USERS],
+  );
   await client.query('ANALYZE');
   await client.end();
 }
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => autocannon(opts, (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result))));
+  return new Promise((resolve, reject) =>
+    autocannon(opts, (err, result) =>
+      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result),
+    ),
+  );
 }
 
 const summarize = (r: autocannon.Result) => ({
@@ -47,7 +54,10 @@ async function main(): Promise<void> {
   const { base, jira, keys } = world;
   try {
     if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
-    const created = await request(base).post('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId))).send({ name: 'Bench', kind: 'scim', provider: 'generic' });
+    const created = await request(base)
+      .post('/api/v1/connections')
+      .set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
+      .send({ name: 'Bench', kind: 'scim', provider: 'generic' });
     const scimBase = new URL(created.body.scim.baseUrl).pathname;
     const headers = { Authorization: `Bearer ${created.body.scim.token}`, 'Content-Type': 'application/scim+json' };
     console.log(`seeding ${USERS} users…`);
@@ -57,38 +67,86 @@ async function main(): Promise<void> {
 
     // Correctness first (every lookup finds its one user), then warm-up, then the measured run;
     // the measured run does not read bodies, so the load generator takes as little CPU as it can.
-    const lookup = (i: number) => `${scimBase}/Users?filter=${encodeURIComponent(`userName eq "USER${i}@bench.example"`)}`;
+    const lookup = (i: number) =>
+      `${scimBase}/Users?filter=${encodeURIComponent(`userName eq "USER${i}@bench.example"`)}`;
     await run({
-      url: base, connections: CONNECTIONS, amount: 500, headers,
-      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: lookup(1 + Math.floor(Math.random() * USERS)) }),
-        onResponse: (status, body) => { if (status !== 200 || !body.includes('"totalResults":1')) throw new Error(`lookup failed: ${status} ${body.slice(0, 200)}`); } }],
+      url: base,
+      connections: CONNECTIONS,
+      amount: 500,
+      headers,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => ({ ...req, path: lookup(1 + Math.floor(Math.random() * USERS)) }),
+          onResponse: (status, body) => {
+            if (status !== 200 || !body.includes('"totalResults":1'))
+              throw new Error(`lookup failed: ${status} ${body.slice(0, 200)}`);
+          },
+        },
+      ],
     });
     const paths = Array.from({ length: 10_000 }, () => lookup(1 + Math.floor(Math.random() * USERS)));
     let k = 0;
-    const getRequests = [{ method: 'GET' as const, setupRequest: (req: autocannon.Request) => ({ ...req, path: paths[k++ % paths.length] }) }];
+    const getRequests = [
+      {
+        method: 'GET' as const,
+        setupRequest: (req: autocannon.Request) => ({ ...req, path: paths[k++ % paths.length] }),
+      },
+    ];
     await run({ url: base, connections: CONNECTIONS, duration: 3, headers, requests: getRequests });
     const get = await run({ url: base, connections: CONNECTIONS, duration: DURATION, headers, requests: getRequests });
     let n = 0;
     const post = await run({
-      url: base, connections: CONNECTIONS, duration: DURATION, headers,
-      requests: [{
-        method: 'POST',
-        setupRequest: (req) => {
-          const i = ++n;
-          return { ...req, path: `${scimBase}/Users`, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `new${i}@bench.example`, displayName: `New ${i}`, active: true, emails: [{ value: `new${i}@bench.example`, type: 'work', primary: true }], name: { givenName: 'New', familyName: String(i) } }) };
+      url: base,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      headers,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => {
+            const i = ++n;
+            return {
+              ...req,
+              path: `${scimBase}/Users`,
+              body: JSON.stringify({
+                schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+                userName: `new${i}@bench.example`,
+                displayName: `New ${i}`,
+                active: true,
+                emails: [{ value: `new${i}@bench.example`, type: 'work', primary: true }],
+                name: { givenName: 'New', familyName: String(i) },
+              }),
+            };
+          },
         },
-      }],
+      ],
     });
     const results = {
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-      usersStored: USERS, connections: CONNECTIONS, durationSeconds: DURATION,
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      usersStored: USERS,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
       filteredGet: summarize(get),
       post: summarize(post),
     };
     console.log(JSON.stringify(results, null, 2));
-    const ok = results.filteredGet.requestsPerSecond >= FLOORS.getRps && results.filteredGet.latencyMs.p99 < FLOORS.getP99Ms && results.post.requestsPerSecond >= FLOORS.postRps
-      && get.non2xx === 0 && post.non2xx === 0 && get.errors === 0 && post.errors === 0;
-    console.log(`floors (GET ≥ ${FLOORS.getRps} req/s, p99 < ${FLOORS.getP99Ms} ms; POST ≥ ${FLOORS.postRps} req/s, no errors): ${ok ? 'MET' : 'NOT MET'}`);
+    const ok =
+      results.filteredGet.requestsPerSecond >= FLOORS.getRps &&
+      results.filteredGet.latencyMs.p99 < FLOORS.getP99Ms &&
+      results.post.requestsPerSecond >= FLOORS.postRps &&
+      get.non2xx === 0 &&
+      post.non2xx === 0 &&
+      get.errors === 0 &&
+      post.errors === 0;
+    console.log(
+      `floors (GET ≥ ${FLOORS.getRps} req/s, p99 < ${FLOORS.getP99Ms} ms; POST ≥ ${FLOORS.postRps} req/s, no errors): ${ok ? 'MET' : 'NOT MET'}`,
+    );
     process.exitCode = ok ? 0 : 1;
   } finally {
     await world.stop();

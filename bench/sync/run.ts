@@ -18,29 +18,41 @@ const RATE = numberArg('rate', 100);
 async function seed(url: string, connectionId: string): Promise<number> {
   const c = new Client({ connectionString: url });
   await c.connect();
-  await c.query(`INSERT INTO directory_users (connection_id, id, user_name, email, display_name, active, resource)
+  await c.query(
+    `INSERT INTO directory_users (connection_id, id, user_name, email, display_name, active, resource)
     SELECT $1::uuid, gen_random_uuid(), 'user' || i || '@bench.example', 'user' || i || '@bench.example', 'User ' || i, true,
       jsonb_build_object('userName', 'user' || i || '@bench.example', 'displayName', 'User ' || i,
         'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@bench.example', 'primary', true)))
-    FROM generate_series(0, $2::int - 1) i`, [connectionId, USERS]);
-  await c.query(`INSERT INTO directory_groups (connection_id, id, display_name, resource)
-    SELECT $1::uuid, gen_random_uuid(), 'team-' || g, jsonb_build_object('displayName', 'team-' || g) FROM generate_series(0, $2::int - 1) g`, [connectionId, GROUPS]);
+    FROM generate_series(0, $2::int - 1) i`,
+    [connectionId, USERS],
+  );
+  await c.query(
+    `INSERT INTO directory_groups (connection_id, id, display_name, resource)
+    SELECT $1::uuid, gen_random_uuid(), 'team-' || g, jsonb_build_object('displayName', 'team-' || g) FROM generate_series(0, $2::int - 1) g`,
+    [connectionId, GROUPS],
+  );
   // user i is in groups i, i*7+3 and i*13+5 (mod GROUPS): three distinct groups each
-  await c.query(`INSERT INTO directory_memberships (connection_id, group_id, user_id)
+  await c.query(
+    `INSERT INTO directory_memberships (connection_id, group_id, user_id)
     SELECT DISTINCT $1::uuid, g.id, u.id FROM directory_users u
     CROSS JOIN LATERAL (VALUES (0), (1), (2)) k(n)
     JOIN directory_groups g ON g.connection_id = u.connection_id
       AND g.display_name = 'team-' || (CASE k.n WHEN 0 THEN split_part(split_part(u.user_name, '@', 1), 'user', 2)::int
                                                 WHEN 1 THEN split_part(split_part(u.user_name, '@', 1), 'user', 2)::int * 7 + 3
                                                 ELSE split_part(split_part(u.user_name, '@', 1), 'user', 2)::int * 13 + 5 END) % $2::int
-    WHERE u.connection_id = $1::uuid`, [connectionId, GROUPS]);
-  const { rows } = await c.query('SELECT count(*)::int AS n FROM directory_memberships WHERE connection_id = $1', [connectionId]);
+    WHERE u.connection_id = $1::uuid`,
+    [connectionId, GROUPS],
+  );
+  const { rows } = await c.query('SELECT count(*)::int AS n FROM directory_memberships WHERE connection_id = $1', [
+    connectionId,
+  ]);
   console.log(`seeded ${USERS} users, ${GROUPS} groups, ${rows[0].n} memberships`);
   await c.end();
   return rows[0].n as number;
 }
 
-const isWrite = (c: CallRecord) => c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check' && c.path !== '/installed';
+const isWrite = (c: CallRecord) =>
+  c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check' && c.path !== '/installed';
 const ok = (c: CallRecord) => typeof c.status === 'number' && c.status >= 200 && c.status < 300;
 
 async function main(): Promise<void> {
@@ -49,9 +61,23 @@ async function main(): Promise<void> {
   const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
   try {
     if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
-    await request(base).put('/api/v1/site-credentials').set(admin()).send({ email: jira.admin.emailAddress, apiToken: jira.adminToken }).expect(200);
-    const conn = (await request(base).post('/api/v1/connections').set(admin()).send({ name: 'Bench', kind: 'scim', provider: 'generic' }).expect(201)).body;
-    await request(base).put(`/api/v1/connections/${conn.id}/rules`).set(admin()).send({ groups: { onTheFly: { enabled: true } } }).expect(200);
+    await request(base)
+      .put('/api/v1/site-credentials')
+      .set(admin())
+      .send({ email: jira.admin.emailAddress, apiToken: jira.adminToken })
+      .expect(200);
+    const conn = (
+      await request(base)
+        .post('/api/v1/connections')
+        .set(admin())
+        .send({ name: 'Bench', kind: 'scim', provider: 'generic' })
+        .expect(201)
+    ).body;
+    await request(base)
+      .put(`/api/v1/connections/${conn.id}/rules`)
+      .set(admin())
+      .send({ groups: { onTheFly: { enabled: true } } })
+      .expect(200);
     const memberships = await seed(world.dbUrl, conn.id);
     jira.setRateLimit(RATE);
 
@@ -59,7 +85,8 @@ async function main(): Promise<void> {
       const from = jira.calls.length;
       const t0 = Date.now();
       const started = await request(base).post(`/api/v1/connections/${conn.id}/sync`).set(admin()).send({});
-      if (started.status !== 202) throw new Error(`sync did not start: ${started.status} ${JSON.stringify(started.body)}`);
+      if (started.status !== 202)
+        throw new Error(`sync did not start: ${started.status} ${JSON.stringify(started.body)}`);
       let run = started.body;
       let peak = 0;
       for (;;) {
@@ -68,7 +95,9 @@ async function main(): Promise<void> {
         const res = await request(base).get(`/api/v1/runs/${run.id}?limit=0`).set(admin());
         run = res.body;
         if (run.status !== 'running') break;
-        process.stdout.write(`\r${label}: ${run.progress.done}/${run.progress.total} operations, ${((Date.now() - t0) / 1000).toFixed(0)} s   `);
+        process.stdout.write(
+          `\r${label}: ${run.progress.done}/${run.progress.total} operations, ${((Date.now() - t0) / 1000).toFixed(0)} s   `,
+        );
       }
       const seconds = (Date.now() - t0) / 1000;
       const calls = jira.calls.slice(from);
@@ -92,8 +121,13 @@ async function main(): Promise<void> {
         console.log([...secs.entries()].map(([s, e]) => `${s}:${e.ok}/${e.r429}`).join(' '));
       }
       return {
-        status: run.status, seconds: Math.round(seconds), operations: run.progress.total, counts: run.counts,
-        calls: calls.length, rejected429: calls.length - accepted.length, reads: calls.filter((c) => !isWrite(c)).length,
+        status: run.status,
+        seconds: Math.round(seconds),
+        operations: run.progress.total,
+        counts: run.counts,
+        calls: calls.length,
+        rejected429: calls.length - accepted.length,
+        reads: calls.filter((c) => !isWrite(c)).length,
         writesTakingEffect: calls.filter((c) => isWrite(c) && ok(c)).length,
         acceptedPerSecond: span ? Math.round((accepted.length / span) * 10) / 10 : 0,
         steadyAcceptedPerSecond: steady,
@@ -106,13 +140,28 @@ async function main(): Promise<void> {
     const needed = USERS + GROUPS + memberships;
     const result = {
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
-      users: USERS, groups: GROUPS, memberships, rateLimit: RATE, neededChanges: needed,
-      first: { ...first, callsPerChange: Math.round((first.calls / needed) * 100) / 100, rateShare: Math.round((first.acceptedPerSecond / RATE) * 1000) / 10 },
+      users: USERS,
+      groups: GROUPS,
+      memberships,
+      rateLimit: RATE,
+      neededChanges: needed,
+      first: {
+        ...first,
+        callsPerChange: Math.round((first.calls / needed) * 100) / 100,
+        rateShare: Math.round((first.acceptedPerSecond / RATE) * 1000) / 10,
+      },
       second,
     };
     console.log(JSON.stringify(result, null, 2));
-    const okAll = first.status === 'succeeded' && first.writesTakingEffect === needed && first.counts.failed === 0 && result.first.rateShare >= 90 && second.writesTakingEffect === 0;
-    console.log(`floors (writes = changes, ≥ 90% of the allowed rate, no failed operations, second run writes nothing): ${okAll ? 'MET' : 'NOT MET'}`);
+    const okAll =
+      first.status === 'succeeded' &&
+      first.writesTakingEffect === needed &&
+      first.counts.failed === 0 &&
+      result.first.rateShare >= 90 &&
+      second.writesTakingEffect === 0;
+    console.log(
+      `floors (writes = changes, ≥ 90% of the allowed rate, no failed operations, second run writes nothing): ${okAll ? 'MET' : 'NOT MET'}`,
+    );
     process.exitCode = okAll ? 0 : 1;
   } finally {
     await world.stop();

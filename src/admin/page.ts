@@ -21,21 +21,50 @@ function view(name: string): (data: Record<string, unknown>) => string {
  * the host's check, ACE's with qsh for Connect); the page then calls /api/v1 with context JWTs.
  * Only Jira administrators see it.
  */
-export function adminPageRouter(deps: { authenticate: RequestHandler; jira: JiraClientFactory; localBaseUrl: string }): Router {
+export function adminPageRouter(deps: {
+  authenticate: RequestHandler;
+  jira: JiraClientFactory;
+  localBaseUrl: string;
+}): Router {
   const router = Router();
   const admin = view('admin');
   const message = view('message');
   const page = asyncHandler((req, res) => render(req, res));
   const render = async (req: Parameters<RequestHandler>[0], res: Response) => {
     const { clientKey, userAccountId, hostBaseUrl } = requireContext(req);
-    const common = { title: 'IdP User & Group Sync', localBaseUrl: deps.localBaseUrl, hostScriptUrl: `${hostBaseUrl}/atlassian-connect/all.js` };
+    const common = {
+      title: 'IdP User & Group Sync',
+      localBaseUrl: deps.localBaseUrl,
+      hostScriptUrl: `${hostBaseUrl}/atlassian-connect/all.js`,
+    };
     let isAdmin: boolean;
     try {
-      isAdmin = Boolean(userAccountId) && (await deps.jira.forTenant(clientKey).hasGlobalPermission(userAccountId!, 'ADMINISTER'));
+      isAdmin =
+        Boolean(userAccountId) &&
+        (await deps.jira.forTenant(clientKey).hasGlobalPermission(userAccountId!, 'ADMINISTER'));
     } catch {
-      return send(res, 502, message({ ...common, kind: 'error', heading: 'Jira did not answer', message: 'Could not check your permissions in Jira. Reload the page in a minute.' }));
+      return send(
+        res,
+        502,
+        message({
+          ...common,
+          kind: 'error',
+          heading: 'Jira did not answer',
+          message: 'Could not check your permissions in Jira. Reload the page in a minute.',
+        }),
+      );
     }
-    if (!isAdmin) return send(res, 403, message({ ...common, kind: 'warning', heading: 'Administrators only', message: 'Only Jira administrators can configure IdP User & Group Sync.' }));
+    if (!isAdmin)
+      return send(
+        res,
+        403,
+        message({
+          ...common,
+          kind: 'warning',
+          heading: 'Administrators only',
+          message: 'Only Jira administrators can configure IdP User & Group Sync.',
+        }),
+      );
     send(res, 200, admin(common));
   };
   router.get('/admin', deps.authenticate, page);

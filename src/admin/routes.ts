@@ -4,12 +4,29 @@ import type { ConnectionRepository } from '../db/connections';
 import type { SiteCredentialsRepository } from '../db/siteCredentials';
 import type { JiraClientFactory } from '../jira/factory';
 import { requireJiraAdmin } from './auth';
-import { createConnection, deleteConnection, getConnection, listConnections, rotateToken, testConnection, updateConnection } from './connections/handlers';
+import {
+  createConnection,
+  deleteConnection,
+  getConnection,
+  listConnections,
+  rotateToken,
+  testConnection,
+  updateConnection,
+} from './connections/handlers';
 import { createConnectionSchema, testConnectionSchema, updateConnectionSchema } from './connections/schema';
 import type { EntraService } from '../sources/entra/service';
 import type { PullSources } from '../sources/source';
 import type { SourceStateRepository } from '../sources/state';
-import { getRules, getRun, listRuns, previewRules, previewSchema, putRules, startSync, syncBodySchema } from './sync/handlers';
+import {
+  getRules,
+  getRun,
+  listRuns,
+  previewRules,
+  previewSchema,
+  putRules,
+  startSync,
+  syncBodySchema,
+} from './sync/handlers';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { ProvisioningStore } from '../provisioning/store';
 import { notFound } from '../http/errors';

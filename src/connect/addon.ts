@@ -30,6 +30,11 @@ export function createAddon(app: Express, config: Config, store: AddonSettingsSt
   };
   if (config.connectKeysCdnUrl) process.env.CONNECT_KEYS_CDN_URL = config.connectKeysCdnUrl; // ACE reads it from the environment
   return new Promise((resolve) => {
-    const addon: AddOn = ace(app, { config: { [config.env]: section } as unknown as ace.Options['config'] }, aceLogger(logger), () => resolve(addon));
+    const addon: AddOn = ace(
+      app,
+      { config: { [config.env]: section } as unknown as ace.Options['config'] },
+      aceLogger(logger),
+      () => resolve(addon),
+    );
   });
 }

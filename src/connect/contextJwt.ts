@@ -30,7 +30,8 @@ export function requireContextJwt(addon: AddOn): RequestHandler {
 
 function readQsh(req: Parameters<RequestHandler>[0]): string | undefined {
   const header = req.headers.authorization;
-  const token = typeof req.query.jwt === 'string' ? req.query.jwt : header?.startsWith('JWT ') ? header.slice(4) : undefined;
+  const token =
+    typeof req.query.jwt === 'string' ? req.query.jwt : header?.startsWith('JWT ') ? header.slice(4) : undefined;
   if (!token) return undefined;
   // The signature was verified by ACE a moment ago; here we only read a claim.
   const claims = jwt.decodeSymmetric(token, '', jwt.SymmetricAlgorithm.HS256, true) as { qsh?: string };

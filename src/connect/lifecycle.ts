@@ -51,7 +51,8 @@ function installed({ addon, sequelize, store, tenants, logger }: LifecycleDeps):
   return asyncHandler(async (req, res) => {
     const parsed = installPayload.safeParse(req.body);
     if (!parsed.success) throw validationError(parsed.error);
-    if (parsed.data.key !== addon.key) throw badRequest(`This install is for app "${parsed.data.key}", not "${addon.key}".`);
+    if (parsed.data.key !== addon.key)
+      throw badRequest(`This install is for app "${parsed.data.key}", not "${addon.key}".`);
     const info = parsed.data as ClientInfo;
     const installationId = parsed.data.installationId ? installationAri(parsed.data.installationId) : undefined;
     await sequelize.transaction(async (t) => {
@@ -90,5 +91,7 @@ const ARI_PREFIX = 'ari:cloud:ecosystem::installation/';
 
 /** Forge names an installation by a bare UUID in some places and by its ARI in others: keep the ARI. */
 export function installationAri(id: string): string {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? ARI_PREFIX + id.toLowerCase() : id;
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+    ? ARI_PREFIX + id.toLowerCase()
+    : id;
 }

@@ -41,7 +41,10 @@ export class AddonSettingsStore {
   /** Writes one value of a tenant (insert or replace). */
   async set<T = unknown>(key: string, value: T, clientKey: string, transaction?: Transaction): Promise<T> {
     const val = typeof value === 'string' ? safeJson(value) : value;
-    await this.models.AddonSetting.upsert({ clientKey, key, val: this.toStored(key, clientKey, val), updatedAt: new Date() }, { transaction });
+    await this.models.AddonSetting.upsert(
+      { clientKey, key, val: this.toStored(key, clientKey, val), updatedAt: new Date() },
+      { transaction },
+    );
     return val as T;
   }
 

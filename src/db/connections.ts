@@ -34,17 +34,38 @@ export interface ConnectionFields {
 export class ConnectionNameTaken extends Error {}
 
 interface Row {
-  id: string; client_key: string; name: string; kind: ConnectionKind; provider: string; target: 'users' | 'customers';
-  import_users: boolean; import_groups: boolean; scim_token_hint: string | null; scim_token_created_at: Date | null;
-  settings: Record<string, unknown>; created_at: Date; updated_at: Date;
+  id: string;
+  client_key: string;
+  name: string;
+  kind: ConnectionKind;
+  provider: string;
+  target: 'users' | 'customers';
+  import_users: boolean;
+  import_groups: boolean;
+  scim_token_hint: string | null;
+  scim_token_created_at: Date | null;
+  settings: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
 }
 
-const COLUMNS = 'id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hint, scim_token_created_at, settings, created_at, updated_at';
+const COLUMNS =
+  'id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hint, scim_token_created_at, settings, created_at, updated_at';
 
 const toConnection = (r: Row): Connection => ({
-  id: r.id, clientKey: r.client_key, name: r.name, kind: r.kind, provider: r.provider, target: r.target, importUsers: r.import_users,
-  importGroups: r.import_groups, scimTokenHint: r.scim_token_hint, scimTokenCreatedAt: r.scim_token_created_at, settings: r.settings,
-  createdAt: r.created_at, updatedAt: r.updated_at,
+  id: r.id,
+  clientKey: r.client_key,
+  name: r.name,
+  kind: r.kind,
+  provider: r.provider,
+  target: r.target,
+  importUsers: r.import_users,
+  importGroups: r.import_groups,
+  scimTokenHint: r.scim_token_hint,
+  scimTokenCreatedAt: r.scim_token_created_at,
+  settings: r.settings,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
 });
 
 /** Connections of each tenant; every read and write is scoped by the tenant's clientKey. */
@@ -52,36 +73,73 @@ export class ConnectionRepository {
   constructor(private readonly db: Sql) {}
 
   async list(clientKey: string): Promise<Connection[]> {
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 ORDER BY created_at, id`, [clientKey],);
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM connections WHERE client_key = $1 ORDER BY created_at, id`,
+      [clientKey],
+    );
     return rows.map(toConnection);
   }
 
   async get(clientKey: string, id: string): Promise<Connection | undefined> {
     if (!isUuid(id)) return undefined;
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 AND id = $2`, [clientKey, id],);
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE client_key = $1 AND id = $2`, [
+      clientKey,
+      id,
+    ]);
     return rows[0] && toConnection(rows[0]);
   }
 
   /** Creates a connection with the hash of its first SCIM token (scim kind). */
-  async create(clientKey: string, id: string, f: ConnectionFields, token?: { hash: string; hint: string }, pull?: { settings: Record<string, unknown>; secretEnc: string }): Promise<Connection> {
+  async create(
+    clientKey: string,
+    id: string,
+    f: ConnectionFields,
+    token?: { hash: string; hint: string },
+    pull?: { settings: Record<string, unknown>; secretEnc: string },
+  ): Promise<Connection> {
     const rows = await this.guard(() =>
       this.db.query<Row>(
         `INSERT INTO connections (id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hash, scim_token_hint, scim_token_created_at, settings, secret_enc)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $9::text IS NULL THEN NULL ELSE now() END, $11, $12) RETURNING ${COLUMNS}`,
-        [id, clientKey, f.name, f.kind, f.provider, f.target, f.importUsers, f.importGroups, token?.hash ?? null, token?.hint ?? null, JSON.stringify(pull?.settings ?? {}), pull?.secretEnc ?? null],
+        [
+          id,
+          clientKey,
+          f.name,
+          f.kind,
+          f.provider,
+          f.target,
+          f.importUsers,
+          f.importGroups,
+          token?.hash ?? null,
+          token?.hint ?? null,
+          JSON.stringify(pull?.settings ?? {}),
+          pull?.secretEnc ?? null,
+        ],
       ),
     );
     return toConnection(rows[0]);
   }
 
   /** Changes some fields; undefined when there is no such connection. */
-  async update(clientKey: string, id: string, patch: Partial<Pick<ConnectionFields, 'name' | 'provider' | 'importUsers' | 'importGroups'>>): Promise<Connection | undefined> {
+  async update(
+    clientKey: string,
+    id: string,
+    patch: Partial<Pick<ConnectionFields, 'name' | 'provider' | 'importUsers' | 'importGroups'>>,
+  ): Promise<Connection | undefined> {
     if (!isUuid(id)) return undefined;
     const rows = await this.guard(() =>
       this.db.query<Row>(
         `UPDATE connections SET name = COALESCE($3, name), provider = COALESCE($4, provider), import_users = COALESCE($5, import_users),
                 import_groups = COALESCE($6, import_groups), updated_at = now()
-         WHERE client_key = $1 AND id = $2 RETURNING ${COLUMNS}`, [clientKey, id, patch.name ?? null, patch.provider ?? null, patch.importUsers ?? null, patch.importGroups ?? null],
+         WHERE client_key = $1 AND id = $2 RETURNING ${COLUMNS}`,
+        [
+          clientKey,
+          id,
+          patch.name ?? null,
+          patch.provider ?? null,
+          patch.importUsers ?? null,
+          patch.importGroups ?? null,
+        ],
       ),
     );
     return rows[0] && toConnection(rows[0]);
@@ -89,22 +147,33 @@ export class ConnectionRepository {
 
   /** Merges keys into a connection's settings (its rules, …). */
   async saveSettings(clientKey: string, id: string, patch: Record<string, unknown>): Promise<void> {
-    await this.db.query('UPDATE connections SET settings = settings || $3::jsonb, updated_at = now() WHERE client_key = $1 AND id = $2', [clientKey, id, JSON.stringify(patch)]);
+    await this.db.query(
+      'UPDATE connections SET settings = settings || $3::jsonb, updated_at = now() WHERE client_key = $1 AND id = $2',
+      [clientKey, id, JSON.stringify(patch)],
+    );
   }
 
   /** Deletes a connection with its directory and queued work; its token stops working at once. */
   async delete(clientKey: string, id: string): Promise<boolean> {
     if (!isUuid(id)) return false;
-    const rows = await this.db.query('DELETE FROM connections WHERE client_key = $1 AND id = $2 RETURNING id', [clientKey, id],);
+    const rows = await this.db.query('DELETE FROM connections WHERE client_key = $1 AND id = $2 RETURNING id', [
+      clientKey,
+      id,
+    ]);
     return rows.length > 0;
   }
 
   /** Replaces the SCIM token's hash: the old token stops working at once. */
-  async setToken(clientKey: string, id: string, token: { hash: string; hint: string }): Promise<Connection | undefined> {
+  async setToken(
+    clientKey: string,
+    id: string,
+    token: { hash: string; hint: string },
+  ): Promise<Connection | undefined> {
     if (!isUuid(id)) return undefined;
     const rows = await this.db.query<Row>(
       `UPDATE connections SET scim_token_hash = $3, scim_token_hint = $4, scim_token_created_at = now(), updated_at = now()
-       WHERE client_key = $1 AND id = $2 AND kind = 'scim' RETURNING ${COLUMNS}`, [clientKey, id, token.hash, token.hint],
+       WHERE client_key = $1 AND id = $2 AND kind = 'scim' RETURNING ${COLUMNS}`,
+      [clientKey, id, token.hash, token.hint],
     );
     return rows[0] && toConnection(rows[0]);
   }
@@ -118,19 +187,28 @@ export class ConnectionRepository {
 
   /** Stores a pull connection's sealed client secret (or clears it). */
   async setSecret(clientKey: string, id: string, sealed: string | null): Promise<void> {
-    await this.db.query('UPDATE connections SET secret_enc = $3, updated_at = now() WHERE client_key = $1 AND id = $2', [clientKey, id, sealed]);
+    await this.db.query(
+      'UPDATE connections SET secret_enc = $3, updated_at = now() WHERE client_key = $1 AND id = $2',
+      [clientKey, id, sealed],
+    );
   }
 
   /** A pull connection's sealed client secret, if one is stored. */
   async sealedSecret(clientKey: string, id: string): Promise<string | undefined> {
     if (!isUuid(id)) return undefined;
-    const rows = await this.db.query<{ secret_enc: string | null }>('SELECT secret_enc FROM connections WHERE client_key = $1 AND id = $2', [clientKey, id]);
+    const rows = await this.db.query<{ secret_enc: string | null }>(
+      'SELECT secret_enc FROM connections WHERE client_key = $1 AND id = $2',
+      [clientKey, id],
+    );
     return rows[0]?.secret_enc ?? undefined;
   }
 
   /** Every connection of a kind, across tenants (the scheduler's list). */
   async allOfKind(kind: ConnectionKind): Promise<Connection[]> {
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM connections WHERE kind = $1 ORDER BY created_at, id`, [kind]);
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM connections WHERE kind = $1 ORDER BY created_at, id`,
+      [kind],
+    );
     return rows.map(toConnection);
   }
 
@@ -138,7 +216,8 @@ export class ConnectionRepository {
   async scimCredentials(id: string): Promise<{ id: string; clientKey: string; tokenHash: string } | undefined> {
     if (!isUuid(id)) return undefined;
     const rows = await this.db.query<{ id: string; client_key: string; scim_token_hash: string | null }>(
-      "SELECT id, client_key, scim_token_hash FROM connections WHERE id = $1 AND kind = 'scim'", [id],
+      "SELECT id, client_key, scim_token_hash FROM connections WHERE id = $1 AND kind = 'scim'",
+      [id],
     );
     const r = rows[0];
     return r?.scim_token_hash ? { id: r.id, clientKey: r.client_key, tokenHash: r.scim_token_hash } : undefined;

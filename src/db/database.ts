@@ -17,7 +17,13 @@ export async function isDatabaseReachable(sequelize: Sequelize, timeoutMs = 2000
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
   try {
-    return await Promise.race([sequelize.query('SELECT 1').then(() => true, () => false), timeout]);
+    return await Promise.race([
+      sequelize.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

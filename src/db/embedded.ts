@@ -97,7 +97,13 @@ function resolveDataFolder(dataDir: string, sharedDir: string, runAs: RunAs | un
   return target;
 }
 
-async function initdb(bin: PostgresBinaries, pgDir: string, password: string, runAs: RunAs | undefined, logger: Logger): Promise<void> {
+async function initdb(
+  bin: PostgresBinaries,
+  pgDir: string,
+  password: string,
+  runAs: RunAs | undefined,
+  logger: Logger,
+): Promise<void> {
   fs.mkdirSync(pgDir, { recursive: true, mode: 0o700 });
   // The password reaches initdb through a file only it (and root) can read, removed right after.
   const pwDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-sync-initdb-'));
@@ -106,7 +112,16 @@ async function initdb(bin: PostgresBinaries, pgDir: string, password: string, ru
   if (runAs) for (const p of [pgDir, pwDir, pwFile]) fs.chownSync(p, runAs.uid, runAs.gid);
   try {
     // UTF-8 with Postgres' own C.UTF-8 rules: the same on every machine, whatever locales it has.
-    const args = [`--pgdata=${pgDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
+    const args = [
+      `--pgdata=${pgDir}`,
+      '--auth=scram-sha-256',
+      `--username=${USER}`,
+      `--pwfile=${pwFile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+      '--locale-provider=builtin',
+      '--builtin-locale=C.UTF-8',
+    ];
     const child = spawn(bin.initdb, args, spawnOptions(runAs));
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => logger.trace({ source: 'initdb' }, d.toString().trim()));
@@ -121,8 +136,24 @@ async function initdb(bin: PostgresBinaries, pgDir: string, password: string, ru
   }
 }
 
-function startServer(bin: PostgresBinaries, pgDir: string, port: number, socketDir: string | undefined, runAs: RunAs | undefined, logger: Logger): Promise<ChildProcess> {
-  const args = ['-D', pgDir, '-p', String(port), '-c', `unix_socket_directories=${socketDir ?? ''}`, '-c', 'listen_addresses=127.0.0.1'];
+function startServer(
+  bin: PostgresBinaries,
+  pgDir: string,
+  port: number,
+  socketDir: string | undefined,
+  runAs: RunAs | undefined,
+  logger: Logger,
+): Promise<ChildProcess> {
+  const args = [
+    '-D',
+    pgDir,
+    '-p',
+    String(port),
+    '-c',
+    `unix_socket_directories=${socketDir ?? ''}`,
+    '-c',
+    'listen_addresses=127.0.0.1',
+  ];
   const child = spawn(bin.postgres, args, spawnOptions(runAs));
   return new Promise((resolve, reject) => {
     let log = ''; // the start-up's messages, for the error if it fails
@@ -138,9 +169,17 @@ function startServer(bin: PostgresBinaries, pgDir: string, port: number, socketD
     child.once('error', reject);
     child.once('exit', (code) => {
       if (/Address already in use|could not bind|could not create any TCP\/IP sockets/.test(log)) {
-        reject(new Error(`embedded Postgres could not start on port ${port} (in use?). Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use your own Postgres.`));
+        reject(
+          new Error(
+            `embedded Postgres could not start on port ${port} (in use?). Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use your own Postgres.`,
+          ),
+        );
       } else {
-        reject(new Error(`embedded Postgres exited on start (code ${code}): ${log.trim().split('\n').slice(-3).join(' | ')}`));
+        reject(
+          new Error(
+            `embedded Postgres exited on start (code ${code}): ${log.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
       }
     });
   });
@@ -158,7 +197,12 @@ function spawnOptions(runAs: RunAs | undefined) {
   // English messages (the start-up check reads them); cwd "/" so the server never needs the
   // caller's folder, which the postgres user may not be allowed to enter.
   const env = { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' };
-  return { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) };
+  return {
+    cwd: '/',
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+    ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+  };
 }
 
 function urlFor(password: string, port: number, database: string, socketDir?: string): string {

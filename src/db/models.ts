@@ -1,4 +1,11 @@
-import { DataTypes, Model, type InferAttributes, type InferCreationAttributes, type CreationOptional, type Sequelize } from 'sequelize';
+import {
+  DataTypes,
+  Model,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type CreationOptional,
+  type Sequelize,
+} from 'sequelize';
 
 /** One Jira Cloud site that installed the add-on. */
 export class Tenant extends Model<InferAttributes<Tenant>, InferCreationAttributes<Tenant>> {

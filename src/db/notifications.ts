@@ -22,7 +22,13 @@ export class ChannelListener {
 
   async start(): Promise<void> {
     const c = this.sequelize.config;
-    const client = new Client({ host: c.host, port: Number(c.port), user: c.username, password: c.password ?? undefined, database: c.database });
+    const client = new Client({
+      host: c.host,
+      port: Number(c.port),
+      user: c.username,
+      password: c.password ?? undefined,
+      database: c.database,
+    });
     client.on('notification', (msg) => msg.channel === this.channel && msg.payload && this.onMessage(msg.payload));
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));

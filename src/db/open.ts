@@ -15,7 +15,12 @@ export interface OpenDatabase {
 export async function openDatabase(config: Config, logger: Logger): Promise<OpenDatabase> {
   const embedded = config.database.url
     ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.database.embeddedPort, sharedDir: config.database.embeddedSharedDir, logger });
+    : await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        port: config.database.embeddedPort,
+        sharedDir: config.database.embeddedSharedDir,
+        logger,
+      });
   const sequelize = createSequelize(config.database.url ?? embedded!.url, config.database.poolMax);
   await sequelize.authenticate();
   return {

@@ -26,7 +26,10 @@ const ctx = (clientKey: string, field: string) => `site-credentials:${field}:${c
 
 /** The site-admin email + API token and org API key of each tenant, secrets encrypted at rest. */
 export class SiteCredentialsRepository {
-  constructor(private readonly models: Models, private readonly box: SecretBox) {}
+  constructor(
+    private readonly models: Models,
+    private readonly box: SecretBox,
+  ) {}
 
   /** What is set, for the admin page. */
   async status(clientKey: string): Promise<SiteCredentialsStatus> {
@@ -44,9 +47,16 @@ export class SiteCredentialsRepository {
 
   /** The site-admin token in the clear, for the Jira client only. */
   async siteToken(clientKey: string): Promise<{ baseUrl: string; email: string; apiToken: string } | undefined> {
-    const [row, tenant] = await Promise.all([this.models.SiteCredential.findByPk(clientKey), this.models.Tenant.findByPk(clientKey)]);
+    const [row, tenant] = await Promise.all([
+      this.models.SiteCredential.findByPk(clientKey),
+      this.models.Tenant.findByPk(clientKey),
+    ]);
     if (!row || !tenant) return undefined;
-    return { baseUrl: tenant.baseUrl, email: row.email, apiToken: this.box.open(row.apiTokenEnc, ctx(clientKey, 'apiToken')) };
+    return {
+      baseUrl: tenant.baseUrl,
+      email: row.email,
+      apiToken: this.box.open(row.apiTokenEnc, ctx(clientKey, 'apiToken')),
+    };
   }
 
   /** The org API key in the clear, for the Jira client only. */
@@ -57,7 +67,9 @@ export class SiteCredentialsRepository {
   }
 
   /** Everything stored for a tenant, secrets opened (to merge a partial update). */
-  async load(clientKey: string): Promise<{ email: string; apiToken: string; orgId: string | null; orgApiKey: string | null } | undefined> {
+  async load(
+    clientKey: string,
+  ): Promise<{ email: string; apiToken: string; orgId: string | null; orgApiKey: string | null } | undefined> {
     const row = await this.models.SiteCredential.findByPk(clientKey);
     if (!row) return undefined;
     return {

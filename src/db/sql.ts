@@ -17,7 +17,10 @@ export class Sql {
   /** SQL shapes run as named prepared statements (parsed and planned once per connection); bounded. */
   private readonly prepared = new Map<string, string>();
 
-  constructor(readonly sequelize: Sequelize, private readonly maxPrepared = 200) {}
+  constructor(
+    readonly sequelize: Sequelize,
+    private readonly maxPrepared = 200,
+  ) {}
 
   /** Rows of a query; within `tx` when given. */
   async query<T>(text: string, values: unknown[] = [], tx?: Transaction): Promise<T[]> {

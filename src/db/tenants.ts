@@ -25,7 +25,10 @@ export class TenantRepository {
     const existing = await this.models.Tenant.findByPk(info.clientKey, { transaction, lock: transaction.LOCK.UPDATE });
     if (installationId) {
       // One installation, one site: a stale claim by another clientKey gives way to the newest install.
-      await this.models.Tenant.update({ installationId: null }, { where: { installationId, clientKey: { [Op.ne]: info.clientKey } }, transaction });
+      await this.models.Tenant.update(
+        { installationId: null },
+        { where: { installationId, clientKey: { [Op.ne]: info.clientKey } }, transaction },
+      );
     }
     const fields = {
       baseUrl: info.baseUrl,
@@ -39,13 +42,19 @@ export class TenantRepository {
     if (existing) {
       await existing.update(fields, { transaction });
     } else {
-      await this.models.Tenant.create({ clientKey: info.clientKey, ...fields, enabled: true, installedAt: new Date(), enabledChangedAt: null }, { transaction });
+      await this.models.Tenant.create(
+        { clientKey: info.clientKey, ...fields, enabled: true, installedAt: new Date(), enabledChangedAt: null },
+        { transaction },
+      );
     }
   }
 
   /** Records the enabled / disabled lifecycle events (sent by Connect only; nothing depends on them). */
   async setEnabled(clientKey: string, enabled: boolean): Promise<boolean> {
-    const [count] = await this.models.Tenant.update({ enabled, enabledChangedAt: new Date() }, { where: { clientKey } });
+    const [count] = await this.models.Tenant.update(
+      { enabled, enabledChangedAt: new Date() },
+      { where: { clientKey } },
+    );
     return count > 0;
   }
 

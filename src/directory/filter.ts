@@ -1,4 +1,3 @@
-
 /** An attribute path: an optional schema URN, an attribute, an optional sub-attribute. */
 export interface AttrPath {
   uri?: string;
@@ -36,8 +35,15 @@ function tokenize(input: string, fail: (msg: string) => Error): Token[] {
   let i = 0;
   while (i < input.length) {
     const c = input[i];
-    if (/\s/.test(c)) { i++; continue; }
-    if ('()[]'.includes(c)) { tokens.push({ kind: c as Token['kind'], text: c, pos: i }); i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if ('()[]'.includes(c)) {
+      tokens.push({ kind: c as Token['kind'], text: c, pos: i });
+      i++;
+      continue;
+    }
     if (c === '"') {
       let j = i + 1;
       while (j < input.length && input[j] !== '"') j += input[j] === '\\' ? 2 : 1;
@@ -72,13 +78,17 @@ export function parseAttrPath(text: string, fail: (msg: string) => Error): AttrP
     if (!rest) throw fail(`"${text}" names a schema but no attribute`);
   }
   const parts = rest.split('.');
-  if (parts.length > 2 || parts.some((p) => !/^\$?[A-Za-z][\w$-]*$/.test(p))) throw fail(`"${text}" is not a valid attribute path`);
+  if (parts.length > 2 || parts.some((p) => !/^\$?[A-Za-z][\w$-]*$/.test(p)))
+    throw fail(`"${text}" is not a valid attribute path`);
   return { uri, attr: parts[0], sub: parts[1] };
 }
 
 class Parser {
   private i = 0;
-  constructor(private readonly tokens: Token[], private readonly fail: (msg: string) => Error) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly fail: (msg: string) => Error,
+  ) {}
 
   done(): boolean {
     return this.i >= this.tokens.length;
@@ -151,7 +161,8 @@ class Parser {
     const opToken = this.next('an operator');
     const op = opToken.text.toLowerCase();
     if (op === 'pr') return { op: 'pr', path };
-    if (opToken.kind !== 'word' || !COMPARE_OPS.has(op)) throw this.fail(`unknown operator "${opToken.text}" at position ${opToken.pos + 1}`);
+    if (opToken.kind !== 'word' || !COMPARE_OPS.has(op))
+      throw this.fail(`unknown operator "${opToken.text}" at position ${opToken.pos + 1}`);
     return { op: op as CompareOp, path, value: this.parseValue() };
   }
 

@@ -41,12 +41,26 @@ export class PullStore {
    * Inserts or updates users (version bumped only when something changed). A userName that another
    * user of the connection holds is left out and reported, never an error for the whole batch.
    */
-  async upsertUsers(connectionId: string, users: PulledUser[], mark: string | null, tx?: Transaction): Promise<PullConflicts['users']> {
+  async upsertUsers(
+    connectionId: string,
+    users: PulledUser[],
+    mark: string | null,
+    tx?: Transaction,
+  ): Promise<PullConflicts['users']> {
     if (users.length === 0) return [];
     const { kept, repeated } = firstOfEachName(users, (u) => u.userName);
     const conflicts: PullConflicts['users'] = repeated.map((u) => ({ id: u.id, userName: u.userName }));
-    const rows = kept.map((u) => ({ id: u.id, user_name: u.userName, email: u.email, display_name: u.displayName, active: u.active, external_id: u.externalId, resource: u.resource }));
-    const written = await this.sql.query<{ id: string }>(`
+    const rows = kept.map((u) => ({
+      id: u.id,
+      user_name: u.userName,
+      email: u.email,
+      display_name: u.displayName,
+      active: u.active,
+      external_id: u.externalId,
+      resource: u.resource,
+    }));
+    const written = await this.sql.query<{ id: string }>(
+      `
       WITH input AS (
         SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, user_name text, email text, display_name text, active boolean, external_id text, resource jsonb)
         WHERE NOT EXISTS (SELECT 1 FROM directory_users d WHERE d.connection_id = $1 AND lower(d.user_name) = lower(x.user_name) AND d.id <> x.id)
@@ -60,7 +74,10 @@ export class PullStore {
                        THEN d.version + 1 ELSE d.version END,
         updated_at = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.resource) IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.resource)
                        THEN now() ELSE d.updated_at END
-      RETURNING d.id`, [connectionId, JSON.stringify(rows), mark], tx);
+      RETURNING d.id`,
+      [connectionId, JSON.stringify(rows), mark],
+      tx,
+    );
     if (written.length < rows.length) {
       const ok = new Set(written.map((w) => w.id));
       for (const r of rows) if (!ok.has(r.id)) conflicts.push({ id: r.id, userName: r.user_name });
@@ -69,12 +86,18 @@ export class PullStore {
   }
 
   /** Inserts or updates groups; a displayName another group of the connection holds is left out and reported. */
-  async upsertGroups(connectionId: string, groups: PulledGroup[], mark: string | null, tx?: Transaction): Promise<PullConflicts['groups']> {
+  async upsertGroups(
+    connectionId: string,
+    groups: PulledGroup[],
+    mark: string | null,
+    tx?: Transaction,
+  ): Promise<PullConflicts['groups']> {
     if (groups.length === 0) return [];
     const { kept, repeated } = firstOfEachName(groups, (g) => g.displayName);
     const conflicts: PullConflicts['groups'] = repeated.map((g) => ({ id: g.id, displayName: g.displayName }));
     const rows = kept.map((g) => ({ id: g.id, display_name: g.displayName, resource: g.resource }));
-    const written = await this.sql.query<{ id: string }>(`
+    const written = await this.sql.query<{ id: string }>(
+      `
       WITH input AS (
         SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, display_name text, resource jsonb)
         WHERE NOT EXISTS (SELECT 1 FROM directory_groups d WHERE d.connection_id = $1 AND lower(d.display_name) = lower(x.display_name) AND d.id <> x.id)
@@ -85,7 +108,10 @@ export class PullStore {
         sync_mark = COALESCE(EXCLUDED.sync_mark, d.sync_mark),
         version = CASE WHEN (d.display_name, d.resource) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.resource) THEN d.version + 1 ELSE d.version END,
         updated_at = CASE WHEN (d.display_name, d.resource) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.resource) THEN now() ELSE d.updated_at END
-      RETURNING d.id`, [connectionId, JSON.stringify(rows), mark], tx);
+      RETURNING d.id`,
+      [connectionId, JSON.stringify(rows), mark],
+      tx,
+    );
     if (written.length < rows.length) {
       const ok = new Set(written.map((w) => w.id));
       for (const r of rows) if (!ok.has(r.id)) conflicts.push({ id: r.id, displayName: r.display_name });
@@ -98,40 +124,66 @@ export class PullStore {
    * scope, filtered, a conflict) are skipped. With `reportMissing`, returns the user ids that were
    * not in the store, for a caller that can resolve them (a full read does not ask: one pass less).
    */
-  async addMemberships(connectionId: string, pairs: Array<[string, string]>, mark: string | null, tx?: Transaction, reportMissing = false): Promise<string[]> {
+  async addMemberships(
+    connectionId: string,
+    pairs: Array<[string, string]>,
+    mark: string | null,
+    tx?: Transaction,
+    reportMissing = false,
+  ): Promise<string[]> {
     if (pairs.length === 0) return [];
     const groups = pairs.map((p) => p[0]);
     const users = pairs.map((p) => p[1]);
-    await this.sql.query(`
+    await this.sql.query(
+      `
       INSERT INTO directory_memberships AS m (connection_id, group_id, user_id, sync_mark)
       SELECT DISTINCT $1::uuid, x.g, x.u, $4::uuid FROM unnest($2::uuid[], $3::uuid[]) AS x(g, u)
       JOIN directory_users du ON du.connection_id = $1 AND du.id = x.u
       JOIN directory_groups dg ON dg.connection_id = $1 AND dg.id = x.g
       ON CONFLICT (connection_id, group_id, user_id) DO UPDATE SET sync_mark = EXCLUDED.sync_mark
-        WHERE EXCLUDED.sync_mark IS NOT NULL AND m.sync_mark IS DISTINCT FROM EXCLUDED.sync_mark`, [connectionId, groups, users, mark], tx);
+        WHERE EXCLUDED.sync_mark IS NOT NULL AND m.sync_mark IS DISTINCT FROM EXCLUDED.sync_mark`,
+      [connectionId, groups, users, mark],
+      tx,
+    );
     if (!reportMissing) return [];
-    const rows = await this.sql.query<{ user_id: string }>(`
+    const rows = await this.sql.query<{ user_id: string }>(
+      `
       SELECT DISTINCT x.u::text AS user_id FROM unnest($2::uuid[]) AS x(u)
-      WHERE NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = x.u)`, [connectionId, users], tx);
+      WHERE NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = x.u)`,
+      [connectionId, users],
+      tx,
+    );
     return rows.map((r) => r.user_id);
   }
 
   async removeMemberships(connectionId: string, pairs: Array<[string, string]>, tx?: Transaction): Promise<void> {
     if (pairs.length === 0) return;
-    await this.sql.query(`
+    await this.sql.query(
+      `
       DELETE FROM directory_memberships m USING jsonb_to_recordset($2::jsonb) AS x(g uuid, u uuid)
-      WHERE m.connection_id = $1 AND m.group_id = x.g AND m.user_id = x.u`, [connectionId, JSON.stringify(pairs.map(([g, u]) => ({ g, u })))], tx);
+      WHERE m.connection_id = $1 AND m.group_id = x.g AND m.user_id = x.u`,
+      [connectionId, JSON.stringify(pairs.map(([g, u]) => ({ g, u })))],
+      tx,
+    );
   }
 
   async deleteUsers(connectionId: string, ids: string[], tx?: Transaction): Promise<number> {
     if (ids.length === 0) return 0;
-    const rows = await this.sql.query('DELETE FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[]) RETURNING id', [connectionId, ids], tx);
+    const rows = await this.sql.query(
+      'DELETE FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[]) RETURNING id',
+      [connectionId, ids],
+      tx,
+    );
     return rows.length;
   }
 
   async deleteGroups(connectionId: string, ids: string[], tx?: Transaction): Promise<number> {
     if (ids.length === 0) return 0;
-    const rows = await this.sql.query('DELETE FROM directory_groups WHERE connection_id = $1 AND id = ANY($2::uuid[]) RETURNING id', [connectionId, ids], tx);
+    const rows = await this.sql.query(
+      'DELETE FROM directory_groups WHERE connection_id = $1 AND id = ANY($2::uuid[]) RETURNING id',
+      [connectionId, ids],
+      tx,
+    );
     return rows.length;
   }
 
@@ -139,16 +191,30 @@ export class PullStore {
   async users(connectionId: string, ids: string[], tx?: Transaction): Promise<Map<string, Record<string, unknown>>> {
     if (ids.length === 0) return new Map();
     const rows = await this.sql.query<{ id: string; resource: Record<string, unknown> }>(
-      'SELECT id, resource FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[])', [connectionId, ids], tx);
+      'SELECT id, resource FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[])',
+      [connectionId, ids],
+      tx,
+    );
     return new Map(rows.map((r) => [r.id, r.resource]));
   }
 
   /** After a full read: removes what the read with this mark did not see. */
-  async sweep(connectionId: string, mark: string, what: { users: boolean; groups: boolean; memberships: boolean }): Promise<{ users: number; groups: number; memberships: number }> {
+  async sweep(
+    connectionId: string,
+    mark: string,
+    what: { users: boolean; groups: boolean; memberships: boolean },
+  ): Promise<{ users: number; groups: number; memberships: number }> {
     return this.sql.transaction(async (tx) => {
-      const del = async (table: string, on: boolean) => (on
-        ? (await this.sql.query(`DELETE FROM ${table} WHERE connection_id = $1 AND sync_mark IS DISTINCT FROM $2::uuid RETURNING 1`, [connectionId, mark], tx)).length
-        : 0);
+      const del = async (table: string, on: boolean) =>
+        on
+          ? (
+              await this.sql.query(
+                `DELETE FROM ${table} WHERE connection_id = $1 AND sync_mark IS DISTINCT FROM $2::uuid RETURNING 1`,
+                [connectionId, mark],
+                tx,
+              )
+            ).length
+          : 0;
       const memberships = await del('directory_memberships', what.memberships);
       const groups = await del('directory_groups', what.groups);
       const users = await del('directory_users', what.users);

@@ -68,7 +68,10 @@ export interface MemberRef {
 
 /** A write that would break a uniqueness rule (userName or displayName per connection). */
 export class UniquenessConflict extends Error {
-  constructor(readonly attribute: 'userName' | 'displayName', readonly value: string) {
+  constructor(
+    readonly attribute: 'userName' | 'displayName',
+    readonly value: string,
+  ) {
     super(`${attribute} "${value}" is already taken in this connection`);
   }
 }

@@ -65,7 +65,11 @@ export function buildManifest(descriptor: ConnectDescriptor, opts: ManifestOptio
       id: opts.appId,
       ...(descriptor.description ? { description: descriptor.description } : {}),
       runtime: { name: 'nodejs24.x' }, // required by the schema; a Connect-on-Forge app runs no functions
-      connect: { key: descriptor.key, remote: CONNECT_REMOTE, authentication: descriptor.authentication?.type ?? 'jwt' },
+      connect: {
+        key: descriptor.key,
+        remote: CONNECT_REMOTE,
+        authentication: descriptor.authentication?.type ?? 'jwt',
+      },
     },
     remotes: [{ key: CONNECT_REMOTE, baseUrl: opts.baseUrl }],
     connectModules,
@@ -82,5 +86,8 @@ export function forgeScope(scope: string): string {
 
 function moduleKey(type: string, module: Record<string, unknown>): string {
   const name = [module.event, module.url].find((v): v is string => typeof v === 'string') ?? type;
-  return name.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase();
+  return name
+    .replace(/[^a-zA-Z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .toLowerCase();
 }

@@ -4,27 +4,45 @@ import type { Logger } from '../logger';
 
 /** An error with a stable code and HTTP status, rendered as `{error, message}` on the admin API. */
 export class AppError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
   }
 }
 
-export const unauthorized = (message = 'A valid Jira context JWT is required.') => new AppError(401, 'unauthorized', message);
-export const forbidden = (message = 'Only Jira administrators can use this.') => new AppError(403, 'forbidden', message);
+export const unauthorized = (message = 'A valid Jira context JWT is required.') =>
+  new AppError(401, 'unauthorized', message);
+export const forbidden = (message = 'Only Jira administrators can use this.') =>
+  new AppError(403, 'forbidden', message);
 export const notFound = (message = 'Not found.') => new AppError(404, 'not_found', message);
-export const badRequest = (message: string, details?: Record<string, unknown>) => new AppError(400, 'invalid_request', message, details);
+export const badRequest = (message: string, details?: Record<string, unknown>) =>
+  new AppError(400, 'invalid_request', message, details);
 export const jiraUnavailable = (message: string) => new AppError(502, 'jira_unavailable', message);
 
 /** A validation failure, naming each wrong field. */
 export function validationError(err: ZodError, prefix?: string): AppError {
   const fields: Record<string, string> = {};
-  for (const issue of err.issues) fields[[...(prefix ? [prefix] : []), ...issue.path].join('.') || '(body)'] = issue.message;
-  const summary = Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; ');
+  for (const issue of err.issues)
+    fields[[...(prefix ? [prefix] : []), ...issue.path].join('.') || '(body)'] = issue.message;
+  const summary = Object.entries(fields)
+    .map(([f, m]) => `${f}: ${m}`)
+    .join('; ');
   return new AppError(400, 'validation_failed', `Invalid request: ${summary}`, { fields });
 }
 
-interface BodyParserError { type?: string; status?: number; expose?: boolean }
-interface AceAuthError { code?: number; message?: string }
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  expose?: boolean;
+}
+interface AceAuthError {
+  code?: number;
+  message?: string;
+}
 
 /** Turns anything thrown on an admin or lifecycle route into `{error, message}`; unknown errors say nothing of their insides. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -39,9 +57,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const bp = err as BodyParserError;
-  if (bp?.type === 'entity.too.large') return new AppError(413, 'payload_too_large', 'The request body is larger than 1 MB.');
-  if (bp?.type === 'entity.parse.failed') return new AppError(400, 'malformed_json', 'The request body is not valid JSON.');
-  if (bp?.type && bp.status && bp.status < 500) return new AppError(bp.status, 'invalid_request', 'The request body could not be read.');
+  if (bp?.type === 'entity.too.large')
+    return new AppError(413, 'payload_too_large', 'The request body is larger than 1 MB.');
+  if (bp?.type === 'entity.parse.failed')
+    return new AppError(400, 'malformed_json', 'The request body is not valid JSON.');
+  if (bp?.type && bp.status && bp.status < 500)
+    return new AppError(bp.status, 'invalid_request', 'The request body could not be read.');
   // atlassian-connect-express hands its authentication failures on as {code, message}.
   const ace = err as AceAuthError;
   if (typeof ace?.code === 'number' && ace.code >= 400 && ace.code < 500) return unauthorized(ace.message ?? undefined);

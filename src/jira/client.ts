@@ -59,7 +59,11 @@ export class JiraClient {
 
   /** Structured user search, e.g. `[idpsync].connection is "c1"` over user properties. */
   searchUsersByQuery(query: string, startAt = 0, maxResults = 100): Promise<JiraPage<JiraUser>> {
-    return this.call('jwt', { method: 'GET', path: '/rest/api/3/user/search/query', query: { query, startAt, maxResults } });
+    return this.call('jwt', {
+      method: 'GET',
+      path: '/rest/api/3/user/search/query',
+      query: { query, startAt, maxResults },
+    });
   }
 
   /** One user, or undefined when Jira does not know the account. */
@@ -69,24 +73,43 @@ export class JiraClient {
 
   /** Several users by account ID (one page; Jira allows up to 200 IDs a call). */
   bulkGetUsers(accountIds: string[], startAt = 0, maxResults = 200): Promise<JiraPage<JiraUser>> {
-    return this.call('jwt', { method: 'GET', path: '/rest/api/3/user/bulk', query: { accountId: accountIds, startAt, maxResults } });
+    return this.call('jwt', {
+      method: 'GET',
+      path: '/rest/api/3/user/bulk',
+      query: { accountId: accountIds, startAt, maxResults },
+    });
   }
 
   /** A user property's value, or undefined when it is not set. */
   async getUserProperty<T = unknown>(accountId: string, key: string): Promise<T | undefined> {
-    const body = await this.call<{ value: T }>('jwt', { method: 'GET', path: `/rest/api/3/user/properties/${encodeURIComponent(key)}`, query: { accountId } }, [404]);
+    const body = await this.call<{ value: T }>(
+      'jwt',
+      { method: 'GET', path: `/rest/api/3/user/properties/${encodeURIComponent(key)}`, query: { accountId } },
+      [404],
+    );
     return body?.value;
   }
 
   /** Sets a user property (custom attributes); any JSON up to 32 KB. */
   async setUserProperty(accountId: string, key: string, value: unknown): Promise<void> {
-    await this.call('jwt', { method: 'PUT', path: `/rest/api/3/user/properties/${encodeURIComponent(key)}`, query: { accountId }, body: value });
+    await this.call('jwt', {
+      method: 'PUT',
+      path: `/rest/api/3/user/properties/${encodeURIComponent(key)}`,
+      query: { accountId },
+      body: value,
+    });
   }
 
   /** One page of groups, optionally only those named or with the given IDs. */
-  listGroups(opts: { groupName?: string[]; groupId?: string[]; startAt?: number; maxResults?: number } = {}): Promise<JiraPage<JiraGroup>> {
+  listGroups(
+    opts: { groupName?: string[]; groupId?: string[]; startAt?: number; maxResults?: number } = {},
+  ): Promise<JiraPage<JiraGroup>> {
     const { groupName, groupId, startAt = 0, maxResults = 50 } = opts;
-    return this.call('jwt', { method: 'GET', path: '/rest/api/3/group/bulk', query: { groupName, groupId, startAt, maxResults } });
+    return this.call('jwt', {
+      method: 'GET',
+      path: '/rest/api/3/group/bulk',
+      query: { groupName, groupId, startAt, maxResults },
+    });
   }
 
   /** Every group of the site, page by page. */
@@ -95,10 +118,17 @@ export class JiraClient {
   }
 
   /** One page (at most 50) of a group's members. */
-  groupMembers(groupId: string, opts: { includeInactiveUsers?: boolean; startAt?: number; maxResults?: number } = {}): Promise<JiraPage<JiraUser>> {
+  groupMembers(
+    groupId: string,
+    opts: { includeInactiveUsers?: boolean; startAt?: number; maxResults?: number } = {},
+  ): Promise<JiraPage<JiraUser>> {
     const { includeInactiveUsers = true, startAt = 0 } = opts;
     const maxResults = Math.min(opts.maxResults ?? GROUP_MEMBER_PAGE, GROUP_MEMBER_PAGE);
-    return this.call('jwt', { method: 'GET', path: '/rest/api/3/group/member', query: { groupId, includeInactiveUsers, startAt, maxResults } });
+    return this.call('jwt', {
+      method: 'GET',
+      path: '/rest/api/3/group/member',
+      query: { groupId, includeInactiveUsers, startAt, maxResults },
+    });
   }
 
   /** Every member of a group, page by page. */
@@ -107,17 +137,32 @@ export class JiraClient {
   }
 
   /** One page of projects with their leads. */
-  searchProjects(startAt = 0, maxResults = 50): Promise<JiraPage<{ id: string; key: string; lead?: { accountId: string } }>> {
-    return this.call('jwt', { method: 'GET', path: '/rest/api/3/project/search', query: { expand: 'lead', startAt, maxResults } });
+  searchProjects(
+    startAt = 0,
+    maxResults = 50,
+  ): Promise<JiraPage<{ id: string; key: string; lead?: { accountId: string } }>> {
+    return this.call('jwt', {
+      method: 'GET',
+      path: '/rest/api/3/project/search',
+      query: { expand: 'lead', startAt, maxResults },
+    });
   }
 
   /** A project's components (with their leads). */
-  projectComponents(projectIdOrKey: string): Promise<Array<{ id: string; name: string; lead?: { accountId: string } }>> {
-    return this.call('jwt', { method: 'GET', path: `/rest/api/3/project/${encodeURIComponent(projectIdOrKey)}/components` });
+  projectComponents(
+    projectIdOrKey: string,
+  ): Promise<Array<{ id: string; name: string; lead?: { accountId: string } }>> {
+    return this.call('jwt', {
+      method: 'GET',
+      path: `/rest/api/3/project/${encodeURIComponent(projectIdOrKey)}/components`,
+    });
   }
 
   /** JSM service desks (one page). */
-  listServiceDesks(start = 0, limit = 50): Promise<{ values: ServiceDesk[]; isLastPage: boolean; start: number; limit: number }> {
+  listServiceDesks(
+    start = 0,
+    limit = 50,
+  ): Promise<{ values: ServiceDesk[]; isLastPage: boolean; start: number; limit: number }> {
     return this.call('jwt', { method: 'GET', path: '/rest/servicedeskapi/servicedesk', query: { start, limit } });
   }
 
@@ -150,7 +195,12 @@ export class JiraClient {
 
   /** Adds a user to a group. Jira answers 400 when they are a member already (see isAlreadyMember). */
   async addUserToGroup(groupId: string, accountId: string): Promise<void> {
-    await this.call('token', { method: 'POST', path: '/rest/api/3/group/user', query: { groupId }, body: { accountId } });
+    await this.call('token', {
+      method: 'POST',
+      path: '/rest/api/3/group/user',
+      query: { groupId },
+      body: { accountId },
+    });
   }
 
   /** Removes a user from a group. */
@@ -160,29 +210,49 @@ export class JiraClient {
 
   /** Makes someone else the lead of a project (before its lead is deprovisioned). */
   async setProjectLead(projectIdOrKey: string, leadAccountId: string): Promise<void> {
-    await this.call('token-or-jwt', { method: 'PUT', path: `/rest/api/3/project/${encodeURIComponent(projectIdOrKey)}`, body: { leadAccountId } });
+    await this.call('token-or-jwt', {
+      method: 'PUT',
+      path: `/rest/api/3/project/${encodeURIComponent(projectIdOrKey)}`,
+      body: { leadAccountId },
+    });
   }
 
   /** Makes someone else the lead of a component. */
   async setComponentLead(componentId: string, leadAccountId: string): Promise<void> {
-    await this.call('token-or-jwt', { method: 'PUT', path: `/rest/api/3/component/${encodeURIComponent(componentId)}`, body: { leadAccountId } });
+    await this.call('token-or-jwt', {
+      method: 'PUT',
+      path: `/rest/api/3/component/${encodeURIComponent(componentId)}`,
+      body: { leadAccountId },
+    });
   }
 
   /** Grants customers access to a service desk's portal. */
   async addCustomersToServiceDesk(serviceDeskId: string, accountIds: string[]): Promise<void> {
-    await this.call('token', { method: 'POST', path: `/rest/servicedeskapi/servicedesk/${encodeURIComponent(serviceDeskId)}/customer`, body: { accountIds } });
+    await this.call('token', {
+      method: 'POST',
+      path: `/rest/servicedeskapi/servicedesk/${encodeURIComponent(serviceDeskId)}/customer`,
+      body: { accountIds },
+    });
   }
 
   /** Withdraws customers' portal access. */
   async removeCustomersFromServiceDesk(serviceDeskId: string, accountIds: string[]): Promise<void> {
-    await this.call('token', { method: 'DELETE', path: `/rest/servicedeskapi/servicedesk/${encodeURIComponent(serviceDeskId)}/customer`, body: { accountIds } });
+    await this.call('token', {
+      method: 'DELETE',
+      path: `/rest/servicedeskapi/servicedesk/${encodeURIComponent(serviceDeskId)}/customer`,
+      body: { accountIds },
+    });
   }
 
   // --- managed accounts: organization API key -----------------------------------------------
 
   /** Deactivates a managed Atlassian account. */
   async disableAccount(accountId: string, message?: string): Promise<void> {
-    await this.call('org', { method: 'POST', path: `/users/${encodeURIComponent(accountId)}/manage/lifecycle/disable`, body: message ? { message } : {} });
+    await this.call('org', {
+      method: 'POST',
+      path: `/users/${encodeURIComponent(accountId)}/manage/lifecycle/disable`,
+      body: message ? { message } : {},
+    });
   }
 
   /** Reactivates a managed Atlassian account. */
@@ -197,7 +267,11 @@ export class JiraClient {
 
   /** Updates a managed account's profile (display name, job title, …). */
   async updateManagedProfile(accountId: string, fields: Record<string, string>): Promise<void> {
-    await this.call('org', { method: 'PATCH', path: `/users/${encodeURIComponent(accountId)}/manage/profile`, body: fields });
+    await this.call('org', {
+      method: 'PATCH',
+      path: `/users/${encodeURIComponent(accountId)}/manage/profile`,
+      body: fields,
+    });
   }
 
   // --- the one path every call takes --------------------------------------------------------
@@ -218,9 +292,19 @@ export class JiraClient {
           if (res.status === 429 && retryAfterMs !== undefined) limiter.pause(clientKey, retryAfterMs);
           const { errorMessages, errors } = describeJiraBody(res.body);
           const said = [...errorMessages, ...Object.entries(errors).map(([k, v]) => `${k}: ${v}`)].join('; ');
-          throw new JiraError(`Jira answered ${res.status} to ${req.method} ${req.path}${said ? `: ${said}` : ''}`, 'http', isRetryableStatus(res.status), {
-            status: res.status, method: req.method, path: req.path, retryAfterMs, errorMessages, errors,
-          });
+          throw new JiraError(
+            `Jira answered ${res.status} to ${req.method} ${req.path}${said ? `: ${said}` : ''}`,
+            'http',
+            isRetryableStatus(res.status),
+            {
+              status: res.status,
+              method: req.method,
+              path: req.path,
+              retryAfterMs,
+              errorMessages,
+              errors,
+            },
+          );
         }),
       policy,
       clock,
@@ -230,7 +314,8 @@ export class JiraClient {
 
   private async transportFor(auth: Auth, req: JiraRequest): Promise<Transport> {
     if (auth === 'jwt') return this.o.jwt;
-    if (auth === 'org') return (await this.o.orgKey()) ?? Promise.reject(needsCredential('org-api-key', req.method, req.path));
+    if (auth === 'org')
+      return (await this.o.orgKey()) ?? Promise.reject(needsCredential('org-api-key', req.method, req.path));
     const token = await this.o.siteToken();
     if (token) return token;
     if (auth === 'token-or-jwt') return this.o.jwt;
@@ -240,5 +325,9 @@ export class JiraClient {
 
 /** True for Jira's answer to adding a user who is already in the group (success for an idempotent add). */
 export function isAlreadyMember(err: unknown): boolean {
-  return err instanceof JiraError && err.status === 400 && (err.details.errorMessages ?? []).some((m) => /already a member/i.test(m));
+  return (
+    err instanceof JiraError &&
+    err.status === 400 &&
+    (err.details.errorMessages ?? []).some((m) => /already a member/i.test(m))
+  );
 }

@@ -37,7 +37,11 @@ export class JiraError extends Error {
 /** A call that needs a credential the tenant has not stored (never retryable until they do). */
 export function needsCredential(needs: 'site-admin-token' | 'org-api-key', method: string, path: string): JiraError {
   const what = needs === 'site-admin-token' ? 'a site-admin API token' : 'an organization API key';
-  return new JiraError(`needs ${what}: ${method} ${path} is closed to Connect apps`, 'needs-credentials', false, { needs, method, path });
+  return new JiraError(`needs ${what}: ${method} ${path} is closed to Connect apps`, 'needs-credentials', false, {
+    needs,
+    method,
+    path,
+  });
 }
 
 /** Statuses worth trying again: throttling and the server side's transient failures. */
@@ -51,7 +55,8 @@ export function describeJiraBody(body: unknown): { errorMessages: string[]; erro
   if (typeof body === 'string' && body.trim()) out.errorMessages.push(body.trim().slice(0, 500));
   if (typeof body === 'object' && body !== null) {
     const b = body as Record<string, unknown>;
-    if (Array.isArray(b.errorMessages)) out.errorMessages.push(...b.errorMessages.filter((m): m is string => typeof m === 'string'));
+    if (Array.isArray(b.errorMessages))
+      out.errorMessages.push(...b.errorMessages.filter((m): m is string => typeof m === 'string'));
     if (typeof b.message === 'string') out.errorMessages.push(b.message);
     if (typeof b.errors === 'object' && b.errors !== null) {
       for (const [k, v] of Object.entries(b.errors)) if (typeof v === 'string') out.errors[k] = v;

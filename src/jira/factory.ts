@@ -22,7 +22,10 @@ const CREDENTIALS_TTL_MS = 5_000;
 /** Builds JiraClients per tenant; all of them share one limiter, so per-tenant bounds hold process-wide. */
 export class JiraClientFactory {
   private readonly limiter: TenantLimiter;
-  private readonly transports = new Map<string, { until: number; siteToken?: Promise<Transport | undefined>; orgKey?: Promise<Transport | undefined> }>();
+  private readonly transports = new Map<
+    string,
+    { until: number; siteToken?: Promise<Transport | undefined>; orgKey?: Promise<Transport | undefined> }
+  >();
 
   constructor(
     private readonly addon: AddOn,
@@ -39,14 +42,16 @@ export class JiraClientFactory {
   forTenant(clientKey: string): JiraClient {
     const { timeoutMs } = this.settings;
     return this.build(clientKey, {
-      siteToken: () => this.cached(clientKey, 'siteToken', async () => {
-        const c = await this.credentials.siteToken(clientKey);
-        return c && createTokenTransport(c.baseUrl, c.email, c.apiToken, timeoutMs);
-      }),
-      orgKey: () => this.cached(clientKey, 'orgKey', async () => {
-        const c = await this.credentials.orgKey(clientKey);
-        return c && createOrgTransport(this.atlassianApiUrl, c.orgApiKey, timeoutMs);
-      }),
+      siteToken: () =>
+        this.cached(clientKey, 'siteToken', async () => {
+          const c = await this.credentials.siteToken(clientKey);
+          return c && createTokenTransport(c.baseUrl, c.email, c.apiToken, timeoutMs);
+        }),
+      orgKey: () =>
+        this.cached(clientKey, 'orgKey', async () => {
+          const c = await this.credentials.orgKey(clientKey);
+          return c && createOrgTransport(this.atlassianApiUrl, c.orgApiKey, timeoutMs);
+        }),
     });
   }
 
@@ -55,7 +60,11 @@ export class JiraClientFactory {
     this.transports.delete(clientKey);
   }
 
-  private cached(clientKey: string, kind: 'siteToken' | 'orgKey', load: () => Promise<Transport | undefined>): Promise<Transport | undefined> {
+  private cached(
+    clientKey: string,
+    kind: 'siteToken' | 'orgKey',
+    load: () => Promise<Transport | undefined>,
+  ): Promise<Transport | undefined> {
     const now = Date.now();
     let entry = this.transports.get(clientKey);
     if (!entry || entry.until <= now) {
@@ -74,14 +83,21 @@ export class JiraClientFactory {
   }
 
   /** A client with candidate credentials that are not stored yet (to verify them before saving). */
-  withCandidate(clientKey: string, site: { baseUrl: string; email: string; apiToken: string }, orgApiKey?: string): JiraClient {
+  withCandidate(
+    clientKey: string,
+    site: { baseUrl: string; email: string; apiToken: string },
+    orgApiKey?: string,
+  ): JiraClient {
     const { timeoutMs } = this.settings;
     const token = createTokenTransport(site.baseUrl, site.email, site.apiToken, timeoutMs);
     const org = orgApiKey ? createOrgTransport(this.atlassianApiUrl, orgApiKey, timeoutMs) : undefined;
     return this.build(clientKey, { siteToken: async () => token, orgKey: async () => org });
   }
 
-  private build(clientKey: string, creds: { siteToken: () => Promise<Transport | undefined>; orgKey: () => Promise<Transport | undefined> }): JiraClient {
+  private build(
+    clientKey: string,
+    creds: { siteToken: () => Promise<Transport | undefined>; orgKey: () => Promise<Transport | undefined> },
+  ): JiraClient {
     return new JiraClient({
       clientKey,
       jwt: createJwtTransport(this.addon, clientKey, this.settings.timeoutMs),

@@ -19,7 +19,10 @@ const LONG_PAUSE_MS = 5_000;
 export class TenantLimiter {
   private readonly lanes = new Map<string, Lane>();
 
-  constructor(private readonly concurrency: number, private readonly clock: Clock) {}
+  constructor(
+    private readonly concurrency: number,
+    private readonly clock: Clock,
+  ) {}
 
   /** Runs fn when the tenant has a free slot and is not paused. */
   async run<T>(tenant: string, fn: () => Promise<T>): Promise<T> {
@@ -83,7 +86,10 @@ class Lane {
   private readonly starts: number[] = [];
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly max: number, private readonly clock: Clock) {}
+  constructor(
+    private readonly max: number,
+    private readonly clock: Clock,
+  ) {}
 
   /** When the next call may start: after any pause, and after the pace's spacing. */
   readyAt(): number {
@@ -133,10 +139,12 @@ class Lane {
       this.active++;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.waiting.push(() => {
-      this.active++;
-      resolve();
-    }));
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.active++;
+        resolve();
+      }),
+    );
   }
 
   release(): void {

@@ -5,7 +5,7 @@ import type { JiraPage } from './types';
  * (so a misbehaving server cannot loop us forever).
  */
 export async function* pageThrough<T>(fetchPage: (startAt: number) => Promise<JiraPage<T>>): AsyncGenerator<T> {
-  for (let startAt = 0; ; ) {
+  for (let startAt = 0; ;) {
     const page = await fetchPage(startAt);
     for (const value of page.values) yield value;
     if (page.isLast || page.values.length === 0) return;

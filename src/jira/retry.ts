@@ -29,7 +29,12 @@ export const systemClock: Clock = {
  * Runs `attempt` until it succeeds, fails for good, or runs out of attempts. A retryable JiraError
  * waits exactly what Jira asked for (never less), otherwise the backoff; anything else is thrown at once.
  */
-export async function withRetry<T>(attempt: (n: number) => Promise<T>, policy: RetryPolicy, clock: Clock, onRetry?: (err: JiraError, waitMs: number, n: number) => void): Promise<T> {
+export async function withRetry<T>(
+  attempt: (n: number) => Promise<T>,
+  policy: RetryPolicy,
+  clock: Clock,
+  onRetry?: (err: JiraError, waitMs: number, n: number) => void,
+): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);

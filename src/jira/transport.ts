@@ -51,10 +51,23 @@ export function createJwtTransport(addon: AddOn, clientKey: string, timeoutMs: n
           headers: { Accept: 'application/json', 'X-Atlassian-Token': 'no-check' },
           ...(req.body === undefined ? { json: true } : { json: req.body }),
         };
-        verbs[req.method].call(http, options, (err, res, body) => {
-          if (err) return reject(networkError(err as NodeJS.ErrnoException, req));
-          resolve({ status: res.statusCode, headers: flatHeaders(res.headers), body: body === '' ? undefined : body });
-        }).catch((err: unknown) => reject(new JiraError(`Connect client failed for ${req.method} ${req.path}: ${String(err)}`, 'network', false, { method: req.method, path: req.path })));
+        verbs[req.method]
+          .call(http, options, (err, res, body) => {
+            if (err) return reject(networkError(err as NodeJS.ErrnoException, req));
+            resolve({
+              status: res.statusCode,
+              headers: flatHeaders(res.headers),
+              body: body === '' ? undefined : body,
+            });
+          })
+          .catch((err: unknown) =>
+            reject(
+              new JiraError(`Connect client failed for ${req.method} ${req.path}: ${String(err)}`, 'network', false, {
+                method: req.method,
+                path: req.path,
+              }),
+            ),
+          );
       });
     },
   };
@@ -71,7 +84,12 @@ export function createOrgTransport(apiUrl: string, orgApiKey: string, timeoutMs:
   return { auth: 'org', send: (req) => fetchJson(apiUrl, `Bearer ${orgApiKey}`, req, timeoutMs) };
 }
 
-async function fetchJson(baseUrl: string, authorization: string, req: JiraRequest, timeoutMs: number): Promise<JiraResponse> {
+async function fetchJson(
+  baseUrl: string,
+  authorization: string,
+  req: JiraRequest,
+  timeoutMs: number,
+): Promise<JiraResponse> {
   let res: Response;
   try {
     res = await fetch(baseUrl.replace(/\/+$/, '') + buildUrl(req), {
@@ -106,7 +124,9 @@ async function fetchJson(baseUrl: string, authorization: string, req: JiraReques
 function networkError(err: NodeJS.ErrnoException, req: JiraRequest): JiraError {
   const timedOut = err.name === 'TimeoutError' || err.code === 'ETIMEDOUT' || err.code === 'ESOCKETTIMEDOUT';
   const kind = timedOut ? 'timeout' : 'network';
-  const why = timedOut ? 'timed out' : `failed (${err.code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.message})`;
+  const why = timedOut
+    ? 'timed out'
+    : `failed (${err.code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.message})`;
   return new JiraError(`${req.method} ${req.path} ${why}`, kind, true, { method: req.method, path: req.path });
 }
 

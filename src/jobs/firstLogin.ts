@@ -21,7 +21,11 @@ export interface UserCreatedEvent {
  * that one user and their group memberships from its IdP, then a run provisions them at once (or,
  * when a run is already going, right after it: the request waits in the outbox).
  */
-export async function onUserCreated(d: FirstLoginDeps, clientKey: string, event: UserCreatedEvent): Promise<Array<{ connectionId: string; outcome: string }>> {
+export async function onUserCreated(
+  d: FirstLoginDeps,
+  clientKey: string,
+  event: UserCreatedEvent,
+): Promise<Array<{ connectionId: string; outcome: string }>> {
   const accountId = event.user?.accountId;
   if (!accountId || (event.user?.accountType && event.user.accountType !== 'atlassian')) return [];
   const pullConnections = (await d.connections.list(clientKey)).flatMap((c) => {
@@ -30,7 +34,13 @@ export async function onUserCreated(d: FirstLoginDeps, clientKey: string, event:
   });
   if (pullConnections.length === 0) return [];
   let email = event.user?.emailAddress;
-  if (!email) email = (await d.jira.forTenant(clientKey).getUser(accountId).catch(() => undefined))?.emailAddress;
+  if (!email)
+    email = (
+      await d.jira
+        .forTenant(clientKey)
+        .getUser(accountId)
+        .catch(() => undefined)
+    )?.emailAddress;
   if (!email) {
     d.logger.info({ clientKey, accountId }, 'user_created: Jira did not share the email address; nothing to look up');
     return pullConnections.map(({ c }) => ({ connectionId: c.id, outcome: 'no-email' }));
@@ -47,7 +57,8 @@ export async function onUserCreated(d: FirstLoginDeps, clientKey: string, event:
       if (run.kind === 'busy') await d.engine.requestRun(c.id);
       outcomes.push({ connectionId: c.id, outcome: run.kind === 'busy' ? 'queued' : run.kind });
     } catch (err) {
-      if (!(err instanceof PullFailed)) d.logger.error({ err, connectionId: c.id }, 'user_created: pulling the user failed');
+      if (!(err instanceof PullFailed))
+        d.logger.error({ err, connectionId: c.id }, 'user_created: pulling the user failed');
       else d.logger.warn({ connectionId: c.id, reason: err.message }, 'user_created: pulling the user failed');
       outcomes.push({ connectionId: c.id, outcome: 'failed' });
     }

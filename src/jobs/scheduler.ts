@@ -35,7 +35,13 @@ export class Scheduler {
   private readonly ticking = new Set<Promise<unknown>>();
 
   constructor(private readonly d: SchedulerDeps) {
-    this.listener = new ChannelListener(d.sequelize, 'idp_sync_schedules', (id) => void this.refresh(id), () => void this.reload(), d.logger);
+    this.listener = new ChannelListener(
+      d.sequelize,
+      'idp_sync_schedules',
+      (id) => void this.refresh(id),
+      () => void this.reload(),
+      d.logger,
+    );
   }
 
   async start(): Promise<void> {
@@ -95,11 +101,17 @@ export class Scheduler {
     if (current) void current.task.destroy();
     this.tasks.delete(id);
     if (!expression) return;
-    const task = cron.schedule(expression, () => {
-      const p = this.tick(id).catch((err) => this.d.logger.error({ err, connectionId: id }, 'scheduled sync failed to start'));
-      this.ticking.add(p);
-      void p.finally(() => this.ticking.delete(p));
-    }, { name: `sync:${id}`, noOverlap: true });
+    const task = cron.schedule(
+      expression,
+      () => {
+        const p = this.tick(id).catch((err) =>
+          this.d.logger.error({ err, connectionId: id }, 'scheduled sync failed to start'),
+        );
+        this.ticking.add(p);
+        void p.finally(() => this.ticking.delete(p));
+      },
+      { name: `sync:${id}`, noOverlap: true },
+    );
     this.tasks.set(id, { expression, task });
   }
 }

@@ -19,13 +19,26 @@ function scalar(v: Json): string | undefined {
 
 function matches(f: Filter, el: Record<string, unknown>): boolean {
   switch (f.op) {
-    case 'and': return matches(f.left, el) && matches(f.right, el);
-    case 'or': return matches(f.left, el) || matches(f.right, el);
-    case 'not': return !matches(f.filter, el);
-    case 'pr': return pick(el, f.path.attr) !== undefined && pick(el, f.path.attr) !== null;
-    case 'eq': return String((pick(el, f.path.attr) as string | undefined) ?? '').toLowerCase() === String(f.value ?? '').toLowerCase();
-    case 'ne': return String((pick(el, f.path.attr) as string | undefined) ?? '').toLowerCase() !== String(f.value ?? '').toLowerCase();
-    default: return false;
+    case 'and':
+      return matches(f.left, el) && matches(f.right, el);
+    case 'or':
+      return matches(f.left, el) || matches(f.right, el);
+    case 'not':
+      return !matches(f.filter, el);
+    case 'pr':
+      return pick(el, f.path.attr) !== undefined && pick(el, f.path.attr) !== null;
+    case 'eq':
+      return (
+        String((pick(el, f.path.attr) as string | undefined) ?? '').toLowerCase() ===
+        String(f.value ?? '').toLowerCase()
+      );
+    case 'ne':
+      return (
+        String((pick(el, f.path.attr) as string | undefined) ?? '').toLowerCase() !==
+        String(f.value ?? '').toLowerCase()
+      );
+    default:
+      return false;
   }
 }
 
@@ -55,7 +68,8 @@ export function readAttribute(resource: Record<string, unknown>, path: string): 
     if (subAfterFilter) value = isObject(value) ? pick(value, subAfterFilter) : undefined;
   }
   if (p.sub) {
-    if (Array.isArray(value)) value = value.map((el) => (isObject(el) ? pick(el, p.sub!) : undefined)).find((x) => x !== undefined);
+    if (Array.isArray(value))
+      value = value.map((el) => (isObject(el) ? pick(el, p.sub!) : undefined)).find((x) => x !== undefined);
     else value = isObject(value) ? pick(value, p.sub) : undefined;
   }
   return Array.isArray(value) ? scalar(value[0]) : scalar(value);

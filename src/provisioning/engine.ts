@@ -18,7 +18,11 @@ import type { ProvisioningStore, RunRow, StoredOperation } from './store';
 export type Trigger = 'scim' | 'manual' | 'schedule' | 'login';
 
 /** What asking for a run gave: a dry-run plan, a started run, or the run already going. */
-export type RunResult = { kind: 'plan'; plan: Plan } | { kind: 'started'; run: RunRow } | { kind: 'busy'; runId?: string } | { kind: 'failed'; error: string };
+export type RunResult =
+  | { kind: 'plan'; plan: Plan }
+  | { kind: 'started'; run: RunRow }
+  | { kind: 'busy'; runId?: string }
+  | { kind: 'failed'; error: string };
 
 export interface EngineDeps {
   store: ProvisioningStore;
@@ -47,17 +51,32 @@ export class ProvisioningEngine {
    * (a pull source), the run starts by reading the IdP: a real run returns at once in stage
    * "reading" and plans when the read is done; a dry run reads, then returns the plan.
    */
-  async run(connection: Connection, trigger: Trigger, opts: { dryRun?: boolean; coveredRequestId?: string; pull?: Pull } = {}): Promise<RunResult> {
+  async run(
+    connection: Connection,
+    trigger: Trigger,
+    opts: { dryRun?: boolean; coveredRequestId?: string; pull?: Pull } = {},
+  ): Promise<RunResult> {
     if (opts.pull) return this.runWithPull(connection, trigger, opts.pull, !!opts.dryRun);
     const planned = await this.planFor(connection);
     if (planned.kind === 'failed') {
-      if (!opts.dryRun) await this.d.store.recordFailedRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, planned.error);
+      if (!opts.dryRun)
+        await this.d.store.recordFailedRun(
+          { id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger },
+          planned.error,
+        );
       return planned;
     }
     if (opts.dryRun) return planned;
-    const run = await this.d.store.createRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger }, planned.plan.operations, opts.coveredRequestId);
+    const run = await this.d.store.createRun(
+      { id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger },
+      planned.plan.operations,
+      opts.coveredRequestId,
+    );
     if (!run) return { kind: 'busy', runId: (await this.d.store.runs(connection.id, 1))[0]?.id };
-    this.d.logger.info({ connectionId: connection.id, runId: run.id, trigger, operations: run.total }, 'sync run started');
+    this.d.logger.info(
+      { connectionId: connection.id, runId: run.id, trigger, operations: run.total },
+      'sync run started',
+    );
     if (run.total === 0) await this.d.store.closeFinishedRuns();
     else this.kick();
     return { kind: 'started', run };
@@ -72,7 +91,12 @@ export class ProvisioningEngine {
       }
       return this.planFor(connection);
     }
-    const run = await this.d.store.openReadingRun({ id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger });
+    const run = await this.d.store.openReadingRun({
+      id: crypto.randomUUID(),
+      connectionId: connection.id,
+      clientKey: connection.clientKey,
+      trigger,
+    });
     if (!run) return { kind: 'busy', runId: (await this.d.store.runs(connection.id, 1))[0]?.id };
     this.d.logger.info({ connectionId: connection.id, runId: run.id, trigger }, 'sync run started: reading the IdP');
     const task = this.readThenPlan(connection, run, pull).finally(() => this.reading.delete(task));
@@ -120,15 +144,24 @@ export class ProvisioningEngine {
         await this.d.store.failRun(run.id, planned.error);
         return;
       }
-      await this.d.store.attachPlan(run.id, connection.clientKey, planned.plan.operations, { ...last, readMs, planMs: Date.now() - started - readMs });
+      await this.d.store.attachPlan(run.id, connection.clientKey, planned.plan.operations, {
+        ...last,
+        readMs,
+        planMs: Date.now() - started - readMs,
+      });
       const operations = planned.plan.operations.length;
       collectGarbage();
-      this.d.logger.info({ connectionId: connection.id, runId: run.id, operations }, 'sync run read the IdP and planned');
+      this.d.logger.info(
+        { connectionId: connection.id, runId: run.id, operations },
+        'sync run read the IdP and planned',
+      );
       if (operations === 0) await this.d.store.closeFinishedRuns();
       else this.kick();
     } catch (err) {
       this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
-      await this.d.store.failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`).catch(() => undefined);
+      await this.d.store
+        .failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`)
+        .catch(() => undefined);
     }
   }
 
@@ -139,7 +172,9 @@ export class ProvisioningEngine {
   }
 
   /** Snapshot + Jira state + rules → the plan (pure); 'failed' when Jira could not be read. */
-  private async planFor(connection: Connection): Promise<{ kind: 'plan'; plan: Plan } | { kind: 'failed'; error: string }> {
+  private async planFor(
+    connection: Connection,
+  ): Promise<{ kind: 'plan'; plan: Plan } | { kind: 'failed'; error: string }> {
     const rules = rulesOf(connection.settings);
     const snapshot = await this.d.store.snapshot(connection.id, resourceKeysOf(rules));
     try {
@@ -149,7 +184,19 @@ export class ProvisioningEngine {
         this.d.store.links(connection.id),
         this.d.store.managedMemberships(connection.clientKey, connection.id),
       ]);
-      return { kind: 'plan', plan: plan({ importUsers: connection.importUsers, importGroups: connection.importGroups, rules, ...snapshot, links, jira: state, managed: managed.mine, managedByOthers: managed.others }) };
+      return {
+        kind: 'plan',
+        plan: plan({
+          importUsers: connection.importUsers,
+          importGroups: connection.importGroups,
+          rules,
+          ...snapshot,
+          links,
+          jira: state,
+          managed: managed.mine,
+          managedByOthers: managed.others,
+        }),
+      };
     } catch (err) {
       if (!(err instanceof JiraError)) throw err;
       return { kind: 'failed', error: `Could not read Jira's groups and members: ${err.message}` };
@@ -160,8 +207,15 @@ export class ProvisioningEngine {
   start(): void {
     const { pollMs } = this.d.options;
     this.timers.push(setInterval(() => this.kick(), pollMs));
-    this.timers.push(setInterval(() => void this.drainOutbox().catch((err) => this.d.logger.error({ err }, 'outbox check failed')), pollMs));
-    this.timers.push(setInterval(() => void this.d.store.purgeHistory(this.d.options.historyDays).catch(() => undefined), 3_600_000));
+    this.timers.push(
+      setInterval(
+        () => void this.drainOutbox().catch((err) => this.d.logger.error({ err }, 'outbox check failed')),
+        pollMs,
+      ),
+    );
+    this.timers.push(
+      setInterval(() => void this.d.store.purgeHistory(this.d.options.historyDays).catch(() => undefined), 3_600_000),
+    );
     for (const t of this.timers) t.unref();
   }
 
@@ -182,7 +236,8 @@ export class ProvisioningEngine {
     const { debounceMs, maxDelayMs } = this.d.options;
     for (const q of await this.d.store.quietOutboxes(debounceMs, maxDelayMs)) {
       const connection = await this.d.connections.get(q.clientKey, q.connectionId);
-      if (connection) await this.run(connection, connection.kind === 'scim' ? 'scim' : 'login', { coveredRequestId: q.lastId });
+      if (connection)
+        await this.run(connection, connection.kind === 'scim' ? 'scim' : 'login', { coveredRequestId: q.lastId });
     }
   }
 
@@ -251,10 +306,16 @@ export class ProvisioningEngine {
     if (err instanceof JiraError) {
       if (err.kind === 'needs-credentials') return this.d.store.finish(op, 'parked', null, err.message);
       if (err.retryable && op.attempts < maxAttempts) {
-        const wait = err.retryAfterMs ?? backoffDelay(op.attempts, { backoffBaseMs: 1000, backoffMaxMs: 300_000 }, Math.random);
+        const wait =
+          err.retryAfterMs ?? backoffDelay(op.attempts, { backoffBaseMs: 1000, backoffMaxMs: 300_000 }, Math.random);
         return this.d.store.retryLater(op, wait, err.message);
       }
-      return this.d.store.finish(op, 'parked', null, err.retryable ? `gave up after ${op.attempts} attempts: ${err.message}` : err.message);
+      return this.d.store.finish(
+        op,
+        'parked',
+        null,
+        err.retryable ? `gave up after ${op.attempts} attempts: ${err.message}` : err.message,
+      );
     }
     this.d.logger.error({ err, opId: op.id, kind: op.kind }, 'sync operation failed unexpectedly');
     return this.d.store.finish(op, 'parked', null, `internal error: ${(err as Error)?.message ?? String(err)}`);
@@ -264,5 +325,7 @@ export class ProvisioningEngine {
 /** The resource keys a plan reads: those of the attribute mapping and the custom attributes. */
 function resourceKeysOf(rules: Rules): string[] {
   const a = rules.attributes;
-  return [...new Set([a.userName, a.email, a.displayName, ...a.custom.map((c) => c.from), 'userName'].map(topLevelKey))];
+  return [
+    ...new Set([a.userName, a.email, a.displayName, ...a.custom.map((c) => c.from), 'userName'].map(topLevelKey)),
+  ];
 }

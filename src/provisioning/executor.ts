@@ -15,7 +15,12 @@ export class CannotApply extends Error {}
  * is harmless ("already a member" is success, a group that exists is looked up, a user already
  * gone is gone). Links, written properties and managed memberships are recorded as it goes.
  */
-export async function applyOperation(op: StoredOperation, jira: JiraClient, store: ProvisioningStore, groups: GroupIds): Promise<Outcome> {
+export async function applyOperation(
+  op: StoredOperation,
+  jira: JiraClient,
+  store: ProvisioningStore,
+  groups: GroupIds,
+): Promise<Outcome> {
   const groupId = (jiraClient: JiraClient, name: string) => groups.get(op.clientKey, name, jiraClient);
   const o = op.payload as unknown as Operation;
   const accountOf = async (userId: string) => {
@@ -36,12 +41,19 @@ export async function applyOperation(op: StoredOperation, jira: JiraClient, stor
       }
     }
     case 'ensureUser': {
-      const matches = (await jira.searchUsers(o.email, 20)).filter((u) => u.emailAddress?.toLowerCase() === o.email.toLowerCase() && u.accountType !== 'app');
+      const matches = (await jira.searchUsers(o.email, 20)).filter(
+        (u) => u.emailAddress?.toLowerCase() === o.email.toLowerCase() && u.accountType !== 'app',
+      );
       if (matches.length === 1) {
         await store.saveLink(op.connectionId, o.userId, matches[0].accountId, o.email);
         return 'linked';
       }
-      if (!o.create) throw new CannotApply(matches.length > 1 ? `several Jira accounts have the email ${o.email}` : `no Jira account has the email ${o.email}, and user import is off`);
+      if (!o.create)
+        throw new CannotApply(
+          matches.length > 1
+            ? `several Jira accounts have the email ${o.email}`
+            : `no Jira account has the email ${o.email}, and user import is off`,
+        );
       // Jira returns the existing account (201) when the email already has one, so this is safe to repeat.
       const created = await jira.createUser(o.email, o.products as never);
       await store.saveLink(op.connectionId, o.userId, created.accountId, o.email);
@@ -71,7 +83,11 @@ export async function applyOperation(op: StoredOperation, jira: JiraClient, stor
       try {
         await jira.removeUserFromGroup(o.groupId, o.accountId);
       } catch (err) {
-        if (!(err instanceof JiraError && (err.status === 404 || (err.status === 400 && /not a member/i.test(err.message))))) throw err;
+        if (!(
+          err instanceof JiraError &&
+          (err.status === 404 || (err.status === 400 && /not a member/i.test(err.message)))
+        ))
+          throw err;
         await store.removeManaged(op.connectionId, o.accountId, o.groupId);
         return 'absent';
       }
@@ -114,7 +130,10 @@ export async function applyOperation(op: StoredOperation, jira: JiraClient, stor
       if (o.enable) await jira.enableAccount(o.accountId);
       for (const name of o.regroup) {
         const gid = await groupId(jira, name);
-        if (gid) await jira.addUserToGroup(gid, o.accountId).catch((err) => { if (!isAlreadyMember(err)) throw err; });
+        if (gid)
+          await jira.addUserToGroup(gid, o.accountId).catch((err) => {
+            if (!isAlreadyMember(err)) throw err;
+          });
       }
       await store.setDeprovisioned(op.connectionId, o.userId, false);
       return 'reactivated';

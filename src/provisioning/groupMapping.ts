@@ -26,6 +26,9 @@ export function jiraGroupsFor(idpGroup: string, rules: Rules['groups']): string[
 }
 
 /** Previews on-the-fly and manual mapping for sample names (the admin page's live preview). */
-export function previewMapping(samples: string[], rules: Rules['groups']): Array<{ idpGroup: string; jiraGroups: string[] }> {
+export function previewMapping(
+  samples: string[],
+  rules: Rules['groups'],
+): Array<{ idpGroup: string; jiraGroups: string[] }> {
   return samples.map((idpGroup) => ({ idpGroup, jiraGroups: jiraGroupsFor(idpGroup, rules) }));
 }

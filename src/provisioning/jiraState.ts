@@ -13,13 +13,17 @@ export async function readJiraState(jira: JiraClient, rules: Rules, allIdpGroups
   for await (const g of jira.allGroups()) groups.set(g.name.toLowerCase(), { groupId: g.groupId, name: g.name });
   const wanted = new Set<string>(rules.groups.defaultForAllUsers.map((g) => g.toLowerCase()));
   for (const g of allIdpGroups) for (const j of jiraGroupsFor(g, rules.groups)) wanted.add(j.toLowerCase());
-  if (rules.users.deprovision === 'removeProductGroups') rules.users.productGroups.forEach((g) => wanted.add(g.toLowerCase()));
+  if (rules.users.deprovision === 'removeProductGroups')
+    rules.users.productGroups.forEach((g) => wanted.add(g.toLowerCase()));
   const members = new Map<string, Set<string>>();
   await Promise.all(
-    [...wanted].map((name) => groups.get(name)).filter((g) => g !== undefined).map(async (g) => {
-      const list = await collect(jira.allGroupMembers(g.groupId, true));
-      members.set(g.groupId, new Set(list.map((u) => u.accountId)));
-    }),
+    [...wanted]
+      .map((name) => groups.get(name))
+      .filter((g) => g !== undefined)
+      .map(async (g) => {
+        const list = await collect(jira.allGroupMembers(g.groupId, true));
+        members.set(g.groupId, new Set(list.map((u) => u.accountId)));
+      }),
   );
   return { groups, members };
 }

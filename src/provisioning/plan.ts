@@ -1,18 +1,46 @@
 import type { DeprovisionMode } from './rules';
 
 /** Operations run phase by phase: groups exist before users join them; leads move before deprovisioning. */
-export const PHASES = { createGroup: 1, ensureUser: 2, reactivate: 2, setProperty: 3, addMember: 4, removeMember: 4, reassignLeads: 5, deprovision: 6 } as const;
+export const PHASES = {
+  createGroup: 1,
+  ensureUser: 2,
+  reactivate: 2,
+  setProperty: 3,
+  addMember: 4,
+  removeMember: 4,
+  reassignLeads: 5,
+  deprovision: 6,
+} as const;
 
 /** One change the executor applies to Jira. Users are named by their directory id; the link gives the account. */
 export type Operation =
   | { kind: 'createGroup'; name: string }
-  | { kind: 'ensureUser'; userId: string; email: string; displayName: string | null; products: string[]; create: boolean }
+  | {
+      kind: 'ensureUser';
+      userId: string;
+      email: string;
+      displayName: string | null;
+      products: string[];
+      create: boolean;
+    }
   | { kind: 'reactivate'; userId: string; accountId: string; enable: boolean; regroup: string[] }
   | { kind: 'setProperty'; userId: string; key: string; value: unknown }
   | { kind: 'addMember'; userId: string; groupName: string; groupId?: string }
   | { kind: 'removeMember'; userId: string | null; accountId: string; groupId: string; groupName: string }
-  | { kind: 'reassignLeads'; userId: string; accountId: string; projectLead: string | null; componentLead: string | null }
-  | { kind: 'deprovision'; userId: string; accountId: string; mode: Exclude<DeprovisionMode, 'none'>; removedGroups: string[] };
+  | {
+      kind: 'reassignLeads';
+      userId: string;
+      accountId: string;
+      projectLead: string | null;
+      componentLead: string | null;
+    }
+  | {
+      kind: 'deprovision';
+      userId: string;
+      accountId: string;
+      mode: Exclude<DeprovisionMode, 'none'>;
+      removedGroups: string[];
+    };
 
 /** An operation with why it is needed (shown in dry runs and the history). */
 export interface PlannedOperation {

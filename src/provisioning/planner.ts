@@ -1,6 +1,14 @@
 import { readAttribute } from './attributes';
 import { jiraGroupsFor } from './groupMapping';
-import { PHASES, type Link, type Operation, type Plan, type PlannedOperation, type PlannedUser, type PlanInput } from './plan';
+import {
+  PHASES,
+  type Link,
+  type Operation,
+  type Plan,
+  type PlannedOperation,
+  type PlannedUser,
+  type PlanInput,
+} from './plan';
 
 const key = (accountId: string, groupId: string) => `${accountId}|${groupId}`;
 const lower = (s: string) => s.toLowerCase();
@@ -15,7 +23,8 @@ export function plan(input: PlanInput): Plan {
   const ops: PlannedOperation[] = [];
   const warnings: string[] = [];
   const { rules, jira } = input;
-  const push = (op: Operation, subject: string, reason: string) => ops.push({ op, phase: PHASES[op.kind], subject, reason });
+  const push = (op: Operation, subject: string, reason: string) =>
+    ops.push({ op, phase: PHASES[op.kind], subject, reason });
 
   // Groups the connection manages: mapping targets and the groups every user gets.
   const managedGroups = new Set<string>(rules.groups.defaultForAllUsers.map(lower));
@@ -23,23 +32,28 @@ export function plan(input: PlanInput): Plan {
   const desiredOf = new Map<string, string[]>();
   for (const u of input.users) {
     const desired = new Map<string, string>(rules.groups.defaultForAllUsers.map((g) => [lower(g), g]));
-    for (const g of u.groups) for (const j of jiraGroupsFor(g, rules.groups)) {
-      desired.set(lower(j), j);
-      managedGroups.add(lower(j));
-    }
+    for (const g of u.groups)
+      for (const j of jiraGroupsFor(g, rules.groups)) {
+        desired.set(lower(j), j);
+        managedGroups.add(lower(j));
+      }
     desiredOf.set(u.id, [...desired.values()]);
   }
 
   // Create missing Jira groups that someone will be added to (or note that creation is off).
   const missing = new Map<string, string>();
-  const wanted = (u: PlannedUser, isNew: boolean) => [...(desiredOf.get(u.id) ?? []), ...(isNew ? rules.groups.defaultForNewUsers : [])];
+  const wanted = (u: PlannedUser, isNew: boolean) => [
+    ...(desiredOf.get(u.id) ?? []),
+    ...(isNew ? rules.groups.defaultForNewUsers : []),
+  ];
   for (const u of input.users) {
     if (!u.active) continue;
     const link = input.links.get(u.id);
     for (const g of wanted(u, !link)) if (!jira.groups.has(lower(g))) missing.set(lower(g), g);
   }
   for (const name of missing.values()) {
-    if (input.importGroups) push({ kind: 'createGroup', name }, `group:${name}`, `Jira has no group "${name}" and users are mapped to it`);
+    if (input.importGroups)
+      push({ kind: 'createGroup', name }, `group:${name}`, `Jira has no group "${name}" and users are mapped to it`);
     else warnings.push(`Jira has no group "${name}" and group import is off: nobody is added to it.`);
   }
   const exists = (g: string) => jira.groups.has(lower(g)) || (input.importGroups && missing.has(lower(g)));
@@ -50,37 +64,78 @@ export function plan(input: PlanInput): Plan {
       if (link && !link.deprovisioned) deprovision(u.id, link, 'is disabled in the IdP');
       continue;
     }
-    const email = readAttribute(u.resource, rules.attributes.email) ?? (looksLikeEmail(readAttribute(u.resource, rules.attributes.userName)) ? readAttribute(u.resource, rules.attributes.userName) : undefined);
+    const email =
+      readAttribute(u.resource, rules.attributes.email) ??
+      (looksLikeEmail(readAttribute(u.resource, rules.attributes.userName))
+        ? readAttribute(u.resource, rules.attributes.userName)
+        : undefined);
     const name = readAttribute(u.resource, rules.attributes.displayName) ?? null;
     const isNew = !link || (link.deprovisioned && rules.users.deprovision === 'deleteFromSite');
     if (isNew) {
       if (!email) {
-        warnings.push(`User ${u.id} has no email (attribute "${rules.attributes.email}"): it cannot be found or created in Jira.`);
+        warnings.push(
+          `User ${u.id} has no email (attribute "${rules.attributes.email}"): it cannot be found or created in Jira.`,
+        );
         continue;
       }
       const create = input.importUsers;
-      push({ kind: 'ensureUser', userId: u.id, email, displayName: name, products: rules.users.products, create }, `user:${u.id}`,
-        create ? `new in the IdP: link the Jira account with email ${email}, or create it with ${rules.users.products.join(', ') || 'no products'}` : `new in the IdP: link the Jira account with email ${email} if there is one (user import is off)`);
-      for (const g of wanted(u, true)) if (exists(g)) push({ kind: 'addMember', userId: u.id, groupName: g, groupId: jira.groups.get(lower(g))?.groupId }, `user:${u.id}`, `member of "${g}" by ${groupReason(g, u, input)}`);
+      push(
+        { kind: 'ensureUser', userId: u.id, email, displayName: name, products: rules.users.products, create },
+        `user:${u.id}`,
+        create
+          ? `new in the IdP: link the Jira account with email ${email}, or create it with ${rules.users.products.join(', ') || 'no products'}`
+          : `new in the IdP: link the Jira account with email ${email} if there is one (user import is off)`,
+      );
+      for (const g of wanted(u, true))
+        if (exists(g))
+          push(
+            { kind: 'addMember', userId: u.id, groupName: g, groupId: jira.groups.get(lower(g))?.groupId },
+            `user:${u.id}`,
+            `member of "${g}" by ${groupReason(g, u, input)}`,
+          );
       properties(u, undefined);
       continue;
     }
     if (link.deprovisioned) {
       if (!rules.users.reactivate) continue;
-      push({ kind: 'reactivate', userId: u.id, accountId: link.accountId, enable: rules.users.deprovision === 'deactivate', regroup: link.removedGroups }, `user:${u.id}`, 'active again in the IdP');
+      push(
+        {
+          kind: 'reactivate',
+          userId: u.id,
+          accountId: link.accountId,
+          enable: rules.users.deprovision === 'deactivate',
+          regroup: link.removedGroups,
+        },
+        `user:${u.id}`,
+        'active again in the IdP',
+      );
     }
     for (const g of desiredOf.get(u.id) ?? []) {
       if (!exists(g)) continue;
       const group = jira.groups.get(lower(g));
       if (group && jira.members.get(group.groupId)?.has(link.accountId)) continue;
-      push({ kind: 'addMember', userId: u.id, groupName: g, groupId: group?.groupId }, `user:${u.id}`, `member of "${g}" by ${groupReason(g, u, input)}`);
+      push(
+        { kind: 'addMember', userId: u.id, groupName: g, groupId: group?.groupId },
+        `user:${u.id}`,
+        `member of "${g}" by ${groupReason(g, u, input)}`,
+      );
     }
     const desired = new Set((desiredOf.get(u.id) ?? []).map(lower));
     for (const g of managedGroups) {
       if (desired.has(g)) continue;
       const group = jira.groups.get(g);
       if (group && removable(link.accountId, group.groupId)) {
-        push({ kind: 'removeMember', userId: u.id, accountId: link.accountId, groupId: group.groupId, groupName: group.name }, `user:${u.id}`, `no longer in an IdP group mapped to "${group.name}"`);
+        push(
+          {
+            kind: 'removeMember',
+            userId: u.id,
+            accountId: link.accountId,
+            groupId: group.groupId,
+            groupName: group.name,
+          },
+          `user:${u.id}`,
+          `no longer in an IdP group mapped to "${group.name}"`,
+        );
       }
     }
     if (rules.users.update) properties(u, link);
@@ -110,26 +165,64 @@ export function plan(input: PlanInput): Plan {
       for (const n of names) {
         const group = jira.groups.get(n);
         if (!group || !jira.members.get(group.groupId)?.has(link.accountId)) continue;
-        if (mode === 'removeManagedGroups' ? !removable(link.accountId, group.groupId) : input.managedByOthers.has(key(link.accountId, group.groupId))) continue;
+        if (
+          mode === 'removeManagedGroups'
+            ? !removable(link.accountId, group.groupId)
+            : input.managedByOthers.has(key(link.accountId, group.groupId))
+        )
+          continue;
         removed.push(group.name);
-        push({ kind: 'removeMember', userId, accountId: link.accountId, groupId: group.groupId, groupName: group.name }, subject, `deprovisioning (${mode}): the user ${why}`);
+        push(
+          { kind: 'removeMember', userId, accountId: link.accountId, groupId: group.groupId, groupName: group.name },
+          subject,
+          `deprovisioning (${mode}): the user ${why}`,
+        );
       }
       // Recorded in both modes (the link and the run's count say so); product groups come back on reactivation,
       // managed groups through the group mapping as usual.
-      push({ kind: 'deprovision', userId, accountId: link.accountId, mode, removedGroups: mode === 'removeProductGroups' ? removed : [] }, subject, `record the deprovisioning: the user ${why}`);
+      push(
+        {
+          kind: 'deprovision',
+          userId,
+          accountId: link.accountId,
+          mode,
+          removedGroups: mode === 'removeProductGroups' ? removed : [],
+        },
+        subject,
+        `record the deprovisioning: the user ${why}`,
+      );
       return;
     }
     if (rules.users.defaultProjectLead || rules.users.defaultComponentLead) {
-      push({ kind: 'reassignLeads', userId, accountId: link.accountId, projectLead: rules.users.defaultProjectLead, componentLead: rules.users.defaultComponentLead }, subject, 'hand the projects and components the user leads to the default leads first');
+      push(
+        {
+          kind: 'reassignLeads',
+          userId,
+          accountId: link.accountId,
+          projectLead: rules.users.defaultProjectLead,
+          componentLead: rules.users.defaultComponentLead,
+        },
+        subject,
+        'hand the projects and components the user leads to the default leads first',
+      );
     }
-    push({ kind: 'deprovision', userId, accountId: link.accountId, mode, removedGroups: [] }, subject, `${mode === 'deleteFromSite' ? 'remove from the site' : 'deactivate the account'}: the user ${why}`);
+    push(
+      { kind: 'deprovision', userId, accountId: link.accountId, mode, removedGroups: [] },
+      subject,
+      `${mode === 'deleteFromSite' ? 'remove from the site' : 'deactivate the account'}: the user ${why}`,
+    );
   }
 
   function properties(u: PlannedUser, link: Link | undefined): void {
     for (const c of rules.attributes.custom) {
       const value = readAttribute(u.resource, c.from);
-      if (value === undefined || JSON.stringify(link?.properties[c.propertyKey]) === JSON.stringify({ value })) continue;
-      push({ kind: 'setProperty', userId: u.id, key: c.propertyKey, value: { value } }, `user:${u.id}`, `custom attribute ${c.from} → user property ${c.propertyKey}`);
+      if (value === undefined || JSON.stringify(link?.properties[c.propertyKey]) === JSON.stringify({ value }))
+        continue;
+      push(
+        { kind: 'setProperty', userId: u.id, key: c.propertyKey, value: { value } },
+        `user:${u.id}`,
+        `custom attribute ${c.from} → user property ${c.propertyKey}`,
+      );
     }
   }
 }

@@ -3,29 +3,59 @@ import { JIRA_PRODUCTS } from '../jira/types';
 import { parsePatchPath } from '../directory/filter';
 
 /** What deprovisioning does when the IdP disables or deletes a user, or it leaves scope. */
-export const DEPROVISION_MODES = ['none', 'removeManagedGroups', 'removeProductGroups', 'deleteFromSite', 'deactivate'] as const;
+export const DEPROVISION_MODES = [
+  'none',
+  'removeManagedGroups',
+  'removeProductGroups',
+  'deleteFromSite',
+  'deactivate',
+] as const;
 export type DeprovisionMode = (typeof DEPROVISION_MODES)[number];
 
 /** Jira's default product-access groups, for the removeProductGroups mode. */
-export const DEFAULT_PRODUCT_GROUPS = ['jira-software-users', 'jira-servicemanagement-users', 'jira-servicedesk-users', 'jira-core-users', 'jira-users', 'jira-product-discovery-users'];
+export const DEFAULT_PRODUCT_GROUPS = [
+  'jira-software-users',
+  'jira-servicemanagement-users',
+  'jira-servicedesk-users',
+  'jira-core-users',
+  'jira-users',
+  'jira-product-discovery-users',
+];
 
-const regex = z.string().min(1, 'must not be empty').max(500).superRefine((v, ctx) => {
-  try {
-    new RegExp(v);
-  } catch (err) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `is not a valid regular expression: ${(err as Error).message}` });
-  }
-});
-const attributePath = z.string().trim().min(1, 'must not be empty').max(300).superRefine((v, ctx) => {
-  if (v.endsWith('[primary]')) return; // shorthand: the primary (else first) value
-  try {
-    parsePatchPath(v);
-  } catch (err) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `is not an attribute path: ${(err as Error).message}` });
-  }
-});
+const regex = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(500)
+  .superRefine((v, ctx) => {
+    try {
+      new RegExp(v);
+    } catch (err) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `is not a valid regular expression: ${(err as Error).message}`,
+      });
+    }
+  });
+const attributePath = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(300)
+  .superRefine((v, ctx) => {
+    if (v.endsWith('[primary]')) return; // shorthand: the primary (else first) value
+    try {
+      parsePatchPath(v);
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `is not an attribute path: ${(err as Error).message}` });
+    }
+  });
 const groupName = z.string().trim().min(1, 'must not be empty').max(255);
-const propertyKey = z.string().trim().min(1).max(255).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only');
+const propertyKey = z
+  .string()
+  .trim()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only');
 
 /**
  * A connection's rules, as the admin API takes them; every field has a sensible default. Whether
@@ -36,8 +66,12 @@ export const rulesSchema = z
     users: z
       .object({
         update: z.boolean().default(true),
-        products: z.array(z.enum(JIRA_PRODUCTS, { errorMap: () => ({ message: `must be one of ${JIRA_PRODUCTS.join(', ')}` }) })).default(['jira-software']),
-        deprovision: z.enum(DEPROVISION_MODES, { errorMap: () => ({ message: `must be one of ${DEPROVISION_MODES.join(', ')}` }) }).default('removeManagedGroups'),
+        products: z
+          .array(z.enum(JIRA_PRODUCTS, { errorMap: () => ({ message: `must be one of ${JIRA_PRODUCTS.join(', ')}` }) }))
+          .default(['jira-software']),
+        deprovision: z
+          .enum(DEPROVISION_MODES, { errorMap: () => ({ message: `must be one of ${DEPROVISION_MODES.join(', ')}` }) })
+          .default('removeManagedGroups'),
         productGroups: z.array(groupName).default(DEFAULT_PRODUCT_GROUPS),
         reactivate: z.boolean().default(true),
         defaultProjectLead: z.string().trim().min(1).max(128).nullable().default(null),
@@ -50,7 +84,10 @@ export const rulesSchema = z
         userName: attributePath.default('userName'),
         email: attributePath.default('emails[primary]'),
         displayName: attributePath.default('displayName'),
-        custom: z.array(z.object({ from: attributePath, propertyKey }).strict()).max(50).default([]),
+        custom: z
+          .array(z.object({ from: attributePath, propertyKey }).strict())
+          .max(50)
+          .default([]),
       })
       .strict()
       .default({}),
@@ -58,9 +95,22 @@ export const rulesSchema = z
       .object({
         defaultForNewUsers: z.array(groupName).default([]),
         defaultForAllUsers: z.array(groupName).default([]),
-        manual: z.array(z.object({ idpGroup: groupName, jiraGroups: z.array(groupName).min(1, 'must map to at least one Jira group') }).strict()).default([]),
+        manual: z
+          .array(
+            z
+              .object({
+                idpGroup: groupName,
+                jiraGroups: z.array(groupName).min(1, 'must map to at least one Jira group'),
+              })
+              .strict(),
+          )
+          .default([]),
         onTheFly: z
-          .object({ enabled: z.boolean().default(false), pattern: regex.nullable().default(null), replacement: z.string().max(255).default('$1') })
+          .object({
+            enabled: z.boolean().default(false),
+            pattern: regex.nullable().default(null),
+            replacement: z.string().max(255).default('$1'),
+          })
           .strict()
           .default({}),
         include: z.array(regex).default([]),
@@ -73,7 +123,11 @@ export const rulesSchema = z
   .strict()
   .superRefine((r, ctx) => {
     if (r.users.deprovision === 'removeProductGroups' && r.users.productGroups.length === 0) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['users', 'productGroups'], message: 'must name at least one group when deprovision is removeProductGroups' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['users', 'productGroups'],
+        message: 'must name at least one group when deprovision is removeProductGroups',
+      });
     }
   });
 

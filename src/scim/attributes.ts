@@ -52,11 +52,16 @@ export function storageKeys(r: ResolvedAttr): string[] {
  * The object an attribute lives in: the resource itself, or its extension's object (created when
  * `create` is set, else undefined when absent).
  */
-export function holderOf(resource: Record<string, unknown>, r: ResolvedAttr, create: boolean): Record<string, unknown> | undefined {
+export function holderOf(
+  resource: Record<string, unknown>,
+  r: ResolvedAttr,
+  create: boolean,
+): Record<string, unknown> | undefined {
   if (!r.extension) return resource;
   const key = r.schema!.id;
   const current = resource[key];
-  if (typeof current === 'object' && current !== null && !Array.isArray(current)) return current as Record<string, unknown>;
+  if (typeof current === 'object' && current !== null && !Array.isArray(current))
+    return current as Record<string, unknown>;
   if (!create) return undefined;
   const created: Record<string, unknown> = {};
   resource[key] = created;

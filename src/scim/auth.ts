@@ -21,7 +21,10 @@ export function requireScimToken(tokens: Pick<ScimTokenCache, 'get'>): RequestHa
     try {
       const header = req.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!match) throw unauthorized(header ? 'The Authorization header must be "Bearer <token>".' : 'A bearer token is required.');
+      if (!match)
+        throw unauthorized(
+          header ? 'The Authorization header must be "Bearer <token>".' : 'A bearer token is required.',
+        );
       const stored = await tokens.get(req.params.connectionId);
       const presented = hashToken(match[1]);
       // Compare even when nothing is stored, so timing does not tell unknown connections apart.
@@ -30,7 +33,8 @@ export function requireScimToken(tokens: Pick<ScimTokenCache, 'get'>): RequestHa
       res.locals.connection = { id: stored.id, clientKey: stored.clientKey } satisfies ScimConnection;
       next();
     } catch (err) {
-      if (err && typeof err === 'object' && 'status' in err && (err as { status: number }).status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="SCIM"');
+      if (err && typeof err === 'object' && 'status' in err && (err as { status: number }).status === 401)
+        res.setHeader('WWW-Authenticate', 'Bearer realm="SCIM"');
       next(err);
     }
   });

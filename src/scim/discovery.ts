@@ -4,7 +4,13 @@ import { baseUrlOf, sendScim } from './http';
 import { MAX_RESULTS } from './listParams';
 import { ALL_SCHEMAS, GROUP_TYPE, LIST_RESPONSE, USER_TYPE, type ResourceTypeDef, type SchemaDef } from './schemas';
 
-const listOf = (resources: unknown[]) => ({ schemas: [LIST_RESPONSE], totalResults: resources.length, startIndex: 1, itemsPerPage: resources.length, Resources: resources });
+const listOf = (resources: unknown[]) => ({
+  schemas: [LIST_RESPONSE],
+  totalResults: resources.length,
+  startIndex: 1,
+  itemsPerPage: resources.length,
+  Resources: resources,
+});
 
 /** ServiceProviderConfig, ResourceTypes and Schemas (RFC 7644 §4), each also by id. */
 export function discoveryRouter(localBaseUrl: string): Router {
@@ -12,7 +18,9 @@ export function discoveryRouter(localBaseUrl: string): Router {
   const base = (req: Request) => baseUrlOf(req, localBaseUrl);
 
   router.get('/ServiceProviderConfig', (req, res) => sendScim(res, 200, serviceProviderConfig(base(req))));
-  router.get('/ResourceTypes', (req, res) => sendScim(res, 200, listOf([USER_TYPE, GROUP_TYPE].map((t) => resourceType(t, base(req))))));
+  router.get('/ResourceTypes', (req, res) =>
+    sendScim(res, 200, listOf([USER_TYPE, GROUP_TYPE].map((t) => resourceType(t, base(req))))),
+  );
   router.get('/ResourceTypes/:id', (req, res) => {
     const t = [USER_TYPE, GROUP_TYPE].find((x) => x.id.toLowerCase() === req.params.id.toLowerCase());
     if (!t) throw new ScimError(404, `Resource type ${req.params.id} not found`);
@@ -39,7 +47,13 @@ function serviceProviderConfig(base: string) {
     sort: { supported: true },
     etag: { supported: true },
     authenticationSchemes: [
-      { type: 'oauthbearertoken', name: 'OAuth Bearer Token', description: 'The bearer token the admin page issued for this connection', specUri: 'https://www.rfc-editor.org/info/rfc6750', primary: true },
+      {
+        type: 'oauthbearertoken',
+        name: 'OAuth Bearer Token',
+        description: 'The bearer token the admin page issued for this connection',
+        specUri: 'https://www.rfc-editor.org/info/rfc6750',
+        primary: true,
+      },
     ],
     meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
   };

@@ -2,17 +2,34 @@ import { ERROR_SCHEMA } from './schemas';
 
 /** RFC 7644 §3.12 scimType values. */
 export type ScimType =
-  | 'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax'
-  | 'invalidPath' | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive';
+  | 'invalidFilter'
+  | 'tooMany'
+  | 'uniqueness'
+  | 'mutability'
+  | 'invalidSyntax'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'invalidValue'
+  | 'invalidVers'
+  | 'sensitive';
 
 /** An error answered in SCIM's own format: `{schemas, status (a string), scimType?, detail}`. */
 export class ScimError extends Error {
-  constructor(readonly status: number, readonly detail: string, readonly scimType?: ScimType) {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly scimType?: ScimType,
+  ) {
     super(detail);
   }
 
   toJSON() {
-    return { schemas: [ERROR_SCHEMA], status: String(this.status), ...(this.scimType ? { scimType: this.scimType } : {}), detail: this.detail };
+    return {
+      schemas: [ERROR_SCHEMA],
+      status: String(this.status),
+      ...(this.scimType ? { scimType: this.scimType } : {}),
+      detail: this.detail,
+    };
   }
 }
 
@@ -25,4 +42,5 @@ export const mutability = (detail: string) => new ScimError(400, detail, 'mutabi
 export const uniqueness = (detail: string) => new ScimError(409, detail, 'uniqueness');
 export const tooMany = (detail: string) => new ScimError(400, detail, 'tooMany');
 export const notFound = (what: string, id: string) => new ScimError(404, `${what} ${id} not found`);
-export const unauthorized = (detail = 'A valid bearer token for this connection is required.') => new ScimError(401, detail);
+export const unauthorized = (detail = 'A valid bearer token for this connection is required.') =>
+  new ScimError(401, detail);

@@ -53,10 +53,13 @@ export function filterToSql(filter: Filter, type: ResourceTypeDef, bind: Bind): 
       return `(NOT COALESCE(${filterToSql(filter.filter, type, bind)}, false))`;
     case 'valuePath': {
       const r = resolveAttr(type, filter.path, fail);
-      if (!r.attr.multiValued || r.attr.type !== 'complex' || r.sub) throw fail(`"${r.attr.name}[…]" needs a multi-valued complex attribute`);
+      if (!r.attr.multiValued || r.attr.type !== 'complex' || r.sub)
+        throw fail(`"${r.attr.name}[…]" needs a multi-valued complex attribute`);
       const rel = relation(type, r);
       if (rel) return `EXISTS (SELECT 1 ${rel.from} AND ${elementFilter(filter.filter, r.attr, rel.column, bind)})`;
-      return elementsExist(type, r, (el) => elementFilter(filter.filter, r.attr, (sub) => elementScalar(el, sub), bind));
+      return elementsExist(type, r, (el) =>
+        elementFilter(filter.filter, r.attr, (sub) => elementScalar(el, sub), bind),
+      );
     }
     case 'pr':
       return present(type, resolveAttr(type, filter.path, fail));
@@ -69,15 +72,29 @@ function compareAttr(type: ResourceTypeDef, r: ResolvedAttr, op: CompareOp, valu
   const special = specialAttr(type, r, op, value, bind);
   if (special) return special;
   if (r.attr.multiValued) {
-    const leaf = r.sub ?? (r.attr.type === 'complex' ? r.attr.subAttributes!.find((s) => s.name === 'value') : undefined);
-    const exists = elementsExist(type, r, (el) => compare(leaf ? elementScalar(el, leaf) : { sql: `(${el} #>> '{}')`, type: r.attr.type, caseExact: r.attr.caseExact }, op === 'ne' ? 'eq' : op, value, bind));
+    const leaf =
+      r.sub ?? (r.attr.type === 'complex' ? r.attr.subAttributes!.find((s) => s.name === 'value') : undefined);
+    const exists = elementsExist(type, r, (el) =>
+      compare(
+        leaf ? elementScalar(el, leaf) : { sql: `(${el} #>> '{}')`, type: r.attr.type, caseExact: r.attr.caseExact },
+        op === 'ne' ? 'eq' : op,
+        value,
+        bind,
+      ),
+    );
     return op === 'ne' ? `(NOT ${exists})` : exists;
   }
   return compare(scalarOf(type, r), op, value, bind);
 }
 
 /** Attributes that are not plain JSON: id, meta, and the membership relations. */
-function specialAttr(type: ResourceTypeDef, r: ResolvedAttr, op: CompareOp, value: FilterValue, bind: Bind): string | undefined {
+function specialAttr(
+  type: ResourceTypeDef,
+  r: ResolvedAttr,
+  op: CompareOp,
+  value: FilterValue,
+  bind: Bind,
+): string | undefined {
   const name = r.attr.name;
   if (name === 'id') {
     if (op === 'eq') return typeof value === 'string' && isUuid(value) ? `r.id = ${bind.add(value)}::uuid` : 'false';
@@ -86,9 +103,12 @@ function specialAttr(type: ResourceTypeDef, r: ResolvedAttr, op: CompareOp, valu
   if (name === 'meta') {
     const sub = r.sub?.name;
     if (sub === 'created') return compare({ sql: 'r.created_at', type: 'dateTime', caseExact: true }, op, value, bind);
-    if (sub === 'lastModified') return compare({ sql: 'r.updated_at', type: 'dateTime', caseExact: true }, op, value, bind);
-    if (sub === 'resourceType') return compare({ sql: `'${type.id}'::text`, type: 'string', caseExact: true }, op, value, bind);
-    if (sub === 'version') return compare({ sql: `('W/"' || r.version || '"')`, type: 'string', caseExact: true }, op, value, bind);
+    if (sub === 'lastModified')
+      return compare({ sql: 'r.updated_at', type: 'dateTime', caseExact: true }, op, value, bind);
+    if (sub === 'resourceType')
+      return compare({ sql: `'${type.id}'::text`, type: 'string', caseExact: true }, op, value, bind);
+    if (sub === 'version')
+      return compare({ sql: `('W/"' || r.version || '"')`, type: 'string', caseExact: true }, op, value, bind);
     throw fail(`filtering on "meta${sub ? `.${sub}` : ''}" is not supported`);
   }
   const rel = relation(type, r);
@@ -102,16 +122,22 @@ function specialAttr(type: ResourceTypeDef, r: ResolvedAttr, op: CompareOp, valu
  * User.groups and Group.members live in the membership table, not in the resource: a query over
  * them joins it (alias m) and the other side (alias o), whose value and display can be compared.
  */
-function relation(type: ResourceTypeDef, r: ResolvedAttr): { from: string; column: (sub: AttrDef) => Scalar } | undefined {
-  const isRelation = (type.id === 'User' && r.attr.name === 'groups') || (type.id === 'Group' && r.attr.name === 'members');
+function relation(
+  type: ResourceTypeDef,
+  r: ResolvedAttr,
+): { from: string; column: (sub: AttrDef) => Scalar } | undefined {
+  const isRelation =
+    (type.id === 'User' && r.attr.name === 'groups') || (type.id === 'Group' && r.attr.name === 'members');
   if (!isRelation) return undefined;
-  const [mine, other, table] = type.id === 'User' ? ['user_id', 'group_id', 'directory_groups'] : ['group_id', 'user_id', 'directory_users'];
+  const [mine, other, table] =
+    type.id === 'User' ? ['user_id', 'group_id', 'directory_groups'] : ['group_id', 'user_id', 'directory_users'];
   return {
     from: `FROM directory_memberships m JOIN ${table} o ON o.connection_id = m.connection_id AND o.id = m.${other} WHERE m.connection_id = r.connection_id AND m.${mine} = r.id`,
     column: (sub) => {
       if (sub.name === 'value') return { sql: `m.${other}::text`, type: 'string', caseExact: true };
       if (sub.name === 'display') return { sql: 'o.display_name', type: 'string', caseExact: false };
-      if (sub.name === 'type') return { sql: `'${type.id === 'User' ? 'direct' : 'User'}'::text`, type: 'string', caseExact: false };
+      if (sub.name === 'type')
+        return { sql: `'${type.id === 'User' ? 'direct' : 'User'}'::text`, type: 'string', caseExact: false };
       throw fail(`filtering on "${r.attr.name}.${sub.name}" is not supported`);
     },
   };
@@ -124,7 +150,9 @@ function present(type: ResourceTypeDef, r: ResolvedAttr): string {
     return `EXISTS (SELECT 1 FROM directory_memberships m WHERE m.connection_id = r.connection_id AND m.${col} = r.id)`;
   }
   if (r.attr.multiValued) {
-    return r.sub ? elementsExist(type, r, (el) => nonEmpty(`(${el} ->> '${sqlKey(r.sub!.name)}')`)) : `(jsonb_array_length(${jsonArray(r)}) > 0)`;
+    return r.sub
+      ? elementsExist(type, r, (el) => nonEmpty(`(${el} ->> '${sqlKey(r.sub!.name)}')`))
+      : `(jsonb_array_length(${jsonArray(r)}) > 0)`;
   }
   const s = scalarOf(type, r);
   return s.type === 'complex' ? `(${s.sql} IS NOT NULL)` : nonEmpty(s.sql);
@@ -165,7 +193,8 @@ function elementFilter(f: Filter, parent: AttrDef, column: (sub: AttrDef) => Sca
     case 'valuePath':
       throw fail('value filters cannot be nested');
     default: {
-      if (f.path.uri || f.path.sub) throw fail(`"${f.path.attr}" inside "${parent.name}[…]" must be a plain sub-attribute`);
+      if (f.path.uri || f.path.sub)
+        throw fail(`"${f.path.attr}" inside "${parent.name}[…]" must be a plain sub-attribute`);
       const sub = parent.subAttributes!.find((s) => s.name.toLowerCase() === f.path.attr.toLowerCase());
       if (!sub) throw fail(`unknown sub-attribute "${parent.name}.${f.path.attr}"`);
       return f.op === 'pr' ? nonEmpty(column(sub).sql) : compare(column(sub), f.op, f.value, bind);
@@ -183,8 +212,14 @@ function compare(s: Scalar, op: CompareOp, value: FilterValue, bind: Bind): stri
   }
   switch (s.type) {
     case 'boolean': {
-      const b = typeof value === 'boolean' ? value : typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : undefined;
-      if (b === undefined) throw fail(`a boolean attribute compares only with true or false, not ${JSON.stringify(value)}`);
+      const b =
+        typeof value === 'boolean'
+          ? value
+          : typeof value === 'string' && /^(true|false)$/i.test(value)
+            ? value.toLowerCase() === 'true'
+            : undefined;
+      if (b === undefined)
+        throw fail(`a boolean attribute compares only with true or false, not ${JSON.stringify(value)}`);
       if (op === 'eq') return `(${s.sql})::boolean = ${bind.add(b)}::boolean`;
       if (op === 'ne') return `(${s.sql})::boolean IS DISTINCT FROM ${bind.add(b)}::boolean`;
       throw fail(`"${op}" does not apply to boolean attributes`);
@@ -197,7 +232,8 @@ function compare(s: Scalar, op: CompareOp, value: FilterValue, bind: Bind): stri
     }
     case 'integer':
     case 'decimal': {
-      if (typeof value !== 'number') throw fail(`a numeric attribute compares only with numbers, not ${JSON.stringify(value)}`);
+      if (typeof value !== 'number')
+        throw fail(`a numeric attribute compares only with numbers, not ${JSON.stringify(value)}`);
       if (['co', 'sw', 'ew'].includes(op)) throw fail(`"${op}" does not apply to numeric attributes`);
       return `(${s.sql})::numeric ${SQL_OPS[op]} ${bind.add(value)}::numeric`;
     }
@@ -216,7 +252,17 @@ function compare(s: Scalar, op: CompareOp, value: FilterValue, bind: Bind): stri
   }
 }
 
-const SQL_OPS: Record<CompareOp, string> = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=', co: 'LIKE', sw: 'LIKE', ew: 'LIKE' };
+const SQL_OPS: Record<CompareOp, string> = {
+  eq: '=',
+  ne: '<>',
+  gt: '>',
+  ge: '>=',
+  lt: '<',
+  le: '<=',
+  co: 'LIKE',
+  sw: 'LIKE',
+  ew: 'LIKE',
+};
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -6,7 +6,10 @@ export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
 /** Sends a SCIM JSON body with the SCIM media type. */
 export function sendScim(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.status(status).set({ 'Content-Type': SCIM_CONTENT_TYPE, ...headers }).send(JSON.stringify(body));
+  res
+    .status(status)
+    .set({ 'Content-Type': SCIM_CONTENT_TYPE, ...headers })
+    .send(JSON.stringify(body));
 }
 
 /** The connection the request authenticated for (set by requireScimToken). */

@@ -54,7 +54,8 @@ export function readListRequest(req: Request, type: ResourceTypeDef, connectionI
     const fail = (msg: string) => invalidValue(`Invalid sortBy: ${msg}`);
     const expr = sortExpression(type, resolveAttr(type, parseAttrPath(sortBy.trim(), fail), fail));
     const order = (queryParam(req, 'sortOrder') ?? 'ascending').toLowerCase();
-    if (order !== 'ascending' && order !== 'descending') throw invalidValue('"sortOrder" must be "ascending" or "descending".');
+    if (order !== 'ascending' && order !== 'descending')
+      throw invalidValue('"sortOrder" must be "ascending" or "descending".');
     orderBy = `${expr} ${order === 'descending' ? 'DESC NULLS LAST' : 'ASC NULLS LAST'}, r.created_at, r.id`;
   }
   return {

@@ -13,7 +13,11 @@ export type MemberOp = { kind: 'removeAll' } | { kind: 'remove'; ids: string[] }
  * Applies PATCH operations (RFC 7644 §3.5.2) to a resource, without I/O. Group `members`
  * operations are not applied to the resource: they come back as MemberOps for the store.
  */
-export function applyPatch(type: ResourceTypeDef, original: JsonObject, ops: PatchOperation[]): { resource: JsonObject; memberOps: MemberOp[] } {
+export function applyPatch(
+  type: ResourceTypeDef,
+  original: JsonObject,
+  ops: PatchOperation[],
+): { resource: JsonObject; memberOps: MemberOp[] } {
   const resource = structuredClone(original);
   const memberOps: MemberOp[] = [];
   for (const op of ops) {
@@ -28,7 +32,8 @@ export function applyPatch(type: ResourceTypeDef, original: JsonObject, ops: Pat
       memberOps.push(...memberOperations(op, r));
       continue;
     }
-    if (r.attr.mutability === 'readOnly' || r.sub?.mutability === 'readOnly') throw mutability(`"${r.attr.name}" is read-only.`);
+    if (r.attr.mutability === 'readOnly' || r.sub?.mutability === 'readOnly')
+      throw mutability(`"${r.attr.name}" is read-only.`);
     if (r.attr.mutability === 'writeOnly') continue; // a password is never stored
     applyOne(resource, r, op);
   }
@@ -46,8 +51,8 @@ function applyOne(resource: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
       if (r.attr.required) throw mutability(`"${name}" is required and cannot be removed.`);
       if (r.attr.multiValued && op.op === 'remove' && op.value !== undefined && Array.isArray(box[name])) {
         const drop = (coerce(r.attr, op.value, name) as Json[] | undefined) ?? [];
-        box[name] = (box[name]).filter((el) => !drop.some((d) => sameElement(el, d)));
-        if ((box[name]).length === 0) delete box[name];
+        box[name] = box[name].filter((el) => !drop.some((d) => sameElement(el, d)));
+        if (box[name].length === 0) delete box[name];
       } else {
         delete box[name];
       }
@@ -75,7 +80,7 @@ function applyOne(resource: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
     else list.forEach((el) => (el[sub.name] = coerce(sub, op.value, `${name}.${sub.name}`) ?? null));
     return;
   }
-  const obj = isObject(box[name]) ? (box[name]) : {};
+  const obj = isObject(box[name]) ? box[name] : {};
   if (removing) delete obj[sub.name];
   else {
     const v = coerce(sub, unwrapSingle(sub, op.value), `${name}.${sub.name}`);
@@ -88,8 +93,11 @@ function applyOne(resource: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
 /** `emails[type eq "work"]` and `emails[type eq "work"].value`. */
 function applyFiltered(box: JsonObject, r: ResolvedAttr, op: PatchOperation): void {
   const { filter, subAfterFilter } = op.path;
-  if (!r.attr.multiValued || r.attr.type !== 'complex') throw invalidPath(`"${r.attr.name}" is not a multi-valued complex attribute; it takes no value filter.`);
-  const sub = subAfterFilter ? r.attr.subAttributes!.find((s) => s.name.toLowerCase() === subAfterFilter.toLowerCase()) : undefined;
+  if (!r.attr.multiValued || r.attr.type !== 'complex')
+    throw invalidPath(`"${r.attr.name}" is not a multi-valued complex attribute; it takes no value filter.`);
+  const sub = subAfterFilter
+    ? r.attr.subAttributes!.find((s) => s.name.toLowerCase() === subAfterFilter.toLowerCase())
+    : undefined;
   if (subAfterFilter && !sub) throw invalidPath(`unknown sub-attribute "${r.attr.name}.${subAfterFilter}"`);
   const list = Array.isArray(box[r.attr.name]) ? (box[r.attr.name] as JsonObject[]) : [];
   const matches = list.filter((el) => matchesElement(filter!, el, r.attr));
@@ -101,7 +109,8 @@ function applyFiltered(box: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
     return;
   }
   const patchValue = sub ? { [sub.name]: op.value } : op.value;
-  if (!isObject(patchValue)) throw invalidValue(`The value for "${r.attr.name}[…]" must be an object of sub-attributes.`);
+  if (!isObject(patchValue))
+    throw invalidValue(`The value for "${r.attr.name}[…]" must be an object of sub-attributes.`);
   const coerced = (coerce({ ...r.attr, multiValued: false }, patchValue, r.attr.name) ?? {}) as JsonObject;
   if (matches.length === 0) {
     // Entra adds with a filter path when no such element exists yet: create it from the filter.
@@ -116,7 +125,7 @@ function applyFiltered(box: JsonObject, r: ResolvedAttr, op: PatchOperation): vo
 
 /** A new primary value takes the role from the old one (RFC 7643 §2.4: at most one primary). */
 function demotePrimaries(list: Json[]): void {
-  for (const el of list) if (isObject(el) && el.primary === true) (el).primary = false;
+  for (const el of list) if (isObject(el) && el.primary === true) el.primary = false;
 }
 
 /** The `sub eq value` conditions of an and-filter, as an element's fields. */
@@ -129,13 +138,18 @@ function equalities(f: Filter): JsonObject {
 /** Evaluates a value filter against one element of a multi-valued attribute. */
 export function matchesElement(f: Filter, el: JsonObject, parent: AttrDef): boolean {
   switch (f.op) {
-    case 'and': return matchesElement(f.left, el, parent) && matchesElement(f.right, el, parent);
-    case 'or': return matchesElement(f.left, el, parent) || matchesElement(f.right, el, parent);
-    case 'not': return !matchesElement(f.filter, el, parent);
-    case 'valuePath': throw invalidFilter('Invalid filter: value filters cannot be nested');
+    case 'and':
+      return matchesElement(f.left, el, parent) && matchesElement(f.right, el, parent);
+    case 'or':
+      return matchesElement(f.left, el, parent) || matchesElement(f.right, el, parent);
+    case 'not':
+      return !matchesElement(f.filter, el, parent);
+    case 'valuePath':
+      throw invalidFilter('Invalid filter: value filters cannot be nested');
     default: {
       const def = parent.subAttributes!.find((s) => s.name.toLowerCase() === f.path.attr.toLowerCase());
-      if (!def || f.path.sub || f.path.uri) throw invalidPath(`Invalid path: unknown sub-attribute "${parent.name}.${f.path.attr}"`);
+      if (!def || f.path.sub || f.path.uri)
+        throw invalidPath(`Invalid path: unknown sub-attribute "${parent.name}.${f.path.attr}"`);
       const actual = el[def.name];
       if (f.op === 'pr') return actual !== undefined && actual !== null && actual !== '';
       return compareValues(actual, f.op, f.value, def);
@@ -144,7 +158,8 @@ export function matchesElement(f: Filter, el: JsonObject, parent: AttrDef): bool
 }
 
 function compareValues(actual: unknown, op: string, expected: unknown, def: AttrDef): boolean {
-  if (expected === null) return op === 'eq' ? actual === undefined || actual === null : actual !== undefined && actual !== null;
+  if (expected === null)
+    return op === 'eq' ? actual === undefined || actual === null : actual !== undefined && actual !== null;
   if (actual === undefined || actual === null) return op === 'ne';
   if (def.type === 'boolean') {
     const e = typeof expected === 'string' ? expected.toLowerCase() === 'true' : expected === true;
@@ -154,16 +169,26 @@ function compareValues(actual: unknown, op: string, expected: unknown, def: Attr
   const a = norm(actual) as string | number;
   const e = norm(typeof actual === 'number' ? Number(expected) : asText(expected)) as string | number;
   switch (op) {
-    case 'eq': return a === e;
-    case 'ne': return a !== e;
-    case 'co': return String(a).includes(String(e));
-    case 'sw': return String(a).startsWith(String(e));
-    case 'ew': return String(a).endsWith(String(e));
-    case 'gt': return a > e;
-    case 'ge': return a >= e;
-    case 'lt': return a < e;
-    case 'le': return a <= e;
-    default: return false;
+    case 'eq':
+      return a === e;
+    case 'ne':
+      return a !== e;
+    case 'co':
+      return String(a).includes(String(e));
+    case 'sw':
+      return String(a).startsWith(String(e));
+    case 'ew':
+      return String(a).endsWith(String(e));
+    case 'gt':
+      return a > e;
+    case 'ge':
+      return a >= e;
+    case 'lt':
+      return a < e;
+    case 'le':
+      return a <= e;
+    default:
+      return false;
   }
 }
 
@@ -177,12 +202,15 @@ function memberOperations(op: PatchOperation, r: ResolvedAttr): MemberOp[] {
   if (op.op === 'add') return [{ kind: 'add', ids: parseMembers(op.value) }];
   if (op.op === 'replace') return [{ kind: 'removeAll' }, { kind: 'add', ids: parseMembers(op.value) }];
   // Entra's legacy dialect removes the listed members with path "members" and a value list.
-  return op.value === undefined || op.value === null ? [{ kind: 'removeAll' }] : [{ kind: 'remove', ids: parseMembers(op.value) }];
+  return op.value === undefined || op.value === null
+    ? [{ kind: 'removeAll' }]
+    : [{ kind: 'remove', ids: parseMembers(op.value) }];
 }
 
 function memberFilterIds(f: Filter): string[] {
   if (f.op === 'or') return [...memberFilterIds(f.left), ...memberFilterIds(f.right)];
-  if (f.op === 'eq' && f.path.attr.toLowerCase() === 'value' && !f.path.sub && typeof f.value === 'string') return [f.value];
+  if (f.op === 'eq' && f.path.attr.toLowerCase() === 'value' && !f.path.sub && typeof f.value === 'string')
+    return [f.value];
   throw invalidFilter('Invalid filter: members can be selected by `value eq "<id>"` (joined with or) only.');
 }
 

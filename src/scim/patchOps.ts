@@ -27,16 +27,19 @@ export function normalizePatch(type: ResourceTypeDef, body: unknown, resourceId:
   if (!isObject(body)) throw invalidSyntax('The PATCH body must be a JSON object.');
   const key = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
   const ops = key ? body[key] : undefined;
-  if (!Array.isArray(ops) || ops.length === 0) throw invalidSyntax('The PATCH body needs a non-empty "Operations" array.');
+  if (!Array.isArray(ops) || ops.length === 0)
+    throw invalidSyntax('The PATCH body needs a non-empty "Operations" array.');
   if (ops.length > MAX_OPERATIONS) throw invalidSyntax(`At most ${MAX_OPERATIONS} operations per request.`);
   const out: PatchOperation[] = [];
   for (const raw of ops) {
     if (!isObject(raw)) throw invalidSyntax('Each operation must be an object.');
     const entries = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
     const op = typeof entries.op === 'string' ? entries.op.toLowerCase() : '';
-    if (op !== 'add' && op !== 'replace' && op !== 'remove') throw invalidSyntax(`Unknown operation "${String(entries.op)}": use add, replace or remove.`);
+    if (op !== 'add' && op !== 'replace' && op !== 'remove')
+      throw invalidSyntax(`Unknown operation "${String(entries.op)}": use add, replace or remove.`);
     const path = entries.path;
-    if (path !== undefined && path !== null && (typeof path !== 'string' || path.trim() === '')) throw invalidPath('"path" must be a non-empty string.');
+    if (path !== undefined && path !== null && (typeof path !== 'string' || path.trim() === ''))
+      throw invalidPath('"path" must be a non-empty string.');
     if (typeof path === 'string') {
       out.push({ op, path: parsePatchPath(path, invalidPath), value: entries.value, fromPathless: false });
       continue;
@@ -60,7 +63,8 @@ function expandPathless(type: ResourceTypeDef, op: PatchOpName, value: unknown, 
     }
     const schema = lower.startsWith('urn:') ? findSchema(type, key) : undefined;
     if (schema && isObject(v)) {
-      for (const [k, sv] of Object.entries(v)) out.push({ op, path: { path: { ...parseAttrPath(k, fail), uri: schema.id } }, value: sv, fromPathless: true });
+      for (const [k, sv] of Object.entries(v))
+        out.push({ op, path: { path: { ...parseAttrPath(k, fail), uri: schema.id } }, value: sv, fromPathless: true });
       continue;
     }
     let path;

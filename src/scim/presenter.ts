@@ -7,21 +7,41 @@ import { ENTERPRISE_SCHEMA, GROUP_SCHEMA, GROUP_TYPE, USER_SCHEMA, USER_TYPE, ty
 /** The weak ETag of a resource version. */
 export const etag = (version: number) => `W/"${version}"`;
 
-const urnKeys = (resource: Record<string, unknown>) => Object.keys(resource).filter((k) => k.toLowerCase().startsWith('urn:'));
+const urnKeys = (resource: Record<string, unknown>) =>
+  Object.keys(resource).filter((k) => k.toLowerCase().startsWith('urn:'));
 
 /** A directory user as a SCIM User (core + extensions present, groups when given, meta). */
 export function presentUser(u: DirectoryUser, baseUrl: string, groups?: MemberRef[]): JsonObject {
   const { userName: _u, externalId: _e, active: _a, ...rest } = u.resource;
   const extensions = urnKeys(u.resource);
   return {
-    schemas: [USER_SCHEMA, ...extensions.filter((k) => k === ENTERPRISE_SCHEMA), ...extensions.filter((k) => k !== ENTERPRISE_SCHEMA)],
+    schemas: [
+      USER_SCHEMA,
+      ...extensions.filter((k) => k === ENTERPRISE_SCHEMA),
+      ...extensions.filter((k) => k !== ENTERPRISE_SCHEMA),
+    ],
     id: u.id,
     ...(u.externalId !== null ? { externalId: u.externalId } : {}),
     userName: u.userName,
     ...(rest as JsonObject),
     active: u.active,
-    ...(groups ? { groups: groups.map((g) => ({ value: g.id, display: g.display, $ref: `${baseUrl}/Groups/${g.id}`, type: 'direct' })) } : {}),
-    meta: { resourceType: 'User', created: u.createdAt.toISOString(), lastModified: u.updatedAt.toISOString(), location: `${baseUrl}/Users/${u.id}`, version: etag(u.version) },
+    ...(groups
+      ? {
+          groups: groups.map((g) => ({
+            value: g.id,
+            display: g.display,
+            $ref: `${baseUrl}/Groups/${g.id}`,
+            type: 'direct',
+          })),
+        }
+      : {}),
+    meta: {
+      resourceType: 'User',
+      created: u.createdAt.toISOString(),
+      lastModified: u.updatedAt.toISOString(),
+      location: `${baseUrl}/Users/${u.id}`,
+      version: etag(u.version),
+    },
   };
 }
 
@@ -34,8 +54,23 @@ export function presentGroup(g: DirectoryGroup, baseUrl: string, members?: Membe
     ...(g.externalId !== null ? { externalId: g.externalId } : {}),
     displayName: g.displayName,
     ...(rest as JsonObject),
-    ...(members ? { members: members.map((m) => ({ value: m.id, display: m.display, $ref: `${baseUrl}/Users/${m.id}`, type: 'User' })) } : {}),
-    meta: { resourceType: 'Group', created: g.createdAt.toISOString(), lastModified: g.updatedAt.toISOString(), location: `${baseUrl}/Groups/${g.id}`, version: etag(g.version) },
+    ...(members
+      ? {
+          members: members.map((m) => ({
+            value: m.id,
+            display: m.display,
+            $ref: `${baseUrl}/Users/${m.id}`,
+            type: 'User',
+          })),
+        }
+      : {}),
+    meta: {
+      resourceType: 'Group',
+      created: g.createdAt.toISOString(),
+      lastModified: g.updatedAt.toISOString(),
+      location: `${baseUrl}/Groups/${g.id}`,
+      version: etag(g.version),
+    },
   };
 }
 
@@ -53,13 +88,23 @@ export function parseProjection(type: ResourceTypeDef, attributes?: string, excl
   const read = (list?: string) =>
     list === undefined
       ? undefined
-      : list.split(',').map((s) => s.replace(/\[.*\]/, '').trim()).filter(Boolean).flatMap((s) => {
-          try {
-            return [resolveAttr(type, parseAttrPath(s, (m) => new Error(m)), (m) => new Error(m))];
-          } catch {
-            return [];
-          }
-        });
+      : list
+          .split(',')
+          .map((s) => s.replace(/\[.*\]/, '').trim())
+          .filter(Boolean)
+          .flatMap((s) => {
+            try {
+              return [
+                resolveAttr(
+                  type,
+                  parseAttrPath(s, (m) => new Error(m)),
+                  (m) => new Error(m),
+                ),
+              ];
+            } catch {
+              return [];
+            }
+          });
   return { include: read(attributes), exclude: read(excluded) };
 }
 

@@ -11,7 +11,8 @@ export interface NormalizedResource {
   members?: string[];
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Cleans a User or Group body: attribute names to their canonical case, values coerced by the
@@ -25,7 +26,8 @@ export function normalizeResource(type: ResourceTypeDef, body: unknown): Normali
   for (const [key, value] of Object.entries(body)) {
     const lower = key.toLowerCase();
     if (lower === 'schemas') {
-      if (value !== undefined && value !== null && (!Array.isArray(value) || value.some((s) => typeof s !== 'string'))) throw invalidSyntax('"schemas" must be an array of strings.');
+      if (value !== undefined && value !== null && (!Array.isArray(value) || value.some((s) => typeof s !== 'string')))
+        throw invalidSyntax('"schemas" must be an array of strings.');
       continue;
     }
     if (type.id === 'Group' && lower === 'members') {
@@ -58,7 +60,8 @@ function putUrnKey(type: ResourceTypeDef, resource: JsonObject, key: string, val
   if (schema) {
     if (value === null || value === undefined) return;
     if (!isObject(value)) throw invalidValue(`"${key}" must be an object.`);
-    const target: JsonObject = schema === type.core ? resource : ((resource[schema.id] as JsonObject | undefined) ?? {});
+    const target: JsonObject =
+      schema === type.core ? resource : ((resource[schema.id] as JsonObject | undefined) ?? {});
     for (const [k, v] of Object.entries(value)) {
       const def = findAttr(schema.attributes, k);
       const c = def ? coerce(def, v, `${schema.id}:${def.name}`) : undefined;
@@ -92,7 +95,9 @@ export function coerce(def: AttrDef, value: unknown, where: string): Json | unde
   if (value === null || value === undefined) return undefined;
   if (def.mutability === 'readOnly' || def.mutability === 'writeOnly') return undefined;
   if (def.multiValued) {
-    const list = (Array.isArray(value) ? value : [value]).map((v) => coerceOne(def, v, where)).filter((v): v is Json => v !== undefined);
+    const list = (Array.isArray(value) ? value : [value])
+      .map((v) => coerceOne(def, v, where))
+      .filter((v): v is Json => v !== undefined);
     if (list.length === 0) return undefined;
     return onePrimary(list);
   }
@@ -123,16 +128,20 @@ export function coerceSimple(def: AttrDef, value: unknown, where: string): Json 
   switch (def.type) {
     case 'boolean':
       if (typeof value === 'boolean') return value;
-      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim()))
+        return value.trim().toLowerCase() === 'true';
       throw invalidValue(`"${where}" must be a boolean, not ${JSON.stringify(value)}.`);
     case 'integer':
     case 'decimal': {
-      const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
-      if (!Number.isFinite(n) || (def.type === 'integer' && !Number.isInteger(n))) throw invalidValue(`"${where}" must be ${def.type === 'integer' ? 'an integer' : 'a number'}.`);
+      const n =
+        typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+      if (!Number.isFinite(n) || (def.type === 'integer' && !Number.isInteger(n)))
+        throw invalidValue(`"${where}" must be ${def.type === 'integer' ? 'an integer' : 'a number'}.`);
       return n;
     }
     case 'dateTime':
-      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw invalidValue(`"${where}" must be an xsd:dateTime string.`);
+      if (typeof value !== 'string' || Number.isNaN(Date.parse(value)))
+        throw invalidValue(`"${where}" must be an xsd:dateTime string.`);
       return value;
     default:
       if (typeof value === 'string') return value;
@@ -150,7 +159,7 @@ function onePrimary(list: Json[]): Json[] {
       seen = true;
       return v;
     }
-    return { ...(v), primary: false };
+    return { ...v, primary: false };
   });
 }
 

@@ -41,14 +41,21 @@ export function scimRouter(d: ScimDeps): Router {
 
 /** Bodies must be JSON (application/scim+json or application/json). */
 const requireJsonContentType: RequestHandler = (req, _res, next) => {
-  const hasBody = req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0' || req.headers['transfer-encoding'] !== undefined;
+  const hasBody =
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') ||
+    req.headers['transfer-encoding'] !== undefined;
   if (!hasBody || req.method === 'GET' || req.method === 'DELETE') return next();
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (!JSON_TYPES.includes(type)) return next(new ScimError(415, `Content-Type must be application/scim+json or application/json, not "${type || 'none'}".`));
+  if (!JSON_TYPES.includes(type))
+    return next(
+      new ScimError(415, `Content-Type must be application/scim+json or application/json, not "${type || 'none'}".`),
+    );
   next();
 };
 
-interface BodyParserError { type?: string }
+interface BodyParserError {
+  type?: string;
+}
 
 /** Renders every error as a SCIM Error (RFC 7644 §3.12); unknown errors are logged and say nothing more. */
 function scimErrorHandler(logger: Logger): ErrorRequestHandler {
@@ -59,7 +66,8 @@ function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof ScimError) e = err;
     else if (bp?.type === 'entity.too.large') e = new ScimError(413, `The request body is larger than ${MAX_BODY}.`);
     else if (bp?.type === 'entity.parse.failed') e = invalidSyntax('The request body is not valid JSON.');
-    else if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported') e = new ScimError(415, 'Unsupported body encoding.');
+    else if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported')
+      e = new ScimError(415, 'Unsupported body encoding.');
     else if (bp?.type) e = invalidSyntax('The request body could not be read.');
     else {
       logger.error({ err, method: req.method, path: req.path }, 'SCIM request failed');

@@ -18,8 +18,18 @@ export class ScimTokenCache {
   private readonly entries = new Map<string, Credentials & { until: number }>();
   private readonly listener: ChannelListener;
 
-  constructor(private readonly connections: ConnectionRepository, sequelize: Sequelize, logger: Logger) {
-    this.listener = new ChannelListener(sequelize, 'idp_sync_connections', (id) => this.entries.delete(id), () => this.entries.clear(), logger);
+  constructor(
+    private readonly connections: ConnectionRepository,
+    sequelize: Sequelize,
+    logger: Logger,
+  ) {
+    this.listener = new ChannelListener(
+      sequelize,
+      'idp_sync_connections',
+      (id) => this.entries.delete(id),
+      () => this.entries.clear(),
+      logger,
+    );
   }
 
   start(): Promise<void> {

@@ -33,18 +33,23 @@ export function userFields(resource: JsonObject): UserFields {
   };
 }
 
-
 /** /Users: list with filter, get, create, replace, patch, delete (RFC 7644 §3). */
 export function usersRouter(d: ScimUserDeps): Router {
   const router = Router({ mergeParams: true });
   const base = (req: Request) => baseUrlOf(req, d.localBaseUrl);
-  const projectionOf = (req: Request) => parseProjection(USER_TYPE, queryParam(req, 'attributes'), queryParam(req, 'excludedAttributes'));
+  const projectionOf = (req: Request) =>
+    parseProjection(USER_TYPE, queryParam(req, 'attributes'), queryParam(req, 'excludedAttributes'));
 
   /** Presents users; their groups come with the row (list, get) or are read here (after a write). */
   const present = async (req: Request, list: DirectoryUser[], p: Projection) => {
     const wanted = !excludes(p, 'groups');
     const missing = wanted ? list.filter((u) => !u.groups) : [];
-    const read = missing.length ? await d.groups.groupsOf(missing[0].connectionId, missing.map((u) => u.id)) : undefined;
+    const read = missing.length
+      ? await d.groups.groupsOf(
+          missing[0].connectionId,
+          missing.map((u) => u.id),
+        )
+      : undefined;
     return list.map((u) => project(presentUser(u, base(req), wanted ? (u.groups ?? read?.get(u.id)) : undefined), p));
   };
 
@@ -53,73 +58,130 @@ export function usersRouter(d: ScimUserDeps): Router {
     sendScim(res, status, body, { ETag: etag(user.version), Location: `${base(req)}/Users/${user.id}` });
   };
 
-  const uniquenessError = (err: unknown) => (err instanceof UniquenessConflict ? uniqueness(`userName "${err.value}" is already in use in this connection.`) : err);
+  const uniquenessError = (err: unknown) =>
+    err instanceof UniquenessConflict
+      ? uniqueness(`userName "${err.value}" is already in use in this connection.`)
+      : err;
 
-  router.get('/', handler(async (req, res) => {
-    const { id } = connectionOf(res);
-    const q = readListRequest(req, USER_TYPE, id);
-    const page = await d.users.list({ where: q.where, values: q.values, orderBy: q.orderBy, offset: q.startIndex - 1, limit: q.count }, { withGroups: !excludes(q.projection, 'groups') });
-    const resources = await present(req, page.rows, q.projection);
-    sendScim(res, 200, { schemas: [LIST_RESPONSE], totalResults: page.total, startIndex: q.startIndex, itemsPerPage: resources.length, Resources: resources });
-  }));
+  router.get(
+    '/',
+    handler(async (req, res) => {
+      const { id } = connectionOf(res);
+      const q = readListRequest(req, USER_TYPE, id);
+      const page = await d.users.list(
+        { where: q.where, values: q.values, orderBy: q.orderBy, offset: q.startIndex - 1, limit: q.count },
+        { withGroups: !excludes(q.projection, 'groups') },
+      );
+      const resources = await present(req, page.rows, q.projection);
+      sendScim(res, 200, {
+        schemas: [LIST_RESPONSE],
+        totalResults: page.total,
+        startIndex: q.startIndex,
+        itemsPerPage: resources.length,
+        Resources: resources,
+      });
+    }),
+  );
 
-  router.get('/:id', handler(async (req, res) => {
-    const user = isUuid(req.params.id) ? await d.users.get(connectionOf(res).id, req.params.id, { withGroups: !excludes(projectionOf(req), 'groups') }) : undefined;
-    if (!user) throw notFound('User', req.params.id);
-    if (notModified(req, etag(user.version))) {
-      res.status(304).set('ETag', etag(user.version)).end();
-      return;
-    }
-    await sendOne(req, res, 200, user);
-  }));
+  router.get(
+    '/:id',
+    handler(async (req, res) => {
+      const user = isUuid(req.params.id)
+        ? await d.users.get(connectionOf(res).id, req.params.id, { withGroups: !excludes(projectionOf(req), 'groups') })
+        : undefined;
+      if (!user) throw notFound('User', req.params.id);
+      if (notModified(req, etag(user.version))) {
+        res.status(304).set('ETag', etag(user.version)).end();
+        return;
+      }
+      await sendOne(req, res, 200, user);
+    }),
+  );
 
-  router.post('/', handler(async (req, res) => {
-    const { resource } = normalizeResource(USER_TYPE, req.body);
-    try {
-      await sendOne(req, res, 201, await d.users.create(connectionOf(res).id, crypto.randomUUID(), userFields(resource)));
-    } catch (err) {
-      throw uniquenessError(err);
-    }
-  }));
+  router.post(
+    '/',
+    handler(async (req, res) => {
+      const { resource } = normalizeResource(USER_TYPE, req.body);
+      try {
+        await sendOne(
+          req,
+          res,
+          201,
+          await d.users.create(connectionOf(res).id, crypto.randomUUID(), userFields(resource)),
+        );
+      } catch (err) {
+        throw uniquenessError(err);
+      }
+    }),
+  );
 
-  router.put('/:id', handler(async (req, res) => {
-    const { id: connectionId } = connectionOf(res);
-    const { resource } = normalizeResource(USER_TYPE, req.body);
-    const user = await d.sequelize.transaction(async (tx) => {
-      const current = isUuid(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
-      if (!current) throw notFound('User', req.params.id);
-      checkIfMatch(req, etag(current.version));
-      return d.users.replace(connectionId, current.id, userFields(resource), tx);
-    }).catch((err) => { throw uniquenessError(err); });
-    await sendOne(req, res, 200, user!);
-  }));
+  router.put(
+    '/:id',
+    handler(async (req, res) => {
+      const { id: connectionId } = connectionOf(res);
+      const { resource } = normalizeResource(USER_TYPE, req.body);
+      const user = await d.sequelize
+        .transaction(async (tx) => {
+          const current = isUuid(req.params.id)
+            ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true })
+            : undefined;
+          if (!current) throw notFound('User', req.params.id);
+          checkIfMatch(req, etag(current.version));
+          return d.users.replace(connectionId, current.id, userFields(resource), tx);
+        })
+        .catch((err) => {
+          throw uniquenessError(err);
+        });
+      await sendOne(req, res, 200, user!);
+    }),
+  );
 
-  router.patch('/:id', handler(async (req, res) => {
-    const { id: connectionId } = connectionOf(res);
-    const user = await d.sequelize.transaction(async (tx) => {
-      const current = isUuid(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
-      if (!current) throw notFound('User', req.params.id);
-      checkIfMatch(req, etag(current.version));
-      const stored = { ...current.resource, userName: current.userName, active: current.active, ...(current.externalId !== null ? { externalId: current.externalId } : {}) } as JsonObject;
-      const { resource } = applyPatch(USER_TYPE, stored, normalizePatch(USER_TYPE, req.body, current.id));
-      const { resource: clean } = normalizeResource(USER_TYPE, resource);
-      if (JSON.stringify(clean) === JSON.stringify(normalizeResource(USER_TYPE, stored).resource)) return current; // nothing changed
-      return (await d.users.replace(connectionId, current.id, userFields(clean), tx))!;
-    }).catch((err) => { throw uniquenessError(err); });
-    if (queryParam(req, 'attributes') !== undefined || queryParam(req, 'excludedAttributes') !== undefined) await sendOne(req, res, 200, user);
-    else res.status(204).set('ETag', etag(user.version)).end();
-  }));
+  router.patch(
+    '/:id',
+    handler(async (req, res) => {
+      const { id: connectionId } = connectionOf(res);
+      const user = await d.sequelize
+        .transaction(async (tx) => {
+          const current = isUuid(req.params.id)
+            ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true })
+            : undefined;
+          if (!current) throw notFound('User', req.params.id);
+          checkIfMatch(req, etag(current.version));
+          const stored = {
+            ...current.resource,
+            userName: current.userName,
+            active: current.active,
+            ...(current.externalId !== null ? { externalId: current.externalId } : {}),
+          } as JsonObject;
+          const { resource } = applyPatch(USER_TYPE, stored, normalizePatch(USER_TYPE, req.body, current.id));
+          const { resource: clean } = normalizeResource(USER_TYPE, resource);
+          if (JSON.stringify(clean) === JSON.stringify(normalizeResource(USER_TYPE, stored).resource)) return current; // nothing changed
+          return (await d.users.replace(connectionId, current.id, userFields(clean), tx))!;
+        })
+        .catch((err) => {
+          throw uniquenessError(err);
+        });
+      if (queryParam(req, 'attributes') !== undefined || queryParam(req, 'excludedAttributes') !== undefined)
+        await sendOne(req, res, 200, user);
+      else res.status(204).set('ETag', etag(user.version)).end();
+    }),
+  );
 
-  router.delete('/:id', handler(async (req, res) => {
-    const { id: connectionId } = connectionOf(res);
-    await d.sequelize.transaction(async (tx) => {
-      const current = isUuid(req.params.id) ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true }) : undefined;
-      if (!current) throw notFound('User', req.params.id);
-      checkIfMatch(req, etag(current.version));
-      await d.users.delete(connectionId, current.id, tx);
-    });
-    res.status(204).end();
-  }));
+  router.delete(
+    '/:id',
+    handler(async (req, res) => {
+      const { id: connectionId } = connectionOf(res);
+      await d.sequelize.transaction(async (tx) => {
+        const current = isUuid(req.params.id)
+          ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true })
+          : undefined;
+        if (!current) throw notFound('User', req.params.id);
+        checkIfMatch(req, etag(current.version));
+        await d.users.delete(connectionId, current.id, tx);
+      });
+      res.status(204).end();
+    }),
+  );
 
   return router;
 }

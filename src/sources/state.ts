@@ -14,17 +14,29 @@ export class SourceStateRepository {
   constructor(private readonly sql: Sql) {}
 
   async get(connectionId: string): Promise<SourceState | undefined> {
-    const rows = await this.sql.query<Record<string, unknown>>('SELECT * FROM source_state WHERE connection_id = $1', [connectionId]);
+    const rows = await this.sql.query<Record<string, unknown>>('SELECT * FROM source_state WHERE connection_id = $1', [
+      connectionId,
+    ]);
     const r = rows[0];
-    return r && {
-      usersDeltaLink: r.users_delta_link as string | null, groupsDeltaLink: r.groups_delta_link as string | null, deltaSince: r.delta_since as Date | null,
-      lastFullAt: r.last_full_at as Date | null, lastIncrementalAt: r.last_incremental_at as Date | null,
-    };
+    return (
+      r && {
+        usersDeltaLink: r.users_delta_link as string | null,
+        groupsDeltaLink: r.groups_delta_link as string | null,
+        deltaSince: r.delta_since as Date | null,
+        lastFullAt: r.last_full_at as Date | null,
+        lastIncrementalAt: r.last_incremental_at as Date | null,
+      }
+    );
   }
 
   /** Saves links (in the caller's transaction, with the changes they cover); undefined leaves a field as it is. */
-  async save(connectionId: string, s: { usersDeltaLink?: string | null; groupsDeltaLink?: string | null; full?: boolean; incremental?: boolean }, tx?: Transaction): Promise<void> {
-    await this.sql.query(`
+  async save(
+    connectionId: string,
+    s: { usersDeltaLink?: string | null; groupsDeltaLink?: string | null; full?: boolean; incremental?: boolean },
+    tx?: Transaction,
+  ): Promise<void> {
+    await this.sql.query(
+      `
       INSERT INTO source_state AS s (connection_id, users_delta_link, groups_delta_link, delta_since, last_full_at, last_incremental_at)
       VALUES ($1, $2, $3, CASE WHEN $4 THEN now() END, CASE WHEN $4 THEN now() END, CASE WHEN $5 THEN now() END)
       ON CONFLICT (connection_id) DO UPDATE SET
@@ -34,12 +46,25 @@ export class SourceStateRepository {
         last_full_at = CASE WHEN $4 THEN now() ELSE s.last_full_at END,
         last_incremental_at = CASE WHEN $5 THEN now() ELSE s.last_incremental_at END,
         updated_at = now()`,
-    [connectionId, s.usersDeltaLink ?? null, s.groupsDeltaLink ?? null, !!s.full, !!s.incremental, s.usersDeltaLink !== undefined, s.groupsDeltaLink !== undefined], tx);
+      [
+        connectionId,
+        s.usersDeltaLink ?? null,
+        s.groupsDeltaLink ?? null,
+        !!s.full,
+        !!s.incremental,
+        s.usersDeltaLink !== undefined,
+        s.groupsDeltaLink !== undefined,
+      ],
+      tx,
+    );
   }
 
   /** Forgets the delta links (the next sync reads everything), e.g. when the scope or attributes change. */
   async reset(connectionId: string): Promise<void> {
-    await this.sql.query('UPDATE source_state SET users_delta_link = NULL, groups_delta_link = NULL, delta_since = NULL, updated_at = now() WHERE connection_id = $1', [connectionId]);
+    await this.sql.query(
+      'UPDATE source_state SET users_delta_link = NULL, groups_delta_link = NULL, delta_since = NULL, updated_at = now() WHERE connection_id = $1',
+      [connectionId],
+    );
   }
 
   /**
@@ -47,11 +72,14 @@ export class SourceStateRepository {
    * on only when the last claim is older than half the interval).
    */
   async claimSchedule(connectionId: string, intervalMinutes: number): Promise<boolean> {
-    const rows = await this.sql.query(`
+    const rows = await this.sql.query(
+      `
       INSERT INTO source_state AS s (connection_id, scheduled_at) VALUES ($1, now())
       ON CONFLICT (connection_id) DO UPDATE SET scheduled_at = now()
       WHERE s.scheduled_at IS NULL OR s.scheduled_at < now() - make_interval(secs => $2::double precision)
-      RETURNING 1`, [connectionId, intervalMinutes * 30]);
+      RETURNING 1`,
+      [connectionId, intervalMinutes * 30],
+    );
     return rows.length > 0;
   }
 }

@@ -32,7 +32,11 @@ describe('admin API authentication', () => {
     expect(res.status).toBe(200);
     // The admin check really asked Jira, with the add-on's JWT.
     const check = siteA.callsTo('POST', '/rest/api/3/permissions/check').at(-1);
-    expect(check).toMatchObject({ auth: 'jwt', status: 200, body: { globalPermissions: ['ADMINISTER'], accountId: siteA.admin.accountId } });
+    expect(check).toMatchObject({
+      auth: 'jwt',
+      status: 200,
+      body: { globalPermissions: ['ADMINISTER'], accountId: siteA.admin.accountId },
+    });
   });
 
   it('answers 401 without a JWT', async () => {
@@ -80,7 +84,14 @@ describe('admin API authentication', () => {
   });
 
   it("keeps tenants apart: tenant B's admin never sees tenant A's credentials", async () => {
-    await app.credentials.save(siteA.clientKey, { email: 'owner@a.example', apiToken: 'tok-A', tokenAccountId: 'x', orgId: null, orgApiKey: null, updatedBy: 'test' });
+    await app.credentials.save(siteA.clientKey, {
+      email: 'owner@a.example',
+      apiToken: 'tok-A',
+      tokenAccountId: 'x',
+      orgId: null,
+      orgApiKey: null,
+      updatedBy: 'test',
+    });
     const a = await getCreds(siteA.contextJwt(siteA.admin.accountId));
     const b = await getCreds(siteB.contextJwt(siteB.admin.accountId));
     expect(a.body).toMatchObject({ email: 'owner@a.example', apiTokenSet: true });
@@ -97,7 +108,9 @@ describe('admin API authentication', () => {
 
   it('answers 404 in JSON for an unknown admin resource, but only after authentication', async () => {
     expect((await request(app.url).get('/api/v1/nope')).status).toBe(401);
-    const res = await request(app.url).get('/api/v1/nope').set(jwtHeader(siteA.contextJwt(siteA.admin.accountId)));
+    const res = await request(app.url)
+      .get('/api/v1/nope')
+      .set(jwtHeader(siteA.contextJwt(siteA.admin.accountId)));
     expect(res.status).toBe(404);
     expect(res.body.error).toBe('not_found');
   });
@@ -105,7 +118,11 @@ describe('admin API authentication', () => {
 
 describe('bad input on the admin API', () => {
   const put = (body: string, type = 'application/json') =>
-    request(app.url).put('/api/v1/site-credentials').set(jwtHeader(siteA.contextJwt(siteA.admin.accountId))).set('Content-Type', type).send(body);
+    request(app.url)
+      .put('/api/v1/site-credentials')
+      .set(jwtHeader(siteA.contextJwt(siteA.admin.accountId)))
+      .set('Content-Type', type)
+      .send(body);
 
   it('answers 400 malformed_json to broken JSON', async () => {
     const res = await put('{"email": ');
@@ -123,7 +140,9 @@ describe('bad input on the admin API', () => {
 describe('admin page', () => {
   it('renders for an administrator, with all.js from the host and AUI from our own origin', async () => {
     const path = '/admin?lic=none&xdm_e=https%3A%2F%2Fevil.example';
-    const res = await request(app.url).get(path).set(jwtHeader(siteA.appJwt('GET', path, siteA.admin.accountId)));
+    const res = await request(app.url)
+      .get(path)
+      .set(jwtHeader(siteA.appJwt('GET', path, siteA.admin.accountId)));
     expect(res.status).toBe(200);
     expect(res.text).toContain(`<script src="${siteA.url}/atlassian-connect/all.js"`);
     expect(res.text).toContain(`href="${app.url}/vendor/aui/aui-prototyping.css"`);
@@ -135,7 +154,9 @@ describe('admin page', () => {
 
   it('shows non-administrators a 403 page and no settings', async () => {
     const user = siteA.state.addUser({ emailAddress: 'viewer@example.com' });
-    const res = await request(app.url).get('/admin').set(jwtHeader(siteA.appJwt('GET', '/admin', user.accountId)));
+    const res = await request(app.url)
+      .get('/admin')
+      .set(jwtHeader(siteA.appJwt('GET', '/admin', user.accountId)));
     expect(res.status).toBe(403);
     expect(res.text).toContain('Administrators only');
     expect(res.text).not.toContain('site-credentials');
@@ -143,7 +164,9 @@ describe('admin page', () => {
 
   it('refuses a page load without a JWT bound to it', async () => {
     expect((await request(app.url).get('/admin')).status).toBe(401);
-    const res = await request(app.url).get('/admin').set(jwtHeader(siteA.contextJwt(siteA.admin.accountId, { qsh: 'f'.repeat(64) })));
+    const res = await request(app.url)
+      .get('/admin')
+      .set(jwtHeader(siteA.contextJwt(siteA.admin.accountId, { qsh: 'f'.repeat(64) })));
     expect(res.status).toBe(401);
   });
 });

@@ -23,40 +23,86 @@ afterAll(async () => {
 });
 
 const api = (site: FakeJira) => ({
-  get: (path: string) => request(app.url).get(`/api/v1${path}`).set(jwtHeader(site.contextJwt(site.admin.accountId))),
-  post: (path: string, body?: object) => request(app.url).post(`/api/v1${path}`).set(jwtHeader(site.contextJwt(site.admin.accountId))).send(body),
-  patch: (path: string, body: object) => request(app.url).patch(`/api/v1${path}`).set(jwtHeader(site.contextJwt(site.admin.accountId))).send(body),
-  del: (path: string) => request(app.url).delete(`/api/v1${path}`).set(jwtHeader(site.contextJwt(site.admin.accountId))),
+  get: (path: string) =>
+    request(app.url)
+      .get(`/api/v1${path}`)
+      .set(jwtHeader(site.contextJwt(site.admin.accountId))),
+  post: (path: string, body?: object) =>
+    request(app.url)
+      .post(`/api/v1${path}`)
+      .set(jwtHeader(site.contextJwt(site.admin.accountId)))
+      .send(body),
+  patch: (path: string, body: object) =>
+    request(app.url)
+      .patch(`/api/v1${path}`)
+      .set(jwtHeader(site.contextJwt(site.admin.accountId)))
+      .send(body),
+  del: (path: string) =>
+    request(app.url)
+      .delete(`/api/v1${path}`)
+      .set(jwtHeader(site.contextJwt(site.admin.accountId))),
 });
-const scimGet = (baseUrl: string, token: string) => request(app.url).get(`${new URL(baseUrl).pathname}/Users`).set('Authorization', `Bearer ${token}`);
-const create = (site: FakeJira, name: string, extra: object = {}) => api(site).post('/connections', { name, kind: 'scim', provider: 'entra', target: 'users', importUsers: true, importGroups: true, ...extra });
+const scimGet = (baseUrl: string, token: string) =>
+  request(app.url)
+    .get(`${new URL(baseUrl).pathname}/Users`)
+    .set('Authorization', `Bearer ${token}`);
+const create = (site: FakeJira, name: string, extra: object = {}) =>
+  api(site).post('/connections', {
+    name,
+    kind: 'scim',
+    provider: 'entra',
+    target: 'users',
+    importUsers: true,
+    importGroups: true,
+    ...extra,
+  });
 
 describe('connections admin API', () => {
   it('creates a SCIM connection and shows its base URL and token once', async () => {
     const res = await create(siteA, 'Entra ID (SCIM)');
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
-      id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Entra ID (SCIM)', kind: 'scim', provider: 'entra', providerLabel: 'Microsoft Entra ID',
-      target: 'users', importUsers: true, importGroups: true,
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name: 'Entra ID (SCIM)',
+      kind: 'scim',
+      provider: 'entra',
+      providerLabel: 'Microsoft Entra ID',
+      target: 'users',
+      importUsers: true,
+      importGroups: true,
       scim: { baseUrl: `${app.url}/scim/v2/${res.body.id}`, token: expect.stringMatching(/^scim_[A-Za-z0-9_-]{43}$/) },
     });
     expect(Buffer.from(res.body.scim.token.slice(5), 'base64url')).toHaveLength(32);
     expect((await scimGet(res.body.scim.baseUrl, res.body.scim.token)).status).toBe(200);
     // Shown once: later reads show only a hint.
     const got = await api(siteA).get(`/connections/${res.body.id}`);
-    expect(got.body.scim).toEqual({ baseUrl: res.body.scim.baseUrl, tokenHint: `…${res.body.scim.token.slice(-4)}`, tokenCreatedAt: expect.any(String) });
+    expect(got.body.scim).toEqual({
+      baseUrl: res.body.scim.baseUrl,
+      tokenHint: `…${res.body.scim.token.slice(-4)}`,
+      tokenCreatedAt: expect.any(String),
+    });
     expect(JSON.stringify((await api(siteA).get('/connections')).body)).not.toContain(res.body.scim.token);
     // Stored as a hash only.
-    const [row] = await app.db.sequelize.query<Record<string, unknown>>('SELECT * FROM connections WHERE id = $1', { bind: [res.body.id], type: QueryTypes.SELECT });
+    const [row] = await app.db.sequelize.query<Record<string, unknown>>('SELECT * FROM connections WHERE id = $1', {
+      bind: [res.body.id],
+      type: QueryTypes.SELECT,
+    });
     expect(JSON.stringify(row)).not.toContain(res.body.scim.token);
   });
 
   it('lists, edits and validates', async () => {
     const c = (await create(siteA, 'Okta', { provider: 'okta' })).body;
-    expect((await api(siteA).get('/connections')).body.connections.map((x: { name: string }) => x.name)).toContain('Okta');
+    expect((await api(siteA).get('/connections')).body.connections.map((x: { name: string }) => x.name)).toContain(
+      'Okta',
+    );
     const edited = await api(siteA).patch(`/connections/${c.id}`, { name: 'Okta (prod)', importGroups: false });
     expect(edited.status).toBe(200);
-    expect(edited.body).toMatchObject({ name: 'Okta (prod)', importGroups: false, importUsers: true, provider: 'okta' });
+    expect(edited.body).toMatchObject({
+      name: 'Okta (prod)',
+      importGroups: false,
+      importUsers: true,
+      provider: 'okta',
+    });
     const bad = await api(siteA).patch(`/connections/${c.id}`, { kind: 'ldap', importUsers: 'yes' });
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.fields)).toEqual(expect.arrayContaining(['importUsers']));
@@ -96,12 +142,19 @@ describe('connections admin API', () => {
   it('deletes a connection: its token is revoked at once and its directory is gone', async () => {
     const c = (await create(siteA, 'Short-lived')).body;
     const path = new URL(c.scim.baseUrl).pathname;
-    const user = await request(app.url).post(`${path}/Users`).set('Authorization', `Bearer ${c.scim.token}`).set('Content-Type', 'application/scim+json').send(JSON.stringify({ userName: 'x@y.z' }));
+    const user = await request(app.url)
+      .post(`${path}/Users`)
+      .set('Authorization', `Bearer ${c.scim.token}`)
+      .set('Content-Type', 'application/scim+json')
+      .send(JSON.stringify({ userName: 'x@y.z' }));
     expect(user.status).toBe(201);
     expect((await api(siteA).del(`/connections/${c.id}`)).status).toBe(204);
     expect((await scimGet(c.scim.baseUrl, c.scim.token)).status).toBe(401);
     expect((await api(siteA).get(`/connections/${c.id}`)).status).toBe(404);
-    const [{ n }] = await app.db.sequelize.query<{ n: string }>('SELECT count(*) AS n FROM directory_users WHERE connection_id = $1', { bind: [c.id], type: QueryTypes.SELECT });
+    const [{ n }] = await app.db.sequelize.query<{ n: string }>(
+      'SELECT count(*) AS n FROM directory_users WHERE connection_id = $1',
+      { bind: [c.id], type: QueryTypes.SELECT },
+    );
     expect(Number(n)).toBe(0);
   });
 
@@ -122,7 +175,9 @@ describe('tenant and connection isolation', () => {
     expect((await api(siteB).patch(`/connections/${a.id}`, { name: 'stolen' })).status).toBe(404);
     expect((await api(siteB).del(`/connections/${a.id}`)).status).toBe(404);
     expect((await api(siteB).post(`/connections/${a.id}/token`)).status).toBe(404);
-    expect((await api(siteB).get('/connections')).body.connections.map((c: { id: string }) => c.id)).not.toContain(a.id);
+    expect((await api(siteB).get('/connections')).body.connections.map((c: { id: string }) => c.id)).not.toContain(
+      a.id,
+    );
     expect((await api(siteA).get(`/connections/${a.id}`)).body.name).toBe('A only');
   });
 
@@ -130,10 +185,18 @@ describe('tenant and connection isolation', () => {
     const a1 = (await create(siteA, 'A1')).body;
     const a2 = (await create(siteA, 'A2')).body;
     const b1 = (await create(siteB, 'B1')).body;
-    for (const [target, token] of [[a1, a2.scim.token], [a1, b1.scim.token], [b1, a1.scim.token]]) {
+    for (const [target, token] of [
+      [a1, a2.scim.token],
+      [a1, b1.scim.token],
+      [b1, a1.scim.token],
+    ]) {
       const res = await scimGet(target.scim.baseUrl, token);
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401', detail: 'The bearer token is not valid for this SCIM endpoint.' });
+      expect(res.body).toEqual({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+        status: '401',
+        detail: 'The bearer token is not valid for this SCIM endpoint.',
+      });
     }
     const unknown = await scimGet(`${app.url}/scim/v2/00000000-0000-0000-0000-000000000000`, a1.scim.token);
     expect(unknown.body.detail).toBe('The bearer token is not valid for this SCIM endpoint.');

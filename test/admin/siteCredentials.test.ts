@@ -24,16 +24,36 @@ afterEach(async () => {
 });
 afterAll(() => keys.stop());
 
-const put = (body: unknown) => request(app.url).put('/api/v1/site-credentials').set(jwtHeader(jira.contextJwt(jira.admin.accountId))).send(body as object);
-const get = () => request(app.url).get('/api/v1/site-credentials').set(jwtHeader(jira.contextJwt(jira.admin.accountId)));
+const put = (body: unknown) =>
+  request(app.url)
+    .put('/api/v1/site-credentials')
+    .set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
+    .send(body as object);
+const get = () =>
+  request(app.url)
+    .get('/api/v1/site-credentials')
+    .set(jwtHeader(jira.contextJwt(jira.admin.accountId)));
 const storedRow = async () =>
-  (await app.db.sequelize.query<Record<string, string | null>>('SELECT * FROM site_credentials WHERE client_key = $1', { bind: [jira.clientKey], type: QueryTypes.SELECT }))[0];
+  (
+    await app.db.sequelize.query<Record<string, string | null>>(
+      'SELECT * FROM site_credentials WHERE client_key = $1',
+      { bind: [jira.clientKey], type: QueryTypes.SELECT },
+    )
+  )[0];
 
 describe('GET /api/v1/site-credentials', () => {
   it('says nothing is set before anything was saved', async () => {
     const res = await get();
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ email: null, apiTokenSet: false, tokenAccountId: null, orgId: null, orgApiKeySet: false, verifiedAt: null, updatedAt: null });
+    expect(res.body).toEqual({
+      email: null,
+      apiTokenSet: false,
+      tokenAccountId: null,
+      orgId: null,
+      orgApiKeySet: false,
+      verifiedAt: null,
+      updatedAt: null,
+    });
   });
 });
 
@@ -41,7 +61,12 @@ describe('PUT /api/v1/site-credentials', () => {
   it('verifies the token with a real /myself call, stores it encrypted, and never returns it', async () => {
     const res = await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ email: jira.admin.emailAddress, apiTokenSet: true, tokenAccountId: jira.admin.accountId, orgApiKeySet: false });
+    expect(res.body).toMatchObject({
+      email: jira.admin.emailAddress,
+      apiTokenSet: true,
+      tokenAccountId: jira.admin.accountId,
+      orgApiKeySet: false,
+    });
     expect(JSON.stringify(res.body)).not.toContain(jira.adminToken);
     expect(JSON.stringify((await get()).body)).not.toContain(jira.adminToken);
     const myself = jira.callsTo('GET', '/rest/api/3/myself');
@@ -51,7 +76,11 @@ describe('PUT /api/v1/site-credentials', () => {
     const row = await storedRow();
     expect(JSON.stringify(row)).not.toContain(jira.adminToken);
     expect(row.api_token_enc).toMatch(/^v1:/);
-    expect(await app.credentials.siteToken(jira.clientKey)).toEqual({ baseUrl: jira.url, email: jira.admin.emailAddress, apiToken: jira.adminToken });
+    expect(await app.credentials.siteToken(jira.clientKey)).toEqual({
+      baseUrl: jira.url,
+      email: jira.admin.emailAddress,
+      apiToken: jira.adminToken,
+    });
   });
 
   it('never writes a secret to the log', async () => {
@@ -60,17 +89,21 @@ describe('PUT /api/v1/site-credentials', () => {
     await request(app.url).put('/api/v1/site-credentials').send({ email: 'x@y.z', apiToken: 'unauthenticated-secret' });
     const logs = app.logs.join('\n');
     expect(logs.length).toBeGreaterThan(0);
-    for (const secret of [jira.adminToken, ORG_KEY, 'wrong-token', 'unauthenticated-secret', jira.sharedSecret!]) expect(logs).not.toContain(secret);
+    for (const secret of [jira.adminToken, ORG_KEY, 'wrong-token', 'unauthenticated-secret', jira.sharedSecret!])
+      expect(logs).not.toContain(secret);
   });
 
   it('refuses a token Jira does not accept, naming the field, and stores nothing', async () => {
     const res = await put({ email: jira.admin.emailAddress, apiToken: 'not-the-token' });
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: 'validation_failed', fields: { apiToken: expect.stringMatching(/did not accept/) } });
+    expect(res.body).toMatchObject({
+      error: 'validation_failed',
+      fields: { apiToken: expect.stringMatching(/did not accept/) },
+    });
     expect(await storedRow()).toBeUndefined();
   });
 
-  it("refuses the token of a user who is not a Jira administrator", async () => {
+  it('refuses the token of a user who is not a Jira administrator', async () => {
     const dev = jira.state.addUser({ emailAddress: 'dev@example.com' });
     const res = await put({ email: dev.emailAddress, apiToken: jira.issueApiToken(dev) });
     expect(res.status).toBe(400);
@@ -79,10 +112,20 @@ describe('PUT /api/v1/site-credentials', () => {
   });
 
   it('verifies and stores an org API key; a wrong one is refused by name', async () => {
-    const bad = await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken, orgId: 'org-1', orgApiKey: 'wrong' });
+    const bad = await put({
+      email: jira.admin.emailAddress,
+      apiToken: jira.adminToken,
+      orgId: 'org-1',
+      orgApiKey: 'wrong',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.fields.orgApiKey).toMatch(/did not accept/);
-    const good = await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken, orgId: 'org-1', orgApiKey: ORG_KEY });
+    const good = await put({
+      email: jira.admin.emailAddress,
+      apiToken: jira.adminToken,
+      orgId: 'org-1',
+      orgApiKey: ORG_KEY,
+    });
     expect(good.status).toBe(200);
     expect(good.body).toMatchObject({ orgId: 'org-1', orgApiKeySet: true });
     expect(JSON.stringify(await storedRow())).not.toContain(ORG_KEY);
@@ -110,7 +153,9 @@ describe('PUT /api/v1/site-credentials', () => {
     expect(res.body.error).toBe('validation_failed');
     expect(Object.keys(res.body.fields)).toEqual(expect.arrayContaining(['email', 'apiToken']));
     expect(res.body.message).toMatch(/extra/);
-    expect((await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken, orgApiKey: ORG_KEY })).body.fields.orgId).toMatch(/Required/);
+    expect(
+      (await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken, orgApiKey: ORG_KEY })).body.fields.orgId,
+    ).toMatch(/Required/);
   });
 
   it('answers 502 when Jira is down during verification, and stores nothing', async () => {

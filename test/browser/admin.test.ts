@@ -16,10 +16,12 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
 const SCREENSHOTS = path.join(__dirname, '../../docs/screenshots');
 const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI === 'true') throw new Error(`Chromium is required in CI (${CHROMIUM}); .ci/run installs it with apt-get.`);
+if (!haveChromium && process.env.CI === 'true')
+  throw new Error(`Chromium is required in CI (${CHROMIUM}); .ci/run installs it with apt-get.`);
 if (!haveChromium) {
-   
-  console.warn(`\n*** SKIPPING the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH) ***\n`);
+  console.warn(
+    `\n*** SKIPPING the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH) ***\n`,
+  );
 }
 const describeBrowser = haveChromium ? describe : describe.skip;
 jest.setTimeout(120_000);
@@ -34,7 +36,10 @@ let problems: string[];
 beforeAll(async () => {
   if (!haveChromium) return;
   const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -44,7 +49,14 @@ beforeEach(async () => {
   if (!haveChromium) return;
   entra = await new FakeEntra().start();
   s = await startScim('entra', { ENTRA_CA_FILE: entra.certFile });
-  await s.app.credentials.save(s.jira.clientKey, { email: s.jira.admin.emailAddress, apiToken: s.jira.adminToken, tokenAccountId: s.jira.admin.accountId, orgId: null, orgApiKey: null, updatedBy: 'test' });
+  await s.app.credentials.save(s.jira.clientKey, {
+    email: s.jira.admin.emailAddress,
+    apiToken: s.jira.adminToken,
+    tokenAccountId: s.jira.admin.accountId,
+    orgId: null,
+    orgApiKey: null,
+    updatedBy: 'test',
+  });
   // Jira's admin iframe is about 1,000 px wide on a laptop.
   context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.app.url });
@@ -53,7 +65,10 @@ beforeEach(async () => {
   problems = [];
   // The browser logs every 4xx answer as an error; the admin API's validation answers (400, 409) are
   // expected where a test provokes them. Anything else — a script error, a 404, a 500 — is a problem.
-  page.on('console', (m) => m.type() === 'error' && !/status of (400|409) /.test(m.text()) && problems.push(`console: ${m.text()}`));
+  page.on(
+    'console',
+    (m) => m.type() === 'error' && !/status of (400|409) /.test(m.text()) && problems.push(`console: ${m.text()}`),
+  );
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 }, 60_000);
 afterEach(async () => {
@@ -87,204 +102,288 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-const entraUser = (name: string) => ({ userName: `${name}@contoso.com`, active: true, displayName: name, emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }] });
+const entraUser = (name: string) => ({
+  userName: `${name}@contoso.com`,
+  active: true,
+  displayName: name,
+  emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }],
+});
 
 describeBrowser('admin pages in Chromium', () => {
-  it('lists the connections, creates a SCIM connection and copies its token, which then works', () => scenario('create-scim', async () => {
-    await open('/');
-    await page.getByRole('heading', { name: 'Configured IdPs' }).waitFor();
-    await page.locator('#connections').getByRole('link', { name: 'Test IdP', exact: true }).waitFor();
-    await shot('connections');
+  it('lists the connections, creates a SCIM connection and copies its token, which then works', () =>
+    scenario('create-scim', async () => {
+      await open('/');
+      await page.getByRole('heading', { name: 'Configured IdPs' }).waitFor();
+      await page.locator('#connections').getByRole('link', { name: 'Test IdP', exact: true }).waitFor();
+      await shot('connections');
 
-    await page.getByRole('link', { name: 'Add new app' }).first().click();
-    await shot('add-new-app');
-    await page.getByRole('link', { name: /Okta/ }).click();
-    await page.getByLabel('Name').fill('Okta production');
-    await page.getByRole('button', { name: 'Create' }).click();
-    const token = (await page.locator('#scim-token').textContent())!.trim();
-    expect(token).toMatch(/^scim_/);
-    const baseUrl = (await page.locator('#scim-base-url').textContent())!.trim();
-    await page.locator('.idp-steps').getByText(/SCIM connector base URL/).waitFor(); // Okta's setup steps beside the details
-    await page.getByRole('button', { name: 'Copy token' }).click();
-    await page.getByText('Copied').waitFor();
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
-    await shot('scim-details');
-    const res = await request(s.app.url).get(`${new URL(baseUrl).pathname}/Users`).set('Authorization', `Bearer ${token}`);
-    expect(res.status).toBe(200);
+      await page.getByRole('link', { name: 'Add new app' }).first().click();
+      await shot('add-new-app');
+      await page.getByRole('link', { name: /Okta/ }).click();
+      await page.getByLabel('Name').fill('Okta production');
+      await page.getByRole('button', { name: 'Create' }).click();
+      const token = (await page.locator('#scim-token').textContent())!.trim();
+      expect(token).toMatch(/^scim_/);
+      const baseUrl = (await page.locator('#scim-base-url').textContent())!.trim();
+      await page
+        .locator('.idp-steps')
+        .getByText(/SCIM connector base URL/)
+        .waitFor(); // Okta's setup steps beside the details
+      await page.getByRole('button', { name: 'Copy token' }).click();
+      await page.getByText('Copied').waitFor();
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+      await shot('scim-details');
+      const res = await request(s.app.url)
+        .get(`${new URL(baseUrl).pathname}/Users`)
+        .set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(200);
 
-    // Delete from the list asks first, then the connection and its token are gone
-    await open('/');
-    await page.locator('#connections').getByRole('link', { name: 'Delete Okta production' }).click();
-    await page.getByRole('button', { name: 'Delete connection' }).click();
-    await page.locator('#connections').waitFor();
-    expect(await page.locator('#connections').getByText('Okta production').count()).toBe(0);
-    expect((await request(s.app.url).get(`${new URL(baseUrl).pathname}/Users`).set('Authorization', `Bearer ${token}`)).status).toBe(401);
+      // Delete from the list asks first, then the connection and its token are gone
+      await open('/');
+      await page.locator('#connections').getByRole('link', { name: 'Delete Okta production' }).click();
+      await page.getByRole('button', { name: 'Delete connection' }).click();
+      await page.locator('#connections').waitFor();
+      expect(await page.locator('#connections').getByText('Okta production').count()).toBe(0);
+      expect(
+        (
+          await request(s.app.url)
+            .get(`${new URL(baseUrl).pathname}/Users`)
+            .set('Authorization', `Bearer ${token}`)
+        ).status,
+      ).toBe(401);
 
-    // a name clash is shown next to the field
-    await open('/new/scim-generic');
-    await page.getByLabel('Name').fill('test IDP');
-    await page.getByRole('button', { name: 'Create' }).click();
-    await page.locator('#name-error').getByText(/already has this name/).waitFor();
-  }));
+      // a name clash is shown next to the field
+      await open('/new/scim-generic');
+      await page.getByLabel('Name').fill('test IDP');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page
+        .locator('#name-error')
+        .getByText(/already has this name/)
+        .waitFor();
+    }));
 
-  it('edits group mapping: the regex preview follows the form, a bad regex is named, and the rules are saved', () => scenario('group-mapping', async () => {
-    await open(`/c/${s.connectionId}/groups`);
-    await page.getByRole('heading', { name: 'Preview' }).waitFor();
-    await page.getByLabel(/On-the-fly mapping/).check();
-    expect(await page.getByLabel(/On-the-fly mapping/).isChecked()).toBe(true);
-    await page.getByLabel('Rewrite: regular expression').fill('^AAD-(.*)$');
-    const preview = page.locator('#preview tbody');
-    await preview.getByRole('row', { name: /AAD-Engineering Engineering/ }).waitFor();
-    expect(await preview.getByRole('row', { name: /Contractors not mapped/ }).count()).toBe(1);
+  it('edits group mapping: the regex preview follows the form, a bad regex is named, and the rules are saved', () =>
+    scenario('group-mapping', async () => {
+      await open(`/c/${s.connectionId}/groups`);
+      await page.getByRole('heading', { name: 'Preview' }).waitFor();
+      await page.getByLabel(/On-the-fly mapping/).check();
+      expect(await page.getByLabel(/On-the-fly mapping/).isChecked()).toBe(true);
+      await page.getByLabel('Rewrite: regular expression').fill('^AAD-(.*)$');
+      const preview = page.locator('#preview tbody');
+      await preview.getByRole('row', { name: /AAD-Engineering Engineering/ }).waitFor();
+      expect(await preview.getByRole('row', { name: /Contractors not mapped/ }).count()).toBe(1);
 
-    await page.getByLabel('Rewrite: regular expression').fill('^AAD-(');
-    await page.locator('#groups-onTheFly-pattern-error').getByText(/regular expression/i).waitFor();
-    await page.getByLabel('Rewrite: regular expression').fill('^AAD-(.*)$');
-    await page.getByRole('button', { name: 'Add mapping' }).click();
-    await page.getByLabel('IdP group 1').fill('AAD-Sales');
-    await page.getByLabel('Jira groups 1').fill('sales, crm-users');
-    await preview.getByRole('row', { name: /AAD-Sales/ }).filter({ hasText: 'crm-users' }).waitFor();
-    await shot('group-sync-settings');
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('#rules-status').getByText('Saved.').waitFor();
-    const rules = (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/rules`).set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` })).body;
-    expect(rules.groups).toMatchObject({ onTheFly: { enabled: true, pattern: '^AAD-(.*)$' }, manual: [{ idpGroup: 'AAD-Sales', jiraGroups: ['sales', 'crm-users'] }] });
+      await page.getByLabel('Rewrite: regular expression').fill('^AAD-(');
+      await page
+        .locator('#groups-onTheFly-pattern-error')
+        .getByText(/regular expression/i)
+        .waitFor();
+      await page.getByLabel('Rewrite: regular expression').fill('^AAD-(.*)$');
+      await page.getByRole('button', { name: 'Add mapping' }).click();
+      await page.getByLabel('IdP group 1').fill('AAD-Sales');
+      await page.getByLabel('Jira groups 1').fill('sales, crm-users');
+      await preview
+        .getByRole('row', { name: /AAD-Sales/ })
+        .filter({ hasText: 'crm-users' })
+        .waitFor();
+      await shot('group-sync-settings');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.locator('#rules-status').getByText('Saved.').waitFor();
+      const rules = (
+        await request(s.app.url)
+          .get(`/api/v1/connections/${s.connectionId}/rules`)
+          .set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` })
+      ).body;
+      expect(rules.groups).toMatchObject({
+        onTheFly: { enabled: true, pattern: '^AAD-(.*)$' },
+        manual: [{ idpGroup: 'AAD-Sales', jiraGroups: ['sales', 'crm-users'] }],
+      });
 
-    // another form: a wrong product is refused next to its field
-    await page.getByRole('link', { name: 'User Sync Settings' }).click();
-    await page.getByLabel('Products granted to new users').fill('jira-software, confluence');
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('#users-products-error').getByText(/must be one of/).waitFor();
-    await shot('user-sync-settings');
-    await page.getByRole('link', { name: 'Attribute Mapping' }).click();
-    await page.getByRole('button', { name: 'Add attribute' }).waitFor();
-    await shot('attribute-mapping');
-  }));
+      // another form: a wrong product is refused next to its field
+      await page.getByRole('link', { name: 'User Sync Settings' }).click();
+      await page.getByLabel('Products granted to new users').fill('jira-software, confluence');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page
+        .locator('#users-products-error')
+        .getByText(/must be one of/)
+        .waitFor();
+      await shot('user-sync-settings');
+      await page.getByRole('link', { name: 'Attribute Mapping' }).click();
+      await page.getByRole('button', { name: 'Add attribute' }).waitFor();
+      await shot('attribute-mapping');
+    }));
 
-  it('dry run shows the plan; Synchronize shows live progress until done; the history and a run open', () => scenario('synchronize', async () => {
-    await request(s.app.url).put(`/api/v1/connections/${s.connectionId}/rules`).set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` }).send({ groups: { onTheFly: { enabled: true } } }).expect(200);
-    const ids: string[] = [];
-    for (const n of ['ann', 'bob', 'cy', 'dee', 'eve', 'fay']) ids.push((await s.post('/Users', entraUser(n))).body.id);
-    const eng = (await s.post('/Groups', { displayName: 'Engineering' })).body.id;
-    await s.patch(`/Groups/${eng}`, patchBody({ op: 'add', path: 'members', value: ids.map((value) => ({ value })) }));
+  it('dry run shows the plan; Synchronize shows live progress until done; the history and a run open', () =>
+    scenario('synchronize', async () => {
+      await request(s.app.url)
+        .put(`/api/v1/connections/${s.connectionId}/rules`)
+        .set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` })
+        .send({ groups: { onTheFly: { enabled: true } } })
+        .expect(200);
+      const ids: string[] = [];
+      for (const n of ['ann', 'bob', 'cy', 'dee', 'eve', 'fay'])
+        ids.push((await s.post('/Users', entraUser(n))).body.id);
+      const eng = (await s.post('/Groups', { displayName: 'Engineering' })).body.id;
+      await s.patch(
+        `/Groups/${eng}`,
+        patchBody({ op: 'add', path: 'members', value: ids.map((value) => ({ value })) }),
+      );
 
-    await open('/');
-    await page.locator('#connections').getByRole('button', { name: 'Dry run Test IdP' }).click();
-    await page.locator('#plan').waitFor();
-    expect(await page.locator('#plan tbody tr').count()).toBe(1 + 6 + 6); // the group, six users, six memberships
-    await page.getByText('Nothing has been changed').waitFor();
-    await shot('dry-run');
-    expect(s.jira.state.groupByName('Engineering')).toBeUndefined();
+      await open('/');
+      await page.locator('#connections').getByRole('button', { name: 'Dry run Test IdP' }).click();
+      await page.locator('#plan').waitFor();
+      expect(await page.locator('#plan tbody tr').count()).toBe(1 + 6 + 6); // the group, six users, six memberships
+      await page.getByText('Nothing has been changed').waitFor();
+      await shot('dry-run');
+      expect(s.jira.state.groupByName('Engineering')).toBeUndefined();
 
-    s.jira.setLatency(700); // a run long enough to watch
-    await page.getByRole('button', { name: 'Synchronize now' }).click();
-    const bar = page.getByRole('progressbar', { name: 'Sync progress' });
-    await bar.waitFor();
-    const seen = new Set<string>();
-    // Watch until the run ends (a deadline, not a count of polls: a loaded CI machine is slower).
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-      seen.add((await bar.getAttribute('aria-valuenow'))!);
-      if ((await bar.getAttribute('data-status')) !== 'running') break;
-      await page.waitForTimeout(100);
-    }
-    expect(await bar.getAttribute('data-status')).toBe('succeeded');
-    expect(await bar.getAttribute('aria-valuenow')).toBe('100');
-    expect([...seen].some((v) => v !== '0' && v !== '100')).toBe(true); // it moved while the run went on
-    await page.locator('#progress').getByText(/Finished: 13 of 13 operations/).waitFor();
-    await shot('synchronize');
-    s.jira.setLatency(0);
-    expect(s.jira.state.groupMembers('Engineering')).toHaveLength(6);
+      s.jira.setLatency(700); // a run long enough to watch
+      await page.getByRole('button', { name: 'Synchronize now' }).click();
+      const bar = page.getByRole('progressbar', { name: 'Sync progress' });
+      await bar.waitFor();
+      const seen = new Set<string>();
+      // Watch until the run ends (a deadline, not a count of polls: a loaded CI machine is slower).
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+        seen.add((await bar.getAttribute('aria-valuenow'))!);
+        if ((await bar.getAttribute('data-status')) !== 'running') break;
+        await page.waitForTimeout(100);
+      }
+      expect(await bar.getAttribute('data-status')).toBe('succeeded');
+      expect(await bar.getAttribute('aria-valuenow')).toBe('100');
+      expect([...seen].some((v) => v !== '0' && v !== '100')).toBe(true); // it moved while the run went on
+      await page
+        .locator('#progress')
+        .getByText(/Finished: 13 of 13 operations/)
+        .waitFor();
+      await shot('synchronize');
+      s.jira.setLatency(0);
+      expect(s.jira.state.groupMembers('Engineering')).toHaveLength(6);
 
-    await page.getByRole('link', { name: 'Sync History' }).click();
-    await page.locator('svg.idp-chart rect').first().waitFor();
-    expect(await page.locator('#runs tbody tr').count()).toBe(1);
-    await page.locator('#runs tbody tr').getByText('6 created, 0 linked, 0 updated, 0 deprovisioned').waitFor();
-    await page.locator('#runs tbody tr').getByText('+6 / −0').waitFor();
-    await shot('sync-history');
-    await page.locator('#runs tbody tr a').first().click();
-    await page.locator('#operations tbody tr').first().waitFor();
-    expect(await page.locator('#operations tbody tr').count()).toBe(13);
-    await page.getByLabel('Show').selectOption('parked');
-    await page.getByText('No operations with this outcome.').waitFor();
-    await page.getByLabel('Show').selectOption('done');
-    await page.locator('#operations tbody tr').nth(12).waitFor();
-    await shot('run');
-  }));
+      await page.getByRole('link', { name: 'Sync History' }).click();
+      await page.locator('svg.idp-chart rect').first().waitFor();
+      expect(await page.locator('#runs tbody tr').count()).toBe(1);
+      await page.locator('#runs tbody tr').getByText('6 created, 0 linked, 0 updated, 0 deprovisioned').waitFor();
+      await page.locator('#runs tbody tr').getByText('+6 / −0').waitFor();
+      await shot('sync-history');
+      await page.locator('#runs tbody tr a').first().click();
+      await page.locator('#operations tbody tr').first().waitFor();
+      expect(await page.locator('#operations tbody tr').count()).toBe(13);
+      await page.getByLabel('Show').selectOption('parked');
+      await page.getByText('No operations with this outcome.').waitFor();
+      await page.getByLabel('Show').selectOption('done');
+      await page.locator('#operations tbody tr').nth(12).waitFor();
+      await shot('run');
+    }));
 
-  it('says what blocks work: no site-admin token, parked operations; forms are labelled and keyboard reachable at iframe width', () => scenario('banners', async () => {
-    await s.app.db.sequelize.query('DELETE FROM site_credentials');
-    s.app.jira.forget(s.jira.clientKey);
-    await s.post('/Users', entraUser('ann'));
-    await s.app.engine.drainOutbox();
-    await s.app.engine.drain();
-    await page.setViewportSize({ width: 760, height: 900 });
-    await open('/');
-    await page.getByText('No site-admin API token').waitFor();
-    await page.getByText(/operation\(s\) parked in the last sync/).waitFor();
-    await shot('banners');
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
+  it('says what blocks work: no site-admin token, parked operations; forms are labelled and keyboard reachable at iframe width', () =>
+    scenario('banners', async () => {
+      await s.app.db.sequelize.query('DELETE FROM site_credentials');
+      s.app.jira.forget(s.jira.clientKey);
+      await s.post('/Users', entraUser('ann'));
+      await s.app.engine.drainOutbox();
+      await s.app.engine.drain();
+      await page.setViewportSize({ width: 760, height: 900 });
+      await open('/');
+      await page.getByText('No site-admin API token').waitFor();
+      await page.getByText(/operation\(s\) parked in the last sync/).waitFor();
+      await shot('banners');
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth),
+      ).toBe(true);
 
-    // every form control has a label
-    for (const route of ['/credentials', `/c/${s.connectionId}`, `/c/${s.connectionId}/users`, `/c/${s.connectionId}/attributes`, `/c/${s.connectionId}/groups`]) {
-      await open(route);
-      await page.locator('form').first().waitFor();
-      const unlabelled = await page.evaluate(() => Array.from(document.querySelectorAll('input, select, textarea')).filter((el) => {
-        const e = el as HTMLInputElement;
-        if (e.type === 'hidden' || e.getAttribute('aria-hidden') === 'true') return false;
-        return !(e.labels && e.labels.length) && !e.getAttribute('aria-label');
-      }).map((el) => el.id || el.outerHTML.slice(0, 60)));
-      expect({ route, unlabelled }).toEqual({ route, unlabelled: [] });
-    }
-    await shot('site-credentials-form');
+      // every form control has a label
+      for (const route of [
+        '/credentials',
+        `/c/${s.connectionId}`,
+        `/c/${s.connectionId}/users`,
+        `/c/${s.connectionId}/attributes`,
+        `/c/${s.connectionId}/groups`,
+      ]) {
+        await open(route);
+        await page.locator('form').first().waitFor();
+        const unlabelled = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('input, select, textarea'))
+            .filter((el) => {
+              const e = el as HTMLInputElement;
+              if (e.type === 'hidden' || e.getAttribute('aria-hidden') === 'true') return false;
+              return !(e.labels && e.labels.length) && !e.getAttribute('aria-label');
+            })
+            .map((el) => el.id || el.outerHTML.slice(0, 60)),
+        );
+        expect({ route, unlabelled }).toEqual({ route, unlabelled: [] });
+      }
+      await shot('site-credentials-form');
 
-    // keyboard: Tab from the top reaches the navigation and the first form field
-    await open('/credentials');
-    await page.locator('#email').waitFor();
-    const reached: string[] = [];
-    for (let i = 0; i < 12; i++) {
-      await page.keyboard.press('Tab');
-      reached.push(await page.evaluate(() => (document.activeElement as HTMLElement).id || (document.activeElement as HTMLElement).textContent.trim()));
-    }
-    expect(reached).toEqual(expect.arrayContaining(['Configured IdPs', 'Add new app', 'Site credentials', 'email']));
-    await page.locator('#email').fill('someone@example.com');
-    await page.keyboard.press('Enter');
-    await page.locator('#apiToken-error').getByText(/Required/).waitFor();
-  }));
+      // keyboard: Tab from the top reaches the navigation and the first form field
+      await open('/credentials');
+      await page.locator('#email').waitFor();
+      const reached: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        await page.keyboard.press('Tab');
+        reached.push(
+          await page.evaluate(
+            () =>
+              (document.activeElement as HTMLElement).id || (document.activeElement as HTMLElement).textContent.trim(),
+          ),
+        );
+      }
+      expect(reached).toEqual(expect.arrayContaining(['Configured IdPs', 'Add new app', 'Site credentials', 'email']));
+      await page.locator('#email').fill('someone@example.com');
+      await page.keyboard.press('Enter');
+      await page
+        .locator('#apiToken-error')
+        .getByText(/Required/)
+        .waitFor();
+    }));
 
-  it('adds an Entra ID (Graph) connection, tests it with a one-line fix, and synchronizes it', () => scenario('entra', async () => {
-    const reg = entra.addApp({ tenantId: '3f1a7c2e-5b9d-4c8e-a1f0-6d2b8e9c4a71', clientId: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a', secret: 'the-right-secret', roles: [...ALL_ROLES] });
-    const eng = entra.addGroup('Engineering');
-    for (const n of ['ann', 'bob']) entra.addMember(eng.id, entra.addUser({ userPrincipalName: `${n}@contoso.com` }).id as string);
-    await request(s.app.url).put(`/api/v1/connections/${s.connectionId}/rules`).set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` }).send({}).expect(200);
+  it('adds an Entra ID (Graph) connection, tests it with a one-line fix, and synchronizes it', () =>
+    scenario('entra', async () => {
+      const reg = entra.addApp({
+        tenantId: '3f1a7c2e-5b9d-4c8e-a1f0-6d2b8e9c4a71',
+        clientId: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a',
+        secret: 'the-right-secret',
+        roles: [...ALL_ROLES],
+      });
+      const eng = entra.addGroup('Engineering');
+      for (const n of ['ann', 'bob'])
+        entra.addMember(eng.id, entra.addUser({ userPrincipalName: `${n}@contoso.com` }).id as string);
+      await request(s.app.url)
+        .put(`/api/v1/connections/${s.connectionId}/rules`)
+        .set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` })
+        .send({})
+        .expect(200);
 
-    await open('/new');
-    await page.getByRole('link', { name: /Microsoft Entra ID \(Graph\)/ }).click();
-    await page.getByRole('textbox', { name: /^Name/ }).fill('Contoso directory');
-    await page.getByLabel('Directory (tenant) ID').fill(reg.tenantId);
-    await page.getByLabel('Application (client) ID').fill(reg.clientId);
-    await page.getByLabel('Client secret').fill('a-wrong-secret');
-    await page.getByLabel('Cloud', { exact: true }).selectOption('custom');
-    await page.getByLabel('Login host (other clouds)').fill(entra.url);
-    await page.getByLabel('Graph URL (other clouds)').fill(entra.url);
-    await page.getByLabel('Synchronize automatically').selectOption('0');
-    await shot('add-entra');
-    await page.getByRole('button', { name: 'Create' }).click();
-    await page.getByText('Connection created').waitFor();
+      await open('/new');
+      await page.getByRole('link', { name: /Microsoft Entra ID \(Graph\)/ }).click();
+      await page.getByRole('textbox', { name: /^Name/ }).fill('Contoso directory');
+      await page.getByLabel('Directory (tenant) ID').fill(reg.tenantId);
+      await page.getByLabel('Application (client) ID').fill(reg.clientId);
+      await page.getByLabel('Client secret').fill('a-wrong-secret');
+      await page.getByLabel('Cloud', { exact: true }).selectOption('custom');
+      await page.getByLabel('Login host (other clouds)').fill(entra.url);
+      await page.getByLabel('Graph URL (other clouds)').fill(entra.url);
+      await page.getByLabel('Synchronize automatically').selectOption('0');
+      await shot('add-entra');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.getByText('Connection created').waitFor();
 
-    await page.getByRole('button', { name: 'Test connection' }).click();
-    await page.locator('#test-result').getByText(/client secret is wrong/).waitFor();
-    await page.getByLabel('Client secret').fill('the-right-secret');
-    await page.getByRole('button', { name: 'Test connection' }).click();
-    await page.locator('#test-result').getByText('Connection works').waitFor();
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('#connection-status').getByText('Saved.').waitFor();
-    await shot('entra-connection');
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page
+        .locator('#test-result')
+        .getByText(/client secret is wrong/)
+        .waitFor();
+      await page.getByLabel('Client secret').fill('the-right-secret');
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.locator('#test-result').getByText('Connection works').waitFor();
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.locator('#connection-status').getByText('Saved.').waitFor();
+      await shot('entra-connection');
 
-    await page.getByRole('button', { name: 'Synchronize' }).first().click();
-    const bar = page.getByRole('progressbar', { name: 'Sync progress' });
-    await bar.waitFor();
-    await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
-    expect(s.jira.state.userByEmail('ann@contoso.com')).toBeDefined();
-    expect(s.jira.state.userByEmail('bob@contoso.com')).toBeDefined();
-  }));
+      await page.getByRole('button', { name: 'Synchronize' }).first().click();
+      const bar = page.getByRole('progressbar', { name: 'Sync progress' });
+      await bar.waitFor();
+      await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+      expect(s.jira.state.userByEmail('ann@contoso.com')).toBeDefined();
+      expect(s.jira.state.userByEmail('bob@contoso.com')).toBeDefined();
+    }));
 });

@@ -16,7 +16,13 @@ afterAll(() => s.close());
 
 const admin = () => jwtHeader(s.jira.contextJwt(s.jira.admin.accountId));
 const api = (path: string) => request(s.app.url).get(`/api/v1${path}`).set(admin());
-const user = (name: string) => ({ userName: `${name}@contoso.com`, active: true, displayName: name, emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }], externalId: name });
+const user = (name: string) => ({
+  userName: `${name}@contoso.com`,
+  active: true,
+  displayName: name,
+  emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }],
+  externalId: name,
+});
 
 async function settle(): Promise<void> {
   await s.app.engine.drainOutbox();
@@ -24,7 +30,14 @@ async function settle(): Promise<void> {
 }
 
 it('keeps connections, SCIM tokens, site credentials and sync history, and syncs on', async () => {
-  await s.app.credentials.save(s.jira.clientKey, { email: s.jira.admin.emailAddress, apiToken: s.jira.adminToken, tokenAccountId: s.jira.admin.accountId, orgId: null, orgApiKey: null, updatedBy: 'test' });
+  await s.app.credentials.save(s.jira.clientKey, {
+    email: s.jira.admin.emailAddress,
+    apiToken: s.jira.adminToken,
+    tokenAccountId: s.jira.admin.accountId,
+    orgId: null,
+    orgApiKey: null,
+    updatedBy: 'test',
+  });
   expect((await s.post('/Users', user('ada'))).status).toBe(201);
   await settle();
   const connectionsBefore = (await api('/connections')).body.connections;
@@ -35,7 +48,10 @@ it('keeps connections, SCIM tokens, site credentials and sync history, and syncs
   const installationId = '0b9e7c2a-5d41-4f8e-a3b6-7c1d2e3f4a5b';
   expect((await s.jira.install(s.app.url, s.keys, { installationId })).status).toBe(204);
 
-  const [tenant] = await s.app.db.sequelize.query<{ installation_id: string }>('SELECT installation_id FROM tenants WHERE client_key = $1', { bind: [s.jira.clientKey], type: QueryTypes.SELECT });
+  const [tenant] = await s.app.db.sequelize.query<{ installation_id: string }>(
+    'SELECT installation_id FROM tenants WHERE client_key = $1',
+    { bind: [s.jira.clientKey], type: QueryTypes.SELECT },
+  );
   expect(tenant.installation_id).toBe(`ari:cloud:ecosystem::installation/${installationId}`);
   // The new shared secret is in force, the old one no longer is.
   expect((await request(s.app.url).get('/api/v1/connections').set(jwtHeader(oldSecretJwt))).status).toBe(401);

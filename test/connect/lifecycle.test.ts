@@ -24,9 +24,15 @@ afterAll(async () => {
 });
 
 const tenantRows = (clientKey: string) =>
-  app.db.sequelize.query<{ client_key: string; installed_at: Date; enabled: boolean; installation_id: string | null }>('SELECT * FROM tenants WHERE client_key = $1', { bind: [clientKey], type: QueryTypes.SELECT });
+  app.db.sequelize.query<{ client_key: string; installed_at: Date; enabled: boolean; installation_id: string | null }>(
+    'SELECT * FROM tenants WHERE client_key = $1',
+    { bind: [clientKey], type: QueryTypes.SELECT },
+  );
 const settingRows = (clientKey: string) =>
-  app.db.sequelize.query<{ key: string; val: Record<string, unknown> }>('SELECT key, val FROM addon_settings WHERE client_key = $1', { bind: [clientKey], type: QueryTypes.SELECT });
+  app.db.sequelize.query<{ key: string; val: Record<string, unknown> }>(
+    'SELECT key, val FROM addon_settings WHERE client_key = $1',
+    { bind: [clientKey], type: QueryTypes.SELECT },
+  );
 
 /** Posts an install payload with the given Authorization header. */
 function postInstall(payload: Record<string, unknown>, token?: string) {
@@ -39,7 +45,12 @@ describe('signed install', () => {
     const res = await jira.install(app.url, keys);
     expect(res.status).toBe(204);
     const [tenant] = await tenantRows(jira.clientKey);
-    expect(tenant).toMatchObject({ client_key: jira.clientKey, base_url: jira.url, enabled: true, installation_id: null });
+    expect(tenant).toMatchObject({
+      client_key: jira.clientKey,
+      base_url: jira.url,
+      enabled: true,
+      installation_id: null,
+    });
   });
 
   it('keeps the shared secret encrypted at rest, never in the clear', async () => {
@@ -49,21 +60,41 @@ describe('signed install', () => {
     expect(row.val.sharedSecret).toBeUndefined();
     expect(String(row.val.sharedSecretEnc)).toMatch(/^v1:/);
     // …and ACE still gets it back: a JWT signed with it authenticates.
-    const res = await request(app.url).get('/api/v1/site-credentials').set(jwtHeader(jira.contextJwt(jira.admin.accountId)));
+    const res = await request(app.url)
+      .get('/api/v1/site-credentials')
+      .set(jwtHeader(jira.contextJwt(jira.admin.accountId)));
     expect(res.status).toBe(200);
   });
 
   it('refuses an install signed with a private key the key server does not vouch for', async () => {
     const payload = jira.installPayload();
-    const forged = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: jira.clientKey, audience: app.url, privateKey: generateRsa().privateKey });
+    const forged = keys.signLifecycle({
+      method: 'POST',
+      path: '/installed',
+      clientKey: jira.clientKey,
+      audience: app.url,
+      privateKey: generateRsa().privateKey,
+    });
     expect((await postInstall(payload, forged)).status).toBe(401);
-    const unknownKid = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: jira.clientKey, audience: app.url, kid: 'no-such-key', privateKey: generateRsa().privateKey });
+    const unknownKid = keys.signLifecycle({
+      method: 'POST',
+      path: '/installed',
+      clientKey: jira.clientKey,
+      audience: app.url,
+      kid: 'no-such-key',
+      privateKey: generateRsa().privateKey,
+    });
     expect((await postInstall(payload, unknownKid)).status).toBe(401);
     expect(await tenantRows(jira.clientKey)).toHaveLength(0);
   });
 
   it('refuses an install whose audience is another app', async () => {
-    const token = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: jira.clientKey, audience: 'https://someone-else.example.com' });
+    const token = keys.signLifecycle({
+      method: 'POST',
+      path: '/installed',
+      clientKey: jira.clientKey,
+      audience: 'https://someone-else.example.com',
+    });
     expect((await postInstall(jira.installPayload(), token)).status).toBe(401);
     expect(await tenantRows(jira.clientKey)).toHaveLength(0);
   });
@@ -72,8 +103,15 @@ describe('signed install', () => {
     const payload = jira.installPayload();
     const now = Math.floor(Date.now() / 1000);
     const hs = jwt.encodeSymmetric(
-      { iss: jira.clientKey, aud: [app.url], iat: now, exp: now + 60, qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl('POST', '/installed')) },
-      String(payload.sharedSecret), jwt.SymmetricAlgorithm.HS256,
+      {
+        iss: jira.clientKey,
+        aud: [app.url],
+        iat: now,
+        exp: now + 60,
+        qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl('POST', '/installed')),
+      },
+      String(payload.sharedSecret),
+      jwt.SymmetricAlgorithm.HS256,
     );
     expect((await postInstall(payload, hs)).status).toBe(401);
     expect(await tenantRows(jira.clientKey)).toHaveLength(0);
@@ -81,9 +119,20 @@ describe('signed install', () => {
 
   it('refuses an install with no JWT, an expired JWT, or a clientKey that is not the signer', async () => {
     expect((await postInstall(jira.installPayload())).status).toBe(401);
-    const expired = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: jira.clientKey, audience: app.url, expiresIn: -10 });
+    const expired = keys.signLifecycle({
+      method: 'POST',
+      path: '/installed',
+      clientKey: jira.clientKey,
+      audience: app.url,
+      expiresIn: -10,
+    });
     expect((await postInstall(jira.installPayload(), expired)).status).toBe(401);
-    const other = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: 'someone-else', audience: app.url });
+    const other = keys.signLifecycle({
+      method: 'POST',
+      path: '/installed',
+      clientKey: 'someone-else',
+      audience: app.url,
+    });
     expect((await postInstall(jira.installPayload(), other)).status).toBe(401);
     expect(await tenantRows(jira.clientKey)).toHaveLength(0);
   });
@@ -104,7 +153,13 @@ describe('signed install', () => {
     expect(await settingRows(jira.clientKey)).toHaveLength(1);
     const stale = jira.contextJwt(jira.admin.accountId, { secret: oldSecret });
     expect((await request(app.url).get('/api/v1/site-credentials').set(jwtHeader(stale))).status).toBe(401);
-    expect((await request(app.url).get('/api/v1/site-credentials').set(jwtHeader(jira.contextJwt(jira.admin.accountId)))).status).toBe(200);
+    expect(
+      (
+        await request(app.url)
+          .get('/api/v1/site-credentials')
+          .set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
+      ).status,
+    ).toBe(200);
   });
 });
 
@@ -120,7 +175,16 @@ describe('enabled and disabled', () => {
   it('refuses an event whose JWT was signed with another secret', async () => {
     await jira.install(app.url, keys);
     const now = Math.floor(Date.now() / 1000);
-    const token = jwt.encodeSymmetric({ iss: jira.clientKey, iat: now, exp: now + 60, qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl('POST', '/disabled')) }, crypto.randomBytes(32).toString('hex'), jwt.SymmetricAlgorithm.HS256);
+    const token = jwt.encodeSymmetric(
+      {
+        iss: jira.clientKey,
+        iat: now,
+        exp: now + 60,
+        qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl('POST', '/disabled')),
+      },
+      crypto.randomBytes(32).toString('hex'),
+      jwt.SymmetricAlgorithm.HS256,
+    );
     const res = await request(app.url).post('/disabled').set(jwtHeader(token)).send({ clientKey: jira.clientKey });
     expect(res.status).toBe(401);
     expect((await tenantRows(jira.clientKey))[0].enabled).toBe(true);
@@ -140,10 +204,14 @@ describe('installed through Forge (Connect on Forge)', () => {
 
   it('works with no enabled event ever sent: the admin page and the admin API answer', async () => {
     expect((await jira.install(app.url, keys, { installationId: uuid })).status).toBe(204);
-    const page = await request(app.url).get('/admin').set(jwtHeader(jira.appJwt('GET', '/admin', jira.admin.accountId)));
+    const page = await request(app.url)
+      .get('/admin')
+      .set(jwtHeader(jira.appJwt('GET', '/admin', jira.admin.accountId)));
     expect(page.status).toBe(200);
     expect(page.text).toContain('IdP User &amp; Group Sync');
-    const api = await request(app.url).get('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId)));
+    const api = await request(app.url)
+      .get('/api/v1/connections')
+      .set(jwtHeader(jira.contextJwt(jira.admin.accountId)));
     expect(api.status).toBe(200);
     expect(api.body).toEqual({ connections: [] });
   });
@@ -162,7 +230,12 @@ describe('installed through Forge (Connect on Forge)', () => {
 
   it('refuses an installationId that is not text, in the admin API error format', async () => {
     const payload = { ...jira.installPayload(), installationId: 42 };
-    const token = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: jira.clientKey, audience: app.url });
+    const token = keys.signLifecycle({
+      method: 'POST',
+      path: '/installed',
+      clientKey: jira.clientKey,
+      audience: app.url,
+    });
     const res = await postInstall(payload, token);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: expect.any(String), message: expect.stringContaining('installationId') });
@@ -173,22 +246,39 @@ describe('installed through Forge (Connect on Forge)', () => {
 describe('uninstall', () => {
   it('removes every row of the tenant, ACE settings and credentials included', async () => {
     await jira.install(app.url, keys);
-    await app.db.sequelize.query("INSERT INTO site_credentials (client_key, email, api_token_enc) VALUES ($1, 'a@b.c', 'v1:x')", { bind: [jira.clientKey] });
+    await app.db.sequelize.query(
+      "INSERT INTO site_credentials (client_key, email, api_token_enc) VALUES ($1, 'a@b.c', 'v1:x')",
+      { bind: [jira.clientKey] },
+    );
     const contextToken = jira.contextJwt(jira.admin.accountId);
     expect((await jira.uninstall(app.url, keys)).status).toBe(204);
     expect(await tenantRows(jira.clientKey)).toHaveLength(0);
     expect(await settingRows(jira.clientKey)).toHaveLength(0);
-    const [{ n }] = await app.db.sequelize.query<{ n: string }>('SELECT count(*) AS n FROM site_credentials WHERE client_key = $1', { bind: [jira.clientKey], type: QueryTypes.SELECT });
+    const [{ n }] = await app.db.sequelize.query<{ n: string }>(
+      'SELECT count(*) AS n FROM site_credentials WHERE client_key = $1',
+      { bind: [jira.clientKey], type: QueryTypes.SELECT },
+    );
     expect(Number(n)).toBe(0);
     expect((await request(app.url).get('/api/v1/site-credentials').set(jwtHeader(contextToken))).status).toBe(401);
   });
 
   it('refuses an unsigned or forged uninstall and removes nothing', async () => {
     await jira.install(app.url, keys);
-    const forged = keys.signLifecycle({ method: 'POST', path: '/uninstalled', clientKey: jira.clientKey, audience: app.url, privateKey: generateRsa().privateKey });
-    const res = await request(app.url).post('/uninstalled').set(jwtHeader(forged)).send({ clientKey: jira.clientKey, baseUrl: jira.url });
+    const forged = keys.signLifecycle({
+      method: 'POST',
+      path: '/uninstalled',
+      clientKey: jira.clientKey,
+      audience: app.url,
+      privateKey: generateRsa().privateKey,
+    });
+    const res = await request(app.url)
+      .post('/uninstalled')
+      .set(jwtHeader(forged))
+      .send({ clientKey: jira.clientKey, baseUrl: jira.url });
     expect(res.status).toBe(401);
-    expect((await request(app.url).post('/uninstalled').send({ clientKey: jira.clientKey, baseUrl: jira.url })).status).toBe(401);
+    expect(
+      (await request(app.url).post('/uninstalled').send({ clientKey: jira.clientKey, baseUrl: jira.url })).status,
+    ).toBe(401);
     expect(await tenantRows(jira.clientKey)).toHaveLength(1);
   });
 
@@ -204,7 +294,10 @@ describe('user_created webhook', () => {
   it('accepts the webhook with the JWT Jira signs for it, and refuses it without', async () => {
     await jira.install(app.url, keys);
     const body = { webhookEvent: 'user_created', user: { accountId: 'acc-1' } };
-    const signed = await request(app.url).post('/webhooks/user-created').set(jwtHeader(jira.appJwt('POST', '/webhooks/user-created'))).send(body);
+    const signed = await request(app.url)
+      .post('/webhooks/user-created')
+      .set(jwtHeader(jira.appJwt('POST', '/webhooks/user-created')))
+      .send(body);
     expect(signed.status).toBe(204);
     expect((await request(app.url).post('/webhooks/user-created').send(body)).status).toBe(401);
   });

@@ -9,7 +9,12 @@ beforeAll(async () => {
 afterAll(() => db.drop());
 
 const tables = async () =>
-  (await db.sequelize.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1", { type: QueryTypes.SELECT })).map((r) => r.tablename);
+  (
+    await db.sequelize.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1",
+      { type: QueryTypes.SELECT },
+    )
+  ).map((r) => r.tablename);
 
 it('every migration goes down and comes back up', async () => {
   const before = await tables();

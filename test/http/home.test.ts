@@ -20,7 +20,8 @@ it('shows a browser what this server is, that it is healthy, and how to install 
   expect(res.type).toBe('text/html');
   expect(res.text).toContain('IdP User &amp; Group Sync for Jira Cloud');
   expect(res.text).toContain('Database up');
-  for (const step of ['npm run manifest', 'forge register', 'forge deploy', 'forge install', 'docs/install.md']) expect(res.text).toContain(step);
+  for (const step of ['npm run manifest', 'forge register', 'forge deploy', 'forge install', 'docs/install.md'])
+    expect(res.text).toContain(step);
   expect(res.text).toContain(`${app.url}/atlassian-connect.json`);
   // The test app's base URL is plain HTTP: the page says Jira needs HTTPS.
   expect(res.text).toContain('Jira reaches only an HTTPS address');
@@ -28,7 +29,12 @@ it('shows a browser what this server is, that it is healthy, and how to install 
 
 it('answers a script in JSON, and a browser with no preference in HTML', async () => {
   const json = await request(app.url).get('/').set('Accept', 'application/json');
-  expect(json.body).toMatchObject({ status: 'ok', database: 'up', baseUrl: app.url, descriptor: `${app.url}/atlassian-connect.json` });
+  expect(json.body).toMatchObject({
+    status: 'ok',
+    database: 'up',
+    baseUrl: app.url,
+    descriptor: `${app.url}/atlassian-connect.json`,
+  });
   expect((await request(app.url).get('/')).type).toBe('text/html');
 });
 

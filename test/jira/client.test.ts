@@ -20,8 +20,17 @@ beforeEach(async () => {
   jira = await new FakeJira().start();
   clock = new VirtualClock();
   app = await startTestApp({
-    keys, clock,
-    env: { ATLASSIAN_API_URL: jira.url, JIRA_MAX_ATTEMPTS: '3', JIRA_TIMEOUT_MS: '400', JIRA_CONCURRENCY_PER_TENANT: '3', JIRA_BACKOFF_BASE_MS: '100', JIRA_BACKOFF_MAX_MS: '1000', JIRA_MAX_RETRY_WAIT_MS: '60000' },
+    keys,
+    clock,
+    env: {
+      ATLASSIAN_API_URL: jira.url,
+      JIRA_MAX_ATTEMPTS: '3',
+      JIRA_TIMEOUT_MS: '400',
+      JIRA_CONCURRENCY_PER_TENANT: '3',
+      JIRA_BACKOFF_BASE_MS: '100',
+      JIRA_BACKOFF_MAX_MS: '1000',
+      JIRA_MAX_RETRY_WAIT_MS: '60000',
+    },
   });
   await jira.install(app.url, keys);
   jira.setOrgApiKey(ORG_KEY);
@@ -34,7 +43,15 @@ afterEach(async () => {
 afterAll(() => keys.stop());
 
 const client = () => app.jira.forTenant(jira.clientKey);
-const storeToken = () => app.credentials.save(jira.clientKey, { email: jira.admin.emailAddress, apiToken: jira.adminToken, tokenAccountId: jira.admin.accountId, orgId: 'org-1', orgApiKey: ORG_KEY, updatedBy: 'test' });
+const storeToken = () =>
+  app.credentials.save(jira.clientKey, {
+    email: jira.admin.emailAddress,
+    apiToken: jira.adminToken,
+    tokenAccountId: jira.admin.accountId,
+    orgId: 'org-1',
+    orgApiKey: ORG_KEY,
+    updatedBy: 'test',
+  });
 const rejection = async (p: Promise<unknown>): Promise<JiraError> => {
   try {
     await p;
@@ -58,7 +75,11 @@ describe('transports', () => {
   });
 
   it('the fake refuses the JWT (403) on endpoints closed to Connect apps', async () => {
-    const res = await createJwtTransport(app.addon, jira.clientKey, 2000).send({ method: 'POST', path: '/rest/api/3/group', body: { name: 'g' } });
+    const res = await createJwtTransport(app.addon, jira.clientKey, 2000).send({
+      method: 'POST',
+      path: '/rest/api/3/group',
+      body: { name: 'g' },
+    });
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ errorMessages: ['Connect apps cannot access this REST resource.'] });
   });
@@ -136,9 +157,13 @@ describe('retry policy', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
-  it('surfaces non-retryable errors at once, with Jira\'s messages', async () => {
+  it("surfaces non-retryable errors at once, with Jira's messages", async () => {
     const err = await rejection(client().groupMembers('no-such-group'));
-    expect(err).toMatchObject({ retryable: false, status: 404, details: { errorMessages: ['Specified group does not exist.'] } });
+    expect(err).toMatchObject({
+      retryable: false,
+      status: 404,
+      details: { errorMessages: ['Specified group does not exist.'] },
+    });
     expect(jira.calls).toHaveLength(1);
     expect(await client().getUser('no-such-account')).toBeUndefined();
   });
@@ -167,7 +192,8 @@ describe('retry policy', () => {
 describe('paging and concurrency', () => {
   it('pages group members 50 at a time and returns every member once', async () => {
     const group = jira.state.addGroup('big');
-    for (let i = 0; i < 120; i++) group.members.add(jira.state.addUser({ emailAddress: `u${i}@example.com` }).accountId);
+    for (let i = 0; i < 120; i++)
+      group.members.add(jira.state.addUser({ emailAddress: `u${i}@example.com` }).accountId);
     const members = await collect(client().allGroupMembers(group.groupId));
     expect(new Set(members.map((m) => m.accountId)).size).toBe(120);
     const calls = jira.callsTo('GET', '/rest/api/3/group/member');

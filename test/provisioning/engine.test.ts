@@ -11,25 +11,51 @@ afterEach(() => s.close());
 
 const admin = () => jwtHeader(s.jira.contextJwt(s.jira.admin.accountId));
 const api = {
-  putRules: (rules: object) => request(s.app.url).put(`/api/v1/connections/${s.connectionId}/rules`).set(admin()).send(rules),
-  sync: (body: object = {}) => request(s.app.url).post(`/api/v1/connections/${s.connectionId}/sync`).set(admin()).send(body),
+  putRules: (rules: object) =>
+    request(s.app.url).put(`/api/v1/connections/${s.connectionId}/rules`).set(admin()).send(rules),
+  sync: (body: object = {}) =>
+    request(s.app.url).post(`/api/v1/connections/${s.connectionId}/sync`).set(admin()).send(body),
   runs: () => request(s.app.url).get(`/api/v1/connections/${s.connectionId}/runs`).set(admin()),
   run: (id: string, q = '') => request(s.app.url).get(`/api/v1/runs/${id}${q}`).set(admin()),
 };
-const storeToken = () => s.app.credentials.save(s.jira.clientKey, { email: s.jira.admin.emailAddress, apiToken: s.jira.adminToken, tokenAccountId: s.jira.admin.accountId, orgId: null, orgApiKey: null, updatedBy: 'test' });
-const entraUser = (name: string) => ({ userName: `${name}@contoso.com`, active: true, displayName: name, emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }], externalId: name });
+const storeToken = () =>
+  s.app.credentials.save(s.jira.clientKey, {
+    email: s.jira.admin.emailAddress,
+    apiToken: s.jira.adminToken,
+    tokenAccountId: s.jira.admin.accountId,
+    orgId: null,
+    orgApiKey: null,
+    updatedBy: 'test',
+  });
+const entraUser = (name: string) => ({
+  userName: `${name}@contoso.com`,
+  active: true,
+  displayName: name,
+  emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }],
+  externalId: name,
+});
 /** Lets the SCIM outbox trigger its (coalesced) run and works it off. */
 async function settle(): Promise<void> {
   await s.app.engine.drainOutbox();
   expect(await s.app.engine.drain(30_000)).toBe(true);
 }
 const jiraUser = (name: string) => s.jira.state.userByEmail(`${name}@contoso.com`);
-const writes = () => s.jira.calls.filter((c) => c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check' && c.auth !== 'none');
+const writes = () =>
+  s.jira.calls.filter((c) => c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check' && c.auth !== 'none');
 
 describe('an Entra-style SCIM sequence reaches Jira', () => {
   beforeEach(async () => {
     await storeToken();
-    expect((await api.putRules({ groups: { onTheFly: { enabled: true, pattern: '^AAD-(.*)$', replacement: '$1' }, defaultForAllUsers: ['staff'] } })).status).toBe(200);
+    expect(
+      (
+        await api.putRules({
+          groups: {
+            onTheFly: { enabled: true, pattern: '^AAD-(.*)$', replacement: '$1' },
+            defaultForAllUsers: ['staff'],
+          },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('creates users, groups and memberships; a burst of SCIM calls becomes one run; a second run changes nothing', async () => {
@@ -38,7 +64,10 @@ describe('an Entra-style SCIM sequence reaches Jira', () => {
     const eng = (await s.post('/Groups', { displayName: 'AAD-Engineering' })).body.id;
     await s.patch(`/Groups/${eng}`, patchBody({ op: 'Add', path: 'members', value: [{ value: ann }, { value: bob }] }));
     const sales = (await s.post('/Groups', { displayName: 'AAD-Sales' })).body.id;
-    await s.patch(`/Groups/${sales}?aadOptscim062020`, patchBody({ op: 'add', path: 'members', value: [{ value: ann }] }));
+    await s.patch(
+      `/Groups/${sales}?aadOptscim062020`,
+      patchBody({ op: 'add', path: 'members', value: [{ value: ann }] }),
+    );
     await settle();
 
     expect(s.jira.state.groupsOf(jiraUser('ann')!.accountId)).toEqual(['Engineering', 'Sales', 'staff']);
@@ -46,9 +75,15 @@ describe('an Entra-style SCIM sequence reaches Jira', () => {
     expect(jiraUser('ann')!.products).toEqual(['jira-software']);
     const runs = (await api.runs()).body.runs;
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ trigger: 'scim', status: 'succeeded', counts: { usersCreated: 2, groupsCreated: 3, membershipsAdded: 5, failed: 0 } });
+    expect(runs[0]).toMatchObject({
+      trigger: 'scim',
+      status: 'succeeded',
+      counts: { usersCreated: 2, groupsCreated: 3, membershipsAdded: 5, failed: 0 },
+    });
     const detail = (await api.run(runs[0].id)).body;
-    expect(detail.operations.every((o: { status: string; reason: string }) => o.status === 'done' && o.reason)).toBe(true);
+    expect(detail.operations.every((o: { status: string; reason: string }) => o.status === 'done' && o.reason)).toBe(
+      true,
+    );
     // Every write went with the site-admin token, none with the JWT.
     expect(writes().every((c) => c.auth === 'token')).toBe(true);
 
@@ -57,13 +92,17 @@ describe('an Entra-style SCIM sequence reaches Jira', () => {
     expect(second.status).toBe(202);
     expect(await s.app.engine.drain()).toBe(true);
     expect(writes().length).toBe(before);
-    expect((await api.run(second.body.id)).body).toMatchObject({ status: 'succeeded', progress: { done: 0, total: 0 } });
+    expect((await api.run(second.body.id)).body).toMatchObject({
+      status: 'succeeded',
+      progress: { done: 0, total: 0 },
+    });
   });
 
   it('follows membership removals and deprovisions a disabled user (remove from managed groups)', async () => {
     const ann = (await s.post('/Users', entraUser('ann'))).body.id;
     const bob = (await s.post('/Users', entraUser('bob'))).body.id;
-    const eng = (await s.post('/Groups', { displayName: 'AAD-Engineering', members: [{ value: ann }, { value: bob }] })).body.id;
+    const eng = (await s.post('/Groups', { displayName: 'AAD-Engineering', members: [{ value: ann }, { value: bob }] }))
+      .body.id;
     await settle();
     await s.patch(`/Groups/${eng}`, patchBody({ op: 'Remove', path: 'members', value: [{ value: bob }] }));
     await s.patch(`/Users/${ann}`, patchBody({ op: 'Replace', path: 'active', value: 'False' }));
@@ -77,8 +116,15 @@ describe('an Entra-style SCIM sequence reaches Jira', () => {
     const before = writes().length;
     const res = await api.sync({ dryRun: true });
     expect(res.status).toBe(200);
-    expect(res.body.operations.map((o: { kind: string }) => o.kind)).toEqual(['createGroup', 'ensureUser', 'addMember']);
-    expect(res.body.operations[1]).toMatchObject({ subject: expect.stringMatching(/^user:/), reason: expect.stringContaining('ann@contoso.com') });
+    expect(res.body.operations.map((o: { kind: string }) => o.kind)).toEqual([
+      'createGroup',
+      'ensureUser',
+      'addMember',
+    ]);
+    expect(res.body.operations[1]).toMatchObject({
+      subject: expect.stringMatching(/^user:/),
+      reason: expect.stringContaining('ann@contoso.com'),
+    });
     expect(writes().length).toBe(before);
     expect((await api.runs()).body.runs).toHaveLength(0);
   });
@@ -90,7 +136,13 @@ it('parks writes with "needs a site-admin API token" when none is stored, and sa
   const [run] = (await api.runs()).body.runs;
   expect(run).toMatchObject({ status: 'partial', counts: { failed: 1 } });
   const parked = (await api.run(run.id, '?status=parked')).body.operations;
-  expect(parked).toEqual([expect.objectContaining({ kind: 'ensureUser', status: 'parked', error: expect.stringMatching(/needs a site-admin API token/) })]);
+  expect(parked).toEqual([
+    expect.objectContaining({
+      kind: 'ensureUser',
+      status: 'parked',
+      error: expect.stringMatching(/needs a site-admin API token/),
+    }),
+  ]);
   expect(jiraUser('ann')).toBeUndefined();
 });
 
@@ -103,13 +155,24 @@ it("pages a run's operations (limit, after → nextOperations) and refuses bad p
   expect(all.operations).toHaveLength(3);
   expect(all.nextOperations).toBeNull();
   const first = (await api.run(run.id, '?limit=2')).body;
-  expect(first.operations.map((o: { id: string }) => o.id)).toEqual(all.operations.slice(0, 2).map((o: { id: string }) => o.id));
+  expect(first.operations.map((o: { id: string }) => o.id)).toEqual(
+    all.operations.slice(0, 2).map((o: { id: string }) => o.id),
+  );
   expect(first.nextOperations).toBe(all.operations[1].id);
   const rest = (await api.run(run.id, `?limit=2&after=${first.nextOperations}`)).body;
   expect(rest.operations.map((o: { id: string }) => o.id)).toEqual([all.operations[2].id]);
   expect(rest.nextOperations).toBeNull();
-  expect((await api.run(run.id, '?limit=0')).body).toMatchObject({ operations: [], nextOperations: '0', progress: { done: 3, total: 3 } });
-  for (const [q, field] of [['?limit=5000', 'limit'], ['?limit=x', 'limit'], ['?after=abc', 'after'], ['?status=bogus', 'status']]) {
+  expect((await api.run(run.id, '?limit=0')).body).toMatchObject({
+    operations: [],
+    nextOperations: '0',
+    progress: { done: 3, total: 3 },
+  });
+  for (const [q, field] of [
+    ['?limit=5000', 'limit'],
+    ['?limit=x', 'limit'],
+    ['?after=abc', 'after'],
+    ['?status=bogus', 'status'],
+  ]) {
     const bad = await api.run(run.id, q);
     expect(bad.status).toBe(400);
     expect(bad.body.fields).toHaveProperty([field]);
@@ -126,7 +189,10 @@ it('refuses a second run while one is going, and invalid rules naming the field'
   expect(second.status).toBe(409);
   expect(second.body).toMatchObject({ error: 'run_in_progress', runId: first.body.id });
   await s.app.engine.drain();
-  const bad = await api.putRules({ groups: { onTheFly: { enabled: true, pattern: '(' } }, users: { products: ['nope'] } });
+  const bad = await api.putRules({
+    groups: { onTheFly: { enabled: true, pattern: '(' } },
+    users: { products: ['nope'] },
+  });
   expect(bad.status).toBe(400);
   expect(Object.keys(bad.body.fields).sort()).toEqual(['groups.onTheFly.pattern', 'users.products.0']);
 });
@@ -137,7 +203,11 @@ it('records a run that cannot read Jira as failed, with the reason, and answers 
   const res = await api.sync();
   expect(res.status).toBe(502);
   const [run] = (await api.runs()).body.runs;
-  expect(run).toMatchObject({ trigger: 'manual', status: 'failed', error: expect.stringMatching(/Could not read Jira/) });
+  expect(run).toMatchObject({
+    trigger: 'manual',
+    status: 'failed',
+    error: expect.stringMatching(/Could not read Jira/),
+  });
 });
 
 it('keeps the history for the configured number of days', async () => {

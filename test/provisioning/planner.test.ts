@@ -27,7 +27,12 @@ function world(o: {
     users: o.users ?? [],
     allIdpGroups: [...new Set((o.users ?? []).flatMap((u) => u.groups))],
     departed: o.departed ?? [],
-    links: new Map(Object.entries(o.links ?? {}).map(([id, l]) => [id, { deprovisioned: false, properties: {}, removedGroups: [], ...l }])),
+    links: new Map(
+      Object.entries(o.links ?? {}).map(([id, l]) => [
+        id,
+        { deprovisioned: false, properties: {}, removedGroups: [], ...l },
+      ]),
+    ),
     jira: { groups, members },
     managed: new Set((o.managed ?? []).map(([a, g]) => `${a}|gid-${g}`)),
     managedByOthers: new Set((o.others ?? []).map(([a, g]) => `${a}|gid-${g}`)),
@@ -35,36 +40,71 @@ function world(o: {
 }
 
 const user = (id: string, groups: string[] = [], extra: Record<string, unknown> = {}, active = true): PlannedUser => ({
-  id, active, groups,
-  resource: { userName: `${id}@corp.example`, displayName: `User ${id}`, emails: [{ value: `${id}@corp.example`, primary: true }], ...extra },
+  id,
+  active,
+  groups,
+  resource: {
+    userName: `${id}@corp.example`,
+    displayName: `User ${id}`,
+    emails: [{ value: `${id}@corp.example`, primary: true }],
+    ...extra,
+  },
 });
 /** The plan as short strings, in order. */
-const ops = (input: PlanInput) => plan(input).operations.map(({ op }) => {
-  switch (op.kind) {
-    case 'createGroup': return `createGroup ${op.name}`;
-    case 'ensureUser': return `ensureUser ${op.userId} ${op.email}${op.create ? '' : ' (link only)'}`;
-    case 'addMember': return `add ${op.userId} ${op.groupName}`;
-    case 'removeMember': return `remove ${op.accountId} ${op.groupName}`;
-    case 'setProperty': return `property ${op.userId} ${op.key}=${JSON.stringify(op.value)}`;
-    case 'reactivate': return `reactivate ${op.accountId}${op.regroup.length ? ` +${op.regroup.join(',')}` : ''}`;
-    case 'reassignLeads': return `leads ${op.accountId} → ${op.projectLead}/${op.componentLead}`;
-    case 'deprovision': return `deprovision ${op.accountId} ${op.mode}${op.removedGroups.length ? ` (${op.removedGroups.join(',')})` : ''}`;
-  }
-});
+const ops = (input: PlanInput) =>
+  plan(input).operations.map(({ op }) => {
+    switch (op.kind) {
+      case 'createGroup':
+        return `createGroup ${op.name}`;
+      case 'ensureUser':
+        return `ensureUser ${op.userId} ${op.email}${op.create ? '' : ' (link only)'}`;
+      case 'addMember':
+        return `add ${op.userId} ${op.groupName}`;
+      case 'removeMember':
+        return `remove ${op.accountId} ${op.groupName}`;
+      case 'setProperty':
+        return `property ${op.userId} ${op.key}=${JSON.stringify(op.value)}`;
+      case 'reactivate':
+        return `reactivate ${op.accountId}${op.regroup.length ? ` +${op.regroup.join(',')}` : ''}`;
+      case 'reassignLeads':
+        return `leads ${op.accountId} → ${op.projectLead}/${op.componentLead}`;
+      case 'deprovision':
+        return `deprovision ${op.accountId} ${op.mode}${op.removedGroups.length ? ` (${op.removedGroups.join(',')})` : ''}`;
+    }
+  });
 
 const onTheFly = { groups: { onTheFly: { enabled: true } } };
 
 describe('users', () => {
   it('links or creates a new user, with default and mapped groups; creates missing groups first', () => {
-    expect(ops(world({
-      rules: { groups: { onTheFly: { enabled: true }, defaultForNewUsers: ['newcomers'], defaultForAllUsers: ['everyone'] } },
-      users: [user('ann', ['Engineering'])],
-      groups: { everyone: [] },
-    }))).toEqual(['createGroup Engineering', 'createGroup newcomers', 'ensureUser ann ann@corp.example', 'add ann everyone', 'add ann Engineering', 'add ann newcomers']);
+    expect(
+      ops(
+        world({
+          rules: {
+            groups: {
+              onTheFly: { enabled: true },
+              defaultForNewUsers: ['newcomers'],
+              defaultForAllUsers: ['everyone'],
+            },
+          },
+          users: [user('ann', ['Engineering'])],
+          groups: { everyone: [] },
+        }),
+      ),
+    ).toEqual([
+      'createGroup Engineering',
+      'createGroup newcomers',
+      'ensureUser ann ann@corp.example',
+      'add ann everyone',
+      'add ann Engineering',
+      'add ann newcomers',
+    ]);
   });
 
   it('with user import off, only links existing Jira accounts', () => {
-    expect(ops(world({ importUsers: false, users: [user('ann')] }))).toEqual(['ensureUser ann ann@corp.example (link only)']);
+    expect(ops(world({ importUsers: false, users: [user('ann')] }))).toEqual([
+      'ensureUser ann ann@corp.example (link only)',
+    ]);
   });
 
   it('with group import off, does not create groups and says so', () => {
@@ -74,52 +114,138 @@ describe('users', () => {
   });
 
   it('reads the email through the attribute mapping, falls back to an email-like userName, else warns', () => {
-    expect(ops(world({ rules: { attributes: { email: 'emails[type eq "work"].value' } }, users: [user('ann', [], { emails: [{ value: 'home@x.example', type: 'home' }, { value: 'work@x.example', type: 'work' }] })] })))
-      .toEqual(['ensureUser ann work@x.example']);
-    expect(ops(world({ users: [user('bob', [], { emails: undefined })] }))).toEqual(['ensureUser bob bob@corp.example']);
+    expect(
+      ops(
+        world({
+          rules: { attributes: { email: 'emails[type eq "work"].value' } },
+          users: [
+            user('ann', [], {
+              emails: [
+                { value: 'home@x.example', type: 'home' },
+                { value: 'work@x.example', type: 'work' },
+              ],
+            }),
+          ],
+        }),
+      ),
+    ).toEqual(['ensureUser ann work@x.example']);
+    expect(ops(world({ users: [user('bob', [], { emails: undefined })] }))).toEqual([
+      'ensureUser bob bob@corp.example',
+    ]);
     const input = world({ users: [user('cy', [], { emails: undefined, userName: 'cy' })] });
     expect(ops(input)).toEqual([]);
     expect(plan(input).warnings[0]).toMatch(/no email/);
   });
 
   it('does nothing for a linked user whose Jira state already matches', () => {
-    expect(ops(world({ ...{ rules: onTheFly }, users: [user('ann', ['eng'])], links: { ann: { accountId: 'A' } }, groups: { eng: ['A'] } }))).toEqual([]);
+    expect(
+      ops(
+        world({
+          ...{ rules: onTheFly },
+          users: [user('ann', ['eng'])],
+          links: { ann: { accountId: 'A' } },
+          groups: { eng: ['A'] },
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it('writes custom attributes as user properties only when they changed; not when updates are off', () => {
-    const rules = { attributes: { custom: [{ from: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', propertyKey: 'idp.department' }] } };
+    const rules = {
+      attributes: {
+        custom: [
+          {
+            from: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department',
+            propertyKey: 'idp.department',
+          },
+        ],
+      },
+    };
     const u = user('ann', [], { 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' } });
-    expect(ops(world({ rules, users: [u], links: { ann: { accountId: 'A' } } }))).toEqual(['property ann idp.department={"value":"R&D"}']);
-    expect(ops(world({ rules, users: [u], links: { ann: { accountId: 'A', properties: { 'idp.department': { value: 'R&D' } } } } }))).toEqual([]);
-    expect(ops(world({ rules: { ...rules, users: { update: false } }, users: [u], links: { ann: { accountId: 'A' } } }))).toEqual([]);
+    expect(ops(world({ rules, users: [u], links: { ann: { accountId: 'A' } } }))).toEqual([
+      'property ann idp.department={"value":"R&D"}',
+    ]);
+    expect(
+      ops(
+        world({
+          rules,
+          users: [u],
+          links: { ann: { accountId: 'A', properties: { 'idp.department': { value: 'R&D' } } } },
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      ops(world({ rules: { ...rules, users: { update: false } }, users: [u], links: { ann: { accountId: 'A' } } })),
+    ).toEqual([]);
   });
 });
 
 describe('group mapping', () => {
   it('maps an IdP group manually to several Jira groups', () => {
-    expect(ops(world({ rules: { groups: { manual: [{ idpGroup: 'Admins', jiraGroups: ['jira-admins', 'confluence-admins'] }] } }, users: [user('ann', ['admins'])], links: { ann: { accountId: 'A' } }, groups: { 'jira-admins': [], 'confluence-admins': [] } })))
-      .toEqual(['add ann jira-admins', 'add ann confluence-admins']);
+    expect(
+      ops(
+        world({
+          rules: { groups: { manual: [{ idpGroup: 'Admins', jiraGroups: ['jira-admins', 'confluence-admins'] }] } },
+          users: [user('ann', ['admins'])],
+          links: { ann: { accountId: 'A' } },
+          groups: { 'jira-admins': [], 'confluence-admins': [] },
+        }),
+      ),
+    ).toEqual(['add ann jira-admins', 'add ann confluence-admins']);
   });
 
   it('maps on the fly, rewriting with a regex; names the pattern does not match are not mapped', () => {
     const rules = { groups: { onTheFly: { enabled: true, pattern: '^AAD-(.*)$', replacement: 'jira-$1' } } };
-    expect(ops(world({ rules, users: [user('ann', ['AAD-dev', 'Other'])], links: { ann: { accountId: 'A' } }, groups: { 'jira-dev': [] } }))).toEqual(['add ann jira-dev']);
+    expect(
+      ops(
+        world({
+          rules,
+          users: [user('ann', ['AAD-dev', 'Other'])],
+          links: { ann: { accountId: 'A' } },
+          groups: { 'jira-dev': [] },
+        }),
+      ),
+    ).toEqual(['add ann jira-dev']);
   });
 
   it('applies include and exclude filters to on-the-fly mapping', () => {
     const rules = { groups: { onTheFly: { enabled: true }, include: ['^team-'], exclude: ['-secret$'] } };
-    expect(ops(world({ rules, users: [user('ann', ['team-a', 'team-secret', 'other'])], links: { ann: { accountId: 'A' } }, groups: { 'team-a': [], 'team-secret': [], other: [] } })))
-      .toEqual(['add ann team-a']);
+    expect(
+      ops(
+        world({
+          rules,
+          users: [user('ann', ['team-a', 'team-secret', 'other'])],
+          links: { ann: { accountId: 'A' } },
+          groups: { 'team-a': [], 'team-secret': [], other: [] },
+        }),
+      ),
+    ).toEqual(['add ann team-a']);
   });
 
   it('keeps existing memberships: removes only those this connection added', () => {
-    const input = world({ ...{ rules: onTheFly }, users: [user('ann', ['a'])], links: { ann: { accountId: 'A' } }, groups: { a: ['A'], b: ['A'], c: ['A'] },
-      managed: [['A', 'b']] });
+    const input = world({
+      ...{ rules: onTheFly },
+      users: [user('ann', ['a'])],
+      links: { ann: { accountId: 'A' } },
+      groups: { a: ['A'], b: ['A'], c: ['A'] },
+      managed: [['A', 'b']],
+    });
     // c is not managed by this connection (nobody maps to it), b is managed and was added by us
-    const withB = world({ ...{ rules: onTheFly }, users: [user('ann', ['a']), user('bob', ['b'])], links: { ann: { accountId: 'A' }, bob: { accountId: 'B' } }, groups: { a: ['A'], b: ['A', 'B'] }, managed: [['A', 'b']] });
+    const withB = world({
+      ...{ rules: onTheFly },
+      users: [user('ann', ['a']), user('bob', ['b'])],
+      links: { ann: { accountId: 'A' }, bob: { accountId: 'B' } },
+      groups: { a: ['A'], b: ['A', 'B'] },
+      managed: [['A', 'b']],
+    });
     expect(ops(input)).toEqual([]);
     expect(ops(withB)).toEqual(['remove A b']);
-    const notOurs = world({ ...{ rules: onTheFly }, users: [user('ann', ['a']), user('bob', ['b'])], links: { ann: { accountId: 'A' }, bob: { accountId: 'B' } }, groups: { a: ['A'], b: ['A', 'B'] } });
+    const notOurs = world({
+      ...{ rules: onTheFly },
+      users: [user('ann', ['a']), user('bob', ['b'])],
+      links: { ann: { accountId: 'A' }, bob: { accountId: 'B' } },
+      groups: { a: ['A'], b: ['A', 'B'] },
+    });
     expect(ops(notOurs)).toEqual([]);
   });
 
@@ -133,7 +259,17 @@ describe('group mapping', () => {
 
   it('gives default groups for new users once, and does not take them away later', () => {
     const rules = { groups: { defaultForNewUsers: ['newcomers'] } };
-    expect(ops(world({ rules, users: [user('ann')], links: { ann: { accountId: 'A' } }, groups: { newcomers: ['A'] }, managed: [['A', 'newcomers']] }))).toEqual([]);
+    expect(
+      ops(
+        world({
+          rules,
+          users: [user('ann')],
+          links: { ann: { accountId: 'A' } },
+          groups: { newcomers: ['A'] },
+          managed: [['A', 'newcomers']],
+        }),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -142,59 +278,169 @@ describe('deprovisioning', () => {
   const links = { ann: { accountId: 'A' } };
 
   it('does nothing with mode none', () => {
-    expect(ops(world({ rules: { users: { deprovision: 'none' } }, users: [disabled], links, groups: { a: ['A'] }, managed: [['A', 'a']] }))).toEqual([]);
+    expect(
+      ops(
+        world({
+          rules: { users: { deprovision: 'none' } },
+          users: [disabled],
+          links,
+          groups: { a: ['A'] },
+          managed: [['A', 'a']],
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it('removes the groups this connection manages (removeManagedGroups, the default)', () => {
-    expect(ops(world({ ...{ rules: onTheFly }, users: [disabled, user('bob', ['a', 'b'])], links: { ...links, bob: { accountId: 'B' } }, groups: { a: ['A', 'B'], b: ['A', 'B'], c: ['A'] }, managed: [['A', 'a'], ['A', 'b']] })))
-      .toEqual(['remove A a', 'remove A b', 'deprovision A removeManagedGroups']);
+    expect(
+      ops(
+        world({
+          ...{ rules: onTheFly },
+          users: [disabled, user('bob', ['a', 'b'])],
+          links: { ...links, bob: { accountId: 'B' } },
+          groups: { a: ['A', 'B'], b: ['A', 'B'], c: ['A'] },
+          managed: [
+            ['A', 'a'],
+            ['A', 'b'],
+          ],
+        }),
+      ),
+    ).toEqual(['remove A a', 'remove A b', 'deprovision A removeManagedGroups']);
   });
 
   it('removes product-access groups (not those another connection added), and records what it removed', () => {
-    const rules = { users: { deprovision: 'removeProductGroups', productGroups: ['jira-software-users', 'jira-servicedesk-users'] } };
-    expect(ops(world({ rules, users: [disabled], links, groups: { 'jira-software-users': ['A'], 'jira-servicedesk-users': ['A'] }, others: [['A', 'jira-servicedesk-users']] })))
-      .toEqual(['remove A jira-software-users', 'deprovision A removeProductGroups (jira-software-users)']);
+    const rules = {
+      users: { deprovision: 'removeProductGroups', productGroups: ['jira-software-users', 'jira-servicedesk-users'] },
+    };
+    expect(
+      ops(
+        world({
+          rules,
+          users: [disabled],
+          links,
+          groups: { 'jira-software-users': ['A'], 'jira-servicedesk-users': ['A'] },
+          others: [['A', 'jira-servicedesk-users']],
+        }),
+      ),
+    ).toEqual(['remove A jira-software-users', 'deprovision A removeProductGroups (jira-software-users)']);
   });
 
   it('hands over leads, then deletes from the site or deactivates', () => {
     const leads = { defaultProjectLead: 'LEAD', defaultComponentLead: 'CLEAD' };
-    expect(ops(world({ rules: { users: { deprovision: 'deleteFromSite', ...leads } }, users: [disabled], links }))).toEqual(['leads A → LEAD/CLEAD', 'deprovision A deleteFromSite']);
-    expect(ops(world({ rules: { users: { deprovision: 'deactivate' } }, users: [disabled], links }))).toEqual(['deprovision A deactivate']);
+    expect(
+      ops(world({ rules: { users: { deprovision: 'deleteFromSite', ...leads } }, users: [disabled], links })),
+    ).toEqual(['leads A → LEAD/CLEAD', 'deprovision A deleteFromSite']);
+    expect(ops(world({ rules: { users: { deprovision: 'deactivate' } }, users: [disabled], links }))).toEqual([
+      'deprovision A deactivate',
+    ]);
   });
 
   it('deprovisions users deleted in the IdP, and not twice', () => {
-    expect(ops(world({ rules: { users: { deprovision: 'deactivate' } }, departed: ['gone'], links: { gone: { accountId: 'G' } } }))).toEqual(['deprovision G deactivate']);
-    expect(ops(world({ rules: { users: { deprovision: 'deactivate' } }, departed: ['gone'], links: { gone: { accountId: 'G', deprovisioned: true } } }))).toEqual([]);
+    expect(
+      ops(
+        world({
+          rules: { users: { deprovision: 'deactivate' } },
+          departed: ['gone'],
+          links: { gone: { accountId: 'G' } },
+        }),
+      ),
+    ).toEqual(['deprovision G deactivate']);
+    expect(
+      ops(
+        world({
+          rules: { users: { deprovision: 'deactivate' } },
+          departed: ['gone'],
+          links: { gone: { accountId: 'G', deprovisioned: true } },
+        }),
+      ),
+    ).toEqual([]);
     expect(ops(world({ users: [disabled], links: { ann: { accountId: 'A', deprovisioned: true } } }))).toEqual([]);
   });
 
   it('reactivates a user who comes back (re-adding removed product groups); not when reactivation is off', () => {
     const back = user('ann');
-    expect(ops(world({ rules: { users: { deprovision: 'deactivate' } }, users: [back], links: { ann: { accountId: 'A', deprovisioned: true } } }))).toEqual(['reactivate A']);
-    expect(ops(world({ rules: { users: { deprovision: 'removeProductGroups' } }, users: [back], links: { ann: { accountId: 'A', deprovisioned: true, removedGroups: ['jira-software-users'] } } }))).toEqual(['reactivate A +jira-software-users']);
-    expect(ops(world({ rules: { users: { reactivate: false } }, users: [back], links: { ann: { accountId: 'A', deprovisioned: true } } }))).toEqual([]);
+    expect(
+      ops(
+        world({
+          rules: { users: { deprovision: 'deactivate' } },
+          users: [back],
+          links: { ann: { accountId: 'A', deprovisioned: true } },
+        }),
+      ),
+    ).toEqual(['reactivate A']);
+    expect(
+      ops(
+        world({
+          rules: { users: { deprovision: 'removeProductGroups' } },
+          users: [back],
+          links: { ann: { accountId: 'A', deprovisioned: true, removedGroups: ['jira-software-users'] } },
+        }),
+      ),
+    ).toEqual(['reactivate A +jira-software-users']);
+    expect(
+      ops(
+        world({
+          rules: { users: { reactivate: false } },
+          users: [back],
+          links: { ann: { accountId: 'A', deprovisioned: true } },
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it('brings a user deleted from the site back by email', () => {
-    expect(ops(world({ rules: { users: { deprovision: 'deleteFromSite' } }, users: [user('ann')], links: { ann: { accountId: 'A', deprovisioned: true } } }))).toEqual(['ensureUser ann ann@corp.example']);
+    expect(
+      ops(
+        world({
+          rules: { users: { deprovision: 'deleteFromSite' } },
+          users: [user('ann')],
+          links: { ann: { accountId: 'A', deprovisioned: true } },
+        }),
+      ),
+    ).toEqual(['ensureUser ann ann@corp.example']);
   });
 });
 
 describe('the plan as a whole', () => {
   it('orders operations by phase: groups, users, properties, memberships, leads, deprovisioning', () => {
-    const p = plan(world({
-      rules: { groups: { onTheFly: { enabled: true } }, users: { deprovision: 'deleteFromSite', defaultProjectLead: 'L' }, attributes: { custom: [{ from: 'title', propertyKey: 'title' }] } },
-      users: [user('new', ['g1'], { title: 'x' }), user('old', [], {}, false)], links: { old: { accountId: 'O' } },
-    }));
+    const p = plan(
+      world({
+        rules: {
+          groups: { onTheFly: { enabled: true } },
+          users: { deprovision: 'deleteFromSite', defaultProjectLead: 'L' },
+          attributes: { custom: [{ from: 'title', propertyKey: 'title' }] },
+        },
+        users: [user('new', ['g1'], { title: 'x' }), user('old', [], {}, false)],
+        links: { old: { accountId: 'O' } },
+      }),
+    );
     expect(p.operations.map((o) => o.phase)).toEqual([...p.operations.map((o) => o.phase)].sort());
     expect(p.operations.every((o) => o.reason.length > 10)).toBe(true);
   });
 
   it('is a fixed point: once Jira matches, the next plan is empty', () => {
-    const rules = { groups: { onTheFly: { enabled: true }, defaultForAllUsers: ['all'] }, attributes: { custom: [{ from: 'title', propertyKey: 'title' }] } };
+    const rules = {
+      groups: { onTheFly: { enabled: true }, defaultForAllUsers: ['all'] },
+      attributes: { custom: [{ from: 'title', propertyKey: 'title' }] },
+    };
     const users = [user('ann', ['x', 'y'], { title: 'CTO' }), user('bob', ['y'])];
-    expect(ops(world({ rules, users, links: { ann: { accountId: 'A', properties: { title: { value: 'CTO' } } }, bob: { accountId: 'B' } },
-      groups: { all: ['A', 'B'], x: ['A'], y: ['A', 'B'] }, managed: [['A', 'x'], ['A', 'y'], ['B', 'y'], ['A', 'all'], ['B', 'all']] }))).toEqual([]);
+    expect(
+      ops(
+        world({
+          rules,
+          users,
+          links: { ann: { accountId: 'A', properties: { title: { value: 'CTO' } } }, bob: { accountId: 'B' } },
+          groups: { all: ['A', 'B'], x: ['A'], y: ['A', 'B'] },
+          managed: [
+            ['A', 'x'],
+            ['A', 'y'],
+            ['B', 'y'],
+            ['A', 'all'],
+            ['B', 'all'],
+          ],
+        }),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -207,7 +453,11 @@ describe('rules validation', () => {
     [{ users: { deprovision: 'explode' } }, 'users.deprovision', /must be one of/],
     [{ users: { deprovision: 'removeProductGroups', productGroups: [] } }, 'users.productGroups', /at least one group/],
     [{ attributes: { email: 'emails[type eq' } }, 'attributes.email', /not an attribute path/],
-    [{ attributes: { custom: [{ from: 'title', propertyKey: 'has space' }] } }, 'attributes.custom.0.propertyKey', /letters/],
+    [
+      { attributes: { custom: [{ from: 'title', propertyKey: 'has space' }] } },
+      'attributes.custom.0.propertyKey',
+      /letters/,
+    ],
     [{ groups: { nonsense: true } }, 'groups', /Unrecognized key/],
   ])('refuses %p at %s', (rules, field, message) => {
     const r = rulesSchema.safeParse(rules);

@@ -9,13 +9,37 @@ let s: ScimHarness;
 const USERS = 12;
 
 async function populate(h: ScimHarness): Promise<void> {
-  await h.app.credentials.save(h.jira.clientKey, { email: h.jira.admin.emailAddress, apiToken: h.jira.adminToken, tokenAccountId: h.jira.admin.accountId, orgId: null, orgApiKey: null, updatedBy: 'test' });
-  await request(h.app.url).put(`/api/v1/connections/${h.connectionId}/rules`).set(jwtHeader(h.jira.contextJwt(h.jira.admin.accountId)))
-    .send({ groups: { onTheFly: { enabled: true }, defaultForAllUsers: ['staff'] } }).expect(200);
+  await h.app.credentials.save(h.jira.clientKey, {
+    email: h.jira.admin.emailAddress,
+    apiToken: h.jira.adminToken,
+    tokenAccountId: h.jira.admin.accountId,
+    orgId: null,
+    orgApiKey: null,
+    updatedBy: 'test',
+  });
+  await request(h.app.url)
+    .put(`/api/v1/connections/${h.connectionId}/rules`)
+    .set(jwtHeader(h.jira.contextJwt(h.jira.admin.accountId)))
+    .send({ groups: { onTheFly: { enabled: true }, defaultForAllUsers: ['staff'] } })
+    .expect(200);
   const ids: string[] = [];
-  for (let i = 0; i < USERS; i++) ids.push((await h.post('/Users', { userName: `u${i}@corp.example`, emails: [{ value: `u${i}@corp.example`, primary: true }] })).body.id);
-  for (const [g, members] of [['even', ids.filter((_, i) => i % 2 === 0)], ['odd', ids.filter((_, i) => i % 2 === 1)], ['all-idp', ids]] as const) {
-    expect((await h.post('/Groups', { displayName: g, members: members.map((value) => ({ value })) })).status).toBe(201);
+  for (let i = 0; i < USERS; i++)
+    ids.push(
+      (
+        await h.post('/Users', {
+          userName: `u${i}@corp.example`,
+          emails: [{ value: `u${i}@corp.example`, primary: true }],
+        })
+      ).body.id,
+    );
+  for (const [g, members] of [
+    ['even', ids.filter((_, i) => i % 2 === 0)],
+    ['odd', ids.filter((_, i) => i % 2 === 1)],
+    ['all-idp', ids],
+  ] as const) {
+    expect((await h.post('/Groups', { displayName: g, members: members.map((value) => ({ value })) })).status).toBe(
+      201,
+    );
   }
 }
 
@@ -33,8 +57,12 @@ function expectExactState(h: ScimHarness, faultsAfterEffect = false): void {
   const names = [...h.jira.state.groups.values()].map((g) => g.name.toLowerCase());
   expect(new Set(names).size).toBe(names.length);
   // Each membership was added by exactly one successful call.
-  const added = h.jira.calls.filter((c) => c.method === 'POST' && c.path === '/rest/api/3/group/user' && c.status === 201);
-  const keys = added.map((c) => `${new URLSearchParams(c.query).get('groupId')}|${(c.body as { accountId: string }).accountId}`);
+  const added = h.jira.calls.filter(
+    (c) => c.method === 'POST' && c.path === '/rest/api/3/group/user' && c.status === 201,
+  );
+  const keys = added.map(
+    (c) => `${new URLSearchParams(c.query).get('groupId')}|${(c.body as { accountId: string }).accountId}`,
+  );
   expect(new Set(keys).size).toBe(keys.length);
   if (faultsAfterEffect) expect(keys.length).toBeLessThanOrEqual(USERS * 3);
   else expect(keys).toHaveLength(USERS * 3);
@@ -45,7 +73,13 @@ afterEach(() => s.close());
 it('ends in the exact state when a third of Jira calls fail with 429 or 5xx (some after taking effect)', async () => {
   s = await startScim('generic', { JIRA_MAX_ATTEMPTS: '8', SYNC_MAX_ATTEMPTS: '20' });
   await populate(s);
-  s.jira.setFaults({ rateLimitShare: 0.15, retryAfterSeconds: 0, serverErrorShare: 0.18, serverErrorAfterEffectShare: 0.5, seed: 7 });
+  s.jira.setFaults({
+    rateLimitShare: 0.15,
+    retryAfterSeconds: 0,
+    serverErrorShare: 0.18,
+    serverErrorAfterEffectShare: 0.5,
+    seed: 7,
+  });
   for (let round = 0; round < 10; round++) {
     await s.app.engine.drainOutbox();
     await s.app.engine.drain(60_000);
@@ -81,7 +115,12 @@ it('resumes after a worker dies mid-run: nothing lost, nothing doubled', async (
 
 it('two engine instances on one database apply each operation once', async () => {
   s = await startScim('generic', { SYNC_WORKER_CONCURRENCY: '2' });
-  const other: TestApp = await startTestApp({ keys: s.keys, db: s.app.db, secretKey: s.app.secretKey, env: { ATLASSIAN_API_URL: s.jira.url, SYNC_WORKER_CONCURRENCY: '2' } });
+  const other: TestApp = await startTestApp({
+    keys: s.keys,
+    db: s.app.db,
+    secretKey: s.app.secretKey,
+    env: { ATLASSIAN_API_URL: s.jira.url, SYNC_WORKER_CONCURRENCY: '2' },
+  });
   try {
     await populate(s);
     s.jira.setLatency(15);

@@ -13,11 +13,23 @@ afterEach(() => s.close());
 
 const ORG_KEY = 'org-key-e2e';
 const admin = () => jwtHeader(s.jira.contextJwt(s.jira.admin.accountId));
-const setRules = (rules: object, connectionId = s.connectionId) => request(s.app.url).put(`/api/v1/connections/${connectionId}/rules`).set(admin()).send(rules).expect(200);
-const storeToken = (org = false) => s.app.credentials.save(s.jira.clientKey, {
-  email: s.jira.admin.emailAddress, apiToken: s.jira.adminToken, tokenAccountId: s.jira.admin.accountId, orgId: org ? 'org-1' : null, orgApiKey: org ? ORG_KEY : null, updatedBy: 'test',
+const setRules = (rules: object, connectionId = s.connectionId) =>
+  request(s.app.url).put(`/api/v1/connections/${connectionId}/rules`).set(admin()).send(rules).expect(200);
+const storeToken = (org = false) =>
+  s.app.credentials.save(s.jira.clientKey, {
+    email: s.jira.admin.emailAddress,
+    apiToken: s.jira.adminToken,
+    tokenAccountId: s.jira.admin.accountId,
+    orgId: org ? 'org-1' : null,
+    orgApiKey: org ? ORG_KEY : null,
+    updatedBy: 'test',
+  });
+const user = (name: string, extra: object = {}) => ({
+  userName: `${name}@corp.example`,
+  emails: [{ value: `${name}@corp.example`, primary: true }],
+  displayName: name,
+  ...extra,
 });
-const user = (name: string, extra: object = {}) => ({ userName: `${name}@corp.example`, emails: [{ value: `${name}@corp.example`, primary: true }], displayName: name, ...extra });
 async function settle(): Promise<void> {
   await s.app.engine.drainOutbox();
   expect(await s.app.engine.drain(30_000)).toBe(true);
@@ -34,7 +46,13 @@ describe('deprovisioning modes', () => {
     const acc = account('lead')!.accountId;
     s.jira.state.projects.set('OPS', { id: '10001', key: 'OPS', name: 'Ops', leadAccountId: acc });
     s.jira.state.components.set('20001', { id: '20001', name: 'API', projectKey: 'OPS', leadAccountId: acc });
-    await setRules({ users: { deprovision: 'deleteFromSite', defaultProjectLead: s.jira.admin.accountId, defaultComponentLead: s.jira.admin.accountId } });
+    await setRules({
+      users: {
+        deprovision: 'deleteFromSite',
+        defaultProjectLead: s.jira.admin.accountId,
+        defaultComponentLead: s.jira.admin.accountId,
+      },
+    });
     await s.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'active', value: false }));
     await settle();
     expect(s.jira.state.users.has(acc)).toBe(false);
@@ -53,7 +71,9 @@ describe('deprovisioning modes', () => {
     await s.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'active', value: false }));
     await settle();
     const parked = await s.app.provisioning.operations((await lastRun()).id, 'parked');
-    expect(parked).toEqual([expect.objectContaining({ kind: 'deprovision', error: expect.stringMatching(/needs an organization API key/) })]);
+    expect(parked).toEqual([
+      expect.objectContaining({ kind: 'deprovision', error: expect.stringMatching(/needs an organization API key/) }),
+    ]);
     expect(account('leaver')!.active).toBe(true);
 
     await storeToken(true);
@@ -95,7 +115,8 @@ describe('attributes and links', () => {
     await settle();
     const acc = account('ann')!.accountId;
     expect(s.jira.state.properties.get(acc)?.get('idp.department')).toEqual({ value: 'R&D' });
-    const puts = () => s.jira.calls.filter((c) => c.method === 'PUT' && c.path.startsWith('/rest/api/3/user/properties/'));
+    const puts = () =>
+      s.jira.calls.filter((c) => c.method === 'PUT' && c.path.startsWith('/rest/api/3/user/properties/'));
     expect(puts().every((c) => c.auth === 'jwt')).toBe(true);
     await s.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'title', value: 'no property change' }));
     await settle();
@@ -111,7 +132,10 @@ describe('attributes and links', () => {
     const id = (await s.post('/Users', user('ann'))).body.id;
     await settle();
     expect((await lastRun()).counts).toMatchObject({ usersLinked: 1, usersCreated: 0 });
-    await s.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'emails', value: [{ value: 'ann.new@corp.example', primary: true }] }));
+    await s.patch(
+      `/Users/${id}`,
+      patchBody({ op: 'replace', path: 'emails', value: [{ value: 'ann.new@corp.example', primary: true }] }),
+    );
     await settle();
     expect(s.jira.state.users.size).toBe(2); // the site admin and Ann, no one else
     expect(s.jira.calls.filter((c) => c.method === 'POST' && c.path === '/rest/api/3/user')).toHaveLength(0);
@@ -120,27 +144,43 @@ describe('attributes and links', () => {
 
   it('with user import off, links existing accounts only and parks the rest with the reason', async () => {
     await storeToken();
-    await request(s.app.url).patch(`/api/v1/connections/${s.connectionId}`).set(admin()).send({ importUsers: false }).expect(200);
+    await request(s.app.url)
+      .patch(`/api/v1/connections/${s.connectionId}`)
+      .set(admin())
+      .send({ importUsers: false })
+      .expect(200);
     s.jira.state.addUser({ emailAddress: 'known@corp.example' });
     await s.post('/Users', user('known'));
     await s.post('/Users', user('unknown'));
     await settle();
     expect(account('unknown')).toBeUndefined();
     const parked = await s.app.provisioning.operations((await lastRun()).id, 'parked');
-    expect(parked).toEqual([expect.objectContaining({ kind: 'ensureUser', error: expect.stringMatching(/no Jira account has the email unknown@corp.example, and user import is off/) })]);
+    expect(parked).toEqual([
+      expect.objectContaining({
+        kind: 'ensureUser',
+        error: expect.stringMatching(/no Jira account has the email unknown@corp.example, and user import is off/),
+      }),
+    ]);
   });
 });
 
 describe('group rules', () => {
   it('with group import off, adds users only to groups that exist, and the dry run says why', async () => {
     await storeToken();
-    await request(s.app.url).patch(`/api/v1/connections/${s.connectionId}`).set(admin()).send({ importGroups: false }).expect(200);
+    await request(s.app.url)
+      .patch(`/api/v1/connections/${s.connectionId}`)
+      .set(admin())
+      .send({ importGroups: false })
+      .expect(200);
     await setRules({ groups: { onTheFly: { enabled: true } } });
     s.jira.state.addGroup('exists');
     const u = (await s.post('/Users', user('ann'))).body.id;
     await s.post('/Groups', { displayName: 'exists', members: [{ value: u }] });
     await s.post('/Groups', { displayName: 'missing', members: [{ value: u }] });
-    const dry = await request(s.app.url).post(`/api/v1/connections/${s.connectionId}/sync`).set(admin()).send({ dryRun: true });
+    const dry = await request(s.app.url)
+      .post(`/api/v1/connections/${s.connectionId}/sync`)
+      .set(admin())
+      .send({ dryRun: true });
     expect(dry.body.warnings).toEqual([expect.stringContaining('"missing"')]);
     await settle();
     expect(s.jira.state.groupsOf(account('ann')!.accountId)).toEqual(['exists']);
@@ -153,7 +193,8 @@ describe('group rules', () => {
     await setRules({ groups: { onTheFly: { enabled: true }, keepExisting: false } });
     await setRules({ groups: { onTheFly: { enabled: true }, keepExisting: false } }, b.id);
     const headers = { Authorization: `Bearer ${b.token}`, 'Content-Type': 'application/scim+json' };
-    const viaB = (path: string, body: object) => request(s.app.url).post(`${b.base}${path}`).set(headers).send(JSON.stringify(body));
+    const viaB = (path: string, body: object) =>
+      request(s.app.url).post(`${b.base}${path}`).set(headers).send(JSON.stringify(body));
     // B first: it adds the shared user to "team" and so owns that membership.
     const b1 = (await viaB('/Users', user('shared'))).body.id;
     await viaB('/Groups', { displayName: 'team', members: [{ value: b1 }] });

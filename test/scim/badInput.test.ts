@@ -17,7 +17,12 @@ const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const expectError = (res: request.Response, status: number, scimType?: string) => {
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
-  expect(res.body).toEqual({ schemas: [ERROR], status: String(status), ...(scimType ? { scimType } : {}), detail: expect.any(String) });
+  expect(res.body).toEqual({
+    schemas: [ERROR],
+    status: String(status),
+    ...(scimType ? { scimType } : {}),
+    detail: expect.any(String),
+  });
 };
 const raw = (method: 'post' | 'put' | 'patch', path: string, body: string, type = 'application/scim+json') => {
   const call = request(s.app.url)[method](s.base + path);
@@ -40,7 +45,10 @@ it('wrong content type → 415', async () => {
 });
 
 it('a body over 1 MB → 413, and nothing is stored', async () => {
-  expectError(await raw('post', '/Users', JSON.stringify({ userName: 'big@example.com', title: 'x'.repeat(1_100_000) })), 413);
+  expectError(
+    await raw('post', '/Users', JSON.stringify({ userName: 'big@example.com', title: 'x'.repeat(1_100_000) })),
+    413,
+  );
   expect((await s.get('/Users?filter=userName eq "big@example.com"')).body.totalResults).toBe(0);
 });
 
@@ -56,13 +64,32 @@ it('wrong types → 400 invalidValue', async () => {
   expectError(await s.post('/Users', { userName: { first: 'x' } }), 400, 'invalidValue');
   expectError(await s.post('/Users', { userName: 'x2@example.com', name: 'Just A String' }), 400, 'invalidValue');
   expectError(await s.post('/Users', { userName: 'x3@example.com', schemas: 'not-an-array' }), 400, 'invalidSyntax');
-  expectError(await s.patch(`/Users/${userId}`, patchBody({ op: 'replace', path: 'active', value: 'sometimes' })), 400, 'invalidValue');
+  expectError(
+    await s.patch(`/Users/${userId}`, patchBody({ op: 'replace', path: 'active', value: 'sometimes' })),
+    400,
+    'invalidValue',
+  );
 });
 
 it('members that are not users of this connection → 400 invalidValue, and nothing changes', async () => {
-  expectError(await s.patch(`/Groups/${groupId}`, patchBody({ op: 'add', path: 'members', value: [{ value: userId }, { value: '00000000-0000-0000-0000-000000000000' }] })), 400, 'invalidValue');
+  expectError(
+    await s.patch(
+      `/Groups/${groupId}`,
+      patchBody({
+        op: 'add',
+        path: 'members',
+        value: [{ value: userId }, { value: '00000000-0000-0000-0000-000000000000' }],
+      }),
+    ),
+    400,
+    'invalidValue',
+  );
   expect((await s.get(`/Groups/${groupId}`)).body.members).toEqual([]);
-  expectError(await s.post('/Groups', { displayName: 'Bad Members', members: [{ value: 'not-a-uuid' }] }), 400, 'invalidValue');
+  expectError(
+    await s.post('/Groups', { displayName: 'Bad Members', members: [{ value: 'not-a-uuid' }] }),
+    400,
+    'invalidValue',
+  );
   expect((await s.get('/Groups?filter=displayName eq "Bad Members"')).body.totalResults).toBe(0);
 });
 
@@ -74,7 +101,11 @@ it('invalid PATCH requests → 400 with the RFC scimType', async () => {
   expectError(await p(patchBody({ op: 'replace', path: 'nosuch', value: 'x' })), 400, 'invalidPath');
   expectError(await p(patchBody({ op: 'replace', path: 'emails[type eq "work"', value: 'x' })), 400, 'invalidPath');
   expectError(await p(patchBody({ op: 'replace', path: 'title[value eq "x"]', value: 'x' })), 400, 'invalidPath');
-  expectError(await p(patchBody({ op: 'replace', path: 'emails[type eq "work"].nosuch', value: 'x' })), 400, 'invalidPath');
+  expectError(
+    await p(patchBody({ op: 'replace', path: 'emails[type eq "work"].nosuch', value: 'x' })),
+    400,
+    'invalidPath',
+  );
   expectError(await p(patchBody({ op: 'replace', path: '', value: 'x' })), 400, 'invalidPath');
   expectError(await p(patchBody({ op: 'add', value: 'not an object' })), 400, 'invalidValue');
 });
@@ -86,7 +117,11 @@ it('mutability violations → 400 mutability', async () => {
   expectError(await p({ op: 'add', path: 'groups', value: [{ value: groupId }] }), 400, 'mutability');
   expectError(await p({ op: 'remove', path: 'userName' }), 400, 'mutability');
   expectError(await p({ op: 'replace', value: { id: 'another-id' } }), 400, 'mutability');
-  expectError(await s.patch(`/Groups/${groupId}`, patchBody({ op: 'replace', path: 'members.value', value: 'x' })), 400, 'invalidPath');
+  expectError(
+    await s.patch(`/Groups/${groupId}`, patchBody({ op: 'replace', path: 'members.value', value: 'x' })),
+    400,
+    'invalidPath',
+  );
 });
 
 it('unknown ids → 404, for every verb', async () => {
@@ -104,7 +139,12 @@ it('unknown ids → 404, for every verb', async () => {
 it('missing, malformed or wrong tokens → 401', async () => {
   const url = `${s.base}/Users`;
   expectError(await request(s.app.url).get(url), 401);
-  expectError(await request(s.app.url).get(url).set('Authorization', `Basic ${Buffer.from('a:b').toString('base64')}`), 401);
+  expectError(
+    await request(s.app.url)
+      .get(url)
+      .set('Authorization', `Basic ${Buffer.from('a:b').toString('base64')}`),
+    401,
+  );
   expectError(await request(s.app.url).get(url).set('Authorization', `Bearer ${s.token}x`), 401);
   expectError(await request(s.app.url).get(url).set('Authorization', 'Bearer'), 401);
   expectError(await request(s.app.url).get('/scim/v2/not-a-uuid/Users').set('Authorization', `Bearer ${s.token}`), 401);
@@ -113,20 +153,41 @@ it('missing, malformed or wrong tokens → 401', async () => {
 it('a response that would carry more than 100,000 members → 400 tooMany', async () => {
   const db = s.app.db.sequelize;
   const g = (await s.post('/Groups', { displayName: 'Huge' })).body.id;
-  await db.query(`INSERT INTO directory_users (connection_id, id, user_name, resource)
-    SELECT $1::uuid, gen_random_uuid(), 'bulk' || i || '@example.com', jsonb_build_object('userName', 'bulk' || i || '@example.com') FROM generate_series(1, 100001) i`, { bind: [s.connectionId] });
-  await db.query(`INSERT INTO directory_memberships (connection_id, group_id, user_id) SELECT connection_id, $2::uuid, id FROM directory_users WHERE connection_id = $1::uuid AND user_name LIKE 'bulk%'`, { bind: [s.connectionId, g] });
+  await db.query(
+    `INSERT INTO directory_users (connection_id, id, user_name, resource)
+    SELECT $1::uuid, gen_random_uuid(), 'bulk' || i || '@example.com', jsonb_build_object('userName', 'bulk' || i || '@example.com') FROM generate_series(1, 100001) i`,
+    { bind: [s.connectionId] },
+  );
+  await db.query(
+    `INSERT INTO directory_memberships (connection_id, group_id, user_id) SELECT connection_id, $2::uuid, id FROM directory_users WHERE connection_id = $1::uuid AND user_name LIKE 'bulk%'`,
+    { bind: [s.connectionId, g] },
+  );
   expectError(await s.get(`/Groups/${g}`), 400, 'tooMany');
   const light = await s.get(`/Groups/${g}?excludedAttributes=members`);
   expect(light.status).toBe(200);
   expect(light.body.displayName).toBe('Huge');
-  await db.query("DELETE FROM directory_users WHERE connection_id = $1::uuid AND user_name LIKE 'bulk%'", { bind: [s.connectionId], type: QueryTypes.DELETE });
+  await db.query("DELETE FROM directory_users WHERE connection_id = $1::uuid AND user_name LIKE 'bulk%'", {
+    bind: [s.connectionId],
+    type: QueryTypes.DELETE,
+  });
 }, 60_000);
 
 it('the NUL character, which Postgres cannot store → 400, never a 500', async () => {
   expectError(await s.get(`/Users?filter=${encodeURIComponent('userName eq "a\u0000b"')}`), 400, 'invalidFilter');
   expectError(await s.post('/Users', { userName: 'nul\u0000@example.com' }), 400, 'invalidValue');
-  expectError(await s.post('/Users', { userName: 'ok@example.com', 'urn:example:custom:User': { deep: ['x\u0000'] } }), 400, 'invalidValue');
-  expectError(await s.patch(`/Users/${userId}`, patchBody({ op: 'replace', path: 'title', value: '\u0000' })), 400, 'invalidValue');
-  expectError(await s.patch(`/Groups/${groupId}`, patchBody({ op: 'add', path: 'members', value: [{ value: '\u0000' }] })), 400, 'invalidValue');
+  expectError(
+    await s.post('/Users', { userName: 'ok@example.com', 'urn:example:custom:User': { deep: ['x\u0000'] } }),
+    400,
+    'invalidValue',
+  );
+  expectError(
+    await s.patch(`/Users/${userId}`, patchBody({ op: 'replace', path: 'title', value: '\u0000' })),
+    400,
+    'invalidValue',
+  );
+  expectError(
+    await s.patch(`/Groups/${groupId}`, patchBody({ op: 'add', path: 'members', value: [{ value: '\u0000' }] })),
+    400,
+    'invalidValue',
+  );
 });

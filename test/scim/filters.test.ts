@@ -11,12 +11,37 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   s = await startScim('generic');
   const people = [
-    { userName: 'alice@example.com', displayName: 'Alice Archer', title: 'Engineer', active: true, name: { givenName: 'Alice', familyName: 'Archer' },
-      emails: [{ value: 'alice@example.com', type: 'work', primary: true }, { value: 'alice@home.example', type: 'home' }], [ENTERPRISE]: { employeeNumber: '100', department: 'R&D' }, externalId: 'EXT-1' },
-    { userName: 'bob@example.org', displayName: 'Bob Baker', title: 'Manager', active: false, name: { givenName: 'Bob', familyName: 'Baker' },
-      emails: [{ value: 'bob@example.org', type: 'work', primary: true }], [ENTERPRISE]: { employeeNumber: '200', department: 'Sales', manager: { value: 'alice' } }, externalId: 'ext-2' },
-    { userName: 'carol@example.com', displayName: 'Carol Cooper', active: true, name: { givenName: 'Carol', familyName: 'Employee' },
-      emails: [{ value: 'carol@example.net', type: 'other' }], phoneNumbers: [{ value: '+1 555 0100', type: 'mobile' }] },
+    {
+      userName: 'alice@example.com',
+      displayName: 'Alice Archer',
+      title: 'Engineer',
+      active: true,
+      name: { givenName: 'Alice', familyName: 'Archer' },
+      emails: [
+        { value: 'alice@example.com', type: 'work', primary: true },
+        { value: 'alice@home.example', type: 'home' },
+      ],
+      [ENTERPRISE]: { employeeNumber: '100', department: 'R&D' },
+      externalId: 'EXT-1',
+    },
+    {
+      userName: 'bob@example.org',
+      displayName: 'Bob Baker',
+      title: 'Manager',
+      active: false,
+      name: { givenName: 'Bob', familyName: 'Baker' },
+      emails: [{ value: 'bob@example.org', type: 'work', primary: true }],
+      [ENTERPRISE]: { employeeNumber: '200', department: 'Sales', manager: { value: 'alice' } },
+      externalId: 'ext-2',
+    },
+    {
+      userName: 'carol@example.com',
+      displayName: 'Carol Cooper',
+      active: true,
+      name: { givenName: 'Carol', familyName: 'Employee' },
+      emails: [{ value: 'carol@example.net', type: 'other' }],
+      phoneNumbers: [{ value: '+1 555 0100', type: 'mobile' }],
+    },
     { userName: 'dan_%special@example.com', displayName: 'Dan 50% Discount', active: true },
   ];
   for (const p of people) {
@@ -26,7 +51,10 @@ beforeAll(async () => {
   }
   const g = await s.post('/Groups', { displayName: 'Admins', members: [{ value: ids.alice }] });
   ids.admins = g.body.id;
-  await s.post('/Groups', { displayName: 'Everyone', members: [{ value: ids.alice }, { value: ids.bob }, { value: ids.carol }] });
+  await s.post('/Groups', {
+    displayName: 'Everyone',
+    members: [{ value: ids.alice }, { value: ids.bob }, { value: ids.carol }],
+  });
 });
 afterAll(() => s.close());
 
@@ -100,7 +128,10 @@ it('filters users by group membership, and groups by member', async () => {
   expect(await users('not (groups pr)')).toEqual(['dan_%special']);
   expect(await users('groups[display eq "ADMINS" or display eq "nobody"]')).toEqual(['alice']);
   expect(await users(`groups[value eq "${ids.admins}" and type eq "direct"]`)).toEqual(['alice']);
-  const groups = async (f: string) => (await s.get(`/Groups?filter=${encodeURIComponent(f)}&excludedAttributes=members`)).body.Resources.map((g: { displayName: string }) => g.displayName).sort();
+  const groups = async (f: string) =>
+    (await s.get(`/Groups?filter=${encodeURIComponent(f)}&excludedAttributes=members`)).body.Resources.map(
+      (g: { displayName: string }) => g.displayName,
+    ).sort();
   expect(await groups(`members.value eq "${ids.bob}"`)).toEqual(['Everyone']);
   expect(await groups(`members eq "${ids.alice}"`)).toEqual(['Admins', 'Everyone']);
   expect(await groups('displayName sw "adm"')).toEqual(['Admins']);
@@ -138,15 +169,23 @@ it('runs a userName lookup as an index scan', async () => {
   const bind = new Bind();
   const where = `r.connection_id = ${bind.add(s.connectionId)}::uuid AND ${filterToSql(parseFilter('userName eq "alice@example.com"'), USER_TYPE, bind)}`;
   await s.app.db.sequelize.query('SET enable_seqscan = off'); // a tiny table would otherwise be scanned; what matters is that the index fits
-  const plan = await s.app.db.sequelize.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT * FROM directory_users r WHERE ${where}`, { bind: bind.values, type: QueryTypes.SELECT });
+  const plan = await s.app.db.sequelize.query<{ 'QUERY PLAN': string }>(
+    `EXPLAIN SELECT * FROM directory_users r WHERE ${where}`,
+    { bind: bind.values, type: QueryTypes.SELECT },
+  );
   await s.app.db.sequelize.query('RESET enable_seqscan');
-  expect(plan.map((p) => p['QUERY PLAN']).join('\n')).toMatch(/Index Scan using directory_users_user_name(_prefix)? on directory_users/);
+  expect(plan.map((p) => p['QUERY PLAN']).join('\n')).toMatch(
+    /Index Scan using directory_users_user_name(_prefix)? on directory_users/,
+  );
 });
 
 it('handles attribute names with "$" ($ref) in filters and sorting', async () => {
   expect((await s.get(`/Users?filter=${encodeURIComponent(`${ENTERPRISE}:manager.$ref pr`)}`)).status).toBe(200);
   expect((await s.get(`/Users?sortBy=${ENTERPRISE}:manager.$ref`)).status).toBe(200);
-  for (const [endpoint, f] of [['Users', 'groups[not ($ref eq "%")]'], ['Groups', 'members[$ref eq "x"]']]) {
+  for (const [endpoint, f] of [
+    ['Users', 'groups[not ($ref eq "%")]'],
+    ['Groups', 'members[$ref eq "x"]'],
+  ]) {
     const res = await s.get(`/${endpoint}?filter=${encodeURIComponent(f)}`);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ scimType: 'invalidFilter', detail: expect.stringContaining('$ref') });

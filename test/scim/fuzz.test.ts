@@ -12,7 +12,12 @@ let userId: string;
 let groupId: string;
 beforeAll(async () => {
   s = await startScim('generic');
-  userId = (await s.post('/Users', { userName: 'fuzz@example.com', emails: [{ value: 'fuzz@example.com', type: 'work', primary: true }] })).body.id;
+  userId = (
+    await s.post('/Users', {
+      userName: 'fuzz@example.com',
+      emails: [{ value: 'fuzz@example.com', type: 'work', primary: true }],
+    })
+  ).body.id;
   groupId = (await s.post('/Groups', { displayName: 'Fuzzers', members: [{ value: userId }] })).body.id;
 });
 afterAll(() => s.close());
@@ -22,33 +27,119 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : process.env.CI ? 20261122 : undefined;
 fc.configureGlobal({ ...(SEED !== undefined ? { seed: SEED } : {}) });
 
-const names = ['userName', 'USERNAME', 'displayName', 'name', 'name.givenName', 'name.FamilyName', 'emails', 'emails.value', 'emails.type', 'emails.primary',
-  'active', 'externalId', 'id', 'meta.created', 'meta.lastModified', 'meta.version', 'meta.location', 'groups', 'groups.value', 'groups.display', 'members',
-  'members.value', 'phoneNumbers', 'addresses.locality', 'title', 'password', 'x509Certificates.value', `${ENTERPRISE}:employeeNumber`, `${ENTERPRISE}:manager.value`,
-  `${ENTERPRISE}:manager`, 'urn:ietf:params:scim:schemas:core:2.0:User:userName', 'urn:bogus:x', 'nosuch', 'name.nosuch', 'a.b.c', '$ref', 'urn:', '.', ''];
-const ops = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le', 'pr', 'EQ', 'Pr', 'xx', 'and', 'or', 'not', '[', ']', '('];
-const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('%', '_', '\\', "'", '"', '\\"', "'; DROP TABLE directory_users; --", '\u0000', 'null', '2020-01-01T00:00:00Z', 'yesterday'));
+const names = [
+  'userName',
+  'USERNAME',
+  'displayName',
+  'name',
+  'name.givenName',
+  'name.FamilyName',
+  'emails',
+  'emails.value',
+  'emails.type',
+  'emails.primary',
+  'active',
+  'externalId',
+  'id',
+  'meta.created',
+  'meta.lastModified',
+  'meta.version',
+  'meta.location',
+  'groups',
+  'groups.value',
+  'groups.display',
+  'members',
+  'members.value',
+  'phoneNumbers',
+  'addresses.locality',
+  'title',
+  'password',
+  'x509Certificates.value',
+  `${ENTERPRISE}:employeeNumber`,
+  `${ENTERPRISE}:manager.value`,
+  `${ENTERPRISE}:manager`,
+  'urn:ietf:params:scim:schemas:core:2.0:User:userName',
+  'urn:bogus:x',
+  'nosuch',
+  'name.nosuch',
+  'a.b.c',
+  '$ref',
+  'urn:',
+  '.',
+  '',
+];
+const ops = [
+  'eq',
+  'ne',
+  'co',
+  'sw',
+  'ew',
+  'gt',
+  'ge',
+  'lt',
+  'le',
+  'pr',
+  'EQ',
+  'Pr',
+  'xx',
+  'and',
+  'or',
+  'not',
+  '[',
+  ']',
+  '(',
+];
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.constantFrom(
+    '%',
+    '_',
+    '\\',
+    "'",
+    '"',
+    '\\"',
+    "'; DROP TABLE directory_users; --",
+    '\u0000',
+    'null',
+    '2020-01-01T00:00:00Z',
+    'yesterday',
+  ),
+);
 const value = fc.oneof(
   text.map((t) => JSON.stringify(t)),
   text,
-  fc.constantFrom('true', 'false', 'null', 'True', '1e309', '-0', '9999999999999999999999', '2015-10-10T14:38:21.8617979-07:00'),
+  fc.constantFrom(
+    'true',
+    'false',
+    'null',
+    'True',
+    '1e309',
+    '-0',
+    '9999999999999999999999',
+    '2015-10-10T14:38:21.8617979-07:00',
+  ),
   fc.double().map(String),
   fc.integer().map(String),
 );
 
-const comparison = fc.tuple(fc.constantFrom(...names), fc.constantFrom(...ops), value).map(([n, o, v]) => (o.toLowerCase() === 'pr' ? `${n} ${o}` : `${n} ${o} ${v}`));
+const comparison = fc
+  .tuple(fc.constantFrom(...names), fc.constantFrom(...ops), value)
+  .map(([n, o, v]) => (o.toLowerCase() === 'pr' ? `${n} ${o}` : `${n} ${o} ${v}`));
 // letrec's tie() is untyped; every arbitrary tied here is a filter string.
 const filter: fc.Arbitrary<string> = fc.letrec((tieAny) => {
   const tie = (key: string) => tieAny(key) as fc.Arbitrary<string>;
   return {
-  f: fc.oneof(
-    { depthSize: 'small' },
-    comparison,
-    fc.tuple(tie('f'), fc.constantFrom('and', 'or', 'AND', 'Or'), tie('f')).map(([a, o, b]) => `${a} ${o} ${b}`),
-    tie('f').map((f) => `not (${f})`),
-    tie('f').map((f) => `(${f})`),
-    fc.tuple(fc.constantFrom('emails', 'members', 'addresses', 'name', 'nosuch'), tie('f')).map(([n, f]) => `${n}[${f}]`),
-  ),
+    f: fc.oneof(
+      { depthSize: 'small' },
+      comparison,
+      fc.tuple(tie('f'), fc.constantFrom('and', 'or', 'AND', 'Or'), tie('f')).map(([a, o, b]) => `${a} ${o} ${b}`),
+      tie('f').map((f) => `not (${f})`),
+      tie('f').map((f) => `(${f})`),
+      fc
+        .tuple(fc.constantFrom('emails', 'members', 'addresses', 'name', 'nosuch'), tie('f'))
+        .map(([n, f]) => `${n}[${f}]`),
+    ),
   };
 }).f;
 const anyFilter = fc.oneof(filter, fc.string(), fc.string({ unit: 'grapheme-ascii', maxLength: 200 }));
@@ -56,9 +147,23 @@ const anyFilter = fc.oneof(filter, fc.string(), fc.string({ unit: 'grapheme-asci
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
 const patchOp = fc.record(
   {
-    op: fc.oneof(fc.constantFrom('add', 'replace', 'remove', 'Add', 'Replace', 'Remove', 'REMOVE', 'move', ''), fc.string(), fc.integer()),
-    path: fc.oneof(fc.constantFrom(...names), filter.map((f) => `emails[${f}].value`), filter.map((f) => `members[${f}]`), fc.string(), fc.constant(null)),
-    value: fc.oneof(jsonValue, fc.dictionary(fc.constantFrom(...names, 'schemas', 'id', 'members'), jsonValue), fc.array(fc.record({ value: fc.oneof(fc.constant('USER_ID'), fc.string(), jsonValue) }))),
+    op: fc.oneof(
+      fc.constantFrom('add', 'replace', 'remove', 'Add', 'Replace', 'Remove', 'REMOVE', 'move', ''),
+      fc.string(),
+      fc.integer(),
+    ),
+    path: fc.oneof(
+      fc.constantFrom(...names),
+      filter.map((f) => `emails[${f}].value`),
+      filter.map((f) => `members[${f}]`),
+      fc.string(),
+      fc.constant(null),
+    ),
+    value: fc.oneof(
+      jsonValue,
+      fc.dictionary(fc.constantFrom(...names, 'schemas', 'id', 'members'), jsonValue),
+      fc.array(fc.record({ value: fc.oneof(fc.constant('USER_ID'), fc.string(), jsonValue) })),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -69,7 +174,9 @@ const patchBody = fc.oneof(
 );
 const createBody = fc.oneof(
   fc.dictionary(fc.constantFrom(...names, 'schemas', ENTERPRISE, 'members', 'roles'), jsonValue),
-  fc.record({ userName: fc.string({ minLength: 1 }), displayName: fc.string({ minLength: 1 }) }).chain((base) => fc.dictionary(fc.constantFrom(...names), jsonValue).map((rest) => ({ ...rest, ...base }))),
+  fc
+    .record({ userName: fc.string({ minLength: 1 }), displayName: fc.string({ minLength: 1 }) })
+    .chain((base) => fc.dictionary(fc.constantFrom(...names), jsonValue).map((rest) => ({ ...rest, ...base }))),
   jsonValue,
 );
 
@@ -93,7 +200,10 @@ it(`answers ${RUNS} random filters on /Users and /Groups without a 5xx`, async (
 it(`applies ${RUNS} random PATCH bodies to a user and a group without a 5xx`, async () => {
   await fc.assert(
     fc.asyncProperty(patchBody, fc.boolean(), async (body, onGroup) => {
-      const res = await s.patch(onGroup ? `/Groups/${groupId}` : `/Users/${userId}`, JSON.parse(JSON.stringify(body ?? null).replaceAll('USER_ID', userId)));
+      const res = await s.patch(
+        onGroup ? `/Groups/${groupId}` : `/Users/${userId}`,
+        JSON.parse(JSON.stringify(body ?? null).replaceAll('USER_ID', userId)),
+      );
       return noServerError(`PATCH ${JSON.stringify(body)}`)(res);
     }),
     { numRuns: RUNS },

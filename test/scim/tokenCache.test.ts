@@ -15,7 +15,8 @@ afterAll(async () => {
   await s.close();
 });
 
-const viaOther = (base: string, token: string) => request(other.url).get(`${base}/Users`).set('Authorization', `Bearer ${token}`);
+const viaOther = (base: string, token: string) =>
+  request(other.url).get(`${base}/Users`).set('Authorization', `Bearer ${token}`);
 const admin = () => jwtHeader(s.jira.contextJwt(s.jira.admin.accountId));
 
 /** The other instance learns of the change through Postgres: give the notification a moment. */

@@ -13,8 +13,10 @@ const groupsOf = (upn: string) => (jiraUser(upn) ? h.jira.state.groupsOf(jiraUse
 const api = {
   get: (id: string) => request(h.app.url).get(`/api/v1/connections/${id}`).set(h.admin()),
   patch: (id: string, body: object) => request(h.app.url).patch(`/api/v1/connections/${id}`).set(h.admin()).send(body),
-  test: (id: string, body: object = {}) => request(h.app.url).post(`/api/v1/connections/${id}/test`).set(h.admin()).send(body),
-  rules: (id: string, rules: object) => request(h.app.url).put(`/api/v1/connections/${id}/rules`).set(h.admin()).send(rules),
+  test: (id: string, body: object = {}) =>
+    request(h.app.url).post(`/api/v1/connections/${id}/test`).set(h.admin()).send(body),
+  rules: (id: string, rules: object) =>
+    request(h.app.url).put(`/api/v1/connections/${id}/rules`).set(h.admin()).send(rules),
 };
 const graphPaths = () => h.entra.graphCalls().map((c) => decodeURIComponent(c.path));
 
@@ -35,14 +37,27 @@ describe('Entra ID connections through the admin API', () => {
   it('creates a connection with a write-only, sealed client secret and refuses bad settings naming the field', async () => {
     const id = await h.createConnection({ attributes: ['department', 'extension_1a2b_costCenter'] });
     const shown = (await api.get(id)).body;
-    expect(shown).toMatchObject({ kind: 'entra', provider: 'entra', entra: { tenantId: h.registration.tenantId, clientSecretSet: true, scope: { kind: 'directory' }, usernameAttribute: 'userPrincipalName' } });
+    expect(shown).toMatchObject({
+      kind: 'entra',
+      provider: 'entra',
+      entra: {
+        tenantId: h.registration.tenantId,
+        clientSecretSet: true,
+        scope: { kind: 'directory' },
+        usernameAttribute: 'userPrincipalName',
+      },
+    });
     expect(JSON.stringify(shown)).not.toContain(h.registration.secret);
-    const [{ secret_enc: sealed }] = (await h.app.db.sequelize.query('SELECT secret_enc FROM connections WHERE id = $1', { bind: [id], type: 'SELECT' })) as Array<{ secret_enc: string }>;
+    const [{ secret_enc: sealed }] = (await h.app.db.sequelize.query(
+      'SELECT secret_enc FROM connections WHERE id = $1',
+      { bind: [id], type: 'SELECT' },
+    )) as Array<{ secret_enc: string }>;
     expect(sealed).toBeTruthy();
     expect(sealed).not.toContain(h.registration.secret);
     expect(h.app.logs.join('')).not.toContain(h.registration.secret);
 
-    const bad = async (entra: Record<string, unknown>, extra: Record<string, unknown> = {}) => (await request(h.app.url).post('/api/v1/connections').set(h.admin()).send(h.connectionBody(entra, extra))).body;
+    const bad = async (entra: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      (await request(h.app.url).post('/api/v1/connections').set(h.admin()).send(h.connectionBody(entra, extra))).body;
     expect((await bad({ tenantId: 'not a tenant' })).fields).toHaveProperty(['entra.tenantId']);
     expect((await bad({ clientId: 'abc' })).fields).toHaveProperty(['entra.clientId']);
     expect((await bad({ cloud: 'custom', graphUrl: undefined })).fields).toHaveProperty(['entra.graphUrl']);
@@ -51,7 +66,9 @@ describe('Entra ID connections through the admin API', () => {
     expect((await bad({ scope: { kind: 'application' } })).fields).toHaveProperty(['entra.scope.servicePrincipalId']);
     expect((await bad({ scheduleMinutes: 7 })).fields).toHaveProperty(['entra.scheduleMinutes']);
     expect((await bad({}, { clientSecret: '' })).fields).toHaveProperty(['clientSecret']);
-    expect((await bad({ scope: { kind: 'everything' } })).fields['entra.scope.kind']).toMatch(/directory, application, groups/);
+    expect((await bad({ scope: { kind: 'everything' } })).fields['entra.scope.kind']).toMatch(
+      /directory, application, groups/,
+    );
 
     const patched = await api.patch(id, { entra: { tenantId: 'nope nope' } });
     expect(patched.status).toBe(400);
@@ -71,13 +88,20 @@ describe('Entra ID connections through the admin API', () => {
     expect((await api.test(id)).body.message).toMatch(/client secret has expired/);
     h.registration.secretExpired = false;
 
-    expect((await api.test(id, { entra: { tenantId: '00000000-0000-0000-0000-000000000000' } })).body.message).toMatch(/tenant was not found.*Directory \(tenant\) ID/);
-    expect((await api.test(id, { entra: { clientId: '11111111-1111-1111-1111-111111111111' } })).body.message).toMatch(/No application with this client ID/);
+    expect((await api.test(id, { entra: { tenantId: '00000000-0000-0000-0000-000000000000' } })).body.message).toMatch(
+      /tenant was not found.*Directory \(tenant\) ID/,
+    );
+    expect((await api.test(id, { entra: { clientId: '11111111-1111-1111-1111-111111111111' } })).body.message).toMatch(
+      /No application with this client ID/,
+    );
 
     h.registration.roles = [];
     expect((await api.test(id)).body.message).toMatch(/User\.Read\.All.*Grant admin consent/);
     h.registration.roles = ['User.Read.All', 'GroupMember.Read.All'];
-    expect((await api.test(id, { entra: { scope: { kind: 'groups', groupIds: ['22222222-2222-2222-2222-222222222222'] } } })).body.message).toMatch(/Not found in the directory/);
+    expect(
+      (await api.test(id, { entra: { scope: { kind: 'groups', groupIds: ['22222222-2222-2222-2222-222222222222'] } } }))
+        .body.message,
+    ).toMatch(/Not found in the directory/);
     expect(h.app.logs.join('')).not.toContain(h.registration.secret);
   });
 });
@@ -86,14 +110,28 @@ describe('full and incremental sync of the whole directory', () => {
   it('reads everything with $select and $top=999 at low priority, then only the changes; leavers are deprovisioned', async () => {
     const d = seedDirectory();
     const id = await h.createConnection({ attributes: ['department'] });
-    await api.rules(id, { attributes: { custom: [{ from: 'department', propertyKey: 'idp.department' }] }, groups: { onTheFly: { enabled: true } } });
+    await api.rules(id, {
+      attributes: { custom: [{ from: 'department', propertyKey: 'idp.department' }] },
+      groups: { onTheFly: { enabled: true } },
+    });
     const run = await h.syncAndWait(id, { mode: 'full' });
-    expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', stage: 'applying', progress: { read: { mode: 'full', usersSeen: 3, groupsSeen: 2 } } });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      trigger: 'manual',
+      stage: 'applying',
+      progress: { read: { mode: 'full', usersSeen: 3, groupsSeen: 2 } },
+    });
     expect(run.counts).toMatchObject({ usersCreated: 3, groupsCreated: 2, membershipsAdded: 3, failed: 0 });
     expect(groupsOf('ann@contoso.com')).toEqual(['Engineering', 'Sales']);
     expect(groupsOf('bob@contoso.com')).toEqual(['Engineering']);
-    expect(h.jira.state.userProperty(jiraUser('ann@contoso.com')!.accountId, 'idp.department')).toEqual({ value: 'R&D' });
-    expect(graphPaths().some((p) => p.startsWith('/v1.0/users?$select=') && p.includes('$top=999') && p.includes('department'))).toBe(true);
+    expect(h.jira.state.userProperty(jiraUser('ann@contoso.com')!.accountId, 'idp.department')).toEqual({
+      value: 'R&D',
+    });
+    expect(
+      graphPaths().some(
+        (p) => p.startsWith('/v1.0/users?$select=') && p.includes('$top=999') && p.includes('department'),
+      ),
+    ).toBe(true);
     expect(h.entra.graphCalls().every((c) => c.headers['x-ms-throttle-priority'] === 'low')).toBe(true);
 
     // Changes in Entra ID: a new member, a removed member, a renamed attribute, a deleted user, a new user in a group.
@@ -114,10 +152,13 @@ describe('full and incremental sync of the whole directory', () => {
     expect(groupsOf('dana@contoso.com')).toEqual(['Engineering']);
     expect(groupsOf('carl@contoso.com')).toEqual([]); // removeManagedGroups: carl had none; his link is deprovisioned
     expect(inc.counts.usersDeprovisioned).toBe(1);
-    expect(h.jira.state.userProperty(jiraUser('ann@contoso.com')!.accountId, 'idp.department')).toEqual({ value: 'Research' });
+    expect(h.jira.state.userProperty(jiraUser('ann@contoso.com')!.accountId, 'idp.department')).toEqual({
+      value: 'Research',
+    });
 
     // Nothing changed: the next incremental sync writes nothing to Jira.
-    const writes = () => h.jira.calls.filter((c) => c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check').length;
+    const writes = () =>
+      h.jira.calls.filter((c) => c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check').length;
     const writesBefore = writes();
     const quiet = await h.syncAndWait(id);
     expect(quiet.progress.total).toBe(0);
@@ -162,7 +203,7 @@ describe('full and incremental sync of the whole directory', () => {
     expect(refused).toHaveLength(4);
   });
 
-  it('shows the read\'s progress in the run while it reads', async () => {
+  it("shows the read's progress in the run while it reads", async () => {
     for (let i = 0; i < 12; i++) h.entra.addUser({ userPrincipalName: `p${i}@contoso.com` });
     h.entra.deltaPageSize = 1;
     h.entra.addGroup('G1');
@@ -189,14 +230,18 @@ describe('full and incremental sync of the whole directory', () => {
     const id = await h.createConnection({ usernameAttribute: 'mail' });
     const run = await h.syncAndWait(id);
     expect(run.status).toBe('succeeded');
-    expect(run.progress.read.conflicts).toEqual([`user ${twin.id as string}: username Shared@contoso.com is already another user's`]);
+    expect(run.progress.read.conflicts).toEqual([
+      `user ${twin.id as string}: username Shared@contoso.com is already another user's`,
+    ]);
     expect(run.counts.usersCreated).toBe(1);
 
     // two groups with one name: the first is stored, the other named
     h.entra.addGroup('Sales');
     const dup = h.entra.addGroup('SALES');
     const full = await h.syncAndWait(id, { mode: 'full' });
-    expect(full.progress.read.conflicts).toEqual(expect.arrayContaining([`group ${dup.id}: name SALES is already another group's`]));
+    expect(full.progress.read.conflicts).toEqual(
+      expect.arrayContaining([`group ${dup.id}: name SALES is already another group's`]),
+    );
   });
 
   it('a dry run reads Entra ID and returns the plan without writing to Jira', async () => {
@@ -252,7 +297,12 @@ describe('sync scopes', () => {
     h.entra.addMember(d.eng.id, contractors.id); // nested
     const id = await h.createConnection({ scope: { kind: 'groups', groupIds: [d.eng.id] } });
     await h.syncAndWait(id);
-    expect(h.jira.state.groupMembers('Engineering').map((u) => u.emailAddress).sort()).toEqual(['ann@contoso.com', 'bob@contoso.com', 'eve@contoso.com']);
+    expect(
+      h.jira.state
+        .groupMembers('Engineering')
+        .map((u) => u.emailAddress)
+        .sort(),
+    ).toEqual(['ann@contoso.com', 'bob@contoso.com', 'eve@contoso.com']);
     expect(jiraUser('carl@contoso.com')).toBeUndefined();
     expect(h.jira.state.groupByName('Sales')).toBeUndefined(); // only the chosen groups
     expect(graphPaths().some((p) => p.includes('/transitiveMembers/microsoft.graph.user'))).toBe(true);
@@ -260,7 +310,12 @@ describe('sync scopes', () => {
     h.entra.removeMember(contractors.id, eve.id as string);
     const run = await h.syncAndWait(id);
     expect(run.counts).toMatchObject({ usersDeprovisioned: 1, membershipsRemoved: 1 });
-    expect(h.jira.state.groupMembers('Engineering').map((u) => u.emailAddress).sort()).toEqual(['ann@contoso.com', 'bob@contoso.com']);
+    expect(
+      h.jira.state
+        .groupMembers('Engineering')
+        .map((u) => u.emailAddress)
+        .sort(),
+    ).toEqual(['ann@contoso.com', 'bob@contoso.com']);
   });
 
   it('an enterprise application: assigned users and the direct members of assigned groups; unassigning removes them', async () => {
@@ -289,8 +344,15 @@ describe('first login (user_created webhook)', () => {
     const fay = h.entra.addUser({ userPrincipalName: 'fay@contoso.com', displayName: 'Fay' });
     h.entra.addMember(d.sales.id, fay.id as string);
     h.entra.calls.length = 0;
-    const body = { webhookEvent: 'user_created', timestamp: Date.now(), user: { accountId: 'acc-fay', emailAddress: 'fay@contoso.com', accountType: 'atlassian' } };
-    const res = await request(h.app.url).post('/webhooks/user-created').set({ Authorization: `JWT ${h.jira.appJwt('POST', '/webhooks/user-created')}` }).send(body);
+    const body = {
+      webhookEvent: 'user_created',
+      timestamp: Date.now(),
+      user: { accountId: 'acc-fay', emailAddress: 'fay@contoso.com', accountType: 'atlassian' },
+    };
+    const res = await request(h.app.url)
+      .post('/webhooks/user-created')
+      .set({ Authorization: `JWT ${h.jira.appJwt('POST', '/webhooks/user-created')}` })
+      .send(body);
     expect(res.status).toBe(204);
     const deadline = Date.now() + 20_000;
     while (!jiraUser('fay@contoso.com')?.accountId || groupsOf('fay@contoso.com').length === 0) {

@@ -20,7 +20,13 @@ export interface TestApp extends AppServices {
   close(): Promise<void>;
 }
 
-export async function startTestApp(opts: { keys: KeyServer; env?: Record<string, string>; db?: TestDatabase; clock?: Clock; secretKey?: Buffer }): Promise<TestApp> {
+export async function startTestApp(opts: {
+  keys: KeyServer;
+  env?: Record<string, string>;
+  db?: TestDatabase;
+  clock?: Clock;
+  secretKey?: Buffer;
+}): Promise<TestApp> {
   const db = opts.db ?? (await createTestDatabase());
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,16 +44,33 @@ export async function startTestApp(opts: { keys: KeyServer; env?: Record<string,
     ...opts.env,
   });
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
   const secretKey = opts.secretKey ?? crypto.randomBytes(32);
   const listenersBefore = process.listeners('unhandledRejection');
-  const services = await createApp({ config, sequelize: db.sequelize, logger: createLogger('debug', sink), secretKey, clock: opts.clock });
+  const services = await createApp({
+    config,
+    sequelize: db.sequelize,
+    logger: createLogger('debug', sink),
+    secretKey,
+    clock: opts.clock,
+  });
   server.on('request', services.app);
   return {
-    ...services, url, config, db, secretKey, logs,
+    ...services,
+    url,
+    config,
+    db,
+    secretKey,
+    logs,
     async close() {
       // ACE adds a process-wide unhandledRejection listener per addon; drop this app's.
-      for (const l of process.listeners('unhandledRejection')) if (!listenersBefore.includes(l)) process.off('unhandledRejection', l);
+      for (const l of process.listeners('unhandledRejection'))
+        if (!listenersBefore.includes(l)) process.off('unhandledRejection', l);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await services.close();

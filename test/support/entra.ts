@@ -37,13 +37,36 @@ export async function startEntra(env: Record<string, string> = {}): Promise<Entr
   const fullEnv = { ATLASSIAN_API_URL: jira.url, SYNC_DEBOUNCE_MS: '1', ENTRA_CA_FILE: entra.certFile, ...env };
   const app = await startTestApp({ keys, env: fullEnv });
   await jira.install(app.url, keys);
-  await app.credentials.save(jira.clientKey, { email: jira.admin.emailAddress, apiToken: jira.adminToken, tokenAccountId: jira.admin.accountId, orgId: null, orgApiKey: null, updatedBy: 'test' });
-  const registration = entra.addApp({ tenantId: crypto.randomUUID(), clientId: crypto.randomUUID(), secret: `s3cr3t~${crypto.randomBytes(12).toString('base64url')}`, roles: [...ALL_ROLES] });
+  await app.credentials.save(jira.clientKey, {
+    email: jira.admin.emailAddress,
+    apiToken: jira.adminToken,
+    tokenAccountId: jira.admin.accountId,
+    orgId: null,
+    orgApiKey: null,
+    updatedBy: 'test',
+  });
+  const registration = entra.addApp({
+    tenantId: crypto.randomUUID(),
+    clientId: crypto.randomUUID(),
+    secret: `s3cr3t~${crypto.randomBytes(12).toString('base64url')}`,
+    roles: [...ALL_ROLES],
+  });
   const others: TestApp[] = [];
   const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
   const connectionBody = (over: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
-    name: `Entra ${crypto.randomBytes(3).toString('hex')}`, kind: 'entra', clientSecret: registration.secret, ...extra,
-    entra: { tenantId: registration.tenantId, clientId: registration.clientId, cloud: 'custom', authorityHost: entra.url, graphUrl: entra.url, scheduleMinutes: 0, ...over },
+    name: `Entra ${crypto.randomBytes(3).toString('hex')}`,
+    kind: 'entra',
+    clientSecret: registration.secret,
+    ...extra,
+    entra: {
+      tenantId: registration.tenantId,
+      clientId: registration.clientId,
+      cloud: 'custom',
+      authorityHost: entra.url,
+      graphUrl: entra.url,
+      scheduleMinutes: 0,
+      ...over,
+    },
   });
   const waitRun = async (runId: string, on: TestApp = app) => {
     const deadline = Date.now() + 60_000;
@@ -56,12 +79,24 @@ export async function startEntra(env: Record<string, string> = {}): Promise<Entr
     }
   };
   const h: EntraHarness = {
-    app, jira, keys, entra, registration, admin, connectionBody, waitRun,
+    app,
+    jira,
+    keys,
+    entra,
+    registration,
+    admin,
+    connectionBody,
+    waitRun,
     async createConnection(over = {}, extra = {}) {
       const res = await request(app.url).post('/api/v1/connections').set(admin()).send(connectionBody(over, extra));
-      if (res.status !== 201) throw new Error(`creating an Entra connection failed: ${res.status} ${JSON.stringify(res.body)}`);
+      if (res.status !== 201)
+        throw new Error(`creating an Entra connection failed: ${res.status} ${JSON.stringify(res.body)}`);
       // Entra group names become Jira group names (on-the-fly mapping), as most sites set it up.
-      await request(app.url).put(`/api/v1/connections/${res.body.id}/rules`).set(admin()).send({ groups: { onTheFly: { enabled: true } } }).expect(200);
+      await request(app.url)
+        .put(`/api/v1/connections/${res.body.id}/rules`)
+        .set(admin())
+        .send({ groups: { onTheFly: { enabled: true } } })
+        .expect(200);
       return res.body.id as string;
     },
     sync: (id, body = {}) => request(app.url).post(`/api/v1/connections/${id}/sync`).set(admin()).send(body),

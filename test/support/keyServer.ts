@@ -38,7 +38,15 @@ export class KeyServer {
   }
 
   /** Signs a lifecycle JWT (RS256) the way Jira does for installed/uninstalled. */
-  signLifecycle(opts: { method: 'POST'; path: string; clientKey: string; audience: string; kid?: string; privateKey?: string; expiresIn?: number }): string {
+  signLifecycle(opts: {
+    method: 'POST';
+    path: string;
+    clientKey: string;
+    audience: string;
+    kid?: string;
+    privateKey?: string;
+    expiresIn?: number;
+  }): string {
     const now = Math.floor(Date.now() / 1000);
     const claims = {
       iss: opts.clientKey,

@@ -22,7 +22,13 @@ export async function startTestPostgres(): Promise<{ adminUrl: string; stop: () 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-sync-test-pg-'));
   fs.chmodSync(dataDir, 0o755);
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const pg: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('silent'), database: 'postgres', sharedDir: process.env.EMBEDDED_PG_SHARED_DIR });
+  const pg: EmbeddedDatabase = await startEmbeddedPostgres({
+    dataDir,
+    port,
+    logger: createLogger('silent'),
+    database: 'postgres',
+    sharedDir: process.env.EMBEDDED_PG_SHARED_DIR,
+  });
   return {
     adminUrl: pg.url,
     stop: async () => {

@@ -28,16 +28,28 @@ export async function startScim(provider = 'entra', env: Record<string, string> 
   const app = await startTestApp({ keys, env: { ATLASSIAN_API_URL: jira.url, SYNC_DEBOUNCE_MS: '1', ...env } });
   await jira.install(app.url, keys);
   const newConnection = async (name: string, p = provider) => {
-    const res = await request(app.url).post('/api/v1/connections').set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
+    const res = await request(app.url)
+      .post('/api/v1/connections')
+      .set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
       .send({ name, kind: 'scim', provider: p, target: 'users', importUsers: true, importGroups: true });
     if (res.status !== 201) throw new Error(`creating a connection failed: ${res.status} ${JSON.stringify(res.body)}`);
-    return { id: res.body.id as string, base: new URL(res.body.scim.baseUrl).pathname, token: res.body.scim.token as string };
+    return {
+      id: res.body.id as string,
+      base: new URL(res.body.scim.baseUrl).pathname,
+      token: res.body.scim.token as string,
+    };
   };
   const c = await newConnection('Test IdP');
   const auth = (t: request.Test) => t.set('Authorization', `Bearer ${c.token}`);
-  const json = (t: request.Test, body: unknown) => auth(t).set('Content-Type', 'application/scim+json').send(JSON.stringify(body));
+  const json = (t: request.Test, body: unknown) =>
+    auth(t).set('Content-Type', 'application/scim+json').send(JSON.stringify(body));
   return {
-    app, jira, keys, connectionId: c.id, base: c.base, token: c.token,
+    app,
+    jira,
+    keys,
+    connectionId: c.id,
+    base: c.base,
+    token: c.token,
     get: (path) => auth(request(app.url).get(c.base + path)),
     post: (path, body) => json(request(app.url).post(c.base + path), body),
     put: (path, body) => json(request(app.url).put(c.base + path), body),

@@ -14,13 +14,29 @@ const NO_FILE = '/nonexistent/config.json';
 describe('loadConfig', () => {
   it('has working defaults for development', () => {
     const c = loadConfig({}, NO_FILE);
-    expect(c).toMatchObject({ env: 'development', port: 3000, localBaseUrl: 'http://localhost:3000', logLevel: 'info', atlassianApiUrl: 'https://api.atlassian.com' });
+    expect(c).toMatchObject({
+      env: 'development',
+      port: 3000,
+      localBaseUrl: 'http://localhost:3000',
+      logLevel: 'info',
+      atlassianApiUrl: 'https://api.atlassian.com',
+    });
     expect(c.database.url).toBeUndefined();
-    expect(c.jira).toEqual({ concurrencyPerTenant: 10, maxAttempts: 5, backoffBaseMs: 500, backoffMaxMs: 30000, maxRetryWaitMs: 120000, timeoutMs: 30000 });
+    expect(c.jira).toEqual({
+      concurrencyPerTenant: 10,
+      maxAttempts: 5,
+      backoffBaseMs: 500,
+      backoffMaxMs: 30000,
+      maxRetryWaitMs: 120000,
+      timeoutMs: 30000,
+    });
   });
 
   it('reads the environment, and strips a trailing slash from URLs', () => {
-    const c = loadConfig({ PORT: '8080', AC_LOCAL_BASE_URL: 'https://abc.ngrok.app/', APP_SECRET_KEY: KEY_HEX, LOG_LEVEL: 'debug' }, NO_FILE);
+    const c = loadConfig(
+      { PORT: '8080', AC_LOCAL_BASE_URL: 'https://abc.ngrok.app/', APP_SECRET_KEY: KEY_HEX, LOG_LEVEL: 'debug' },
+      NO_FILE,
+    );
     expect(c.port).toBe(8080);
     expect(c.localBaseUrl).toBe('https://abc.ngrok.app');
     expect(c.appSecretKey).toEqual(Buffer.from(KEY_HEX, 'hex'));
@@ -43,16 +59,37 @@ describe('loadConfig', () => {
   });
 
   it('requires the base URL, a database and a secret key in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' }, NO_FILE)).toThrow(/AC_LOCAL_BASE_URL: required in production[\s\S]*DATABASE_URL[\s\S]*APP_SECRET_KEY/);
-    const c = loadConfig({ NODE_ENV: 'production', AC_LOCAL_BASE_URL: 'https://app.example.com', DATABASE_URL: 'postgres://u:p@db/x', APP_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') }, NO_FILE);
+    expect(() => loadConfig({ NODE_ENV: 'production' }, NO_FILE)).toThrow(
+      /AC_LOCAL_BASE_URL: required in production[\s\S]*DATABASE_URL[\s\S]*APP_SECRET_KEY/,
+    );
+    const c = loadConfig(
+      {
+        NODE_ENV: 'production',
+        AC_LOCAL_BASE_URL: 'https://app.example.com',
+        DATABASE_URL: 'postgres://u:p@db/x',
+        APP_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+      },
+      NO_FILE,
+    );
     expect(c.appSecretKey).toEqual(Buffer.alloc(32, 7));
   });
 
   it("reads config.json's section for NODE_ENV, with $VAR from the environment, and lets the environment win", () => {
-    const file = tmpFile(`// comment\n{ development: { port: 4000, whitelist: '*.atlassian.net' }, production: { localBaseUrl: '$MY_URL', port: '$PORT' } }`);
+    const file = tmpFile(
+      `// comment\n{ development: { port: 4000, whitelist: '*.atlassian.net' }, production: { localBaseUrl: '$MY_URL', port: '$PORT' } }`,
+    );
     expect(loadConfig({}, file)).toMatchObject({ port: 4000, hostWhitelist: '*.atlassian.net' });
     expect(loadConfig({ PORT: '5000' }, file).port).toBe(5000);
-    const prod = loadConfig({ NODE_ENV: 'production', MY_URL: 'https://x.example', PORT: '9000', DATABASE_URL: 'postgres://a/b', APP_SECRET_KEY: KEY_HEX }, file);
+    const prod = loadConfig(
+      {
+        NODE_ENV: 'production',
+        MY_URL: 'https://x.example',
+        PORT: '9000',
+        DATABASE_URL: 'postgres://a/b',
+        APP_SECRET_KEY: KEY_HEX,
+      },
+      file,
+    );
     expect(prod).toMatchObject({ localBaseUrl: 'https://x.example', port: 9000 });
   });
 
@@ -67,6 +104,14 @@ describe('loadConfig', () => {
   it('the shipped config.json is valid in every section', () => {
     expect(() => loadConfig({ NODE_ENV: 'development' })).not.toThrow();
     expect(() => loadConfig({ NODE_ENV: 'test' })).not.toThrow();
-    expect(() => loadConfig({ NODE_ENV: 'production', AC_LOCAL_BASE_URL: 'https://a.example', PORT: '8080', DATABASE_URL: 'postgres://a/b', APP_SECRET_KEY: KEY_HEX })).not.toThrow();
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        AC_LOCAL_BASE_URL: 'https://a.example',
+        PORT: '8080',
+        DATABASE_URL: 'postgres://a/b',
+        APP_SECRET_KEY: KEY_HEX,
+      }),
+    ).not.toThrow();
   });
 });

@@ -13,7 +13,9 @@ import { buildManifest, forgeScope, type ConnectDescriptor, type ForgeManifest }
  * Forge's own validator (offline) and carries exactly the descriptor's key, modules, URLs and scopes.
  */
 const run = promisify(execFile);
-const descriptor = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'atlassian-connect.json'), 'utf8')) as ConnectDescriptor & {
+const descriptor = JSON.parse(
+  fs.readFileSync(path.join(PROJECT_ROOT, 'atlassian-connect.json'), 'utf8'),
+) as ConnectDescriptor & {
   modules: Record<string, unknown>;
   lifecycle: Record<string, string>;
   scopes: string[];
@@ -31,7 +33,10 @@ async function validateObject(manifest: unknown) {
   const file = path.join(dir, `m-${Math.random().toString(36).slice(2)}.yml`);
   fs.writeFileSync(file, YAML.stringify(manifest));
   const result = await validate(false, file);
-  return { success: result.success, errors: (result.errors ?? []).filter((e) => e.level === 'error').map((e) => e.message) };
+  return {
+    success: result.success,
+    errors: (result.errors ?? []).filter((e) => e.level === 'error').map((e) => e.message),
+  };
 }
 
 describe('the generated manifest', () => {
@@ -42,27 +47,39 @@ describe('the generated manifest', () => {
   });
 
   it('keeps the Connect key, with our server as the Connect remote and JWT authentication', () => {
-    expect(manifest.app).toMatchObject({ id: APP_ID, connect: { key: descriptor.key, remote: 'connect', authentication: 'jwt' } });
+    expect(manifest.app).toMatchObject({
+      id: APP_ID,
+      connect: { key: descriptor.key, remote: 'connect', authentication: 'jwt' },
+    });
     expect(manifest.remotes).toEqual([{ key: 'connect', baseUrl: BASE }]);
   });
 
   it("carries exactly the descriptor's modules and lifecycle URLs, each with a key", () => {
-    const expected: ForgeManifest['connectModules'] = { 'jira:lifecycle': [{ key: 'lifecycle', ...descriptor.lifecycle }] };
-    for (const [type, value] of Object.entries(descriptor.modules)) expected[`jira:${type}`] = (Array.isArray(value) ? value : [value]) as Array<Record<string, unknown>>;
+    const expected: ForgeManifest['connectModules'] = {
+      'jira:lifecycle': [{ key: 'lifecycle', ...descriptor.lifecycle }],
+    };
+    for (const [type, value] of Object.entries(descriptor.modules))
+      expected[`jira:${type}`] = (Array.isArray(value) ? value : [value]) as Array<Record<string, unknown>>;
     expect(Object.keys(manifest.connectModules).sort()).toEqual(Object.keys(expected).sort());
     const withoutKey = (es: Array<Record<string, unknown>>) => es.map(({ key, ...rest }) => rest);
     for (const [type, entries] of Object.entries(manifest.connectModules)) {
       expect(withoutKey(entries)).toEqual(withoutKey(expected[type]));
       expected[type].forEach((e, i) => expect(entries[i].key).toEqual(e.key ?? expect.stringMatching(/^[a-z0-9-]+$/)));
     }
-    expect(manifest.connectModules['jira:webhooks']).toContainEqual({ key: 'user-created', event: 'user_created', url: '/webhooks/user-created' });
+    expect(manifest.connectModules['jira:webhooks']).toContainEqual({
+      key: 'user-created',
+      event: 'user_created',
+      url: '/webhooks/user-created',
+    });
   });
 
   it("carries the descriptor's scopes in their Forge form, and refuses one it cannot carry", () => {
     expect(manifest.permissions.scopes).toEqual(['read:connect-jira', 'write:connect-jira', 'admin:connect-jira']);
     expect(manifest.permissions.scopes).toHaveLength(descriptor.scopes.length);
     expect(forgeScope('ACCESS_EMAIL_ADDRESSES')).toBe('access-email-addresses:connect-jira');
-    expect(() => buildManifest({ ...descriptor, scopes: ['READ', 'NO_SUCH_SCOPE'] }, { appId: APP_ID, baseUrl: BASE })).toThrow(/NO_SUCH_SCOPE/);
+    expect(() =>
+      buildManifest({ ...descriptor, scopes: ['READ', 'NO_SUCH_SCOPE'] }, { appId: APP_ID, baseUrl: BASE }),
+    ).toThrow(/NO_SUCH_SCOPE/);
   });
 });
 
@@ -75,7 +92,14 @@ describe("the validator is Forge's, and strict", () => {
   });
 
   it('refuses an unknown Connect module, a bad scope and a malformed app id', async () => {
-    expect((await validateObject({ ...good, connectModules: { ...good.connectModules, 'jira:adminPage': good.connectModules['jira:adminPages'] } })).success).toBe(false);
+    expect(
+      (
+        await validateObject({
+          ...good,
+          connectModules: { ...good.connectModules, 'jira:adminPage': good.connectModules['jira:adminPages'] },
+        })
+      ).success,
+    ).toBe(false);
     expect((await validateObject({ ...good, permissions: { scopes: ['READ'] } })).success).toBe(false);
     expect((await validateObject({ ...good, app: { ...good.app, id: 'my-app' } })).success).toBe(false);
   });
@@ -83,10 +107,19 @@ describe("the validator is Forge's, and strict", () => {
 
 describe('npm run manifest', () => {
   const script = (out: string, env: Record<string, string>) =>
-    run(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(PROJECT_ROOT, 'scripts/manifest.ts'), '--out', out], {
-      cwd: os.tmpdir(),
-      env: { ...process.env, NODE_ENV: 'development', FORGE_APP_ID: '', ...env },
-    });
+    run(
+      process.execPath,
+      [
+        path.join(PROJECT_ROOT, 'node_modules/tsx/dist/cli.mjs'),
+        path.join(PROJECT_ROOT, 'scripts/manifest.ts'),
+        '--out',
+        out,
+      ],
+      {
+        cwd: os.tmpdir(),
+        env: { ...process.env, NODE_ENV: 'development', FORGE_APP_ID: '', ...env },
+      },
+    );
 
   it('writes a manifest that validates, with the app id and base URL from the configuration', async () => {
     const out = path.join(dir, 'manifest.yml');
@@ -100,13 +133,18 @@ describe('npm run manifest', () => {
     const out = path.join(dir, 'registered.yml');
     const first = await script(out, { AC_LOCAL_BASE_URL: BASE });
     expect(first.stdout).toContain('forge register');
-    fs.writeFileSync(out, fs.readFileSync(out, 'utf8').replace(/app\/0{8}-0{4}-0{4}-0{4}-0{12}/, APP_ID.split('::')[1])); // what `forge register` does
+    fs.writeFileSync(
+      out,
+      fs.readFileSync(out, 'utf8').replace(/app\/0{8}-0{4}-0{4}-0{4}-0{12}/, APP_ID.split('::')[1]),
+    ); // what `forge register` does
     const second = await script(out, { AC_LOCAL_BASE_URL: BASE });
     expect(second.stdout).not.toContain('forge register');
     expect((YAML.parse(fs.readFileSync(out, 'utf8')) as ForgeManifest).app.id).toBe(APP_ID);
   });
 
   it('refuses a FORGE_APP_ID that is not an app id, naming the variable', async () => {
-    await expect(script(path.join(dir, 'x.yml'), { FORGE_APP_ID: 'my-app' })).rejects.toMatchObject({ stderr: expect.stringContaining('FORGE_APP_ID') });
+    await expect(script(path.join(dir, 'x.yml'), { FORGE_APP_ID: 'my-app' })).rejects.toMatchObject({
+      stderr: expect.stringContaining('FORGE_APP_ID'),
+    });
   });
 });

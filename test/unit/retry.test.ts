@@ -28,17 +28,40 @@ describe('backoffDelay', () => {
 });
 
 describe('withRetry', () => {
-  it('prefers Jira\'s wait to its own backoff', async () => {
+  it("prefers Jira's wait to its own backoff", async () => {
     const clock = new VirtualClock();
     let n = 0;
-    await withRetry(async () => { if (++n < 3) throw retryable(n === 1 ? 4000 : undefined); return 'ok'; }, policy, clock);
+    await withRetry(
+      async () => {
+        if (++n < 3) throw retryable(n === 1 ? 4000 : undefined);
+        return 'ok';
+      },
+      policy,
+      clock,
+    );
     expect(clock.sleeps).toEqual([4000, 150]);
   });
 
   it('throws non-retryable and foreign errors at once', async () => {
     const clock = new VirtualClock();
-    await expect(withRetry(async () => { throw new JiraError('no', 'http', false, { status: 400 }); }, policy, clock)).rejects.toThrow('no');
-    await expect(withRetry(async () => { throw new TypeError('bug'); }, policy, clock)).rejects.toThrow(TypeError);
+    await expect(
+      withRetry(
+        async () => {
+          throw new JiraError('no', 'http', false, { status: 400 });
+        },
+        policy,
+        clock,
+      ),
+    ).rejects.toThrow('no');
+    await expect(
+      withRetry(
+        async () => {
+          throw new TypeError('bug');
+        },
+        policy,
+        clock,
+      ),
+    ).rejects.toThrow(TypeError);
     expect(clock.sleeps).toEqual([]);
   });
 });
@@ -47,7 +70,11 @@ describe('TenantLimiter', () => {
   it('holds every call of a tenant paused by a long Retry-After until it ends, and leaves other tenants alone', async () => {
     let now = 0;
     const pending: Array<{ until: number; wake: () => void }> = [];
-    const clock = { now: () => now, random: () => 0.5, sleep: (ms: number) => new Promise<void>((wake) => pending.push({ until: now + ms, wake })) };
+    const clock = {
+      now: () => now,
+      random: () => 0.5,
+      sleep: (ms: number) => new Promise<void>((wake) => pending.push({ until: now + ms, wake })),
+    };
     const limiter = new TenantLimiter(2, clock);
     limiter.pause('a', 20_000);
     const ran: string[] = [];
@@ -66,11 +93,12 @@ describe('TenantLimiter', () => {
     const limiter = new TenantLimiter(3, new VirtualClock());
     let active = 0;
     let peak = 0;
-    const task = () => limiter.run('t', async () => {
-      peak = Math.max(peak, ++active);
-      await new Promise((r) => setTimeout(r, 5));
-      active--;
-    });
+    const task = () =>
+      limiter.run('t', async () => {
+        peak = Math.max(peak, ++active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+      });
     await Promise.all(Array.from({ length: 10 }, task));
     expect(peak).toBe(3);
     limiter.nearLimit('t');

@@ -19,27 +19,48 @@ export interface ConnectionDeps {
   onConnectionChanged: (id: string) => void;
 }
 
-const PROVIDER_LABELS: Record<string, string> = { entra: 'Microsoft Entra ID', okta: 'Okta', miniorange: 'miniOrange', generic: 'Generic SCIM 2.0' };
+const PROVIDER_LABELS: Record<string, string> = {
+  entra: 'Microsoft Entra ID',
+  okta: 'Okta',
+  miniorange: 'miniOrange',
+  generic: 'Generic SCIM 2.0',
+};
 
 /** Every field a connection shows on the admin API (the token never: only its last characters; a client secret never, only whether one is set). */
-export function presentConnection(c: Connection, localBaseUrl: string, pull?: { secretSet: boolean; state?: SourceState }) {
+export function presentConnection(
+  c: Connection,
+  localBaseUrl: string,
+  pull?: { secretSet: boolean; state?: SourceState },
+) {
   return {
     id: c.id,
     name: c.name,
     kind: c.kind,
     provider: c.provider,
-    providerLabel: c.kind === 'entra' ? 'Microsoft Entra ID (Graph)' : PROVIDER_LABELS[c.provider] ?? c.provider,
+    providerLabel: c.kind === 'entra' ? 'Microsoft Entra ID (Graph)' : (PROVIDER_LABELS[c.provider] ?? c.provider),
     target: c.target,
     importUsers: c.importUsers,
     importGroups: c.importGroups,
-    ...(c.kind === 'scim' ? { scim: { baseUrl: scimBaseUrl(localBaseUrl, c.id), tokenHint: c.scimTokenHint && `…${c.scimTokenHint}`, tokenCreatedAt: c.scimTokenCreatedAt?.toISOString() ?? null } } : {}),
-    ...(c.kind === 'entra' ? {
-      entra: {
-        ...(c.settings.entra as Record<string, unknown>), clientSecretSet: pull?.secretSet ?? false,
-        lastFullSyncAt: pull?.state?.lastFullAt?.toISOString() ?? null, lastIncrementalSyncAt: pull?.state?.lastIncrementalAt?.toISOString() ?? null,
-        incrementalReady: !!pull?.state?.usersDeltaLink,
-      },
-    } : {}),
+    ...(c.kind === 'scim'
+      ? {
+          scim: {
+            baseUrl: scimBaseUrl(localBaseUrl, c.id),
+            tokenHint: c.scimTokenHint && `…${c.scimTokenHint}`,
+            tokenCreatedAt: c.scimTokenCreatedAt?.toISOString() ?? null,
+          },
+        }
+      : {}),
+    ...(c.kind === 'entra'
+      ? {
+          entra: {
+            ...(c.settings.entra as Record<string, unknown>),
+            clientSecretSet: pull?.secretSet ?? false,
+            lastFullSyncAt: pull?.state?.lastFullAt?.toISOString() ?? null,
+            lastIncrementalSyncAt: pull?.state?.lastIncrementalAt?.toISOString() ?? null,
+            incrementalReady: !!pull?.state?.usersDeltaLink,
+          },
+        }
+      : {}),
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -54,12 +75,18 @@ function newToken(): { token: string; hash: string; hint: string } {
   return { token, hash: hashToken(token), hint: token.slice(-4) };
 }
 
-const nameTaken = () => new AppError(409, 'conflict', 'A connection with this name already exists.', { fields: { name: 'Another connection already has this name.' } });
+const nameTaken = () =>
+  new AppError(409, 'conflict', 'A connection with this name already exists.', {
+    fields: { name: 'Another connection already has this name.' },
+  });
 
 /** A connection as the API shows it, with a pull connection's secret status and sync state. */
 async function present(deps: ConnectionDeps, c: Connection) {
   if (c.kind !== 'entra') return presentConnection(c, deps.localBaseUrl);
-  const [sealed, state] = await Promise.all([deps.connections.sealedSecret(c.clientKey, c.id), deps.sourceState.get(c.id)]);
+  const [sealed, state] = await Promise.all([
+    deps.connections.sealedSecret(c.clientKey, c.id),
+    deps.sourceState.get(c.id),
+  ]);
   return presentConnection(c, deps.localBaseUrl, { secretSet: !!sealed, state });
 }
 
@@ -84,14 +111,26 @@ export const createConnection = (deps: ConnectionDeps): RequestHandler =>
     try {
       if (body.kind === 'entra') {
         const { entra, clientSecret, ...fields } = body;
-        const c = await deps.connections.create(clientKey, id, fields, undefined, { settings: { entra }, secretEnc: deps.entra.seal(id, clientSecret) });
+        const c = await deps.connections.create(clientKey, id, fields, undefined, {
+          settings: { entra },
+          secretEnc: deps.entra.seal(id, clientSecret),
+        });
         deps.onConnectionChanged(c.id);
-        res.status(201).location(`/api/v1/connections/${c.id}`).json(await present(deps, c));
+        res
+          .status(201)
+          .location(`/api/v1/connections/${c.id}`)
+          .json(await present(deps, c));
         return;
       }
       const token = newToken();
       const c = await deps.connections.create(clientKey, id, body, token);
-      res.status(201).location(`/api/v1/connections/${c.id}`).json({ ...presentConnection(c, deps.localBaseUrl), scim: { ...presentConnection(c, deps.localBaseUrl).scim, token: token.token } });
+      res
+        .status(201)
+        .location(`/api/v1/connections/${c.id}`)
+        .json({
+          ...presentConnection(c, deps.localBaseUrl),
+          scim: { ...presentConnection(c, deps.localBaseUrl).scim, token: token.token },
+        });
     } catch (err) {
       throw err instanceof ConnectionNameTaken ? nameTaken() : err;
     }
@@ -113,20 +152,38 @@ export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
     const before = await deps.connections.get(clientKey, req.params.id);
     if (!before) throw notFound('No such connection.');
     if (before.kind !== 'entra' && (body.entra !== undefined || body.clientSecret !== undefined)) {
-      throw new AppError(400, 'validation_failed', 'entra: only an Entra ID connection has Entra settings and a client secret', { fields: { entra: 'only for kind "entra"' } });
+      throw new AppError(
+        400,
+        'validation_failed',
+        'entra: only an Entra ID connection has Entra settings and a client secret',
+        { fields: { entra: 'only for kind "entra"' } },
+      );
     }
-    if (before.kind === 'entra' && body.provider !== undefined) throw new AppError(400, 'validation_failed', 'provider: an Entra ID connection\'s provider is fixed', { fields: { provider: 'fixed for kind "entra"' } });
+    if (before.kind === 'entra' && body.provider !== undefined)
+      throw new AppError(400, 'validation_failed', "provider: an Entra ID connection's provider is fixed", {
+        fields: { provider: 'fixed for kind "entra"' },
+      });
     try {
       if (body.entra !== undefined) {
         const settings = mergedEntra(before, body.entra);
         const old = before.settings.entra as Record<string, unknown> | undefined;
         await deps.connections.saveSettings(clientKey, before.id, { entra: settings });
         // A new scope, filter or set of attributes changes what the delta links cover: read everything next time.
-        if (JSON.stringify([old?.scope, old?.userFilter, old?.attributes, old?.usernameAttribute, old?.tenantId]) !== JSON.stringify([settings.scope, settings.userFilter, settings.attributes, settings.usernameAttribute, settings.tenantId])) {
+        if (
+          JSON.stringify([old?.scope, old?.userFilter, old?.attributes, old?.usernameAttribute, old?.tenantId]) !==
+          JSON.stringify([
+            settings.scope,
+            settings.userFilter,
+            settings.attributes,
+            settings.usernameAttribute,
+            settings.tenantId,
+          ])
+        ) {
           await deps.sourceState.reset(before.id);
         }
       }
-      if (body.clientSecret !== undefined) await deps.connections.setSecret(clientKey, before.id, deps.entra.seal(before.id, body.clientSecret));
+      if (body.clientSecret !== undefined)
+        await deps.connections.setSecret(clientKey, before.id, deps.entra.seal(before.id, body.clientSecret));
       const c = await deps.connections.update(clientKey, before.id, body);
       if (!c) throw notFound('No such connection.');
       deps.entra.forget(c.id);
@@ -144,14 +201,21 @@ export const testConnection = (deps: ConnectionDeps): RequestHandler =>
     const c = await deps.connections.get(clientKey, req.params.id);
     if (!c) throw notFound('No such connection.');
     if (c.kind !== 'entra') {
-      throw new AppError(400, 'not_supported', 'A SCIM connection is tested from the identity provider (for Entra ID: Provisioning → Test Connection); its requests then appear in the sync history.');
+      throw new AppError(
+        400,
+        'not_supported',
+        'A SCIM connection is tested from the identity provider (for Entra ID: Provisioning → Test Connection); its requests then appear in the sync history.',
+      );
     }
     const body = res.locals.body as TestConnection;
     const settings = mergedEntra(c, body.entra);
     let secret = body.clientSecret;
     if (secret === undefined) {
       const sealed = await deps.connections.sealedSecret(clientKey, c.id);
-      if (!sealed) throw new AppError(400, 'validation_failed', 'clientSecret: no client secret is stored; enter one', { fields: { clientSecret: 'Required: no client secret is stored.' } });
+      if (!sealed)
+        throw new AppError(400, 'validation_failed', 'clientSecret: no client secret is stored; enter one', {
+          fields: { clientSecret: 'Required: no client secret is stored.' },
+        });
       secret = deps.entra.openSecret(c.id, sealed);
     }
     res.json(await deps.entra.test(settings, deps.entra.candidate(settings, secret)));
@@ -159,7 +223,8 @@ export const testConnection = (deps: ConnectionDeps): RequestHandler =>
 
 export const deleteConnection = (deps: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
-    if (!(await deps.connections.delete(requireContext(req).clientKey, req.params.id))) throw notFound('No such connection.');
+    if (!(await deps.connections.delete(requireContext(req).clientKey, req.params.id)))
+      throw notFound('No such connection.');
     deps.entra.forget(req.params.id);
     deps.onConnectionChanged(req.params.id);
     res.status(204).end();

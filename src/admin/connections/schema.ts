@@ -2,19 +2,58 @@ import { z } from 'zod';
 import { hasControlCharacters } from '../../text';
 import { entraSettingsSchema } from '../../sources/entra/settings';
 
-const name = z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters').refine((v) => !hasControlCharacters(v), 'must not contain control characters');
-const scimProvider = z.enum(['entra', 'okta', 'miniorange', 'generic'], { errorMap: () => ({ message: 'must be one of entra, okta, miniorange, generic' }) });
-const clientSecret = z.string().min(1, 'must not be empty').max(1024, 'at most 1,024 characters').refine((v) => v.trim() === v, 'must not start or end with spaces');
-const target = z.enum(['users'], { errorMap: () => ({ message: 'must be "users" (JSM customers are not available yet)' }) }).default('users');
+const name = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'at most 100 characters')
+  .refine((v) => !hasControlCharacters(v), 'must not contain control characters');
+const scimProvider = z.enum(['entra', 'okta', 'miniorange', 'generic'], {
+  errorMap: () => ({ message: 'must be one of entra, okta, miniorange, generic' }),
+});
+const clientSecret = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(1024, 'at most 1,024 characters')
+  .refine((v) => v.trim() === v, 'must not start or end with spaces');
+const target = z
+  .enum(['users'], { errorMap: () => ({ message: 'must be "users" (JSM customers are not available yet)' }) })
+  .default('users');
 
 /** POST /api/v1/connections: a SCIM connection (the IdP pushes) or an Entra ID connection (we read Graph). LDAP arrives with its issue. */
-export const createConnectionSchema = z.discriminatedUnion('kind', [
-  z.object({ name, kind: z.literal('scim'), provider: scimProvider.default('generic'), target, importUsers: z.boolean().default(true), importGroups: z.boolean().default(true) }).strict(),
-  z.object({
-    name, kind: z.literal('entra'), provider: z.literal('entra').default('entra'), target, importUsers: z.boolean().default(true), importGroups: z.boolean().default(true),
-    entra: entraSettingsSchema, clientSecret,
-  }).strict(),
-], { errorMap: (issue, ctx) => (issue.code === 'invalid_union_discriminator' ? { message: 'must be "scim" or "entra" (LDAP is not available yet)' } : { message: ctx.defaultError }) });
+export const createConnectionSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z
+      .object({
+        name,
+        kind: z.literal('scim'),
+        provider: scimProvider.default('generic'),
+        target,
+        importUsers: z.boolean().default(true),
+        importGroups: z.boolean().default(true),
+      })
+      .strict(),
+    z
+      .object({
+        name,
+        kind: z.literal('entra'),
+        provider: z.literal('entra').default('entra'),
+        target,
+        importUsers: z.boolean().default(true),
+        importGroups: z.boolean().default(true),
+        entra: entraSettingsSchema,
+        clientSecret,
+      })
+      .strict(),
+  ],
+  {
+    errorMap: (issue, ctx) =>
+      issue.code === 'invalid_union_discriminator'
+        ? { message: 'must be "scim" or "entra" (LDAP is not available yet)' }
+        : { message: ctx.defaultError },
+  },
+);
 
 /** PATCH /api/v1/connections/{id}: kind and target cannot change; `entra` is merged over the stored settings, then validated whole. */
 export const updateConnectionSchema = z
@@ -29,7 +68,9 @@ export const updateConnectionSchema = z
   .strict();
 
 /** POST /api/v1/connections/{id}/test: the stored settings, or candidate ones merged over them. */
-export const testConnectionSchema = z.object({ entra: z.record(z.unknown()).optional(), clientSecret: clientSecret.optional() }).strict();
+export const testConnectionSchema = z
+  .object({ entra: z.record(z.unknown()).optional(), clientSecret: clientSecret.optional() })
+  .strict();
 
 export type CreateConnection = z.infer<typeof createConnectionSchema>;
 export type UpdateConnection = z.infer<typeof updateConnectionSchema>;

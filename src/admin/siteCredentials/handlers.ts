@@ -29,13 +29,31 @@ export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
     const tenant = await deps.tenants.find(clientKey);
     if (!tenant) throw notFound('This Jira site is not installed.');
     const merged = await mergeWithStored(deps.credentials, clientKey, body);
-    const candidate = deps.jira.withCandidate(clientKey, { baseUrl: tenant.baseUrl, email: body.email, apiToken: merged.apiToken }, merged.orgApiKey ?? undefined);
+    const candidate = deps.jira.withCandidate(
+      clientKey,
+      { baseUrl: tenant.baseUrl, email: body.email, apiToken: merged.apiToken },
+      merged.orgApiKey ?? undefined,
+    );
 
-    const owner = await verify('apiToken', () => candidate.tokenOwner(), 'Jira did not accept this email and API token. Use the email of the account that created the token, and a token that has not been revoked.');
-    const isAdmin = await verify('apiToken', () => deps.jira.forTenant(clientKey).hasGlobalPermission(owner.accountId, 'ADMINISTER'));
-    if (!isAdmin) throw fieldError('email', `${body.email} is not a Jira administrator of this site; user and group writes need an administrator's API token.`);
+    const owner = await verify(
+      'apiToken',
+      () => candidate.tokenOwner(),
+      'Jira did not accept this email and API token. Use the email of the account that created the token, and a token that has not been revoked.',
+    );
+    const isAdmin = await verify('apiToken', () =>
+      deps.jira.forTenant(clientKey).hasGlobalPermission(owner.accountId, 'ADMINISTER'),
+    );
+    if (!isAdmin)
+      throw fieldError(
+        'email',
+        `${body.email} is not a Jira administrator of this site; user and group writes need an administrator's API token.`,
+      );
     if (merged.orgId && merged.orgApiKey) {
-      await verify('orgApiKey', () => candidate.getOrganization(merged.orgId!), 'The Atlassian admin API did not accept this organization ID and API key.');
+      await verify(
+        'orgApiKey',
+        () => candidate.getOrganization(merged.orgId!),
+        'The Atlassian admin API did not accept this organization ID and API key.',
+      );
     }
 
     await deps.credentials.save(clientKey, {
@@ -56,11 +74,12 @@ async function mergeWithStored(repo: SiteCredentialsRepository, clientKey: strin
   const stored = await repo.load(clientKey);
   let apiToken = body.apiToken;
   if (apiToken === undefined) {
-    if (!stored || stored.email.toLowerCase() !== body.email.toLowerCase()) throw fieldError('apiToken', 'Required: enter the API token of this account.');
+    if (!stored || stored.email.toLowerCase() !== body.email.toLowerCase())
+      throw fieldError('apiToken', 'Required: enter the API token of this account.');
     apiToken = stored.apiToken;
   }
-  const orgId = body.orgId === undefined ? stored?.orgId ?? null : body.orgId;
-  const orgApiKey = body.orgApiKey === undefined ? stored?.orgApiKey ?? null : body.orgApiKey;
+  const orgId = body.orgId === undefined ? (stored?.orgId ?? null) : body.orgId;
+  const orgApiKey = body.orgApiKey === undefined ? (stored?.orgApiKey ?? null) : body.orgApiKey;
   if (orgApiKey && !orgId) throw fieldError('orgId', 'Required with an organization API key.');
   if (orgId && !orgApiKey) throw fieldError('orgApiKey', 'Required with an organization ID.');
   return { apiToken, orgId, orgApiKey };
@@ -75,10 +94,17 @@ async function verify<T>(field: string, call: () => Promise<T>, refusal?: string
   try {
     return await call();
   } catch (err) {
-    if (err instanceof JiraError && err.kind === 'http' && err.status !== undefined && err.status < 500 && err.status !== 429) {
+    if (
+      err instanceof JiraError &&
+      err.kind === 'http' &&
+      err.status !== undefined &&
+      err.status < 500 &&
+      err.status !== 429
+    ) {
       throw fieldError(field, `${refusal ?? 'Jira refused the check.'} (Jira answered ${err.status})`);
     }
-    if (err instanceof JiraError) throw jiraUnavailable(`Could not reach Jira to verify the credentials: ${err.message}`);
+    if (err instanceof JiraError)
+      throw jiraUnavailable(`Could not reach Jira to verify the credentials: ${err.message}`);
     throw err;
   }
 }

@@ -9,8 +9,22 @@ export const putSiteCredentialsSchema = z
   .object({
     email: z.string().trim().email('must be an email address'),
     apiToken: z.string().trim().min(1, 'must not be empty').max(2000).refine(noControl, controlMessage).optional(),
-    orgId: z.string().trim().min(1, 'must not be empty').max(200).refine(noControl, controlMessage).nullable().optional(),
-    orgApiKey: z.string().trim().min(1, 'must not be empty').max(4000).refine(noControl, controlMessage).nullable().optional(),
+    orgId: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(200)
+      .refine(noControl, controlMessage)
+      .nullable()
+      .optional(),
+    orgApiKey: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(4000)
+      .refine(noControl, controlMessage)
+      .nullable()
+      .optional(),
   })
   .strict();
 

@@ -19,24 +19,50 @@ export interface SyncDeps {
   sources: PullSources;
 }
 
-
-export const syncBodySchema = z.object({
-  dryRun: z.boolean().default(false),
-  /** Pull connections: "full" reads everything; "incremental" (the default) reads changes since the last sync when it can. */
-  mode: z.enum(['full', 'incremental'], { errorMap: () => ({ message: 'must be "full" or "incremental"' }) }).optional(),
-}).strict();
-export const previewSchema = z.object({ samples: z.array(z.string().max(255)).max(100), rules: z.unknown().optional() }).strict();
+export const syncBodySchema = z
+  .object({
+    dryRun: z.boolean().default(false),
+    /** Pull connections: "full" reads everything; "incremental" (the default) reads changes since the last sync when it can. */
+    mode: z
+      .enum(['full', 'incremental'], { errorMap: () => ({ message: 'must be "full" or "incremental"' }) })
+      .optional(),
+  })
+  .strict();
+export const previewSchema = z
+  .object({ samples: z.array(z.string().max(255)).max(100), rules: z.unknown().optional() })
+  .strict();
 
 const presentRun = (r: RunRow) => ({
-  id: r.id, connectionId: r.connectionId, trigger: r.trigger, status: r.status, startedAt: r.startedAt.toISOString(),
-  finishedAt: r.finishedAt?.toISOString() ?? null, stage: r.stage, progress: { done: r.done, total: r.total, ...(Object.keys(r.progress).length ? { read: r.progress } : {}) },
-  counts: r.counts, error: r.error,
+  id: r.id,
+  connectionId: r.connectionId,
+  trigger: r.trigger,
+  status: r.status,
+  startedAt: r.startedAt.toISOString(),
+  finishedAt: r.finishedAt?.toISOString() ?? null,
+  stage: r.stage,
+  progress: { done: r.done, total: r.total, ...(Object.keys(r.progress).length ? { read: r.progress } : {}) },
+  counts: r.counts,
+  error: r.error,
 });
 const presentOperation = (o: StoredOperation) => ({
-  id: o.id, phase: o.phase, kind: o.kind, subject: o.subject, reason: o.reason, status: o.status, outcome: o.outcome, attempts: o.attempts, error: o.error,
+  id: o.id,
+  phase: o.phase,
+  kind: o.kind,
+  subject: o.subject,
+  reason: o.reason,
+  status: o.status,
+  outcome: o.outcome,
+  attempts: o.attempts,
+  error: o.error,
   details: o.payload,
 });
-const presentPlanned = (p: PlannedOperation) => ({ phase: p.phase, kind: p.op.kind, subject: p.subject, reason: p.reason, details: p.op });
+const presentPlanned = (p: PlannedOperation) => ({
+  phase: p.phase,
+  kind: p.op.kind,
+  subject: p.subject,
+  reason: p.reason,
+  details: p.op,
+});
 
 async function connectionOr404(deps: SyncDeps, clientKey: string, id: string) {
   const c = await deps.connections.get(clientKey, id);
@@ -45,73 +71,117 @@ async function connectionOr404(deps: SyncDeps, clientKey: string, id: string) {
 }
 
 /** GET /api/v1/connections/{id}/rules: the rules in force, defaults filled in. */
-export const getRules = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
-  const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
-  res.json(rulesOf(c.settings));
-});
+export const getRules = (deps: SyncDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
+    res.json(rulesOf(c.settings));
+  });
 
 /** PUT /api/v1/connections/{id}/rules: validates (naming each wrong field), fills defaults, stores. */
-export const putRules = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
-  const { clientKey } = requireContext(req);
-  await connectionOr404(deps, clientKey, req.params.id);
-  const parsed = rulesSchema.safeParse(req.body ?? {});
-  if (!parsed.success) throw validationError(parsed.error);
-  await deps.connections.saveSettings(clientKey, req.params.id, { rules: parsed.data });
-  res.json(parsed.data);
-});
+export const putRules = (deps: SyncDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    const { clientKey } = requireContext(req);
+    await connectionOr404(deps, clientKey, req.params.id);
+    const parsed = rulesSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationError(parsed.error);
+    await deps.connections.saveSettings(clientKey, req.params.id, { rules: parsed.data });
+    res.json(parsed.data);
+  });
 
 /** POST /api/v1/connections/{id}/rules/preview: what sample IdP group names map to (saved or given rules). */
-export const previewRules = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
-  const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
-  const body = res.locals.body as z.infer<typeof previewSchema>;
-  const rules = body.rules === undefined ? { success: true as const, data: rulesOf(c.settings) } : rulesSchema.safeParse(body.rules);
-  if (!rules.success) throw validationError(rules.error);
-  res.json({ mappings: previewMapping(body.samples, rules.data.groups) });
-});
+export const previewRules = (deps: SyncDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
+    const body = res.locals.body as z.infer<typeof previewSchema>;
+    const rules =
+      body.rules === undefined
+        ? { success: true as const, data: rulesOf(c.settings) }
+        : rulesSchema.safeParse(body.rules);
+    if (!rules.success) throw validationError(rules.error);
+    res.json({ mappings: previewMapping(body.samples, rules.data.groups) });
+  });
 
 /** POST /api/v1/connections/{id}/sync: a dry run returns the plan; otherwise a run starts (202). */
-export const startSync = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
-  const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
-  const { dryRun, mode } = res.locals.body as z.infer<typeof syncBodySchema>;
-  if (mode && c.kind === 'scim') throw new AppError(400, 'validation_failed', 'mode: only for connections that read the IdP (a SCIM connection is pushed to)', { fields: { mode: 'only for pull connections' } });
-  const source = deps.sources.for(c);
-  const pull = source?.pull(c, mode === 'full' ? 'full' : 'auto');
-  const result = await deps.engine.run(c, 'manual', { dryRun, pull });
-  switch (result.kind) {
-    case 'plan':
-      res.json({ dryRun: true, operations: result.plan.operations.map(presentPlanned), warnings: result.plan.warnings });
-      return;
-    case 'started':
-      res.status(202).location(`/api/v1/runs/${result.run.id}`).json(presentRun(result.run));
-      return;
-    case 'busy':
-      throw new AppError(409, 'run_in_progress', 'A sync of this connection is already running; wait for it to finish.', { runId: result.runId ?? null });
-    case 'failed':
-      throw source && !result.error.startsWith('Could not read Jira') ? new AppError(502, 'idp_unavailable', result.error) : new AppError(502, 'jira_unavailable', result.error);
-  }
-});
+export const startSync = (deps: SyncDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
+    const { dryRun, mode } = res.locals.body as z.infer<typeof syncBodySchema>;
+    if (mode && c.kind === 'scim')
+      throw new AppError(
+        400,
+        'validation_failed',
+        'mode: only for connections that read the IdP (a SCIM connection is pushed to)',
+        { fields: { mode: 'only for pull connections' } },
+      );
+    const source = deps.sources.for(c);
+    const pull = source?.pull(c, mode === 'full' ? 'full' : 'auto');
+    const result = await deps.engine.run(c, 'manual', { dryRun, pull });
+    switch (result.kind) {
+      case 'plan':
+        res.json({
+          dryRun: true,
+          operations: result.plan.operations.map(presentPlanned),
+          warnings: result.plan.warnings,
+        });
+        return;
+      case 'started':
+        res.status(202).location(`/api/v1/runs/${result.run.id}`).json(presentRun(result.run));
+        return;
+      case 'busy':
+        throw new AppError(
+          409,
+          'run_in_progress',
+          'A sync of this connection is already running; wait for it to finish.',
+          { runId: result.runId ?? null },
+        );
+      case 'failed':
+        throw source && !result.error.startsWith('Could not read Jira')
+          ? new AppError(502, 'idp_unavailable', result.error)
+          : new AppError(502, 'jira_unavailable', result.error);
+    }
+  });
 
 /** GET /api/v1/connections/{id}/runs: the sync history, newest first. */
-export const listRuns = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
-  const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
-  res.json({ runs: (await deps.provisioning.runs(c.id)).map(presentRun) });
-});
+export const listRuns = (deps: SyncDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
+    res.json({ runs: (await deps.provisioning.runs(c.id)).map(presentRun) });
+  });
 
 /** GET /api/v1/runs/{id}?status=parked&limit=100&after=…: one run with a page of its operations (optionally of one status). */
-export const getRun = (deps: SyncDeps): RequestHandler => wrap(async (req, res) => {
-  const { clientKey } = requireContext(req);
-  const run = isUuid(req.params.id) ? await deps.provisioning.run(clientKey, req.params.id) : undefined;
-  if (!run) throw notFound('No such run.');
-  const q = runQuerySchema.safeParse(req.query);
-  if (!q.success) throw validationError(q.error);
-  const { status, limit, after } = q.data;
-  const ops = await deps.provisioning.operations(run.id, status, { limit: limit + 1, after });
-  const page = ops.slice(0, limit);
-  res.json({ ...presentRun(run), operations: page.map(presentOperation), nextOperations: ops.length > limit ? page[page.length - 1]?.id ?? after ?? '0' : null });
-});
+export const getRun = (deps: SyncDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    const { clientKey } = requireContext(req);
+    const run = isUuid(req.params.id) ? await deps.provisioning.run(clientKey, req.params.id) : undefined;
+    if (!run) throw notFound('No such run.');
+    const q = runQuerySchema.safeParse(req.query);
+    if (!q.success) throw validationError(q.error);
+    const { status, limit, after } = q.data;
+    const ops = await deps.provisioning.operations(run.id, status, { limit: limit + 1, after });
+    const page = ops.slice(0, limit);
+    res.json({
+      ...presentRun(run),
+      operations: page.map(presentOperation),
+      nextOperations: ops.length > limit ? (page[page.length - 1]?.id ?? after ?? '0') : null,
+    });
+  });
 
-const runQuerySchema = z.object({
-  status: z.enum(['pending', 'running', 'done', 'parked'], { errorMap: () => ({ message: 'must be pending, running, done or parked' }) }).optional(),
-  limit: z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0–1000').max(1000, 'must be 0–1000').default(500),
-  after: z.string().regex(/^\d{1,18}$/, 'must be an operation id (from nextOperations)').optional(),
-}).passthrough();
+const runQuerySchema = z
+  .object({
+    status: z
+      .enum(['pending', 'running', 'done', 'parked'], {
+        errorMap: () => ({ message: 'must be pending, running, done or parked' }),
+      })
+      .optional(),
+    limit: z.coerce
+      .number({ invalid_type_error: 'must be a number' })
+      .int('must be a whole number')
+      .min(0, 'must be 0–1000')
+      .max(1000, 'must be 0–1000')
+      .default(500),
+    after: z
+      .string()
+      .regex(/^\d{1,18}$/, 'must be an operation id (from nextOperations)')
+      .optional(),
+  })
+  .passthrough();

@@ -1,10 +1,21 @@
-import { ConfidentialClientApplication, type Configuration, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import {
+  ConfidentialClientApplication,
+  type Configuration,
+  type INetworkModule,
+  type NetworkRequestOptions,
+  type NetworkResponse,
+} from '@azure/msal-node';
 import { MicrosoftHttp, type HttpOptions } from './http';
 import { endpointsOf, type EntraSettings } from './settings';
 
 /** Graph or the token endpoint said no: the HTTP status, Graph's or AAD's error code, and its message. */
 export class GraphError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly aadCodes: number[] = []) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly aadCodes: number[] = [],
+  ) {
     super(message);
   }
 
@@ -26,13 +37,20 @@ class MsalNetwork implements INetworkModule {
     return this.send<T>('POST', url, options);
   }
 
-  private async send<T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+  private async send<T>(
+    method: 'GET' | 'POST',
+    url: string,
+    options?: NetworkRequestOptions,
+  ): Promise<NetworkResponse<T>> {
     const res = await this.http.request(method, url, options?.headers ?? {}, options?.body);
     let body: unknown;
     try {
       body = JSON.parse(res.text);
     } catch {
-      body = { error: 'invalid_response', error_description: `HTTP ${res.status} from ${new URL(url).host} without a JSON body` };
+      body = {
+        error: 'invalid_response',
+        error_description: `HTTP ${res.status} from ${new URL(url).host} without a JSON body`,
+      };
     }
     return { status: res.status, headers: res.headers, body: body as T };
   }
@@ -55,7 +73,11 @@ export class GraphClient {
   private readonly graphUrl: string;
   private readonly scope: string;
 
-  constructor(settings: EntraSettings, clientSecret: string, private readonly http: MicrosoftHttp) {
+  constructor(
+    settings: EntraSettings,
+    clientSecret: string,
+    private readonly http: MicrosoftHttp,
+  ) {
     const { authority, graphUrl } = endpointsOf(settings);
     this.graphUrl = graphUrl;
     this.scope = `${graphUrl}/.default`;
@@ -81,9 +103,19 @@ export class GraphClient {
   /** GET a Graph path (`/users?…`) or a link Graph gave (`@odata.nextLink`); JSON back, or a GraphError. */
   async get<T = Record<string, unknown>>(pathOrUrl: string, headers: Record<string, string> = {}): Promise<T> {
     const url = pathOrUrl.startsWith('https://') ? pathOrUrl : `${this.graphUrl}/v1.0${pathOrUrl}`;
-    if (new URL(url).origin !== new URL(this.graphUrl).origin) throw new GraphError(0, 'foreign_link', `Graph sent a link to another host (${new URL(url).host}); not followed.`);
+    if (new URL(url).origin !== new URL(this.graphUrl).origin)
+      throw new GraphError(
+        0,
+        'foreign_link',
+        `Graph sent a link to another host (${new URL(url).host}); not followed.`,
+      );
     const token = await this.token();
-    const res = await this.http.request('GET', url, { authorization: `Bearer ${token}`, accept: 'application/json', 'x-ms-throttle-priority': 'low', ...headers });
+    const res = await this.http.request('GET', url, {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      'x-ms-throttle-priority': 'low',
+      ...headers,
+    });
     let body: unknown;
     try {
       body = res.text ? JSON.parse(res.text) : {};
@@ -99,7 +131,10 @@ export class GraphClient {
 
   /** One page of a collection. */
   async page<T>(pathOrUrl: string, headers: Record<string, string> = {}): Promise<GraphPage<T>> {
-    const body = await this.get<{ value?: T[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string }>(pathOrUrl, headers);
+    const body = await this.get<{ value?: T[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string }>(
+      pathOrUrl,
+      headers,
+    );
     return { value: body.value ?? [], nextLink: body['@odata.nextLink'], deltaLink: body['@odata.deltaLink'] };
   }
 

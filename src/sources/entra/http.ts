@@ -33,11 +33,20 @@ export class MicrosoftHttp {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly o: HttpOptions) {
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 16, ...(o.caPem ? { ca: [...tls.rootCertificates, o.caPem] } : {}) });
+    this.agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 16,
+      ...(o.caPem ? { ca: [...tls.rootCertificates, o.caPem] } : {}),
+    });
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  async request(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
+  async request(
+    method: 'GET' | 'POST',
+    url: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse | undefined;
       let failure: Error | undefined;
@@ -53,8 +62,16 @@ export class MicrosoftHttp {
       }
       const maxWait = this.o.maxRetryWaitMs ?? 120_000;
       const told = res ? parseRetryAfter(res.headers, Date.now()) : undefined;
-      const wait = Math.min(told ?? backoffDelay(attempt, { backoffBaseMs: 1000, backoffMaxMs: maxWait }, Math.random), maxWait);
-      this.o.onRetry?.({ url, status: res?.status ?? (failure as NodeJS.ErrnoException).code ?? 'error', waitMs: wait, attempt });
+      const wait = Math.min(
+        told ?? backoffDelay(attempt, { backoffBaseMs: 1000, backoffMaxMs: maxWait }, Math.random),
+        maxWait,
+      );
+      this.o.onRetry?.({
+        url,
+        status: res?.status ?? (failure as NodeJS.ErrnoException).code ?? 'error',
+        waitMs: wait,
+        attempt,
+      });
       await this.sleep(wait);
     }
   }
@@ -65,17 +82,33 @@ export class MicrosoftHttp {
 
   private once(method: string, url: string, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
-      const req = https.request(url, { method, agent: this.agent, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: this.o.timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const h: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-          resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
-        });
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer from ${new URL(url).host} within ${this.o.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      const req = https.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+          timeout: this.o.timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const h: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+            resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(
+          Object.assign(new Error(`no answer from ${new URL(url).host} within ${this.o.timeoutMs} ms`), {
+            code: 'ETIMEDOUT',
+          }),
+        ),
+      );
       req.on('error', reject);
       if (body !== undefined) req.write(body);
       req.end();

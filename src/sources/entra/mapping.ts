@@ -3,7 +3,10 @@ import type { PulledGroup, PulledUser } from '../../directory/pull';
 type Obj = Record<string, unknown>;
 
 /** A Graph object without Graph's annotations (`@odata.*`, `members@delta`, `@removed`). */
-export const stripOdata = (o: Obj): Obj => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('@odata.') && !k.includes('@delta') && k !== '@removed'));
+export const stripOdata = (o: Obj): Obj =>
+  Object.fromEntries(
+    Object.entries(o).filter(([k]) => !k.startsWith('@odata.') && !k.includes('@delta') && k !== '@removed'),
+  );
 
 /**
  * A Graph user as the directory stores it: the Graph properties as they are, plus SCIM's names for
@@ -15,13 +18,26 @@ export function toPulledUser(u: Obj, usernameAttribute: string): PulledUser {
   const chosen = graph[usernameAttribute];
   const upn = String(graph.userPrincipalName ?? graph.id);
   const userName = typeof chosen === 'string' && chosen.trim() ? chosen : upn;
-  const mail = typeof graph.mail === 'string' && graph.mail ? graph.mail : !upn.includes('#EXT#') && upn.includes('@') ? upn : null;
+  const mail =
+    typeof graph.mail === 'string' && graph.mail
+      ? graph.mail
+      : !upn.includes('#EXT#') && upn.includes('@')
+        ? upn
+        : null;
   const active = graph.accountEnabled !== false;
   const displayName = typeof graph.displayName === 'string' ? graph.displayName : null;
   return {
-    id: graph.id as string, userName, email: mail, displayName, active, externalId: (graph.onPremisesImmutableId as string | undefined) ?? null,
+    id: graph.id as string,
+    userName,
+    email: mail,
+    displayName,
+    active,
+    externalId: (graph.onPremisesImmutableId as string | undefined) ?? null,
     resource: {
-      ...graph, userName, displayName, active,
+      ...graph,
+      userName,
+      displayName,
+      active,
       emails: mail ? [{ value: mail, primary: true, type: 'work' }] : [],
       name: { givenName: graph.givenName ?? null, familyName: graph.surname ?? null },
     },
@@ -30,5 +46,9 @@ export function toPulledUser(u: Obj, usernameAttribute: string): PulledUser {
 
 /** A Graph group as the directory stores it. */
 export function toPulledGroup(g: Obj): PulledGroup {
-  return { id: g.id as string, displayName: g.displayName as string, resource: { ...stripOdata(g), displayName: g.displayName, description: g.description ?? null } };
+  return {
+    id: g.id as string,
+    displayName: g.displayName as string,
+    resource: { ...stripOdata(g), displayName: g.displayName, description: g.description ?? null },
+  };
 }

@@ -37,8 +37,14 @@ export class EntraService implements PullSource {
 
   constructor(private readonly d: EntraDeps) {
     this.http = new MicrosoftHttp({
-      caPem: d.options.caPem, timeoutMs: d.options.timeoutMs, maxAttempts: d.options.maxAttempts,
-      onRetry: ({ url, status, waitMs, attempt }) => d.logger.warn({ host: new URL(url).host, status, waitMs, attempt }, 'Microsoft throttled or failed a request; waiting as asked'),
+      caPem: d.options.caPem,
+      timeoutMs: d.options.timeoutMs,
+      maxAttempts: d.options.maxAttempts,
+      onRetry: ({ url, status, waitMs, attempt }) =>
+        d.logger.warn(
+          { host: new URL(url).host, status, waitMs, attempt },
+          'Microsoft throttled or failed a request; waiting as asked',
+        ),
     });
   }
 
@@ -71,14 +77,19 @@ export class EntraService implements PullSource {
     try {
       await client.token();
       const scope = settings.scope;
-      if (scope.kind === 'groups') for (const id of scope.groupIds) await client.get(`/groups/${id}?$select=id,displayName`);
+      if (scope.kind === 'groups')
+        for (const id of scope.groupIds) await client.get(`/groups/${id}?$select=id,displayName`);
       if (scope.kind === 'application') {
         await client.get(`${servicePrincipalPath(scope)}/appRoleAssignedTo?$top=1`);
       }
       await client.get('/groups?$top=1&$select=id');
       const page = await client.page<Obj>(`/users?$top=1&$select=${userSelect(settings).join(',')}`);
       const first = page.value[0];
-      return { ok: true, message: 'Connected: a token was issued and Microsoft Graph returned the directory.', sampleUser: first ? String(first.userPrincipalName ?? first.id) : null };
+      return {
+        ok: true,
+        message: 'Connected: a token was issued and Microsoft Graph returned the directory.',
+        sampleUser: first ? String(first.userPrincipalName ?? first.id) : null,
+      };
     } catch (err) {
       return { ok: false, message: this.failure(settings, err).message };
     }
@@ -90,7 +101,9 @@ export class EntraService implements PullSource {
       const settings = this.settingsOf(c);
       const client = await this.clientFor(c, settings);
       try {
-        return await new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p })).run(mode);
+        return await new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p })).run(
+          mode,
+        );
       } catch (err) {
         throw this.failure(settings, err);
       }
@@ -111,18 +124,29 @@ export class EntraService implements PullSource {
     }
   }
 
-  private async pullOne(c: Connection, settings: EntraSettings, client: GraphClient, email: string): Promise<'pulled' | 'absent'> {
+  private async pullOne(
+    c: Connection,
+    settings: EntraSettings,
+    client: GraphClient,
+    email: string,
+  ): Promise<'pulled' | 'absent'> {
     const q = email.replace(/'/g, "''");
     const byEmail = `(mail eq '${q}' or userPrincipalName eq '${q}')`;
     const filter = settings.userFilter ? `(${settings.userFilter}) and ${byEmail}` : byEmail;
-    const found = await client.page<Obj>(`/users?$select=${userSelect(settings).join(',')}&$filter=${encodeURIComponent(filter)}&$count=true`, { consistencylevel: 'eventual' });
+    const found = await client.page<Obj>(
+      `/users?$select=${userSelect(settings).join(',')}&$filter=${encodeURIComponent(filter)}&$count=true`,
+      { consistencylevel: 'eventual' },
+    );
     const user = found.value[0];
     if (!user) return 'absent';
     const id = user.id as string;
     const groups: Obj[] = [];
     const transitive = settings.scope.kind === 'groups';
-    for await (const page of client.pages<Obj>(`/users/${id}/${transitive ? 'transitiveMemberOf' : 'memberOf'}/microsoft.graph.group?$select=id,displayName,description&$top=999`,
-      transitive ? { consistencylevel: 'eventual' } : {})) groups.push(...page.value);
+    for await (const page of client.pages<Obj>(
+      `/users/${id}/${transitive ? 'transitiveMemberOf' : 'memberOf'}/microsoft.graph.group?$select=id,displayName,description&$top=999`,
+      transitive ? { consistencylevel: 'eventual' } : {},
+    ))
+      groups.push(...page.value);
     let inScopeGroups = groups;
     const scope = settings.scope;
     if (scope.kind === 'groups') {
@@ -131,7 +155,8 @@ export class EntraService implements PullSource {
     } else if (scope.kind === 'application') {
       const sp = servicePrincipalPath(scope);
       const assigned = new Set<string>();
-      for await (const page of client.pages<Obj>(`${sp}/appRoleAssignedTo?$top=999`)) for (const a of page.value) assigned.add(a.principalId as string);
+      for await (const page of client.pages<Obj>(`${sp}/appRoleAssignedTo?$top=999`))
+        for (const a of page.value) assigned.add(a.principalId as string);
       inScopeGroups = groups.filter((g) => assigned.has(g.id as string));
       if (!assigned.has(id) && inScopeGroups.length === 0) return 'absent';
     }
@@ -152,8 +177,12 @@ export class EntraService implements PullSource {
 
   private async clientFor(c: Connection, settings: EntraSettings): Promise<GraphClient> {
     const sealed = await this.d.connections.sealedSecret(c.clientKey, c.id);
-    if (!sealed) throw new PullFailed('No client secret is stored for this connection: enter it in the connection settings.');
-    const key = crypto.createHash('sha256').update(`${sealed}|${JSON.stringify(settings)}`).digest('hex');
+    if (!sealed)
+      throw new PullFailed('No client secret is stored for this connection: enter it in the connection settings.');
+    const key = crypto
+      .createHash('sha256')
+      .update(`${sealed}|${JSON.stringify(settings)}`)
+      .digest('hex');
     const cached = this.clients.get(c.id);
     if (cached?.key === key) return cached.client;
     const client = new GraphClient(settings, this.openSecret(c.id, sealed), this.http);
@@ -170,6 +199,8 @@ export class EntraService implements PullSource {
     if (!isEntraError(err)) throw err;
     const { authority, graphUrl } = endpointsOf(settings);
     if (!(err instanceof GraphError)) this.d.logger.warn({ err }, 'Entra ID request failed');
-    return new PullFailed(explainEntraError(err, { authorityHost: new URL(authority).host, graphHost: new URL(graphUrl).host }));
+    return new PullFailed(
+      explainEntraError(err, { authorityHost: new URL(authority).host, graphHost: new URL(graphUrl).host }),
+    );
   }
 }

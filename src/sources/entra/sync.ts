@@ -28,7 +28,6 @@ const DELTA_MAX_AGE_MS = 7 * 24 * 3600_000;
 const IN_CHUNK = 15;
 const MAX_CONFLICTS_SHOWN = 20;
 
-
 const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
 const isGroupRef = (m: Obj) => m['@odata.type'] === '#microsoft.graph.group';
 const isUserRef = (m: Obj) => m['@odata.type'] === undefined || m['@odata.type'] === '#microsoft.graph.user';
@@ -58,7 +57,16 @@ export class EntraPull {
     private readonly report: ProgressSink = () => undefined,
   ) {
     this.select = userSelect(settings).join(',');
-    this.progress = { mode: 'full', phase: 'starting', pages: 0, usersSeen: 0, groupsSeen: 0, membershipsSeen: 0, removed: 0, conflicts: [] };
+    this.progress = {
+      mode: 'full',
+      phase: 'starting',
+      pages: 0,
+      usersSeen: 0,
+      groupsSeen: 0,
+      membershipsSeen: 0,
+      removed: 0,
+      conflicts: [],
+    };
   }
 
   /** Pulls: incremental when asked (or 'auto') and possible, else full. */
@@ -76,7 +84,8 @@ export class EntraPull {
         this.step('delta state expired: full read');
       }
     }
-    this.progress.mode = mode === 'full' || !st?.usersDeltaLink || this.settings.scope.kind === 'directory' ? 'full' : 'incremental';
+    this.progress.mode =
+      mode === 'full' || !st?.usersDeltaLink || this.settings.scope.kind === 'directory' ? 'full' : 'incremental';
     await this.full();
     return this.done();
   }
@@ -86,7 +95,11 @@ export class EntraPull {
     await this.store.transaction(async (tx) => {
       await this.writeUsers([user], null, tx);
       await this.writeGroups(groups, null, tx);
-      await this.writeMemberships(groups.map((g) => [g.id as string, user.id as string]), null, tx);
+      await this.writeMemberships(
+        groups.map((g) => [g.id as string, user.id as string]),
+        null,
+        tx,
+      );
     });
   }
 
@@ -99,7 +112,11 @@ export class EntraPull {
     const scope = this.settings.scope;
     if (scope.kind === 'directory') {
       this.step('reading users');
-      for await (const page of this.pagesOf<Obj>(`/users?$select=${this.select}&$top=999${this.filterParam()}`, this.filterHeaders())) await this.writeUsers(page.value, mark);
+      for await (const page of this.pagesOf<Obj>(
+        `/users?$select=${this.select}&$top=999${this.filterParam()}`,
+        this.filterHeaders(),
+      ))
+        await this.writeUsers(page.value, mark);
       this.step('reading groups and members');
       let groupsLink: string | undefined;
       for await (const page of this.pagesOf<Obj>('/groups/delta?$select=displayName,description,members')) {
@@ -114,10 +131,15 @@ export class EntraPull {
         this.step(`reading group ${groupId}`);
         const group = await this.graph.get<Obj>(`/groups/${groupId}?$select=id,displayName,description`);
         await this.writeGroups([group], mark);
-        for await (const page of this.pagesOf<Obj>(`/groups/${groupId}/transitiveMembers/microsoft.graph.user?$select=${this.select}&$top=999&$count=true${this.filterParam()}`,
-          { consistencylevel: 'eventual' })) {
+        for await (const page of this.pagesOf<Obj>(
+          `/groups/${groupId}/transitiveMembers/microsoft.graph.user?$select=${this.select}&$top=999&$count=true${this.filterParam()}`,
+          { consistencylevel: 'eventual' },
+        )) {
           await this.writeUsers(page.value, mark);
-          await this.writeMemberships(page.value.map((u) => [groupId, u.id as string]), mark);
+          await this.writeMemberships(
+            page.value.map((u) => [groupId, u.id as string]),
+            mark,
+          );
         }
       }
     } else {
@@ -126,15 +148,22 @@ export class EntraPull {
       const users = new Set<string>();
       const groups = new Set<string>();
       for await (const page of this.pagesOf<Obj>(`${sp}/appRoleAssignedTo?$top=999`)) {
-        for (const a of page.value) (a.principalType === 'Group' ? groups : a.principalType === 'User' ? users : new Set()).add(a.principalId);
+        for (const a of page.value)
+          (a.principalType === 'Group' ? groups : a.principalType === 'User' ? users : new Set()).add(a.principalId);
       }
       for (const groupId of groups) {
         this.step(`reading assigned group ${groupId}`);
         const group = await this.graph.get<Obj>(`/groups/${groupId}?$select=id,displayName,description`);
         await this.writeGroups([group], mark);
-        for await (const page of this.pagesOf<Obj>(`/groups/${groupId}/members/microsoft.graph.user?$select=${this.select}&$top=999${this.filterParam()}`, this.filterHeaders())) {
+        for await (const page of this.pagesOf<Obj>(
+          `/groups/${groupId}/members/microsoft.graph.user?$select=${this.select}&$top=999${this.filterParam()}`,
+          this.filterHeaders(),
+        )) {
           await this.writeUsers(page.value, mark);
-          await this.writeMemberships(page.value.map((u) => [groupId, u.id as string]), mark);
+          await this.writeMemberships(
+            page.value.map((u) => [groupId, u.id as string]),
+            mark,
+          );
         }
       }
       this.step('reading assigned users');
@@ -143,7 +172,10 @@ export class EntraPull {
     await this.sweepAndSave(mark, { usersDeltaLink: usersLink, groupsDeltaLink: null });
   }
 
-  private async sweepAndSave(mark: string, links: { usersDeltaLink: string | null; groupsDeltaLink: string | null }): Promise<void> {
+  private async sweepAndSave(
+    mark: string,
+    links: { usersDeltaLink: string | null; groupsDeltaLink: string | null },
+  ): Promise<void> {
     this.step('removing what left the scope');
     const swept = await this.store.sweep(this.connectionId, mark, { users: true, groups: true, memberships: true });
     this.progress.removed += swept.users;
@@ -181,7 +213,11 @@ export class EntraPull {
     this.progress.removed += await this.store.deleteUsers(this.connectionId, removed, tx);
     const changed = entries.filter((e) => !e['@removed']);
     if (changed.length === 0) return;
-    const stored = await this.store.users(this.connectionId, changed.map((e) => e.id as string), tx);
+    const stored = await this.store.users(
+      this.connectionId,
+      changed.map((e) => e.id as string),
+      tx,
+    );
     // Delta gives changed properties (at least): merge them over what is stored.
     let merged = changed.map((e) => ({ ...(stored.get(e.id as string) ?? {}), ...stripOdata(e) }));
     if (this.settings.userFilter) {
@@ -197,8 +233,15 @@ export class EntraPull {
     if (!this.settings.userFilter) return;
     for (const u of merged.filter((m) => !stored.has(m.id as string))) {
       const groups: Obj[] = [];
-      for await (const page of this.pagesOf<Obj>(`/users/${u.id as string}/memberOf/microsoft.graph.group?$select=id,displayName,description&$top=999`)) groups.push(...page.value);
-      await this.writeMemberships(groups.map((g) => [g.id as string, u.id as string]), null, tx);
+      for await (const page of this.pagesOf<Obj>(
+        `/users/${u.id as string}/memberOf/microsoft.graph.group?$select=id,displayName,description&$top=999`,
+      ))
+        groups.push(...page.value);
+      await this.writeMemberships(
+        groups.map((g) => [g.id as string, u.id as string]),
+        null,
+        tx,
+      );
     }
   }
 
@@ -219,7 +262,12 @@ export class EntraPull {
     for (const c of conflicts) this.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
   }
 
-  private async writeMemberships(pairs: Array<[string, string]>, mark: string | null, tx?: Transaction, reportMissing = false): Promise<string[]> {
+  private async writeMemberships(
+    pairs: Array<[string, string]>,
+    mark: string | null,
+    tx?: Transaction,
+    reportMissing = false,
+  ): Promise<string[]> {
     this.progress.membershipsSeen += pairs.length;
     const missing = await this.store.addMemberships(this.connectionId, pairs, mark, tx, reportMissing);
     this.tick();
@@ -230,7 +278,12 @@ export class EntraPull {
    * Group entries of a groups/delta page (the same group may come on several pages, each with part
    * of its members). In an incremental pass, members not in the store are looked up and added.
    */
-  private async writeGroupEntries(entries: Obj[], mark: string | null, incremental: boolean, tx?: Transaction): Promise<void> {
+  private async writeGroupEntries(
+    entries: Obj[],
+    mark: string | null,
+    incremental: boolean,
+    tx?: Transaction,
+  ): Promise<void> {
     const gone = entries.filter((e) => e['@removed']).map((e) => e.id as string);
     if (gone.length) await this.store.deleteGroups(this.connectionId, gone, tx);
     const live = entries.filter((e) => !e['@removed']);
@@ -250,7 +303,12 @@ export class EntraPull {
     if (incremental && missing.length) {
       await this.writeUsers(await this.lookUp(missing), null, tx);
       const resolved = new Set(missing);
-      await this.store.addMemberships(this.connectionId, added.filter(([, u]) => resolved.has(u)), null, tx);
+      await this.store.addMemberships(
+        this.connectionId,
+        added.filter(([, u]) => resolved.has(u)),
+        null,
+        tx,
+      );
     }
   }
 
@@ -258,14 +316,20 @@ export class EntraPull {
   private async lookUp(ids: string[]): Promise<Obj[]> {
     const out: Obj[] = [];
     for (let i = 0; i < ids.length; i += IN_CHUNK) {
-      const list = ids.slice(i, i + IN_CHUNK).map(quote).join(',');
+      const list = ids
+        .slice(i, i + IN_CHUNK)
+        .map(quote)
+        .join(',');
       const filter = this.settings.userFilter ? `(${this.settings.userFilter}) and id in (${list})` : `id in (${list})`;
       const headers: Record<string, string> = this.settings.userFilter ? { consistencylevel: 'eventual' } : {};
-      for await (const page of this.pagesOf<Obj>(`/users?$select=${this.select}&$top=999&$filter=${encodeURIComponent(filter)}${this.settings.userFilter ? '&$count=true' : ''}`, headers)) out.push(...page.value);
+      for await (const page of this.pagesOf<Obj>(
+        `/users?$select=${this.select}&$top=999&$filter=${encodeURIComponent(filter)}${this.settings.userFilter ? '&$count=true' : ''}`,
+        headers,
+      ))
+        out.push(...page.value);
     }
     return out;
   }
-
 
   private filterParam(): string {
     return this.settings.userFilter ? `&$filter=${encodeURIComponent(this.settings.userFilter)}&$count=true` : '';

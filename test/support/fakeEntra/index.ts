@@ -23,24 +23,84 @@ export interface GraphCall {
   at: number;
 }
 
-interface Group { id: string; displayName: string; description: string | null; members: Set<string> }
-interface Assignment { id: string; principalType: 'User' | 'Group'; principalId: string }
-interface ServicePrincipal { id: string; appId: string; assignments: Assignment[] }
-interface GroupChange { seq: number; groupId: string; kind: 'props' | 'add' | 'remove' | 'deleted'; memberId?: string }
-interface Cursor { items: Obj[]; offset: number; pageSize: number; deltaLink?: string; expires: number }
+interface Group {
+  id: string;
+  displayName: string;
+  description: string | null;
+  members: Set<string>;
+}
+interface Assignment {
+  id: string;
+  principalType: 'User' | 'Group';
+  principalId: string;
+}
+interface ServicePrincipal {
+  id: string;
+  appId: string;
+  assignments: Assignment[];
+}
+interface GroupChange {
+  seq: number;
+  groupId: string;
+  kind: 'props' | 'add' | 'remove' | 'deleted';
+  memberId?: string;
+}
+interface Cursor {
+  items: Obj[];
+  offset: number;
+  pageSize: number;
+  deltaLink?: string;
+  expires: number;
+}
 
-const USER_PROPS = ['id', 'userPrincipalName', 'mail', 'mailNickname', 'displayName', 'givenName', 'surname', 'accountEnabled', 'department', 'jobTitle',
-  'employeeId', 'onPremisesSamAccountName', 'onPremisesExtensionAttributes', 'otherMails', 'businessPhones', 'mobilePhone', 'officeLocation', 'companyName'];
+const USER_PROPS = [
+  'id',
+  'userPrincipalName',
+  'mail',
+  'mailNickname',
+  'displayName',
+  'givenName',
+  'surname',
+  'accountEnabled',
+  'department',
+  'jobTitle',
+  'employeeId',
+  'onPremisesSamAccountName',
+  'onPremisesExtensionAttributes',
+  'otherMails',
+  'businessPhones',
+  'mobilePhone',
+  'officeLocation',
+  'companyName',
+];
 
 const graphError = (code: string, message: string) => ({
-  error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': crypto.randomUUID(), 'client-request-id': crypto.randomUUID() } },
+  error: {
+    code,
+    message,
+    innerError: {
+      date: new Date().toISOString(),
+      'request-id': crypto.randomUUID(),
+      'client-request-id': crypto.randomUUID(),
+    },
+  },
 });
 const aadError = (status: number, error: string, code: number, description: string) => ({
-  status, body: { error, error_description: `AADSTS${code}: ${description}\r\nTrace ID: ${crypto.randomUUID()}\r\nTimestamp: ${new Date().toISOString()}`, error_codes: [code], timestamp: new Date().toISOString() },
+  status,
+  body: {
+    error,
+    error_description: `AADSTS${code}: ${description}\r\nTrace ID: ${crypto.randomUUID()}\r\nTimestamp: ${new Date().toISOString()}`,
+    error_codes: [code],
+    timestamp: new Date().toISOString(),
+  },
 });
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly body: unknown, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(`HTTP ${status}`);
   }
 }
@@ -117,7 +177,13 @@ export class FakeEntra {
   }
 
   addUser(u: Obj & { userPrincipalName: string }): Obj {
-    const user: Obj = { id: crypto.randomUUID(), displayName: u.userPrincipalName.split('@')[0], mail: u.userPrincipalName, accountEnabled: true, ...u };
+    const user: Obj = {
+      id: crypto.randomUUID(),
+      displayName: u.userPrincipalName.split('@')[0],
+      mail: u.userPrincipalName,
+      accountEnabled: true,
+      ...u,
+    };
     this.users.set(user.id as string, user);
     this.touchUser(user.id as string);
     return user;
@@ -174,7 +240,9 @@ export class FakeEntra {
   }
 
   assign(spId: string, principalType: 'User' | 'Group', principalId: string): void {
-    this.servicePrincipals.get(spId)!.assignments.push({ id: crypto.randomBytes(24).toString('base64url'), principalType, principalId });
+    this.servicePrincipals
+      .get(spId)!
+      .assignments.push({ id: crypto.randomBytes(24).toString('base64url'), principalType, principalId });
   }
 
   unassign(spId: string, principalId: string): void {
@@ -202,7 +270,10 @@ export class FakeEntra {
 
   // ---- HTTP ------------------------------------------------------------------------------
 
-  private async handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+  private async handle(
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+  ): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', this.url);
@@ -216,8 +287,18 @@ export class FakeEntra {
       ({ status, body, headers } = err);
     }
     if (this.latencyMs && url.pathname.startsWith('/v1.0/')) await new Promise((r) => setTimeout(r, this.latencyMs));
-    this.calls.push({ method: req.method ?? 'GET', path: url.pathname + url.search, status, headers: req.headers, at: Date.now() });
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'request-id': crypto.randomUUID(), ...headers });
+    this.calls.push({
+      method: req.method ?? 'GET',
+      path: url.pathname + url.search,
+      status,
+      headers: req.headers,
+      at: Date.now(),
+    });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'request-id': crypto.randomUUID(),
+      ...headers,
+    });
     res.end(JSON.stringify(body));
   }
 
@@ -226,7 +307,11 @@ export class FakeEntra {
     if (parts[0] !== 'v1.0') return this.login(method, parts, raw);
     this.maybeThrottle('graph');
     const app = this.authenticate(headers.authorization);
-    if (method !== 'GET') throw new HttpError(405, graphError('Request_BadRequest', 'Specified HTTP method is not allowed for the request target.'));
+    if (method !== 'GET')
+      throw new HttpError(
+        405,
+        graphError('Request_BadRequest', 'Specified HTTP method is not allowed for the request target.'),
+      );
     return this.graph(app, parts.slice(1), url, headers);
   }
 
@@ -234,9 +319,18 @@ export class FakeEntra {
     const i = this.throttles.findIndex((t) => t.target === target);
     if (i < 0) return;
     const [t] = this.throttles.splice(i, 1);
-    const body = target === 'graph'
-      ? graphError(t.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', t.status === 429 ? 'Too many requests' : 'Service is temporarily unavailable.')
-      : aadError(t.status, 'temporarily_unavailable', 50196, 'The server is temporarily too busy to handle the request.').body;
+    const body =
+      target === 'graph'
+        ? graphError(
+            t.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable',
+            t.status === 429 ? 'Too many requests' : 'Service is temporarily unavailable.',
+          )
+        : aadError(
+            t.status,
+            'temporarily_unavailable',
+            50196,
+            'The server is temporarily too busy to handle the request.',
+          ).body;
     throw new HttpError(t.status, body, { 'retry-after': String(t.retryAfter) });
   }
 
@@ -246,37 +340,78 @@ export class FakeEntra {
     const [tenant, ...rest] = parts;
     const path = rest.join('/');
     if (!this.tenants.has(tenant)) {
-      const e = aadError(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      const e = aadError(
+        400,
+        'invalid_tenant',
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
       throw new HttpError(e.status, e.body);
     }
     if (method === 'GET' && path === 'v2.0/.well-known/openid-configuration') {
       const base = `${this.url}/${tenant}`;
       return {
-        token_endpoint: `${base}/oauth2/v2.0/token`, token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
-        jwks_uri: `${base}/discovery/v2.0/keys`, response_modes_supported: ['query', 'fragment', 'form_post'], subject_types_supported: ['pairwise'],
-        id_token_signing_alg_values_supported: ['RS256'], response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-        scopes_supported: ['openid', 'profile', 'email', 'offline_access'], issuer: `${base}/v2.0`, request_uri_parameter_supported: false,
-        userinfo_endpoint: `${this.url}/oidc/userinfo`, authorization_endpoint: `${base}/oauth2/v2.0/authorize`, device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
-        http_logout_supported: true, frontchannel_logout_supported: true, end_session_endpoint: `${base}/oauth2/v2.0/logout`, claims_supported: ['sub', 'iss'],
-        kerberos_endpoint: `${base}/kerberos`, tenant_region_scope: 'EU', cloud_instance_name: 'microsoftonline.com', cloud_graph_host_name: 'graph.windows.net',
-        msgraph_host: 'graph.microsoft.com', rbac_url: 'https://pas.windows.net',
+        token_endpoint: `${base}/oauth2/v2.0/token`,
+        token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+        jwks_uri: `${base}/discovery/v2.0/keys`,
+        response_modes_supported: ['query', 'fragment', 'form_post'],
+        subject_types_supported: ['pairwise'],
+        id_token_signing_alg_values_supported: ['RS256'],
+        response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+        scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+        issuer: `${base}/v2.0`,
+        request_uri_parameter_supported: false,
+        userinfo_endpoint: `${this.url}/oidc/userinfo`,
+        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+        device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+        http_logout_supported: true,
+        frontchannel_logout_supported: true,
+        end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+        claims_supported: ['sub', 'iss'],
+        kerberos_endpoint: `${base}/kerberos`,
+        tenant_region_scope: 'EU',
+        cloud_instance_name: 'microsoftonline.com',
+        cloud_graph_host_name: 'graph.windows.net',
+        msgraph_host: 'graph.microsoft.com',
+        rbac_url: 'https://pas.windows.net',
       };
     }
     if (method === 'POST' && path === 'oauth2/v2.0/token') {
       this.maybeThrottle('token');
       const form = new URLSearchParams(raw);
-      if (form.get('grant_type') !== 'client_credentials') throw new HttpError(400, aadError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.').body);
+      if (form.get('grant_type') !== 'client_credentials')
+        throw new HttpError(
+          400,
+          aadError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.').body,
+        );
       const app = this.apps.find((a) => a.tenantId === tenant && a.clientId === form.get('client_id'));
       if (!app) {
-        const e = aadError(400, 'unauthorized_client', 700016, `Application with identifier '${form.get('client_id')}' was not found in the directory '${tenant}'.`);
+        const e = aadError(
+          400,
+          'unauthorized_client',
+          700016,
+          `Application with identifier '${form.get('client_id')}' was not found in the directory '${tenant}'.`,
+        );
         throw new HttpError(e.status, e.body);
       }
       if (form.get('client_secret') !== app.secret) {
-        const e = aadError(401, 'invalid_client', 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '" + app.clientId + "'.");
+        const e = aadError(
+          401,
+          'invalid_client',
+          7000215,
+          "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '" +
+            app.clientId +
+            "'.",
+        );
         throw new HttpError(e.status, e.body);
       }
       if (app.secretExpired) {
-        const e = aadError(401, 'invalid_client', 7000222, `The provided client secret keys for app '${app.clientId}' are expired.`);
+        const e = aadError(
+          401,
+          'invalid_client',
+          7000222,
+          `The provided client secret keys for app '${app.clientId}' are expired.`,
+        );
         throw new HttpError(e.status, e.body);
       }
       const token = crypto.randomBytes(32).toString('base64url');
@@ -292,12 +427,20 @@ export class FakeEntra {
     const token = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
     if (!token) throw new HttpError(401, graphError('InvalidAuthenticationToken', 'Access token is empty.'));
     const t = this.tokens.get(token);
-    if (!t || t.expires < Date.now()) throw new HttpError(401, graphError('InvalidAuthenticationToken', 'Access token has expired or is not yet valid.'));
+    if (!t || t.expires < Date.now())
+      throw new HttpError(
+        401,
+        graphError('InvalidAuthenticationToken', 'Access token has expired or is not yet valid.'),
+      );
     return t.app;
   }
 
   private require(app: FakeApp, ...anyOf: string[]): void {
-    if (!app.roles.some((r) => anyOf.includes(r))) throw new HttpError(403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'));
+    if (!app.roles.some((r) => anyOf.includes(r)))
+      throw new HttpError(
+        403,
+        graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+      );
   }
 
   private graph(app: FakeApp, p: string[], url: URL, headers: import('node:http').IncomingHttpHeaders): unknown {
@@ -305,14 +448,23 @@ export class FakeEntra {
     const skip = q.get('$skiptoken');
     if (skip) return this.continuePage(skip);
     const eventual = String(headers.consistencylevel ?? '').toLowerCase() === 'eventual';
-    const select = q.get('$select')?.split(',').map((s) => s.trim()).filter(Boolean);
+    const select = q
+      .get('$select')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const pageSize = this.pageSize(q.get('$top'));
     const filter = this.filterOf(q.get('$filter'), eventual);
     const count = q.get('$count') === 'true';
     const USERS = ['User.Read.All', 'Directory.Read.All'];
     const GROUPS = ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All'];
     const users = (ids: Iterable<string>) => [...ids].map((id) => this.users.get(id)).filter((u): u is Obj => !!u);
-    const list = (items: Obj[], type: string) => this.firstPage(items.filter(filter).map((o) => project(o, select, type)), pageSize, count && eventual);
+    const list = (items: Obj[], type: string) =>
+      this.firstPage(
+        items.filter(filter).map((o) => project(o, select, type)),
+        pageSize,
+        count && eventual,
+      );
 
     if (p[0] === 'users' && p[1] === 'delta') {
       this.require(app, ...USERS);
@@ -328,7 +480,9 @@ export class FakeEntra {
     }
     if (p[0] === 'users' && p.length >= 2) {
       this.require(app, ...USERS);
-      const u = this.users.get(p[1]) ?? [...this.users.values()].find((x) => String(x.userPrincipalName).toLowerCase() === p[1].toLowerCase());
+      const u =
+        this.users.get(p[1]) ??
+        [...this.users.values()].find((x) => String(x.userPrincipalName).toLowerCase() === p[1].toLowerCase());
       if (!u) throw notFound(p[1]);
       if (p.length === 2) return project(u, select, 'user');
       const transitive = p[2] === 'transitiveMemberOf';
@@ -351,10 +505,20 @@ export class FakeEntra {
       if (p[2] === 'members' || transitive) {
         if (p[3] && p[3] !== 'microsoft.graph.user') throw notFound(p.join('/'));
         if (transitive && p[3] && !eventual) {
-          throw new HttpError(400, graphError('Request_UnsupportedQuery', "The specified type cast is not supported on transitiveMembers without the 'ConsistencyLevel: eventual' header."));
+          throw new HttpError(
+            400,
+            graphError(
+              'Request_UnsupportedQuery',
+              "The specified type cast is not supported on transitiveMembers without the 'ConsistencyLevel: eventual' header.",
+            ),
+          );
         }
         const ids = transitive ? this.transitiveMembers(g.id) : [...g.members];
-        const members = p[3] ? users(ids) : ids.map((id) => this.users.get(id) ?? (this.groups.has(id) ? groupObj(this.groups.get(id)!) : undefined)).filter((x): x is Obj => !!x);
+        const members = p[3]
+          ? users(ids)
+          : ids
+              .map((id) => this.users.get(id) ?? (this.groups.has(id) ? groupObj(this.groups.get(id)!) : undefined))
+              .filter((x): x is Obj => !!x);
         return list(members, p[3] ? 'user' : 'any');
       }
       throw notFound(p.join('/'));
@@ -367,10 +531,21 @@ export class FakeEntra {
       if (!sp) throw notFound(spKey);
       const rest = spMatch ? p.slice(1) : p.slice(2);
       if (rest[0] === 'appRoleAssignedTo') {
-        return this.firstPage(sp.assignments.map((a) => ({
-          id: a.id, principalType: a.principalType, principalId: a.principalId, resourceId: sp.id, appRoleId: '00000000-0000-0000-0000-000000000000',
-          principalDisplayName: a.principalType === 'User' ? this.users.get(a.principalId)?.displayName ?? null : this.groups.get(a.principalId)?.displayName ?? null,
-        })), pageSize, false);
+        return this.firstPage(
+          sp.assignments.map((a) => ({
+            id: a.id,
+            principalType: a.principalType,
+            principalId: a.principalId,
+            resourceId: sp.id,
+            appRoleId: '00000000-0000-0000-0000-000000000000',
+            principalDisplayName:
+              a.principalType === 'User'
+                ? (this.users.get(a.principalId)?.displayName ?? null)
+                : (this.groups.get(a.principalId)?.displayName ?? null),
+          })),
+          pageSize,
+          false,
+        );
       }
       if (rest.length === 0) return { id: sp.id, appId: sp.appId };
     }
@@ -380,14 +555,24 @@ export class FakeEntra {
   private pageSize(top: string | null): number {
     if (top === null) return 100;
     const n = Number(top);
-    if (!Number.isInteger(n) || n < 1 || n > 999) throw new HttpError(400, graphError('Request_BadRequest', `Invalid page size specified: '${top}'. Must be between 1 and 999 inclusive.`));
+    if (!Number.isInteger(n) || n < 1 || n > 999)
+      throw new HttpError(
+        400,
+        graphError('Request_BadRequest', `Invalid page size specified: '${top}'. Must be between 1 and 999 inclusive.`),
+      );
     return n;
   }
 
   private filterOf(text: string | null, eventual: boolean): (o: Obj) => boolean {
     if (!text) return () => true;
     if (/\b(ne|not|endswith)\b/i.test(text) && !eventual) {
-      throw new HttpError(400, graphError('Request_UnsupportedQuery', "Unsupported query. This query requires the 'ConsistencyLevel: eventual' header and '$count=true'."));
+      throw new HttpError(
+        400,
+        graphError(
+          'Request_UnsupportedQuery',
+          "Unsupported query. This query requires the 'ConsistencyLevel: eventual' header and '$count=true'.",
+        ),
+      );
     }
     try {
       return parseFilter(text);
@@ -399,12 +584,23 @@ export class FakeEntra {
 
   private firstPage(items: Obj[], pageSize: number, withCount: boolean, deltaLink?: string): Obj {
     const cursor: Cursor = { items, offset: 0, pageSize, deltaLink, expires: Date.now() + 600_000 };
-    return { '@odata.context': `${this.url}/v1.0/$metadata`, ...(withCount ? { '@odata.count': items.length } : {}), ...this.page(cursor) };
+    return {
+      '@odata.context': `${this.url}/v1.0/$metadata`,
+      ...(withCount ? { '@odata.count': items.length } : {}),
+      ...this.page(cursor),
+    };
   }
 
   private continuePage(token: string): Obj {
     const cursor = this.cursors.get(token);
-    if (!cursor || cursor.expires < Date.now()) throw new HttpError(400, graphError('Request_BadRequest', 'The specified page token value has expired and can no longer be included in your request.'));
+    if (!cursor || cursor.expires < Date.now())
+      throw new HttpError(
+        400,
+        graphError(
+          'Request_BadRequest',
+          'The specified page token value has expired and can no longer be included in your request.',
+        ),
+      );
     this.cursors.delete(token);
     return { '@odata.context': `${this.url}/v1.0/$metadata`, ...this.page(cursor) };
   }
@@ -420,7 +616,10 @@ export class FakeEntra {
     return cursor.deltaLink ? { '@odata.deltaLink': cursor.deltaLink, value } : { value };
   }
 
-  private deltaState(q: URLSearchParams, kind: string): { since: number | undefined; filterIds?: Set<string>; select?: string[] } {
+  private deltaState(
+    q: URLSearchParams,
+    kind: string,
+  ): { since: number | undefined; filterIds?: Set<string>; select?: string[] } {
     const token = q.get('$deltatoken');
     if (token === 'latest') return { since: this.seq, select: q.get('$select')?.split(',') };
     if (token) {
@@ -430,7 +629,14 @@ export class FakeEntra {
       } catch {
         throw new HttpError(400, graphError('Request_BadRequest', 'Badly formed token.'));
       }
-      if (state.k !== kind || state.s < this.minDeltaSeq) throw new HttpError(410, graphError('SyncStateNotFound', 'The sync state generation is not found, is invalid, or has expired. Restart the synchronization without a state token.'));
+      if (state.k !== kind || state.s < this.minDeltaSeq)
+        throw new HttpError(
+          410,
+          graphError(
+            'SyncStateNotFound',
+            'The sync state generation is not found, is invalid, or has expired. Restart the synchronization without a state token.',
+          ),
+        );
       return { since: state.s, filterIds: state.f && new Set(state.f), select: state.sel };
     }
     const filter = q.get('$filter');
@@ -438,7 +644,13 @@ export class FakeEntra {
     if (filter) {
       const ids = [...filter.matchAll(/id eq '([^']+)'/g)].map((m) => m[1]);
       if (ids.length === 0 || ids.length > 50 || !/^\s*id eq '[^']+'(\s+or\s+id eq '[^']+')*\s*$/.test(filter)) {
-        throw new HttpError(400, graphError('Request_UnsupportedQuery', 'Delta queries accept only up to 50 id eq clauses joined by or in $filter.'));
+        throw new HttpError(
+          400,
+          graphError(
+            'Request_UnsupportedQuery',
+            'Delta queries accept only up to 50 id eq clauses joined by or in $filter.',
+          ),
+        );
       }
       filterIds = new Set(ids);
     }
@@ -446,41 +658,75 @@ export class FakeEntra {
   }
 
   private deltaLink(kind: string, filterIds: Set<string> | undefined, select: string[] | undefined): string {
-    const token = Buffer.from(JSON.stringify({ k: kind, s: this.seq, f: filterIds && [...filterIds], sel: select })).toString('base64url');
+    const token = Buffer.from(
+      JSON.stringify({ k: kind, s: this.seq, f: filterIds && [...filterIds], sel: select }),
+    ).toString('base64url');
     return `${this.url}/v1.0/${kind}/delta?$deltatoken=${token}`;
   }
 
   private usersDelta(q: URLSearchParams, select0: string[] | undefined): Obj {
-    if (q.has('$top') || q.has('$orderby') || q.has('$expand')) throw new HttpError(400, graphError('Request_UnsupportedQuery', 'The query parameter is not supported on delta.'));
+    if (q.has('$top') || q.has('$orderby') || q.has('$expand'))
+      throw new HttpError(
+        400,
+        graphError('Request_UnsupportedQuery', 'The query parameter is not supported on delta.'),
+      );
     const { since, filterIds, select } = this.deltaState(q, 'users');
     const sel = select ?? select0;
     const link = this.deltaLink('users', filterIds, sel);
-    if (q.get('$deltatoken') === 'latest') return { '@odata.context': `${this.url}/v1.0/$metadata`, '@odata.deltaLink': link, value: [] };
+    if (q.get('$deltatoken') === 'latest')
+      return { '@odata.context': `${this.url}/v1.0/$metadata`, '@odata.deltaLink': link, value: [] };
     let items: Obj[];
-    if (since === undefined) items = [...this.users.values()].filter((u) => !filterIds || filterIds.has(u.id as string)).map((u) => project(u, sel, 'user'));
+    if (since === undefined)
+      items = [...this.users.values()]
+        .filter((u) => !filterIds || filterIds.has(u.id as string))
+        .map((u) => project(u, sel, 'user'));
     else {
-      items = [...this.userChanges.entries()].filter(([id, s]) => s > since && (!filterIds || filterIds.has(id))).sort((a, b) => a[1] - b[1])
-        .map(([id]) => { const u = this.users.get(id); return u ? project(u, sel, 'user') : { id, '@removed': { reason: 'changed' } }; });
+      items = [...this.userChanges.entries()]
+        .filter(([id, s]) => s > since && (!filterIds || filterIds.has(id)))
+        .sort((a, b) => a[1] - b[1])
+        .map(([id]) => {
+          const u = this.users.get(id);
+          return u ? project(u, sel, 'user') : { id, '@removed': { reason: 'changed' } };
+        });
     }
     return this.firstPage(items, this.deltaPageSize, false, link);
   }
 
   private groupsDelta(q: URLSearchParams, select0: string[] | undefined): Obj {
-    if (q.has('$top') || q.has('$orderby') || q.has('$expand')) throw new HttpError(400, graphError('Request_UnsupportedQuery', 'The query parameter is not supported on delta.'));
+    if (q.has('$top') || q.has('$orderby') || q.has('$expand'))
+      throw new HttpError(
+        400,
+        graphError('Request_UnsupportedQuery', 'The query parameter is not supported on delta.'),
+      );
     const { since, filterIds, select } = this.deltaState(q, 'groups');
     const sel = select ?? select0;
     const withMembers = !sel || sel.includes('members');
     const link = this.deltaLink('groups', filterIds, sel);
-    if (q.get('$deltatoken') === 'latest') return { '@odata.context': `${this.url}/v1.0/$metadata`, '@odata.deltaLink': link, value: [] };
-    const ref = (id: string, removed: boolean) => ({ '@odata.type': this.groups.has(id) && !this.users.has(id) ? '#microsoft.graph.group' : '#microsoft.graph.user', id, ...(removed ? { '@removed': { reason: 'deleted' } } : {}) });
+    if (q.get('$deltatoken') === 'latest')
+      return { '@odata.context': `${this.url}/v1.0/$metadata`, '@odata.deltaLink': link, value: [] };
+    const ref = (id: string, removed: boolean) => ({
+      '@odata.type': this.groups.has(id) && !this.users.has(id) ? '#microsoft.graph.group' : '#microsoft.graph.user',
+      id,
+      ...(removed ? { '@removed': { reason: 'deleted' } } : {}),
+    });
     const entries: Obj[] = [];
     const emit = (g: Group, members: Obj[]) => {
-      const base = project(groupObj(g), sel?.filter((s) => s !== 'members'), 'group');
+      const base = project(
+        groupObj(g),
+        sel?.filter((s) => s !== 'members'),
+        'group',
+      );
       if (!withMembers || members.length === 0) return void entries.push(base);
-      for (let i = 0; i < members.length; i += this.membersPerDeltaEntry) entries.push({ ...base, 'members@delta': members.slice(i, i + this.membersPerDeltaEntry) });
+      for (let i = 0; i < members.length; i += this.membersPerDeltaEntry)
+        entries.push({ ...base, 'members@delta': members.slice(i, i + this.membersPerDeltaEntry) });
     };
     if (since === undefined) {
-      for (const g of this.groups.values()) if (!filterIds || filterIds.has(g.id)) emit(g, [...g.members].map((m) => ref(m, false)));
+      for (const g of this.groups.values())
+        if (!filterIds || filterIds.has(g.id))
+          emit(
+            g,
+            [...g.members].map((m) => ref(m, false)),
+          );
     } else {
       const byGroup = new Map<string, GroupChange[]>();
       for (const c of this.groupChanges) {
@@ -495,7 +741,10 @@ export class FakeEntra {
         }
         const net = new Map<string, boolean>();
         for (const c of changes) if (c.memberId) net.set(c.memberId, c.kind === 'add');
-        emit(g, [...net].map(([id, added]) => ref(id, !added)));
+        emit(
+          g,
+          [...net].map(([id, added]) => ref(id, !added)),
+        );
       }
     }
     return this.firstPage(entries, this.deltaPageSize, false, link);
@@ -532,15 +781,32 @@ export class FakeEntra {
   }
 }
 
-const groupObj = (g: Group): Obj => ({ id: g.id, displayName: g.displayName, description: g.description, securityEnabled: true, mailEnabled: false });
+const groupObj = (g: Group): Obj => ({
+  id: g.id,
+  displayName: g.displayName,
+  description: g.description,
+  securityEnabled: true,
+  mailEnabled: false,
+});
 
 function notFound(what: string): HttpError {
-  return new HttpError(404, graphError('Request_ResourceNotFound', `Resource '${what}' does not exist or one of its queried reference-property objects are not present.`));
+  return new HttpError(
+    404,
+    graphError(
+      'Request_ResourceNotFound',
+      `Resource '${what}' does not exist or one of its queried reference-property objects are not present.`,
+    ),
+  );
 }
 
 /** $select as Graph does it: id always, standard properties null when unset, extension attributes only when set. */
 function project(o: Obj, select: string[] | undefined, type: string): Obj {
-  const odataType = type === 'any' ? (o.userPrincipalName ? '#microsoft.graph.user' : '#microsoft.graph.group') : `#microsoft.graph.${type}`;
+  const odataType =
+    type === 'any'
+      ? o.userPrincipalName
+        ? '#microsoft.graph.user'
+        : '#microsoft.graph.group'
+      : `#microsoft.graph.${type}`;
   if (!select) return { '@odata.type': odataType, ...o };
   const out: Obj = { '@odata.type': odataType, id: o.id };
   for (const s of select) {

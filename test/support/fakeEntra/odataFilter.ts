@@ -87,16 +87,23 @@ function read(obj: Record<string, unknown>, prop: string): unknown {
   return v ?? null;
 }
 
-const same = (a: unknown, b: unknown) => (typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b);
+const same = (a: unknown, b: unknown) =>
+  typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b;
 
 function evaluate(n: Node, obj: Record<string, unknown>): boolean {
   switch (n.op) {
-    case 'and': return evaluate(n.left, obj) && evaluate(n.right, obj);
-    case 'or': return evaluate(n.left, obj) || evaluate(n.right, obj);
-    case 'not': return !evaluate(n.node, obj);
-    case 'eq': return same(read(obj, n.prop), n.value);
-    case 'ne': return !same(read(obj, n.prop), n.value);
-    case 'in': return n.values.some((v) => same(read(obj, n.prop), v));
+    case 'and':
+      return evaluate(n.left, obj) && evaluate(n.right, obj);
+    case 'or':
+      return evaluate(n.left, obj) || evaluate(n.right, obj);
+    case 'not':
+      return !evaluate(n.node, obj);
+    case 'eq':
+      return same(read(obj, n.prop), n.value);
+    case 'ne':
+      return !same(read(obj, n.prop), n.value);
+    case 'in':
+      return n.values.some((v) => same(read(obj, n.prop), v));
     case 'startswith': {
       const v = read(obj, n.prop);
       return typeof v === 'string' && v.toLowerCase().startsWith(n.value.toLowerCase());

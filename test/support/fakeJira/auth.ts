@@ -3,10 +3,7 @@ import type { IncomingMessage } from 'node:http';
 
 /** Who is calling: the add-on (Connect JWT), a user's basic auth (email + API token), an org API key. */
 export type Principal =
-  | { kind: 'jwt'; appKey: string }
-  | { kind: 'token'; accountId: string }
-  | { kind: 'org' }
-  | { kind: 'none' };
+  { kind: 'jwt'; appKey: string } | { kind: 'token'; accountId: string } | { kind: 'org' } | { kind: 'none' };
 
 export interface AuthConfig {
   appKey: string;
@@ -31,7 +28,8 @@ export function authenticate(req: IncomingMessage, url: URL, cfg: AuthConfig, no
   if (header.startsWith('Basic ')) {
     const [email, token] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(/:(.*)/s);
     const entry = cfg.apiTokens.get((email ?? '').toLowerCase());
-    if (!entry || entry.token !== token) return { ok: false, status: 401, message: 'Client must be authenticated to access this resource.' };
+    if (!entry || entry.token !== token)
+      return { ok: false, status: 401, message: 'Client must be authenticated to access this resource.' };
     return { ok: true, principal: { kind: 'token', accountId: entry.accountId } };
   }
   if (header.startsWith('Bearer ')) {
@@ -49,7 +47,8 @@ function checkJwt(token: string, method: string, url: URL, cfg: AuthConfig, now:
   } catch (err) {
     return { ok: false, status: 401, message: `JWT signature invalid: ${(err as Error).message}` };
   }
-  if (claims.iss !== cfg.appKey) return { ok: false, status: 401, message: `JWT issuer "${claims.iss}" is not an installed app` };
+  if (claims.iss !== cfg.appKey)
+    return { ok: false, status: 401, message: `JWT issuer "${claims.iss}" is not an installed app` };
   if (typeof claims.exp !== 'number' || claims.exp <= now) return { ok: false, status: 401, message: 'JWT expired' };
   const expected = jwt.createQueryStringHash(jwt.fromMethodAndUrl(method, url.pathname + url.search));
   if (claims.qsh !== expected) return { ok: false, status: 401, message: 'JWT qsh does not match the request' };

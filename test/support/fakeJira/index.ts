@@ -66,7 +66,10 @@ export class FakeJira {
     this.appKey = opts.appKey ?? APP_KEY;
     this.admin = this.state.addUser({ emailAddress: 'site-admin@example.com', displayName: 'Site Admin' });
     this.state.administrators.add(this.admin.accountId);
-    this.auth = { appKey: this.appKey, apiTokens: new Map([[this.admin.emailAddress, { token: this.adminToken, accountId: this.admin.accountId }]]) };
+    this.auth = {
+      appKey: this.appKey,
+      apiTokens: new Map([[this.admin.emailAddress, { token: this.adminToken, accountId: this.admin.accountId }]]),
+    };
   }
 
   async start(): Promise<this> {
@@ -136,9 +139,17 @@ export class FakeJira {
     this.sharedSecret = crypto.randomBytes(32).toString('base64url');
     this.auth.sharedSecret = this.sharedSecret;
     return {
-      key: this.appKey, clientKey: this.clientKey, sharedSecret: this.sharedSecret, serverVersion: '100287',
-      pluginsVersion: '1001.0.0-SNAPSHOT', baseUrl: this.url, displayUrl: this.url, productType: 'jira',
-      description: 'Atlassian JIRA at ' + this.url, eventType: 'installed', cloudId: crypto.randomUUID(),
+      key: this.appKey,
+      clientKey: this.clientKey,
+      sharedSecret: this.sharedSecret,
+      serverVersion: '100287',
+      pluginsVersion: '1001.0.0-SNAPSHOT',
+      baseUrl: this.url,
+      displayUrl: this.url,
+      productType: 'jira',
+      description: 'Atlassian JIRA at ' + this.url,
+      eventType: 'installed',
+      cloudId: crypto.randomUUID(),
       ...(opts.installationId ? { installationId: opts.installationId } : {}),
     };
   }
@@ -146,26 +157,52 @@ export class FakeJira {
   /** Installs the app as Jira does: POST {app}/installed with a signed (RS256) JWT. */
   async install(appBaseUrl: string, keys: KeyServer, opts: { installationId?: string } = {}): Promise<Response> {
     const payload = this.installPayload(opts);
-    const token = keys.signLifecycle({ method: 'POST', path: '/installed', clientKey: this.clientKey, audience: appBaseUrl });
+    const token = keys.signLifecycle({
+      method: 'POST',
+      path: '/installed',
+      clientKey: this.clientKey,
+      audience: appBaseUrl,
+    });
     return postJson(`${appBaseUrl}/installed`, token, payload);
   }
 
   /** Uninstalls the app: POST {app}/uninstalled, signed like the install. */
   async uninstall(appBaseUrl: string, keys: KeyServer): Promise<Response> {
-    const token = keys.signLifecycle({ method: 'POST', path: '/uninstalled', clientKey: this.clientKey, audience: appBaseUrl });
-    return postJson(`${appBaseUrl}/uninstalled`, token, { key: this.appKey, clientKey: this.clientKey, baseUrl: this.url, eventType: 'uninstalled' });
+    const token = keys.signLifecycle({
+      method: 'POST',
+      path: '/uninstalled',
+      clientKey: this.clientKey,
+      audience: appBaseUrl,
+    });
+    return postJson(`${appBaseUrl}/uninstalled`, token, {
+      key: this.appKey,
+      clientKey: this.clientKey,
+      baseUrl: this.url,
+      eventType: 'uninstalled',
+    });
   }
 
   /** Sends enabled / disabled, signed with the shared secret (HS256 + qsh). */
   async lifecycle(event: 'enabled' | 'disabled', appBaseUrl: string): Promise<Response> {
-    return postJson(`${appBaseUrl}/${event}`, this.appJwt('POST', `/${event}`), { key: this.appKey, clientKey: this.clientKey, baseUrl: this.url, eventType: event });
+    return postJson(`${appBaseUrl}/${event}`, this.appJwt('POST', `/${event}`), {
+      key: this.appKey,
+      clientKey: this.clientKey,
+      baseUrl: this.url,
+      eventType: event,
+    });
   }
 
   /** A context JWT as AP.context.getToken() returns it to the page (qsh "context-qsh"). */
-  contextJwt(accountId: string | undefined, opts: { expiresIn?: number; qsh?: string; secret?: string; iss?: string } = {}): string {
+  contextJwt(
+    accountId: string | undefined,
+    opts: { expiresIn?: number; qsh?: string; secret?: string; iss?: string } = {},
+  ): string {
     const now = Math.floor(Date.now() / 1000);
     const claims = {
-      iss: opts.iss ?? this.clientKey, iat: now, exp: now + (opts.expiresIn ?? 180), qsh: opts.qsh ?? 'context-qsh',
+      iss: opts.iss ?? this.clientKey,
+      iat: now,
+      exp: now + (opts.expiresIn ?? 180),
+      qsh: opts.qsh ?? 'context-qsh',
       ...(accountId ? { sub: accountId, context: { user: { accountId }, license: { active: true } } } : {}),
     };
     return jwt.encodeSymmetric(claims, opts.secret ?? this.requireSecret(), jwt.SymmetricAlgorithm.HS256);
@@ -175,7 +212,13 @@ export class FakeJira {
   appJwt(method: string, pathWithQuery: string, accountId?: string): string {
     const now = Math.floor(Date.now() / 1000);
     const qsh = jwt.createQueryStringHash(jwt.fromMethodAndUrl(method, pathWithQuery));
-    const claims = { iss: this.clientKey, iat: now, exp: now + 180, qsh, ...(accountId ? { sub: accountId, context: { user: { accountId } } } : {}) };
+    const claims = {
+      iss: this.clientKey,
+      iat: now,
+      exp: now + 180,
+      qsh,
+      ...(accountId ? { sub: accountId, context: { user: { accountId } } } : {}),
+    };
     return jwt.encodeSymmetric(claims, this.requireSecret(), jwt.SymmetricAlgorithm.HS256);
   }
 
@@ -192,7 +235,9 @@ export class FakeJira {
    * page a context JWT (qsh "context-qsh") for the signed-in user, and AP.resize / sizeToParent exist.
    */
   private allJs(res: http.ServerResponse): void {
-    const token = this.sharedSecret ? this.contextJwt(this.pageUserAccountId ?? this.admin.accountId, { expiresIn: 900 }) : '';
+    const token = this.sharedSecret
+      ? this.contextJwt(this.pageUserAccountId ?? this.admin.accountId, { expiresIn: 900 })
+      : '';
     const script = `window.AP = { context: { getToken: function (cb) { var t = ${JSON.stringify(token)}; if (cb) cb(t); return Promise.resolve(t); } },
       resize: function () {}, sizeToParent: function () {} };`;
     res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
@@ -205,13 +250,23 @@ export class FakeJira {
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/atlassian-connect/all.js') return void this.allJs(res);
-    const record: CallRecord = { method, path: url.pathname, query: url.search, auth: 'none', status: 0, at: Date.now() };
+    const record: CallRecord = {
+      method,
+      path: url.pathname,
+      query: url.search,
+      auth: 'none',
+      status: 0,
+      at: Date.now(),
+    };
     this.calls.push(record);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     const reply = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
       this.inFlight--;
       record.status = status;
-      res.writeHead(status, { ...(body === undefined ? {} : { 'Content-Type': 'application/json;charset=UTF-8' }), ...headers });
+      res.writeHead(status, {
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json;charset=UTF-8' }),
+        ...headers,
+      });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
     let body: unknown;
@@ -221,7 +276,9 @@ export class FakeJira {
       return reply(400, jiraError(['Unexpected character in the request body; it is not valid JSON.']));
     }
     record.body = body;
-    const match = routes.map((r) => ({ r, m: r.method === method ? r.pattern.exec(url.pathname) : null })).find((x) => x.m);
+    const match = routes
+      .map((r) => ({ r, m: r.method === method ? r.pattern.exec(url.pathname) : null }))
+      .find((x) => x.m);
     if (!match) return reply(404, jiraError(['The fake Jira has no such resource.']));
     const auth = authenticate(req, url, this.auth, Math.floor(Date.now() / 1000));
     if (!auth.ok) return reply(auth.status, jiraError([auth.message]));
@@ -237,35 +294,56 @@ export class FakeJira {
       return; // never answers; the socket is closed when the fake stops
     }
     if (fault && !fault.afterEffect) return reply(fault.status, fault.body, fault.headers);
-    const result: Reply = match.r.handle({ state: this.state, base: this.url, params: match.m!.slice(1), query: url.searchParams, body, principal });
+    const result: Reply = match.r.handle({
+      state: this.state,
+      base: this.url,
+      params: match.m!.slice(1),
+      query: url.searchParams,
+      body,
+      principal,
+    });
     if (fault) return reply(fault.status, fault.body, fault.headers);
     reply(result.status, result.body);
   }
 
   private refuse(access: string, principal: Principal): Reply | undefined {
-    if (access === 'org') return principal.kind === 'org' ? undefined : { status: 401, body: { code: 401, message: 'Unauthorized' } };
-    if (principal.kind === 'none' || principal.kind === 'org') return { status: 401, body: jiraError(['You are not authenticated. Authentication required to perform this operation.']) };
+    if (access === 'org')
+      return principal.kind === 'org' ? undefined : { status: 401, body: { code: 401, message: 'Unauthorized' } };
+    if (principal.kind === 'none' || principal.kind === 'org')
+      return {
+        status: 401,
+        body: jiraError(['You are not authenticated. Authentication required to perform this operation.']),
+      };
     if (access === 'closed-to-apps') {
-      if (principal.kind === 'jwt') return { status: 403, body: jiraError(['Connect apps cannot access this REST resource.']) };
-      if (!this.state.administrators.has(principal.accountId)) return { status: 403, body: jiraError(['You do not have permission to perform this operation.']) };
+      if (principal.kind === 'jwt')
+        return { status: 403, body: jiraError(['Connect apps cannot access this REST resource.']) };
+      if (!this.state.administrators.has(principal.accountId))
+        return { status: 403, body: jiraError(['You do not have permission to perform this operation.']) };
     }
     return undefined;
   }
 
-  private nextFault(): ({ status: number; headers?: Record<string, string>; body?: unknown; afterEffect?: boolean }) | 'hang' | undefined {
+  private nextFault():
+    { status: number; headers?: Record<string, string>; body?: unknown; afterEffect?: boolean } | 'hang' | undefined {
     const planned = this.planned.shift();
     if (planned) return planned;
     if (this.rate) {
       const now = Date.now();
       if (now - this.rate.windowStart >= 1000) Object.assign(this.rate, { windowStart: now, count: 0 });
-      if (++this.rate.count > this.rate.perSecond) return rateLimited(Math.max(1, Math.ceil((this.rate.windowStart + 1000 - now) / 1000)), 'jira-burst-based');
+      if (++this.rate.count > this.rate.perSecond)
+        return rateLimited(Math.max(1, Math.ceil((this.rate.windowStart + 1000 - now) / 1000)), 'jira-burst-based');
     }
     const f = this.faults;
     const roll = this.random();
     let edge = f.rateLimitShare ?? 0;
     if (roll < edge) return rateLimited(f.retryAfterSeconds ?? 1, 'jira-quota-tenant-based');
     edge += f.serverErrorShare ?? 0;
-    if (roll < edge) return { status: 503, body: jiraError(['Service Unavailable']), afterEffect: this.random() < (f.serverErrorAfterEffectShare ?? 0) };
+    if (roll < edge)
+      return {
+        status: 503,
+        body: jiraError(['Service Unavailable']),
+        afterEffect: this.random() < (f.serverErrorAfterEffectShare ?? 0),
+      };
     edge += f.hangShare ?? 0;
     if (roll < edge) return 'hang';
     return undefined;
@@ -276,8 +354,11 @@ function rateLimited(retryAfterSeconds: number, reason: string) {
   return {
     status: 429,
     headers: {
-      'Retry-After': String(retryAfterSeconds), 'X-RateLimit-Limit': '100', 'X-RateLimit-Remaining': '0',
-      'X-RateLimit-Reset': new Date(Date.now() + retryAfterSeconds * 1000).toISOString(), 'RateLimit-Reason': reason,
+      'Retry-After': String(retryAfterSeconds),
+      'X-RateLimit-Limit': '100',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': new Date(Date.now() + retryAfterSeconds * 1000).toISOString(),
+      'RateLimit-Reason': reason,
     },
     body: jiraError(['Rate limit exceeded.']),
   };
@@ -291,7 +372,11 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
 }
 
 async function postJson(url: string, token: string, body: unknown): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { Authorization: `JWT ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { Authorization: `JWT ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 /** A small seeded PRNG, so fault patterns repeat run to run. */

@@ -29,8 +29,12 @@ export interface Route {
 const PRODUCTS = ['jira-software', 'jira-servicedesk', 'jira-core', 'jira-product-discovery'];
 const NO_USER = jiraError(['Specified user does not exist or you do not have required permissions']);
 export const ok = (body?: unknown, status = 200): Reply => ({ status, body });
-export const bad = (messages: string[], errors: Record<string, string> = {}, status = 400): Reply => ({ status, body: jiraError(messages, errors) });
-export const obj = (b: unknown): Record<string, unknown> => (typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as Record<string, unknown>) : {});
+export const bad = (messages: string[], errors: Record<string, string> = {}, status = 400): Reply => ({
+  status,
+  body: jiraError(messages, errors),
+});
+export const obj = (b: unknown): Record<string, unknown> =>
+  typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
 
 function findGroup(ctx: RouteContext) {
   const id = ctx.query.get('groupId');
@@ -41,26 +45,40 @@ function findGroup(ctx: RouteContext) {
 
 export const routes: Route[] = [
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/myself$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/myself$/,
+    access: 'read',
     handle: ({ state, base, principal }) => {
-      if (principal.kind === 'jwt') return ok({ accountId: `addon-${principal.appKey}`, accountType: 'app', displayName: principal.appKey, active: true });
+      if (principal.kind === 'jwt')
+        return ok({
+          accountId: `addon-${principal.appKey}`,
+          accountType: 'app',
+          displayName: principal.appKey,
+          active: true,
+        });
       const u = principal.kind === 'token' ? state.users.get(principal.accountId) : undefined;
       return u ? ok(userJson(base, u)) : bad(['Unauthorized'], {}, 401);
     },
   },
   {
-    method: 'POST', pattern: /^\/rest\/api\/3\/permissions\/check$/, access: 'read',
+    method: 'POST',
+    pattern: /^\/rest\/api\/3\/permissions\/check$/,
+    access: 'read',
     handle: ({ state, body }) => {
       const b = obj(body);
       const wanted = Array.isArray(b.globalPermissions) ? (b.globalPermissions as string[]) : [];
       const accountId = typeof b.accountId === 'string' ? b.accountId : undefined;
       if (accountId && !state.users.has(accountId)) return bad([], { accountId: 'The user does not exist.' });
-      const granted = wanted.filter((p) => p === 'ADMINISTER' && accountId !== undefined && state.administrators.has(accountId));
+      const granted = wanted.filter(
+        (p) => p === 'ADMINISTER' && accountId !== undefined && state.administrators.has(accountId),
+      );
       return ok({ globalPermissions: granted, projectPermissions: [] });
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/user\/search$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/user\/search$/,
+    access: 'read',
     handle: ({ state, base, query }) => {
       const q = (query.get('query') ?? '').toLowerCase();
       // A whole email address is, in practice, a prefix of itself only: answer it from the index.
@@ -69,13 +87,23 @@ export const routes: Route[] = [
         return ok(exact?.active ? [userJson(base, exact)] : []);
       }
       const matches = [...state.users.values()].filter(
-        (u) => u.active && (u.emailAddress.toLowerCase().startsWith(q) || u.displayName.toLowerCase().split(/\s+/).some((w) => w.startsWith(q))),
+        (u) =>
+          u.active &&
+          (u.emailAddress.toLowerCase().startsWith(q) ||
+            u.displayName
+              .toLowerCase()
+              .split(/\s+/)
+              .some((w) => w.startsWith(q))),
       );
-      return ok(page(matches, query.get('startAt'), query.get('maxResults'), 50, 1000).values.map((u) => userJson(base, u)));
+      return ok(
+        page(matches, query.get('startAt'), query.get('maxResults'), 50, 1000).values.map((u) => userJson(base, u)),
+      );
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/user\/search\/query$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/user\/search\/query$/,
+    access: 'read',
     handle: ({ state, base, query }) => {
       const m = /^\[([^\]]+)\]\.(\S+) is "([^"]*)"$/.exec(query.get('query') ?? '');
       if (!m) return bad(['The fake Jira supports only queries of the form [key].path is "value".']);
@@ -90,32 +118,45 @@ export const routes: Route[] = [
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/user$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/user$/,
+    access: 'read',
     handle: ({ state, base, query }) => {
       const u = state.users.get(query.get('accountId') ?? '');
       return u ? ok(userJson(base, u)) : { status: 404, body: NO_USER };
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/user\/bulk$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/user\/bulk$/,
+    access: 'read',
     handle: ({ state, base, query }) => {
-      const found = query.getAll('accountId').map((id) => state.users.get(id)).filter((u) => u !== undefined);
+      const found = query
+        .getAll('accountId')
+        .map((id) => state.users.get(id))
+        .filter((u) => u !== undefined);
       const p = page(found, query.get('startAt'), query.get('maxResults'), 10, 200);
       return ok({ ...p, values: p.values.map((u) => userJson(base, u)) });
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/user\/properties\/([^/]+)$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/user\/properties\/([^/]+)$/,
+    access: 'read',
     handle: ({ state, params, query }) => {
       const accountId = query.get('accountId') ?? '';
       if (!state.users.has(accountId)) return { status: 404, body: NO_USER };
       const key = decodeURIComponent(params[0]);
       const props = state.properties.get(accountId);
-      return props?.has(key) ? ok({ key, value: props.get(key) }) : bad([`The property with key '${key}' was not found.`], {}, 404);
+      return props?.has(key)
+        ? ok({ key, value: props.get(key) })
+        : bad([`The property with key '${key}' was not found.`], {}, 404);
     },
   },
   {
-    method: 'PUT', pattern: /^\/rest\/api\/3\/user\/properties\/([^/]+)$/, access: 'read',
+    method: 'PUT',
+    pattern: /^\/rest\/api\/3\/user\/properties\/([^/]+)$/,
+    access: 'read',
     handle: ({ state, params, query, body }) => {
       const accountId = query.get('accountId') ?? '';
       if (!state.users.has(accountId)) return { status: 404, body: NO_USER };
@@ -129,34 +170,46 @@ export const routes: Route[] = [
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/group\/bulk$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/group\/bulk$/,
+    access: 'read',
     handle: ({ state, query }) => {
       const names = query.getAll('groupName').map((n) => n.toLowerCase());
       const ids = query.getAll('groupId');
       const all = [...state.groups.values()]
-        .filter((g) => (names.length === 0 && ids.length === 0) || names.includes(g.name.toLowerCase()) || ids.includes(g.groupId))
+        .filter(
+          (g) =>
+            (names.length === 0 && ids.length === 0) || names.includes(g.name.toLowerCase()) || ids.includes(g.groupId),
+        )
         .sort((a, b) => a.name.localeCompare(b.name));
       const p = page(all, query.get('startAt'), query.get('maxResults'), 50, 50);
       return ok({ ...p, values: p.values.map((g) => ({ name: g.name, groupId: g.groupId })) });
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/group\/member$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/group\/member$/,
+    access: 'read',
     handle: (ctx) => {
       const group = findGroup(ctx);
       if (!group) return bad(['Specified group does not exist.'], {}, 404);
       const inactive = ctx.query.get('includeInactiveUsers') === 'true';
-      const members = [...group.members].map((id) => ctx.state.users.get(id)!).filter((u) => u && (inactive || u.active));
+      const members = [...group.members]
+        .map((id) => ctx.state.users.get(id)!)
+        .filter((u) => u && (inactive || u.active));
       members.sort((a, b) => a.accountId.localeCompare(b.accountId));
       const p = page(members, ctx.query.get('startAt'), ctx.query.get('maxResults'), 50, 50);
       return ok({ ...p, values: p.values.map((u) => userJson(ctx.base, u)) });
     },
   },
   {
-    method: 'POST', pattern: /^\/rest\/api\/3\/user$/, access: 'closed-to-apps',
+    method: 'POST',
+    pattern: /^\/rest\/api\/3\/user$/,
+    access: 'closed-to-apps',
     handle: ({ state, base, body }) => {
       const b = obj(body);
-      if (typeof b.emailAddress !== 'string' || !b.emailAddress.includes('@')) return bad([], { emailAddress: 'You must specify a valid email address.' });
+      if (typeof b.emailAddress !== 'string' || !b.emailAddress.includes('@'))
+        return bad([], { emailAddress: 'You must specify a valid email address.' });
       if (!Array.isArray(b.products)) return bad([], { products: 'products is required.' });
       const unknown = (b.products as unknown[]).filter((p) => typeof p !== 'string' || !PRODUCTS.includes(p));
       if (unknown.length) return bad([], { products: `Unknown product(s): ${unknown.join(', ')}` });
@@ -172,7 +225,9 @@ export const routes: Route[] = [
     },
   },
   {
-    method: 'DELETE', pattern: /^\/rest\/api\/3\/user$/, access: 'closed-to-apps',
+    method: 'DELETE',
+    pattern: /^\/rest\/api\/3\/user$/,
+    access: 'closed-to-apps',
     handle: ({ state, query }) => {
       const accountId = query.get('accountId') ?? '';
       if (!state.users.delete(accountId)) return { status: 404, body: NO_USER };
@@ -181,17 +236,29 @@ export const routes: Route[] = [
     },
   },
   {
-    method: 'POST', pattern: /^\/rest\/api\/3\/group$/, access: 'closed-to-apps',
+    method: 'POST',
+    pattern: /^\/rest\/api\/3\/group$/,
+    access: 'closed-to-apps',
     handle: ({ state, base, body }) => {
       const name = obj(body).name;
       if (typeof name !== 'string' || !name.trim()) return bad([], { name: 'You must specify a group name.' });
       if (state.groupByName(name)) return bad(['A group with this name already exists.']);
       const g = state.addGroup(name);
-      return ok({ name: g.name, groupId: g.groupId, self: `${base}/rest/api/3/group?groupId=${g.groupId}`, users: { size: 0, items: [] } }, 201);
+      return ok(
+        {
+          name: g.name,
+          groupId: g.groupId,
+          self: `${base}/rest/api/3/group?groupId=${g.groupId}`,
+          users: { size: 0, items: [] },
+        },
+        201,
+      );
     },
   },
   {
-    method: 'DELETE', pattern: /^\/rest\/api\/3\/group$/, access: 'closed-to-apps',
+    method: 'DELETE',
+    pattern: /^\/rest\/api\/3\/group$/,
+    access: 'closed-to-apps',
     handle: (ctx) => {
       const group = findGroup(ctx);
       if (!group) return bad(['Specified group does not exist.'], {}, 404);
@@ -200,7 +267,9 @@ export const routes: Route[] = [
     },
   },
   {
-    method: 'POST', pattern: /^\/rest\/api\/3\/group\/user$/, access: 'closed-to-apps',
+    method: 'POST',
+    pattern: /^\/rest\/api\/3\/group\/user$/,
+    access: 'closed-to-apps',
     handle: (ctx) => {
       const group = findGroup(ctx);
       if (!group) return bad(['Specified group does not exist.'], {}, 404);
@@ -212,7 +281,9 @@ export const routes: Route[] = [
     },
   },
   {
-    method: 'DELETE', pattern: /^\/rest\/api\/3\/group\/user$/, access: 'closed-to-apps',
+    method: 'DELETE',
+    pattern: /^\/rest\/api\/3\/group\/user$/,
+    access: 'closed-to-apps',
     handle: (ctx) => {
       const group = findGroup(ctx);
       if (!group) return bad(['Specified group does not exist.'], {}, 404);
@@ -223,25 +294,48 @@ export const routes: Route[] = [
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/project\/search$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/project\/search$/,
+    access: 'read',
     handle: ({ state, base, query }) => {
       const all = [...state.projects.values()].sort((a, b) => a.key.localeCompare(b.key));
       const p = page(all, query.get('startAt'), query.get('maxResults'), 50, 100);
       const withLead = (query.get('expand') ?? '').split(',').includes('lead');
-      return ok({ ...p, values: p.values.map((x) => ({ self: `${base}/rest/api/3/project/${x.id}`, id: x.id, key: x.key, name: x.name, ...(withLead ? { lead: { accountId: x.leadAccountId } } : {}) })) });
+      return ok({
+        ...p,
+        values: p.values.map((x) => ({
+          self: `${base}/rest/api/3/project/${x.id}`,
+          id: x.id,
+          key: x.key,
+          name: x.name,
+          ...(withLead ? { lead: { accountId: x.leadAccountId } } : {}),
+        })),
+      });
     },
   },
   {
-    method: 'GET', pattern: /^\/rest\/api\/3\/project\/([^/]+)\/components$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/project\/([^/]+)\/components$/,
+    access: 'read',
     handle: ({ state, params }) => {
       const key = decodeURIComponent(params[0]);
       const project = state.projects.get(key) ?? [...state.projects.values()].find((p) => p.id === key);
       if (!project) return bad(['No project could be found with key or id.'], {}, 404);
-      return ok([...state.components.values()].filter((c) => c.projectKey === project.key).map((c) => ({ id: c.id, name: c.name, ...(c.leadAccountId ? { lead: { accountId: c.leadAccountId } } : {}) })));
+      return ok(
+        [...state.components.values()]
+          .filter((c) => c.projectKey === project.key)
+          .map((c) => ({
+            id: c.id,
+            name: c.name,
+            ...(c.leadAccountId ? { lead: { accountId: c.leadAccountId } } : {}),
+          })),
+      );
     },
   },
   {
-    method: 'PUT', pattern: /^\/rest\/api\/3\/project\/([^/]+)$/, access: 'read',
+    method: 'PUT',
+    pattern: /^\/rest\/api\/3\/project\/([^/]+)$/,
+    access: 'read',
     handle: ({ state, params, body }) => {
       const key = decodeURIComponent(params[0]);
       const project = state.projects.get(key) ?? [...state.projects.values()].find((p) => p.id === key);
@@ -255,7 +349,9 @@ export const routes: Route[] = [
     },
   },
   {
-    method: 'PUT', pattern: /^\/rest\/api\/3\/component\/([^/]+)$/, access: 'read',
+    method: 'PUT',
+    pattern: /^\/rest\/api\/3\/component\/([^/]+)$/,
+    access: 'read',
     handle: ({ state, params, body }) => {
       const component = state.components.get(decodeURIComponent(params[0]));
       if (!component) return bad(['The component does not exist.'], {}, 404);

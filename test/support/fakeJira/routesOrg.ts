@@ -4,7 +4,9 @@ import { bad, obj, ok } from './routes';
 /** Jira Service Management and the organization admin API (org API key) routes of the fake. */
 export const serviceDeskAndOrgRoutes: Route[] = [
   {
-    method: 'GET', pattern: /^\/rest\/servicedeskapi\/servicedesk$/, access: 'read',
+    method: 'GET',
+    pattern: /^\/rest\/servicedeskapi\/servicedesk$/,
+    access: 'read',
     handle: ({ state, query }) => {
       const all = [...state.serviceDesks.values()].map(({ customers: _c, ...d }) => d);
       const start = Number(query.get('start') ?? 0) || 0;
@@ -14,17 +16,29 @@ export const serviceDeskAndOrgRoutes: Route[] = [
     },
   },
   {
-    method: 'POST', pattern: /^\/rest\/servicedeskapi\/customer$/, access: 'read',
+    method: 'POST',
+    pattern: /^\/rest\/servicedeskapi\/customer$/,
+    access: 'read',
     handle: ({ state, body }) => {
       const b = obj(body);
       if (typeof b.email !== 'string' || !b.email.includes('@')) return bad(['An email address is required.']);
       if (state.userByEmail(b.email)) return bad([`An account already exists for this email.`]);
-      const u = state.addUser({ emailAddress: b.email, displayName: typeof b.displayName === 'string' ? b.displayName : undefined, accountType: 'customer', products: [] });
-      return ok({ accountId: u.accountId, emailAddress: u.emailAddress, displayName: u.displayName, active: true }, 201);
+      const u = state.addUser({
+        emailAddress: b.email,
+        displayName: typeof b.displayName === 'string' ? b.displayName : undefined,
+        accountType: 'customer',
+        products: [],
+      });
+      return ok(
+        { accountId: u.accountId, emailAddress: u.emailAddress, displayName: u.displayName, active: true },
+        201,
+      );
     },
   },
   ...(['POST', 'DELETE'] as const).map((method): Route => ({
-    method, pattern: /^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/, access: 'closed-to-apps',
+    method,
+    pattern: /^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/,
+    access: 'closed-to-apps',
     handle: ({ state, params, body }) => {
       const desk = state.serviceDesks.get(decodeURIComponent(params[0]));
       if (!desk) return bad(['The service desk does not exist.'], {}, 404);
@@ -38,14 +52,20 @@ export const serviceDeskAndOrgRoutes: Route[] = [
     },
   })),
   {
-    method: 'GET', pattern: /^\/admin\/v1\/orgs\/([^/]+)$/, access: 'org',
-    handle: ({ params }) => ok({ data: { id: decodeURIComponent(params[0]), type: 'orgs', attributes: { name: 'Fake org' } } }),
+    method: 'GET',
+    pattern: /^\/admin\/v1\/orgs\/([^/]+)$/,
+    access: 'org',
+    handle: ({ params }) =>
+      ok({ data: { id: decodeURIComponent(params[0]), type: 'orgs', attributes: { name: 'Fake org' } } }),
   },
   ...(['disable', 'enable'] as const).map((action): Route => ({
-    method: 'POST', pattern: new RegExp(`^/users/([^/]+)/manage/lifecycle/${action}$`), access: 'org',
+    method: 'POST',
+    pattern: new RegExp(`^/users/([^/]+)/manage/lifecycle/${action}$`),
+    access: 'org',
     handle: ({ state, params }) => {
       const account = state.managedAccounts.get(decodeURIComponent(params[0]));
-      if (!account) return { status: 404, body: { code: 404, message: 'The account is not managed by this organization.' } };
+      if (!account)
+        return { status: 404, body: { code: 404, message: 'The account is not managed by this organization.' } };
       account.active = action === 'enable';
       const user = state.users.get(decodeURIComponent(params[0]));
       if (user) user.active = account.active;
@@ -53,10 +73,13 @@ export const serviceDeskAndOrgRoutes: Route[] = [
     },
   })),
   {
-    method: 'PATCH', pattern: /^\/users\/([^/]+)\/manage\/profile$/, access: 'org',
+    method: 'PATCH',
+    pattern: /^\/users\/([^/]+)\/manage\/profile$/,
+    access: 'org',
     handle: ({ state, params, body }) => {
       const account = state.managedAccounts.get(decodeURIComponent(params[0]));
-      if (!account) return { status: 404, body: { code: 404, message: 'The account is not managed by this organization.' } };
+      if (!account)
+        return { status: 404, body: { code: 404, message: 'The account is not managed by this organization.' } };
       Object.assign(account.profile, obj(body));
       return ok({ account_id: params[0], ...account.profile });
     },

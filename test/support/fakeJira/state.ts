@@ -25,7 +25,10 @@ export class FakeJiraState {
   readonly administrators = new Set<string>();
   readonly projects = new Map<string, { id: string; key: string; name: string; leadAccountId: string }>();
   readonly components = new Map<string, { id: string; name: string; projectKey: string; leadAccountId?: string }>();
-  readonly serviceDesks = new Map<string, { id: string; projectId: string; projectKey: string; projectName: string; customers: Set<string> }>();
+  readonly serviceDesks = new Map<
+    string,
+    { id: string; projectId: string; projectKey: string; projectName: string; customers: Set<string> }
+  >();
   /** Accounts the organization manages (lifecycle and profile calls); accountId → active */
   readonly managedAccounts = new Map<string, { active: boolean; profile: Record<string, string> }>();
 
@@ -75,7 +78,10 @@ export class FakeJiraState {
 
   /** Group names a user belongs to (for assertions). */
   groupsOf(accountId: string): string[] {
-    return [...this.groups.values()].filter((g) => g.members.has(accountId)).map((g) => g.name).sort();
+    return [...this.groups.values()]
+      .filter((g) => g.members.has(accountId))
+      .map((g) => g.name)
+      .sort();
   }
 }
 
