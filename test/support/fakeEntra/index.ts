@@ -155,9 +155,23 @@ export class FakeEntra {
     return this;
   }
 
+  /** Calls that matched no route of the fake (each fails the test at stop()). */
+  readonly unrouted: string[] = [];
+
+  /**
+   * Stops the fake. A call it had no route for fails the test that made it, here: the product called
+   * something of Microsoft's that this fake does not know, so a green test would prove nothing about it.
+   */
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    if (this.unrouted.length > 0) {
+      const calls = [...new Set(this.unrouted)].join(', ');
+      this.unrouted.length = 0;
+      throw new Error(
+        `The fake Entra ID was called on routes it does not know: ${calls}. Add them to the fake, as strict as Microsoft's documentation.`,
+      );
+    }
   }
 
   /** The authority and Graph URL a connection uses to reach this fake. */
@@ -307,6 +321,7 @@ export class FakeEntra {
     if (parts[0] !== 'v1.0') return this.login(method, parts, raw);
     this.maybeThrottle('graph');
     const app = this.authenticate(headers.authorization);
+    if (method !== 'GET') this.unrouted.push(`${method} ${url.pathname}`);
     if (method !== 'GET')
       throw new HttpError(
         405,
@@ -418,6 +433,7 @@ export class FakeEntra {
       this.tokens.set(token, { app, expires: Date.now() + 3600_000 });
       return { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token };
     }
+    this.unrouted.push(`${method} /${parts.join('/')}`);
     throw new HttpError(404, aadError(404, 'not_found', 90027, 'Not found.').body);
   }
 
@@ -549,6 +565,7 @@ export class FakeEntra {
       }
       if (rest.length === 0) return { id: sp.id, appId: sp.appId };
     }
+    this.unrouted.push(`GET /v1.0/${p.join('/')}`);
     throw new HttpError(400, graphError('BadRequest', `Resource not found for the segment '${p[0]}'.`));
   }
 

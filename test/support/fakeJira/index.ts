@@ -79,10 +79,24 @@ export class FakeJira {
     return this;
   }
 
+  /**
+   * Stops the fake. A call it had no route for fails the test that made it, here: the product called
+   * something of Jira's that this fake does not know, so a green test would prove nothing about it.
+   */
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise((resolve) => this.server?.close(resolve));
+    if (this.unrouted.length > 0) {
+      const calls = [...new Set(this.unrouted)].join(', ');
+      this.unrouted.length = 0;
+      throw new Error(
+        `The fake Jira was called on routes it does not know: ${calls}. Add them to the fake, as strict as Jira's documentation.`,
+      );
+    }
   }
+
+  /** Calls that matched no route of the fake (each fails the test at stop()). */
+  readonly unrouted: string[] = [];
 
   // --- arranging ---------------------------------------------------------------------------
 
@@ -279,7 +293,10 @@ export class FakeJira {
     const match = routes
       .map((r) => ({ r, m: r.method === method ? r.pattern.exec(url.pathname) : null }))
       .find((x) => x.m);
-    if (!match) return reply(404, jiraError(['The fake Jira has no such resource.']));
+    if (!match) {
+      this.unrouted.push(`${method} ${url.pathname}`);
+      return reply(404, jiraError(['The fake Jira has no such resource.']));
+    }
     const auth = authenticate(req, url, this.auth, Math.floor(Date.now() / 1000));
     if (!auth.ok) return reply(auth.status, jiraError([auth.message]));
     const principal = auth.principal;
