@@ -20,10 +20,18 @@ import { Sql } from './db/sql';
 import { GroupStore } from './directory/groups';
 import { UserStore } from './directory/users';
 import { JiraClientFactory } from './jira/factory';
-import { systemClock, type Clock } from './jira/retry';
+import { systemClock, type Clock } from './clock';
 import type { Logger } from './logger';
 import { ProvisioningEngine } from './provisioning/engine';
-import { ProvisioningStore } from './provisioning/store';
+import { OperationQueue } from './provisioning/executor/queue';
+import { Executor } from './provisioning/executor/worker';
+import { LinkRepository } from './provisioning/links';
+import { ManagedMemberships } from './provisioning/managedMemberships';
+import { Outbox } from './provisioning/outbox';
+import { RunRepository } from './provisioning/runs';
+import { SnapshotReader } from './directory/snapshot';
+import { OutboxTrigger } from './jobs/outbox';
+import { startRetention } from './jobs/retention';
 import { scimRouter } from './scim/router';
 import { ScimTokenCache } from './scim/tokenCache';
 import { PullStore } from './directory/pull';
@@ -51,9 +59,13 @@ export interface AppServices {
   credentials: SiteCredentialsRepository;
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
-  provisioning: ProvisioningStore;
+  runs: RunRepository;
+  queue: OperationQueue;
+  /** The SCIM trigger: starts a run once a connection's changes have gone quiet. */
+  outbox: OutboxTrigger;
   entra: EntraService;
   scheduler: Scheduler;
+  startBackground: () => void;
   /** Stops what the app runs in the background (the notification listener). */
   close: () => Promise<void>;
 }
@@ -98,8 +110,23 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     (err, waitMs, attempt) =>
       logger.info({ status: err.status, path: err.details.path, waitMs, attempt }, 'Jira call will be retried'),
   );
-  const provisioning = new ProvisioningStore(sql);
-  const engine = new ProvisioningEngine({ store: provisioning, connections, jira, logger, options: config.sync });
+  const queue = new OperationQueue(sql);
+  const outboxStore = new Outbox(sql);
+  const runs = new RunRepository(sql, queue, outboxStore);
+  const links = new LinkRepository(sql);
+  const managed = new ManagedMemberships(sql);
+  const executor = new Executor({ queue, runs, links, managed, jira, logger, options: config.sync, clock });
+  const engine = new ProvisioningEngine({
+    runs,
+    snapshot: new SnapshotReader(sql),
+    links,
+    managed,
+    jira,
+    executor,
+    logger,
+    clock,
+  });
+  const outbox = new OutboxTrigger({ outbox: outboxStore, connections, engine, logger, options: config.sync });
   const sourceState = new SourceStateRepository(sql);
   const entra = new EntraService({
     connections,
@@ -111,13 +138,16 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   });
   const sources = new PullSources({ entra });
   const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
+  let stopRetention: (() => void) | undefined;
   const loginWork = new Set<Promise<unknown>>();
   addon.on('user_created', (_event: string, body: UserCreatedEvent, req: express.Request) => {
     const clientKey = (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey;
     if (!clientKey) return;
-    const p = onUserCreated({ connections, sources, engine, jira, logger }, clientKey, body ?? {}).catch((err) =>
-      logger.error({ err }, 'user_created handling failed'),
-    );
+    const p = onUserCreated(
+      { connections, sources, engine, outbox: outboxStore, jira, logger },
+      clientKey,
+      body ?? {},
+    ).catch((err) => logger.error({ err }, 'user_created handling failed'));
     loginWork.add(p);
     void p.finally(() => loginWork.delete(p));
   });
@@ -134,7 +164,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       jira,
       localBaseUrl: config.localBaseUrl,
       engine,
-      provisioning,
+      runs,
       entra,
       sources,
       sourceState,
@@ -158,10 +188,20 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     credentials,
     connections,
     engine,
-    provisioning,
+    runs,
+    queue,
+    outbox,
     entra,
     scheduler,
+    /** Starts the background work: the executor's polling, the SCIM trigger and history retention. */
+    startBackground: () => {
+      engine.start();
+      outbox.start();
+      stopRetention ??= startRetention(runs, config.sync.historyDays, logger);
+    },
     close: async () => {
+      stopRetention?.();
+      outbox.stop();
       await scheduler.stop();
       await Promise.allSettled([...loginWork]);
       await engine.stop();

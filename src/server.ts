@@ -14,13 +14,13 @@ async function main(): Promise<void> {
   const db = await openDatabase(config, logger);
   const applied = await migrateUp(db.sequelize);
   if (applied.length) logger.info({ applied }, 'migrations applied');
-  const { app, close, engine, scheduler } = await createApp({
+  const { app, close, startBackground, scheduler } = await createApp({
     config,
     sequelize: db.sequelize,
     logger,
     secretKey: resolveSecretKey(config),
   });
-  engine.start();
+  startBackground();
   if (config.schedulerEnabled) await scheduler.start();
   const server: Server = app.listen(config.port, () => {
     logger.info({ port: config.port, localBaseUrl: config.localBaseUrl, embeddedDatabase: db.embedded }, 'listening');

@@ -28,7 +28,7 @@ import {
   syncBodySchema,
 } from './sync/handlers';
 import type { ProvisioningEngine } from '../provisioning/engine';
-import type { ProvisioningStore } from '../provisioning/store';
+import type { RunRepository } from '../provisioning/runs';
 import { notFound } from '../http/errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
 import { putSiteCredentialsSchema } from './siteCredentials/schema';
@@ -43,7 +43,7 @@ export interface AdminApiDeps {
   jira: JiraClientFactory;
   localBaseUrl: string;
   engine: ProvisioningEngine;
-  provisioning: ProvisioningStore;
+  runs: RunRepository;
   entra: EntraService;
   sources: PullSources;
   sourceState: SourceStateRepository;

@@ -1,7 +1,8 @@
 import { describeJiraBody, isRetryableStatus, JiraError, needsCredential } from './errors';
 import type { TenantLimiter } from './limiter';
 import { pageThrough } from './paging';
-import { parseRetryAfter, withRetry, type Clock, type RetryPolicy } from './retry';
+import type { Clock } from '../clock';
+import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
 import type { JiraRequest, Transport } from './transport';
 import type { JiraGroup, JiraPage, JiraProduct, JiraUser, JsmCustomer, ServiceDesk } from './types';
 

@@ -2,7 +2,8 @@ import type { AddOn } from 'atlassian-connect-express';
 import { JiraClient } from './client';
 import type { JiraError } from './errors';
 import { TenantLimiter } from './limiter';
-import type { Clock, RetryPolicy } from './retry';
+import type { Clock } from '../clock';
+import type { RetryPolicy } from './retry';
 import { createJwtTransport, createOrgTransport, createTokenTransport, type Transport } from './transport';
 
 /** Where the Jira client gets a tenant's stored credentials (in the clear, never logged). */

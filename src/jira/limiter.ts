@@ -1,4 +1,4 @@
-import type { Clock } from './retry';
+import type { Clock } from '../clock';
 
 const NEAR_LIMIT_WINDOW_MS = 10_000;
 /** After a 429, hold the learnt pace this long before probing faster. */

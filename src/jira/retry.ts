@@ -1,4 +1,5 @@
 import { backoffDelay } from '../backoff';
+import type { Clock } from '../clock';
 import { JiraError } from './errors';
 
 export { backoffDelay, parseRetryAfter } from '../backoff';
@@ -11,19 +12,6 @@ export interface RetryPolicy {
   /** A Retry-After longer than this is not slept through: the error surfaces for the job to reschedule. */
   maxRetryWaitMs: number;
 }
-
-/** Time, injectable so tests can watch the waits instead of sitting through them. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-  random(): number;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  random: () => Math.random(),
-};
 
 /**
  * Runs `attempt` until it succeeds, fails for good, or runs out of attempts. A retryable JiraError

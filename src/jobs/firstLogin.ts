@@ -2,12 +2,14 @@ import type { ConnectionRepository } from '../db/connections';
 import type { JiraClientFactory } from '../jira/factory';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
+import type { Outbox } from '../provisioning/outbox';
 import { PullFailed, type PullSources } from '../sources/source';
 
 export interface FirstLoginDeps {
   connections: ConnectionRepository;
   sources: PullSources;
   engine: ProvisioningEngine;
+  outbox: Outbox;
   jira: JiraClientFactory;
   logger: Logger;
 }
@@ -54,7 +56,7 @@ export async function onUserCreated(
         continue;
       }
       const run = await d.engine.run(c, 'login');
-      if (run.kind === 'busy') await d.engine.requestRun(c.id);
+      if (run.kind === 'busy') await d.outbox.requestRun(c.id);
       outcomes.push({ connectionId: c.id, outcome: run.kind === 'busy' ? 'queued' : run.kind });
     } catch (err) {
       if (!(err instanceof PullFailed))

@@ -1,19 +1,23 @@
 import crypto from 'node:crypto';
-import type { Config } from '../config';
-import type { Connection, ConnectionRepository } from '../db/connections';
+import { setTimeout as pause } from 'node:timers/promises';
+import type { Clock } from '../clock';
+import type { Connection } from '../db/connections';
+import type { SnapshotReader } from '../directory/snapshot';
 import { JiraError } from '../jira/errors';
 import type { JiraClientFactory } from '../jira/factory';
-import { backoffDelay } from '../backoff';
 import type { Logger } from '../logger';
 import { collectGarbage } from '../memory';
-import { applyOperation, CannotApply, GroupIds } from './executor';
+import { PullFailed, type Pull } from '../sources/source';
+import { topLevelKey } from './attributes';
+import type { Executor } from './executor/worker';
 import { readJiraState } from './jiraState';
+import type { LinkRepository } from './links';
+import type { ManagedMemberships } from './managedMemberships';
 import type { Plan } from './plan';
 import { plan } from './planner';
 import { rulesOf, type Rules } from './rules';
-import { topLevelKey } from './attributes';
-import { PullFailed, type Pull } from '../sources/source';
-import type { ProvisioningStore, RunRow, StoredOperation } from './store';
+import { ProgressReporter } from './progress';
+import type { NewRun, RunRepository, RunRow } from './runs';
 
 export type Trigger = 'scim' | 'manual' | 'schedule' | 'login';
 
@@ -25,24 +29,23 @@ export type RunResult =
   | { kind: 'failed'; error: string };
 
 export interface EngineDeps {
-  store: ProvisioningStore;
-  connections: ConnectionRepository;
+  runs: RunRepository;
+  snapshot: SnapshotReader;
+  links: LinkRepository;
+  managed: ManagedMemberships;
   jira: JiraClientFactory;
+  executor: Executor;
   logger: Logger;
-  options: Config['sync'];
+  clock: Clock;
 }
 
 /**
- * The provisioning engine: reads the directory and Jira, plans (pure), persists the plan as a run
- * of operations, and works them off — in every instance at once, each operation claimed by exactly
- * one (SKIP LOCKED), retried with backoff, parked with a reason when it cannot be done.
+ * The provisioning engine: starts a connection's run — reads the directory (after a pull source
+ * has read the IdP into it) and Jira, plans (pure), and persists the plan as the run's operations —
+ * then hands the operations to the executor. A dry run returns the plan and writes nothing.
  */
 export class ProvisioningEngine {
-  private timers: NodeJS.Timeout[] = [];
-  private working = false;
-  private active = 0;
   private readonly reading = new Set<Promise<void>>();
-  private readonly groupIds = new GroupIds();
 
   constructor(private readonly d: EngineDeps) {}
 
@@ -59,27 +62,48 @@ export class ProvisioningEngine {
     if (opts.pull) return this.runWithPull(connection, trigger, opts.pull, !!opts.dryRun);
     const planned = await this.planFor(connection);
     if (planned.kind === 'failed') {
-      if (!opts.dryRun)
-        await this.d.store.recordFailedRun(
-          { id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger },
-          planned.error,
-        );
+      if (!opts.dryRun) await this.d.runs.recordFailedRun(this.newRun(connection, trigger), planned.error);
       return planned;
     }
     if (opts.dryRun) return planned;
-    const run = await this.d.store.createRun(
-      { id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger },
+    const run = await this.d.runs.createRun(
+      this.newRun(connection, trigger),
       planned.plan.operations,
       opts.coveredRequestId,
     );
-    if (!run) return { kind: 'busy', runId: (await this.d.store.runs(connection.id, 1))[0]?.id };
+    if (!run) return { kind: 'busy', runId: (await this.d.runs.runs(connection.id, 1))[0]?.id };
     this.d.logger.info(
       { connectionId: connection.id, runId: run.id, trigger, operations: run.total },
       'sync run started',
     );
-    if (run.total === 0) await this.d.store.closeFinishedRuns();
-    else this.kick();
+    if (run.total === 0) await this.d.runs.closeFinishedRuns();
+    else this.d.executor.kick();
     return { kind: 'started', run };
+  }
+
+  /** Starts the executor's polling. */
+  start(): void {
+    this.d.executor.start();
+  }
+
+  /** Waits for reads in progress and the operations in hand. */
+  async stop(): Promise<void> {
+    while (this.reading.size > 0) await pause(10);
+    await this.d.executor.stop();
+  }
+
+  /** Works off ready operations now (the executor's loop). */
+  kick(): void {
+    this.d.executor.kick();
+  }
+
+  /** Runs the executor until every operation is finished (tests and benchmarks); false on timeout. */
+  drain(timeoutMs?: number): Promise<boolean> {
+    return this.d.executor.drain(timeoutMs);
+  }
+
+  private newRun(connection: Connection, trigger: Trigger): NewRun {
+    return { id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger };
   }
 
   private async runWithPull(connection: Connection, trigger: Trigger, pull: Pull, dryRun: boolean): Promise<RunResult> {
@@ -91,13 +115,8 @@ export class ProvisioningEngine {
       }
       return this.planFor(connection);
     }
-    const run = await this.d.store.openReadingRun({
-      id: crypto.randomUUID(),
-      connectionId: connection.id,
-      clientKey: connection.clientKey,
-      trigger,
-    });
-    if (!run) return { kind: 'busy', runId: (await this.d.store.runs(connection.id, 1))[0]?.id };
+    const run = await this.d.runs.openReadingRun(this.newRun(connection, trigger));
+    if (!run) return { kind: 'busy', runId: (await this.d.runs.runs(connection.id, 1))[0]?.id };
     this.d.logger.info({ connectionId: connection.id, runId: run.id, trigger }, 'sync run started: reading the IdP');
     const task = this.readThenPlan(connection, run, pull).finally(() => this.reading.delete(task));
     this.reading.add(task);
@@ -106,62 +125,38 @@ export class ProvisioningEngine {
 
   /** The background half of a pull run: read (reporting progress at most twice a second), plan, apply. */
   private async readThenPlan(connection: Connection, run: RunRow, pull: Pull): Promise<void> {
-    // Progress goes to the run at most twice a second; the latest report is never lost (a trailing send).
-    let last: Record<string, unknown> = {};
-    let sentAt = 0;
-    let trailing: NodeJS.Timeout | undefined;
-    let sending: Promise<void> = Promise.resolve();
-    const send = () => {
-      trailing = undefined;
-      sentAt = Date.now();
-      const snapshot = last;
-      sending = sending.then(() => this.d.store.reportProgress(run.id, snapshot)).catch(() => undefined);
-    };
-    const report = (p: Record<string, unknown>) => {
-      last = p;
-      if (Date.now() - sentAt >= 500) send();
-      else trailing ??= setTimeout(send, 500 - (Date.now() - sentAt));
-    };
-    const settleReports = async () => {
-      if (trailing) clearTimeout(trailing);
-      trailing = undefined;
-      await sending;
-    };
-    const started = Date.now();
+    const { runs, clock } = this.d;
+    const progress = new ProgressReporter(clock, (p) => runs.reportProgress(run.id, p));
+    const started = clock.now();
     try {
       try {
-        await pull(report);
+        await pull((p) => progress.report(p));
       } catch (err) {
-        await settleReports();
-        await this.d.store.failRun(run.id, this.pullError(connection, err));
+        await progress.settle();
+        await runs.failRun(run.id, this.pullError(connection, err));
         return;
       }
-      await settleReports();
-      const readMs = Date.now() - started;
+      await progress.settle();
+      const readMs = clock.now() - started;
       collectGarbage();
       const planned = await this.planFor(connection);
       if (planned.kind === 'failed') {
-        await this.d.store.failRun(run.id, planned.error);
+        await runs.failRun(run.id, planned.error);
         return;
       }
-      await this.d.store.attachPlan(run.id, connection.clientKey, planned.plan.operations, {
-        ...last,
-        readMs,
-        planMs: Date.now() - started - readMs,
-      });
+      const timing = { readMs, planMs: clock.now() - started - readMs };
+      await runs.attachPlan(run.id, connection.clientKey, planned.plan.operations, { ...progress.last, ...timing });
       const operations = planned.plan.operations.length;
       collectGarbage();
       this.d.logger.info(
         { connectionId: connection.id, runId: run.id, operations },
         'sync run read the IdP and planned',
       );
-      if (operations === 0) await this.d.store.closeFinishedRuns();
-      else this.kick();
+      if (operations === 0) await runs.closeFinishedRuns();
+      else this.d.executor.kick();
     } catch (err) {
       this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
-      await this.d.store
-        .failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`)
-        .catch(() => undefined);
+      await runs.failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`).catch(() => undefined);
     }
   }
 
@@ -176,13 +171,16 @@ export class ProvisioningEngine {
     connection: Connection,
   ): Promise<{ kind: 'plan'; plan: Plan } | { kind: 'failed'; error: string }> {
     const rules = rulesOf(connection.settings);
-    const snapshot = await this.d.store.snapshot(connection.id, resourceKeysOf(rules));
+    const [snapshot, departed] = await Promise.all([
+      this.d.snapshot.read(connection.id, resourceKeysOf(rules)),
+      this.d.links.departed(connection.id),
+    ]);
     try {
       const jira = this.d.jira.forTenant(connection.clientKey);
       const [state, links, managed] = await Promise.all([
         readJiraState(jira, rules, snapshot.allIdpGroups),
-        this.d.store.links(connection.id),
-        this.d.store.managedMemberships(connection.clientKey, connection.id),
+        this.d.links.all(connection.id),
+        this.d.managed.of(connection.clientKey, connection.id),
       ]);
       return {
         kind: 'plan',
@@ -191,6 +189,7 @@ export class ProvisioningEngine {
           importGroups: connection.importGroups,
           rules,
           ...snapshot,
+          departed,
           links,
           jira: state,
           managed: managed.mine,
@@ -201,124 +200,6 @@ export class ProvisioningEngine {
       if (!(err instanceof JiraError)) throw err;
       return { kind: 'failed', error: `Could not read Jira's groups and members: ${err.message}` };
     }
-  }
-
-  /** Starts the background loops: the worker, the SCIM outbox (debounced), and history retention. */
-  start(): void {
-    const { pollMs } = this.d.options;
-    this.timers.push(setInterval(() => this.kick(), pollMs));
-    this.timers.push(
-      setInterval(
-        () => void this.drainOutbox().catch((err) => this.d.logger.error({ err }, 'outbox check failed')),
-        pollMs,
-      ),
-    );
-    this.timers.push(
-      setInterval(() => void this.d.store.purgeHistory(this.d.options.historyDays).catch(() => undefined), 3_600_000),
-    );
-    for (const t of this.timers) t.unref();
-  }
-
-  /** Stops the loops and waits for the operations in hand to finish. */
-  async stop(): Promise<void> {
-    this.timers.forEach(clearInterval);
-    this.timers = [];
-    while (this.working || this.active > 0 || this.reading.size > 0) await new Promise((r) => setTimeout(r, 10));
-  }
-
-  /** Asks for a run as soon as the connection's current one is over (through the outbox, like a SCIM change). */
-  async requestRun(connectionId: string): Promise<void> {
-    await this.d.store.requestRun(connectionId);
-  }
-
-  /** Starts runs for connections whose SCIM changes have gone quiet (a burst becomes one run). */
-  async drainOutbox(): Promise<void> {
-    const { debounceMs, maxDelayMs } = this.d.options;
-    for (const q of await this.d.store.quietOutboxes(debounceMs, maxDelayMs)) {
-      const connection = await this.d.connections.get(q.clientKey, q.connectionId);
-      if (connection)
-        await this.run(connection, connection.kind === 'scim' ? 'scim' : 'login', { coveredRequestId: q.lastId });
-    }
-  }
-
-  /** Works off ready operations until none is left to claim now. */
-  kick(): void {
-    if (this.working) return;
-    this.working = true;
-    void this.work().finally(() => (this.working = false));
-  }
-
-  /** Runs the worker until every operation is finished (tests and benchmarks); false on timeout. */
-  async drain(timeoutMs = 60_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      await this.work();
-      const open = await this.d.store.openOperations();
-      if (open === 0) {
-        // Another worker loop may have finished the last operation after this one closed its runs.
-        await this.d.store.closeFinishedRuns();
-        return true;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return false;
-  }
-
-  private async work(): Promise<void> {
-    try {
-      await this.d.store.recoverStale(this.d.options.leaseMs);
-      // A pipeline, not batches: as soon as one operation finishes another is claimed, so a
-      // paced tenant always has a call waiting for its next slot.
-      const inFlight = new Set<Promise<void>>();
-      for (;;) {
-        const room = this.d.options.workerConcurrency - inFlight.size;
-        const ops = room > 0 ? await this.d.store.claim(room) : [];
-        for (const op of ops) {
-          const p: Promise<void> = this.apply(op).finally(() => inFlight.delete(p));
-          inFlight.add(p);
-        }
-        if (inFlight.size === 0) break;
-        await Promise.race(inFlight);
-      }
-      for (const run of await this.d.store.closeFinishedRuns()) {
-        this.d.logger.info({ runId: run.id, status: run.status, counts: run.counts }, 'sync run finished');
-      }
-    } catch (err) {
-      this.d.logger.error({ err }, 'sync worker failed');
-    }
-  }
-
-  private async apply(op: StoredOperation): Promise<void> {
-    this.active++;
-    try {
-      const outcome = await applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d.store, this.groupIds);
-      await this.d.store.finish(op, 'done', outcome, null);
-    } catch (err) {
-      await this.failed(op, err);
-    } finally {
-      this.active--;
-    }
-  }
-
-  private async failed(op: StoredOperation, err: unknown): Promise<void> {
-    const { maxAttempts } = this.d.options;
-    if (err instanceof CannotApply) return this.d.store.finish(op, 'parked', null, err.message);
-    if (err instanceof JiraError) {
-      if (err.kind === 'needs-credentials') return this.d.store.finish(op, 'parked', null, err.message);
-      if (err.retryable && op.attempts < maxAttempts) {
-        const wait =
-          err.retryAfterMs ?? backoffDelay(op.attempts, { backoffBaseMs: 1000, backoffMaxMs: 300_000 }, Math.random);
-        return this.d.store.retryLater(op, wait, err.message);
-      }
-      return this.d.store.finish(
-        op,
-        'parked',
-        null,
-        err.retryable ? `gave up after ${op.attempts} attempts: ${err.message}` : err.message,
-      );
-    }
-    this.d.logger.error({ err, opId: op.id, kind: op.kind }, 'sync operation failed unexpectedly');
-    return this.d.store.finish(op, 'parked', null, `internal error: ${(err as Error)?.message ?? String(err)}`);
   }
 }
 

@@ -280,7 +280,7 @@ describeBrowser('admin pages in Chromium', () => {
       await s.app.db.sequelize.query('DELETE FROM site_credentials');
       s.app.jira.forget(s.jira.clientKey);
       await s.post('/Users', entraUser('ann'));
-      await s.app.engine.drainOutbox();
+      await s.app.outbox.drain();
       await s.app.engine.drain();
       await page.setViewportSize({ width: 760, height: 900 });
       await open('/');

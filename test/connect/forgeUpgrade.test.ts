@@ -25,7 +25,7 @@ const user = (name: string) => ({
 });
 
 async function settle(): Promise<void> {
-  await s.app.engine.drainOutbox();
+  await s.app.outbox.drain();
   expect(await s.app.engine.drain(30_000)).toBe(true);
 }
 

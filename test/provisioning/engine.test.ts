@@ -36,7 +36,7 @@ const entraUser = (name: string) => ({
 });
 /** Lets the SCIM outbox trigger its (coalesced) run and works it off. */
 async function settle(): Promise<void> {
-  await s.app.engine.drainOutbox();
+  await s.app.outbox.drain();
   expect(await s.app.engine.drain(30_000)).toBe(true);
 }
 const jiraUser = (name: string) => s.jira.state.userByEmail(`${name}@contoso.com`);
@@ -215,6 +215,6 @@ it('keeps the history for the configured number of days', async () => {
   await s.post('/Users', entraUser('ann'));
   await settle();
   await s.app.db.sequelize.query("UPDATE sync_runs SET started_at = now() - interval '91 days'");
-  expect(await s.app.provisioning.purgeHistory(90)).toBe(1);
+  expect(await s.app.runs.purgeHistory(90)).toBe(1);
   expect((await api.runs()).body.runs).toHaveLength(0);
 });

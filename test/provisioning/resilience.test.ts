@@ -81,16 +81,16 @@ it('ends in the exact state when a third of Jira calls fail with 429 or 5xx (som
     seed: 7,
   });
   for (let round = 0; round < 10; round++) {
-    await s.app.engine.drainOutbox();
+    await s.app.outbox.drain();
     await s.app.engine.drain(60_000);
-    const runs = await s.app.provisioning.runs(s.connectionId);
+    const runs = await s.app.runs.runs(s.connectionId);
     if (runs.some((r) => r.status === 'succeeded')) break;
   }
   s.jira.setFaults({});
   const failures = s.jira.calls.filter((c) => c.status === 429 || c.status === 503).length;
   expect(failures).toBeGreaterThan(20);
   expectExactState(s, true);
-  const [run] = await s.app.provisioning.runs(s.connectionId);
+  const [run] = await s.app.runs.runs(s.connectionId);
   expect(run).toMatchObject({ status: 'succeeded', counts: { failed: 0 } });
 });
 
@@ -102,13 +102,13 @@ it('resumes after a worker dies mid-run: nothing lost, nothing doubled', async (
   s.app.engine.kick = () => undefined; // this instance must not start working on its own
   const started = await s.app.engine.run(conn, 'manual');
   expect(started.kind).toBe('started');
-  const orphaned = await s.app.provisioning.claim(4);
+  const orphaned = await s.app.queue.claim(4);
   expect(orphaned.length).toBe(4);
   expect(orphaned.every((o) => o.status === 'running')).toBe(true);
   await new Promise((r) => setTimeout(r, 400)); // the lease runs out
   expect(await s.app.engine.drain(60_000)).toBe(true);
   expectExactState(s);
-  const ops = await s.app.provisioning.operations((started as { run: { id: string } }).run.id);
+  const ops = await s.app.runs.operations((started as { run: { id: string } }).run.id);
   expect(ops.every((o) => o.status === 'done')).toBe(true);
   expect(ops.filter((o) => orphaned.some((x) => x.id === o.id)).every((o) => o.attempts === 2)).toBe(true);
 });

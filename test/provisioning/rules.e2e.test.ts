@@ -31,12 +31,12 @@ const user = (name: string, extra: object = {}) => ({
   ...extra,
 });
 async function settle(): Promise<void> {
-  await s.app.engine.drainOutbox();
+  await s.app.outbox.drain();
   expect(await s.app.engine.drain(30_000)).toBe(true);
 }
 const account = (name: string) => s.jira.state.userByEmail(`${name}@corp.example`);
 /** The newest run that had work to do (an empty run may follow it under load). */
-const lastRun = async () => (await s.app.provisioning.runs(s.connectionId)).find((r) => r.total > 0)!;
+const lastRun = async () => (await s.app.runs.runs(s.connectionId)).find((r) => r.total > 0)!;
 
 describe('deprovisioning modes', () => {
   it('deleteFromSite: hands over the leads, then removes the user from the site', async () => {
@@ -70,7 +70,7 @@ describe('deprovisioning modes', () => {
     s.jira.state.managedAccounts.set(acc, { active: true, profile: {} });
     await s.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'active', value: false }));
     await settle();
-    const parked = await s.app.provisioning.operations((await lastRun()).id, 'parked');
+    const parked = await s.app.runs.operations((await lastRun()).id, 'parked');
     expect(parked).toEqual([
       expect.objectContaining({ kind: 'deprovision', error: expect.stringMatching(/needs an organization API key/) }),
     ]);
@@ -154,7 +154,7 @@ describe('attributes and links', () => {
     await s.post('/Users', user('unknown'));
     await settle();
     expect(account('unknown')).toBeUndefined();
-    const parked = await s.app.provisioning.operations((await lastRun()).id, 'parked');
+    const parked = await s.app.runs.operations((await lastRun()).id, 'parked');
     expect(parked).toEqual([
       expect.objectContaining({
         kind: 'ensureUser',

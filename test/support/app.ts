@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createApp, type AppServices } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import type { Clock } from '../../src/jira/retry';
+import type { Clock } from '../../src/clock';
 import { createLogger } from '../../src/logger';
 import { createTestDatabase, type TestDatabase } from './db';
 import type { KeyServer } from './keyServer';

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/jira/retry';
+import type { Clock } from '../../src/clock';
 
 /**
  * A clock whose sleeps return at once and move virtual time, recording each wait. Time moves only

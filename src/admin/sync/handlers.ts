@@ -8,14 +8,16 @@ import type { ProvisioningEngine } from '../../provisioning/engine';
 import { previewMapping } from '../../provisioning/groupMapping';
 import type { PlannedOperation } from '../../provisioning/plan';
 import { rulesOf, rulesSchema } from '../../provisioning/rules';
-import type { ProvisioningStore, RunRow, StoredOperation } from '../../provisioning/store';
+import type { StoredOperation } from '../../provisioning/executor/queue';
+import type { RunRepository, RunRow } from '../../provisioning/runs';
+import { startManualSync } from '../../jobs/manual';
 import { AppError, notFound, validationError } from '../../http/errors';
 import type { PullSources } from '../../sources/source';
 
 export interface SyncDeps {
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
-  provisioning: ProvisioningStore;
+  runs: RunRepository;
   sources: PullSources;
 }
 
@@ -113,9 +115,7 @@ export const startSync = (deps: SyncDeps): RequestHandler =>
         'mode: only for connections that read the IdP (a SCIM connection is pushed to)',
         { fields: { mode: 'only for pull connections' } },
       );
-    const source = deps.sources.for(c);
-    const pull = source?.pull(c, mode === 'full' ? 'full' : 'auto');
-    const result = await deps.engine.run(c, 'manual', { dryRun, pull });
+    const result = await startManualSync(deps, c, { dryRun, mode });
     switch (result.kind) {
       case 'plan':
         res.json({
@@ -135,7 +135,7 @@ export const startSync = (deps: SyncDeps): RequestHandler =>
           { runId: result.runId ?? null },
         );
       case 'failed':
-        throw source && !result.error.startsWith('Could not read Jira')
+        throw deps.sources.for(c) && !result.error.startsWith('Could not read Jira')
           ? new AppError(502, 'idp_unavailable', result.error)
           : new AppError(502, 'jira_unavailable', result.error);
     }
@@ -145,19 +145,19 @@ export const startSync = (deps: SyncDeps): RequestHandler =>
 export const listRuns = (deps: SyncDeps): RequestHandler =>
   wrap(async (req, res) => {
     const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
-    res.json({ runs: (await deps.provisioning.runs(c.id)).map(presentRun) });
+    res.json({ runs: (await deps.runs.runs(c.id)).map(presentRun) });
   });
 
 /** GET /api/v1/runs/{id}?status=parked&limit=100&after=…: one run with a page of its operations (optionally of one status). */
 export const getRun = (deps: SyncDeps): RequestHandler =>
   wrap(async (req, res) => {
     const { clientKey } = requireContext(req);
-    const run = isUuid(req.params.id) ? await deps.provisioning.run(clientKey, req.params.id) : undefined;
+    const run = isUuid(req.params.id) ? await deps.runs.run(clientKey, req.params.id) : undefined;
     if (!run) throw notFound('No such run.');
     const q = runQuerySchema.safeParse(req.query);
     if (!q.success) throw validationError(q.error);
     const { status, limit, after } = q.data;
-    const ops = await deps.provisioning.operations(run.id, status, { limit: limit + 1, after });
+    const ops = await deps.runs.operations(run.id, status, { limit: limit + 1, after });
     const page = ops.slice(0, limit);
     res.json({
       ...presentRun(run),

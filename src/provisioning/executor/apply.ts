@@ -1,8 +1,10 @@
-import { isAlreadyMember, type JiraClient } from '../jira/client';
-import { JiraError } from '../jira/errors';
-import { collect, pageThrough } from '../jira/paging';
-import type { Operation } from './plan';
-import type { ProvisioningStore, StoredOperation } from './store';
+import { isAlreadyMember, type JiraClient } from '../../jira/client';
+import { JiraError } from '../../jira/errors';
+import { collect, pageThrough } from '../../jira/paging';
+import type { LinkRepository } from '../links';
+import type { ManagedMemberships } from '../managedMemberships';
+import type { Operation } from '../plan';
+import type { StoredOperation } from './queue';
 
 /** What applying an operation came to: its outcome word (for the history and counts). */
 export type Outcome = string;
@@ -18,13 +20,13 @@ export class CannotApply extends Error {}
 export async function applyOperation(
   op: StoredOperation,
   jira: JiraClient,
-  store: ProvisioningStore,
+  records: { links: LinkRepository; managed: ManagedMemberships },
   groups: GroupIds,
 ): Promise<Outcome> {
   const groupId = (jiraClient: JiraClient, name: string) => groups.get(op.clientKey, name, jiraClient);
   const o = op.payload as unknown as Operation;
   const accountOf = async (userId: string) => {
-    const link = await store.link(op.connectionId, userId);
+    const link = await records.links.get(op.connectionId, userId);
     if (!link) throw new CannotApply('the user has no Jira account yet: see its ensureUser operation');
     return link.accountId;
   };
@@ -45,7 +47,7 @@ export async function applyOperation(
         (u) => u.emailAddress?.toLowerCase() === o.email.toLowerCase() && u.accountType !== 'app',
       );
       if (matches.length === 1) {
-        await store.saveLink(op.connectionId, o.userId, matches[0].accountId, o.email);
+        await records.links.save(op.connectionId, o.userId, matches[0].accountId, o.email);
         return 'linked';
       }
       if (!o.create)
@@ -56,12 +58,12 @@ export async function applyOperation(
         );
       // Jira returns the existing account (201) when the email already has one, so this is safe to repeat.
       const created = await jira.createUser(o.email, o.products as never);
-      await store.saveLink(op.connectionId, o.userId, created.accountId, o.email);
+      await records.links.save(op.connectionId, o.userId, created.accountId, o.email);
       return 'created';
     }
     case 'setProperty': {
       await jira.setUserProperty(await accountOf(o.userId), o.key, o.value);
-      await store.saveProperty(op.connectionId, o.userId, o.key, o.value);
+      await records.links.saveProperty(op.connectionId, o.userId, o.key, o.value);
       return 'updated';
     }
     case 'addMember': {
@@ -73,10 +75,10 @@ export async function applyOperation(
       } catch (err) {
         if (!isAlreadyMember(err)) throw err;
         // Already a member: ours if an earlier attempt of this very operation added it.
-        if (op.attempts > 1) await store.addManaged(op.connectionId, accountId, gid, o.groupName);
+        if (op.attempts > 1) await records.managed.add(op.connectionId, accountId, gid, o.groupName);
         return 'already';
       }
-      await store.addManaged(op.connectionId, accountId, gid, o.groupName);
+      await records.managed.add(op.connectionId, accountId, gid, o.groupName);
       return 'added';
     }
     case 'removeMember': {
@@ -88,10 +90,10 @@ export async function applyOperation(
           (err.status === 404 || (err.status === 400 && /not a member/i.test(err.message)))
         ))
           throw err;
-        await store.removeManaged(op.connectionId, o.accountId, o.groupId);
+        await records.managed.remove(op.connectionId, o.accountId, o.groupId);
         return 'absent';
       }
-      await store.removeManaged(op.connectionId, o.accountId, o.groupId);
+      await records.managed.remove(op.connectionId, o.accountId, o.groupId);
       return 'removed';
     }
     case 'reassignLeads': {
@@ -122,7 +124,7 @@ export async function applyOperation(
       } else if (o.mode === 'deactivate') {
         await jira.disableAccount(o.accountId, 'Disabled or removed in the identity provider');
       }
-      await store.setDeprovisioned(op.connectionId, o.userId, true, o.removedGroups);
+      await records.links.setDeprovisioned(op.connectionId, o.userId, true, o.removedGroups);
       return 'deprovisioned';
     }
     case 'reactivate': {
@@ -135,7 +137,7 @@ export async function applyOperation(
             if (!isAlreadyMember(err)) throw err;
           });
       }
-      await store.setDeprovisioned(op.connectionId, o.userId, false);
+      await records.links.setDeprovisioned(op.connectionId, o.userId, false);
       return 'reactivated';
     }
   }

@@ -1,0 +1,50 @@
+import type { Config } from '../config';
+import type { ConnectionRepository } from '../db/connections';
+import type { Logger } from '../logger';
+import type { ProvisioningEngine } from '../provisioning/engine';
+import type { Outbox } from '../provisioning/outbox';
+
+export interface OutboxTriggerDeps {
+  outbox: Outbox;
+  connections: ConnectionRepository;
+  engine: ProvisioningEngine;
+  logger: Logger;
+  options: Config['sync'];
+}
+
+/**
+ * The SCIM trigger: once a connection's directory changes have gone quiet (SYNC_DEBOUNCE_MS, or
+ * SYNC_MAX_DELAY_MS since the oldest), one run covers them all. A first login's queued request
+ * (a run was already going) is picked up the same way.
+ */
+export class OutboxTrigger {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly d: OutboxTriggerDeps) {}
+
+  start(): void {
+    this.timer = setInterval(
+      () => void this.drain().catch((err) => this.d.logger.error({ err }, 'outbox check failed')),
+      this.d.options.pollMs,
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Starts runs for connections whose changes have gone quiet (a burst becomes one run). */
+  async drain(): Promise<void> {
+    const { debounceMs, maxDelayMs } = this.d.options;
+    for (const q of await this.d.outbox.quietOutboxes(debounceMs, maxDelayMs)) {
+      const connection = await this.d.connections.get(q.clientKey, q.connectionId);
+      if (connection) {
+        await this.d.engine.run(connection, connection.kind === 'scim' ? 'scim' : 'login', {
+          coveredRequestId: q.lastId,
+        });
+      }
+    }
+  }
+}

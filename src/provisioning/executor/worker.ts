@@ -1,0 +1,133 @@
+import { setTimeout as pause } from 'node:timers/promises';
+import { backoffDelay } from '../../backoff';
+import type { Clock } from '../../clock';
+import type { Config } from '../../config';
+import { JiraError } from '../../jira/errors';
+import type { JiraClientFactory } from '../../jira/factory';
+import type { Logger } from '../../logger';
+import type { LinkRepository } from '../links';
+import type { ManagedMemberships } from '../managedMemberships';
+import type { RunRepository } from '../runs';
+import { applyOperation, CannotApply, GroupIds } from './apply';
+import type { OperationQueue, StoredOperation } from './queue';
+
+export interface ExecutorDeps {
+  queue: OperationQueue;
+  runs: RunRepository;
+  links: LinkRepository;
+  managed: ManagedMemberships;
+  jira: JiraClientFactory;
+  logger: Logger;
+  options: Config['sync'];
+  clock: Clock;
+}
+
+/**
+ * The durable executor: works off the operation queue in every instance at once — each operation
+ * claimed by exactly one worker (SKIP LOCKED), applied through one Jira call (apply.ts), retried
+ * with backoff or at Jira's Retry-After, parked with a reason when it cannot be done, and handed
+ * back to the queue when the worker holding it died (lease recovery).
+ *
+ * Waiting for work done elsewhere (stop, drain) is real time whatever the clock; decisions (backoff,
+ * jitter) go through the injected Clock.
+ */
+export class Executor {
+  private timer: NodeJS.Timeout | undefined;
+  private working = false;
+  private active = 0;
+  private readonly groupIds = new GroupIds();
+
+  constructor(private readonly d: ExecutorDeps) {}
+
+  /** Polls for ready operations (another instance's, retries that came due) every SYNC_POLL_MS. */
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.d.options.pollMs);
+    this.timer.unref();
+  }
+
+  /** Stops polling and waits for the operations in hand to finish. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    while (this.working || this.active > 0) await pause(10);
+  }
+
+  /** Works off ready operations until none is left to claim now. */
+  kick(): void {
+    if (this.working) return;
+    this.working = true;
+    void this.work().finally(() => (this.working = false));
+  }
+
+  /** Runs the worker until every operation is finished (tests and benchmarks); false on timeout. */
+  async drain(timeoutMs = 60_000): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      await this.work();
+      if ((await this.d.queue.openOperations()) === 0) {
+        // Another worker loop may have finished the last operation after this one closed its runs.
+        await this.d.runs.closeFinishedRuns();
+        return true;
+      }
+      await pause(20);
+    }
+    return false;
+  }
+
+  private async work(): Promise<void> {
+    try {
+      await this.d.queue.recoverStale(this.d.options.leaseMs);
+      await this.d.runs.failStaleReads(this.d.options.leaseMs);
+      // A pipeline, not batches: as soon as one operation finishes another is claimed, so a
+      // paced tenant always has a call waiting for its next slot.
+      const inFlight = new Set<Promise<void>>();
+      for (;;) {
+        const room = this.d.options.workerConcurrency - inFlight.size;
+        const ops = room > 0 ? await this.d.queue.claim(room) : [];
+        for (const op of ops) {
+          const p: Promise<void> = this.apply(op).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        }
+        if (inFlight.size === 0) break;
+        await Promise.race(inFlight);
+      }
+      for (const run of await this.d.runs.closeFinishedRuns()) {
+        this.d.logger.info({ runId: run.id, status: run.status, counts: run.counts }, 'sync run finished');
+      }
+    } catch (err) {
+      this.d.logger.error({ err }, 'sync worker failed');
+    }
+  }
+
+  private async apply(op: StoredOperation): Promise<void> {
+    this.active++;
+    try {
+      const outcome = await applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d, this.groupIds);
+      await this.d.queue.finish(op, 'done', outcome, null);
+    } catch (err) {
+      await this.failed(op, err);
+    } finally {
+      this.active--;
+    }
+  }
+
+  /** Retry later (backoff, or Jira's Retry-After) or park with a reason the admin can read. */
+  private async failed(op: StoredOperation, err: unknown): Promise<void> {
+    const { maxAttempts } = this.d.options;
+    const { queue, clock } = this.d;
+    if (err instanceof CannotApply) return queue.finish(op, 'parked', null, err.message);
+    if (err instanceof JiraError) {
+      if (err.kind === 'needs-credentials') return queue.finish(op, 'parked', null, err.message);
+      if (err.retryable && op.attempts < maxAttempts) {
+        const wait =
+          err.retryAfterMs ??
+          backoffDelay(op.attempts, { backoffBaseMs: 1000, backoffMaxMs: 300_000 }, () => clock.random());
+        return queue.retryLater(op, wait, err.message);
+      }
+      const reason = err.retryable ? `gave up after ${op.attempts} attempts: ${err.message}` : err.message;
+      return queue.finish(op, 'parked', null, reason);
+    }
+    this.d.logger.error({ err, opId: op.id, kind: op.kind }, 'sync operation failed unexpectedly');
+    return queue.finish(op, 'parked', null, `internal error: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

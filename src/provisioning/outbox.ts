@@ -1,0 +1,44 @@
+import type { Transaction } from 'sequelize';
+import type { Sql } from '../db/sql';
+
+/**
+ * The outbox: every directory change writes a request row in the same statement (sync_requests);
+ * once a connection's requests have gone quiet a trigger starts one run for them all, and the run
+ * marks the requests it covers as processed.
+ */
+export class Outbox {
+  constructor(private readonly sql: Sql) {}
+
+  /** Queues a run request for a connection (picked up by the outbox drain once no run is going). */
+  async requestRun(connectionId: string): Promise<void> {
+    await this.sql.query(
+      "INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) VALUES ($1, 'user', $1, 'updated')",
+      [connectionId],
+    );
+  }
+
+  /** The newest unprocessed SCIM request of each connection that has gone quiet (debounced), with its tenant. */
+  async quietOutboxes(
+    debounceMs: number,
+    maxDelayMs: number,
+  ): Promise<Array<{ connectionId: string; clientKey: string; lastId: string }>> {
+    return (
+      await this.sql.query<{ connection_id: string; client_key: string; last_id: string }>(
+        `
+      SELECT q.connection_id, c.client_key, max(q.id)::text AS last_id FROM sync_requests q JOIN connections c ON c.id = q.connection_id
+      WHERE q.processed_at IS NULL GROUP BY q.connection_id, c.client_key
+      HAVING max(q.created_at) < now() - ($1 || ' milliseconds')::interval OR min(q.created_at) < now() - ($2 || ' milliseconds')::interval`,
+        [String(debounceMs), String(maxDelayMs)],
+      )
+    ).map((r) => ({ connectionId: r.connection_id, clientKey: r.client_key, lastId: r.last_id }));
+  }
+
+  /** Marks a connection's requests up to this one as covered by a run (in the run's transaction). */
+  async markCovered(connectionId: string, lastId: string, tx: Transaction): Promise<void> {
+    await this.sql.query(
+      'UPDATE sync_requests SET processed_at = now() WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2',
+      [connectionId, lastId],
+      tx,
+    );
+  }
+}

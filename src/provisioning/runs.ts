@@ -1,0 +1,223 @@
+import type { Sql } from '../db/sql';
+import { toOp, type OperationQueue, type StoredOperation } from './executor/queue';
+import type { Outbox } from './outbox';
+import type { PlannedOperation } from './plan';
+
+export interface RunRow {
+  id: string;
+  connectionId: string;
+  clientKey: string;
+  trigger: string;
+  status: string;
+  total: number;
+  done: number;
+  counts: Record<string, number>;
+  error: string | null;
+  /** reading: a pull source is still reading the IdP; applying: the plan's operations are being worked off. */
+  stage: 'reading' | 'applying';
+  /** What the read reported (pages, users seen, phase, …); empty for SCIM-fed runs. */
+  progress: Record<string, unknown>;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+const toRun = (r: Record<string, unknown>): RunRow => ({
+  id: r.id as string,
+  connectionId: r.connection_id as string,
+  clientKey: r.client_key as string,
+  trigger: r.trigger as string,
+  status: r.status as string,
+  total: r.total as number,
+  done: r.done as number,
+  counts: r.counts as Record<string, number>,
+  error: r.error as string | null,
+  stage: (r.stage as RunRow['stage']) ?? 'applying',
+  progress: (r.progress as Record<string, unknown>) ?? {},
+  startedAt: r.started_at as Date,
+  finishedAt: r.finished_at as Date | null,
+});
+
+/** What outcome counts as which figure of a run. */
+const COUNTERS: Record<string, string> = {
+  'ensureUser:created': 'usersCreated',
+  'ensureUser:linked': 'usersLinked',
+  'setProperty:updated': 'usersUpdated',
+  'deprovision:deprovisioned': 'usersDeprovisioned',
+  'reactivate:reactivated': 'usersReactivated',
+  'createGroup:created': 'groupsCreated',
+  'addMember:added': 'membershipsAdded',
+  'removeMember:removed': 'membershipsRemoved',
+  'reassignLeads:reassigned': 'leadsReassigned',
+};
+
+/** Who started a run, for which connection. */
+export interface NewRun {
+  id: string;
+  connectionId: string;
+  clientKey: string;
+  trigger: string;
+}
+
+/** Sync runs: started (one at a time per connection), read, planned, closed, and kept as history. */
+export class RunRepository {
+  constructor(
+    private readonly sql: Sql,
+    private readonly queue: OperationQueue,
+    private readonly outbox: Outbox,
+  ) {}
+
+  /** Starts a run with its planned operations in one transaction; undefined when the connection already has a run going. */
+  async createRun(run: NewRun, ops: PlannedOperation[], coveredRequestId?: string): Promise<RunRow | undefined> {
+    return this.sql.transaction(async (tx) => {
+      const inserted = await this.sql.query<Record<string, unknown>>(
+        `
+        INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total) VALUES ($1, $2, $3, $4, 'running', $5)
+        ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`,
+        [run.id, run.connectionId, run.clientKey, run.trigger, ops.length],
+        tx,
+      );
+      if (inserted.length === 0) return undefined;
+      await this.queue.insert(run.id, run.clientKey, ops, tx);
+      if (coveredRequestId) await this.outbox.markCovered(run.connectionId, coveredRequestId, tx);
+      return toRun(inserted[0]);
+    });
+  }
+
+  /** Starts a run that first reads the IdP (stage "reading"); undefined when the connection already has a run going. */
+  async openReadingRun(run: {
+    id: string;
+    connectionId: string;
+    clientKey: string;
+    trigger: string;
+  }): Promise<RunRow | undefined> {
+    const inserted = await this.sql.query<Record<string, unknown>>(
+      `
+      INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, heartbeat_at) VALUES ($1, $2, $3, $4, 'running', 'reading', now())
+      ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`,
+      [run.id, run.connectionId, run.clientKey, run.trigger],
+    );
+    return inserted[0] && toRun(inserted[0]);
+  }
+
+  /** What a reading run has done so far (also its heartbeat). */
+  async reportProgress(runId: string, progress: Record<string, unknown>): Promise<void> {
+    await this.sql.query(
+      "UPDATE sync_runs SET progress = $2, heartbeat_at = now() WHERE id = $1 AND stage = 'reading'",
+      [runId, JSON.stringify(progress)],
+    );
+  }
+
+  /** The read is done: the plan's operations join the run, which moves on to applying them. */
+  async attachPlan(
+    runId: string,
+    clientKey: string,
+    ops: PlannedOperation[],
+    progress: Record<string, unknown>,
+  ): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await this.queue.insert(runId, clientKey, ops, tx);
+      await this.sql.query(
+        "UPDATE sync_runs SET stage = 'applying', total = $2, progress = $3, heartbeat_at = now() WHERE id = $1",
+        [runId, ops.length, JSON.stringify(progress)],
+        tx,
+      );
+    });
+  }
+
+  /** Ends a run that could not go on (its read failed), with the reason. */
+  async failRun(runId: string, error: string): Promise<void> {
+    await this.sql.query(
+      "UPDATE sync_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running'",
+      [runId, error],
+    );
+  }
+
+  /** Records a run that could not start (e.g. Jira could not be read), so the history shows why. */
+  async recordFailedRun(run: NewRun, error: string): Promise<void> {
+    await this.sql.query(
+      "INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, error, finished_at) VALUES ($1, $2, $3, $4, 'failed', $5, now())",
+      [run.id, run.connectionId, run.clientKey, run.trigger, error],
+    );
+  }
+
+  /** A run whose reader stopped reporting (its instance died mid-read) ends, so the next one can start. */
+  async failStaleReads(leaseMs: number): Promise<void> {
+    await this.sql.query(
+      `UPDATE sync_runs SET status = 'failed', finished_at = now(), error = 'Interrupted: the instance reading the IdP stopped before it finished; the next sync reads again.'
+      WHERE status = 'running' AND stage = 'reading' AND heartbeat_at < now() - ($1 || ' milliseconds')::interval`,
+      [String(leaseMs)],
+    );
+  }
+
+  /** Closes runs with nothing left to do: succeeded, or partial when some operation is parked. */
+  async closeFinishedRuns(): Promise<RunRow[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(`
+      UPDATE sync_runs r SET finished_at = now(),
+        status = CASE WHEN EXISTS (SELECT 1 FROM sync_operations o WHERE o.run_id = r.id AND o.status = 'parked') THEN 'partial' ELSE 'succeeded' END,
+        counts = (SELECT COALESCE(jsonb_object_agg(k, n), '{}') FROM (
+          SELECT o.kind || ':' || COALESCE(o.outcome, o.status) AS k, count(*) AS n FROM sync_operations o WHERE o.run_id = r.id GROUP BY 1) c)
+      WHERE r.status = 'running' AND r.stage = 'applying' AND NOT EXISTS (SELECT 1 FROM sync_operations o WHERE o.run_id = r.id AND o.status IN ('pending', 'running'))
+      RETURNING r.*`);
+    return rows.map((r) => ({ ...toRun(r), counts: summarize(r.counts as Record<string, number>) }));
+  }
+
+  async runs(connectionId: string, limit = 50): Promise<RunRow[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      'SELECT * FROM sync_runs WHERE connection_id = $1 ORDER BY started_at DESC LIMIT $2',
+      [connectionId, limit],
+    );
+    return rows.map((r) => ({ ...toRun(r), counts: summarize(r.counts as Record<string, number>) }));
+  }
+
+  async run(clientKey: string, runId: string): Promise<RunRow | undefined> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      'SELECT * FROM sync_runs WHERE client_key = $1 AND id = $2',
+      [clientKey, runId],
+    );
+    return rows[0] && { ...toRun(rows[0]), counts: summarize(rows[0].counts as Record<string, number>) };
+  }
+
+  /** A run's operations in id order, optionally of one status, a page at a time (after an operation id). */
+  async operations(
+    runId: string,
+    status?: string,
+    page: { limit?: number; after?: string } = {},
+  ): Promise<StoredOperation[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT o.*, r.connection_id FROM sync_operations o JOIN sync_runs r ON r.id = o.run_id
+       WHERE o.run_id = $1 AND ($2::text IS NULL OR o.status = $2) AND o.id > $3 ORDER BY o.id LIMIT $4`,
+      [runId, status ?? null, page.after ?? '0', page.limit ?? 1_000_000],
+    );
+    return rows.map(toOp);
+  }
+
+  /** Deletes runs (and their operations) older than the retention. */
+  async purgeHistory(days: number): Promise<number> {
+    const rows = await this.sql.query(
+      "DELETE FROM sync_runs WHERE status <> 'running' AND started_at < now() - ($1 || ' days')::interval RETURNING id",
+      [String(days)],
+    );
+    return rows.length;
+  }
+}
+
+/** A run's figures from its operations' outcomes (`kind:outcome` → count). */
+function summarize(raw: Record<string, number>): Record<string, number> {
+  const counts: Record<string, number> = {
+    usersCreated: 0,
+    usersLinked: 0,
+    usersUpdated: 0,
+    usersDeprovisioned: 0,
+    usersReactivated: 0,
+    groupsCreated: 0,
+    membershipsAdded: 0,
+    membershipsRemoved: 0,
+    leadsReassigned: 0,
+    failed: 0,
+  };
+  for (const [k, n] of Object.entries(raw ?? {})) {
+    if (k.endsWith(':parked')) counts.failed += Number(n);
+    else if (COUNTERS[k]) counts[COUNTERS[k]] += Number(n);
+  }
+  return counts;
+}
