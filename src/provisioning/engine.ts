@@ -77,7 +77,7 @@ export class ProvisioningEngine {
       'sync run started',
     );
     if (run.total === 0) await this.d.runs.closeFinishedRuns();
-    else this.d.executor.kick();
+    else this.kick();
     return { kind: 'started', run };
   }
 
@@ -153,7 +153,7 @@ export class ProvisioningEngine {
         'sync run read the IdP and planned',
       );
       if (operations === 0) await runs.closeFinishedRuns();
-      else this.d.executor.kick();
+      else this.kick();
     } catch (err) {
       this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
       await runs.failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`).catch(() => undefined);
