@@ -24,15 +24,17 @@ import {
   previewRules,
   previewSchema,
   putRules,
+  runQuerySchema,
   startSync,
   syncBodySchema,
 } from './sync/handlers';
+import { rulesSchema } from '../provisioning/rules';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { RunRepository } from '../provisioning/runs';
 import { notFound } from '../http/errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
 import { putSiteCredentialsSchema } from './siteCredentials/schema';
-import { validateBody } from './validate';
+import { validateBody, validateQuery } from './validate';
 
 export interface AdminApiDeps {
   /** The host's authentication of an API call (Connect: the context JWT); it leaves the request's context. */
@@ -66,11 +68,11 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.post('/connections/:id/token', rotateToken(deps));
   router.post('/connections/:id/test', validateBody(testConnectionSchema), testConnection(deps));
   router.get('/connections/:id/rules', getRules(deps));
-  router.put('/connections/:id/rules', putRules(deps));
+  router.put('/connections/:id/rules', validateBody(rulesSchema), putRules(deps));
   router.post('/connections/:id/rules/preview', validateBody(previewSchema), previewRules(deps));
   router.post('/connections/:id/sync', validateBody(syncBodySchema), startSync(deps));
   router.get('/connections/:id/runs', listRuns(deps));
-  router.get('/runs/:id', getRun(deps));
+  router.get('/runs/:id', validateQuery(runQuerySchema), getRun(deps));
 
   router.use((_req, _res, next) => next(notFound('No such admin API resource.')));
   return router;

@@ -6,8 +6,9 @@ import { generateToken, hashToken } from '../../crypto/tokens';
 import { ConnectionNameTaken, type Connection, type ConnectionRepository } from '../../db/connections';
 import type { EntraService } from '../../sources/entra/service';
 import { entraSettingsSchema, type EntraSettings } from '../../sources/entra/settings';
-import type { SourceState, SourceStateRepository } from '../../sources/state';
+import type { SourceStateRepository } from '../../sources/state';
 import { AppError, notFound, validationError } from '../../http/errors';
+import { presentConnection } from '../presenters';
 import type { CreateConnection, TestConnection, UpdateConnection } from './schema';
 
 export interface ConnectionDeps {
@@ -18,56 +19,6 @@ export interface ConnectionDeps {
   /** Tells this instance's scheduler that a connection changed (others hear it from Postgres). */
   onConnectionChanged: (id: string) => void;
 }
-
-const PROVIDER_LABELS: Record<string, string> = {
-  entra: 'Microsoft Entra ID',
-  okta: 'Okta',
-  miniorange: 'miniOrange',
-  generic: 'Generic SCIM 2.0',
-};
-
-/** Every field a connection shows on the admin API (the token never: only its last characters; a client secret never, only whether one is set). */
-export function presentConnection(
-  c: Connection,
-  localBaseUrl: string,
-  pull?: { secretSet: boolean; state?: SourceState },
-) {
-  return {
-    id: c.id,
-    name: c.name,
-    kind: c.kind,
-    provider: c.provider,
-    providerLabel: c.kind === 'entra' ? 'Microsoft Entra ID (Graph)' : (PROVIDER_LABELS[c.provider] ?? c.provider),
-    target: c.target,
-    importUsers: c.importUsers,
-    importGroups: c.importGroups,
-    ...(c.kind === 'scim'
-      ? {
-          scim: {
-            baseUrl: scimBaseUrl(localBaseUrl, c.id),
-            tokenHint: c.scimTokenHint && `…${c.scimTokenHint}`,
-            tokenCreatedAt: c.scimTokenCreatedAt?.toISOString() ?? null,
-          },
-        }
-      : {}),
-    ...(c.kind === 'entra'
-      ? {
-          entra: {
-            ...(c.settings.entra as Record<string, unknown>),
-            clientSecretSet: pull?.secretSet ?? false,
-            lastFullSyncAt: pull?.state?.lastFullAt?.toISOString() ?? null,
-            lastIncrementalSyncAt: pull?.state?.lastIncrementalAt?.toISOString() ?? null,
-            incrementalReady: !!pull?.state?.usersDeltaLink,
-          },
-        }
-      : {}),
-    createdAt: c.createdAt.toISOString(),
-    updatedAt: c.updatedAt.toISOString(),
-  };
-}
-
-/** The SCIM base URL a client is given for a connection. */
-export const scimBaseUrl = (localBaseUrl: string, id: string) => `${localBaseUrl}/scim/v2/${id}`;
 
 /** A fresh SCIM bearer token (256 bits), with what is stored of it. */
 function newToken(): { token: string; hash: string; hint: string } {

@@ -6,13 +6,12 @@ import { isUuid } from '../../db/ids';
 import type { ConnectionRepository } from '../../db/connections';
 import type { ProvisioningEngine } from '../../provisioning/engine';
 import { previewMapping } from '../../provisioning/groupMapping';
-import type { PlannedOperation } from '../../provisioning/plan';
 import { rulesOf, rulesSchema } from '../../provisioning/rules';
-import type { StoredOperation } from '../../provisioning/executor/queue';
-import type { RunRepository, RunRow } from '../../provisioning/runs';
+import type { RunRepository } from '../../provisioning/runs';
 import { startManualSync } from '../../jobs/manual';
 import { AppError, notFound, validationError } from '../../http/errors';
 import type { PullSources } from '../../sources/source';
+import { presentOperation, presentPlanned, presentRun } from '../presenters';
 
 export interface SyncDeps {
   connections: ConnectionRepository;
@@ -34,38 +33,6 @@ export const previewSchema = z
   .object({ samples: z.array(z.string().max(255)).max(100), rules: z.unknown().optional() })
   .strict();
 
-const presentRun = (r: RunRow) => ({
-  id: r.id,
-  connectionId: r.connectionId,
-  trigger: r.trigger,
-  status: r.status,
-  startedAt: r.startedAt.toISOString(),
-  finishedAt: r.finishedAt?.toISOString() ?? null,
-  stage: r.stage,
-  progress: { done: r.done, total: r.total, ...(Object.keys(r.progress).length ? { read: r.progress } : {}) },
-  counts: r.counts,
-  error: r.error,
-});
-const presentOperation = (o: StoredOperation) => ({
-  id: o.id,
-  phase: o.phase,
-  kind: o.kind,
-  subject: o.subject,
-  reason: o.reason,
-  status: o.status,
-  outcome: o.outcome,
-  attempts: o.attempts,
-  error: o.error,
-  details: o.payload,
-});
-const presentPlanned = (p: PlannedOperation) => ({
-  phase: p.phase,
-  kind: p.op.kind,
-  subject: p.subject,
-  reason: p.reason,
-  details: p.op,
-});
-
 async function connectionOr404(deps: SyncDeps, clientKey: string, id: string) {
   const c = await deps.connections.get(clientKey, id);
   if (!c) throw notFound('No such connection.');
@@ -84,10 +51,9 @@ export const putRules = (deps: SyncDeps): RequestHandler =>
   wrap(async (req, res) => {
     const { clientKey } = requireContext(req);
     await connectionOr404(deps, clientKey, req.params.id);
-    const parsed = rulesSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw validationError(parsed.error);
-    await deps.connections.saveSettings(clientKey, req.params.id, { rules: parsed.data });
-    res.json(parsed.data);
+    const rules = res.locals.body as z.infer<typeof rulesSchema>;
+    await deps.connections.saveSettings(clientKey, req.params.id, { rules });
+    res.json(rules);
   });
 
 /** POST /api/v1/connections/{id}/rules/preview: what sample IdP group names map to (saved or given rules). */
@@ -154,9 +120,7 @@ export const getRun = (deps: SyncDeps): RequestHandler =>
     const { clientKey } = requireContext(req);
     const run = isUuid(req.params.id) ? await deps.runs.run(clientKey, req.params.id) : undefined;
     if (!run) throw notFound('No such run.');
-    const q = runQuerySchema.safeParse(req.query);
-    if (!q.success) throw validationError(q.error);
-    const { status, limit, after } = q.data;
+    const { status, limit, after } = res.locals.query as z.infer<typeof runQuerySchema>;
     const ops = await deps.runs.operations(run.id, status, { limit: limit + 1, after });
     const page = ops.slice(0, limit);
     res.json({
@@ -166,7 +130,7 @@ export const getRun = (deps: SyncDeps): RequestHandler =>
     });
   });
 
-const runQuerySchema = z
+export const runQuerySchema = z
   .object({
     status: z
       .enum(['pending', 'running', 'done', 'parked'], {

@@ -1,0 +1,202 @@
+import type { Connection } from '../db/connections';
+import type { StoredOperation } from '../provisioning/executor/queue';
+import type { Operation, PlannedOperation } from '../provisioning/plan';
+import type { RunRow } from '../provisioning/runs';
+import type { EntraSettings } from '../sources/entra/settings';
+import type { SourceState } from '../sources/state';
+
+/*
+ * What the admin API sends, field by field: nothing leaves by spreading a stored row, payload or
+ * settings object, so a column added to the database never reaches an API answer by accident.
+ */
+
+const PROVIDER_LABELS: Record<string, string> = {
+  entra: 'Microsoft Entra ID',
+  okta: 'Okta',
+  miniorange: 'miniOrange',
+  generic: 'Generic SCIM 2.0',
+};
+
+/** Every field a connection shows on the admin API (the token never: only its last characters; a client secret never, only whether one is set). */
+export function presentConnection(
+  c: Connection,
+  localBaseUrl: string,
+  pull?: { secretSet: boolean; state?: SourceState },
+) {
+  return {
+    id: c.id,
+    name: c.name,
+    kind: c.kind,
+    provider: c.provider,
+    providerLabel: c.kind === 'entra' ? 'Microsoft Entra ID (Graph)' : (PROVIDER_LABELS[c.provider] ?? c.provider),
+    target: c.target,
+    importUsers: c.importUsers,
+    importGroups: c.importGroups,
+    ...(c.kind === 'scim'
+      ? {
+          scim: {
+            baseUrl: scimBaseUrl(localBaseUrl, c.id),
+            tokenHint: c.scimTokenHint && `…${c.scimTokenHint}`,
+            tokenCreatedAt: c.scimTokenCreatedAt?.toISOString() ?? null,
+          },
+        }
+      : {}),
+    ...(c.kind === 'entra'
+      ? {
+          entra: {
+            ...presentEntraSettings(c.settings.entra as Partial<EntraSettings> | undefined),
+            clientSecretSet: pull?.secretSet ?? false,
+            lastFullSyncAt: pull?.state?.lastFullAt?.toISOString() ?? null,
+            lastIncrementalSyncAt: pull?.state?.lastIncrementalAt?.toISOString() ?? null,
+            incrementalReady: !!pull?.state?.usersDeltaLink,
+          },
+        }
+      : {}),
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+/** The SCIM base URL a client is given for a connection. */
+export const scimBaseUrl = (localBaseUrl: string, id: string) => `${localBaseUrl}/scim/v2/${id}`;
+
+/** A connection's Entra ID settings (the client secret is never among them). */
+function presentEntraSettings(e: Partial<EntraSettings> | undefined) {
+  if (!e) return {};
+  const scope = e.scope && {
+    kind: e.scope.kind,
+    ...(e.scope.kind === 'application' ? { servicePrincipalId: e.scope.servicePrincipalId, appId: e.scope.appId } : {}),
+    ...(e.scope.kind === 'groups' ? { groupIds: e.scope.groupIds } : {}),
+  };
+  return {
+    tenantId: e.tenantId,
+    clientId: e.clientId,
+    cloud: e.cloud,
+    authorityHost: e.authorityHost,
+    graphUrl: e.graphUrl,
+    usernameAttribute: e.usernameAttribute,
+    attributes: e.attributes,
+    scope,
+    userFilter: e.userFilter,
+    scheduleMinutes: e.scheduleMinutes,
+  };
+}
+
+/** A run: status, stage, progress (with what a pull source's read reported), counts. */
+export const presentRun = (r: RunRow) => ({
+  id: r.id,
+  connectionId: r.connectionId,
+  trigger: r.trigger,
+  status: r.status,
+  startedAt: r.startedAt.toISOString(),
+  finishedAt: r.finishedAt?.toISOString() ?? null,
+  stage: r.stage,
+  progress: {
+    done: r.done,
+    total: r.total,
+    ...(Object.keys(r.progress).length ? { read: presentRead(r.progress) } : {}),
+  },
+  counts: presentCounts(r.counts),
+  error: r.error,
+});
+
+/** What a pull source reported of its read (sources/entra/sync.ts PullProgress), and its timing. */
+function presentRead(p: Record<string, unknown>) {
+  return {
+    mode: p.mode,
+    phase: p.phase,
+    pages: p.pages,
+    usersSeen: p.usersSeen,
+    groupsSeen: p.groupsSeen,
+    membershipsSeen: p.membershipsSeen,
+    removed: p.removed,
+    conflicts: p.conflicts,
+    readMs: p.readMs,
+    planMs: p.planMs,
+  };
+}
+
+function presentCounts(c: Record<string, number>) {
+  return {
+    usersCreated: c.usersCreated,
+    usersLinked: c.usersLinked,
+    usersUpdated: c.usersUpdated,
+    usersDeprovisioned: c.usersDeprovisioned,
+    usersReactivated: c.usersReactivated,
+    groupsCreated: c.groupsCreated,
+    membershipsAdded: c.membershipsAdded,
+    membershipsRemoved: c.membershipsRemoved,
+    leadsReassigned: c.leadsReassigned,
+    failed: c.failed,
+  };
+}
+
+/** One operation of a run, as the history shows it. */
+export const presentOperation = (o: StoredOperation) => ({
+  id: o.id,
+  phase: o.phase,
+  kind: o.kind,
+  subject: o.subject,
+  reason: o.reason,
+  status: o.status,
+  outcome: o.outcome,
+  attempts: o.attempts,
+  error: o.error,
+  details: presentDetails(o.payload as unknown as Operation),
+});
+
+/** One operation of a dry run's plan. */
+export const presentPlanned = (p: PlannedOperation) => ({
+  phase: p.phase,
+  kind: p.op.kind,
+  subject: p.subject,
+  reason: p.reason,
+  details: presentDetails(p.op),
+});
+
+/** An operation's own fields, by kind. */
+function presentDetails(op: Operation) {
+  switch (op.kind) {
+    case 'createGroup':
+      return { kind: op.kind, name: op.name };
+    case 'ensureUser':
+      return {
+        kind: op.kind,
+        userId: op.userId,
+        email: op.email,
+        displayName: op.displayName,
+        products: op.products,
+        create: op.create,
+      };
+    case 'reactivate':
+      return { kind: op.kind, userId: op.userId, accountId: op.accountId, enable: op.enable, regroup: op.regroup };
+    case 'setProperty':
+      return { kind: op.kind, userId: op.userId, key: op.key, value: op.value };
+    case 'addMember':
+      return { kind: op.kind, userId: op.userId, groupName: op.groupName, groupId: op.groupId };
+    case 'removeMember':
+      return {
+        kind: op.kind,
+        userId: op.userId,
+        accountId: op.accountId,
+        groupId: op.groupId,
+        groupName: op.groupName,
+      };
+    case 'reassignLeads':
+      return {
+        kind: op.kind,
+        userId: op.userId,
+        accountId: op.accountId,
+        projectLead: op.projectLead,
+        componentLead: op.componentLead,
+      };
+    case 'deprovision':
+      return {
+        kind: op.kind,
+        userId: op.userId,
+        accountId: op.accountId,
+        mode: op.mode,
+        removedGroups: op.removedGroups,
+      };
+  }
+}
