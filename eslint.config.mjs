@@ -48,6 +48,6 @@ export default tseslint.config(
   },
   {
     files: ['public/js/**/*.js'],
-    languageOptions: { sourceType: 'script', globals: { ...globals.browser, AP: 'readonly' } },
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser, AP: 'readonly' } },
   },
 );

@@ -1,0 +1,58 @@
+/* Banners for what blocks work: no site-admin token, parked operations, a failed last run. */
+import { api } from './api.js';
+import { $, append, h, message } from './dom.js';
+
+// ---- banners: what blocks work ---------------------------------------------------------------
+
+export function refreshBanners() {
+  return Promise.all([api('GET', '/site-credentials'), api('GET', '/connections')]).then(function (rs) {
+    var box = $('banners');
+    box.textContent = '';
+    var creds = rs[0].ok ? rs[0].data : null;
+    if (creds && !creds.apiTokenSet) {
+      append(
+        box,
+        message(
+          'warning',
+          'No site-admin API token',
+          'The app can plan changes but cannot create users or change groups in Jira until one is saved.',
+          h('p', {}, h('a', { href: '#/credentials', text: 'Add site credentials' })),
+        ),
+      );
+    }
+    var conns = rs[1].ok ? rs[1].data.connections : [];
+    return Promise.all(
+      conns.map(function (c) {
+        return api('GET', '/connections/' + c.id + '/runs').then(function (r) {
+          return { c: c, runs: r.ok ? r.data.runs : [] };
+        });
+      }),
+    ).then(function (all) {
+      all.forEach(function (x) {
+        var last = x.runs[0];
+        if (!last) return;
+        if (last.status === 'failed')
+          append(
+            box,
+            message(
+              'error',
+              x.c.name + ': the last sync failed',
+              last.error || '',
+              h('p', {}, h('a', { href: '#/run/' + last.id, text: 'Open the run' })),
+            ),
+          );
+        else if (last.status === 'partial')
+          append(
+            box,
+            message(
+              'warning',
+              x.c.name + ': ' + (last.counts.failed || 'some') + ' operation(s) parked in the last sync',
+              'They need attention: open the run to see why.',
+              h('p', {}, h('a', { href: '#/run/' + last.id + '?status=parked', text: 'See the parked operations' })),
+            ),
+          );
+      });
+      return all;
+    });
+  });
+}

@@ -1,0 +1,240 @@
+/* The sync history with its chart, and one run's operations. */
+import { api, must } from './api.js';
+import { $, append, button, h, lozenge, message, select, timers, when } from './dom.js';
+import { loadConnection, tabs } from './overview.js';
+import { progressPanel } from './sync.js';
+
+export function subjectOf(o) {
+  var d = o.details || {};
+  return (
+    d.email ||
+    d.name ||
+    (d.groupName && (d.userId ? d.groupName + ' ← ' + (d.accountId || d.userId) : d.groupName)) ||
+    d.accountId ||
+    o.subject
+  );
+}
+
+export function changesOf(run) {
+  var k = run.counts || {};
+  return (
+    (k.usersCreated || 0) +
+    (k.usersLinked || 0) +
+    (k.usersUpdated || 0) +
+    (k.usersDeprovisioned || 0) +
+    (k.usersReactivated || 0) +
+    (k.groupsCreated || 0) +
+    (k.membershipsAdded || 0) +
+    (k.membershipsRemoved || 0)
+  );
+}
+
+export function chart(runs) {
+  var data = runs.slice(0, 30).reverse();
+  var max = Math.max.apply(null, data.map(changesOf).concat([1]));
+  var w = 600;
+  var hgt = 120;
+  var bw = Math.min(40, Math.max(4, Math.floor(w / Math.max(data.length, 1)) - 4));
+  var ns = 'http://www.w3.org/2000/svg';
+  var svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 ' + w + ' ' + (hgt + 16));
+  svg.setAttribute('class', 'idp-chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'Changes per run, oldest to newest: ' + data.map(changesOf).join(', '));
+  data.forEach(function (r, i) {
+    var v = changesOf(r);
+    var bh = Math.round((v / max) * hgt);
+    var rect = document.createElementNS(ns, 'rect');
+    rect.setAttribute('x', String(i * (bw + 4)));
+    rect.setAttribute('y', String(hgt - bh));
+    rect.setAttribute('width', String(bw));
+    rect.setAttribute('height', String(Math.max(bh, 1)));
+    rect.setAttribute('class', 'idp-chart-bar idp-chart-' + r.status);
+    var title = document.createElementNS(ns, 'title');
+    title.textContent = when(r.startedAt) + ': ' + v + ' changes (' + r.status + ')';
+    rect.appendChild(title);
+    svg.appendChild(rect);
+  });
+  return svg;
+}
+
+export function viewHistory(id, mount) {
+  return Promise.all([loadConnection(id), api('GET', '/connections/' + id + '/runs').then(must)]).then(function (x) {
+    var c = x[0];
+    var runs = x[1].runs;
+    mount(
+      tabs(c, 'history'),
+      h('h3', { text: 'Sync history' }),
+      runs.length
+        ? h(
+            'figure',
+            { class: 'idp-figure' },
+            chart(runs),
+            h('figcaption', { text: 'Changes per run (last 30), oldest first' }),
+          )
+        : message('info', 'No runs yet', 'Synchronize to make the first one.'),
+      runs.length
+        ? h(
+            'div',
+            { class: 'idp-table-wrap' },
+            h(
+              'table',
+              { class: 'aui', id: 'runs' },
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ['Started', 'Trigger', 'Status', 'Progress', 'Users', 'Groups', 'Memberships', 'Failed'].map(
+                    function (t) {
+                      return h('th', { scope: 'col', text: t });
+                    },
+                  ),
+                ),
+              ),
+              h(
+                'tbody',
+                {},
+                runs.map(function (r) {
+                  var k = r.counts || {};
+                  return h(
+                    'tr',
+                    {},
+                    h('td', {}, h('a', { href: '#/run/' + r.id, text: when(r.startedAt) })),
+                    h('td', { text: r.trigger }),
+                    h('td', {}, lozenge(r.status)),
+                    h('td', { text: r.progress.done + ' / ' + r.progress.total }),
+                    h('td', {
+                      text:
+                        (k.usersCreated || 0) +
+                        ' created, ' +
+                        (k.usersLinked || 0) +
+                        ' linked, ' +
+                        (k.usersUpdated || 0) +
+                        ' updated, ' +
+                        (k.usersDeprovisioned || 0) +
+                        ' deprovisioned' +
+                        (k.usersReactivated ? ', ' + k.usersReactivated + ' reactivated' : ''),
+                    }),
+                    h('td', { text: (k.groupsCreated || 0) + ' created' }),
+                    h('td', { text: '+' + (k.membershipsAdded || 0) + ' / −' + (k.membershipsRemoved || 0) }),
+                    h('td', { text: String(k.failed || 0) }),
+                  );
+                }),
+              ),
+            ),
+          )
+        : null,
+    );
+  });
+}
+
+export function viewRun(id, query, mount) {
+  var status = query.status || '';
+  return api('GET', '/runs/' + id + '?limit=200' + (status ? '&status=' + status : ''))
+    .then(must)
+    .then(function (run) {
+      var tbody = h('tbody', {});
+      var more = h('p', {});
+      function addRows(ops) {
+        ops.forEach(function (o) {
+          tbody.appendChild(
+            h(
+              'tr',
+              { 'data-status': o.status },
+              h('td', { text: o.kind }),
+              h('td', { text: subjectOf(o) }),
+              h('td', {}, lozenge(o.status), o.outcome ? ' ' + o.outcome : ''),
+              h('td', { text: o.error || '' }),
+              h('td', { text: o.reason }),
+              h('td', { text: String(o.attempts) }),
+            ),
+          );
+        });
+      }
+      function pager(next) {
+        more.textContent = '';
+        if (next)
+          append(
+            more,
+            button('Load more', {
+              id: 'load-more',
+              onclick: function () {
+                api('GET', '/runs/' + id + '?limit=200&after=' + next + (status ? '&status=' + status : ''))
+                  .then(must)
+                  .then(function (p) {
+                    addRows(p.operations);
+                    pager(p.nextOperations);
+                  });
+              },
+            }),
+          );
+      }
+      addRows(run.operations);
+      pager(run.nextOperations);
+      var filter = select(
+        'outcome-filter',
+        [
+          ['', 'All operations'],
+          ['done', 'Done'],
+          ['parked', 'Parked (failed)'],
+          ['pending', 'Pending'],
+          ['running', 'Running'],
+        ],
+        status,
+      );
+      filter.addEventListener('change', function () {
+        location.hash = '#/run/' + id + (filter.value ? '?status=' + filter.value : '');
+      });
+      mount(
+        h('p', {}, h('a', { href: '#/c/' + run.connectionId + '/history', text: '← Sync history' })),
+        h('h2', { text: 'Run of ' + when(run.startedAt) }),
+        progressPanel(run),
+        h(
+          'dl',
+          { class: 'idp-kv' },
+          h('dt', { text: 'Trigger' }),
+          h('dd', { text: run.trigger }),
+          h('dt', { text: 'Finished' }),
+          h('dd', { text: when(run.finishedAt) }),
+        ),
+        h('div', { class: 'aui field-group idp-filter' }, h('label', { for: 'outcome-filter', text: 'Show ' }), filter),
+        h(
+          'div',
+          { class: 'idp-table-wrap' },
+          h(
+            'table',
+            { class: 'aui', id: 'operations' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Operation', 'User / group', 'Outcome', 'Error', 'Reason', 'Attempts'].map(function (t) {
+                  return h('th', { scope: 'col', text: t });
+                }),
+              ),
+            ),
+            tbody,
+          ),
+        ),
+        run.operations.length
+          ? null
+          : h('p', { class: 'idp-muted', text: 'No operations' + (status ? ' with this outcome.' : '.') }),
+        more,
+      );
+      if (run.status === 'running')
+        timers.push(
+          setInterval(function () {
+            api('GET', '/runs/' + id + '?limit=0')
+              .then(must)
+              .then(function (r) {
+                var p = $('progress');
+                if (p) p.replaceWith(progressPanel(r));
+              });
+          }, 1500),
+        );
+    });
+}

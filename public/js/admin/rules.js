@@ -1,0 +1,100 @@
+/* The rules forms (User Sync, Attribute Mapping, Group Sync with its live preview): load, save, field errors. */
+import { api, must } from './api.js';
+import { $, append, h, lines, showFieldErrors } from './dom.js';
+import { loadConnection, tabs } from './overview.js';
+import { attributeFields, readAttributes } from './rulesAttributes.js';
+import { groupFields, groupPreview, readGroups } from './rulesGroups.js';
+import { readUsers, userFields } from './rulesUsers.js';
+
+/** Each part of the rules: its fields, and how to read them back. */
+const PARTS = {
+  users: { fields: userFields, read: readUsers },
+  attributes: { fields: attributeFields, read: readAttributes },
+  groups: { fields: groupFields, read: readGroups },
+};
+
+/** Rules forms: each edits a part of the rules and PUTs them whole; errors come back by field. */
+export function rulesView(id, part, mount) {
+  return Promise.all([loadConnection(id), api('GET', '/connections/' + id + '/rules').then(must)]).then(function (x) {
+    var c = x[0];
+    var rules = x[1];
+    var form = h('form', { class: 'aui', id: 'rules-' + part, novalidate: true });
+    var part_ = PARTS[part];
+    append(form, part_.fields(rules[part], form));
+    var extra = part === 'groups' ? groupPreview() : null;
+    append(
+      form,
+      h(
+        'div',
+        { class: 'buttons-container' },
+        h(
+          'div',
+          { class: 'buttons' },
+          h('button', { class: 'aui-button aui-button-primary', type: 'submit', id: 'save-rules' }, 'Save'),
+          h('span', { class: 'idp-status', id: 'rules-status', 'aria-live': 'polite' }),
+        ),
+      ),
+    );
+
+    function collect() {
+      var r = JSON.parse(JSON.stringify(rules));
+      r[part] = part_.read(form);
+      return r;
+    }
+    var previewTimer;
+    function schedulePreview() {
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(preview, 250);
+    }
+    function preview() {
+      if (part !== 'groups' || !form.isConnected) return; // the admin moved on to another page
+      api('POST', '/connections/' + id + '/rules/preview', {
+        samples: lines($('preview-samples').value.replace(/,/g, ' ')).slice(0, 100),
+        rules: collect(),
+      }).then(function (r) {
+        if (!form.isConnected) return;
+        var tb = $('preview').querySelector('tbody');
+        tb.textContent = '';
+        $('preview-error').textContent = '';
+        if (!r.ok) {
+          showFieldErrors(form, r.data);
+          $('preview-error').textContent = 'Fix the settings above to see the preview.';
+          return;
+        }
+        showFieldErrors(form, {});
+        r.data.mappings.forEach(function (m) {
+          tb.appendChild(
+            h(
+              'tr',
+              {},
+              h('td', { text: m.idpGroup }),
+              h(
+                'td',
+                {},
+                m.jiraGroups.length ? m.jiraGroups.join(', ') : h('span', { class: 'idp-muted', text: 'not mapped' }),
+              ),
+            ),
+          );
+        });
+      });
+    }
+    form.addEventListener('input', schedulePreview);
+    form.addEventListener('change', schedulePreview);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      $('rules-status').textContent = 'Saving…';
+      api('PUT', '/connections/' + id + '/rules', collect()).then(function (r) {
+        $('rules-status').textContent = r.ok ? 'Saved.' : 'Not saved: see the fields marked.';
+        if (r.ok) {
+          rules = r.data;
+          showFieldErrors(form, {});
+        } else if (!showFieldErrors(form, r.data)) $('rules-status').textContent = r.data.message;
+      });
+    });
+    mount(tabs(c, part), form, extra);
+    if (extra) {
+      $('preview-samples').addEventListener('input', schedulePreview);
+      preview();
+    }
+  });
+}

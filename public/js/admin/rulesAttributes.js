@@ -1,0 +1,64 @@
+/* Attribute Mapping: where username, email and display name come from; custom attributes → user properties. */
+import { $, button, field, h, text } from './dom.js';
+import { pairRow, pairs } from './pairs.js';
+
+/** The form's fields for the attributes part of the rules. */
+export function attributeFields(a, form) {
+  return [
+    field(
+      'attributes-userName',
+      'Username from',
+      text('attributes-userName', a.userName),
+      'An IdP attribute path, e.g. userName or userPrincipalName.',
+    ),
+    field('attributes-email', 'Email from', text('attributes-email', a.email), 'e.g. emails[primary] or mail.'),
+    field('attributes-displayName', 'Display name from', text('attributes-displayName', a.displayName)),
+    h(
+      'fieldset',
+      { class: 'group' },
+      h('legend', {}, h('span', { text: 'Custom attributes → Jira user properties' })),
+      h(
+        'table',
+        { class: 'aui idp-pairs', id: 'custom-attributes' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col', text: 'IdP attribute' }),
+            h('th', { scope: 'col', text: 'User property key' }),
+            h('th', {}),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          a.custom.map(function (m, i) {
+            return pairRow('custom', i, m.from, m.propertyKey, 'IdP attribute', 'User property key');
+          }),
+        ),
+      ),
+      button('Add attribute', {
+        id: 'add-custom',
+        onclick: function () {
+          var tb = form.querySelector('#custom-attributes tbody');
+          tb.appendChild(pairRow('custom', tb.children.length, '', '', 'IdP attribute', 'User property key'));
+        },
+      }),
+      h('div', { class: 'error', id: 'attributes-custom-error', 'aria-live': 'polite' }),
+    ),
+  ];
+}
+
+/** The attributes part of the rules, read back from the form. */
+export function readAttributes(form) {
+  return {
+    userName: $('attributes-userName').value.trim(),
+    email: $('attributes-email').value.trim(),
+    displayName: $('attributes-displayName').value.trim(),
+    custom: pairs(form, 'custom').map(function (p) {
+      return { from: p[0], propertyKey: p[1] };
+    }),
+  };
+}

@@ -1,0 +1,197 @@
+/* Synchronize with a live progress bar, and the dry-run plan. */
+import { api, must } from './api.js';
+import { refreshBanners } from './banners.js';
+import { append, button, h, lozenge, message, timers } from './dom.js';
+import { subjectOf } from './history.js';
+import { loadConnection, tabs } from './overview.js';
+
+export function progressPanel(run) {
+  var read = run.progress.read;
+  var total = run.progress.total;
+  var done = run.progress.done;
+  var reading = run.stage === 'reading';
+  var label = reading
+    ? 'Reading the IdP: ' +
+      (read && read.phase ? read.phase : 'starting') +
+      (read ? ' (' + read.usersSeen + ' users, ' + read.groupsSeen + ' groups, ' + read.pages + ' pages)' : '')
+    : run.status === 'running'
+      ? 'Applying: ' + done + ' of ' + total + ' operations'
+      : 'Finished: ' + done + ' of ' + total + ' operations';
+  var pct = reading ? 0 : total ? Math.round((done / total) * 100) : 100;
+  return h(
+    'div',
+    { class: 'idp-progress', id: 'progress' },
+    h(
+      'div',
+      { class: 'idp-progress-label' },
+      lozenge(run.status),
+      ' ',
+      h('span', { id: 'progress-text', text: label }),
+    ),
+    h(
+      'div',
+      {
+        class: 'idp-bar',
+        role: 'progressbar',
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+        'aria-valuenow': pct,
+        'aria-label': 'Sync progress',
+        'aria-busy': run.status === 'running' ? 'true' : 'false',
+        'data-status': run.status,
+      },
+      h('div', {
+        class: 'idp-bar-fill' + (reading ? ' idp-bar-indeterminate' : ''),
+        style: 'width:' + (reading ? 100 : pct) + '%',
+      }),
+    ),
+    run.error ? message('error', 'The sync failed', run.error) : null,
+    run.status !== 'running'
+      ? h(
+          'p',
+          {},
+          'Created ' +
+            run.counts.usersCreated +
+            ' users, linked ' +
+            run.counts.usersLinked +
+            ', deprovisioned ' +
+            run.counts.usersDeprovisioned +
+            ', ' +
+            run.counts.groupsCreated +
+            ' groups created, ' +
+            run.counts.membershipsAdded +
+            ' memberships added, ' +
+            run.counts.membershipsRemoved +
+            ' removed, ' +
+            run.counts.failed +
+            ' failed. ',
+          h('a', { href: '#/run/' + run.id, text: 'Open the run' }),
+        )
+      : null,
+  );
+}
+
+export function viewSync(id, mount) {
+  return loadConnection(id).then(function (c) {
+    mount(tabs(c, 'history'), h('h3', { text: 'Synchronize' }), h('p', { text: 'Starting…', id: 'sync-status' }));
+    var body = c.kind === 'entra' ? { mode: 'incremental' } : {};
+    return api('POST', '/connections/' + id + '/sync', body).then(function (r) {
+      var runId = r.ok ? r.data.id : r.data.runId;
+      if (!runId) return mount(tabs(c, 'history'), message('error', 'The sync did not start', r.data.message));
+      var panel = h('div', { id: 'sync-panel' });
+      mount(
+        tabs(c, 'history'),
+        h('h3', { text: 'Synchronize' }),
+        r.ok ? null : message('info', 'A sync is already running', 'Showing its progress.'),
+        panel,
+      );
+      var poll = function () {
+        api('GET', '/runs/' + runId + '?limit=0')
+          .then(must)
+          .then(function (run) {
+            panel.textContent = '';
+            append(panel, progressPanel(run));
+            if (run.status !== 'running') {
+              timers.forEach(clearInterval);
+              timers.length = 0;
+              refreshBanners();
+            }
+          });
+      };
+      poll();
+      timers.push(setInterval(poll, 1000));
+    });
+  });
+}
+
+export function viewDryRun(id, mount) {
+  return loadConnection(id).then(function (c) {
+    mount(
+      tabs(c, 'history'),
+      h('h3', { text: 'Dry run' }),
+      h('p', { text: c.kind === 'entra' ? 'Reading Entra ID and planning…' : 'Planning…' }),
+    );
+    return api('POST', '/connections/' + id + '/sync', { dryRun: true }).then(function (r) {
+      if (!r.ok)
+        return mount(
+          tabs(c, 'history'),
+          h('h3', { text: 'Dry run' }),
+          message('error', 'The dry run failed', r.data.message),
+        );
+      var ops = r.data.operations;
+      var shown = ops.slice(0, 500);
+      mount(
+        tabs(c, 'history'),
+        h('h3', { text: 'Dry run' }),
+        message(
+          'info',
+          ops.length ? ops.length + ' change(s) would be made' : 'Jira is in step: nothing to do',
+          'Nothing has been changed. Synchronize to apply the plan.',
+        ),
+        r.data.warnings.length
+          ? message(
+              'warning',
+              'Warnings',
+              null,
+              h(
+                'ul',
+                {},
+                r.data.warnings.map(function (w) {
+                  return h('li', { text: w });
+                }),
+              ),
+            )
+          : null,
+        ops.length
+          ? h(
+              'div',
+              { class: 'idp-table-wrap' },
+              h(
+                'table',
+                { class: 'aui', id: 'plan' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    ['Operation', 'User / group', 'Reason'].map(function (t) {
+                      return h('th', { scope: 'col', text: t });
+                    }),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  shown.map(function (o) {
+                    return h(
+                      'tr',
+                      {},
+                      h('td', { text: o.kind }),
+                      h('td', { text: subjectOf(o) }),
+                      h('td', { text: o.reason }),
+                    );
+                  }),
+                ),
+              ),
+            )
+          : null,
+        ops.length > shown.length
+          ? h('p', { class: 'idp-muted', text: 'Showing the first ' + shown.length + ' of ' + ops.length + '.' })
+          : null,
+        ops.length
+          ? h(
+              'p',
+              {},
+              button('Synchronize now', {
+                class: 'aui-button aui-button-primary',
+                onclick: function () {
+                  location.hash = '#/c/' + id + '/sync';
+                },
+              }),
+            )
+          : null,
+      );
+    });
+  });
+}
