@@ -1,18 +1,12 @@
 import type { Transaction } from 'sequelize';
 import type { SecretBox } from '../crypto/secrets';
 import type { Models } from '../db/models';
+import type { SiteInstall } from '../db/tenants';
 
-/** The part of ACE's ClientInfo we rely on. */
-export interface ClientInfo {
+/** The part of ACE's ClientInfo we rely on: what the tenant row keeps, plus the app key and shared secret. */
+export interface ClientInfo extends SiteInstall {
   key: string;
-  clientKey: string;
   sharedSecret: string;
-  baseUrl: string;
-  displayUrl?: string;
-  productType?: string;
-  description?: string;
-  serverVersion?: string;
-  pluginsVersion?: string;
   [field: string]: unknown;
 }
 

@@ -49,14 +49,7 @@ beforeEach(async () => {
   if (!haveChromium) return;
   entra = await new FakeEntra().start();
   s = await startScim('entra', { ENTRA_CA_FILE: entra.certFile });
-  await s.app.credentials.save(s.jira.clientKey, {
-    email: s.jira.admin.emailAddress,
-    apiToken: s.jira.adminToken,
-    tokenAccountId: s.jira.admin.accountId,
-    orgId: null,
-    orgApiKey: null,
-    updatedBy: 'test',
-  });
+  await s.storeSiteToken();
   // Jira's admin iframe is about 1,000 px wide on a laptop.
   context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.app.url });

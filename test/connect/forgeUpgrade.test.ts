@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { QueryTypes } from 'sequelize';
 import { jwtHeader } from '../support/app';
-import { startScim, type ScimHarness } from '../support/scim';
+import { entraUser, startScim, type ScimHarness } from '../support/scim';
 
 /**
  * A site on the Connect version moves to the Forge version ("Connect on Forge", same app key):
@@ -16,28 +16,11 @@ afterAll(() => s.close());
 
 const admin = () => jwtHeader(s.jira.contextJwt(s.jira.admin.accountId));
 const api = (path: string) => request(s.app.url).get(`/api/v1${path}`).set(admin());
-const user = (name: string) => ({
-  userName: `${name}@contoso.com`,
-  active: true,
-  displayName: name,
-  emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }],
-  externalId: name,
-});
-
-async function settle(): Promise<void> {
-  await s.app.outbox.drain();
-  expect(await s.app.engine.drain(30_000)).toBe(true);
-}
+const user = entraUser;
+const settle = () => s.settle();
 
 it('keeps connections, SCIM tokens, site credentials and sync history, and syncs on', async () => {
-  await s.app.credentials.save(s.jira.clientKey, {
-    email: s.jira.admin.emailAddress,
-    apiToken: s.jira.adminToken,
-    tokenAccountId: s.jira.admin.accountId,
-    orgId: null,
-    orgApiKey: null,
-    updatedBy: 'test',
-  });
+  await s.storeSiteToken();
   expect((await s.post('/Users', user('ada'))).status).toBe(201);
   await settle();
   const connectionsBefore = (await api('/connections')).body.connections;

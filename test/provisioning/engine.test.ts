@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { jwtHeader } from '../support/app';
-import { patchBody, startScim, type ScimHarness } from '../support/scim';
+import { entraUser, patchBody, type ScimHarness, startScim } from '../support/scim';
 
 /** The pipeline end to end: SCIM pushes → directory → planner → executor → the fake Jira. */
 let s: ScimHarness;
@@ -18,27 +18,9 @@ const api = {
   runs: () => request(s.app.url).get(`/api/v1/connections/${s.connectionId}/runs`).set(admin()),
   run: (id: string, q = '') => request(s.app.url).get(`/api/v1/runs/${id}${q}`).set(admin()),
 };
-const storeToken = () =>
-  s.app.credentials.save(s.jira.clientKey, {
-    email: s.jira.admin.emailAddress,
-    apiToken: s.jira.adminToken,
-    tokenAccountId: s.jira.admin.accountId,
-    orgId: null,
-    orgApiKey: null,
-    updatedBy: 'test',
-  });
-const entraUser = (name: string) => ({
-  userName: `${name}@contoso.com`,
-  active: true,
-  displayName: name,
-  emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }],
-  externalId: name,
-});
+const storeToken = () => s.storeSiteToken();
 /** Lets the SCIM outbox trigger its (coalesced) run and works it off. */
-async function settle(): Promise<void> {
-  await s.app.outbox.drain();
-  expect(await s.app.engine.drain(30_000)).toBe(true);
-}
+const settle = () => s.settle();
 const jiraUser = (name: string) => s.jira.state.userByEmail(`${name}@contoso.com`);
 const writes = () =>
   s.jira.calls.filter((c) => c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check' && c.auth !== 'none');

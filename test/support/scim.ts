@@ -17,6 +17,10 @@ export interface ScimHarness {
   put(path: string, body: unknown): request.Test;
   patch(path: string, body: unknown): request.Test;
   del(path: string): request.Test;
+  /** Saves the site admin's email and API token as the site credentials (what Jira writes need). */
+  storeSiteToken(): Promise<void>;
+  /** Lets the SCIM outbox start its (coalesced) run and works it off; fails the test if it does not end. */
+  settle(): Promise<void>;
   /** Creates another connection on the same site (its base and token). */
   newConnection(name: string, provider?: string): Promise<{ id: string; base: string; token: string }>;
   close(): Promise<void>;
@@ -56,6 +60,20 @@ export async function startScim(provider = 'entra', env: Record<string, string> 
     patch: (path, body) => json(request(app.url).patch(c.base + path), body),
     del: (path) => auth(request(app.url).delete(c.base + path)),
     newConnection,
+    async storeSiteToken() {
+      await app.credentials.save(jira.clientKey, {
+        email: jira.admin.emailAddress,
+        apiToken: jira.adminToken,
+        tokenAccountId: jira.admin.accountId,
+        orgId: null,
+        orgApiKey: null,
+        updatedBy: 'test',
+      });
+    },
+    async settle() {
+      await app.outbox.drain();
+      expect(await app.engine.drain(30_000)).toBe(true);
+    },
     async close() {
       await app.close();
       await jira.stop();
@@ -67,3 +85,12 @@ export async function startScim(provider = 'entra', env: Record<string, string> 
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 export const patchBody = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations });
+
+/** An Entra-style SCIM user whose username and work email are `<name>@contoso.com`. */
+export const entraUser = (name: string) => ({
+  userName: `${name}@contoso.com`,
+  active: true,
+  displayName: name,
+  emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }],
+  externalId: name,
+});
