@@ -63,7 +63,3 @@ function route() {
 window.addEventListener('hashchange', route);
 route();
 if (location.hash.indexOf('#/credentials') !== 0 && location.hash.replace(/^#\/?/, '') !== '') refreshBanners();
-
-window.addEventListener('hashchange', route);
-route();
-if (location.hash.indexOf('#/credentials') !== 0 && location.hash.replace(/^#\/?/, '') !== '') refreshBanners();

@@ -4,10 +4,13 @@ import { $, append, h, message } from './dom.js';
 
 // ---- banners: what blocks work ---------------------------------------------------------------
 
+/** Which call's answer may draw the banners: two calls in flight (a route and a save) must not both add theirs. */
+let latest = 0;
+
 export function refreshBanners() {
+  const gen = ++latest;
   return Promise.all([api('GET', '/site-credentials'), api('GET', '/connections')]).then(function (rs) {
-    var box = $('banners');
-    box.textContent = '';
+    var box = document.createDocumentFragment(); // drawn into the page at the end, by the latest call only
     var creds = rs[0].ok ? rs[0].data : null;
     if (creds && !creds.apiTokenSet) {
       append(
@@ -52,6 +55,7 @@ export function refreshBanners() {
             ),
           );
       });
+      if (gen === latest) $('banners').replaceChildren(box);
       return all;
     });
   });
