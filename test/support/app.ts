@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { Clock } from '../../src/clock';
 import { createLogger } from '../../src/logger';
 import { createTestDatabase, type TestDatabase } from './db';
+import type { FakeJira } from './fakeJira';
 import type { KeyServer } from './keyServer';
 
 /** A running add-on for a test: real HTTP on a loopback port, its own database, captured logs. */
@@ -82,4 +83,16 @@ export async function startTestApp(opts: {
 /** Admin API headers for a context JWT. */
 export function jwtHeader(token: string): Record<string, string> {
   return { Authorization: `JWT ${token}` };
+}
+
+/** Saves the fake site admin's email and API token as the site's credentials (what Jira writes need). */
+export async function storeSiteToken(app: TestApp, jira: FakeJira): Promise<void> {
+  await app.credentials.save(jira.clientKey, {
+    email: jira.admin.emailAddress,
+    apiToken: jira.adminToken,
+    tokenAccountId: jira.admin.accountId,
+    orgId: null,
+    orgApiKey: null,
+    updatedBy: 'test',
+  });
 }

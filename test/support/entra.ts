@@ -3,7 +3,7 @@ import request from 'supertest';
 import { FakeEntra, type FakeApp } from './fakeEntra';
 import { FakeJira } from './fakeJira';
 import { KeyServer } from './keyServer';
-import { jwtHeader, startTestApp, type TestApp } from './app';
+import { jwtHeader, startTestApp, storeSiteToken, type TestApp } from './app';
 
 export const ALL_ROLES = ['User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'];
 
@@ -37,14 +37,7 @@ export async function startEntra(env: Record<string, string> = {}): Promise<Entr
   const fullEnv = { ATLASSIAN_API_URL: jira.url, SYNC_DEBOUNCE_MS: '1', ENTRA_CA_FILE: entra.certFile, ...env };
   const app = await startTestApp({ keys, env: fullEnv });
   await jira.install(app.url, keys);
-  await app.credentials.save(jira.clientKey, {
-    email: jira.admin.emailAddress,
-    apiToken: jira.adminToken,
-    tokenAccountId: jira.admin.accountId,
-    orgId: null,
-    orgApiKey: null,
-    updatedBy: 'test',
-  });
+  await storeSiteToken(app, jira);
   const registration = entra.addApp({
     tenantId: crypto.randomUUID(),
     clientId: crypto.randomUUID(),

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { FakeJira } from './fakeJira';
 import { KeyServer } from './keyServer';
-import { jwtHeader, startTestApp, type TestApp } from './app';
+import { jwtHeader, startTestApp, storeSiteToken, type TestApp } from './app';
 
 /** An installed add-on with one SCIM connection, and helpers to call its SCIM endpoint. */
 export interface ScimHarness {
@@ -60,16 +60,7 @@ export async function startScim(provider = 'entra', env: Record<string, string> 
     patch: (path, body) => json(request(app.url).patch(c.base + path), body),
     del: (path) => auth(request(app.url).delete(c.base + path)),
     newConnection,
-    async storeSiteToken() {
-      await app.credentials.save(jira.clientKey, {
-        email: jira.admin.emailAddress,
-        apiToken: jira.adminToken,
-        tokenAccountId: jira.admin.accountId,
-        orgId: null,
-        orgApiKey: null,
-        updatedBy: 'test',
-      });
-    },
+    storeSiteToken: () => storeSiteToken(app, jira),
     async settle() {
       await app.outbox.drain();
       expect(await app.engine.drain(30_000)).toBe(true);
