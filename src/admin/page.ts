@@ -1,20 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Router, type RequestHandler, type Response } from 'express';
-import Handlebars from 'handlebars';
-import { PROJECT_ROOT } from '../config';
 import { asyncHandler } from '../http/asyncHandler';
 import { requireContext } from '../http/context';
+import { view } from '../http/views';
 import type { JiraClientFactory } from '../jira/factory';
-
-const VIEWS = path.join(PROJECT_ROOT, 'views');
-
-/** Compiles a view once and renders it inside the layout. */
-function view(name: string): (data: Record<string, unknown>) => string {
-  const layout = Handlebars.compile(fs.readFileSync(path.join(VIEWS, 'layout.hbs'), 'utf8'));
-  const body = Handlebars.compile(fs.readFileSync(path.join(VIEWS, `${name}.hbs`), 'utf8'));
-  return (data) => layout({ ...data, body: body(data) });
-}
 
 /**
  * The admin page inside Jira's iframe. Jira loads it with a JWT bound to this URL (`authenticate`:

@@ -1,14 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
-import Handlebars from 'handlebars';
 import type { Sequelize } from 'sequelize';
 import { PROJECT_ROOT } from '../config';
 import { isDatabaseReachable } from '../db/database';
 import { asyncHandler } from './asyncHandler';
+import { view } from './views';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string })
   .version;
+
+/** The health every probe and the front page report: the database answers within 2 s, or not. */
+async function health(sequelize: Sequelize) {
+  const up = await isDatabaseReachable(sequelize);
+  return { up, body: { status: up ? 'ok' : 'degraded', database: up ? 'up' : 'down' } };
+}
 
 /**
  * The server's own front door: GET / says what this server is, whether it is healthy and how to
@@ -16,44 +22,40 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.jso
  */
 export function homeRouter(deps: { sequelize: Sequelize; localBaseUrl: string; port: number }): Router {
   const router = Router();
-  const layout = Handlebars.compile(fs.readFileSync(path.join(PROJECT_ROOT, 'views/layout.hbs'), 'utf8'));
-  const body = Handlebars.compile(fs.readFileSync(path.join(PROJECT_ROOT, 'views/home.hbs'), 'utf8'));
+  const home = view('home');
 
   router.get(
     '/healthz',
     asyncHandler(async (_req, res) => {
-      const database = await isDatabaseReachable(deps.sequelize);
-      res
-        .status(database ? 200 : 503)
-        .json({ status: database ? 'ok' : 'degraded', database: database ? 'up' : 'down' });
+      const { up, body } = await health(deps.sequelize);
+      res.status(up ? 200 : 503).json(body);
     }),
   );
 
   router.get(
     '/',
     asyncHandler(async (_req, res) => {
-      const healthy = await isDatabaseReachable(deps.sequelize);
-      res.status(healthy ? 200 : 503);
+      const { up, body } = await health(deps.sequelize);
+      res.status(up ? 200 : 503);
       res.format({
         html: () => {
-          const data = {
-            title: 'IdP User & Group Sync for Jira Cloud',
-            localBaseUrl: deps.localBaseUrl,
-            baseUrl: deps.localBaseUrl,
-            healthy,
-            version: VERSION,
-            node: process.versions.node,
-            https: deps.localBaseUrl.startsWith('https://'),
-            port: deps.port,
-          };
-          res.type('html').send(layout({ ...data, body: body(data) }));
+          res.type('html').send(
+            home({
+              title: 'IdP User & Group Sync for Jira Cloud',
+              localBaseUrl: deps.localBaseUrl,
+              healthy: up,
+              version: VERSION,
+              node: process.versions.node,
+              https: deps.localBaseUrl.startsWith('https://'),
+              port: deps.port,
+            }),
+          );
         },
         json: () => {
           res.json({
             name: 'IdP User & Group Sync for Jira Cloud',
             version: VERSION,
-            status: healthy ? 'ok' : 'degraded',
-            database: healthy ? 'up' : 'down',
+            ...body,
             baseUrl: deps.localBaseUrl,
             descriptor: `${deps.localBaseUrl}/atlassian-connect.json`,
             install: 'npm run manifest, forge register, forge deploy, forge install: docs/install.md',

@@ -84,12 +84,7 @@ export class RunRepository {
   }
 
   /** Starts a run that first reads the IdP (stage "reading"); undefined when the connection already has a run going. */
-  async openReadingRun(run: {
-    id: string;
-    connectionId: string;
-    clientKey: string;
-    trigger: string;
-  }): Promise<RunRow | undefined> {
+  async openReadingRun(run: NewRun): Promise<RunRow | undefined> {
     const inserted = await this.sql.query<Record<string, unknown>>(
       `
       INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, heartbeat_at) VALUES ($1, $2, $3, $4, 'running', 'reading', now())
