@@ -61,6 +61,7 @@ describe('Entra ID connections through the admin API', () => {
     expect((await bad({ tenantId: 'not a tenant' })).fields).toHaveProperty(['entra.tenantId']);
     expect((await bad({ clientId: 'abc' })).fields).toHaveProperty(['entra.clientId']);
     expect((await bad({ cloud: 'custom', graphUrl: undefined })).fields).toHaveProperty(['entra.graphUrl']);
+    expect((await bad({ graphUrl: `${h.entra.url}/graph` })).fields).toHaveProperty(['entra.graphUrl']);
     expect((await bad({ authorityHost: 'http://login.example' })).fields).toHaveProperty(['entra.authorityHost']);
     expect((await bad({ scope: { kind: 'groups', groupIds: [] } })).fields).toHaveProperty(['entra.scope.groupIds']);
     expect((await bad({ scope: { kind: 'application' } })).fields).toHaveProperty(['entra.scope.servicePrincipalId']);

@@ -5,7 +5,24 @@ import {
   type NetworkRequestOptions,
   type NetworkResponse,
 } from '@azure/msal-node';
+import {
+  AuthenticationHandler,
+  Client,
+  GraphError as SdkGraphError,
+  PageIterator,
+  ResponseType,
+  type PageCollection,
+} from '@microsoft/microsoft-graph-client';
 import { MicrosoftHttp, type HttpOptions } from './http';
+import {
+  FOREIGN_LINK,
+  HttpsTransport,
+  PageCount,
+  PageCounter,
+  SameOrigin,
+  retryHandler,
+  type RetryInfo,
+} from './middleware';
 import { endpointsOf, type EntraSettings } from './settings';
 
 /** Graph or the token endpoint said no: the HTTP status, Graph's or AAD's error code, and its message. */
@@ -58,28 +75,35 @@ class MsalNetwork implements INetworkModule {
 
 export interface GraphPage<T> {
   value: T[];
-  nextLink?: string;
+  /** On the last batch of a delta query: the link for the next round. */
   deltaLink?: string;
+  /** Graph pages fetched for this batch. */
+  pages: number;
+}
+
+/** Items handed to the caller at a time (Graph's own largest page). */
+const BATCH = 999;
+
+export interface GraphOptions {
+  /** Retries of a throttled or unavailable answer (the SDK allows 10 at most). */
+  retries: number;
+  onRetry?: (info: RetryInfo) => void;
 }
 
 /**
- * Microsoft Graph for one connection: a client-credentials token from msal-node (cached by msal,
- * renewed before it expires), requests marked `x-ms-throttle-priority: low`, Retry-After honoured on
- * 429/503/504, and next/delta links followed only on the connection's own Graph host — the token is
- * never sent anywhere else.
+ * Microsoft Graph for one connection, through `@microsoft/microsoft-graph-client`: a
+ * client-credentials token from msal-node (cached by msal, renewed before it expires), requests
+ * marked `x-ms-throttle-priority: low`, the SDK's RetryHandler honouring Retry-After on
+ * 429/503/504, its PageIterator following next links, and links followed only on the connection's
+ * own Graph host — the token is never sent anywhere else.
  */
 export class GraphClient {
   private readonly msal: ConfidentialClientApplication;
-  private readonly graphUrl: string;
+  private readonly client: Client;
   private readonly scope: string;
 
-  constructor(
-    settings: EntraSettings,
-    clientSecret: string,
-    private readonly http: MicrosoftHttp,
-  ) {
+  constructor(settings: EntraSettings, clientSecret: string, http: MicrosoftHttp, options: GraphOptions) {
     const { authority, graphUrl } = endpointsOf(settings);
-    this.graphUrl = graphUrl;
     this.scope = `${graphUrl}/.default`;
     const authorityHost = new URL(authority).host;
     const config: Configuration = {
@@ -87,6 +111,20 @@ export class GraphClient {
       system: { networkClient: new MsalNetwork(http) },
     };
     this.msal = new ConfidentialClientApplication(config);
+    const graph = new URL(graphUrl);
+    this.client = Client.initWithMiddleware({
+      baseUrl: graph.origin,
+      defaultVersion: 'v1.0',
+      customHosts: new Set([graph.hostname]),
+      fetchOptions: { headers: { accept: 'application/json', 'x-ms-throttle-priority': 'low' } },
+      middleware: [
+        new SameOrigin(graph.origin),
+        new AuthenticationHandler({ getAccessToken: () => this.token() }),
+        retryHandler(options.retries, options.onRetry),
+        new PageCounter(),
+        new HttpsTransport(http),
+      ],
+    });
   }
 
   /** A token for Graph (from msal's cache while it is fresh). */
@@ -101,56 +139,77 @@ export class GraphClient {
   }
 
   /** GET a Graph path (`/users?…`) or a link Graph gave (`@odata.nextLink`); JSON back, or a GraphError. */
-  async get<T = Record<string, unknown>>(pathOrUrl: string, headers: Record<string, string> = {}): Promise<T> {
-    const url = pathOrUrl.startsWith('https://') ? pathOrUrl : `${this.graphUrl}/v1.0${pathOrUrl}`;
-    if (new URL(url).origin !== new URL(this.graphUrl).origin)
-      throw new GraphError(
-        0,
-        'foreign_link',
-        `Graph sent a link to another host (${new URL(url).host}); not followed.`,
-      );
-    const token = await this.token();
-    const res = await this.http.request('GET', url, {
-      authorization: `Bearer ${token}`,
-      accept: 'application/json',
-      'x-ms-throttle-priority': 'low',
-      ...headers,
-    });
-    let body: unknown;
+  async get<T = Record<string, unknown>>(
+    pathOrUrl: string,
+    headers: Record<string, string> = {},
+    count?: PageCount,
+  ): Promise<T> {
+    // The token first: its failures keep their AAD codes (the SDK would flatten them); msal's cache serves the handler.
+    await this.token();
     try {
-      body = res.text ? JSON.parse(res.text) : {};
-    } catch {
-      throw new GraphError(res.status, 'invalid_response', `Graph answered HTTP ${res.status} without JSON.`);
+      const request = this.client.api(pathOrUrl).headers(headers).responseType(ResponseType.JSON);
+      if (count) request.middlewareOptions([count]);
+      return (await request.get()) as T;
+    } catch (err) {
+      throw fromSdk(err);
     }
-    if (res.status >= 400) {
-      const e = (body as { error?: { code?: string; message?: string } }).error;
-      throw new GraphError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `HTTP ${res.status}`);
-    }
-    return body as T;
   }
 
   /** One page of a collection. */
-  async page<T>(pathOrUrl: string, headers: Record<string, string> = {}): Promise<GraphPage<T>> {
-    const body = await this.get<{ value?: T[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string }>(
-      pathOrUrl,
-      headers,
-    );
-    return { value: body.value ?? [], nextLink: body['@odata.nextLink'], deltaLink: body['@odata.deltaLink'] };
+  async page<T>(pathOrUrl: string, headers: Record<string, string> = {}): Promise<Omit<GraphPage<T>, 'pages'>> {
+    const body = await this.get<PageCollection>(pathOrUrl, headers);
+    return { value: (body.value ?? []) as T[], deltaLink: body['@odata.deltaLink'] };
   }
 
   /**
-   * Every page of a collection, following next links (until a delta link, if it is a delta query).
-   * The next page is already being fetched while the caller writes the current one.
+   * A collection in batches of up to 999 items, through the SDK's PageIterator (next links
+   * until a delta link, if it is a delta query); the last batch carries the delta link. The
+   * iterator reads the next batch while the caller writes the current one.
    */
   async *pages<T>(pathOrUrl: string, headers: Record<string, string> = {}): AsyncGenerator<GraphPage<T>> {
-    let pending: Promise<GraphPage<T>> | undefined = this.page<T>(pathOrUrl, headers);
-    while (pending) {
-      const page: GraphPage<T> = await pending;
-      pending = page.nextLink ? this.page<T>(page.nextLink, headers) : undefined;
-      pending?.catch(() => undefined); // a failure surfaces when it is awaited, not as an unhandled rejection
-      yield page;
+    const count = new PageCount();
+    const first = await this.get<PageCollection>(pathOrUrl, headers, count);
+    let batch: T[] = [];
+    const iterator = new PageIterator(
+      this.client,
+      { ...first, value: first.value ?? [] },
+      (item: T) => batch.push(item) < BATCH,
+      { headers, middlewareOptions: [count] },
+    );
+    const next = () => {
+      const running = iterator.resume();
+      running.catch(() => undefined); // a failure surfaces when it is awaited, not as an unhandled rejection
+      return running;
+    };
+    let running = next();
+    for (;;) {
+      try {
+        await running;
+      } catch (err) {
+        throw fromSdk(err);
+      }
+      const done = iterator.isComplete();
+      const out = { value: batch, deltaLink: done ? iterator.getDeltaLink() : undefined, pages: count.pages };
+      batch = [];
+      count.pages = 0;
+      // The next batch is already being fetched while the caller writes this one.
+      if (!done) running = next();
+      if (out.value.length > 0 || done) yield out;
+      if (done) return;
     }
   }
+}
+
+/** The SDK's errors as ours: Graph's status and code, network codes kept, links off the host named. */
+function fromSdk(err: unknown): Error {
+  if (err instanceof GraphError || !(err instanceof SdkGraphError)) return err as Error;
+  if (err.code === FOREIGN_LINK) return new GraphError(0, 'foreign_link', err.message);
+  if (err.statusCode <= 0 && err.code && /^E[A-Z]|^(CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|ERR_TLS)/.test(err.code))
+    return Object.assign(new Error(err.message), { code: err.code });
+  if (err.code === 'SyntaxError')
+    return new GraphError(err.statusCode, 'invalid_response', `Graph answered HTTP ${err.statusCode} without JSON.`);
+  const status = err.statusCode > 0 ? err.statusCode : 0;
+  return new GraphError(status, err.code ?? `http_${status}`, err.message || `HTTP ${status}`);
 }
 
 /** msal's errors as GraphErrors: status, AAD error code (invalid_client, …) and AADSTS numbers. */

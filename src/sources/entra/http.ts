@@ -24,9 +24,10 @@ export interface HttpResponse {
 const RETRY_STATUS = new Set([429, 503, 504]);
 
 /**
- * HTTPS to Microsoft (token endpoint and Graph) with a keep-alive agent: answers 429/503/504 and
- * network errors are retried, waiting what Retry-After says (else 1 s, 2 s, 4 s … with jitter),
- * up to maxAttempts. Every other answer is returned as it is.
+ * HTTPS to Microsoft with a keep-alive agent and the extra CA: msal's network client for the token
+ * endpoint, and the Graph SDK's transport (middleware.ts). Network errors — and, for the token
+ * endpoint, answers 429/503/504 — are retried, waiting what Retry-After says (else 1 s, 2 s, 4 s …
+ * with jitter), up to maxAttempts. Every other answer is returned as it is.
  */
 export class MicrosoftHttp {
   private readonly agent: https.Agent;
@@ -41,11 +42,16 @@ export class MicrosoftHttp {
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /**
+   * One request, retried on network errors and (unless `retryStatus` is false, as for Graph, whose
+   * SDK retries those itself) on 429/503/504.
+   */
   async request(
     method: 'GET' | 'POST',
     url: string,
     headers: Record<string, string>,
     body?: string,
+    { retryStatus = true }: { retryStatus?: boolean } = {},
   ): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse | undefined;
@@ -55,7 +61,7 @@ export class MicrosoftHttp {
       } catch (err) {
         failure = err as Error;
       }
-      if (res && !RETRY_STATUS.has(res.status)) return res;
+      if (res && (!retryStatus || !RETRY_STATUS.has(res.status))) return res;
       if (attempt >= this.o.maxAttempts) {
         if (res) return res;
         throw failure!;

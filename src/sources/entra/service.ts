@@ -7,7 +7,7 @@ import type { Logger } from '../../logger';
 import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
 import type { SourceStateRepository } from '../state';
 import { explainEntraError, isEntraError } from './errors';
-import { GraphClient, GraphError, MicrosoftHttp } from './graph';
+import { GraphClient, GraphError, MicrosoftHttp, type GraphOptions } from './graph';
 import { endpointsOf, entraSettingsSchema, servicePrincipalPath, userSelect, type EntraSettings } from './settings';
 import { EntraPull } from './sync';
 
@@ -33,19 +33,32 @@ const secretContext = (connectionId: string) => `connection:clientSecret:${conne
  */
 export class EntraService implements PullSource {
   private readonly http: MicrosoftHttp;
+  private readonly graphOptions: GraphOptions;
   private readonly clients = new Map<string, { key: string; client: GraphClient }>();
 
   constructor(private readonly d: EntraDeps) {
+    const onRetry = ({
+      url,
+      status,
+      waitMs,
+      attempt,
+    }: {
+      url: string;
+      status: number | string;
+      waitMs: number;
+      attempt: number;
+    }) =>
+      d.logger.warn(
+        { host: new URL(url).host, status, waitMs, attempt },
+        'Microsoft throttled or failed a request; waiting as asked',
+      );
     this.http = new MicrosoftHttp({
       caPem: d.options.caPem,
       timeoutMs: d.options.timeoutMs,
       maxAttempts: d.options.maxAttempts,
-      onRetry: ({ url, status, waitMs, attempt }) =>
-        d.logger.warn(
-          { host: new URL(url).host, status, waitMs, attempt },
-          'Microsoft throttled or failed a request; waiting as asked',
-        ),
+      onRetry,
     });
+    this.graphOptions = { retries: d.options.maxAttempts - 1, onRetry };
   }
 
   /** Minutes between scheduled syncs (0: none); 0 too for settings that no longer validate. */
@@ -69,7 +82,7 @@ export class EntraService implements PullSource {
 
   /** A client for candidate settings and secret (the admin's "Test connection" before saving). */
   candidate(settings: EntraSettings, secret: string): GraphClient {
-    return new GraphClient(settings, secret, this.http);
+    return new GraphClient(settings, secret, this.http, this.graphOptions);
   }
 
   /** Acquires a token and reads one user: ok, or one line saying what to fix. */
@@ -185,7 +198,7 @@ export class EntraService implements PullSource {
       .digest('hex');
     const cached = this.clients.get(c.id);
     if (cached?.key === key) return cached.client;
-    const client = new GraphClient(settings, this.openSecret(c.id, sealed), this.http);
+    const client = new GraphClient(settings, this.openSecret(c.id, sealed), this.http, this.graphOptions);
     this.clients.set(c.id, { key, client });
     return client;
   }

@@ -84,7 +84,12 @@ export const entraSettingsSchema = z
       .default('global'),
     /** With cloud "custom": the authority host (e.g. https://login.microsoftonline.de) and Graph URL. */
     authorityHost: httpsUrl.optional(),
-    graphUrl: httpsUrl.optional(),
+    graphUrl: httpsUrl
+      .refine(
+        (v) => new URL(v).pathname === '/' && !new URL(v).search,
+        "must be Graph's root, such as https://graph.microsoft.de, without a path",
+      )
+      .optional(),
     usernameAttribute: graphProperty.default('userPrincipalName'),
     attributes: z.array(graphProperty).max(50, 'at most 50 attributes').default([]),
     scope: scopeSchema.default({ kind: 'directory' }),

@@ -341,7 +341,7 @@ export class EntraPull {
 
   private async *pagesOf<T>(pathOrUrl: string, headers: Record<string, string> = {}): AsyncGenerator<GraphPage<T>> {
     for await (const page of this.graph.pages<T>(pathOrUrl, headers)) {
-      this.progress.pages++;
+      this.progress.pages += page.pages;
       yield page;
     }
   }

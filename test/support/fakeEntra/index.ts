@@ -174,6 +174,9 @@ export class FakeEntra {
     }
   }
 
+  /** Where next links point (this fake's own URL unless a test sends them elsewhere, as a hostile answer would). */
+  linkBase?: string;
+
   /** The authority and Graph URL a connection uses to reach this fake. */
   authority(tenantId: string): string {
     return `${this.url}/${tenantId}`;
@@ -628,7 +631,7 @@ export class FakeEntra {
     if (cursor.offset < cursor.items.length) {
       const token = crypto.randomBytes(18).toString('base64url');
       this.cursors.set(token, cursor);
-      return { '@odata.nextLink': `${this.url}/v1.0/page?$skiptoken=${token}`, value };
+      return { '@odata.nextLink': `${this.linkBase ?? this.url}/v1.0/page?$skiptoken=${token}`, value };
     }
     return cursor.deltaLink ? { '@odata.deltaLink': cursor.deltaLink, value } : { value };
   }
