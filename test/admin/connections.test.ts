@@ -32,6 +32,11 @@ const api = (site: FakeJira) => ({
       .post(`/api/v1${path}`)
       .set(jwtHeader(site.contextJwt(site.admin.accountId)))
       .send(body),
+  put: (path: string, body: object) =>
+    request(app.url)
+      .put(`/api/v1${path}`)
+      .set(jwtHeader(site.contextJwt(site.admin.accountId)))
+      .send(body),
   patch: (path: string, body: object) =>
     request(app.url)
       .patch(`/api/v1${path}`)
@@ -107,6 +112,29 @@ describe('connections admin API', () => {
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.fields)).toEqual(expect.arrayContaining(['importUsers']));
     expect(bad.body.message).toMatch(/kind/);
+  });
+
+  it('previews group mapping under the saved rules or the rules given, validated at the edge', async () => {
+    const c = (await create(siteA, 'Preview')).body;
+    const saved = await api(siteA).put(`/connections/${c.id}/rules`, {
+      groups: { manual: [{ idpGroup: 'Sales', jiraGroups: ['sales-team'] }] },
+    });
+    expect(saved.status).toBe(200);
+    const bySaved = await api(siteA).post(`/connections/${c.id}/rules/preview`, { samples: ['Sales'] });
+    expect(bySaved.status).toBe(200);
+    expect(JSON.stringify(bySaved.body.mappings)).toContain('sales-team');
+    const given = await api(siteA).post(`/connections/${c.id}/rules/preview`, {
+      samples: ['jira-dev'],
+      rules: { groups: { onTheFly: { enabled: true, pattern: '^jira-(.*)$', replacement: '$1' } } },
+    });
+    expect(given.status).toBe(200);
+    expect(JSON.stringify(given.body.mappings)).toContain('"dev"');
+    const bad = await api(siteA).post(`/connections/${c.id}/rules/preview`, {
+      samples: ['x'],
+      rules: { groups: { include: ['(unclosed'] } },
+    });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.fields)).toEqual(['rules.groups.include.0']);
   });
 
   it('refuses what it cannot do yet, and bad values, naming the field', async () => {

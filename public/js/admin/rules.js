@@ -41,6 +41,14 @@ export function rulesView(id, part, mount) {
       r[part] = part_.read(form);
       return r;
     }
+    /** The preview's errors name fields inside its `rules` member; the form names them from the rules down. */
+    function withinRules(err) {
+      var fields = {};
+      Object.keys((err && err.fields) || {}).forEach(function (k) {
+        fields[k.replace(/^rules\./, '')] = err.fields[k];
+      });
+      return Object.assign({}, err, { fields: fields });
+    }
     var previewTimer;
     function schedulePreview() {
       clearTimeout(previewTimer);
@@ -57,7 +65,7 @@ export function rulesView(id, part, mount) {
         tb.textContent = '';
         $('preview-error').textContent = '';
         if (!r.ok) {
-          showFieldErrors(form, r.data);
+          showFieldErrors(form, withinRules(r.data));
           $('preview-error').textContent = 'Fix the settings above to see the preview.';
           return;
         }

@@ -9,7 +9,7 @@ import { previewMapping } from '../../provisioning/groupMapping';
 import { rulesOf, rulesSchema } from '../../provisioning/rules';
 import type { RunRepository } from '../../provisioning/runs';
 import { startManualSync } from '../../jobs/manual';
-import { AppError, notFound, validationError } from '../../http/errors';
+import { AppError, notFound } from '../../http/errors';
 import type { PullSources } from '../../sources/source';
 import { presentOperation, presentPlanned, presentRun } from '../presenters';
 
@@ -30,7 +30,7 @@ export const syncBodySchema = z
   })
   .strict();
 export const previewSchema = z
-  .object({ samples: z.array(z.string().max(255)).max(100), rules: z.unknown().optional() })
+  .object({ samples: z.array(z.string().max(255)).max(100), rules: rulesSchema.optional() })
   .strict();
 
 async function connectionOr404(deps: SyncDeps, clientKey: string, id: string) {
@@ -61,12 +61,8 @@ export const previewRules = (deps: SyncDeps): RequestHandler =>
   wrap(async (req, res) => {
     const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
     const body = res.locals.body as z.infer<typeof previewSchema>;
-    const rules =
-      body.rules === undefined
-        ? { success: true as const, data: rulesOf(c.settings) }
-        : rulesSchema.safeParse(body.rules);
-    if (!rules.success) throw validationError(rules.error);
-    res.json({ mappings: previewMapping(body.samples, rules.data.groups) });
+    const rules = body.rules ?? rulesOf(c.settings);
+    res.json({ mappings: previewMapping(body.samples, rules.groups) });
   });
 
 /** POST /api/v1/connections/{id}/sync: a dry run returns the plan; otherwise a run starts (202). */
