@@ -3,6 +3,7 @@ import type { AddOn } from 'atlassian-connect-express';
 import express, { type Express } from 'express';
 import type { Sequelize } from 'sequelize';
 import { errorHandler, notFound } from './http/errors';
+import { AdminCheck } from './admin/auth';
 import { adminPageRouter } from './admin/page';
 import { adminApiRouter } from './admin/routes';
 import { PROJECT_ROOT, type Config } from './config';
@@ -153,11 +154,13 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   });
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
-  app.use(adminPageRouter({ authenticate: addon.authenticate(), jira, localBaseUrl: config.localBaseUrl }));
+  const adminCheck = new AdminCheck(jira, clock);
+  app.use(adminPageRouter({ authenticate: addon.authenticate(), adminCheck, localBaseUrl: config.localBaseUrl }));
   app.use(
     '/api/v1',
     adminApiRouter({
       authenticate: requireContextJwt(addon),
+      adminCheck,
       tenants,
       credentials,
       connections,

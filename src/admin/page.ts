@@ -2,7 +2,7 @@ import { Router, type RequestHandler, type Response } from 'express';
 import { asyncHandler } from '../http/asyncHandler';
 import { requireContext } from '../http/context';
 import { view } from '../http/views';
-import type { JiraClientFactory } from '../jira/factory';
+import type { AdminCheck } from './auth';
 
 /**
  * The admin page inside Jira's iframe. Jira loads it with a JWT bound to this URL (`authenticate`:
@@ -11,7 +11,7 @@ import type { JiraClientFactory } from '../jira/factory';
  */
 export function adminPageRouter(deps: {
   authenticate: RequestHandler;
-  jira: JiraClientFactory;
+  adminCheck: AdminCheck;
   localBaseUrl: string;
 }): Router {
   const router = Router();
@@ -29,7 +29,7 @@ export function adminPageRouter(deps: {
     try {
       isAdmin =
         Boolean(userAccountId) &&
-        (await deps.jira.forTenant(clientKey).hasGlobalPermission(userAccountId!, 'ADMINISTER'));
+        (await deps.adminCheck.fresh(clientKey, userAccountId!)); // once per page load: the API calls use this answer
     } catch {
       return send(
         res,

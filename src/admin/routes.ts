@@ -3,7 +3,7 @@ import type { TenantRepository } from '../db/tenants';
 import type { ConnectionRepository } from '../db/connections';
 import type { SiteCredentialsRepository } from '../db/siteCredentials';
 import type { JiraClientFactory } from '../jira/factory';
-import { requireJiraAdmin } from './auth';
+import { requireJiraAdmin, type AdminCheck } from './auth';
 import {
   createConnection,
   deleteConnection,
@@ -39,6 +39,7 @@ import { validateBody, validateQuery } from './validate';
 export interface AdminApiDeps {
   /** The host's authentication of an API call (Connect: the context JWT); it leaves the request's context. */
   authenticate: RequestHandler;
+  adminCheck: AdminCheck;
   tenants: TenantRepository;
   credentials: SiteCredentialsRepository;
   connections: ConnectionRepository;
@@ -55,7 +56,7 @@ export interface AdminApiDeps {
 /** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
 export function adminApiRouter(deps: AdminApiDeps): Router {
   const router = Router();
-  router.use(deps.authenticate, requireJiraAdmin(deps.jira));
+  router.use(deps.authenticate, requireJiraAdmin(deps.adminCheck));
 
   router.get('/site-credentials', getSiteCredentials(deps));
   router.put('/site-credentials', validateBody(putSiteCredentialsSchema), putSiteCredentials(deps));

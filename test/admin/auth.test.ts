@@ -100,10 +100,46 @@ describe('admin API authentication', () => {
   });
 
   it('answers 502, never 500, when Jira cannot answer the permission check', async () => {
+    const other = siteA.state.addUser({ emailAddress: 'admin2@example.com' });
+    siteA.state.administrators.add(other.accountId); // an admin whose answer the app has not heard yet
     siteA.failNext({ status: 503 }, { status: 503 });
-    const res = await getCreds(siteA.contextJwt(siteA.admin.accountId));
+    const res = await getCreds(siteA.contextJwt(other.accountId));
     expect(res.status).toBe(502);
     expect(res.body.error).toBe('jira_unavailable');
+  });
+
+  it("asks Jira once per page load and user, not once per API call (app traffic counts against the site's quota)", async () => {
+    const admin = siteA.state.addUser({ emailAddress: 'admin3@example.com' });
+    siteA.state.administrators.add(admin.accountId);
+    const checks = () =>
+      siteA
+        .callsTo('POST', '/rest/api/3/permissions/check')
+        .filter((c) => (c.body as { accountId?: string }).accountId === admin.accountId).length;
+    const page = await request(app.url)
+      .get('/admin')
+      .set(jwtHeader(siteA.appJwt('GET', '/admin', admin.accountId)));
+    expect(page.status).toBe(200);
+    expect(checks()).toBe(1);
+    // the page's first calls come together, then more as the admin works
+    await Promise.all(Array.from({ length: 5 }, () => getCreds(siteA.contextJwt(admin.accountId)).expect(200)));
+    for (let i = 0; i < 20; i++) await getCreds(siteA.contextJwt(admin.accountId)).expect(200);
+    expect(checks()).toBe(1);
+    // a user who is not an administrator asks no more often, however many calls they make
+    const user = siteA.state.addUser({ emailAddress: 'curious@example.com' });
+    for (let i = 0; i < 10; i++) expect((await getCreds(siteA.contextJwt(user.accountId))).status).toBe(403);
+    expect(
+      siteA
+        .callsTo('POST', '/rest/api/3/permissions/check')
+        .filter((c) => (c.body as { accountId?: string }).accountId === user.accountId),
+    ).toHaveLength(1);
+    // a new page load asks again (an admin whose role was taken away is refused from then on)
+    siteA.state.administrators.delete(admin.accountId);
+    const again = await request(app.url)
+      .get('/admin')
+      .set(jwtHeader(siteA.appJwt('GET', '/admin', admin.accountId)));
+    expect(again.status).toBe(403);
+    expect((await getCreds(siteA.contextJwt(admin.accountId))).status).toBe(403);
+    expect(checks()).toBe(2);
   });
 
   it('answers 404 in JSON for an unknown admin resource, but only after authentication', async () => {
