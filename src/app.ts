@@ -126,8 +126,9 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     executor,
     logger,
     clock,
+    retry: config.sync.runRetry,
   });
-  const outbox = new OutboxTrigger({ outbox: outboxStore, connections, engine, logger, options: config.sync });
+  const outbox = new OutboxTrigger({ outbox: outboxStore, connections, engine, runs, logger, options: config.sync });
   const sourceState = new SourceStateRepository(sql);
   const entra = new EntraService({
     connections,

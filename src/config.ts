@@ -70,6 +70,8 @@ const settingsSchema = z.object({
   SYNC_MAX_ATTEMPTS: positiveInt.max(50).default(8),
   SYNC_LEASE_MS: positiveInt.default(120_000),
   SYNC_HISTORY_DAYS: positiveInt.default(90),
+  SYNC_RUN_RETRY_BASE_MS: positiveInt.default(30_000),
+  SYNC_RUN_RETRY_MAX_MS: positiveInt.default(900_000),
   ENTRA_CA_FILE: z
     .string()
     .min(1)
@@ -115,6 +117,8 @@ export interface Config {
     maxAttempts: number;
     leaseMs: number;
     historyDays: number;
+    /** A run that could not start for want of Jira is tried again after this backoff. */
+    runRetry: { backoffBaseMs: number; backoffMaxMs: number };
   };
   entra: {
     /** Extra CA certificates (PEM) trusted for the Microsoft endpoints: TLS-inspecting proxies, tests. */
@@ -200,6 +204,7 @@ function toConfig(s: Settings): Config {
       maxAttempts: s.SYNC_MAX_ATTEMPTS,
       leaseMs: s.SYNC_LEASE_MS,
       historyDays: s.SYNC_HISTORY_DAYS,
+      runRetry: { backoffBaseMs: s.SYNC_RUN_RETRY_BASE_MS, backoffMaxMs: s.SYNC_RUN_RETRY_MAX_MS },
     },
     entra: {
       caPem: s.ENTRA_CA_FILE ? fs.readFileSync(s.ENTRA_CA_FILE, 'utf8') : undefined,

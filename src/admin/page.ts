@@ -27,9 +27,7 @@ export function adminPageRouter(deps: {
     };
     let isAdmin: boolean;
     try {
-      isAdmin =
-        Boolean(userAccountId) &&
-        (await deps.adminCheck.fresh(clientKey, userAccountId!)); // once per page load: the API calls use this answer
+      isAdmin = Boolean(userAccountId) && (await deps.adminCheck.fresh(clientKey, userAccountId!)); // once per page load: the API calls use this answer
     } catch {
       return send(
         res,

@@ -98,6 +98,8 @@ export const presentRun = (r: RunRow) => ({
   },
   counts: presentCounts(r.counts),
   error: r.error,
+  attempts: r.attempts,
+  nextTryAt: r.nextTryAt?.toISOString() ?? null,
 });
 
 /** What a pull source reported of its read (sources/entra/sync.ts PullProgress), and its timing. */

@@ -3,11 +3,13 @@ import type { ConnectionRepository } from '../db/connections';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { Outbox } from '../provisioning/outbox';
+import type { RunRepository } from '../provisioning/runs';
 
 export interface OutboxTriggerDeps {
   outbox: Outbox;
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
+  runs: RunRepository;
   logger: Logger;
   options: Config['sync'];
 }
@@ -15,7 +17,8 @@ export interface OutboxTriggerDeps {
 /**
  * The SCIM trigger: once a connection's directory changes have gone quiet (SYNC_DEBOUNCE_MS, or
  * SYNC_MAX_DELAY_MS since the oldest), one run covers them all. A first login's queued request
- * (a run was already going) is picked up the same way.
+ * (a run was already going) is picked up the same way. While a run that could not start for want
+ * of Jira waits for its next try, the changes wait with it.
  */
 export class OutboxTrigger {
   private timer: NodeJS.Timeout | undefined;
@@ -40,7 +43,8 @@ export class OutboxTrigger {
     const { debounceMs, maxDelayMs } = this.d.options;
     for (const q of await this.d.outbox.quietOutboxes(debounceMs, maxDelayMs)) {
       const connection = await this.d.connections.get(q.clientKey, q.connectionId);
-      if (connection) {
+      // Jira did not answer the last time: the changes wait for the run's next try (one failed run, not a storm).
+      if (connection && !(await this.d.runs.nextTryOf(connection.id))) {
         await this.d.engine.run(connection, connection.kind === 'scim' ? 'scim' : 'login', {
           coveredRequestId: q.lastId,
         });

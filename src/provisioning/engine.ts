@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { setTimeout as pause } from 'node:timers/promises';
+import { backoffDelay } from '../backoff';
 import type { Clock } from '../clock';
 import type { Connection } from '../db/connections';
 import type { SnapshotReader } from '../directory/snapshot';
@@ -37,6 +38,8 @@ export interface EngineDeps {
   executor: Executor;
   logger: Logger;
   clock: Clock;
+  /** The wait before trying again a run that could not start for want of Jira. */
+  retry: { backoffBaseMs: number; backoffMaxMs: number };
 }
 
 /**
@@ -62,7 +65,15 @@ export class ProvisioningEngine {
     if (opts.pull) return this.runWithPull(connection, trigger, opts.pull, !!opts.dryRun);
     const planned = await this.planFor(connection);
     if (planned.kind === 'failed') {
-      if (!opts.dryRun) await this.d.runs.recordFailedRun(this.newRun(connection, trigger), planned.error);
+      if (!opts.dryRun) {
+        const failed = await this.d.runs.recordFailedStart(this.newRun(connection, trigger), planned.error, (n) =>
+          backoffDelay(n, this.d.retry, () => this.d.clock.random()),
+        );
+        this.d.logger.warn(
+          { connectionId: connection.id, runId: failed.id, attempts: failed.attempts, nextTryAt: failed.nextTryAt },
+          'sync run could not start: Jira did not answer; trying again later',
+        );
+      }
       return planned;
     }
     if (opts.dryRun) return planned;

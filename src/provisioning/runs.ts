@@ -1,3 +1,4 @@
+import type { Transaction } from 'sequelize';
 import type { Sql } from '../db/sql';
 import { toOp, type OperationQueue, type StoredOperation } from './executor/queue';
 import type { Outbox } from './outbox';
@@ -19,6 +20,10 @@ export interface RunRow {
   progress: Record<string, unknown>;
   startedAt: Date;
   finishedAt: Date | null;
+  /** How many times a run that could not start was tried (1 for every other run). */
+  attempts: number;
+  /** When a run that could not start for want of Jira is tried again (null: not waiting). */
+  nextTryAt: Date | null;
 }
 
 const toRun = (r: Record<string, unknown>): RunRow => ({
@@ -35,6 +40,8 @@ const toRun = (r: Record<string, unknown>): RunRow => ({
   progress: (r.progress as Record<string, unknown>) ?? {},
   startedAt: r.started_at as Date,
   finishedAt: r.finished_at as Date | null,
+  attempts: (r.attempts as number | undefined) ?? 1,
+  nextTryAt: (r.next_try_at as Date | null | undefined) ?? null,
 });
 
 /** What outcome counts as which figure of a run. */
@@ -77,6 +84,7 @@ export class RunRepository {
         tx,
       );
       if (inserted.length === 0) return undefined;
+      await this.stopWaiting(run, tx);
       await this.queue.insert(run.id, run.clientKey, ops, tx);
       if (coveredRequestId) await this.outbox.markCovered(run.connectionId, coveredRequestId, tx);
       return toRun(inserted[0]);
@@ -91,7 +99,17 @@ export class RunRepository {
       ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`,
       [run.id, run.connectionId, run.clientKey, run.trigger],
     );
+    if (inserted[0]) await this.stopWaiting(run);
     return inserted[0] && toRun(inserted[0]);
+  }
+
+  /** A run started: an earlier run that could not start no longer waits for its next try. */
+  private async stopWaiting(run: NewRun, tx?: Transaction): Promise<void> {
+    await this.sql.query(
+      'UPDATE sync_runs SET next_try_at = NULL WHERE connection_id = $1 AND next_try_at IS NOT NULL AND id <> $2',
+      [run.connectionId, run.id],
+      tx,
+    );
   }
 
   /** What a reading run has done so far (also its heartbeat). */
@@ -127,12 +145,46 @@ export class RunRepository {
     );
   }
 
-  /** Records a run that could not start (e.g. Jira could not be read), so the history shows why. */
-  async recordFailedRun(run: NewRun, error: string): Promise<void> {
-    await this.sql.query(
-      "INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, error, finished_at) VALUES ($1, $2, $3, $4, 'failed', $5, now())",
-      [run.id, run.connectionId, run.clientKey, run.trigger, error],
+  /**
+   * Records a run that could not start because Jira did not answer, so the history shows why. Its
+   * retries are one row: when the connection's latest run is such a failure, it takes this attempt
+   * (attempts + 1, the new reason and next try); otherwise a new failed run. `retryDelayMs` gives
+   * the wait before the next try from the attempt number.
+   */
+  async recordFailedStart(run: NewRun, error: string, retryDelayMs: (attempts: number) => number): Promise<RunRow> {
+    return this.sql.transaction(async (tx) => {
+      const [latest] = await this.sql.query<{ id: string; attempts: number; retrying: boolean }>(
+        `SELECT id, attempts, status = 'failed' AND next_try_at IS NOT NULL AS retrying FROM sync_runs
+         WHERE connection_id = $1 ORDER BY started_at DESC LIMIT 1 FOR UPDATE`,
+        [run.connectionId],
+        tx,
+      );
+      const rows = latest?.retrying
+        ? await this.sql.query<Record<string, unknown>>(
+            `UPDATE sync_runs SET attempts = attempts + 1, error = $2, finished_at = now(),
+               next_try_at = now() + ($3 || ' milliseconds')::interval
+             WHERE id = $1 RETURNING *`,
+            [latest.id, error, String(retryDelayMs(latest.attempts + 1))],
+            tx,
+          )
+        : await this.sql.query<Record<string, unknown>>(
+            `INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, error, finished_at, attempts, next_try_at)
+             VALUES ($1, $2, $3, $4, 'failed', $5, now(), 1, now() + ($6 || ' milliseconds')::interval) RETURNING *`,
+            [run.id, run.connectionId, run.clientKey, run.trigger, error, String(retryDelayMs(1))],
+            tx,
+          );
+      return toRun(rows[0]);
+    });
+  }
+
+  /** When the connection's latest run could not start for want of Jira: its next try, while it is still ahead. */
+  async nextTryOf(connectionId: string): Promise<Date | null> {
+    const [row] = await this.sql.query<{ next_try_at: Date | null }>(
+      `SELECT CASE WHEN next_try_at > now() THEN next_try_at END AS next_try_at FROM sync_runs
+       WHERE connection_id = $1 ORDER BY started_at DESC LIMIT 1`,
+      [connectionId],
     );
+    return row?.next_try_at ?? null;
   }
 
   /** A run whose reader stopped reporting (its instance died mid-read) ends, so the next one can start. */

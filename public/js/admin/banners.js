@@ -1,6 +1,6 @@
 /* Banners for what blocks work: no site-admin token, parked operations, a failed last run. */
 import { api } from './api.js';
-import { $, append, h, message } from './dom.js';
+import { $, append, h, message, runError } from './dom.js';
 
 // ---- banners: what blocks work ---------------------------------------------------------------
 
@@ -40,7 +40,7 @@ export function refreshBanners() {
             message(
               'error',
               x.c.name + ': the last sync failed',
-              last.error || '',
+              runError(last),
               h('p', {}, h('a', { href: '#/run/' + last.id, text: 'Open the run' })),
             ),
           );

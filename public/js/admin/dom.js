@@ -53,6 +53,14 @@ export function message(kind, title, text, extra) {
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : '—';
 }
+/** A run's failure, with its retries when it could not start for want of Jira. */
+export function runError(run) {
+  var text = run.error || '';
+  if (run.attempts > 1) text += ' Tried ' + run.attempts + ' times.';
+  if (run.nextTryAt) text += ' Next try at ' + when(run.nextTryAt) + '; changes wait until then.';
+  return text;
+}
+
 export function lozenge(status) {
   var kind =
     {

@@ -1,7 +1,7 @@
 /* Synchronize with a live progress bar, and the dry-run plan. */
 import { api, must } from './api.js';
 import { refreshBanners } from './banners.js';
-import { append, button, h, lozenge, message, timers } from './dom.js';
+import { append, button, h, lozenge, message, runError, timers } from './dom.js';
 import { subjectOf } from './history.js';
 import { loadConnection, tabs } from './overview.js';
 
@@ -45,7 +45,7 @@ export function progressPanel(run) {
         style: 'width:' + (reading ? 100 : pct) + '%',
       }),
     ),
-    run.error ? message('error', 'The sync failed', run.error) : null,
+    run.error ? message('error', 'The sync failed', runError(run)) : null,
     run.status !== 'running'
       ? h(
           'p',

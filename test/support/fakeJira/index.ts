@@ -122,6 +122,12 @@ export class FakeJira {
     this.plannedByPath.set(path, [...(this.plannedByPath.get(path) ?? []), ...answers]);
   }
 
+  /** Drops the planned answers not yet given (Jira is back). */
+  clearPlanned(): void {
+    this.planned.length = 0;
+    this.plannedByPath.clear();
+  }
+
   /** Random failures on a share of calls. */
   setFaults(faults: Faults): void {
     this.faults = faults;
