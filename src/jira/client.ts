@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { describeJiraBody, isRetryableStatus, JiraError, needsCredential } from './errors';
 import type { TenantLimiter } from './limiter';
 import { pageThrough } from './paging';
@@ -41,6 +42,30 @@ export class JiraClient {
   /** The owner of the stored site-admin token (verifies an email + token pair). */
   tokenOwner(): Promise<JiraUser> {
     return this.call('token', { method: 'GET', path: '/rest/api/3/myself' });
+  }
+
+  /**
+   * Whether the token's owner may write groups and delete users — a site administrator, which
+   * Administer Jira alone is not. Asked with a call that changes nothing: adding the owner to a
+   * group that does not exist answers 404 to a site admin and 403 to anyone else.
+   */
+  async canWriteGroups(accountId: string): Promise<boolean> {
+    try {
+      await this.call(
+        'token',
+        {
+          method: 'POST',
+          path: '/rest/api/3/group/user',
+          query: { groupId: crypto.randomUUID() },
+          body: { accountId },
+        },
+        [404],
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof JiraError && err.status === 403) return false;
+      throw err;
+    }
   }
 
   /** True when the user holds the given global permission (ADMINISTER for the admin page). */
@@ -262,6 +287,23 @@ export class JiraClient {
   }
 
   /** The organization the org API key belongs to (verifies the key when it is saved). */
+  /** The organizations the org API key sees, following the cursor (`links.next`). */
+  async listOrganizations(): Promise<Array<{ id: string; name: string }>> {
+    const out: Array<{ id: string; name: string }> = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const body = await this.call<{
+        data?: Array<{ id: string; attributes?: { name?: string } }>;
+        links?: { next?: string | null };
+      }>('org', { method: 'GET', path: '/admin/v1/orgs', query: cursor ? { cursor } : undefined });
+      for (const o of body.data ?? []) out.push({ id: o.id, name: o.attributes?.name ?? o.id });
+      const next = body.links?.next;
+      if (!next) break;
+      cursor = next.includes('cursor=') ? (new URL(next, 'https://x').searchParams.get('cursor') ?? next) : next;
+    }
+    return out;
+  }
+
   getOrganization(orgId: string): Promise<{ data: { id: string; attributes?: { name?: string } } }> {
     return this.call('org', { method: 'GET', path: `/admin/v1/orgs/${encodeURIComponent(orgId)}` });
   }

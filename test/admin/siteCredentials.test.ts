@@ -154,8 +154,39 @@ describe('PUT /api/v1/site-credentials', () => {
     expect(Object.keys(res.body.fields)).toEqual(expect.arrayContaining(['email', 'apiToken']));
     expect(res.body.message).toMatch(/extra/);
     expect(
-      (await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken, orgApiKey: ORG_KEY })).body.fields.orgId,
+      (await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken, orgId: 'org-1' })).body.fields.orgApiKey,
     ).toMatch(/Required/);
+  });
+
+  it('refuses an account that can administer Jira but is not a site admin, naming the missing role; the probe changes nothing', async () => {
+    const jiraAdmin = jira.state.addUser({ emailAddress: 'jira-admin@example.com' });
+    jira.state.administrators.add(jiraAdmin.accountId); // Administer Jira, not the site-admin role
+    const groupsBefore = JSON.stringify([...jira.state.groups.values()].map((g) => [g.groupId, [...g.members]]));
+    const res = await put({ email: jiraAdmin.emailAddress, apiToken: jira.issueApiToken(jiraAdmin) });
+    expect(res.status).toBe(400);
+    expect(res.body.fields.email).toMatch(/not a site administrator.*site admin role/);
+    expect(await storedRow()).toBeUndefined();
+    const probes = jira.callsTo('POST', '/rest/api/3/group/user');
+    expect(probes.map((c) => c.status)).toEqual([403]);
+    expect(JSON.stringify([...jira.state.groups.values()].map((g) => [g.groupId, [...g.members]]))).toBe(groupsBefore);
+    // a site admin's token passes the same probe (404: the group does not exist)
+    expect((await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken })).status).toBe(200);
+    expect(jira.callsTo('POST', '/rest/api/3/group/user').map((c) => c.status)).toEqual([403, 404]);
+  });
+
+  it('finds the organization from the org API key, or asks which one when the key sees several', async () => {
+    const one = await put({ email: jira.admin.emailAddress, apiToken: jira.adminToken, orgApiKey: ORG_KEY });
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ orgId: 'org-1', orgApiKeySet: true });
+    jira.state.orgs.push({ id: 'org-2', name: 'Subsidiary' });
+    const several = await put({ email: jira.admin.emailAddress, orgId: null, orgApiKey: ORG_KEY });
+    expect(several.status).toBe(400);
+    expect(several.body.fields.orgId).toMatch(/2 organizations.*org-1 \(Fake org\), org-2 \(Subsidiary\)/);
+    const chosen = await put({ email: jira.admin.emailAddress, orgId: 'org-2', orgApiKey: ORG_KEY });
+    expect(chosen.body).toMatchObject({ orgId: 'org-2' });
+    const unknown = await put({ email: jira.admin.emailAddress, orgId: 'org-9', orgApiKey: ORG_KEY });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.fields.orgApiKey).toMatch(/does not see organization org-9/);
   });
 
   it('answers 502 when Jira is down during verification, and stores nothing', async () => {

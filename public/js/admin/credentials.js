@@ -35,7 +35,7 @@ export function viewCredentials(mount) {
       }),
       'Not set',
     ),
-    field('orgId', 'Organization ID', text('orgId', '')),
+    field('orgId', 'Organization ID', text('orgId', ''), 'Leave empty to take it from the organization API key.'),
     field(
       'orgApiKey',
       'Organization API key',

@@ -4,6 +4,7 @@ import { requireContext } from '../../http/context';
 import type { TenantRepository } from '../../db/tenants';
 import type { SiteCredentialsRepository } from '../../db/siteCredentials';
 import { JiraError } from '../../jira/errors';
+import type { JiraClient } from '../../jira/client';
 import type { JiraClientFactory } from '../../jira/factory';
 import { AppError, jiraUnavailable, notFound } from '../../http/errors';
 import type { PutSiteCredentials } from './schema';
@@ -46,15 +47,15 @@ export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
     if (!isAdmin)
       throw fieldError(
         'email',
-        `${body.email} is not a Jira administrator of this site; user and group writes need an administrator's API token.`,
+        `${body.email} is not a Jira administrator of this site; user and group writes need a site administrator's API token.`,
       );
-    if (merged.orgId && merged.orgApiKey) {
-      await verify(
-        'orgApiKey',
-        () => candidate.getOrganization(merged.orgId!),
-        'The Atlassian admin API did not accept this organization ID and API key.',
+    const siteAdmin = await verify('apiToken', () => candidate.canWriteGroups(owner.accountId));
+    if (!siteAdmin)
+      throw fieldError(
+        'email',
+        `${body.email} can administer Jira but is not a site administrator: Jira lets only site admins create groups, change their members and remove users from the site. In Atlassian Administration, give this account the site admin role (or use a site admin's API token).`,
       );
-    }
+    if (merged.orgApiKey) merged.orgId = await orgIdFor(candidate, merged.orgId);
 
     await deps.credentials.save(clientKey, {
       email: body.email,
@@ -80,9 +81,35 @@ async function mergeWithStored(repo: SiteCredentialsRepository, clientKey: strin
   }
   const orgId = body.orgId === undefined ? (stored?.orgId ?? null) : body.orgId;
   const orgApiKey = body.orgApiKey === undefined ? (stored?.orgApiKey ?? null) : body.orgApiKey;
-  if (orgApiKey && !orgId) throw fieldError('orgId', 'Required with an organization API key.');
   if (orgId && !orgApiKey) throw fieldError('orgApiKey', 'Required with an organization ID.');
   return { apiToken, orgId, orgApiKey };
+}
+
+/**
+ * The organization of an org API key: the one given, verified; else the one the key sees
+ * (GET /admin/v1/orgs), or the admin chooses among several.
+ */
+async function orgIdFor(candidate: JiraClient, orgId: string | null): Promise<string> {
+  const refused = 'The Atlassian admin API did not accept this API key.';
+  if (orgId) {
+    await verify(
+      'orgApiKey',
+      () => candidate.getOrganization(orgId),
+      `${refused} (or it does not see organization ${orgId})`,
+    );
+    return orgId;
+  }
+  const orgs = await verify('orgApiKey', () => candidate.listOrganizations(), refused);
+  if (orgs.length === 1) return orgs[0].id;
+  if (orgs.length === 0)
+    throw fieldError(
+      'orgApiKey',
+      'This API key sees no organization: create it in the organization that manages the accounts.',
+    );
+  throw fieldError(
+    'orgId',
+    `This API key sees ${orgs.length} organizations; enter the ID of the one that manages this site's accounts: ${orgs.map((o) => `${o.id} (${o.name})`).join(', ')}.`,
+  );
 }
 
 function fieldError(field: string, message: string): AppError {

@@ -66,6 +66,7 @@ export class FakeJira {
     this.appKey = opts.appKey ?? APP_KEY;
     this.admin = this.state.addUser({ emailAddress: 'site-admin@example.com', displayName: 'Site Admin' });
     this.state.administrators.add(this.admin.accountId);
+    this.state.siteAdmins.add(this.admin.accountId);
     this.auth = {
       appKey: this.appKey,
       apiTokens: new Map([[this.admin.emailAddress, { token: this.adminToken, accountId: this.admin.accountId }]]),
@@ -337,10 +338,11 @@ export class FakeJira {
         status: 401,
         body: jiraError(['You are not authenticated. Authentication required to perform this operation.']),
       };
-    if (access === 'closed-to-apps') {
+    if (access === 'administer' || access === 'site-admin') {
       if (principal.kind === 'jwt')
         return { status: 403, body: jiraError(['Connect apps cannot access this REST resource.']) };
-      if (!this.state.administrators.has(principal.accountId))
+      const allowed = access === 'administer' ? this.state.administrators : this.state.siteAdmins;
+      if (!allowed.has(principal.accountId))
         return { status: 403, body: jiraError(['You do not have permission to perform this operation.']) };
     }
     return undefined;

@@ -2,8 +2,11 @@ import type { Principal } from './auth';
 import { serviceDeskAndOrgRoutes } from './routesOrg';
 import { jiraError, page, userJson, type FakeJiraState } from './state';
 
-/** Who may call a route: like Jira, user and group writes are closed to Connect apps. */
-export type Access = 'read' | 'closed-to-apps' | 'org';
+/**
+ * Who may call a route. Like Jira, user and group writes are closed to Connect apps; creating a user
+ * needs Administer Jira, while group writes and deleting users need a site administrator.
+ */
+export type Access = 'read' | 'administer' | 'site-admin' | 'org';
 
 export interface RouteContext {
   state: FakeJiraState;
@@ -205,7 +208,7 @@ export const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/rest\/api\/3\/user$/,
-    access: 'closed-to-apps',
+    access: 'administer',
     handle: ({ state, base, body }) => {
       const b = obj(body);
       if (typeof b.emailAddress !== 'string' || !b.emailAddress.includes('@'))
@@ -227,7 +230,7 @@ export const routes: Route[] = [
   {
     method: 'DELETE',
     pattern: /^\/rest\/api\/3\/user$/,
-    access: 'closed-to-apps',
+    access: 'site-admin',
     handle: ({ state, query }) => {
       const accountId = query.get('accountId') ?? '';
       if (!state.users.delete(accountId)) return { status: 404, body: NO_USER };
@@ -238,7 +241,7 @@ export const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/rest\/api\/3\/group$/,
-    access: 'closed-to-apps',
+    access: 'site-admin',
     handle: ({ state, base, body }) => {
       const name = obj(body).name;
       if (typeof name !== 'string' || !name.trim()) return bad([], { name: 'You must specify a group name.' });
@@ -258,7 +261,7 @@ export const routes: Route[] = [
   {
     method: 'DELETE',
     pattern: /^\/rest\/api\/3\/group$/,
-    access: 'closed-to-apps',
+    access: 'site-admin',
     handle: (ctx) => {
       const group = findGroup(ctx);
       if (!group) return bad(['Specified group does not exist.'], {}, 404);
@@ -269,7 +272,7 @@ export const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/rest\/api\/3\/group\/user$/,
-    access: 'closed-to-apps',
+    access: 'site-admin',
     handle: (ctx) => {
       const group = findGroup(ctx);
       if (!group) return bad(['Specified group does not exist.'], {}, 404);
@@ -283,7 +286,7 @@ export const routes: Route[] = [
   {
     method: 'DELETE',
     pattern: /^\/rest\/api\/3\/group\/user$/,
-    access: 'closed-to-apps',
+    access: 'site-admin',
     handle: (ctx) => {
       const group = findGroup(ctx);
       if (!group) return bad(['Specified group does not exist.'], {}, 404);

@@ -38,7 +38,7 @@ export const serviceDeskAndOrgRoutes: Route[] = [
   ...(['POST', 'DELETE'] as const).map((method): Route => ({
     method,
     pattern: /^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/,
-    access: 'closed-to-apps',
+    access: 'administer',
     handle: ({ state, params, body }) => {
       const desk = state.serviceDesks.get(decodeURIComponent(params[0]));
       if (!desk) return bad(['The service desk does not exist.'], {}, 404);
@@ -53,10 +53,21 @@ export const serviceDeskAndOrgRoutes: Route[] = [
   })),
   {
     method: 'GET',
+    pattern: /^\/admin\/v1\/orgs$/,
+    access: 'org',
+    handle: ({ state }) =>
+      ok({ data: state.orgs.map((o) => ({ id: o.id, type: 'orgs', attributes: { name: o.name } })), links: {} }),
+  },
+  {
+    method: 'GET',
     pattern: /^\/admin\/v1\/orgs\/([^/]+)$/,
     access: 'org',
-    handle: ({ params }) =>
-      ok({ data: { id: decodeURIComponent(params[0]), type: 'orgs', attributes: { name: 'Fake org' } } }),
+    handle: ({ state, params }) => {
+      const org = state.orgs.find((o) => o.id === decodeURIComponent(params[0]));
+      return org
+        ? ok({ data: { id: org.id, type: 'orgs', attributes: { name: org.name } } })
+        : { status: 404, body: { errors: [{ status: '404', title: 'Not Found', detail: 'No such organization.' }] } };
+    },
   },
   ...(['disable', 'enable'] as const).map((action): Route => ({
     method: 'POST',

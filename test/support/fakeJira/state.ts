@@ -21,8 +21,12 @@ export class FakeJiraState {
   readonly groups = new Map<string, FakeGroup>();
   /** accountId → property key → value */
   readonly properties = new Map<string, Map<string, unknown>>();
-  /** accountIds holding the ADMINISTER global permission */
+  /** accountIds holding the ADMINISTER global permission (Administer Jira) */
   readonly administrators = new Set<string>();
+  /** accountIds with the site-admin role: only they may write groups and delete users */
+  readonly siteAdmins = new Set<string>();
+  /** The organizations the org API key sees (GET /admin/v1/orgs) */
+  readonly orgs: Array<{ id: string; name: string }> = [{ id: 'org-1', name: 'Fake org' }];
   readonly projects = new Map<string, { id: string; key: string; name: string; leadAccountId: string }>();
   readonly components = new Map<string, { id: string; name: string; projectKey: string; leadAccountId?: string }>();
   readonly serviceDesks = new Map<
