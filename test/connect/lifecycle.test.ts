@@ -313,7 +313,8 @@ describe('descriptor', () => {
       authentication: { type: 'jwt' },
       apiMigrations: { 'signed-install': true, 'context-qsh': true },
       lifecycle: { installed: '/installed', uninstalled: '/uninstalled', enabled: '/enabled', disabled: '/disabled' },
-      scopes: ['READ', 'WRITE', 'ADMIN'],
+      // ACCESS_EMAIL_ADDRESSES: without it Jira hides every email from the app
+      scopes: ['READ', 'WRITE', 'ADMIN', 'ACCESS_EMAIL_ADDRESSES'],
     });
     expect(res.body.modules.adminPages[0]).toMatchObject({ url: '/admin' });
     expect(res.body.modules.configurePage).toMatchObject({ url: '/admin' });

@@ -74,7 +74,12 @@ describe('the generated manifest', () => {
   });
 
   it("carries the descriptor's scopes in their Forge form, and refuses one it cannot carry", () => {
-    expect(manifest.permissions.scopes).toEqual(['read:connect-jira', 'write:connect-jira', 'admin:connect-jira']);
+    expect(manifest.permissions.scopes).toEqual([
+      'read:connect-jira',
+      'write:connect-jira',
+      'admin:connect-jira',
+      'access-email-addresses:connect-jira',
+    ]);
     expect(manifest.permissions.scopes).toHaveLength(descriptor.scopes.length);
     expect(forgeScope('ACCESS_EMAIL_ADDRESSES')).toBe('access-email-addresses:connect-jira');
     expect(() =>

@@ -43,21 +43,19 @@ export async function applyOperation(
       }
     }
     case 'ensureUser': {
-      const matches = (await jira.searchUsers(o.email, 20)).filter(
-        (u) => u.emailAddress?.toLowerCase() === o.email.toLowerCase() && u.accountType !== 'app',
-      );
-      if (matches.length === 1) {
-        await records.links.save(op.connectionId, o.userId, matches[0].accountId, o.email);
+      const accountId = await findAccount(jira, o.email);
+      if (accountId) {
+        await records.links.save(op.connectionId, o.userId, accountId, o.email);
         return 'linked';
       }
-      if (!o.create)
-        throw new CannotApply(
-          matches.length > 1
-            ? `several Jira accounts have the email ${o.email}`
-            : `no Jira account has the email ${o.email}, and user import is off`,
-        );
-      // Jira returns the existing account (201) when the email already has one, so this is safe to repeat.
-      const created = await jira.createUser(o.email, o.products as never);
+      if (!o.create) throw new CannotApply(`no Jira account has the email ${o.email}, and user import is off`);
+      let created;
+      try {
+        // Jira returns the existing account (201) when the email already has one with Jira access.
+        created = await jira.createUser(o.email, o.products as never);
+      } catch (err) {
+        throw createRefused(err, o.email) ?? err;
+      }
       await records.links.save(op.connectionId, o.userId, created.accountId, o.email);
       return 'created';
     }
@@ -166,4 +164,38 @@ export class GroupIds {
     if (found) this.set(clientKey, found.name, found.groupId);
     return found?.groupId;
   }
+}
+
+/**
+ * The one Jira account of an email, searched by the whole address: the answer whose email equals it,
+ * or, when the account's profile hides its email (the answer has none), the one account Jira found
+ * for that address. Several candidates cannot be told apart: the operation parks.
+ */
+async function findAccount(jira: JiraClient, email: string): Promise<string | undefined> {
+  const people = (await jira.searchUsers(email, 20)).filter((u) => u.accountType !== 'app');
+  const exact = people.filter((u) => u.emailAddress?.toLowerCase() === email.toLowerCase());
+  const hidden = people.filter((u) => !u.emailAddress);
+  const candidates = exact.length > 0 ? exact : hidden;
+  if (candidates.length > 1)
+    throw new CannotApply(
+      exact.length > 1
+        ? `several Jira accounts have the email ${email}`
+        : `Jira found ${hidden.length} accounts for ${email} whose emails are hidden, and cannot say which is this user's`,
+    );
+  return candidates[0]?.accountId;
+}
+
+/** Jira's 400 to `POST /user`, said in words: an account that exists without Jira access, or a full licence. */
+function createRefused(err: unknown, email: string): CannotApply | undefined {
+  if (!(err instanceof JiraError) || err.status !== 400) return undefined;
+  const said = (err.details.errorMessages ?? []).join(' ');
+  if (/already exists/i.test(said))
+    return new CannotApply(
+      `an Atlassian account with ${email} already exists but has no access to Jira, and Jira's search does not show it: give it Jira access in Atlassian Administration (Directory → Users → ${email}), and the next sync links it`,
+    );
+  if (/licen[cs]e|user limit|maximum number of users|seats?/i.test(said))
+    return new CannotApply(
+      `Jira's licence is full: no seat is left for ${email}. Free a seat or raise the user tier in Atlassian Administration (Billing), and the next sync creates the user`,
+    );
+  return new CannotApply(`Jira refused to create ${email}: ${said || err.message}`);
 }

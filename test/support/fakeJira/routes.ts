@@ -217,13 +217,14 @@ export const routes: Route[] = [
       const unknown = (b.products as unknown[]).filter((p) => typeof p !== 'string' || !PRODUCTS.includes(p));
       if (unknown.length) return bad([], { products: `Unknown product(s): ${unknown.join(', ')}` });
       const existing = state.userByEmail(b.emailAddress);
-      if (existing) {
-        if (existing.products.length > 0 || (b.products as string[]).length > 0) {
-          existing.products = [...new Set([...existing.products, ...(b.products as string[])])];
-          return ok(userJson(base, existing), 201);
-        }
-        return bad(['The user already exists and does not have access to Jira.']);
-      }
+      // An existing account: returned (201) when it has Jira access, refused (400) when it has none.
+      if (existing)
+        return existing.products.length > 0
+          ? ok(userJson(base, existing), 201)
+          : bad(['The user already exists and does not have access to Jira.']);
+      const licensed = [...state.users.values()].filter((u) => u.products.length > 0).length;
+      if ((b.products as string[]).length > 0 && state.userLimit !== undefined && licensed >= state.userLimit)
+        return bad(['You have reached the maximum number of users allowed by your license.']);
       return ok(userJson(base, state.addUser({ emailAddress: b.emailAddress, products: b.products as string[] })), 201);
     },
   },

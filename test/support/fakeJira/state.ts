@@ -7,6 +7,8 @@ export interface FakeUser {
   displayName: string;
   active: boolean;
   products: string[];
+  /** The user's profile hides their email: answers leave `emailAddress` out (a search by the whole email still finds them). */
+  emailHidden?: boolean;
 }
 
 export interface FakeGroup {
@@ -25,6 +27,8 @@ export class FakeJiraState {
   readonly administrators = new Set<string>();
   /** accountIds with the site-admin role: only they may write groups and delete users */
   readonly siteAdmins = new Set<string>();
+  /** Users with product access the licence allows (undefined: no limit); POST /user beyond it is refused with 400 */
+  userLimit?: number;
   /** The organizations the org API key sees (GET /admin/v1/orgs) */
   readonly orgs: Array<{ id: string; name: string }> = [{ id: 'org-1', name: 'Fake org' }];
   readonly projects = new Map<string, { id: string; key: string; name: string; leadAccountId: string }>();
@@ -47,6 +51,7 @@ export class FakeJiraState {
       displayName: fields.displayName ?? fields.emailAddress.split('@')[0],
       active: fields.active ?? true,
       products: fields.products ?? ['jira-software'],
+      ...(fields.emailHidden ? { emailHidden: true } : {}),
     };
     this.users.set(user.accountId, user);
     this.emails.set(user.emailAddress.toLowerCase(), user.accountId);
@@ -100,7 +105,7 @@ export function userJson(base: string, u: FakeUser) {
     self: `${base}/rest/api/3/user?accountId=${encodeURIComponent(u.accountId)}`,
     accountId: u.accountId,
     accountType: u.accountType,
-    emailAddress: u.emailAddress,
+    ...(u.emailHidden ? {} : { emailAddress: u.emailAddress }),
     displayName: u.displayName,
     active: u.active,
     timeZone: 'Etc/UTC',
