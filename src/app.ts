@@ -169,6 +169,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       localBaseUrl: config.localBaseUrl,
       engine,
       runs,
+      links,
       entra,
       sources,
       sourceState,

@@ -2,6 +2,7 @@ import type { Connection } from '../db/connections';
 import type { StoredOperation } from '../provisioning/executor/queue';
 import type { Operation, PlannedOperation } from '../provisioning/plan';
 import type { RunRow } from '../provisioning/runs';
+import type { Names } from '../provisioning/links';
 import type { EntraSettings } from '../sources/entra/settings';
 import type { SourceState } from '../sources/state';
 
@@ -133,8 +134,8 @@ function presentCounts(c: Record<string, number>) {
   };
 }
 
-/** One operation of a run, as the history shows it. */
-export const presentOperation = (o: StoredOperation) => ({
+/** One operation of a run, as the history shows it, naming the user and group it is about. */
+export const presentOperation = (o: StoredOperation, names?: Names) => ({
   id: o.id,
   phase: o.phase,
   kind: o.kind,
@@ -144,17 +145,52 @@ export const presentOperation = (o: StoredOperation) => ({
   outcome: o.outcome,
   attempts: o.attempts,
   error: o.error,
+  ...about(o.payload as unknown as Operation, names),
   details: presentDetails(o.payload as unknown as Operation),
 });
 
 /** One operation of a dry run's plan. */
-export const presentPlanned = (p: PlannedOperation) => ({
+export const presentPlanned = (p: PlannedOperation, names?: Names) => ({
   phase: p.phase,
   kind: p.op.kind,
   subject: p.subject,
   reason: p.reason,
+  ...about(p.op, names),
   details: presentDetails(p.op),
 });
+
+/** The user (email, display name, directory id, account) and the group an operation is about, for people to read. */
+function about(op: Operation, names?: Names) {
+  const userId = 'userId' in op ? op.userId : null;
+  const accountId = 'accountId' in op ? op.accountId : null;
+  const known =
+    (userId ? names?.users.get(userId) : undefined) ?? (accountId ? names?.accounts.get(accountId) : undefined);
+  const email = op.kind === 'ensureUser' ? op.email : (known?.email ?? null);
+  return {
+    user:
+      userId || accountId
+        ? {
+            id: userId,
+            accountId,
+            email,
+            displayName: op.kind === 'ensureUser' ? op.displayName : (known?.displayName ?? null),
+          }
+        : null,
+    group:
+      op.kind === 'createGroup' ? op.name : op.kind === 'addMember' || op.kind === 'removeMember' ? op.groupName : null,
+  };
+}
+
+/** The IdP users and Jira accounts a page of operations names (to look their emails up in one go). */
+export function whoOf(ops: Operation[]): { userIds: string[]; accountIds: string[] } {
+  const userIds = new Set<string>();
+  const accountIds = new Set<string>();
+  for (const op of ops) {
+    if ('userId' in op && op.userId) userIds.add(op.userId);
+    else if ('accountId' in op && op.accountId) accountIds.add(op.accountId);
+  }
+  return { userIds: [...userIds], accountIds: [...accountIds] };
+}
 
 /** An operation's own fields, by kind. */
 function presentDetails(op: Operation) {

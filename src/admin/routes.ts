@@ -30,6 +30,7 @@ import {
 } from './sync/handlers';
 import { rulesSchema } from '../provisioning/rules';
 import type { ProvisioningEngine } from '../provisioning/engine';
+import type { LinkRepository } from '../provisioning/links';
 import type { RunRepository } from '../provisioning/runs';
 import { notFound } from '../http/errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
@@ -47,6 +48,7 @@ export interface AdminApiDeps {
   localBaseUrl: string;
   engine: ProvisioningEngine;
   runs: RunRepository;
+  links: LinkRepository;
   entra: EntraService;
   sources: PullSources;
   sourceState: SourceStateRepository;

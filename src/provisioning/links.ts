@@ -93,4 +93,32 @@ export class LinkRepository {
     );
     return rows.map((r) => r.user_id);
   }
+
+  /**
+   * Who operations are about, for people to read: by IdP user id (the linked email, else the
+   * directory's email or user name, and display name) and by account id (the linked email).
+   */
+  async names(connectionId: string, userIds: string[], accountIds: string[]): Promise<Names> {
+    const users = await this.sql.query<{ user_id: string; email: string | null; display_name: string | null }>(
+      `SELECT ids.user_id::text AS user_id, COALESCE(l.email, u.email, u.user_name) AS email, u.display_name
+       FROM unnest($2::uuid[]) AS ids(user_id)
+       LEFT JOIN jira_links l ON l.connection_id = $1 AND l.user_id = ids.user_id
+       LEFT JOIN directory_users u ON u.connection_id = $1 AND u.id = ids.user_id`,
+      [connectionId, userIds],
+    );
+    const accounts = await this.sql.query<{ account_id: string; email: string | null }>(
+      'SELECT DISTINCT ON (account_id) account_id, email FROM jira_links WHERE connection_id = $1 AND account_id = ANY($2::text[])',
+      [connectionId, accountIds],
+    );
+    return {
+      users: new Map(users.map((r) => [r.user_id, { email: r.email, displayName: r.display_name }])),
+      accounts: new Map(accounts.map((r) => [r.account_id, { email: r.email, displayName: null }])),
+    };
+  }
+}
+
+/** Emails and display names of the users and accounts operations name. */
+export interface Names {
+  users: Map<string, { email: string | null; displayName: string | null }>;
+  accounts: Map<string, { email: string | null; displayName: string | null }>;
 }

@@ -200,3 +200,34 @@ it('keeps the history for the configured number of days', async () => {
   expect(await s.app.runs.purgeHistory(90)).toBe(1);
   expect((await api.runs()).body.runs).toHaveLength(0);
 });
+
+it('names users and groups in every operation of a run and of a dry run (email, group name), not IdP ids', async () => {
+  await storeToken();
+  await api.putRules({ groups: { onTheFly: { enabled: true, pattern: '^AAD-(.*)$', replacement: '$1' } } });
+  const ann = (await s.post('/Users', entraUser('ann'))).body.id;
+  const sales = (await s.post('/Groups', { displayName: 'AAD-Sales' })).body.id;
+  await s.patch(`/Groups/${sales}`, patchBody({ op: 'Add', path: 'members', value: [{ value: ann }] }));
+  const dry = (await api.sync({ dryRun: true })).body.operations;
+  expect(dry).toContainEqual(
+    expect.objectContaining({
+      kind: 'addMember',
+      group: 'Sales',
+      user: expect.objectContaining({ id: ann, email: 'ann@contoso.com' }),
+    }),
+  );
+  await settle();
+  const [run] = (await api.runs()).body.runs;
+  const ops = (await api.run(run.id)).body.operations as Array<{
+    kind: string;
+    user: { email: string | null } | null;
+    group: string | null;
+  }>;
+  expect(ops.map((o) => [o.kind, o.user?.email ?? null, o.group])).toEqual(
+    expect.arrayContaining([
+      ['createGroup', null, 'Sales'],
+      ['ensureUser', 'ann@contoso.com', null],
+      ['addMember', 'ann@contoso.com', 'Sales'],
+    ]),
+  );
+  for (const o of ops) expect(o.user?.email ?? o.group).toBeTruthy();
+});

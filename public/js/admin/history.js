@@ -4,15 +4,12 @@ import { $, append, button, h, lozenge, message, select, timers, when } from './
 import { loadConnection, tabs } from './overview.js';
 import { progressPanel } from './sync.js';
 
+/** What an operation is about, as people name it: the user's email (or name) and the group. */
 export function subjectOf(o) {
-  var d = o.details || {};
-  return (
-    d.email ||
-    d.name ||
-    (d.groupName && (d.userId ? d.groupName + ' ← ' + (d.accountId || d.userId) : d.groupName)) ||
-    d.accountId ||
-    o.subject
-  );
+  var u = o.user;
+  var who = u && (u.email || u.displayName || u.accountId || u.id);
+  if (o.group && who) return o.group + (o.kind === 'removeMember' ? ' → ' : ' ← ') + who;
+  return who || o.group || o.subject;
 }
 
 export function changesOf(run) {

@@ -11,13 +11,22 @@ import type { RunRepository } from '../../provisioning/runs';
 import { startManualSync } from '../../jobs/manual';
 import { AppError, notFound } from '../../http/errors';
 import type { PullSources } from '../../sources/source';
-import { presentOperation, presentPlanned, presentRun } from '../presenters';
+import { presentOperation, presentPlanned, presentRun, whoOf } from '../presenters';
+import type { LinkRepository, Names } from '../../provisioning/links';
+import type { Operation } from '../../provisioning/plan';
 
 export interface SyncDeps {
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
   runs: RunRepository;
+  links: LinkRepository;
   sources: PullSources;
+}
+
+/** The emails and names of who a page of operations is about, looked up in one go. */
+async function namesFor(deps: SyncDeps, connectionId: string, ops: Operation[]): Promise<Names> {
+  const { userIds, accountIds } = whoOf(ops);
+  return deps.links.names(connectionId, userIds.filter(isUuid), accountIds);
 }
 
 export const syncBodySchema = z
@@ -79,13 +88,19 @@ export const startSync = (deps: SyncDeps): RequestHandler =>
       );
     const result = await startManualSync(deps, c, { dryRun, mode });
     switch (result.kind) {
-      case 'plan':
+      case 'plan': {
+        const names = await namesFor(
+          deps,
+          c.id,
+          result.plan.operations.map((p) => p.op),
+        );
         res.json({
           dryRun: true,
-          operations: result.plan.operations.map(presentPlanned),
+          operations: result.plan.operations.map((p) => presentPlanned(p, names)),
           warnings: result.plan.warnings,
         });
         return;
+      }
       case 'started':
         res.status(202).location(`/api/v1/runs/${result.run.id}`).json(presentRun(result.run));
         return;
@@ -119,9 +134,14 @@ export const getRun = (deps: SyncDeps): RequestHandler =>
     const { status, limit, after } = res.locals.query as z.infer<typeof runQuerySchema>;
     const ops = await deps.runs.operations(run.id, status, { limit: limit + 1, after });
     const page = ops.slice(0, limit);
+    const names = await namesFor(
+      deps,
+      run.connectionId,
+      page.map((o) => o.payload as unknown as Operation),
+    );
     res.json({
       ...presentRun(run),
-      operations: page.map(presentOperation),
+      operations: page.map((o) => presentOperation(o, names)),
       nextOperations: ops.length > limit ? (page[page.length - 1]?.id ?? after ?? '0') : null,
     });
   });
