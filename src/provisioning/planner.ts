@@ -146,6 +146,27 @@ export function plan(input: PlanInput): Plan {
     if (link && !link.deprovisioned) deprovision(id, link, 'was deleted in the IdP');
   }
 
+  // Mirror: a managed group's members that are no linked IdP user of this connection (Jira-only members, and the
+  // accounts this run will link) leave it too, except memberships another connection added. Linked accounts were
+  // planned above, user by user.
+  if (!rules.groups.keepExisting) {
+    const linked = new Set([...input.links.values()].map((l) => l.accountId));
+    for (const g of managedGroups) {
+      const group = jira.groups.get(g);
+      for (const accountId of (group && jira.members.get(group.groupId)) ?? []) {
+        if (linked.has(accountId) || input.managedByOthers.has(key(accountId, group!.groupId))) continue;
+        // Before the memberships phase: an account this run links is then added back wherever the IdP places it,
+        // so the mirror holds after one run for new users too.
+        ops.push({
+          op: { kind: 'removeMember', userId: null, accountId, groupId: group!.groupId, groupName: group!.name },
+          phase: PHASES.setProperty,
+          subject: `account:${accountId}`,
+          reason: `mirror: the IdP does not place this Jira account in "${group!.name}" (keepExisting is off)`,
+        });
+      }
+    }
+  }
+
   return { operations: ops.sort((a, b) => a.phase - b.phase), warnings };
 
   /** May this connection take the account out of this group? Only what it added, unless mirroring. */

@@ -257,6 +257,18 @@ describe('group mapping', () => {
     expect(ops(world({ rules, users, links, groups: { a: ['A'], b: ['A', 'B'] }, others: [['A', 'b']] }))).toEqual([]);
   });
 
+  it('mirrors Jira-only members out of managed groups too, but not what another connection added, nor with keepExisting on', () => {
+    const rules = { groups: { onTheFly: { enabled: true }, keepExisting: false } };
+    const users = [user('ann', ['a'])];
+    const links = { ann: { accountId: 'A' } };
+    // J is in "a" in Jira only; K was added to "a" by another connection; "x" is not managed at all
+    const groups = { a: ['A', 'J', 'K'], x: ['J'] };
+    expect(ops(world({ rules, users, links, groups, others: [['K', 'a']] }))).toEqual(['remove J a']);
+    expect(
+      ops(world({ rules: { groups: { onTheFly: { enabled: true } } }, users, links, groups, others: [['K', 'a']] })),
+    ).toEqual([]);
+  });
+
   it('gives default groups for new users once, and does not take them away later', () => {
     const rules = { groups: { defaultForNewUsers: ['newcomers'] } };
     expect(

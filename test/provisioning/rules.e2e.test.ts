@@ -187,6 +187,30 @@ describe('group rules', () => {
     expect(s.jira.state.groupByName('missing')).toBeUndefined();
   });
 
+  it('mirror mode mirrors in one run: Jira-only members leave, and so does a user linked in that very run', async () => {
+    await storeToken();
+    await setRules({ groups: { onTheFly: { enabled: true }, keepExisting: false } });
+    const team = s.jira.state.addGroup('team');
+    const other = s.jira.state.addGroup('other');
+    const stranger = s.jira.state.addUser({ emailAddress: 'stranger@corp.example' }); // in Jira only
+    const eve = s.jira.state.addUser({ emailAddress: 'eve@corp.example' }); // exists before the IdP links her
+    team.members.add(stranger.accountId).add(eve.accountId);
+    other.members.add(eve.accountId);
+    const eveId = (await s.post('/Users', user('eve'))).body.id;
+    await s.post('/Users', user('dan'));
+    await s.post('/Groups', { displayName: 'team', members: [{ value: eveId }] });
+    await s.post('/Groups', { displayName: 'other', members: [] });
+    await settle();
+    expect(s.jira.state.groupsOf(eve.accountId)).toEqual(['team']); // linked in this run: out of "other" at once
+    expect(s.jira.state.groupsOf(stranger.accountId)).toEqual([]);
+    expect((await lastRun()).status).toBe('succeeded');
+    // the next run has nothing left to do
+    s.jira.calls.length = 0;
+    await s.app.engine.run((await s.app.connections.get(s.jira.clientKey, s.connectionId))!, 'manual');
+    await s.app.engine.drain();
+    expect(s.jira.calls.filter((c) => c.method !== 'GET' && c.auth !== 'jwt')).toEqual([]);
+  });
+
   it('two connections manage one Jira user without fighting: neither removes what the other added', async () => {
     await storeToken();
     const b = await s.newConnection('Second IdP');
