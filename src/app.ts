@@ -26,6 +26,7 @@ import type { Logger } from './logger';
 import { ProvisioningEngine } from './provisioning/engine';
 import { OperationQueue } from './provisioning/executor/queue';
 import { Executor } from './provisioning/executor/worker';
+import { JiraStateStore } from './provisioning/jiraStateStore';
 import { LinkRepository } from './provisioning/links';
 import { ManagedMemberships } from './provisioning/managedMemberships';
 import { Outbox } from './provisioning/outbox';
@@ -116,12 +117,24 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const runs = new RunRepository(sql, queue, outboxStore);
   const links = new LinkRepository(sql);
   const managed = new ManagedMemberships(sql);
-  const executor = new Executor({ queue, runs, links, managed, jira, logger, options: config.sync, clock });
+  const jiraState = new JiraStateStore(sql);
+  const executor = new Executor({
+    queue,
+    runs,
+    links,
+    managed,
+    jiraState,
+    jira,
+    logger,
+    options: config.sync,
+    clock,
+  });
   const engine = new ProvisioningEngine({
     runs,
     snapshot: new SnapshotReader(sql),
     links,
     managed,
+    jiraState,
     jira,
     executor,
     logger,
@@ -170,6 +183,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       engine,
       runs,
       links,
+      outbox: outboxStore,
       entra,
       sources,
       sourceState,

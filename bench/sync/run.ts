@@ -1,7 +1,8 @@
 /**
  * Sync benchmark: USERS users and GROUPS groups (each user in up to 3 groups) pushed into the directory,
  * synchronized into an empty fake Jira that allows RATE requests/s (429 + Retry-After beyond), by
- * the compiled server in its own process. Then a second run with no IdP change.
+ * the compiled server in its own process. Then a second run with no IdP change, then two SCIM
+ * changes (a membership added; a user attribute nothing maps) and the Jira calls each run made.
  * Usage: npm run bench:sync [-- --users 10000 --groups 500 --rate 100]
  */
 import os from 'node:os';
@@ -137,6 +138,58 @@ async function main(): Promise<void> {
 
     const first = await runOnce('first run');
     const second = await runOnce('second run (no IdP change)');
+
+    // SCIM changes after that: runs planned from the changes and the Jira state the app knows.
+    const scim = (method: 'patch', path: string, body: object) =>
+      request(base)
+        [method](`${new URL(conn.scim.baseUrl).pathname}${path}`)
+        .set('Authorization', `Bearer ${conn.scim.token}`)
+        .set('Content-Type', 'application/scim+json')
+        .send(JSON.stringify(body));
+    const db = new Client({ connectionString: world.dbUrl });
+    await db.connect();
+    const { rows: pick } = await db.query(
+      `SELECT g.id AS group_id, u.id AS user_id FROM directory_groups g, directory_users u
+       WHERE g.connection_id = $1 AND u.connection_id = $1 AND g.display_name = 'team-0'
+         AND NOT EXISTS (SELECT 1 FROM directory_memberships m WHERE m.group_id = g.id AND m.user_id = u.id)
+       LIMIT 1`,
+      [conn.id],
+    );
+    await db.end();
+    const scimRun = async (label: string, change: () => Promise<unknown>) => {
+      const before = (await request(base).get(`/api/v1/connections/${conn.id}/runs`).set(admin())).body.runs[0]?.id;
+      const from = jira.calls.length;
+      const t0 = Date.now();
+      await change();
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 100));
+        const [run] = (await request(base).get(`/api/v1/connections/${conn.id}/runs`).set(admin())).body.runs;
+        if (run && run.id !== before && run.status !== 'running') {
+          const calls = jira.calls.slice(from).filter((c) => c.path !== '/rest/api/3/permissions/check');
+          console.log(`${label}: ${calls.length} Jira call(s) ${calls.map((c) => `${c.method} ${c.path}`).join(', ')}`);
+          return {
+            status: run.status,
+            operations: run.progress.total,
+            jiraCalls: calls.length,
+            // from the SCIM call to the run's end: the debounce (SYNC_DEBOUNCE_MS), planning and applying
+            secondsToApplied: Math.round((Date.parse(run.finishedAt) - t0) / 100) / 10,
+            runMs: Date.parse(run.finishedAt) - Date.parse(run.startedAt),
+          };
+        }
+      }
+    };
+    const oneMembership = await scimRun('one SCIM membership change', () =>
+      scim('patch', `/Groups/${pick[0].group_id}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'add', path: 'members', value: [{ value: pick[0].user_id }] }],
+      }).expect(204),
+    );
+    const nothing = await scimRun('a SCIM change that changes nothing in Jira', () =>
+      scim('patch', `/Users/${pick[0].user_id}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'title', value: 'Bench title' }],
+      }).expect(200),
+    );
     const needed = USERS + GROUPS + memberships;
     const result = {
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
@@ -151,6 +204,8 @@ async function main(): Promise<void> {
         rateShare: Math.round((first.acceptedPerSecond / RATE) * 1000) / 10,
       },
       second,
+      oneMembershipChange: oneMembership,
+      changeThatChangesNothing: nothing,
     };
     console.log(JSON.stringify(result, null, 2));
     const okAll =
@@ -158,9 +213,12 @@ async function main(): Promise<void> {
       first.writesTakingEffect === needed &&
       first.counts.failed === 0 &&
       result.first.rateShare >= 90 &&
-      second.writesTakingEffect === 0;
+      second.writesTakingEffect === 0 &&
+      oneMembership.status === 'succeeded' &&
+      oneMembership.jiraCalls <= 2 &&
+      nothing.jiraCalls === 0;
     console.log(
-      `floors (writes = changes, ≥ 90% of the allowed rate, no failed operations, second run writes nothing): ${okAll ? 'MET' : 'NOT MET'}`,
+      `floors (writes = changes, ≥ 90% of the allowed rate, no failed operations, second run writes nothing, one membership change ≤ 2 Jira calls, a change that changes nothing 0): ${okAll ? 'MET' : 'NOT MET'}`,
     );
     process.exitCode = okAll ? 0 : 1;
   } finally {

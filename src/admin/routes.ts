@@ -31,6 +31,7 @@ import {
 import { rulesSchema } from '../provisioning/rules';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { LinkRepository } from '../provisioning/links';
+import type { Outbox } from '../provisioning/outbox';
 import type { RunRepository } from '../provisioning/runs';
 import { notFound } from '../http/errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
@@ -49,6 +50,7 @@ export interface AdminApiDeps {
   engine: ProvisioningEngine;
   runs: RunRepository;
   links: LinkRepository;
+  outbox: Outbox;
   entra: EntraService;
   sources: PullSources;
   sourceState: SourceStateRepository;

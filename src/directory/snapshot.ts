@@ -16,9 +16,9 @@ export class SnapshotReader {
    * The connection's directory as the planner needs it: users with their IdP groups, departed users,
    * all IdP groups. With `keys`, each resource keeps only those top-level keys (matched
    * case-insensitively, as attribute paths are): a 100,000-user directory then plans in a fraction
-   * of the memory.
+   * of the memory. With `userIds`, only those users (a run planned from changes).
    */
-  async read(connectionId: string, keys?: string[]): Promise<DirectorySnapshot> {
+  async read(connectionId: string, keys?: string[], userIds?: string[]): Promise<DirectorySnapshot> {
     const users = await this.sql.query<{
       id: string;
       active: boolean;
@@ -34,8 +34,9 @@ export class SnapshotReader {
       FROM directory_users u
       LEFT JOIN directory_memberships m ON m.connection_id = u.connection_id AND m.user_id = u.id
       LEFT JOIN directory_groups g ON g.connection_id = m.connection_id AND g.id = m.group_id
-      WHERE u.connection_id = $1 GROUP BY u.connection_id, u.id ORDER BY u.created_at, u.id`,
-      [connectionId, keys ? keys.map((k) => k.toLowerCase()) : null],
+      WHERE u.connection_id = $1 AND ($3::uuid[] IS NULL OR u.id = ANY($3::uuid[]))
+      GROUP BY u.connection_id, u.id ORDER BY u.created_at, u.id`,
+      [connectionId, keys ? keys.map((k) => k.toLowerCase()) : null, userIds ?? null],
     );
     const groups = await this.sql.query<{ display_name: string }>(
       'SELECT display_name FROM directory_groups WHERE connection_id = $1',
@@ -50,5 +51,20 @@ export class SnapshotReader {
       })),
       allIdpGroups: groups.map((g) => g.display_name),
     };
+  }
+
+  /** Changed IdP groups: their current members (user ids) and names. */
+  async groupsDetail(connectionId: string, groupIds: string[]): Promise<{ members: string[]; names: string[] }> {
+    const [members, names] = await Promise.all([
+      this.sql.query<{ user_id: string }>(
+        'SELECT DISTINCT user_id::text AS user_id FROM directory_memberships WHERE connection_id = $1 AND group_id = ANY($2::uuid[])',
+        [connectionId, groupIds],
+      ),
+      this.sql.query<{ display_name: string }>(
+        'SELECT display_name FROM directory_groups WHERE connection_id = $1 AND id = ANY($2::uuid[])',
+        [connectionId, groupIds],
+      ),
+    ]);
+    return { members: members.map((m) => m.user_id), names: names.map((n) => n.display_name) };
   }
 }

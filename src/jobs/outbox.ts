@@ -16,7 +16,7 @@ export interface OutboxTriggerDeps {
 
 /**
  * The SCIM trigger: once a connection's directory changes have gone quiet (SYNC_DEBOUNCE_MS, or
- * SYNC_MAX_DELAY_MS since the oldest), one run covers them all. A first login's queued request
+ * SYNC_MAX_DELAY_MS since the oldest), one run covers them all, planned from those changes. A first login's queued request
  * (a run was already going) is picked up the same way. While a run that could not start for want
  * of Jira waits for its next try, the changes wait with it.
  */
@@ -47,6 +47,7 @@ export class OutboxTrigger {
       if (connection && !(await this.d.runs.nextTryOf(connection.id))) {
         await this.d.engine.run(connection, connection.kind === 'scim' ? 'scim' : 'login', {
           coveredRequestId: q.lastId,
+          changes: await this.d.outbox.changesUpTo(connection.id, q.lastId),
         });
       }
     }

@@ -11,10 +11,13 @@ import { collectGarbage } from '../memory';
 import { PullFailed, type Pull } from '../sources/source';
 import { topLevelKey } from './attributes';
 import type { Executor } from './executor/worker';
-import { readJiraState } from './jiraState';
+import { jiraGroupsFor } from './groupMapping';
+import { groupsToRead, readJiraState } from './jiraState';
+import type { JiraStateStore } from './jiraStateStore';
 import type { LinkRepository } from './links';
 import type { ManagedMemberships } from './managedMemberships';
-import type { Plan } from './plan';
+import type { JiraState, Plan } from './plan';
+import type { DirectoryChanges } from './outbox';
 import { plan } from './planner';
 import { rulesOf, type Rules } from './rules';
 import { ProgressReporter } from './progress';
@@ -36,6 +39,7 @@ export interface EngineDeps {
   managed: ManagedMemberships;
   jira: JiraClientFactory;
   executor: Executor;
+  jiraState: JiraStateStore;
   logger: Logger;
   clock: Clock;
   /** The wait before trying again a run that could not start for want of Jira. */
@@ -60,10 +64,10 @@ export class ProvisioningEngine {
   async run(
     connection: Connection,
     trigger: Trigger,
-    opts: { dryRun?: boolean; coveredRequestId?: string; pull?: Pull } = {},
+    opts: { dryRun?: boolean; coveredRequestId?: string; pull?: Pull; changes?: DirectoryChanges } = {},
   ): Promise<RunResult> {
     if (opts.pull) return this.runWithPull(connection, trigger, opts.pull, !!opts.dryRun);
-    const planned = await this.planFor(connection);
+    const planned = await this.planFor(connection, opts.changes);
     if (planned.kind === 'failed') {
       if (!opts.dryRun) {
         const failed = await this.d.runs.recordFailedStart(this.newRun(connection, trigger), planned.error, (n) =>
@@ -177,11 +181,22 @@ export class ProvisioningEngine {
     return `internal error while reading the IdP: ${(err as Error)?.message ?? String(err)}`;
   }
 
-  /** Snapshot + Jira state + rules → the plan (pure); 'failed' when Jira could not be read. */
+  /**
+   * Snapshot + Jira state + rules → the plan (pure); 'failed' when Jira could not be read. With
+   * directory changes (a SCIM-fed run), only the users concerned are planned, from the Jira state the
+   * app knows (no Jira read); without, or before Jira was ever read for the site, a full
+   * reconciliation: everything, from Jira read again (and remembered).
+   */
   private async planFor(
     connection: Connection,
+    changes?: DirectoryChanges,
   ): Promise<{ kind: 'plan'; plan: Plan } | { kind: 'failed'; error: string }> {
     const rules = rulesOf(connection.settings);
+    if (changes) {
+      const state = await this.d.jiraState.load(connection.clientKey);
+      const planned = state && (await this.planChanges(connection, rules, changes, state));
+      if (planned) return { kind: 'plan', plan: planned };
+    }
     const [snapshot, departed] = await Promise.all([
       this.d.snapshot.read(connection.id, resourceKeysOf(rules)),
       this.d.links.departed(connection.id),
@@ -193,6 +208,7 @@ export class ProvisioningEngine {
         this.d.links.all(connection.id),
         this.d.managed.of(connection.clientKey, connection.id),
       ]);
+      await this.d.jiraState.save(connection.clientKey, state);
       return {
         kind: 'plan',
         plan: plan({
@@ -211,6 +227,82 @@ export class ProvisioningEngine {
       if (!(err instanceof JiraError)) throw err;
       return { kind: 'failed', error: `Could not read Jira's groups and members: ${err.message}` };
     }
+  }
+
+  /**
+   * The plan for directory changes: the users concerned, their links and managed memberships, the
+   * known Jira state. Undefined when that state lacks the members of a group the rules now manage
+   * (the rules changed since Jira was last read), or a group that import would not create: then a
+   * full reconciliation.
+   */
+  private async planChanges(
+    connection: Connection,
+    rules: Rules,
+    changes: DirectoryChanges,
+    state: JiraState,
+  ): Promise<Plan | undefined> {
+    const { snapshot: reader, links: linkRepo, managed: managedRepo } = this.d;
+    const userIds = changes.wide ? undefined : await this.concerned(connection, rules, changes, state);
+    const [snapshot, departed] = await Promise.all([
+      reader.read(connection.id, resourceKeysOf(rules), userIds),
+      linkRepo.departed(connection.id),
+    ]);
+    for (const name of groupsToRead(rules, snapshot.allIdpGroups)) {
+      const group = state.groups.get(name);
+      // Members never read, or (group import off) a group Jira may have gained since: read Jira again.
+      if (group ? !state.members.has(group.groupId) : !connection.importGroups) return undefined;
+    }
+    const links = await linkRepo.all(connection.id, userIds && [...userIds, ...departed]);
+    const linksNobody = snapshot.users.every((u) => links.has(u.id));
+    // Mirror mode: an account this run links may sit in managed groups in Jira already (see the planner's sweep).
+    const candidates =
+      !rules.groups.keepExisting && !linksNobody
+        ? [...new Set([...state.members.values()].flatMap((m) => [...m]))]
+        : [];
+    const accounts = userIds ? [...[...links.values()].map((l) => l.accountId), ...candidates] : undefined;
+    const [managed, linked] = await Promise.all([
+      managedRepo.of(connection.clientKey, connection.id, accounts),
+      candidates.length > 0 ? linkRepo.linkedAmong(connection.id, candidates) : Promise.resolve(new Set<string>()),
+    ]);
+    return plan({
+      importUsers: connection.importUsers,
+      importGroups: connection.importGroups,
+      rules,
+      ...snapshot,
+      departed,
+      links,
+      jira: state,
+      managed: managed.mine,
+      managedByOthers: managed.others,
+      sweep: !userIds ? undefined : candidates.length > 0 ? { linked } : false,
+      productGroupsKnown: false,
+    });
+  }
+
+  /**
+   * The users a change concerns: changed users, the current members of changed groups, and the
+   * linked users whose accounts are in the Jira groups those groups map to (they may have left).
+   */
+  private async concerned(
+    connection: Connection,
+    rules: Rules,
+    changes: DirectoryChanges,
+    state: JiraState,
+  ): Promise<string[]> {
+    const ids = new Set(changes.userIds);
+    if (changes.groupIds.length > 0) {
+      const { members, names } = await this.d.snapshot.groupsDetail(connection.id, changes.groupIds);
+      members.forEach((id) => ids.add(id));
+      const accounts = new Set<string>();
+      for (const name of names)
+        for (const j of jiraGroupsFor(name, rules.groups)) {
+          const group = state.groups.get(j.toLowerCase());
+          for (const a of (group && state.members.get(group.groupId)) ?? []) accounts.add(a);
+        }
+      if (accounts.size > 0)
+        (await this.d.links.usersOfAccounts(connection.id, [...accounts])).forEach((id) => ids.add(id));
+    }
+    return [...ids];
   }
 }
 

@@ -11,10 +11,7 @@ import type { Rules } from './rules';
 export async function readJiraState(jira: JiraClient, rules: Rules, allIdpGroups: string[]): Promise<JiraState> {
   const groups = new Map<string, { groupId: string; name: string }>();
   for await (const g of jira.allGroups()) groups.set(g.name.toLowerCase(), { groupId: g.groupId, name: g.name });
-  const wanted = new Set<string>(rules.groups.defaultForAllUsers.map((g) => g.toLowerCase()));
-  for (const g of allIdpGroups) for (const j of jiraGroupsFor(g, rules.groups)) wanted.add(j.toLowerCase());
-  if (rules.users.deprovision === 'removeProductGroups')
-    rules.users.productGroups.forEach((g) => wanted.add(g.toLowerCase()));
+  const wanted = groupsToRead(rules, allIdpGroups);
   const members = new Map<string, Set<string>>();
   await Promise.all(
     [...wanted]
@@ -26,4 +23,13 @@ export async function readJiraState(jira: JiraClient, rules: Rules, allIdpGroups
       }),
   );
   return { groups, members };
+}
+
+/** The Jira groups (lower-case names) whose members a plan needs: the managed groups, and the product groups when deprovisioning removes them. */
+export function groupsToRead(rules: Rules, allIdpGroups: string[]): Set<string> {
+  const wanted = new Set<string>(rules.groups.defaultForAllUsers.map((g) => g.toLowerCase()));
+  for (const g of allIdpGroups) for (const j of jiraGroupsFor(g, rules.groups)) wanted.add(j.toLowerCase());
+  if (rules.users.deprovision === 'removeProductGroups')
+    rules.users.productGroups.forEach((g) => wanted.add(g.toLowerCase()));
+  return wanted;
 }

@@ -8,8 +8,8 @@ import type { Link } from './plan';
 export class LinkRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Every link of a connection, by IdP user id. */
-  async all(connectionId: string): Promise<Map<string, Link>> {
+  /** Every link of a connection (or those of the given IdP users), by IdP user id. */
+  async all(connectionId: string, userIds?: string[]): Promise<Map<string, Link>> {
     const rows = await this.sql.query<{
       user_id: string;
       account_id: string;
@@ -17,8 +17,9 @@ export class LinkRepository {
       properties: Record<string, unknown>;
       removed_groups: string[];
     }>(
-      'SELECT user_id, account_id, deprovisioned, properties, removed_groups FROM jira_links WHERE connection_id = $1',
-      [connectionId],
+      `SELECT user_id, account_id, deprovisioned, properties, removed_groups FROM jira_links
+       WHERE connection_id = $1 AND ($2::uuid[] IS NULL OR user_id = ANY($2::uuid[]))`,
+      [connectionId, userIds ?? null],
     );
     return new Map(
       rows.map((r) => [
@@ -92,6 +93,24 @@ export class LinkRepository {
       [connectionId],
     );
     return rows.map((r) => r.user_id);
+  }
+
+  /** The IdP users of this connection linked to these Jira accounts. */
+  async usersOfAccounts(connectionId: string, accountIds: string[]): Promise<string[]> {
+    const rows = await this.sql.query<{ user_id: string }>(
+      'SELECT user_id::text AS user_id FROM jira_links WHERE connection_id = $1 AND account_id = ANY($2::text[])',
+      [connectionId, accountIds],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  /** Which of these Jira accounts are linked to an IdP user of this connection. */
+  async linkedAmong(connectionId: string, accountIds: string[]): Promise<Set<string>> {
+    const rows = await this.sql.query<{ account_id: string }>(
+      'SELECT DISTINCT account_id FROM jira_links WHERE connection_id = $1 AND account_id = ANY($2::text[])',
+      [connectionId, accountIds],
+    );
+    return new Set(rows.map((r) => r.account_id));
   }
 
   /**

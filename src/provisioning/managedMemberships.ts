@@ -7,12 +7,20 @@ import type { Sql } from '../db/sql';
 export class ManagedMemberships {
   constructor(private readonly sql: Sql) {}
 
-  /** `accountId|groupId` memberships this connection added, and those the tenant's other connections added. */
-  async of(clientKey: string, connectionId: string): Promise<{ mine: Set<string>; others: Set<string> }> {
+  /**
+   * `accountId|groupId` memberships this connection added, and those the tenant's other connections
+   * added (of the given accounts only, when given).
+   */
+  async of(
+    clientKey: string,
+    connectionId: string,
+    accountIds?: string[],
+  ): Promise<{ mine: Set<string>; others: Set<string> }> {
     const rows = await this.sql.query<{ connection_id: string; account_id: string; group_id: string }>(
       `
-      SELECT mm.connection_id, mm.account_id, mm.group_id FROM managed_memberships mm JOIN connections c ON c.id = mm.connection_id WHERE c.client_key = $1`,
-      [clientKey],
+      SELECT mm.connection_id, mm.account_id, mm.group_id FROM managed_memberships mm JOIN connections c ON c.id = mm.connection_id
+      WHERE c.client_key = $1 AND ($2::text[] IS NULL OR mm.account_id = ANY($2::text[]))`,
+      [clientKey, accountIds ?? null],
     );
     const mine = new Set<string>();
     const others = new Set<string>();

@@ -33,6 +33,31 @@ export class Outbox {
     ).map((r) => ({ connectionId: r.connection_id, clientKey: r.client_key, lastId: r.last_id }));
   }
 
+  /**
+   * What a connection's unprocessed requests up to this one changed: users and groups of the
+   * directory. `wide` when a group was renamed or deleted, or a run was asked for as such (a
+   * first login's request, named by the connection's own id): then every user is planned.
+   */
+  async changesUpTo(connectionId: string, lastId: string): Promise<DirectoryChanges> {
+    const rows = await this.sql.query<{ subject_type: string; subject_id: string; change: string }>(
+      `SELECT DISTINCT subject_type, subject_id::text AS subject_id, change FROM sync_requests
+       WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2`,
+      [connectionId, lastId],
+    );
+    const userIds = new Set<string>();
+    const groupIds = new Set<string>();
+    let wide = false;
+    for (const r of rows) {
+      if (
+        r.subject_id === connectionId ||
+        (r.subject_type === 'group' && (r.change === 'updated' || r.change === 'deleted'))
+      )
+        wide = true;
+      else (r.subject_type === 'user' ? userIds : groupIds).add(r.subject_id);
+    }
+    return { userIds: [...userIds], groupIds: [...groupIds], wide };
+  }
+
   /** Marks a connection's requests up to this one as covered by a run (in the run's transaction). */
   async markCovered(connectionId: string, lastId: string, tx: Transaction): Promise<void> {
     await this.sql.query(
@@ -41,4 +66,12 @@ export class Outbox {
       tx,
     );
   }
+}
+
+/** What directory changes a run covers (from the outbox): the users and groups concerned. */
+export interface DirectoryChanges {
+  userIds: string[];
+  groupIds: string[];
+  /** Every user is concerned (a group renamed or deleted, or a run asked for as a whole). */
+  wide: boolean;
 }

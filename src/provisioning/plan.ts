@@ -99,4 +99,16 @@ export interface PlanInput {
   managed: Set<string>;
   /** `accountId|groupId` memberships other connections added. */
   managedByOthers: Set<string>;
+  /**
+   * Mirror mode's sweep of Jira-only members out of managed groups: undefined (a full plan: every
+   * link is in `links`), false (none: a plan from changes that links nobody), or the accounts of
+   * the managed groups' members that are linked (a plan from changes, whose `links` are a subset).
+   */
+  sweep?: false | { linked: Set<string> };
+  /**
+   * False when the Jira state is what the app knows rather than what Jira just said (a plan from
+   * changes): Jira adds new users to its product-access groups itself, so deprovisioning by product
+   * groups removes from each of them without knowing (an absent membership is harmless).
+   */
+  productGroupsKnown?: boolean;
 }

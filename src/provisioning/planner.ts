@@ -149,8 +149,8 @@ export function plan(input: PlanInput): Plan {
   // Mirror: a managed group's members that are no linked IdP user of this connection (Jira-only members, and the
   // accounts this run will link) leave it too, except memberships another connection added. Linked accounts were
   // planned above, user by user.
-  if (!rules.groups.keepExisting) {
-    const linked = new Set([...input.links.values()].map((l) => l.accountId));
+  if (!rules.groups.keepExisting && input.sweep !== false) {
+    const linked = input.sweep?.linked ?? new Set([...input.links.values()].map((l) => l.accountId));
     for (const g of managedGroups) {
       const group = jira.groups.get(g);
       for (const accountId of (group && jira.members.get(group.groupId)) ?? []) {
@@ -183,9 +183,10 @@ export function plan(input: PlanInput): Plan {
     if (mode === 'removeManagedGroups' || mode === 'removeProductGroups') {
       const names = mode === 'removeManagedGroups' ? [...managedGroups] : rules.users.productGroups.map(lower);
       const removed: string[] = [];
+      const unsure = mode === 'removeProductGroups' && input.productGroupsKnown === false;
       for (const n of names) {
         const group = jira.groups.get(n);
-        if (!group || !jira.members.get(group.groupId)?.has(link.accountId)) continue;
+        if (!group || (!unsure && !jira.members.get(group.groupId)?.has(link.accountId))) continue;
         if (
           mode === 'removeManagedGroups'
             ? !removable(link.accountId, group.groupId)

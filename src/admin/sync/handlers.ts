@@ -7,6 +7,7 @@ import type { ConnectionRepository } from '../../db/connections';
 import type { ProvisioningEngine } from '../../provisioning/engine';
 import { previewMapping } from '../../provisioning/groupMapping';
 import { rulesOf, rulesSchema } from '../../provisioning/rules';
+import type { Outbox } from '../../provisioning/outbox';
 import type { RunRepository } from '../../provisioning/runs';
 import { startManualSync } from '../../jobs/manual';
 import { AppError, notFound } from '../../http/errors';
@@ -20,6 +21,7 @@ export interface SyncDeps {
   engine: ProvisioningEngine;
   runs: RunRepository;
   links: LinkRepository;
+  outbox: Outbox;
   sources: PullSources;
 }
 
@@ -55,13 +57,15 @@ export const getRules = (deps: SyncDeps): RequestHandler =>
     res.json(rulesOf(c.settings));
   });
 
-/** PUT /api/v1/connections/{id}/rules: validates (naming each wrong field), fills defaults, stores. */
+/** PUT /api/v1/connections/{id}/rules: validates (naming each wrong field), fills defaults, stores, and asks for a run. */
 export const putRules = (deps: SyncDeps): RequestHandler =>
   wrap(async (req, res) => {
     const { clientKey } = requireContext(req);
     await connectionOr404(deps, clientKey, req.params.id);
     const rules = res.locals.body as z.infer<typeof rulesSchema>;
     await deps.connections.saveSettings(clientKey, req.params.id, { rules });
+    // New rules concern every user: a run plans them all (from the Jira state the app knows) once the admin is done.
+    await deps.outbox.requestRun(req.params.id);
     res.json(rules);
   });
 

@@ -1,6 +1,7 @@
 import { isAlreadyMember, type JiraClient } from '../../jira/client';
 import { JiraError } from '../../jira/errors';
 import { collect, pageThrough } from '../../jira/paging';
+import type { JiraStateStore } from '../jiraStateStore';
 import type { LinkRepository } from '../links';
 import type { ManagedMemberships } from '../managedMemberships';
 import type { Operation } from '../plan';
@@ -20,7 +21,7 @@ export class CannotApply extends Error {}
 export async function applyOperation(
   op: StoredOperation,
   jira: JiraClient,
-  records: { links: LinkRepository; managed: ManagedMemberships },
+  records: { links: LinkRepository; managed: ManagedMemberships; jiraState: JiraStateStore },
   groups: GroupIds,
 ): Promise<Outcome> {
   const groupId = (jiraClient: JiraClient, name: string) => groups.get(op.clientKey, name, jiraClient);
@@ -35,11 +36,14 @@ export async function applyOperation(
       try {
         const created = await jira.createGroup(o.name);
         groups.set(op.clientKey, created.name, created.groupId);
+        await records.jiraState.groupSeen(op.clientKey, created.groupId, created.name, true);
         return 'created';
       } catch (err) {
         // "A group with this name already exists": someone (or an earlier attempt of ours) made it.
-        if (err instanceof JiraError && err.status === 400 && (await groupId(jira, o.name))) return 'existed';
-        throw err;
+        const existing = err instanceof JiraError && err.status === 400 ? await groupId(jira, o.name) : undefined;
+        if (!existing) throw err;
+        await records.jiraState.groupSeen(op.clientKey, existing, o.name, false);
+        return 'existed';
       }
     }
     case 'ensureUser': {
@@ -74,9 +78,11 @@ export async function applyOperation(
         if (!isAlreadyMember(err)) throw err;
         // Already a member: ours if an earlier attempt of this very operation added it.
         if (op.attempts > 1) await records.managed.add(op.connectionId, accountId, gid, o.groupName);
+        await records.jiraState.memberAdded(op.clientKey, gid, accountId);
         return 'already';
       }
       await records.managed.add(op.connectionId, accountId, gid, o.groupName);
+      await records.jiraState.memberAdded(op.clientKey, gid, accountId);
       return 'added';
     }
     case 'removeMember': {
@@ -89,9 +95,11 @@ export async function applyOperation(
         ))
           throw err;
         await records.managed.remove(op.connectionId, o.accountId, o.groupId);
+        await records.jiraState.memberRemoved(op.clientKey, o.groupId, o.accountId);
         return 'absent';
       }
       await records.managed.remove(op.connectionId, o.accountId, o.groupId);
+      await records.jiraState.memberRemoved(op.clientKey, o.groupId, o.accountId);
       return 'removed';
     }
     case 'reassignLeads': {
@@ -119,6 +127,7 @@ export async function applyOperation(
         } catch (err) {
           if (!(err instanceof JiraError && err.status === 404)) throw err;
         }
+        await records.jiraState.accountRemoved(op.clientKey, o.accountId);
       } else if (o.mode === 'deactivate') {
         await jira.disableAccount(o.accountId, 'Disabled or removed in the identity provider');
       }
@@ -130,10 +139,11 @@ export async function applyOperation(
       if (o.enable) await jira.enableAccount(o.accountId);
       for (const name of o.regroup) {
         const gid = await groupId(jira, name);
-        if (gid)
-          await jira.addUserToGroup(gid, o.accountId).catch((err) => {
-            if (!isAlreadyMember(err)) throw err;
-          });
+        if (!gid) continue;
+        await jira.addUserToGroup(gid, o.accountId).catch((err) => {
+          if (!isAlreadyMember(err)) throw err;
+        });
+        await records.jiraState.memberAdded(op.clientKey, gid, o.accountId);
       }
       await records.links.setDeprovisioned(op.connectionId, o.userId, false);
       return 'reactivated';

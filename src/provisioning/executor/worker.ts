@@ -6,6 +6,7 @@ import { JiraError } from '../../jira/errors';
 import type { JiraClientFactory } from '../../jira/factory';
 import type { Logger } from '../../logger';
 import type { LinkRepository } from '../links';
+import type { JiraStateStore } from '../jiraStateStore';
 import type { ManagedMemberships } from '../managedMemberships';
 import type { RunRepository } from '../runs';
 import { applyOperation, CannotApply, GroupIds } from './apply';
@@ -16,6 +17,7 @@ export interface ExecutorDeps {
   runs: RunRepository;
   links: LinkRepository;
   managed: ManagedMemberships;
+  jiraState: JiraStateStore;
   jira: JiraClientFactory;
   logger: Logger;
   options: Config['sync'];
