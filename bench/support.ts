@@ -104,3 +104,39 @@ export function runBenchmark(main: () => Promise<void>): void {
     process.exit(2);
   });
 }
+
+/**
+ * Writes a benchmark directory straight into Postgres: `users` users (`user<i>@bench.example`) and
+ * `groups` groups (`team-<g>`), user i in groups i, i*7+3 and i*13+5 (mod groups). `query` is any
+ * client's (pg's Client, the app's Sql).
+ */
+export async function seedDirectory(
+  query: (text: string, params: unknown[]) => Promise<unknown>,
+  connectionId: string,
+  users: number,
+  groups: number,
+): Promise<void> {
+  await query(
+    `INSERT INTO directory_users (connection_id, id, user_name, email, display_name, active, resource)
+    SELECT $1::uuid, gen_random_uuid(), 'user' || i || '@bench.example', 'user' || i || '@bench.example', 'User ' || i, true,
+      jsonb_build_object('userName', 'user' || i || '@bench.example', 'displayName', 'User ' || i,
+        'emails', jsonb_build_array(jsonb_build_object('value', 'user' || i || '@bench.example', 'primary', true)))
+    FROM generate_series(0, $2::int - 1) i`,
+    [connectionId, users],
+  );
+  await query(
+    `INSERT INTO directory_groups (connection_id, id, display_name, resource)
+    SELECT $1::uuid, gen_random_uuid(), 'team-' || g, jsonb_build_object('displayName', 'team-' || g) FROM generate_series(0, $2::int - 1) g`,
+    [connectionId, groups],
+  );
+  const n = `split_part(split_part(u.user_name, '@', 1), 'user', 2)::int`;
+  await query(
+    `INSERT INTO directory_memberships (connection_id, group_id, user_id)
+    SELECT DISTINCT $1::uuid, g.id, u.id FROM directory_users u
+    CROSS JOIN LATERAL (VALUES (0), (1), (2)) k(n)
+    JOIN directory_groups g ON g.connection_id = u.connection_id
+      AND g.display_name = 'team-' || (CASE k.n WHEN 0 THEN ${n} WHEN 1 THEN ${n} * 7 + 3 ELSE ${n} * 13 + 5 END) % $2::int
+    WHERE u.connection_id = $1::uuid`,
+    [connectionId, groups],
+  );
+}

@@ -33,6 +33,7 @@ import { Outbox } from './provisioning/outbox';
 import { RunRepository } from './provisioning/runs';
 import { SnapshotReader } from './directory/snapshot';
 import { OutboxTrigger } from './jobs/outbox';
+import { Reconciler } from './jobs/reconcile';
 import { startRetention } from './jobs/retention';
 import { scimRouter } from './scim/router';
 import { ScimTokenCache } from './scim/tokenCache';
@@ -65,6 +66,7 @@ export interface AppServices {
   queue: OperationQueue;
   /** The SCIM trigger: starts a run once a connection's changes have gone quiet. */
   outbox: OutboxTrigger;
+  reconciler: Reconciler;
   entra: EntraService;
   scheduler: Scheduler;
   startBackground: () => void;
@@ -142,6 +144,13 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     retry: config.sync.runRetry,
   });
   const outbox = new OutboxTrigger({ outbox: outboxStore, connections, engine, runs, logger, options: config.sync });
+  const reconciler = new Reconciler({
+    runs,
+    connections,
+    engine,
+    logger,
+    checkMs: config.sync.reconcileCheckMs,
+  });
   const sourceState = new SourceStateRepository(sql);
   const entra = new EntraService({
     connections,
@@ -210,17 +219,20 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     runs,
     queue,
     outbox,
+    reconciler,
     entra,
     scheduler,
-    /** Starts the background work: the executor's polling, the SCIM trigger and history retention. */
+    /** Starts the background work: the executor's polling, the SCIM trigger, scheduled reconciliation and history retention. */
     startBackground: () => {
       engine.start();
       outbox.start();
+      reconciler.start();
       stopRetention ??= startRetention(runs, config.sync.historyDays, logger);
     },
     close: async () => {
       stopRetention?.();
       outbox.stop();
+      reconciler.stop();
       await scheduler.stop();
       await Promise.allSettled([...loginWork]);
       await engine.stop();

@@ -72,6 +72,7 @@ const settingsSchema = z.object({
   SYNC_HISTORY_DAYS: positiveInt.default(90),
   SYNC_RUN_RETRY_BASE_MS: positiveInt.default(30_000),
   SYNC_RUN_RETRY_MAX_MS: positiveInt.default(900_000),
+  SYNC_RECONCILE_CHECK_MS: positiveInt.default(300_000),
   ENTRA_CA_FILE: z
     .string()
     .min(1)
@@ -119,6 +120,8 @@ export interface Config {
     historyDays: number;
     /** A run that could not start for want of Jira is tried again after this backoff. */
     runRetry: { backoffBaseMs: number; backoffMaxMs: number };
+    /** How often this instance looks for SCIM connections due a full reconciliation. */
+    reconcileCheckMs: number;
   };
   entra: {
     /** Extra CA certificates (PEM) trusted for the Microsoft endpoints: TLS-inspecting proxies, tests. */
@@ -205,6 +208,7 @@ function toConfig(s: Settings): Config {
       leaseMs: s.SYNC_LEASE_MS,
       historyDays: s.SYNC_HISTORY_DAYS,
       runRetry: { backoffBaseMs: s.SYNC_RUN_RETRY_BASE_MS, backoffMaxMs: s.SYNC_RUN_RETRY_MAX_MS },
+      reconcileCheckMs: s.SYNC_RECONCILE_CHECK_MS,
     },
     entra: {
       caPem: s.ENTRA_CA_FILE ? fs.readFileSync(s.ENTRA_CA_FILE, 'utf8') : undefined,

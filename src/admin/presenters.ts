@@ -1,7 +1,7 @@
 import type { Connection } from '../db/connections';
 import type { StoredOperation } from '../provisioning/executor/queue';
 import type { Operation, PlannedOperation } from '../provisioning/plan';
-import type { RunRow } from '../provisioning/runs';
+import type { PlanningFacts, RunRow } from '../provisioning/runs';
 import type { Names } from '../provisioning/links';
 import type { EntraSettings } from '../sources/entra/settings';
 import type { SourceState } from '../sources/state';
@@ -95,13 +95,19 @@ export const presentRun = (r: RunRow) => ({
   progress: {
     done: r.done,
     total: r.total,
-    ...(Object.keys(r.progress).length ? { read: presentRead(r.progress) } : {}),
+    ...('mode' in r.progress || 'phase' in r.progress ? { read: presentRead(r.progress) } : {}),
   },
+  plan: presentPlanning(r.progress.plan as PlanningFacts | undefined),
   counts: presentCounts(r.counts),
   error: r.error,
   attempts: r.attempts,
   nextTryAt: r.nextTryAt?.toISOString() ?? null,
 });
+
+/** How a SCIM-fed or manual run was planned: from directory changes (no Jira read) or in full, how many users, how long. */
+function presentPlanning(p: PlanningFacts | undefined) {
+  return p ? { mode: p.mode, users: p.users, planMs: p.planMs } : null;
+}
 
 /** What a pull source reported of its read (sources/entra/sync.ts PullProgress), and its timing. */
 function presentRead(p: Record<string, unknown>) {

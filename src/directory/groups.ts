@@ -158,13 +158,25 @@ export class GroupStore {
     );
   }
 
-  /** Records that a group's members changed: new version, and a sync request. */
-  async membersChanged(connectionId: string, groupId: string, tx?: Transaction): Promise<DirectoryGroup | undefined> {
+  /**
+   * Records that a group's members changed: new version, and a sync request — for each of the
+   * members concerned when they are known (users joined or left by id), else for the group.
+   */
+  async membersChanged(
+    connectionId: string,
+    groupId: string,
+    tx?: Transaction,
+    userIds?: string[],
+  ): Promise<DirectoryGroup | undefined> {
+    const request = userIds
+      ? `q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change)
+               SELECT g.connection_id, 'user', u.id, 'members' FROM g, unnest($3::uuid[]) AS u(id))`
+      : queue('members');
     const rows = await this.db.query<Row>(
       `
       WITH g AS (UPDATE directory_groups SET version = version + 1, updated_at = now() WHERE connection_id = $1 AND id = $2 RETURNING ${COLUMNS}),
-      ${queue('members')} SELECT * FROM g`,
-      [connectionId, groupId],
+      ${request} SELECT * FROM g`,
+      userIds ? [connectionId, groupId, [...new Set(userIds.filter(isUuid))]] : [connectionId, groupId],
       tx,
     );
     return rows[0] ? toGroup(rows[0]) : undefined;

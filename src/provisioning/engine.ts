@@ -3,7 +3,7 @@ import { setTimeout as pause } from 'node:timers/promises';
 import { backoffDelay } from '../backoff';
 import type { Clock } from '../clock';
 import type { Connection } from '../db/connections';
-import type { SnapshotReader } from '../directory/snapshot';
+import type { DirectorySnapshot, SnapshotReader } from '../directory/snapshot';
 import { JiraError } from '../jira/errors';
 import type { JiraClientFactory } from '../jira/factory';
 import type { Logger } from '../logger';
@@ -16,7 +16,7 @@ import { groupsToRead, readJiraState } from './jiraState';
 import type { JiraStateStore } from './jiraStateStore';
 import type { LinkRepository } from './links';
 import type { ManagedMemberships } from './managedMemberships';
-import type { JiraState, Plan } from './plan';
+import type { JiraState, Link, Plan, PlanInput } from './plan';
 import type { DirectoryChanges } from './outbox';
 import { plan } from './planner';
 import { rulesOf, type Rules } from './rules';
@@ -53,6 +53,8 @@ export interface EngineDeps {
  */
 export class ProvisioningEngine {
   private readonly reading = new Set<Promise<void>>();
+  /** Connections whose plan this instance is making (one at a time each). */
+  private readonly planning = new Map<string, Promise<RunResult>>();
 
   constructor(private readonly d: EngineDeps) {}
 
@@ -67,6 +69,31 @@ export class ProvisioningEngine {
     opts: { dryRun?: boolean; coveredRequestId?: string; pull?: Pull; changes?: DirectoryChanges } = {},
   ): Promise<RunResult> {
     if (opts.pull) return this.runWithPull(connection, trigger, opts.pull, !!opts.dryRun);
+    // A run is going, or being planned here: say so before planning (SCIM changes wait for the next run,
+    // and are not planned at every poll, nor twice at once).
+    if (opts.dryRun) return this.planAndStart(connection, trigger, opts);
+    // Another trigger of this instance is planning the connection: wait for its run, then say busy (with its id).
+    for (let other = this.planning.get(connection.id); other; other = this.planning.get(connection.id))
+      await other.catch(() => undefined);
+    const attempt = (async () => {
+      const going = await this.d.runs.running(connection.id);
+      if (going) return { kind: 'busy', runId: going } as const;
+      return this.planAndStart(connection, trigger, opts);
+    })();
+    this.planning.set(connection.id, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.planning.delete(connection.id);
+    }
+  }
+
+  private async planAndStart(
+    connection: Connection,
+    trigger: Trigger,
+    opts: { dryRun?: boolean; coveredRequestId?: string; changes?: DirectoryChanges },
+  ): Promise<RunResult> {
+    const planStarted = this.d.clock.now();
     const planned = await this.planFor(connection, opts.changes);
     if (planned.kind === 'failed') {
       if (!opts.dryRun) {
@@ -85,10 +112,16 @@ export class ProvisioningEngine {
       this.newRun(connection, trigger),
       planned.plan.operations,
       opts.coveredRequestId,
+      {
+        mode: planned.full ? 'full' : 'changes',
+        users: planned.users,
+        planMs: this.d.clock.now() - planStarted,
+      },
     );
     if (!run) return { kind: 'busy', runId: (await this.d.runs.runs(connection.id, 1))[0]?.id };
+    if (planned.full) await this.d.runs.reconciled(connection.id);
     this.d.logger.info(
-      { connectionId: connection.id, runId: run.id, trigger, operations: run.total },
+      { connectionId: connection.id, runId: run.id, trigger, operations: run.total, full: !!planned.full },
       'sync run started',
     );
     if (run.total === 0) await this.d.runs.closeFinishedRuns();
@@ -161,6 +194,7 @@ export class ProvisioningEngine {
       }
       const timing = { readMs, planMs: clock.now() - started - readMs };
       await runs.attachPlan(run.id, connection.clientKey, planned.plan.operations, { ...progress.last, ...timing });
+      if (planned.full) await runs.reconciled(connection.id);
       const operations = planned.plan.operations.length;
       collectGarbage();
       this.d.logger.info(
@@ -190,12 +224,12 @@ export class ProvisioningEngine {
   private async planFor(
     connection: Connection,
     changes?: DirectoryChanges,
-  ): Promise<{ kind: 'plan'; plan: Plan } | { kind: 'failed'; error: string }> {
+  ): Promise<{ kind: 'plan'; plan: Plan; full?: boolean; users: number } | { kind: 'failed'; error: string }> {
     const rules = rulesOf(connection.settings);
     if (changes) {
       const state = await this.d.jiraState.load(connection.clientKey);
       const planned = state && (await this.planChanges(connection, rules, changes, state));
-      if (planned) return { kind: 'plan', plan: planned };
+      if (planned) return { kind: 'plan', ...planned };
     }
     const [snapshot, departed] = await Promise.all([
       this.d.snapshot.read(connection.id, resourceKeysOf(rules)),
@@ -211,17 +245,9 @@ export class ProvisioningEngine {
       await this.d.jiraState.save(connection.clientKey, state);
       return {
         kind: 'plan',
-        plan: plan({
-          importUsers: connection.importUsers,
-          importGroups: connection.importGroups,
-          rules,
-          ...snapshot,
-          departed,
-          links,
-          jira: state,
-          managed: managed.mine,
-          managedByOthers: managed.others,
-        }),
+        full: true,
+        users: snapshot.users.length,
+        plan: plan(planInput(connection, rules, { snapshot, departed, links, state, managed })),
       };
     } catch (err) {
       if (!(err instanceof JiraError)) throw err;
@@ -240,7 +266,7 @@ export class ProvisioningEngine {
     rules: Rules,
     changes: DirectoryChanges,
     state: JiraState,
-  ): Promise<Plan | undefined> {
+  ): Promise<{ plan: Plan; users: number } | undefined> {
     const { snapshot: reader, links: linkRepo, managed: managedRepo } = this.d;
     const userIds = changes.wide ? undefined : await this.concerned(connection, rules, changes, state);
     const [snapshot, departed] = await Promise.all([
@@ -264,19 +290,12 @@ export class ProvisioningEngine {
       managedRepo.of(connection.clientKey, connection.id, accounts),
       candidates.length > 0 ? linkRepo.linkedAmong(connection.id, candidates) : Promise.resolve(new Set<string>()),
     ]);
-    return plan({
-      importUsers: connection.importUsers,
-      importGroups: connection.importGroups,
-      rules,
-      ...snapshot,
-      departed,
-      links,
-      jira: state,
-      managed: managed.mine,
-      managedByOthers: managed.others,
+    const planned = plan({
+      ...planInput(connection, rules, { snapshot, departed, links, state, managed }),
       sweep: !userIds ? undefined : candidates.length > 0 ? { linked } : false,
       productGroupsKnown: false,
     });
+    return { plan: planned, users: snapshot.users.length };
   }
 
   /**
@@ -304,6 +323,31 @@ export class ProvisioningEngine {
     }
     return [...ids];
   }
+}
+
+/** What the planner is given: the connection's toggles and rules, the directory, links, Jira state and managed memberships. */
+function planInput(
+  connection: Connection,
+  rules: Rules,
+  d: {
+    snapshot: DirectorySnapshot;
+    departed: string[];
+    links: Map<string, Link>;
+    state: JiraState;
+    managed: { mine: Set<string>; others: Set<string> };
+  },
+): PlanInput {
+  return {
+    importUsers: connection.importUsers,
+    importGroups: connection.importGroups,
+    rules,
+    ...d.snapshot,
+    departed: d.departed,
+    links: d.links,
+    jira: d.state,
+    managed: d.managed.mine,
+    managedByOthers: d.managed.others,
+  };
 }
 
 /** The resource keys a plan reads: those of the attribute mapping and the custom attributes. */

@@ -57,6 +57,9 @@ const propertyKey = z
   .max(255)
   .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only');
 
+/** The hours a full reconciliation may be scheduled at. */
+export const RECONCILE_HOURS = [0, 1, 6, 12, 24, 48, 168] as const;
+
 /**
  * A connection's rules, as the admin API takes them; every field has a sensible default. Whether
  * users and groups are created at all is the connection's importUsers / importGroups toggles.
@@ -76,6 +79,15 @@ export const rulesSchema = z
         reactivate: z.boolean().default(true),
         defaultProjectLead: z.string().trim().min(1).max(128).nullable().default(null),
         defaultComponentLead: z.string().trim().min(1).max(128).nullable().default(null),
+        /** Hours between full reconciliations with Jira (0: only on "Synchronize"). */
+        reconcileEveryHours: z
+          .number()
+          .int()
+          .refine(
+            (n) => (RECONCILE_HOURS as readonly number[]).includes(n),
+            `must be one of ${RECONCILE_HOURS.join(', ')} (0: only on demand)`,
+          )
+          .default(24),
       })
       .strict()
       .default({}),

@@ -74,13 +74,25 @@ export class RunRepository {
   ) {}
 
   /** Starts a run with its planned operations in one transaction; undefined when the connection already has a run going. */
-  async createRun(run: NewRun, ops: PlannedOperation[], coveredRequestId?: string): Promise<RunRow | undefined> {
+  async createRun(
+    run: NewRun,
+    ops: PlannedOperation[],
+    coveredRequestId?: string,
+    planning?: PlanningFacts,
+  ): Promise<RunRow | undefined> {
     return this.sql.transaction(async (tx) => {
       const inserted = await this.sql.query<Record<string, unknown>>(
         `
-        INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total) VALUES ($1, $2, $3, $4, 'running', $5)
+        INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total, progress) VALUES ($1, $2, $3, $4, 'running', $5, $6)
         ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`,
-        [run.id, run.connectionId, run.clientKey, run.trigger, ops.length],
+        [
+          run.id,
+          run.connectionId,
+          run.clientKey,
+          run.trigger,
+          ops.length,
+          JSON.stringify(planning ? { plan: planning } : {}),
+        ],
         tx,
       );
       if (inserted.length === 0) return undefined;
@@ -177,6 +189,39 @@ export class RunRepository {
     });
   }
 
+  /** A full reconciliation of the connection was planned (its schedule counts from now). */
+  async reconciled(connectionId: string): Promise<void> {
+    await this.sql.query('UPDATE connections SET reconciled_at = now() WHERE id = $1', [connectionId]);
+  }
+
+  /**
+   * Claims one SCIM connection whose full reconciliation is due (its rules'
+   * `users.reconcileEveryHours`, 24 by default, since the last one or since it was created), so
+   * that one instance runs it; undefined when none is due.
+   */
+  async claimReconciliation(): Promise<{ connectionId: string; previous: Date | null } | undefined> {
+    const [row] = await this.sql.query<{ id: string; previous: Date | null }>(
+      `WITH due AS (
+         SELECT id, reconciled_at FROM connections
+         WHERE kind = 'scim'
+           AND COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24) > 0
+           AND COALESCE(reconciled_at, created_at)
+               < now() - make_interval(hours => COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24))
+         ORDER BY COALESCE(reconciled_at, created_at) LIMIT 1 FOR UPDATE SKIP LOCKED)
+       UPDATE connections c SET reconciled_at = now() FROM due WHERE c.id = due.id
+       RETURNING c.id, due.reconciled_at AS previous`,
+    );
+    return row && { connectionId: row.id, previous: row.previous };
+  }
+
+  /** Gives a claimed reconciliation back (a run was going): the next check claims it again. */
+  async unclaimReconciliation(claim: { connectionId: string; previous: Date | null }): Promise<void> {
+    await this.sql.query('UPDATE connections SET reconciled_at = $2 WHERE id = $1', [
+      claim.connectionId,
+      claim.previous,
+    ]);
+  }
+
   /** When the connection's latest run could not start for want of Jira: its next try, while it is still ahead. */
   async nextTryOf(connectionId: string): Promise<Date | null> {
     const [row] = await this.sql.query<{ next_try_at: Date | null }>(
@@ -206,6 +251,15 @@ export class RunRepository {
       WHERE r.status = 'running' AND r.stage = 'applying' AND NOT EXISTS (SELECT 1 FROM sync_operations o WHERE o.run_id = r.id AND o.status IN ('pending', 'running'))
       RETURNING r.*`);
     return rows.map((r) => ({ ...toRun(r), counts: summarize(r.counts as Record<string, number>) }));
+  }
+
+  /** The id of the connection's run going on, if one is. */
+  async running(connectionId: string): Promise<string | undefined> {
+    const [row] = await this.sql.query<{ id: string }>(
+      "SELECT id FROM sync_runs WHERE connection_id = $1 AND status = 'running' LIMIT 1",
+      [connectionId],
+    );
+    return row?.id;
   }
 
   async runs(connectionId: string, limit = 50): Promise<RunRow[]> {
@@ -267,4 +321,11 @@ function summarize(raw: Record<string, number>): Record<string, number> {
     else if (COUNTERS[k]) counts[COUNTERS[k]] += Number(n);
   }
   return counts;
+}
+
+/** How a run was planned: from directory changes or in full (reading Jira), how many users, how long. */
+export interface PlanningFacts {
+  mode: 'changes' | 'full';
+  users: number;
+  planMs: number;
 }

@@ -68,7 +68,11 @@ export function groupsRouter(d: ScimGroupDeps): Router {
           );
       }
     }
-    return ops.length > 0 ? d.groups.membersChanged(connectionId, groupId, tx) : undefined;
+    // Members joined or left by id: the run concerns just them; emptied or replaced: the whole group.
+    const named = ops.every((op) => op.kind !== 'removeAll')
+      ? ops.flatMap((op) => ('ids' in op ? op.ids : []))
+      : undefined;
+    return ops.length > 0 ? d.groups.membersChanged(connectionId, groupId, tx, named) : undefined;
   };
 
   const lockOrFail = async (req: Request, connectionId: string, tx: Transaction) => {

@@ -231,3 +231,16 @@ it('names users and groups in every operation of a run and of a dry run (email, 
   );
   for (const o of ops) expect(o.user?.email ?? o.group).toBeTruthy();
 });
+
+it('plans a connection once at a time: a trigger that comes meanwhile is told the run the first one started', async () => {
+  await storeToken();
+  await s.post('/Users', entraUser('ann'));
+  const c = (await s.app.connections.get(s.jira.clientKey, s.connectionId))!;
+  const results = await Promise.all([s.app.engine.run(c, 'manual'), s.app.engine.run(c, 'scim')]);
+  const started = results.find((r) => r.kind === 'started');
+  const busy = results.find((r) => r.kind === 'busy');
+  expect(started && busy).toBeTruthy();
+  expect(busy).toEqual({ kind: 'busy', runId: started!.kind === 'started' ? started!.run.id : undefined });
+  expect(s.jira.callsTo('GET', '/rest/api/3/group/bulk')).toHaveLength(1); // Jira was read once
+  await s.app.engine.drain();
+});

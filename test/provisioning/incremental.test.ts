@@ -58,7 +58,13 @@ it('a run for a change that changes nothing in Jira makes no Jira call', async (
   await s.patch(`/Users/${ids.u3}`, patchBody({ op: 'replace', path: 'displayName', value: 'U three' }));
   await s.settle();
   const [run] = (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/runs`).set(admin())).body.runs;
-  expect(run).toMatchObject({ trigger: 'scim', status: 'succeeded', progress: { total: 0 } });
+  expect(run).toMatchObject({
+    trigger: 'scim',
+    status: 'succeeded',
+    progress: { total: 0 },
+    plan: { mode: 'changes', users: 1, planMs: expect.any(Number) },
+  });
+  expect(run.progress.read).toBeUndefined();
   expect(jiraCalls()).toEqual([]);
 });
 
@@ -128,4 +134,28 @@ it('rules that need the members of a group the app never read make the run read 
   );
   expect(jiraCalls().filter((c) => c.method === 'GET')).toEqual([]);
   expect(s.jira.state.groupByName('jira-software-users')!.members.size).toBe(0);
+});
+
+it('a full reconciliation runs on schedule (daily by default, per connection) and corrects drift', async () => {
+  const account = s.jira.state.userByEmail('u11@contoso.com')!.accountId;
+  const team = [...s.jira.state.groups.values()].find((g) => g.members.has(account) && g.name.startsWith('team'))!;
+  team.members.delete(account); // drift made in Jira
+  expect(await s.app.reconciler.check()).toBe(0); // reconciled minutes ago: not due
+  await s.app.db.sequelize.query(`UPDATE connections SET reconciled_at = now() - interval '25 hours'`);
+  expect(await s.app.reconciler.check()).toBe(1);
+  await s.settle();
+  expect(team.members.has(account)).toBe(true);
+  const [run] = (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/runs`).set(admin())).body.runs;
+  expect(run.trigger).toBe('schedule');
+  expect(await s.app.reconciler.check()).toBe(0);
+  // 0: only on demand
+  const rules = (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/rules`).set(admin())).body;
+  await request(s.app.url)
+    .put(`/api/v1/connections/${s.connectionId}/rules`)
+    .set(admin())
+    .send({ ...rules, users: { ...rules.users, reconcileEveryHours: 0 } })
+    .expect(200);
+  await s.settle();
+  await s.app.db.sequelize.query(`UPDATE connections SET reconciled_at = now() - interval '400 days'`);
+  expect(await s.app.reconciler.check()).toBe(0);
 });

@@ -209,6 +209,9 @@ describe.each([
     );
     expect(found.body.Resources).toEqual([expect.objectContaining({ id: gid, displayName: name })]);
     expect(found.body.Resources[0].members).toBeUndefined();
-    expect(await outbox(gid)).toEqual(['created', 'members', 'members']);
+    // a member change asks for a run about the members it concerns (incremental reconciliation), not the group
+    expect(await outbox(gid)).toEqual(['created']);
+    expect(await outbox(a)).toEqual(['created', 'members', 'members']);
+    expect(await outbox(b)).toEqual(['created', 'members']);
   });
 });

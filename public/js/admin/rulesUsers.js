@@ -44,6 +44,24 @@ export function userFields(u) {
       'Default component lead (account ID)',
       text('users-defaultComponentLead', u.defaultComponentLead || ''),
     ),
+    field(
+      'users-reconcileEveryHours',
+      'Full reconciliation with Jira',
+      select(
+        'users-reconcileEveryHours',
+        [
+          ['1', 'Every hour'],
+          ['6', 'Every 6 hours'],
+          ['12', 'Every 12 hours'],
+          ['24', 'Daily'],
+          ['48', 'Every 2 days'],
+          ['168', 'Weekly'],
+          ['0', 'Only when I click Synchronize'],
+        ],
+        String(u.reconcileEveryHours),
+      ),
+      'Reads Jira again and corrects changes made there by hand. SCIM changes in between are applied from what the app knows, without reading Jira.',
+    ),
   ];
 }
 
@@ -57,5 +75,6 @@ export function readUsers() {
     reactivate: $('users-reactivate').checked,
     defaultProjectLead: $('users-defaultProjectLead').value.trim() || null,
     defaultComponentLead: $('users-defaultComponentLead').value.trim() || null,
+    reconcileEveryHours: Number($('users-reconcileEveryHours').value),
   };
 }

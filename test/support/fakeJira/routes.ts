@@ -222,8 +222,8 @@ export const routes: Route[] = [
         return existing.products.length > 0
           ? ok(userJson(base, existing), 201)
           : bad(['The user already exists and does not have access to Jira.']);
-      const licensed = [...state.users.values()].filter((u) => u.products.length > 0).length;
-      if ((b.products as string[]).length > 0 && state.userLimit !== undefined && licensed >= state.userLimit)
+      const full = () => [...state.users.values()].filter((u) => u.products.length > 0).length >= state.userLimit!;
+      if ((b.products as string[]).length > 0 && state.userLimit !== undefined && full())
         return bad(['You have reached the maximum number of users allowed by your license.']);
       return ok(userJson(base, state.addUser({ emailAddress: b.emailAddress, products: b.products as string[] })), 201);
     },

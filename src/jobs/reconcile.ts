@@ -1,0 +1,52 @@
+import type { ConnectionRepository } from '../db/connections';
+import type { Logger } from '../logger';
+import type { ProvisioningEngine } from '../provisioning/engine';
+import type { RunRepository } from '../provisioning/runs';
+
+export interface ReconcilerDeps {
+  runs: RunRepository;
+  connections: ConnectionRepository;
+  engine: ProvisioningEngine;
+  logger: Logger;
+  /** How often to look for connections due (ms). */
+  checkMs: number;
+}
+
+/**
+ * Scheduled full reconciliation of SCIM connections: every few minutes, each connection whose last
+ * full reconciliation is older than its rules' `reconcileEveryHours` (24 by default; 0: only on
+ * demand) is claimed by one instance and gets a run that reads Jira again and plans every user,
+ * correcting what was changed in Jira outside the app. (Entra ID connections read Jira on each pull.)
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  start(): void {
+    this.timer = setInterval(
+      () => void this.check().catch((err) => this.d.logger.warn({ err }, 'could not start a scheduled reconciliation')),
+      this.d.checkMs,
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Starts the reconciliations that are due; how many started. */
+  async check(): Promise<number> {
+    let started = 0;
+    for (;;) {
+      const due = await this.d.runs.claimReconciliation();
+      if (!due) return started;
+      const c = await this.d.connections.byId(due.connectionId);
+      const result = c && (await this.d.engine.run(c, 'schedule'));
+      if (result?.kind === 'started') started++;
+      else if (result?.kind === 'busy') await this.d.runs.unclaimReconciliation(due); // try again at the next check
+      this.d.logger.info({ connectionId: due.connectionId, result: result?.kind }, 'scheduled full reconciliation');
+    }
+  }
+}
