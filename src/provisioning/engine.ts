@@ -227,8 +227,7 @@ export class ProvisioningEngine {
   ): Promise<{ kind: 'plan'; plan: Plan; full?: boolean; users: number } | { kind: 'failed'; error: string }> {
     const rules = rulesOf(connection.settings);
     if (changes) {
-      const state = await this.d.jiraState.load(connection.clientKey);
-      const planned = state && (await this.planChanges(connection, rules, changes, state));
+      const planned = await this.planChanges(connection, rules, changes);
       if (planned) return { kind: 'plan', ...planned };
     }
     const [snapshot, departed] = await Promise.all([
@@ -256,8 +255,9 @@ export class ProvisioningEngine {
   }
 
   /**
-   * The plan for directory changes: the users concerned, their links and managed memberships, the
-   * known Jira state. Undefined when that state lacks the members of a group the rules now manage
+   * The plan for directory changes: the users concerned, their links and managed memberships, and
+   * of the Jira state the app knows only the memberships of their accounts. Undefined when Jira was
+   * never read for the site, or the known state lacks the members of a group the rules now manage
    * (the rules changed since Jira was last read), or a group that import would not create: then a
    * full reconciliation.
    */
@@ -265,34 +265,37 @@ export class ProvisioningEngine {
     connection: Connection,
     rules: Rules,
     changes: DirectoryChanges,
-    state: JiraState,
   ): Promise<{ plan: Plan; users: number } | undefined> {
-    const { snapshot: reader, links: linkRepo, managed: managedRepo } = this.d;
-    const userIds = changes.wide ? undefined : await this.concerned(connection, rules, changes, state);
+    const { jiraState, snapshot: reader, links: linkRepo, managed: managedRepo } = this.d;
+    const known = await jiraState.load(connection.clientKey, { accounts: [] }); // the groups, no members
+    if (!known) return undefined;
+    const userIds = changes.wide ? undefined : await this.concerned(connection, rules, changes, known);
     const [snapshot, departed] = await Promise.all([
       reader.read(connection.id, resourceKeysOf(rules), userIds),
-      linkRepo.departed(connection.id),
+      linkRepo.departed(connection.id, userIds),
     ]);
     for (const name of groupsToRead(rules, snapshot.allIdpGroups)) {
-      const group = state.groups.get(name);
+      const group = known.groups.get(name);
       // Members never read, or (group import off) a group Jira may have gained since: read Jira again.
-      if (group ? !state.members.has(group.groupId) : !connection.importGroups) return undefined;
+      if (group ? !known.members.has(group.groupId) : !connection.importGroups) return undefined;
     }
     const links = await linkRepo.all(connection.id, userIds && [...userIds, ...departed]);
-    const linksNobody = snapshot.users.every((u) => links.has(u.id));
-    // Mirror mode: an account this run links may sit in managed groups in Jira already (see the planner's sweep).
-    const candidates =
-      !rules.groups.keepExisting && !linksNobody
-        ? [...new Set([...state.members.values()].flatMap((m) => [...m]))]
-        : [];
+    // Mirror mode, when the run links someone: that account may sit in managed groups already (the planner's sweep),
+    // so every known member of the managed groups is a candidate.
+    const sweeping = !!userIds && !rules.groups.keepExisting && !snapshot.users.every((u) => links.has(u.id));
+    const state = (await jiraState.load(
+      connection.clientKey,
+      userIds && !sweeping ? { accounts: [...links.values()].map((l) => l.accountId) } : undefined,
+    ))!;
+    const candidates = sweeping ? [...new Set([...state.members.values()].flatMap((m) => [...m]))] : [];
     const accounts = userIds ? [...[...links.values()].map((l) => l.accountId), ...candidates] : undefined;
     const [managed, linked] = await Promise.all([
       managedRepo.of(connection.clientKey, connection.id, accounts),
-      candidates.length > 0 ? linkRepo.linkedAmong(connection.id, candidates) : Promise.resolve(new Set<string>()),
+      sweeping ? linkRepo.linkedAmong(connection.id, candidates) : Promise.resolve(new Set<string>()),
     ]);
     const planned = plan({
       ...planInput(connection, rules, { snapshot, departed, links, state, managed }),
-      sweep: !userIds ? undefined : candidates.length > 0 ? { linked } : false,
+      sweep: !userIds ? undefined : sweeping ? { linked } : false,
       productGroupsKnown: false,
     });
     return { plan: planned, users: snapshot.users.length };
@@ -306,18 +309,18 @@ export class ProvisioningEngine {
     connection: Connection,
     rules: Rules,
     changes: DirectoryChanges,
-    state: JiraState,
+    known: JiraState,
   ): Promise<string[]> {
     const ids = new Set(changes.userIds);
     if (changes.groupIds.length > 0) {
       const { members, names } = await this.d.snapshot.groupsDetail(connection.id, changes.groupIds);
       members.forEach((id) => ids.add(id));
-      const accounts = new Set<string>();
-      for (const name of names)
-        for (const j of jiraGroupsFor(name, rules.groups)) {
-          const group = state.groups.get(j.toLowerCase());
-          for (const a of (group && state.members.get(group.groupId)) ?? []) accounts.add(a);
-        }
+      const mapped = names
+        .flatMap((name) => jiraGroupsFor(name, rules.groups))
+        .map((j) => known.groups.get(j.toLowerCase())?.groupId)
+        .filter((id): id is string => !!id);
+      const inJira = await this.d.jiraState.load(connection.clientKey, { accounts: [], groupIds: mapped });
+      const accounts = new Set(mapped.flatMap((id) => [...(inJira?.members.get(id) ?? [])]));
       if (accounts.size > 0)
         (await this.d.links.usersOfAccounts(connection.id, [...accounts])).forEach((id) => ids.add(id));
     }

@@ -52,30 +52,37 @@ export class JiraStateStore {
   }
 
   /**
-   * The site's groups and the known members of the groups given by lower-case name (all known
-   * groups when none are given); undefined when Jira was never read for this site.
+   * The site's groups and their known members: all of them, or only the memberships of the given
+   * accounts and the whole membership of the given groups (a plan from changes needs no more).
+   * Every group whose members are known has an entry in `members`, possibly empty. Undefined when
+   * Jira was never read for this site.
    */
-  async load(clientKey: string, groupNames?: string[]): Promise<JiraState | undefined> {
+  async load(clientKey: string, only?: { accounts: string[]; groupIds?: string[] }): Promise<JiraState | undefined> {
     const [read] = await this.sql.query<{ read_at: Date }>(
       'SELECT read_at FROM jira_state_reads WHERE client_key = $1',
       [clientKey],
     );
     if (!read) return undefined;
     const groups = new Map<string, { groupId: string; name: string }>();
-    const known: string[] = [];
+    const members = new Map<string, Set<string>>();
     for (const g of await this.sql.query<{ group_id: string; name: string; members_known: boolean }>(
       'SELECT group_id, name, members_known FROM jira_groups WHERE client_key = $1',
       [clientKey],
     )) {
       groups.set(g.name.toLowerCase(), { groupId: g.group_id, name: g.name });
-      if (g.members_known && (!groupNames || groupNames.includes(g.name.toLowerCase()))) known.push(g.group_id);
+      if (g.members_known) members.set(g.group_id, new Set<string>());
     }
-    const members = new Map<string, Set<string>>(known.map((id) => [id, new Set<string>()]));
-    for (const m of await this.sql.query<{ group_id: string; account_id: string }>(
-      'SELECT group_id, account_id FROM jira_group_members WHERE client_key = $1 AND group_id = ANY($2::text[])',
-      [clientKey, known],
-    ))
-      members.get(m.group_id)!.add(m.account_id);
+    const rows = only
+      ? await this.sql.query<{ group_id: string; account_id: string }>(
+          `SELECT group_id, account_id FROM jira_group_members
+           WHERE client_key = $1 AND (account_id = ANY($2::text[]) OR group_id = ANY($3::text[]))`,
+          [clientKey, only.accounts, only.groupIds ?? []],
+        )
+      : await this.sql.query<{ group_id: string; account_id: string }>(
+          'SELECT group_id, account_id FROM jira_group_members WHERE client_key = $1',
+          [clientKey],
+        );
+    for (const m of rows) members.get(m.group_id)?.add(m.account_id);
     return { groups, members };
   }
 

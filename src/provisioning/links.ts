@@ -85,12 +85,13 @@ export class LinkRepository {
   }
 
   /** The connection's linked users that the directory no longer has (and that are not deprovisioned yet). */
-  async departed(connectionId: string): Promise<string[]> {
+  async departed(connectionId: string, among?: string[]): Promise<string[]> {
     const rows = await this.sql.query<{ user_id: string }>(
       `
       SELECT l.user_id FROM jira_links l WHERE l.connection_id = $1 AND NOT l.deprovisioned
+        AND ($2::uuid[] IS NULL OR l.user_id = ANY($2::uuid[]))
         AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = l.connection_id AND u.id = l.user_id)`,
-      [connectionId],
+      [connectionId, among ?? null],
     );
     return rows.map((r) => r.user_id);
   }

@@ -23,6 +23,7 @@ export function plan(input: PlanInput): Plan {
   const ops: PlannedOperation[] = [];
   const warnings: string[] = [];
   const { rules, jira } = input;
+  let accountGroups: Map<string, string[]> | undefined;
   const push = (op: Operation, subject: string, reason: string) =>
     ops.push({ op, phase: PHASES[op.kind], subject, reason });
 
@@ -121,7 +122,7 @@ export function plan(input: PlanInput): Plan {
       );
     }
     const desired = new Set((desiredOf.get(u.id) ?? []).map(lower));
-    for (const g of managedGroups) {
+    for (const g of managedGroupsOf(link.accountId)) {
       if (desired.has(g)) continue;
       const group = jira.groups.get(g);
       if (group && removable(link.accountId, group.groupId)) {
@@ -168,6 +169,29 @@ export function plan(input: PlanInput): Plan {
   }
 
   return { operations: ops.sort((a, b) => a.phase - b.phase), warnings };
+
+  /**
+   * The managed groups (lower-case names, in managedGroups' order) Jira has the account in: read
+   * from an account → groups index built once, so a plan costs the memberships, not users × groups.
+   */
+  function managedGroupsOf(accountId: string): string[] {
+    if (!accountGroups) {
+      accountGroups = new Map();
+      const order = new Map([...managedGroups].map((g, i) => [g, i]));
+      const nameOf = new Map([...jira.groups.values()].map((g) => [g.groupId, lower(g.name)]));
+      for (const [groupId, accounts] of jira.members) {
+        const name = nameOf.get(groupId);
+        if (name === undefined || !order.has(name)) continue;
+        for (const a of accounts) {
+          const list = accountGroups.get(a);
+          if (list) list.push(name);
+          else accountGroups.set(a, [name]);
+        }
+      }
+      for (const list of accountGroups.values()) list.sort((x, y) => order.get(x)! - order.get(y)!);
+    }
+    return accountGroups.get(accountId) ?? [];
+  }
 
   /** May this connection take the account out of this group? Only what it added, unless mirroring. */
   function removable(accountId: string, groupId: string): boolean {
