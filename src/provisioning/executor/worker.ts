@@ -36,6 +36,7 @@ export interface ExecutorDeps {
 export class Executor {
   private timer: NodeJS.Timeout | undefined;
   private working = false;
+  private again = false;
   private active = 0;
   private readonly groupIds = new GroupIds();
 
@@ -54,11 +55,23 @@ export class Executor {
     while (this.working || this.active > 0) await pause(10);
   }
 
-  /** Works off ready operations until none is left to claim now. */
+  /**
+   * Works off ready operations until none is left to claim now. A kick while the loop is finishing
+   * (a run created just as the last claim came back empty) makes it go round once more, rather
+   * than wait for the next poll.
+   */
   kick(): void {
-    if (this.working) return;
+    if (this.working) {
+      this.again = true;
+      return;
+    }
     this.working = true;
-    void this.work().finally(() => (this.working = false));
+    void (async () => {
+      do {
+        this.again = false;
+        await this.work();
+      } while (this.again);
+    })().finally(() => (this.working = false));
   }
 
   /** Runs the worker until every operation is finished (tests and benchmarks); false on timeout. */
@@ -85,12 +98,18 @@ export class Executor {
       const inFlight = new Set<Promise<void>>();
       for (;;) {
         const room = this.d.options.workerConcurrency - inFlight.size;
+        const idle = inFlight.size === 0;
         const ops = room > 0 ? await this.d.queue.claim(room) : [];
         for (const op of ops) {
           const p: Promise<void> = this.apply(op).finally(() => inFlight.delete(p));
           inFlight.add(p);
         }
-        if (inFlight.size === 0) break;
+        // Done only when a claim with nothing in hand found nothing: operations that finished while this one
+        // was claiming may have opened the run's next phase.
+        if (inFlight.size === 0) {
+          if (idle) break;
+          continue;
+        }
         await Promise.race(inFlight);
       }
       for (const run of await this.d.runs.closeFinishedRuns()) {
