@@ -145,7 +145,6 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   });
   const outbox = new OutboxTrigger({ outbox: outboxStore, connections, engine, runs, logger, options: config.sync });
   const reconciler = new Reconciler({
-    runs,
     connections,
     engine,
     logger,

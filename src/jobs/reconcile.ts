@@ -1,10 +1,8 @@
 import type { ConnectionRepository } from '../db/connections';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
-import type { RunRepository } from '../provisioning/runs';
 
 export interface ReconcilerDeps {
-  runs: RunRepository;
   connections: ConnectionRepository;
   engine: ProvisioningEngine;
   logger: Logger;
@@ -40,12 +38,12 @@ export class Reconciler {
   async check(): Promise<number> {
     let started = 0;
     for (;;) {
-      const due = await this.d.runs.claimReconciliation();
+      const due = await this.d.connections.claimReconciliation();
       if (!due) return started;
       const c = await this.d.connections.byId(due.connectionId);
       const result = c && (await this.d.engine.run(c, 'schedule'));
       if (result?.kind === 'started') started++;
-      else if (result?.kind === 'busy') await this.d.runs.unclaimReconciliation(due); // try again at the next check
+      else if (result?.kind === 'busy') await this.d.connections.unclaimReconciliation(due); // try again at the next check
       this.d.logger.info({ connectionId: due.connectionId, result: result?.kind }, 'scheduled full reconciliation');
     }
   }

@@ -194,34 +194,6 @@ export class RunRepository {
     await this.sql.query('UPDATE connections SET reconciled_at = now() WHERE id = $1', [connectionId]);
   }
 
-  /**
-   * Claims one SCIM connection whose full reconciliation is due (its rules'
-   * `users.reconcileEveryHours`, 24 by default, since the last one or since it was created), so
-   * that one instance runs it; undefined when none is due.
-   */
-  async claimReconciliation(): Promise<{ connectionId: string; previous: Date | null } | undefined> {
-    const [row] = await this.sql.query<{ id: string; previous: Date | null }>(
-      `WITH due AS (
-         SELECT id, reconciled_at FROM connections
-         WHERE kind = 'scim'
-           AND COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24) > 0
-           AND COALESCE(reconciled_at, created_at)
-               < now() - make_interval(hours => COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24))
-         ORDER BY COALESCE(reconciled_at, created_at) LIMIT 1 FOR UPDATE SKIP LOCKED)
-       UPDATE connections c SET reconciled_at = now() FROM due WHERE c.id = due.id
-       RETURNING c.id, due.reconciled_at AS previous`,
-    );
-    return row && { connectionId: row.id, previous: row.previous };
-  }
-
-  /** Gives a claimed reconciliation back (a run was going): the next check claims it again. */
-  async unclaimReconciliation(claim: { connectionId: string; previous: Date | null }): Promise<void> {
-    await this.sql.query('UPDATE connections SET reconciled_at = $2 WHERE id = $1', [
-      claim.connectionId,
-      claim.previous,
-    ]);
-  }
-
   /** When the connection's latest run could not start for want of Jira: its next try, while it is still ahead. */
   async nextTryOf(connectionId: string): Promise<Date | null> {
     const [row] = await this.sql.query<{ next_try_at: Date | null }>(

@@ -1,0 +1,176 @@
+import type { Connection } from '../db/connections';
+import type { DirectorySnapshot, SnapshotReader } from '../directory/snapshot';
+import { JiraError } from '../jira/errors';
+import type { JiraClientFactory } from '../jira/factory';
+import { topLevelKey } from './attributes';
+import { jiraGroupsFor } from './groupMapping';
+import { groupsToRead, readJiraState } from './jiraState';
+import type { JiraStateStore } from './jiraStateStore';
+import type { LinkRepository } from './links';
+import type { ManagedMemberships } from './managedMemberships';
+import type { DirectoryChanges } from './outbox';
+import type { JiraState, Link, Plan, PlanInput } from './plan';
+import { plan } from './planner';
+import { rulesOf, type Rules } from './rules';
+
+export interface PlansDeps {
+  snapshot: SnapshotReader;
+  links: LinkRepository;
+  managed: ManagedMemberships;
+  jiraState: JiraStateStore;
+  jira: JiraClientFactory;
+}
+
+/** A plan made (with whether it was a full reconciliation and how many users it planned), or why none could be. */
+export type Planned = { kind: 'plan'; plan: Plan; full?: boolean; users: number } | { kind: 'failed'; error: string };
+
+/**
+ * How a run's plan is made: everything the pure planner needs, gathered either in full (Jira read
+ * again, every user: a full reconciliation) or from directory changes (the users concerned, from the
+ * Jira state the app knows).
+ */
+export class Plans {
+  constructor(private readonly d: PlansDeps) {}
+
+  /**
+   * Snapshot + Jira state + rules → the plan (pure); 'failed' when Jira could not be read. With
+   * directory changes (a SCIM-fed run), only the users concerned are planned, from the Jira state the
+   * app knows (no Jira read); without, or before Jira was ever read for the site, a full
+   * reconciliation: everything, from Jira read again (and remembered).
+   */
+  async make(connection: Connection, changes?: DirectoryChanges): Promise<Planned> {
+    const rules = rulesOf(connection.settings);
+    if (changes) {
+      const planned = await this.planChanges(connection, rules, changes);
+      if (planned) return { kind: 'plan', ...planned };
+    }
+    const [snapshot, departed] = await Promise.all([
+      this.d.snapshot.read(connection.id, resourceKeysOf(rules)),
+      this.d.links.departed(connection.id),
+    ]);
+    try {
+      const jira = this.d.jira.forTenant(connection.clientKey);
+      const [state, links, managed] = await Promise.all([
+        readJiraState(jira, rules, snapshot.allIdpGroups),
+        this.d.links.all(connection.id),
+        this.d.managed.of(connection.clientKey, connection.id),
+      ]);
+      await this.d.jiraState.save(connection.clientKey, state);
+      return {
+        kind: 'plan',
+        full: true,
+        users: snapshot.users.length,
+        plan: plan(planInput(connection, rules, { snapshot, departed, links, state, managed })),
+      };
+    } catch (err) {
+      if (!(err instanceof JiraError)) throw err;
+      return { kind: 'failed', error: `Could not read Jira's groups and members: ${err.message}` };
+    }
+  }
+
+  /**
+   * The plan for directory changes: the users concerned, their links and managed memberships, and
+   * of the Jira state the app knows only the memberships of their accounts. Undefined when Jira was
+   * never read for the site, or the known state lacks the members of a group the rules now manage
+   * (the rules changed since Jira was last read), or a group that import would not create: then a
+   * full reconciliation.
+   */
+  private async planChanges(
+    connection: Connection,
+    rules: Rules,
+    changes: DirectoryChanges,
+  ): Promise<{ plan: Plan; users: number } | undefined> {
+    const { jiraState, snapshot: reader, links: linkRepo, managed: managedRepo } = this.d;
+    const known = await jiraState.load(connection.clientKey, { accounts: [] }); // the groups, no members
+    if (!known) return undefined;
+    const userIds = changes.wide ? undefined : await this.concerned(connection, rules, changes, known);
+    const [snapshot, departed] = await Promise.all([
+      reader.read(connection.id, resourceKeysOf(rules), userIds),
+      linkRepo.departed(connection.id, userIds),
+    ]);
+    for (const name of groupsToRead(rules, snapshot.allIdpGroups)) {
+      const group = known.groups.get(name);
+      // Members never read, or (group import off) a group Jira may have gained since: read Jira again.
+      if (group ? !known.members.has(group.groupId) : !connection.importGroups) return undefined;
+    }
+    const links = await linkRepo.all(connection.id, userIds && [...userIds, ...departed]);
+    // Mirror mode, when the run links someone: that account may sit in managed groups already (the planner's sweep),
+    // so every known member of the managed groups is a candidate.
+    const sweeping = !!userIds && !rules.groups.keepExisting && !snapshot.users.every((u) => links.has(u.id));
+    const state = (await jiraState.load(
+      connection.clientKey,
+      userIds && !sweeping ? { accounts: [...links.values()].map((l) => l.accountId) } : undefined,
+    ))!;
+    const candidates = sweeping ? [...new Set([...state.members.values()].flatMap((m) => [...m]))] : [];
+    const accounts = userIds ? [...[...links.values()].map((l) => l.accountId), ...candidates] : undefined;
+    const [managed, linked] = await Promise.all([
+      managedRepo.of(connection.clientKey, connection.id, accounts),
+      sweeping ? linkRepo.linkedAmong(connection.id, candidates) : Promise.resolve(new Set<string>()),
+    ]);
+    const planned = plan({
+      ...planInput(connection, rules, { snapshot, departed, links, state, managed }),
+      sweep: !userIds ? undefined : sweeping ? { linked } : false,
+      productGroupsKnown: false,
+    });
+    return { plan: planned, users: snapshot.users.length };
+  }
+
+  /**
+   * The users a change concerns: changed users, the current members of changed groups, and the
+   * linked users whose accounts are in the Jira groups those groups map to (they may have left).
+   */
+  private async concerned(
+    connection: Connection,
+    rules: Rules,
+    changes: DirectoryChanges,
+    known: JiraState,
+  ): Promise<string[]> {
+    const ids = new Set(changes.userIds);
+    if (changes.groupIds.length > 0) {
+      const { members, names } = await this.d.snapshot.groupsDetail(connection.id, changes.groupIds);
+      members.forEach((id) => ids.add(id));
+      const mapped = names
+        .flatMap((name) => jiraGroupsFor(name, rules.groups))
+        .map((j) => known.groups.get(j.toLowerCase())?.groupId)
+        .filter((id): id is string => !!id);
+      const inJira = await this.d.jiraState.load(connection.clientKey, { accounts: [], groupIds: mapped });
+      const accounts = new Set(mapped.flatMap((id) => [...(inJira?.members.get(id) ?? [])]));
+      if (accounts.size > 0)
+        (await this.d.links.usersOfAccounts(connection.id, [...accounts])).forEach((id) => ids.add(id));
+    }
+    return [...ids];
+  }
+}
+
+/** What the planner is given: the connection's toggles and rules, the directory, links, Jira state and managed memberships. */
+function planInput(
+  connection: Connection,
+  rules: Rules,
+  d: {
+    snapshot: DirectorySnapshot;
+    departed: string[];
+    links: Map<string, Link>;
+    state: JiraState;
+    managed: { mine: Set<string>; others: Set<string> };
+  },
+): PlanInput {
+  return {
+    importUsers: connection.importUsers,
+    importGroups: connection.importGroups,
+    rules,
+    ...d.snapshot,
+    departed: d.departed,
+    links: d.links,
+    jira: d.state,
+    managed: d.managed.mine,
+    managedByOthers: d.managed.others,
+  };
+}
+
+/** The resource keys a plan reads: those of the attribute mapping and the custom attributes. */
+function resourceKeysOf(rules: Rules): string[] {
+  const a = rules.attributes;
+  return [
+    ...new Set([a.userName, a.email, a.displayName, ...a.custom.map((c) => c.from), 'userName'].map(topLevelKey)),
+  ];
+}
