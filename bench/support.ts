@@ -2,6 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import request from 'supertest';
+import { jwtHeader } from '../test/support/app';
 import { FakeJira } from '../test/support/fakeJira';
 import { KeyServer } from '../test/support/keyServer';
 import { freePort } from '../test/support/net';
@@ -139,4 +141,15 @@ export async function seedDirectory(
     WHERE u.connection_id = $1::uuid`,
     [connectionId, groups],
   );
+}
+
+/** Installs the app on the world's fake Jira and stores the site admin's API token through the admin API. */
+export async function installWithSiteToken(world: BenchWorld): Promise<void> {
+  const { base, jira, keys } = world;
+  if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
+  await request(base)
+    .put('/api/v1/site-credentials')
+    .set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
+    .send({ email: jira.admin.emailAddress, apiToken: jira.adminToken })
+    .expect(200);
 }

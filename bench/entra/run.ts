@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
 import { FakeEntra } from '../../test/support/fakeEntra';
-import { numberArg, procStatusKb, runBenchmark, startBenchWorld } from '../support';
+import { numberArg, procStatusKb, runBenchmark, installWithSiteToken, startBenchWorld } from '../support';
 
 const USERS = numberArg('users', 100_000);
 const GROUPS = numberArg('groups', 5_000);
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     SYNC_POLL_MS: '200',
     SCHEDULER_ENABLED: 'false',
   });
-  const { base, jira, keys, server } = world;
+  const { base, jira, server } = world;
   const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
   const app = entra.addApp({
     tenantId: crypto.randomUUID(),
@@ -63,12 +63,7 @@ async function main(): Promise<void> {
   const db = new Client({ connectionString: world.dbUrl });
   await db.connect();
   try {
-    if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
-    await request(base)
-      .put('/api/v1/site-credentials')
-      .set(admin())
-      .send({ email: jira.admin.emailAddress, apiToken: jira.adminToken })
-      .expect(200);
+    await installWithSiteToken(world);
     const conn = (
       await request(base)
         .post('/api/v1/connections')

@@ -10,7 +10,14 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
 import type { CallRecord } from '../../test/support/fakeJira';
-import { numberArg, procStatusKb, runBenchmark, seedDirectory, startBenchWorld } from '../support';
+import {
+  numberArg,
+  procStatusKb,
+  runBenchmark,
+  installWithSiteToken,
+  seedDirectory,
+  startBenchWorld,
+} from '../support';
 
 const USERS = numberArg('users', 10_000);
 const GROUPS = numberArg('groups', 500);
@@ -34,15 +41,10 @@ const ok = (c: CallRecord) => typeof c.status === 'number' && c.status >= 200 &&
 
 async function main(): Promise<void> {
   const world = await startBenchWorld({ SYNC_POLL_MS: '200' });
-  const { base, jira, keys, server } = world;
+  const { base, jira, server } = world;
   const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
   try {
-    if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
-    await request(base)
-      .put('/api/v1/site-credentials')
-      .set(admin())
-      .send({ email: jira.admin.emailAddress, apiToken: jira.adminToken })
-      .expect(200);
+    await installWithSiteToken(world);
     const conn = (
       await request(base)
         .post('/api/v1/connections')

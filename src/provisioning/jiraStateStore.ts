@@ -52,12 +52,10 @@ export class JiraStateStore {
   }
 
   /**
-   * The site's groups and their known members: all of them, or only the memberships of the given
-   * accounts and the whole membership of the given groups (a plan from changes needs no more).
-   * Every group whose members are known has an entry in `members`, possibly empty. Undefined when
-   * Jira was never read for this site.
+   * The site's groups, with an (empty) member set for every group whose members are known;
+   * undefined when Jira was never read for this site. `fillMembers` adds the members a plan needs.
    */
-  async load(clientKey: string, only?: { accounts: string[]; groupIds?: string[] }): Promise<JiraState | undefined> {
+  async load(clientKey: string): Promise<JiraState | undefined> {
     const [read] = await this.sql.query<{ read_at: Date }>(
       'SELECT read_at FROM jira_state_reads WHERE client_key = $1',
       [clientKey],
@@ -72,18 +70,29 @@ export class JiraStateStore {
       groups.set(g.name.toLowerCase(), { groupId: g.group_id, name: g.name });
       if (g.members_known) members.set(g.group_id, new Set<string>());
     }
+    return { groups, members };
+  }
+
+  /**
+   * Adds known members to a loaded state: all of them, or only the memberships of the given
+   * accounts and the whole membership of the given groups (a plan from changes needs no more).
+   */
+  async fillMembers(
+    clientKey: string,
+    state: JiraState,
+    only?: { accounts?: string[]; groupIds?: string[] },
+  ): Promise<void> {
     const rows = only
       ? await this.sql.query<{ group_id: string; account_id: string }>(
           `SELECT group_id, account_id FROM jira_group_members
            WHERE client_key = $1 AND (account_id = ANY($2::text[]) OR group_id = ANY($3::text[]))`,
-          [clientKey, only.accounts, only.groupIds ?? []],
+          [clientKey, only.accounts ?? [], only.groupIds ?? []],
         )
       : await this.sql.query<{ group_id: string; account_id: string }>(
           'SELECT group_id, account_id FROM jira_group_members WHERE client_key = $1',
           [clientKey],
         );
-    for (const m of rows) members.get(m.group_id)?.add(m.account_id);
-    return { groups, members };
+    for (const m of rows) state.members.get(m.group_id)?.add(m.account_id);
   }
 
   /** A group the app created (no members yet) or found by name (members unknown). */

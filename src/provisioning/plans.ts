@@ -81,26 +81,27 @@ export class Plans {
     changes: DirectoryChanges,
   ): Promise<{ plan: Plan; users: number } | undefined> {
     const { jiraState, snapshot: reader, links: linkRepo, managed: managedRepo } = this.d;
-    const known = await jiraState.load(connection.clientKey, { accounts: [] }); // the groups, no members
-    if (!known) return undefined;
-    const userIds = changes.wide ? undefined : await this.concerned(connection, rules, changes, known);
+    const state = await jiraState.load(connection.clientKey); // the groups; members are added as needed
+    if (!state) return undefined;
+    const userIds = changes.wide ? undefined : await this.concerned(connection, rules, changes, state);
     const [snapshot, departed] = await Promise.all([
       reader.read(connection.id, resourceKeysOf(rules), userIds),
       linkRepo.departed(connection.id, userIds),
     ]);
     for (const name of groupsToRead(rules, snapshot.allIdpGroups)) {
-      const group = known.groups.get(name);
+      const group = state.groups.get(name);
       // Members never read, or (group import off) a group Jira may have gained since: read Jira again.
-      if (group ? !known.members.has(group.groupId) : !connection.importGroups) return undefined;
+      if (group ? !state.members.has(group.groupId) : !connection.importGroups) return undefined;
     }
     const links = await linkRepo.all(connection.id, userIds && [...userIds, ...departed]);
     // Mirror mode, when the run links someone: that account may sit in managed groups already (the planner's sweep),
     // so every known member of the managed groups is a candidate.
     const sweeping = !!userIds && !rules.groups.keepExisting && !snapshot.users.every((u) => links.has(u.id));
-    const state = (await jiraState.load(
+    await jiraState.fillMembers(
       connection.clientKey,
+      state,
       userIds && !sweeping ? { accounts: [...links.values()].map((l) => l.accountId) } : undefined,
-    ))!;
+    );
     const candidates = sweeping ? [...new Set([...state.members.values()].flatMap((m) => [...m]))] : [];
     const accounts = userIds ? [...[...links.values()].map((l) => l.accountId), ...candidates] : undefined;
     const [managed, linked] = await Promise.all([
@@ -123,7 +124,7 @@ export class Plans {
     connection: Connection,
     rules: Rules,
     changes: DirectoryChanges,
-    known: JiraState,
+    state: JiraState,
   ): Promise<string[]> {
     const ids = new Set(changes.userIds);
     if (changes.groupIds.length > 0) {
@@ -131,10 +132,10 @@ export class Plans {
       members.forEach((id) => ids.add(id));
       const mapped = names
         .flatMap((name) => jiraGroupsFor(name, rules.groups))
-        .map((j) => known.groups.get(j.toLowerCase())?.groupId)
+        .map((j) => state.groups.get(j.toLowerCase())?.groupId)
         .filter((id): id is string => !!id);
-      const inJira = await this.d.jiraState.load(connection.clientKey, { accounts: [], groupIds: mapped });
-      const accounts = new Set(mapped.flatMap((id) => [...(inJira?.members.get(id) ?? [])]));
+      await this.d.jiraState.fillMembers(connection.clientKey, state, { groupIds: mapped });
+      const accounts = new Set(mapped.flatMap((id) => [...(state.members.get(id) ?? [])]));
       if (accounts.size > 0)
         (await this.d.links.usersOfAccounts(connection.id, [...accounts])).forEach((id) => ids.add(id));
     }

@@ -4,13 +4,13 @@ import type { Sequelize, Transaction } from 'sequelize';
 import type { GroupStore } from '../directory/groups';
 import { UniquenessConflict, type DirectoryGroup, type GroupFields, type MemberRef } from '../directory/types';
 import { invalidValue, notFound, tooMany, uniqueness } from './errors';
-import { baseUrlOf, checkIfMatch, connectionOf, handler, notModified, sendScim } from './http';
+import { baseUrlOf, checkIfMatch, connectionOf, handler, notModified, sendList, sendScim } from './http';
 import { queryParam, readListRequest } from './listParams';
 import { applyPatch, type MemberOp } from './patch';
 import { normalizePatch } from './patchOps';
 import { etag, excludes, parseProjection, presentGroup, project, type Projection } from './presenter';
 import { normalizeResource, type JsonObject } from './resource';
-import { GROUP_TYPE, LIST_RESPONSE } from './schemas';
+import { GROUP_TYPE } from './schemas';
 import { isUuid } from '../db/ids';
 
 export interface ScimGroupDeps {
@@ -101,13 +101,7 @@ export function groupsRouter(d: ScimGroupDeps): Router {
         limit: q.count,
       });
       const resources = await present(req, page.rows, q.projection);
-      sendScim(res, 200, {
-        schemas: [LIST_RESPONSE],
-        totalResults: page.total,
-        startIndex: q.startIndex,
-        itemsPerPage: resources.length,
-        Resources: resources,
-      });
+      sendList(res, page.total, q.startIndex, resources);
     }),
   );
 

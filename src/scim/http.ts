@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { ScimConnection } from './auth';
 import { ScimError } from './errors';
+import { LIST_RESPONSE } from './schemas';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -10,6 +11,17 @@ export function sendScim(res: Response, status: number, body: unknown, headers: 
     .status(status)
     .set({ 'Content-Type': SCIM_CONTENT_TYPE, ...headers })
     .send(JSON.stringify(body));
+}
+
+/** Sends a page of resources as a SCIM ListResponse (RFC 7644 §3.4.2). */
+export function sendList(res: Response, totalResults: number, startIndex: number, resources: unknown[]): void {
+  sendScim(res, 200, {
+    schemas: [LIST_RESPONSE],
+    totalResults,
+    startIndex,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  });
 }
 
 /** The connection the request authenticated for (set by requireScimToken). */

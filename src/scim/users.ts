@@ -1,17 +1,17 @@
 import crypto from 'node:crypto';
 import { Router, type Request } from 'express';
-import type { Sequelize } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import type { GroupStore } from '../directory/groups';
 import { UniquenessConflict, type DirectoryUser, type UserFields } from '../directory/types';
 import type { UserStore } from '../directory/users';
 import { notFound, uniqueness } from './errors';
-import { baseUrlOf, checkIfMatch, connectionOf, handler, notModified, sendScim } from './http';
+import { baseUrlOf, checkIfMatch, connectionOf, handler, notModified, sendList, sendScim } from './http';
 import { queryParam, readListRequest } from './listParams';
 import { applyPatch } from './patch';
 import { normalizePatch } from './patchOps';
 import { etag, excludes, parseProjection, presentUser, project, type Projection } from './presenter';
 import { normalizeResource, primaryValue, type JsonObject } from './resource';
-import { LIST_RESPONSE, USER_TYPE } from './schemas';
+import { USER_TYPE } from './schemas';
 import { isUuid } from '../db/ids';
 
 export interface ScimUserDeps {
@@ -53,6 +53,16 @@ export function usersRouter(d: ScimUserDeps): Router {
     return list.map((u) => project(presentUser(u, base(req), wanted ? (u.groups ?? read?.get(u.id)) : undefined), p));
   };
 
+  /** The user to change, locked until the transaction ends; 404 when there is none, 412 on a stale If-Match. */
+  const lockOrFail = async (req: Request, connectionId: string, tx: Transaction) => {
+    const current = isUuid(req.params.id)
+      ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true })
+      : undefined;
+    if (!current) throw notFound('User', req.params.id);
+    checkIfMatch(req, etag(current.version));
+    return current;
+  };
+
   const sendOne = async (req: Request, res: Parameters<typeof sendScim>[0], status: number, user: DirectoryUser) => {
     const [body] = await present(req, [user], projectionOf(req));
     sendScim(res, status, body, { ETag: etag(user.version), Location: `${base(req)}/Users/${user.id}` });
@@ -73,13 +83,7 @@ export function usersRouter(d: ScimUserDeps): Router {
         { withGroups: !excludes(q.projection, 'groups') },
       );
       const resources = await present(req, page.rows, q.projection);
-      sendScim(res, 200, {
-        schemas: [LIST_RESPONSE],
-        totalResults: page.total,
-        startIndex: q.startIndex,
-        itemsPerPage: resources.length,
-        Resources: resources,
-      });
+      sendList(res, page.total, q.startIndex, resources);
     }),
   );
 
@@ -122,11 +126,7 @@ export function usersRouter(d: ScimUserDeps): Router {
       const { resource } = normalizeResource(USER_TYPE, req.body);
       const user = await d.sequelize
         .transaction(async (tx) => {
-          const current = isUuid(req.params.id)
-            ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true })
-            : undefined;
-          if (!current) throw notFound('User', req.params.id);
-          checkIfMatch(req, etag(current.version));
+          const current = await lockOrFail(req, connectionId, tx);
           return d.users.replace(connectionId, current.id, userFields(resource), tx);
         })
         .catch((err) => {
@@ -142,11 +142,7 @@ export function usersRouter(d: ScimUserDeps): Router {
       const { id: connectionId } = connectionOf(res);
       const user = await d.sequelize
         .transaction(async (tx) => {
-          const current = isUuid(req.params.id)
-            ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true })
-            : undefined;
-          if (!current) throw notFound('User', req.params.id);
-          checkIfMatch(req, etag(current.version));
+          const current = await lockOrFail(req, connectionId, tx);
           const stored = {
             ...current.resource,
             userName: current.userName,
@@ -172,11 +168,7 @@ export function usersRouter(d: ScimUserDeps): Router {
     handler(async (req, res) => {
       const { id: connectionId } = connectionOf(res);
       await d.sequelize.transaction(async (tx) => {
-        const current = isUuid(req.params.id)
-          ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true })
-          : undefined;
-        if (!current) throw notFound('User', req.params.id);
-        checkIfMatch(req, etag(current.version));
+        const current = await lockOrFail(req, connectionId, tx);
         await d.users.delete(connectionId, current.id, tx);
       });
       res.status(204).end();
