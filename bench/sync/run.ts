@@ -1,8 +1,10 @@
 /**
  * Sync benchmark: USERS users and GROUPS groups (each user in up to 3 groups) pushed into the directory,
- * synchronized into an empty fake Jira that allows RATE requests/s (429 + Retry-After beyond), by
+ * synchronized into an empty fake Jira that allows RATE requests/s per endpoint and method (Jira's burst
+ * limits; 429 + Retry-After beyond), by
  * the compiled server in its own process. Then a second run with no IdP change, then two SCIM
  * changes (a membership added; a user attribute nothing maps) and the Jira calls each run made.
+ * Prints each endpoint's accepted rate while it had work.
  * Usage: npm run bench:sync [-- --users 10000 --groups 500 --rate 100]
  */
 import os from 'node:os';
@@ -99,9 +101,31 @@ async function main(): Promise<void> {
         }
         console.log([...secs.entries()].map(([s, e]) => `${s}:${e.ok}/${e.r429}`).join(' '));
       }
+      // Per endpoint and method (Jira's burst limits are per endpoint): the rate Jira accepted while it had work.
+      const endpoints: Record<
+        string,
+        { calls: number; rejected429: number; acceptedPerSecond: number; share: number }
+      > = {};
+      const byEndpoint = new Map<string, CallRecord[]>();
+      for (const c of calls) {
+        const k = `${c.method} ${c.path.replace(/\/properties\/[^/]+$/, '/properties/{key}')}`;
+        byEndpoint.set(k, [...(byEndpoint.get(k) ?? []), c]);
+      }
+      for (const [k, list] of byEndpoint) {
+        const ok = list.filter((c) => c.status !== 429);
+        const spanS = (list[list.length - 1].at - list[0].at) / 1000;
+        const perSecond = spanS > 0 ? Math.round((ok.length / spanS) * 10) / 10 : 0;
+        endpoints[k] = {
+          calls: list.length,
+          rejected429: list.length - ok.length,
+          acceptedPerSecond: perSecond,
+          share: Math.round((perSecond / RATE) * 1000) / 10,
+        };
+      }
       return {
         status: run.status,
         seconds: Math.round(seconds),
+        endpoints,
         operations: run.progress.total,
         counts: run.counts,
         calls: calls.length,
@@ -165,7 +189,7 @@ async function main(): Promise<void> {
     const nothing = await scimRun('a SCIM change that changes nothing in Jira', () =>
       scimPatch(`/Users/${pick[0].user_id}`, {
         schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-        Operations: [{ op: 'replace', path: 'title', value: 'Bench title' }],
+        Operations: [{ op: 'replace', path: 'nickName', value: 'Bench nickname' }],
       }).expect((r) => {
         if (r.status !== 200 && r.status !== 204) throw new Error(`PATCH /Users answered ${r.status}`);
       }),
@@ -188,17 +212,21 @@ async function main(): Promise<void> {
       changeThatChangesNothing: nothing,
     };
     console.log(JSON.stringify(result, null, 2));
+    // Endpoints with work enough to meet their limit (a few hundred calls at least) run at ≥ 90% of it.
+    const busy = Object.entries(first.endpoints).filter(([, e]) => e.calls >= 5 * RATE);
+    const endpointsOk = busy.length > 0 && busy.every(([, e]) => e.share >= 90);
     const okAll =
       first.status === 'succeeded' &&
       first.writesTakingEffect === needed &&
       first.counts.failed === 0 &&
-      result.first.rateShare >= 90 &&
+      endpointsOk &&
+      result.first.callsPerChange <= 1.05 &&
       second.writesTakingEffect === 0 &&
       oneMembership.status === 'succeeded' &&
       oneMembership.jiraCalls <= 2 &&
       nothing.jiraCalls === 0;
     console.log(
-      `floors (writes = changes, ≥ 90% of the allowed rate, no failed operations, second run writes nothing, one membership change ≤ 2 Jira calls, a change that changes nothing 0): ${okAll ? 'MET' : 'NOT MET'}`,
+      `floors (writes = changes, each busy endpoint ≥ 90% of its limit, ≤ 1.05 calls per change, no failed operations, second run writes nothing, one membership change ≤ 2 Jira calls, a change that changes nothing 0): ${okAll ? 'MET' : 'NOT MET'}`,
     );
     process.exitCode = okAll ? 0 : 1;
   } finally {

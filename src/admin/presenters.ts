@@ -99,6 +99,7 @@ export const presentRun = (r: RunRow) => ({
   },
   plan: presentPlanning(r.progress.plan as PlanningFacts | undefined),
   counts: presentCounts(r.counts),
+  notes: notesOf(r),
   error: r.error,
   attempts: r.attempts,
   nextTryAt: r.nextTryAt?.toISOString() ?? null,
@@ -107,6 +108,20 @@ export const presentRun = (r: RunRow) => ({
 /** How a SCIM-fed or manual run was planned: from directory changes (no Jira read) or in full, how many users, how long. */
 function presentPlanning(p: PlanningFacts | undefined) {
   return p ? { mode: p.mode, users: p.users, planMs: p.planMs } : null;
+}
+
+/**
+ * What the run has to say once rather than per user: the plan's warnings (what it could not do),
+ * and the profiles Jira would not update because their accounts are not managed.
+ */
+function notesOf(r: RunRow): string[] {
+  const notes = [...((r.progress.plan as PlanningFacts | undefined)?.warnings ?? [])];
+  const unmanaged = r.counts.profilesNotManaged ?? 0;
+  if (unmanaged > 0)
+    notes.push(
+      `${unmanaged} account${unmanaged === 1 ? ' is' : 's are'} not managed by your organization: Jira keeps the display name, job title and department their owners set (claim the email domain in Atlassian Administration to manage them).`,
+    );
+  return notes;
 }
 
 /** What a pull source reported of its read (sources/entra/sync.ts PullProgress), and its timing. */
@@ -130,6 +145,8 @@ function presentCounts(c: Record<string, number>) {
     usersCreated: c.usersCreated,
     usersLinked: c.usersLinked,
     usersUpdated: c.usersUpdated,
+    profilesUpdated: c.profilesUpdated ?? 0,
+    profilesNotManaged: c.profilesNotManaged ?? 0,
     usersDeprovisioned: c.usersDeprovisioned,
     usersReactivated: c.usersReactivated,
     groupsCreated: c.groupsCreated,

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { describeJiraBody, isRetryableStatus, JiraError, needsCredential } from './errors';
-import type { TenantLimiter } from './limiter';
+import type { CallKind, TenantLimiter } from './limiter';
 import { pageThrough } from './paging';
 import type { Clock } from '../clock';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
@@ -15,8 +15,8 @@ export interface JiraClientOptions {
   jwt: Transport;
   /** The site-admin token transport, or undefined when the tenant has not stored one. */
   siteToken: () => Promise<Transport | undefined>;
-  /** The org API key transport, or undefined when the tenant has not stored one. */
-  orgKey: () => Promise<Transport | undefined>;
+  /** The org API key transport (with the organization's id), or undefined when the tenant has not stored one. */
+  orgKey: () => Promise<(Transport & { orgId?: string }) | undefined>;
   limiter: TenantLimiter;
   policy: RetryPolicy;
   clock: Clock;
@@ -24,6 +24,8 @@ export interface JiraClientOptions {
 }
 
 const GROUP_MEMBER_PAGE = 50; // Jira's maximum for group/member
+/** JSM processes its experimental APIs only with this header. */
+const EXPERIMENTAL = { 'X-ExperimentalApi': 'opt-in' };
 
 /**
  * Jira Cloud for one tenant: a typed function per REST call the product uses, each sent with the
@@ -83,6 +85,23 @@ export class JiraClient {
     return this.call('jwt', { method: 'GET', path: '/rest/api/3/user/search', query: { query, maxResults } });
   }
 
+  /**
+   * Every account of the site — active, inactive and apps — page by page (a plain array each, at
+   * most 1000); emails only where profiles show them.
+   */
+  async *allUsers(): AsyncGenerator<JiraUser> {
+    const max = 1000;
+    for (let startAt = 0; ; startAt += max) {
+      const page = await this.call<JiraUser[]>('jwt', {
+        method: 'GET',
+        path: '/rest/api/3/users/search',
+        query: { startAt, maxResults: max },
+      });
+      yield* page;
+      if (page.length < max) return;
+    }
+  }
+
   /** Structured user search, e.g. `[idpsync].connection is "c1"` over user properties. */
   searchUsersByQuery(query: string, startAt = 0, maxResults = 100): Promise<JiraPage<JiraUser>> {
     return this.call('jwt', {
@@ -110,7 +129,12 @@ export class JiraClient {
   async getUserProperty<T = unknown>(accountId: string, key: string): Promise<T | undefined> {
     const body = await this.call<{ value: T }>(
       'jwt',
-      { method: 'GET', path: `/rest/api/3/user/properties/${encodeURIComponent(key)}`, query: { accountId } },
+      {
+        method: 'GET',
+        path: `/rest/api/3/user/properties/${encodeURIComponent(key)}`,
+        template: '/rest/api/3/user/properties/{key}',
+        query: { accountId },
+      },
       [404],
     );
     return body?.value;
@@ -121,6 +145,7 @@ export class JiraClient {
     await this.call('jwt', {
       method: 'PUT',
       path: `/rest/api/3/user/properties/${encodeURIComponent(key)}`,
+      template: '/rest/api/3/user/properties/{key}',
       query: { accountId },
       body: value,
     });
@@ -181,6 +206,7 @@ export class JiraClient {
     return this.call('jwt', {
       method: 'GET',
       path: `/rest/api/3/project/${encodeURIComponent(projectIdOrKey)}/components`,
+      template: '/rest/api/3/project/{projectIdOrKey}/components',
     });
   }
 
@@ -239,6 +265,7 @@ export class JiraClient {
     await this.call('token-or-jwt', {
       method: 'PUT',
       path: `/rest/api/3/project/${encodeURIComponent(projectIdOrKey)}`,
+      template: '/rest/api/3/project/{projectIdOrKey}',
       body: { leadAccountId },
     });
   }
@@ -248,6 +275,7 @@ export class JiraClient {
     await this.call('token-or-jwt', {
       method: 'PUT',
       path: `/rest/api/3/component/${encodeURIComponent(componentId)}`,
+      template: '/rest/api/3/component/{id}',
       body: { leadAccountId },
     });
   }
@@ -257,16 +285,34 @@ export class JiraClient {
     await this.call('token', {
       method: 'POST',
       path: `/rest/servicedeskapi/servicedesk/${encodeURIComponent(serviceDeskId)}/customer`,
+      template: '/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer',
       body: { accountIds },
     });
   }
 
-  /** Withdraws customers' portal access. */
+  /** Withdraws customers' portal access (an experimental JSM API: not processed without the opt-in header). */
   async removeCustomersFromServiceDesk(serviceDeskId: string, accountIds: string[]): Promise<void> {
     await this.call('token', {
       method: 'DELETE',
       path: `/rest/servicedeskapi/servicedesk/${encodeURIComponent(serviceDeskId)}/customer`,
+      template: '/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer',
+      headers: EXPERIMENTAL,
       body: { accountIds },
+    });
+  }
+
+  /** One page of the customers with access to a service desk's portal (experimental, like the removal). */
+  serviceDeskCustomers(
+    serviceDeskId: string,
+    start = 0,
+    limit = 50,
+  ): Promise<{ values: JsmCustomer[]; isLastPage: boolean; start: number; limit: number }> {
+    return this.call('jwt', {
+      method: 'GET',
+      path: `/rest/servicedeskapi/servicedesk/${encodeURIComponent(serviceDeskId)}/customer`,
+      template: '/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer',
+      headers: EXPERIMENTAL,
+      query: { start, limit },
     });
   }
 
@@ -277,13 +323,18 @@ export class JiraClient {
     await this.call('org', {
       method: 'POST',
       path: `/users/${encodeURIComponent(accountId)}/manage/lifecycle/disable`,
+      template: '/users/{accountId}/manage/lifecycle/disable',
       body: message ? { message } : {},
     });
   }
 
   /** Reactivates a managed Atlassian account. */
   async enableAccount(accountId: string): Promise<void> {
-    await this.call('org', { method: 'POST', path: `/users/${encodeURIComponent(accountId)}/manage/lifecycle/enable` });
+    await this.call('org', {
+      method: 'POST',
+      path: `/users/${encodeURIComponent(accountId)}/manage/lifecycle/enable`,
+      template: '/users/{accountId}/manage/lifecycle/enable',
+    });
   }
 
   /** The organization the org API key belongs to (verifies the key when it is saved). */
@@ -305,14 +356,42 @@ export class JiraClient {
   }
 
   getOrganization(orgId: string): Promise<{ data: { id: string; attributes?: { name?: string } } }> {
-    return this.call('org', { method: 'GET', path: `/admin/v1/orgs/${encodeURIComponent(orgId)}` });
+    return this.call('org', {
+      method: 'GET',
+      path: `/admin/v1/orgs/${encodeURIComponent(orgId)}`,
+      template: '/admin/v1/orgs/{orgId}',
+    });
+  }
+
+  /**
+   * The organization's accounts with exactly this email, whatever their profiles show (Jira's own
+   * search leaves hidden emails out) — or undefined when no org key (and org id) is stored.
+   */
+  async orgAccountsByEmail(
+    email: string,
+  ): Promise<Array<{ accountId: string; email?: string; claimStatus?: string; accountStatus?: string }> | undefined> {
+    const org = await this.o.orgKey();
+    if (!org?.orgId) return undefined;
+    const body = await this.call<{
+      data?: Array<{ accountId?: string; email?: string; claimStatus?: string; accountStatus?: string }>;
+    }>('org', {
+      method: 'POST',
+      path: `/admin/v2/orgs/${encodeURIComponent(org.orgId)}/directories/-/users/search`,
+      template: '/admin/v2/orgs/{orgId}/directories/{directoryId}/users/search',
+      body: { emails: [email], limit: 10 },
+    });
+    return (body.data ?? []).flatMap((u) => (u.accountId ? [{ ...u, accountId: u.accountId }] : []));
   }
 
   /** Updates a managed account's profile (display name, job title, …). */
-  async updateManagedProfile(accountId: string, fields: Record<string, string>): Promise<void> {
+  async updateManagedProfile(
+    accountId: string,
+    fields: { name?: string; nickname?: string; extended_profile?: Record<string, string> },
+  ): Promise<void> {
     await this.call('org', {
       method: 'PATCH',
       path: `/users/${encodeURIComponent(accountId)}/manage/profile`,
+      template: '/users/{accountId}/manage/profile',
       body: fields,
     });
   }
@@ -324,15 +403,20 @@ export class JiraClient {
   private async call<T>(auth: Auth, req: JiraRequest, absentOn: number[] = []): Promise<T | undefined> {
     const transport = await this.transportFor(auth, req);
     const { clientKey, limiter, policy, clock } = this.o;
+    const kind: CallKind = {
+      endpoint: `${req.method} ${req.template ?? req.path}`,
+      traffic: transport.auth === 'jwt' ? 'app' : transport.auth,
+    };
     return withRetry(
       () =>
-        limiter.run(clientKey, async () => {
+        limiter.run(clientKey, kind, async () => {
           const res = await transport.send(req);
-          if (res.headers['x-ratelimit-nearlimit'] === 'true') limiter.nearLimit(clientKey);
+          if (res.headers['x-ratelimit-nearlimit'] === 'true') limiter.nearLimit(clientKey, kind);
           if (res.status < 400) return res.body as T;
           if (absentOn.includes(res.status)) return undefined;
           const retryAfterMs = isRetryableStatus(res.status) ? parseRetryAfter(res.headers, clock.now()) : undefined;
-          if (res.status === 429 && retryAfterMs !== undefined) limiter.pause(clientKey, retryAfterMs);
+          if (res.status === 429)
+            limiter.rejected(clientKey, kind, { retryAfterMs, reason: res.headers['ratelimit-reason'] });
           const { errorMessages, errors } = describeJiraBody(res.body);
           const said = [...errorMessages, ...Object.entries(errors).map(([k, v]) => `${k}: ${v}`)].join('; ');
           throw new JiraError(

@@ -9,13 +9,15 @@ import { createJwtTransport, createOrgTransport, createTokenTransport, type Tran
 /** Where the Jira client gets a tenant's stored credentials (in the clear, never logged). */
 export interface CredentialSource {
   siteToken(clientKey: string): Promise<{ baseUrl: string; email: string; apiToken: string } | undefined>;
-  orgKey(clientKey: string): Promise<{ orgApiKey: string } | undefined>;
+  orgKey(clientKey: string): Promise<{ orgId: string | null; orgApiKey: string } | undefined>;
 }
 
 export interface JiraSettings extends RetryPolicy {
   concurrencyPerTenant: number;
   timeoutMs: number;
 }
+
+type OrgTransport = Transport & { orgId?: string };
 
 /** How long a tenant's decrypted credentials are reused before they are read again (a sync makes thousands of calls). */
 const CREDENTIALS_TTL_MS = 5_000;
@@ -25,7 +27,7 @@ export class JiraClientFactory {
   private readonly limiter: TenantLimiter;
   private readonly transports = new Map<
     string,
-    { until: number; siteToken?: Promise<Transport | undefined>; orgKey?: Promise<Transport | undefined> }
+    { until: number; siteToken?: Promise<Transport | undefined>; orgKey?: Promise<OrgTransport | undefined> }
   >();
 
   constructor(
@@ -48,11 +50,20 @@ export class JiraClientFactory {
           const c = await this.credentials.siteToken(clientKey);
           return c && createTokenTransport(c.baseUrl, c.email, c.apiToken, timeoutMs);
         }),
-      orgKey: () =>
-        this.cached(clientKey, 'orgKey', async () => {
-          const c = await this.credentials.orgKey(clientKey);
-          return c && createOrgTransport(this.atlassianApiUrl, c.orgApiKey, timeoutMs);
-        }),
+      orgKey: () => this.orgTransport(clientKey),
+    });
+  }
+
+  /** Whether the tenant has stored an organization API key (profiles and account lifecycle need one). */
+  async hasOrgKey(clientKey: string): Promise<boolean> {
+    return (await this.orgTransport(clientKey)) !== undefined;
+  }
+
+  private orgTransport(clientKey: string): Promise<OrgTransport | undefined> {
+    return this.cached(clientKey, 'orgKey', async () => {
+      const c = await this.credentials.orgKey(clientKey);
+      const transport = c && createOrgTransport(this.atlassianApiUrl, c.orgApiKey, this.settings.timeoutMs);
+      return transport && { ...transport, orgId: c.orgId ?? undefined };
     });
   }
 
@@ -61,11 +72,11 @@ export class JiraClientFactory {
     this.transports.delete(clientKey);
   }
 
-  private cached(
+  private cached<K extends 'siteToken' | 'orgKey'>(
     clientKey: string,
-    kind: 'siteToken' | 'orgKey',
-    load: () => Promise<Transport | undefined>,
-  ): Promise<Transport | undefined> {
+    kind: K,
+    load: () => Promise<K extends 'orgKey' ? OrgTransport | undefined : Transport | undefined>,
+  ): Promise<K extends 'orgKey' ? OrgTransport | undefined : Transport | undefined> {
     const now = Date.now();
     let entry = this.transports.get(clientKey);
     if (!entry || entry.until <= now) {
@@ -88,16 +99,17 @@ export class JiraClientFactory {
     clientKey: string,
     site: { baseUrl: string; email: string; apiToken: string },
     orgApiKey?: string,
+    orgId?: string,
   ): JiraClient {
     const { timeoutMs } = this.settings;
     const token = createTokenTransport(site.baseUrl, site.email, site.apiToken, timeoutMs);
-    const org = orgApiKey ? createOrgTransport(this.atlassianApiUrl, orgApiKey, timeoutMs) : undefined;
+    const org = orgApiKey ? { ...createOrgTransport(this.atlassianApiUrl, orgApiKey, timeoutMs), orgId } : undefined;
     return this.build(clientKey, { siteToken: async () => token, orgKey: async () => org });
   }
 
   private build(
     clientKey: string,
-    creds: { siteToken: () => Promise<Transport | undefined>; orgKey: () => Promise<Transport | undefined> },
+    creds: { siteToken: () => Promise<Transport | undefined>; orgKey: () => Promise<OrgTransport | undefined> },
   ): JiraClient {
     return new JiraClient({
       clientKey,

@@ -1,95 +1,184 @@
 import type { Clock } from '../clock';
 
-const NEAR_LIMIT_WINDOW_MS = 10_000;
 /** After a 429, hold the learnt pace this long before probing faster. */
 const HOLD_MS = 5_000;
 const PROBE_EVERY_MS = 1_000;
 /** 429s this close to the one that taught the pace belong to the same burst. */
 const BURST_MS = 1_000;
-/** A Retry-After this long (a quota, not a burst) holds the whole tenant; shorter ones only the rejected call. */
+/** A burst 429's Retry-After this long holds the whole endpoint; shorter ones only the rejected call. */
 const LONG_PAUSE_MS = 5_000;
 
 /**
- * Bounded concurrency per tenant, shared by every Jira call of that tenant in this process. A 429
- * with a long Retry-After pauses the whole tenant until Jira's reset; every 429 teaches the tenant its
- * pace: calls are then spaced at 98% of the rate sent in the second before the first 429 (3% slower
- * than the pace at each later one), held 5 s, then probed 1% faster every second, so a rate-limited
- * tenant runs near its limit instead of bursting into it. X-RateLimit-NearLimit drops the tenant to one call at a time for a while.
+ * Which limit a call counts against. Jira's burst limits apply per site, per endpoint and per HTTP
+ * method; its hourly quotas to all of an app's traffic to a site (Connect JWT, Forge, OAuth — not
+ * API tokens, which burst limits alone hold). The organization API is another service again.
+ */
+export interface CallKind {
+  /** Method and path template, e.g. `POST /rest/api/3/group/user`. */
+  endpoint: string;
+  /** Whose traffic: the app's (quota-counted), the site-admin token's, or the org key's. */
+  traffic: 'app' | 'token' | 'org';
+}
+
+/** What a 429 said: how long to wait, and why (`RateLimit-Reason`). */
+export interface Rejection {
+  retryAfterMs?: number;
+  reason?: string;
+}
+
+/**
+ * Jira's limits as this process learns them, per site: bounded concurrency for all of a site's
+ * calls; a pace per endpoint and method, learnt from that endpoint's 429s (burst limits); and a
+ * pause of a whole kind of traffic when Jira says a quota is spent (`RateLimit-Reason:
+ * jira-quota-…`), until its reset.
+ *
+ * An endpoint's pace: after its first 429, calls to it are spaced at 98% of the rate sent to it in
+ * the second before (3% slower than the pace at each later one), held 5 s, then probed 1% faster
+ * every second, so it runs near its limit instead of bursting into it. A 429 on `POST /group/user`
+ * slows that endpoint only: `POST /user` goes on at its own pace. A call waits for its endpoint's
+ * turn before it takes one of the site's slots, so a paced endpoint never holds up the others.
  */
 export class TenantLimiter {
-  private readonly lanes = new Map<string, Lane>();
+  private readonly sites = new Map<string, Site>();
 
   constructor(
     private readonly concurrency: number,
     private readonly clock: Clock,
   ) {}
 
-  /** Runs fn when the tenant has a free slot and is not paused. */
-  async run<T>(tenant: string, fn: () => Promise<T>): Promise<T> {
-    const lane = this.lane(tenant);
-    await lane.acquire();
-    try {
-      for (let wait = lane.readyAt() - this.clock.now(); wait > 0; wait = lane.readyAt() - this.clock.now()) {
+  /** Runs fn when the site has a free slot, the endpoint's pace allows, and its traffic is not paused. */
+  async run<T>(tenant: string, call: CallKind, fn: () => Promise<T>): Promise<T> {
+    const site = this.site(tenant);
+    const endpoint = site.endpoint(call.endpoint);
+    for (;;) {
+      const wait = Math.max(endpoint.readyAt(), site.pausedUntil(call.traffic)) - this.clock.now();
+      if (wait > 0) {
         await this.clock.sleep(wait);
+        continue;
       }
-      lane.started();
+      await site.acquire();
+      // Others may have taken this turn while we waited for a slot, or a quota pause begun.
+      if (Math.max(endpoint.readyAt(), site.pausedUntil(call.traffic)) <= this.clock.now()) break;
+      site.release();
+    }
+    try {
+      endpoint.started();
       return await fn();
     } finally {
-      lane.release();
+      site.release();
     }
   }
 
   /**
-   * Jira said 429: learn the pace; and for a long Retry-After (a quota), hold every call of the
-   * tenant until then. A short one is waited out by the rejected call alone (its retry), while the
-   * others go on at the slower pace.
+   * Jira answered 429. A quota (`jira-quota-…`) pauses all of that traffic to the site until the
+   * reset. A burst limit teaches the endpoint its pace; a long Retry-After also holds the endpoint
+   * (a short one is waited out by the rejected call alone, while the others go on at the slower
+   * pace). Without a reason, a long wait holds the site's traffic of that kind, a short one the endpoint.
    */
-  pause(tenant: string, ms: number): void {
-    const lane = this.lane(tenant);
-    if (ms >= LONG_PAUSE_MS) lane.pausedUntil = Math.max(lane.pausedUntil, this.clock.now() + ms);
-    lane.learnLimit();
-  }
-
-  /** The tenant's current spacing between calls in ms (0 = not paced), for tests and metrics. */
-  pace(tenant: string): number {
-    return this.lanes.get(tenant)?.intervalMs ?? 0;
-  }
-
-  /** Jira said the tenant is close to its limit: one call at a time for a while. */
-  nearLimit(tenant: string): void {
-    this.lane(tenant).narrowUntil = this.clock.now() + NEAR_LIMIT_WINDOW_MS;
-  }
-
-  /** Calls in flight for a tenant (for tests and metrics). */
-  active(tenant: string): number {
-    return this.lanes.get(tenant)?.active ?? 0;
-  }
-
-  private lane(tenant: string): Lane {
-    let lane = this.lanes.get(tenant);
-    if (!lane) {
-      lane = new Lane(this.concurrency, this.clock);
-      this.lanes.set(tenant, lane);
+  rejected(tenant: string, call: CallKind, why: Rejection): void {
+    const site = this.site(tenant);
+    const ms = why.retryAfterMs;
+    const reason = why.reason?.toLowerCase() ?? '';
+    if (reason.includes('quota')) {
+      site.pause(call.traffic, this.clock.now() + (ms ?? LONG_PAUSE_MS));
+      return;
     }
-    return lane;
+    const endpoint = site.endpoint(call.endpoint);
+    if (ms !== undefined && ms >= LONG_PAUSE_MS) {
+      if (reason) endpoint.pausedUntil = Math.max(endpoint.pausedUntil, this.clock.now() + ms);
+      else site.pause(call.traffic, this.clock.now() + ms);
+    }
+    endpoint.learnLimit();
+  }
+
+  /** Jira said the endpoint is close to its limit (`X-RateLimit-NearLimit`): stop speeding up on it. */
+  nearLimit(tenant: string, call: CallKind): void {
+    this.site(tenant).endpoint(call.endpoint).nearLimit();
+  }
+
+  /** An endpoint's current spacing between calls in ms (0 = not paced), for tests and metrics. */
+  pace(tenant: string, endpoint: string): number {
+    return this.sites.get(tenant)?.endpoints.get(endpoint)?.intervalMs ?? 0;
+  }
+
+  /** When the site's traffic of this kind may go on (0 when it is not paused). */
+  pausedUntil(tenant: string, traffic: CallKind['traffic']): number {
+    return this.sites.get(tenant)?.pausedUntil(traffic) ?? 0;
+  }
+
+  /** Calls in flight for a site (for tests and metrics). */
+  active(tenant: string): number {
+    return this.sites.get(tenant)?.active ?? 0;
+  }
+
+  private site(tenant: string): Site {
+    let site = this.sites.get(tenant);
+    if (!site) {
+      site = new Site(this.concurrency, this.clock);
+      this.sites.set(tenant, site);
+    }
+    return site;
   }
 }
 
-class Lane {
+/** One site: its slots, its endpoints' paces, and its paused kinds of traffic. */
+class Site {
   active = 0;
-  pausedUntil = 0;
-  narrowUntil = 0;
-  intervalMs = 0;
-  private nextStart = 0;
-  private probeAt = 0;
-  private learntAt = -Infinity;
-  private readonly starts: number[] = [];
+  readonly endpoints = new Map<string, Endpoint>();
+  private readonly paused = new Map<CallKind['traffic'], number>();
   private readonly waiting: Array<() => void> = [];
 
   constructor(
     private readonly max: number,
     private readonly clock: Clock,
   ) {}
+
+  endpoint(key: string): Endpoint {
+    let e = this.endpoints.get(key);
+    if (!e) {
+      e = new Endpoint(this.clock);
+      this.endpoints.set(key, e);
+    }
+    return e;
+  }
+
+  pause(traffic: CallKind['traffic'], until: number): void {
+    this.paused.set(traffic, Math.max(this.paused.get(traffic) ?? 0, until));
+  }
+
+  pausedUntil(traffic: CallKind['traffic']): number {
+    return this.paused.get(traffic) ?? 0;
+  }
+
+  acquire(): Promise<void> {
+    if (this.active < this.max) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.active++;
+        resolve();
+      }),
+    );
+  }
+
+  release(): void {
+    this.active--;
+    while (this.waiting.length > 0 && this.active < this.max) this.waiting.shift()!();
+  }
+}
+
+/** One endpoint and method of a site: its pace, learnt from its own 429s. */
+class Endpoint {
+  pausedUntil = 0;
+  intervalMs = 0;
+  private nextStart = 0;
+  private probeAt = 0;
+  private learntAt = -Infinity;
+  private readonly starts: number[] = [];
+
+  constructor(private readonly clock: Clock) {}
 
   /** When the next call may start: after any pause, and after the pace's spacing. */
   readyAt(): number {
@@ -125,30 +214,25 @@ class Lane {
     const current = this.intervalMs > 0 ? 1000 / this.intervalMs : 0;
     // First lesson: just under what we sent in the last second. Later ones: 3% slower than the pace
     // that met the limit — a second that looked slow (a pause, a stall) must not drag it down.
-    const next = current > 0 ? current * 0.97 : this.starts.filter((t) => t >= now - 1000).length * 0.98;
+    const next = current > 0 ? current * 0.97 : this.sentLastSecond(now) * 0.98;
     this.intervalMs = 1000 / Math.max(1, next);
     this.probeAt = now + HOLD_MS;
   }
 
-  private limit(): number {
-    return this.narrowUntil > this.clock.now() ? 1 : this.max;
+  /**
+   * Close to the limit: an endpoint not yet paced keeps the rate it has now (when it has one worth
+   * keeping) instead of speeding into a 429; a paced one is already just under its limit.
+   */
+  nearLimit(): void {
+    if (this.intervalMs > 0) return;
+    const now = this.clock.now();
+    const sent = this.sentLastSecond(now);
+    if (sent < 10) return;
+    this.intervalMs = 1000 / sent;
+    this.probeAt = now + PROBE_EVERY_MS;
   }
 
-  acquire(): Promise<void> {
-    if (this.active < this.limit()) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) =>
-      this.waiting.push(() => {
-        this.active++;
-        resolve();
-      }),
-    );
-  }
-
-  release(): void {
-    this.active--;
-    while (this.waiting.length > 0 && this.active < this.limit()) this.waiting.shift()!();
+  private sentLastSecond(now: number): number {
+    return this.starts.filter((t) => t >= now - 1000).length;
   }
 }

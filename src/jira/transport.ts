@@ -10,6 +10,10 @@ export interface JiraRequest {
   path: string;
   query?: Record<string, QueryValue>;
   body?: unknown;
+  /** The path with its variables named (`/rest/api/3/user/properties/{key}`), where it has any: the endpoint Jira's limits count. */
+  template?: string;
+  /** Headers this call needs besides auth and content type (e.g. JSM's `X-ExperimentalApi: opt-in`). */
+  headers?: Record<string, string>;
 }
 
 /** Jira's answer, not yet judged: the client decides what a status means. */
@@ -48,7 +52,7 @@ export function createJwtTransport(addon: AddOn, clientKey: string, timeoutMs: n
         const options = {
           url,
           timeout: timeoutMs,
-          headers: { Accept: 'application/json', 'X-Atlassian-Token': 'no-check' },
+          headers: { Accept: 'application/json', 'X-Atlassian-Token': 'no-check', ...req.headers },
           ...(req.body === undefined ? { json: true } : { json: req.body }),
         };
         verbs[req.method]
@@ -98,6 +102,7 @@ async function fetchJson(
         Authorization: authorization,
         Accept: 'application/json',
         'X-Atlassian-Token': 'no-check',
+        ...req.headers,
         ...(req.body === undefined ? {} : { 'Content-Type': 'application/json' }),
       },
       body: req.body === undefined ? undefined : JSON.stringify(req.body),

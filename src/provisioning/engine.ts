@@ -106,6 +106,7 @@ export class ProvisioningEngine {
         mode: planned.full ? 'full' : 'changes',
         users: planned.users,
         planMs: this.d.clock.now() - planStarted,
+        ...(planned.plan.warnings.length ? { warnings: planned.plan.warnings.slice(0, 20) } : {}),
       },
     );
     if (!run) return { kind: 'busy', runId: (await this.d.runs.runs(connection.id, 1))[0]?.id };

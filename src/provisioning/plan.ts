@@ -6,6 +6,7 @@ export const PHASES = {
   ensureUser: 2,
   reactivate: 2,
   setProperty: 3,
+  updateProfile: 3,
   addMember: 4,
   removeMember: 4,
   reassignLeads: 5,
@@ -22,9 +23,18 @@ export type Operation =
       displayName: string | null;
       products: string[];
       create: boolean;
+      /** Product-access groups that give `products`: where an existing account without Jira access is linked, it joins them. */
+      accessGroups?: string[];
+      /**
+       * What the site's account list (read by a full reconciliation) said of the email: the account
+       * to link (no call), or none visible — then `hidden` says whether some accounts hide their
+       * emails (the account may be one of them: search first). Undefined: not read (search first).
+       */
+      site?: { accountId?: string; hidden: boolean };
     }
   | { kind: 'reactivate'; userId: string; accountId: string; enable: boolean; regroup: string[] }
   | { kind: 'setProperty'; userId: string; key: string; value: unknown }
+  | { kind: 'updateProfile'; userId: string; profile: Profile }
   | { kind: 'addMember'; userId: string; groupName: string; groupId?: string }
   | { kind: 'removeMember'; userId: string | null; accountId: string; groupId: string; groupName: string }
   | {
@@ -41,6 +51,15 @@ export type Operation =
       mode: Exclude<DeprovisionMode, 'none'>;
       removedGroups: string[];
     };
+
+/** A managed account's profile as the organization API takes it (`PATCH /users/{id}/manage/profile`). */
+export interface Profile {
+  name?: string;
+  extended_profile?: { job_title?: string; department?: string };
+}
+
+/** Where a link keeps the profile last written (not a property key: those have no "@"). */
+export const PROFILE_KEY = '@profile';
 
 /** An operation with why it is needed (shown in dry runs and the history). */
 export interface PlannedOperation {
@@ -82,6 +101,8 @@ export interface JiraState {
   groups: Map<string, { groupId: string; name: string }>;
   /** groupId → account IDs; only for groups whose members were read */
   members: Map<string, Set<string>>;
+  /** The site's accounts, when a full reconciliation read them: by lower-case visible email, and how many hide theirs. */
+  accounts?: { byEmail: Map<string, string[]>; hidden: number };
 }
 
 export interface PlanInput {
@@ -111,4 +132,6 @@ export interface PlanInput {
    * groups removes from each of them without knowing (an absent membership is harmless).
    */
   productGroupsKnown?: boolean;
+  /** An organization API key is stored: managed accounts' profiles can be updated. */
+  profiles?: boolean;
 }

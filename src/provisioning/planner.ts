@@ -1,5 +1,6 @@
 import { readAttribute } from './attributes';
 import { jiraGroupsFor } from './groupMapping';
+import { accessGroupsFor } from './rules';
 import {
   PHASES,
   type Link,
@@ -8,6 +9,8 @@ import {
   type PlannedOperation,
   type PlannedUser,
   type PlanInput,
+  type Profile,
+  PROFILE_KEY,
 } from './plan';
 
 const key = (accountId: string, groupId: string) => `${accountId}|${groupId}`;
@@ -24,6 +27,7 @@ export function plan(input: PlanInput): Plan {
   const warnings: string[] = [];
   const { rules, jira } = input;
   let accountGroups: Map<string, string[]> | undefined;
+  let profilesWithoutKey = 0;
   const push = (op: Operation, subject: string, reason: string) =>
     ops.push({ op, phase: PHASES[op.kind], subject, reason });
 
@@ -81,7 +85,16 @@ export function plan(input: PlanInput): Plan {
       }
       const create = input.importUsers;
       push(
-        { kind: 'ensureUser', userId: u.id, email, displayName: name, products: rules.users.products, create },
+        {
+          kind: 'ensureUser',
+          userId: u.id,
+          email,
+          displayName: name,
+          products: rules.users.products,
+          create,
+          accessGroups: accessGroupsFor(rules.users.products, rules.users.productGroups),
+          ...siteMatch(email),
+        },
         `user:${u.id}`,
         create
           ? `new in the IdP: link the Jira account with email ${email}, or create it with ${rules.users.products.join(', ') || 'no products'}`
@@ -95,6 +108,7 @@ export function plan(input: PlanInput): Plan {
             `member of "${g}" by ${groupReason(g, u, input)}`,
           );
       properties(u, undefined);
+      profile(u, undefined);
       continue;
     }
     if (link.deprovisioned) {
@@ -139,7 +153,10 @@ export function plan(input: PlanInput): Plan {
         );
       }
     }
-    if (rules.users.update) properties(u, link);
+    if (rules.users.update) {
+      properties(u, link);
+      profile(u, link);
+    }
   }
 
   for (const id of input.departed) {
@@ -167,6 +184,11 @@ export function plan(input: PlanInput): Plan {
       }
     }
   }
+
+  if (profilesWithoutKey > 0)
+    warnings.push(
+      `${profilesWithoutKey} user${profilesWithoutKey === 1 ? "'s" : "s'"} display name, job title or department from the IdP not written to Jira: Jira updates profiles only through the organization API — save an organization API key with the site credentials.`,
+    );
 
   return { operations: ops.sort((a, b) => a.phase - b.phase), warnings };
 
@@ -256,6 +278,45 @@ export function plan(input: PlanInput): Plan {
       { kind: 'deprovision', userId, accountId: link.accountId, mode, removedGroups: [] },
       subject,
       `${mode === 'deleteFromSite' ? 'remove from the site' : 'deactivate the account'}: the user ${why}`,
+    );
+  }
+
+  /** What the site's account list (when read) says of an email: the one account to link, or whether any hide their emails. */
+  function siteMatch(email: string): { site?: { accountId?: string; hidden: boolean } } {
+    if (!jira.accounts) return {};
+    const ids = jira.accounts.byEmail.get(lower(email)) ?? [];
+    if (ids.length > 1) return {}; // several: the search says so, and the operation parks
+    return { site: ids.length === 1 ? { accountId: ids[0], hidden: false } : { hidden: jira.accounts.hidden > 0 } };
+  }
+
+  /**
+   * The profile Jira cannot set on create — display name, job title, department — written through
+   * the org API when it differs from what was last written. Without an org key, one warning for all.
+   */
+  function profile(u: PlannedUser, link: Link | undefined): void {
+    const { attributes } = rules;
+    const name = readAttribute(u.resource, attributes.displayName);
+    const jobTitle = attributes.jobTitle ? readAttribute(u.resource, attributes.jobTitle) : undefined;
+    const department = attributes.department ? readAttribute(u.resource, attributes.department) : undefined;
+    const extended = {
+      ...(jobTitle === undefined ? {} : { job_title: jobTitle }),
+      ...(department === undefined ? {} : { department }),
+    };
+    const wanted: Profile = {
+      ...(name === undefined ? {} : { name }),
+      ...(Object.keys(extended).length ? { extended_profile: extended } : {}),
+    };
+    if (Object.keys(wanted).length === 0) return;
+    if (JSON.stringify(link?.properties[PROFILE_KEY]) === JSON.stringify(wanted)) return;
+    // A new account's profile is Jira's own until written; an unwritten existing one is written once.
+    if (!input.profiles) {
+      profilesWithoutKey++;
+      return;
+    }
+    push(
+      { kind: 'updateProfile', userId: u.id, profile: wanted },
+      `user:${u.id}`,
+      `profile from the IdP: ${[name !== undefined && 'display name', jobTitle !== undefined && 'job title', department !== undefined && 'department'].filter(Boolean).join(', ')}`,
     );
   }
 

@@ -22,6 +22,18 @@ export const DEFAULT_PRODUCT_GROUPS = [
   'jira-product-discovery-users',
 ];
 
+/** The product-access groups (of the given list) that give a product: `jira-software` → `jira-software-users…`. */
+export function accessGroupsFor(products: readonly string[], productGroups: readonly string[]): string[] {
+  const prefixes: Record<string, string[]> = {
+    'jira-software': ['jira-software'],
+    'jira-servicedesk': ['jira-servicedesk', 'jira-servicemanagement'],
+    'jira-core': ['jira-core', 'jira-users'],
+    'jira-product-discovery': ['jira-product-discovery'],
+  };
+  const wanted = products.flatMap((p) => prefixes[p] ?? []);
+  return productGroups.filter((g) => wanted.some((w) => g.toLowerCase().startsWith(w)));
+}
+
 const regex = z
   .string()
   .min(1, 'must not be empty')
@@ -96,6 +108,11 @@ export const rulesSchema = z
         userName: attributePath.default('userName'),
         email: attributePath.default('emails[primary]'),
         displayName: attributePath.default('displayName'),
+        /** Where the job title and department of a managed account's profile come from (null: not updated). */
+        jobTitle: attributePath.nullable().default('title'),
+        department: attributePath
+          .nullable()
+          .default('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department'),
         custom: z
           .array(z.object({ from: attributePath, propertyKey }).strict())
           .max(50)

@@ -49,6 +49,9 @@ const COUNTERS: Record<string, string> = {
   'ensureUser:created': 'usersCreated',
   'ensureUser:linked': 'usersLinked',
   'setProperty:updated': 'usersUpdated',
+  'updateProfile:updated': 'profilesUpdated',
+  'updateProfile:not-managed': 'profilesNotManaged',
+  'ensureUser:linked-access-granted': 'usersLinked',
   'deprovision:deprovisioned': 'usersDeprovisioned',
   'reactivate:reactivated': 'usersReactivated',
   'createGroup:created': 'groupsCreated',
@@ -280,6 +283,8 @@ function summarize(raw: Record<string, number>): Record<string, number> {
     usersCreated: 0,
     usersLinked: 0,
     usersUpdated: 0,
+    profilesUpdated: 0,
+    profilesNotManaged: 0,
     usersDeprovisioned: 0,
     usersReactivated: 0,
     groupsCreated: 0,
@@ -300,4 +305,6 @@ export interface PlanningFacts {
   mode: 'changes' | 'full';
   users: number;
   planMs: number;
+  /** What the plan could not do, said once for the run (the first 20). */
+  warnings?: string[];
 }

@@ -111,6 +111,66 @@ describe('transports', () => {
     expect(jira.calls.at(-1)).toMatchObject({ auth: 'org', status: 204 });
   });
 
+  it('updates a managed profile with the org key; Jira answers `{"account": …}` and refuses unknown fields and unmanaged accounts', async () => {
+    await storeToken();
+    const user = jira.state.addUser({ emailAddress: 'pat@example.com' });
+    jira.state.managedAccounts.set(user.accountId, { active: true, profile: {} });
+    await client().updateManagedProfile(user.accountId, {
+      name: 'Pat Doe',
+      extended_profile: { job_title: 'Engineer', department: 'R&D' },
+    });
+    expect(jira.state.users.get(user.accountId)!.displayName).toBe('Pat Doe');
+    expect(jira.state.managedAccounts.get(user.accountId)!.extended).toEqual({
+      job_title: 'Engineer',
+      department: 'R&D',
+    });
+    const bad = await rejection(client().updateManagedProfile(user.accountId, { title: 'x' } as never));
+    expect(bad.status).toBe(400);
+    const other = jira.state.addUser({ emailAddress: 'other@elsewhere.example' });
+    expect((await rejection(client().updateManagedProfile(other.accountId, { name: 'X' }))).status).toBe(404);
+  });
+
+  it("finds accounts in the organization's directory by exact email, hidden or not; nothing without an org key", async () => {
+    const hidden = jira.state.addUser({ emailAddress: 'quiet@example.com', emailHidden: true, products: [] });
+    expect(await client().orgAccountsByEmail('quiet@example.com')).toBeUndefined(); // no key stored yet
+    await storeToken();
+    expect(await client().orgAccountsByEmail('QUIET@example.com')).toEqual([
+      expect.objectContaining({ accountId: hidden.accountId, claimStatus: 'unmanaged' }),
+    ]);
+    expect(jira.calls.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/admin/v2/orgs/org-1/directories/-/users/search',
+      auth: 'org',
+      status: 200,
+    });
+  });
+
+  it("sends JSM's experimental opt-in header where Jira needs it; the fake does not process the call without", async () => {
+    await storeToken();
+    jira.state.serviceDesks.set('1', {
+      id: '1',
+      projectId: '10',
+      projectKey: 'HELP',
+      projectName: 'Help',
+      customers: new Set(),
+    });
+    const cust = jira.state.addUser({ emailAddress: 'c@example.com', accountType: 'customer', products: [] });
+    await client().addCustomersToServiceDesk('1', [cust.accountId]);
+    expect((await client().serviceDeskCustomers('1')).values).toEqual([
+      expect.objectContaining({ accountId: cust.accountId }),
+    ]);
+    await client().removeCustomersFromServiceDesk('1', [cust.accountId]);
+    expect(jira.state.serviceDesks.get('1')!.customers.size).toBe(0);
+    const { createTokenTransport } = await import('../../src/jira/transport');
+    const raw = createTokenTransport(jira.url, jira.admin.emailAddress, jira.adminToken, 2000);
+    const res = await raw.send({
+      method: 'DELETE',
+      path: '/rest/servicedeskapi/servicedesk/1/customer',
+      body: { accountIds: [cust.accountId] },
+    });
+    expect(res.status).toBe(412);
+  });
+
   it('writes user properties with the JWT and reads them back', async () => {
     const user = jira.state.addUser({ emailAddress: 'p@example.com' });
     await client().setUserProperty(user.accountId, 'idp.department', { value: 'R&D' });
@@ -207,6 +267,37 @@ describe('paging and concurrency', () => {
     const groups = await collect(client().allGroups());
     expect(groups).toHaveLength(75);
     expect(jira.callsTo('GET', '/rest/api/3/group/bulk')).toHaveLength(2);
+  });
+
+  it("paces per endpoint and method: one endpoint's burst limit leaves another's calls alone", async () => {
+    await storeToken();
+    jira.setRateLimit(5);
+    // (the virtual clock waits out Retry-After at once, so a rejected search may fail for good: only statuses count here)
+    await Promise.allSettled([
+      ...Array.from({ length: 9 }, (_, i) => client().searchUsers(`s${i}`)),
+      ...Array.from({ length: 5 }, (_, i) => client().createUser(`u${i}@example.com`, ['jira-software'])),
+    ]);
+    const statuses = (path: string) => jira.calls.filter((c) => c.path === path).map((c) => c.status);
+    expect(statuses('/rest/api/3/user/search')).toContain(429);
+    expect(statuses('/rest/api/3/user')).toEqual([201, 201, 201, 201, 201]); // its own bucket: never rejected
+    const rejected = jira.calls.find((c) => c.status === 429)!;
+    expect(rejected.path).toBe('/rest/api/3/user/search');
+  });
+
+  it("a spent app quota pauses the app's calls to the site until the reset; the token's calls go on", async () => {
+    await storeToken();
+    jira.setAppQuota({ calls: 1, windowMs: 30_000 });
+    await client().myself();
+    const err = await rejection(client().searchUsers('x'));
+    expect(err).toMatchObject({ retryable: true, status: 429 });
+    expect(err.retryAfterMs).toBeGreaterThan(25_000);
+    const before = clock.offset;
+    await client().createUser('new@example.com', ['jira-software']);
+    expect(clock.offset).toBe(before); // not held by the app's quota
+    const started = clock.offset;
+    await rejection(client().getUser(jira.admin.accountId)); // another app endpoint: held until the reset first
+    expect(clock.offset - started).toBeGreaterThanOrEqual(25_000);
+    expect(jira.calls.filter((c) => c.status === 429).every((c) => c.auth === 'jwt')).toBe(true);
   });
 
   it('never has more than the configured number of calls in flight for a tenant', async () => {

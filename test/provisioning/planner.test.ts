@@ -64,6 +64,8 @@ const ops = (input: PlanInput) =>
         return `remove ${op.accountId} ${op.groupName}`;
       case 'setProperty':
         return `property ${op.userId} ${op.key}=${JSON.stringify(op.value)}`;
+      case 'updateProfile':
+        return `profile ${op.userId} ${JSON.stringify(op.profile)}`;
       case 'reactivate':
         return `reactivate ${op.accountId}${op.regroup.length ? ` +${op.regroup.join(',')}` : ''}`;
       case 'reassignLeads':
@@ -110,7 +112,10 @@ describe('users', () => {
   it('with group import off, does not create groups and says so', () => {
     const input = world({ importGroups: false, ...{ rules: onTheFly }, users: [user('ann', ['Missing'])] });
     expect(ops(input)).toEqual(['ensureUser ann ann@corp.example']);
-    expect(plan(input).warnings).toEqual([expect.stringContaining('"Missing" and group import is off')]);
+    expect(plan(input).warnings).toEqual([
+      expect.stringContaining('"Missing" and group import is off'),
+      expect.stringMatching(/display name, job title or department .* organization API key/),
+    ]);
   });
 
   it('reads the email through the attribute mapping, falls back to an email-like userName, else warns', () => {
@@ -177,6 +182,55 @@ describe('users', () => {
     expect(
       ops(world({ rules: { ...rules, users: { update: false } }, users: [u], links: { ann: { accountId: 'A' } } })),
     ).toEqual([]);
+  });
+
+  it('updates profiles (display name, job title, department) through the org key when they changed; says once without one', () => {
+    const u = user('ann', [], {
+      title: 'Engineer',
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
+    });
+    const profile = { name: 'User ann', extended_profile: { job_title: 'Engineer', department: 'R&D' } };
+    const linked = { ann: { accountId: 'A' } };
+    expect(ops({ ...world({ users: [u], links: linked }), profiles: true })).toEqual([
+      `profile ann ${JSON.stringify(profile)}`,
+    ]);
+    // written before: nothing to do
+    const written = { ann: { accountId: 'A', properties: { '@profile': profile } } };
+    expect(ops({ ...world({ users: [u], links: written }), profiles: true })).toEqual([]);
+    // a new user's profile is written after the account exists (Jira cannot set a display name on create)
+    expect(ops({ ...world({ users: [u] }), profiles: true })).toEqual([
+      'ensureUser ann ann@corp.example',
+      `profile ann ${JSON.stringify(profile)}`,
+    ]);
+    // without an org key: no operation, one warning for the whole plan
+    const without = plan(world({ users: [u, user('bob')], links: { ...linked, bob: { accountId: 'B' } } }));
+    expect(without.operations).toEqual([]);
+    expect(without.warnings).toEqual([expect.stringMatching(/^2 users' display name.*organization API key/)]);
+    // job title and department can be left alone
+    const rules = { attributes: { jobTitle: null, department: null } };
+    expect(ops({ ...world({ rules, users: [u], links: linked }), profiles: true })).toEqual([
+      'profile ann {"name":"User ann"}',
+    ]);
+  });
+
+  it("links from the site's account list without a search, and says when some accounts hide their emails", () => {
+    const input = world({ users: [user('ann'), user('bob'), user('cat')] });
+    input.jira.accounts = {
+      byEmail: new Map([
+        ['ann@corp.example', ['A']],
+        ['cat@corp.example', ['C1', 'C2']],
+      ]),
+      hidden: 0,
+    };
+    const site = (inp: PlanInput) =>
+      plan(inp).operations.flatMap(({ op }) => (op.kind === 'ensureUser' ? [[op.userId, op.site]] : []));
+    expect(site(input)).toEqual([
+      ['ann', { accountId: 'A', hidden: false }],
+      ['bob', { hidden: false }], // nobody has the email: create at once
+      ['cat', undefined], // several: the search decides (and parks)
+    ]);
+    input.jira.accounts.hidden = 3;
+    expect(site(input)[1]).toEqual(['bob', { hidden: true }]); // it may be one of those: search first
   });
 });
 

@@ -181,7 +181,10 @@ describe('group rules', () => {
       .post(`/api/v1/connections/${s.connectionId}/sync`)
       .set(admin())
       .send({ dryRun: true });
-    expect(dry.body.warnings).toEqual([expect.stringContaining('"missing"')]);
+    expect(dry.body.warnings).toEqual([
+      expect.stringContaining('"missing"'),
+      expect.stringMatching(/display name, job title or department .* organization API key/),
+    ]);
     await settle();
     expect(s.jira.state.groupsOf(account('ann')!.accountId)).toEqual(['exists']);
     expect(s.jira.state.groupByName('missing')).toBeUndefined();

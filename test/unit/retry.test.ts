@@ -1,5 +1,5 @@
 import { JiraError } from '../../src/jira/errors';
-import { TenantLimiter } from '../../src/jira/limiter';
+import { TenantLimiter, type CallKind } from '../../src/jira/limiter';
 import { backoffDelay, parseRetryAfter, withRetry, type RetryPolicy } from '../../src/jira/retry';
 import { VirtualClock } from '../support/clock';
 
@@ -66,76 +66,118 @@ describe('withRetry', () => {
   });
 });
 
+const app = (endpoint: string): CallKind => ({ endpoint, traffic: 'app' });
+const GET_MEMBERS = app('GET /rest/api/3/group/member');
+const ADD_MEMBER: CallKind = { endpoint: 'POST /rest/api/3/group/user', traffic: 'token' };
+const CREATE_USER: CallKind = { endpoint: 'POST /rest/api/3/user', traffic: 'token' };
+
+/** A clock whose sleeps wake only when the test moves time on. */
+function steppedClock() {
+  const clock = {
+    at: 0,
+    pending: [] as Array<{ until: number; wake: () => void }>,
+    now: () => clock.at,
+    random: () => 0.5,
+    sleep: (ms: number) => new Promise<void>((wake) => clock.pending.push({ until: clock.at + ms, wake })),
+    /** Moves time to `to` and wakes every sleeper due by then. */
+    async advance(to: number) {
+      clock.at = to;
+      for (const p of clock.pending.filter((p) => p.until <= to)) {
+        clock.pending.splice(clock.pending.indexOf(p), 1);
+        p.wake();
+      }
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+  return clock;
+}
+
 describe('TenantLimiter', () => {
-  it('holds every call of a tenant paused by a long Retry-After until it ends, and leaves other tenants alone', async () => {
-    let now = 0;
-    const pending: Array<{ until: number; wake: () => void }> = [];
-    const clock = {
-      now: () => now,
-      random: () => 0.5,
-      sleep: (ms: number) => new Promise<void>((wake) => pending.push({ until: now + ms, wake })),
-    };
+  it("holds all of a site's app traffic when a quota is spent, until its reset; its token traffic and other sites go on", async () => {
+    const clock = steppedClock();
     const limiter = new TenantLimiter(2, clock);
-    limiter.pause('a', 20_000);
+    limiter.rejected('a', GET_MEMBERS, { retryAfterMs: 20_000, reason: 'jira-quota-tenant-based' });
     const ran: string[] = [];
-    const a = limiter.run('a', async () => ran.push(`a@${now}`));
-    await limiter.run('b', async () => ran.push(`b@${now}`));
-    expect(ran).toEqual(['b@0']); // b went straight through while a waits
-    expect(pending).toHaveLength(1);
-    expect(pending[0].until).toBe(20_000);
-    now = 20_000;
-    pending.shift()!.wake();
-    await a;
-    expect(ran).toEqual(['b@0', 'a@20000']);
+    const read = limiter.run('a', app('GET /rest/api/3/user/search'), async () => ran.push(`a-read@${clock.at}`));
+    await limiter.run('a', ADD_MEMBER, async () => ran.push(`a-write@${clock.at}`));
+    await limiter.run('b', GET_MEMBERS, async () => ran.push(`b-read@${clock.at}`));
+    expect(ran).toEqual(['a-write@0', 'b-read@0']); // another endpoint of the same app waits for the reset
+    expect(limiter.pausedUntil('a', 'app')).toBe(20_000);
+    await clock.advance(20_000);
+    await read;
+    expect(ran).toEqual(['a-write@0', 'b-read@0', 'a-read@20000']);
   });
 
-  it('runs at most N calls at once per tenant, and one at a time when near the limit', async () => {
+  it('holds only the endpoint a burst limit with a long Retry-After names', async () => {
+    const clock = steppedClock();
+    const limiter = new TenantLimiter(2, clock);
+    limiter.rejected('a', ADD_MEMBER, { retryAfterMs: 10_000, reason: 'jira-burst-based' });
+    const ran: string[] = [];
+    const add = limiter.run('a', ADD_MEMBER, async () => ran.push(`add@${clock.at}`));
+    await limiter.run('a', CREATE_USER, async () => ran.push(`create@${clock.at}`));
+    expect(ran).toEqual(['create@0']);
+    await clock.advance(10_000);
+    await add;
+    expect(ran).toEqual(['create@0', 'add@10000']);
+  });
+
+  it('runs at most N calls at once per site', async () => {
     const limiter = new TenantLimiter(3, new VirtualClock());
     let active = 0;
     let peak = 0;
     const task = () =>
-      limiter.run('t', async () => {
+      limiter.run('t', GET_MEMBERS, async () => {
         peak = Math.max(peak, ++active);
         await new Promise((r) => setTimeout(r, 5));
         active--;
       });
     await Promise.all(Array.from({ length: 10 }, task));
     expect(peak).toBe(3);
-    limiter.nearLimit('t');
-    peak = 0;
-    await Promise.all(Array.from({ length: 5 }, task));
-    expect(peak).toBe(1);
   });
 });
 
 describe('TenantLimiter pacing', () => {
-  it('after a 429, spaces calls just under the rate that got through, and probes faster slowly', async () => {
+  it("after a 429, spaces that endpoint's calls just under the rate that got through, and probes faster slowly", async () => {
     const clock = new VirtualClock();
     const limiter = new TenantLimiter(4, clock);
-    expect(limiter.pace('t')).toBe(0); // unpaced until Jira pushes back
-    for (let i = 0; i < 100; i++) await limiter.run('t', async () => clock.sleep(5)); // 100 calls within the second
-    limiter.pause('t', 1000);
-    expect(limiter.pace('t')).toBeCloseTo(1000 / 98, 1);
+    const endpoint = ADD_MEMBER.endpoint;
+    expect(limiter.pace('t', endpoint)).toBe(0); // unpaced until Jira pushes back
+    for (let i = 0; i < 100; i++) await limiter.run('t', ADD_MEMBER, async () => clock.sleep(5)); // 100 calls within the second
+    limiter.rejected('t', ADD_MEMBER, { retryAfterMs: 1000, reason: 'jira-burst-based' });
+    expect(limiter.pace('t', endpoint)).toBeCloseTo(1000 / 98, 1);
+    expect(limiter.pace('t', CREATE_USER.endpoint)).toBe(0); // another endpoint keeps its own pace
     const before = clock.offset;
-    for (let i = 0; i < 10; i++) await limiter.run('t', async () => undefined);
+    for (let i = 0; i < 10; i++) await limiter.run('t', ADD_MEMBER, async () => undefined);
     // a short Retry-After holds only the rejected call: the others start at once, ~10.2 ms apart
     expect(clock.offset - before).toBeGreaterThanOrEqual(9 * (1000 / 98) - 1);
     expect(clock.offset - before).toBeLessThan(1000);
+    const other = clock.offset;
+    for (let i = 0; i < 10; i++) await limiter.run('t', CREATE_USER, async () => undefined);
+    expect(clock.offset).toBe(other); // unpaced: no spacing at all
     await clock.sleep(6_000);
-    await limiter.run('t', async () => undefined);
-    expect(limiter.pace('t')).toBeLessThan(1000 / 98); // probing faster after the hold
+    await limiter.run('t', ADD_MEMBER, async () => undefined);
+    expect(limiter.pace('t', endpoint)).toBeLessThan(1000 / 98); // probing faster after the hold
   });
 
   it('learns once from a burst of 429s: the calls rejected by the same full window do not ratchet the pace down', async () => {
     const clock = new VirtualClock();
     const limiter = new TenantLimiter(8, clock);
-    for (let i = 0; i < 100; i++) await limiter.run('t', async () => clock.sleep(5));
-    limiter.pause('t', 1000);
+    const endpoint = ADD_MEMBER.endpoint;
+    for (let i = 0; i < 100; i++) await limiter.run('t', ADD_MEMBER, async () => clock.sleep(5));
+    limiter.rejected('t', ADD_MEMBER, { retryAfterMs: 1000, reason: 'jira-burst-based' });
     await clock.sleep(800); // the other rejected calls of that window answer later, when fewer calls started in the last second
-    for (let i = 0; i < 5; i++) limiter.pause('t', 1000);
-    expect(limiter.pace('t')).toBeCloseTo(1000 / 98, 1);
+    for (let i = 0; i < 5; i++) limiter.rejected('t', ADD_MEMBER, { retryAfterMs: 1000, reason: 'jira-burst-based' });
+    expect(limiter.pace('t', endpoint)).toBeCloseTo(1000 / 98, 1);
     await clock.sleep(1_500);
-    limiter.pause('t', 1000); // a later 429 is a new lesson
-    expect(limiter.pace('t')).toBeGreaterThan(1000 / 98);
+    limiter.rejected('t', ADD_MEMBER, { retryAfterMs: 1000 }); // a later 429 is a new lesson
+    expect(limiter.pace('t', endpoint)).toBeGreaterThan(1000 / 98);
+  });
+
+  it('near the limit, an unpaced endpoint keeps the rate it has instead of speeding up', async () => {
+    const clock = new VirtualClock();
+    const limiter = new TenantLimiter(4, clock);
+    for (let i = 0; i < 50; i++) await limiter.run('t', CREATE_USER, async () => clock.sleep(10));
+    limiter.nearLimit('t', CREATE_USER);
+    expect(limiter.pace('t', CREATE_USER.endpoint)).toBeCloseTo(1000 / 50, 0);
   });
 });

@@ -18,6 +18,7 @@ export function changesOf(run) {
     (k.usersCreated || 0) +
     (k.usersLinked || 0) +
     (k.usersUpdated || 0) +
+    (k.profilesUpdated || 0) +
     (k.usersDeprovisioned || 0) +
     (k.usersReactivated || 0) +
     (k.groupsCreated || 0) +
@@ -108,7 +109,7 @@ export function viewHistory(id, mount) {
                         ' created, ' +
                         (k.usersLinked || 0) +
                         ' linked, ' +
-                        (k.usersUpdated || 0) +
+                        ((k.usersUpdated || 0) + (k.profilesUpdated || 0)) +
                         ' updated, ' +
                         (k.usersDeprovisioned || 0) +
                         ' deprovisioned' +
@@ -188,6 +189,19 @@ export function viewRun(id, query, mount) {
         h('p', {}, h('a', { href: '#/c/' + run.connectionId + '/history', text: '← Sync history' })),
         h('h2', { text: 'Run of ' + when(run.startedAt) }),
         progressPanel(run),
+        (run.notes || []).length
+          ? h(
+              'div',
+              { class: 'aui-message aui-message-info', id: 'run-notes' },
+              h(
+                'ul',
+                {},
+                run.notes.map(function (n) {
+                  return h('li', { text: n });
+                }),
+              ),
+            )
+          : null,
         h(
           'dl',
           { class: 'idp-kv' },

@@ -1,4 +1,4 @@
-/* Attribute Mapping: where username, email and display name come from; custom attributes → user properties. */
+/* Attribute Mapping: where username, email, display name, job title and department come from; custom attributes → user properties. */
 import { $, button, field, h, text } from './dom.js';
 import { pairRow, pairs } from './pairs.js';
 
@@ -13,6 +13,13 @@ export function attributeFields(a, form) {
     ),
     field('attributes-email', 'Email from', text('attributes-email', a.email), 'e.g. emails[primary] or mail.'),
     field('attributes-displayName', 'Display name from', text('attributes-displayName', a.displayName)),
+    field(
+      'attributes-jobTitle',
+      'Job title from',
+      text('attributes-jobTitle', a.jobTitle || ''),
+      'Display name, job title and department go to managed accounts’ profiles (needs an organization API key). Empty: not updated.',
+    ),
+    field('attributes-department', 'Department from', text('attributes-department', a.department || '')),
     h(
       'fieldset',
       { class: 'group' },
@@ -57,6 +64,8 @@ export function readAttributes(form) {
     userName: $('attributes-userName').value.trim(),
     email: $('attributes-email').value.trim(),
     displayName: $('attributes-displayName').value.trim(),
+    jobTitle: $('attributes-jobTitle').value.trim() || null,
+    department: $('attributes-department').value.trim() || null,
     custom: pairs(form, 'custom').map(function (p) {
       return { from: p[0], propertyKey: p[1] };
     }),

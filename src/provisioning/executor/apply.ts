@@ -4,7 +4,7 @@ import { collect, pageThrough } from '../../jira/paging';
 import type { JiraStateStore } from '../jiraStateStore';
 import type { LinkRepository } from '../links';
 import type { ManagedMemberships } from '../managedMemberships';
-import type { Operation } from '../plan';
+import { PROFILE_KEY, type Operation } from '../plan';
 import type { StoredOperation } from './queue';
 
 /** What applying an operation came to: its outcome word (for the history and counts). */
@@ -31,6 +31,26 @@ export async function applyOperation(
     if (!link) throw new CannotApply('the user has no Jira account yet: see its ensureUser operation');
     return link.accountId;
   };
+  /** An existing account without Jira access, linked: it joins the product-access groups that give the products. */
+  const grantAccess = async (accountId: string): Promise<Outcome> => {
+    if (o.kind !== 'ensureUser') throw new Error('grantAccess is for ensureUser');
+    await records.links.save(op.connectionId, o.userId, accountId, o.email);
+    let granted = 0;
+    for (const name of o.accessGroups ?? []) {
+      const gid = await groupId(jira, name);
+      if (!gid) continue;
+      await jira.addUserToGroup(gid, accountId).catch((e: unknown) => {
+        if (!isAlreadyMember(e)) throw e;
+      });
+      await records.jiraState.memberAdded(op.clientKey, gid, accountId);
+      granted++;
+    }
+    if (granted === 0)
+      throw new CannotApply(
+        `linked the existing account of ${o.email}, which has no Jira access; no product-access group (${(o.accessGroups ?? []).join(', ') || 'none configured'}) exists in Jira to give it: give it access in Atlassian Administration, or list the site's product groups in the rules`,
+      );
+    return 'linked-access-granted';
+  };
   switch (o.kind) {
     case 'createGroup': {
       try {
@@ -47,25 +67,53 @@ export async function applyOperation(
       }
     }
     case 'ensureUser': {
-      const accountId = await findAccount(jira, o.email);
-      if (accountId) {
-        await records.links.save(op.connectionId, o.userId, accountId, o.email);
+      // The site's account list (read by this full reconciliation) named the account: no call.
+      if (o.site?.accountId) {
+        await records.links.save(op.connectionId, o.userId, o.site.accountId, o.email);
         return 'linked';
       }
-      if (!o.create) throw new CannotApply(`no Jira account has the email ${o.email}, and user import is off`);
-      let created;
-      try {
-        // Jira returns the existing account (201) when the email already has one with Jira access.
-        created = await jira.createUser(o.email, o.products as never);
-      } catch (err) {
-        throw createRefused(err, o.email) ?? err;
+      // Search first unless the list showed no account for the email and none hiding its email.
+      if (!o.site || o.site.hidden || !o.create) {
+        const found = await findAccount(jira, o.email);
+        // Only the organization's directory knew it: an account Jira's search does not show may lack Jira access.
+        if (found?.via === 'org' && o.create) return grantAccess(found.accountId);
+        if (found) {
+          await records.links.save(op.connectionId, o.userId, found.accountId, o.email);
+          return 'linked';
+        }
+        if (!o.create) throw new CannotApply(`no Jira account has the email ${o.email}, and user import is off`);
       }
-      await records.links.save(op.connectionId, o.userId, created.accountId, o.email);
-      return 'created';
+      // Jira creates the account, or answers 201 with the account the email already has when it has
+      // Jira access — never a second account. Its 400 (an account without Jira access, or a full
+      // licence) is an answer to read.
+      try {
+        const created = await jira.createUser(o.email, o.products as never);
+        await records.links.save(op.connectionId, o.userId, created.accountId, o.email);
+        return 'created';
+      } catch (err) {
+        const refused = createRefused(err, o.email);
+        if (!refused) throw err;
+        const found = refused.exists ? await findAccount(jira, o.email) : undefined;
+        if (!found) throw refused;
+        return grantAccess(found.accountId);
+      }
     }
     case 'setProperty': {
       await jira.setUserProperty(await accountOf(o.userId), o.key, o.value);
       await records.links.saveProperty(op.connectionId, o.userId, o.key, o.value);
+      return 'updated';
+    }
+    case 'updateProfile': {
+      try {
+        await jira.updateManagedProfile(await accountOf(o.userId), o.profile);
+      } catch (err) {
+        // The org API manages only its organization's (managed) accounts: for the others Jira keeps the
+        // profile its owner set. Recorded as written, so it is not tried again until the IdP changes it.
+        if (!(err instanceof JiraError && (err.status === 404 || err.status === 403))) throw err;
+        await records.links.saveProperty(op.connectionId, o.userId, PROFILE_KEY, o.profile);
+        return 'not-managed';
+      }
+      await records.links.saveProperty(op.connectionId, o.userId, PROFILE_KEY, o.profile);
       return 'updated';
     }
     case 'addMember': {
@@ -177,35 +225,55 @@ export class GroupIds {
 }
 
 /**
- * The one Jira account of an email, searched by the whole address: the answer whose email equals it,
- * or, when the account's profile hides its email (the answer has none), the one account Jira found
- * for that address. Several candidates cannot be told apart: the operation parks.
+ * The one account of an email: Jira's search by the whole address — the answer whose email equals
+ * it, or, when the account's profile hides its email (the answer has none), the one account Jira
+ * found — then, with an org key, the organization's directory, which matches emails exactly whatever
+ * the profile shows and also sees accounts without Jira access. Several candidates cannot be told
+ * apart: the operation parks.
  */
-async function findAccount(jira: JiraClient, email: string): Promise<string | undefined> {
+async function findAccount(
+  jira: JiraClient,
+  email: string,
+): Promise<{ accountId: string; via: 'search' | 'org' } | undefined> {
   const people = (await jira.searchUsers(email, 20)).filter((u) => u.accountType !== 'app');
   const exact = people.filter((u) => u.emailAddress?.toLowerCase() === email.toLowerCase());
   const hidden = people.filter((u) => !u.emailAddress);
-  const candidates = exact.length > 0 ? exact : hidden;
-  if (candidates.length > 1)
+  if (exact.length > 1) throw new CannotApply(`several Jira accounts have the email ${email}`);
+  if (exact.length === 1) return { accountId: exact[0].accountId, via: 'search' };
+  if (hidden.length === 1) return { accountId: hidden[0].accountId, via: 'search' };
+  const org = await jira.orgAccountsByEmail(email);
+  const inOrg = (org ?? []).filter((u) => !u.email || u.email.toLowerCase() === email.toLowerCase());
+  if (inOrg.length === 1) return { accountId: inOrg[0].accountId, via: 'org' };
+  if (inOrg.length > 1) throw new CannotApply(`the organization has ${inOrg.length} accounts with the email ${email}`);
+  if (hidden.length > 1)
     throw new CannotApply(
-      exact.length > 1
-        ? `several Jira accounts have the email ${email}`
-        : `Jira found ${hidden.length} accounts for ${email} whose emails are hidden, and cannot say which is this user's`,
+      `Jira found ${hidden.length} accounts for ${email} whose emails are hidden, and cannot say which is this user's${org ? '' : ": an organization API key lets the sync ask the organization's directory"}`,
     );
-  return candidates[0]?.accountId;
+  return undefined;
 }
 
-/** Jira's 400 to `POST /user`, said in words: an account that exists without Jira access, or a full licence. */
-function createRefused(err: unknown, email: string): CannotApply | undefined {
+/** Jira's 400 to `POST /user`: an account that exists without Jira access, or a full licence, said in words. */
+class CreateRefused extends CannotApply {
+  constructor(
+    message: string,
+    readonly exists: boolean,
+  ) {
+    super(message);
+  }
+}
+
+function createRefused(err: unknown, email: string): CreateRefused | undefined {
   if (!(err instanceof JiraError) || err.status !== 400) return undefined;
   const said = (err.details.errorMessages ?? []).join(' ');
   if (/already exists/i.test(said))
-    return new CannotApply(
-      `an Atlassian account with ${email} already exists but has no access to Jira, and Jira's search does not show it: give it Jira access in Atlassian Administration (Directory → Users → ${email}), and the next sync links it`,
+    return new CreateRefused(
+      `an Atlassian account with ${email} already exists but has no access to Jira, and neither Jira's search nor the organization's directory shows it: give it Jira access in Atlassian Administration (Directory → Users → ${email}), and the next sync links it`,
+      true,
     );
   if (/licen[cs]e|user limit|maximum number of users|seats?/i.test(said))
-    return new CannotApply(
+    return new CreateRefused(
       `Jira's licence is full: no seat is left for ${email}. Free a seat or raise the user tier in Atlassian Administration (Billing), and the next sync creates the user`,
+      false,
     );
-  return new CannotApply(`Jira refused to create ${email}: ${said || err.message}`);
+  return new CreateRefused(`Jira refused to create ${email}: ${said || err.message}`, false);
 }

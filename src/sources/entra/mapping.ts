@@ -40,9 +40,14 @@ export function toPulledUser(u: Obj, usernameAttribute: string): PulledUser {
       active,
       emails: mail ? [{ value: mail, primary: true, type: 'work' }] : [],
       name: { givenName: graph.givenName ?? null, familyName: graph.surname ?? null },
+      // Job title and department where SCIM keeps them, so one attribute mapping serves push and pull.
+      ...(typeof graph.jobTitle === 'string' ? { title: graph.jobTitle } : {}),
+      ...(typeof graph.department === 'string' ? { [ENTERPRISE]: { department: graph.department } } : {}),
     },
   };
 }
+
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 /** A Graph group as the directory stores it. */
 export function toPulledGroup(g: Obj): PulledGroup {

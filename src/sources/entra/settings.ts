@@ -149,6 +149,8 @@ export function userSelect(s: EntraSettings): string[] {
       'givenName',
       'surname',
       'accountEnabled',
+      'jobTitle',
+      'department',
       s.usernameAttribute,
       ...s.attributes,
     ]),

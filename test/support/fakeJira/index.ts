@@ -56,7 +56,10 @@ export class FakeJira {
   private random = mulberry32(1);
   private planned: Planned[] = [];
   private plannedByPath = new Map<string, Planned[]>();
-  private rate?: { perSecond: number; windowStart: number; count: number };
+  /** Burst limits: requests per second for each endpoint and method (Jira's are per site, endpoint and method). */
+  private rate?: { perSecond: number; buckets: Map<string, { windowStart: number; count: number }> };
+  /** The hourly quota on app (JWT) traffic: calls per window, and the window. */
+  private quota?: { calls: number; windowMs: number; windowStart: number; count: number };
   private latencyMs = 0;
   private inFlight = 0;
   /** The most calls the fake was serving at once (to check the client's concurrency bound). */
@@ -135,9 +138,27 @@ export class FakeJira {
     this.random = mulberry32(faults.seed ?? 1);
   }
 
-  /** Answers 429 (Retry-After: 1) beyond this many calls a second; undefined lifts the limit. */
+  /**
+   * Burst limits as Jira applies them: per endpoint and HTTP method, this many calls a second each;
+   * beyond, 429 with Retry-After and `RateLimit-Reason: jira-burst-based`, and
+   * `X-RateLimit-NearLimit: true` once less than 20% is left. Undefined lifts them.
+   */
   setRateLimit(perSecond: number | undefined): void {
-    this.rate = perSecond ? { perSecond, windowStart: Date.now(), count: 0 } : undefined;
+    this.rate = perSecond ? { perSecond, buckets: new Map() } : undefined;
+  }
+
+  /**
+   * The points-based quota on app traffic (Connect JWT): this many calls per window (an hour in
+   * Jira); beyond, every app call gets 429 with `RateLimit-Reason: jira-quota-tenant-based` and a
+   * Retry-After until the window's reset. API-token traffic does not count. Undefined lifts it.
+   */
+  setAppQuota(quota: { calls: number; windowMs?: number } | undefined): void {
+    this.quota = quota && {
+      calls: quota.calls,
+      windowMs: quota.windowMs ?? 3_600_000,
+      windowStart: Date.now(),
+      count: 0,
+    };
   }
 
   /** Every answer takes at least this long. */
@@ -311,6 +332,8 @@ export class FakeJira {
     const refusal = this.refuse(match.r.access, principal);
     if (refusal) return reply(refusal.status, refusal.body);
 
+    const limited = this.limits(`${method} ${match.r.pattern.source}`, principal);
+    if (limited.rejected) return reply(429, limited.rejected.body, limited.rejected.headers);
     if (this.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const fault: ReturnType<FakeJira['nextFault']> = this.plannedByPath.get(url.pathname)?.shift() ?? this.nextFault();
     if (fault === 'hang') {
@@ -325,9 +348,45 @@ export class FakeJira {
       query: url.searchParams,
       body,
       principal,
+      headers: req.headers,
     });
     if (fault) return reply(fault.status, fault.body, fault.headers);
-    reply(result.status, result.body);
+    reply(result.status, result.body, limited.headers);
+  }
+
+  /** The burst bucket of the call's endpoint and method, and the app quota for JWT calls. */
+  private limits(
+    endpoint: string,
+    principal: Principal,
+  ): { rejected?: ReturnType<typeof rateLimited>; headers?: Record<string, string> } {
+    const now = Date.now();
+    const q = this.quota;
+    if (q && principal.kind === 'jwt') {
+      if (now - q.windowStart >= q.windowMs) Object.assign(q, { windowStart: now, count: 0 });
+      if (++q.count > q.calls)
+        return {
+          rejected: rateLimited(
+            Math.max(1, Math.ceil((q.windowStart + q.windowMs - now) / 1000)),
+            'jira-quota-tenant-based',
+            q.calls,
+          ),
+        };
+    }
+    if (!this.rate) return {};
+    let bucket = this.rate.buckets.get(endpoint);
+    if (!bucket) this.rate.buckets.set(endpoint, (bucket = { windowStart: now, count: 0 }));
+    if (now - bucket.windowStart >= 1000) Object.assign(bucket, { windowStart: now, count: 0 });
+    const limit = this.rate.perSecond;
+    if (++bucket.count > limit)
+      return {
+        rejected: rateLimited(
+          Math.max(1, Math.ceil((bucket.windowStart + 1000 - now) / 1000)),
+          'jira-burst-based',
+          limit,
+        ),
+      };
+    const remaining = limit - bucket.count;
+    return remaining < limit * 0.2 ? { headers: { 'X-RateLimit-NearLimit': 'true' } } : {};
   }
 
   private refuse(access: string, principal: Principal): Reply | undefined {
@@ -352,12 +411,6 @@ export class FakeJira {
     { status: number; headers?: Record<string, string>; body?: unknown; afterEffect?: boolean } | 'hang' | undefined {
     const planned = this.planned.shift();
     if (planned) return planned;
-    if (this.rate) {
-      const now = Date.now();
-      if (now - this.rate.windowStart >= 1000) Object.assign(this.rate, { windowStart: now, count: 0 });
-      if (++this.rate.count > this.rate.perSecond)
-        return rateLimited(Math.max(1, Math.ceil((this.rate.windowStart + 1000 - now) / 1000)), 'jira-burst-based');
-    }
     const f = this.faults;
     const roll = this.random();
     let edge = f.rateLimitShare ?? 0;
@@ -375,12 +428,12 @@ export class FakeJira {
   }
 }
 
-function rateLimited(retryAfterSeconds: number, reason: string) {
+function rateLimited(retryAfterSeconds: number, reason: string, limit = 100) {
   return {
     status: 429,
     headers: {
       'Retry-After': String(retryAfterSeconds),
-      'X-RateLimit-Limit': '100',
+      'X-RateLimit-Limit': String(limit),
       'X-RateLimit-Remaining': '0',
       'X-RateLimit-Reset': new Date(Date.now() + retryAfterSeconds * 1000).toISOString(),
       'RateLimit-Reason': reason,

@@ -15,6 +15,8 @@ export interface RouteContext {
   query: URLSearchParams;
   body: unknown;
   principal: Principal;
+  /** The request's headers (lower-case names). */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface Reply {
@@ -100,6 +102,18 @@ export const routes: Route[] = [
       );
       return ok(
         page(matches, query.get('startAt'), query.get('maxResults'), 50, 1000).values.map((u) => userJson(base, u)),
+      );
+    },
+  },
+  {
+    // Get all users: active, inactive and app users alike, a plain array (no page bean), at most 1000 a page.
+    method: 'GET',
+    pattern: /^\/rest\/api\/3\/users\/search$/,
+    access: 'read',
+    handle: ({ state, base, query }) => {
+      const all = [...state.users.values()].sort((a, b) => a.accountId.localeCompare(b.accountId));
+      return ok(
+        page(all, query.get('startAt'), query.get('maxResults'), 50, 1000).values.map((u) => userJson(base, u)),
       );
     },
   },

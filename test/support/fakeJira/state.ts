@@ -38,7 +38,10 @@ export class FakeJiraState {
     { id: string; projectId: string; projectKey: string; projectName: string; customers: Set<string> }
   >();
   /** Accounts the organization manages (lifecycle and profile calls); accountId → active */
-  readonly managedAccounts = new Map<string, { active: boolean; profile: Record<string, string> }>();
+  readonly managedAccounts = new Map<
+    string,
+    { active: boolean; profile: Record<string, string>; extended?: Record<string, string> }
+  >();
 
   /** lower-case email → accountId (kept in step by addUser; a lookup, not a scan, so the fake keeps up with big benchmarks). */
   private readonly emails = new Map<string, string>();
