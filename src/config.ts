@@ -63,7 +63,7 @@ const settingsSchema = z.object({
   JIRA_MAX_RETRY_WAIT_MS: positiveInt.default(120_000),
   JIRA_TIMEOUT_MS: positiveInt.default(30_000),
   ATLASSIAN_API_URL: httpUrl.default('https://api.atlassian.com'),
-  SYNC_WORKER_CONCURRENCY: positiveInt.max(64).default(16),
+  SYNC_WORKER_CONCURRENCY: positiveInt.max(64).default(32),
   SYNC_POLL_MS: positiveInt.default(1000),
   SYNC_DEBOUNCE_MS: positiveInt.default(2000),
   SYNC_MAX_DELAY_MS: positiveInt.default(30_000),

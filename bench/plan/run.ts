@@ -19,7 +19,7 @@ import { ProvisioningEngine, type EngineDeps } from '../../src/provisioning/engi
 import { JiraStateStore } from '../../src/provisioning/jiraStateStore';
 import { LinkRepository } from '../../src/provisioning/links';
 import { ManagedMemberships } from '../../src/provisioning/managedMemberships';
-import type { DirectoryChanges } from '../../src/provisioning/outbox';
+import type { DirectoryChanges } from '../../src/directory/types';
 import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase } from '../../test/support/postgres';
 import { numberArg, runBenchmark, seedDirectory } from '../support';
 

@@ -105,9 +105,9 @@ export const presentRun = (r: RunRow) => ({
   nextTryAt: r.nextTryAt?.toISOString() ?? null,
 });
 
-/** How a SCIM-fed or manual run was planned: from directory changes (no Jira read) or in full, how many users, how long. */
+/** How a run was planned: from directory changes (no Jira read) or in full, how many users, how long, what it could not do. */
 function presentPlanning(p: PlanningFacts | undefined) {
-  return p ? { mode: p.mode, users: p.users, planMs: p.planMs } : null;
+  return p ? { mode: p.mode, users: p.users, planMs: p.planMs, warnings: p.warnings ?? [] } : null;
 }
 
 /**

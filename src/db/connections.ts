@@ -213,8 +213,7 @@ export class ConnectionRepository {
     const [row] = await this.db.query<{ id: string; previous: Date | null }>(
       `WITH due AS (
          SELECT id, reconciled_at FROM connections
-         WHERE kind = 'scim'
-           AND COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24) > 0
+         WHERE COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24) > 0
            AND COALESCE(reconciled_at, created_at)
                < now() - make_interval(hours => COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24))
          ORDER BY COALESCE(reconciled_at, created_at) LIMIT 1 FOR UPDATE SKIP LOCKED)

@@ -198,6 +198,17 @@ export class PullStore {
     return new Map(rows.map((r) => [r.id, r.resource]));
   }
 
+  /** The stored names of these groups (those that exist). */
+  async groupNames(connectionId: string, ids: string[], tx?: Transaction): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.sql.query<{ id: string; display_name: string }>(
+      'SELECT id, display_name FROM directory_groups WHERE connection_id = $1 AND id = ANY($2::uuid[])',
+      [connectionId, ids],
+      tx,
+    );
+    return new Map(rows.map((r) => [r.id, r.display_name]));
+  }
+
   /** After a full read: removes what the read with this mark did not see. */
   async sweep(
     connectionId: string,

@@ -78,3 +78,14 @@ export class UniquenessConflict extends Error {
 
 /** A change the provisioning engine must reconcile (written with the change, same transaction). */
 export type SyncChange = 'created' | 'updated' | 'deleted' | 'members';
+
+/**
+ * What directory changes a run covers — from the SCIM outbox, or from a source's delta read: the
+ * users and groups concerned.
+ */
+export interface DirectoryChanges {
+  userIds: string[];
+  groupIds: string[];
+  /** Every user is concerned (a group renamed or deleted, or a run asked for as a whole). */
+  wide: boolean;
+}

@@ -176,7 +176,10 @@ class Endpoint {
   private nextStart = 0;
   private probeAt = 0;
   private learntAt = -Infinity;
+  /** Whether a 429 taught the pace (a pace kept on X-RateLimit-NearLimit is only provisional). */
+  private learnt = false;
   private readonly starts: number[] = [];
+  private readonly rejects: number[] = [];
 
   constructor(private readonly clock: Clock) {}
 
@@ -185,25 +188,31 @@ class Endpoint {
     return Math.max(this.pausedUntil, this.nextStart);
   }
 
-  /** A call starts now: book the next slot, remember the start, probe faster when it is time. */
+  /**
+   * A call starts now: book the next slot, remember the start, probe faster when it is time — 1% a
+   * second once a 429 taught the pace, 5% while it is only the provisional one NearLimit kept.
+   */
   started(): void {
     const now = this.clock.now();
     this.nextStart = Math.max(now, this.nextStart) + this.intervalMs;
     this.starts.push(now);
     while (this.starts.length && this.starts[0] < now - 1000) this.starts.shift();
     if (this.intervalMs > 0 && now >= this.probeAt) {
-      this.intervalMs *= 0.99;
+      this.intervalMs *= this.learnt ? 0.99 : 0.95;
       this.probeAt = now + PROBE_EVERY_MS;
     }
   }
 
   /**
-   * After a 429: the first time, pace at 98% of the calls started in the last second; after that,
-   * 3% slower than the current pace, so a limit is approached from just under it and one unlucky
-   * sample cannot collapse the pace. Further 429s of the same burst only extend the hold.
+   * After a 429: the first time, pace at 98% of the calls Jira took in the last second (started,
+   * less those it rejected); after that, 3% slower than the current pace, so a limit is approached
+   * from just under it and one unlucky sample cannot collapse the pace. Further 429s of the same
+   * burst only extend the hold.
    */
   learnLimit(): void {
     const now = this.clock.now();
+    this.rejects.push(now);
+    while (this.rejects.length && this.rejects[0] < now - 1000) this.rejects.shift();
     // Calls already in flight when the pace was learnt meet the same full window: one burst of 429s
     // teaches once, or the pace would ratchet down by 2% (or 12%) per rejected call.
     if (now - this.learntAt < BURST_MS) {
@@ -211,17 +220,20 @@ class Endpoint {
       return;
     }
     this.learntAt = now;
-    const current = this.intervalMs > 0 ? 1000 / this.intervalMs : 0;
-    // First lesson: just under what we sent in the last second. Later ones: 3% slower than the pace
+    // First lesson: just under what Jira took in the last second. Later ones: 3% slower than the pace
     // that met the limit — a second that looked slow (a pause, a stall) must not drag it down.
-    const next = current > 0 ? current * 0.97 : this.sentLastSecond(now) * 0.98;
+    const next = this.learnt
+      ? (1000 / this.intervalMs) * 0.97
+      : (this.sentLastSecond(now) - this.rejects.length) * 0.98;
+    this.learnt = true;
     this.intervalMs = 1000 / Math.max(1, next);
     this.probeAt = now + HOLD_MS;
   }
 
   /**
    * Close to the limit: an endpoint not yet paced keeps the rate it has now (when it has one worth
-   * keeping) instead of speeding into a 429; a paced one is already just under its limit.
+   * keeping) instead of speeding into a 429 — provisionally: it probes faster sooner, and its first
+   * 429 still teaches from what Jira took. A paced one is already just under its limit.
    */
   nearLimit(): void {
     if (this.intervalMs > 0) return;

@@ -11,10 +11,11 @@ export interface ReconcilerDeps {
 }
 
 /**
- * Scheduled full reconciliation of SCIM connections: every few minutes, each connection whose last
+ * Scheduled full reconciliation of every connection: every few minutes, each connection whose last
  * full reconciliation is older than its rules' `reconcileEveryHours` (24 by default; 0: only on
- * demand) is claimed by one instance and gets a run that reads Jira again and plans every user,
- * correcting what was changed in Jira outside the app. (Entra ID connections read Jira on each pull.)
+ * demand) is claimed by one instance and gets a run that reads Jira again and plans every user of
+ * the directory store, correcting what was changed in Jira outside the app (SCIM changes and Entra
+ * ID delta reads in between plan from the Jira state the app knows).
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;

@@ -8,10 +8,10 @@ import { collectGarbage } from '../memory';
 import { PullFailed, type Pull } from '../sources/source';
 import type { Executor } from './executor/worker';
 import type { Plan } from './plan';
-import { Plans, type PlansDeps } from './plans';
-import type { DirectoryChanges } from './outbox';
+import { Plans, type Planned, type PlansDeps } from './plans';
+import type { DirectoryChanges } from '../directory/types';
 import { ProgressReporter } from './progress';
-import type { NewRun, RunRepository, RunRow } from './runs';
+import type { NewRun, PlanningFacts, RunRepository, RunRow } from './runs';
 
 export type Trigger = 'scim' | 'manual' | 'schedule' | 'login';
 
@@ -102,12 +102,7 @@ export class ProvisioningEngine {
       this.newRun(connection, trigger),
       planned.plan.operations,
       opts.coveredRequestId,
-      {
-        mode: planned.full ? 'full' : 'changes',
-        users: planned.users,
-        planMs: this.d.clock.now() - planStarted,
-        ...(planned.plan.warnings.length ? { warnings: planned.plan.warnings.slice(0, 20) } : {}),
-      },
+      planningFacts(planned, this.d.clock.now() - planStarted),
     );
     if (!run) return { kind: 'busy', runId: (await this.d.runs.runs(connection.id, 1))[0]?.id };
     if (planned.full) await this.d.runs.reconciled(connection.id);
@@ -147,12 +142,13 @@ export class ProvisioningEngine {
 
   private async runWithPull(connection: Connection, trigger: Trigger, pull: Pull, dryRun: boolean): Promise<RunResult> {
     if (dryRun) {
+      let read;
       try {
-        await pull(() => undefined);
+        read = await pull(() => undefined);
       } catch (err) {
         return { kind: 'failed', error: this.pullError(connection, err) };
       }
-      return this.plans.make(connection);
+      return this.plans.make(connection, trigger === 'manual' ? undefined : read?.changes);
     }
     const run = await this.d.runs.openReadingRun(this.newRun(connection, trigger));
     if (!run) return { kind: 'busy', runId: (await this.d.runs.runs(connection.id, 1))[0]?.id };
@@ -168,8 +164,9 @@ export class ProvisioningEngine {
     const progress = new ProgressReporter(clock, (p) => runs.reportProgress(run.id, p));
     const started = clock.now();
     try {
+      let read;
       try {
-        await pull((p) => progress.report(p));
+        read = await pull((p) => progress.report(p));
       } catch (err) {
         await progress.settle();
         await runs.failRun(run.id, this.pullError(connection, err));
@@ -178,13 +175,20 @@ export class ProvisioningEngine {
       await progress.settle();
       const readMs = clock.now() - started;
       collectGarbage();
-      const planned = await this.plans.make(connection);
+      // A scheduled delta read plans from what it changed (and the Jira state the app knows); a full read,
+      // and any run an admin asked for, reconciles everything with Jira read again.
+      const planned = await this.plans.make(connection, run.trigger === 'manual' ? undefined : read?.changes);
       if (planned.kind === 'failed') {
         await runs.failRun(run.id, planned.error);
         return;
       }
-      const timing = { readMs, planMs: clock.now() - started - readMs };
-      await runs.attachPlan(run.id, connection.clientKey, planned.plan.operations, { ...progress.last, ...timing });
+      const planMs = clock.now() - started - readMs;
+      await runs.attachPlan(run.id, connection.clientKey, planned.plan.operations, {
+        ...progress.last,
+        readMs,
+        planMs,
+        plan: planningFacts(planned, planMs),
+      });
       if (planned.full) await runs.reconciled(connection.id);
       const operations = planned.plan.operations.length;
       collectGarbage();
@@ -205,4 +209,14 @@ export class ProvisioningEngine {
     this.d.logger.error({ err, connectionId: connection.id }, 'reading the IdP failed unexpectedly');
     return `internal error while reading the IdP: ${(err as Error)?.message ?? String(err)}`;
   }
+}
+
+/** How a run was planned, as its history shows it: in full or from changes, users planned, time, warnings (the first 20). */
+function planningFacts(planned: Extract<Planned, { kind: 'plan' }>, planMs: number): PlanningFacts {
+  return {
+    mode: planned.full ? 'full' : 'changes',
+    users: planned.users,
+    planMs,
+    ...(planned.plan.warnings.length ? { warnings: planned.plan.warnings.slice(0, 20) } : {}),
+  };
 }

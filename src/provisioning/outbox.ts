@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { Sql } from '../db/sql';
+import type { DirectoryChanges } from '../directory/types';
 
 /**
  * The outbox: every directory change writes a request row in the same statement (sync_requests);
@@ -66,12 +67,4 @@ export class Outbox {
       tx,
     );
   }
-}
-
-/** What directory changes a run covers (from the outbox): the users and groups concerned. */
-export interface DirectoryChanges {
-  userIds: string[];
-  groupIds: string[];
-  /** Every user is concerned (a group renamed or deleted, or a run asked for as a whole). */
-  wide: boolean;
 }

@@ -27,7 +27,24 @@ export function plan(input: PlanInput): Plan {
   const warnings: string[] = [];
   const { rules, jira } = input;
   let accountGroups: Map<string, string[]> | undefined;
+  let byAccount: Map<string, string[]> | undefined;
+  let byId: Map<string, { groupId: string; name: string }> | undefined;
   let profilesWithoutKey = 0;
+  const newUserDefaults = new Set(rules.groups.defaultForNewUsers.map(lower));
+  /** The group ids of the memberships this connection added for an account. */
+  const addedByUs = (accountId: string): string[] => {
+    if (!byAccount) {
+      byAccount = new Map();
+      for (const k of input.managed) {
+        const at = k.lastIndexOf('|');
+        const list = byAccount.get(k.slice(0, at));
+        if (list) list.push(k.slice(at + 1));
+        else byAccount.set(k.slice(0, at), [k.slice(at + 1)]);
+      }
+    }
+    return byAccount.get(accountId) ?? [];
+  };
+  const groupsById = () => (byId ??= new Map([...jira.groups.values()].map((g) => [g.groupId, g])));
   const push = (op: Operation, subject: string, reason: string) =>
     ops.push({ op, phase: PHASES[op.kind], subject, reason });
 
@@ -152,6 +169,18 @@ export function plan(input: PlanInput): Plan {
           `no longer in an IdP group mapped to "${group.name}"`,
         );
       }
+    }
+    // Memberships this connection added to groups no IdP group maps to any more (a group renamed or
+    // deleted in the IdP, a mapping removed): the IdP no longer places the user there. The default
+    // groups for new users were given once and stay.
+    for (const groupId of addedByUs(link.accountId)) {
+      const group = groupsById().get(groupId);
+      if (!group || managedGroups.has(lower(group.name)) || newUserDefaults.has(lower(group.name))) continue;
+      push(
+        { kind: 'removeMember', userId: u.id, accountId: link.accountId, groupId, groupName: group.name },
+        `user:${u.id}`,
+        `no IdP group maps to "${group.name}" any more (the connection added this membership)`,
+      );
     }
     if (rules.users.update) {
       properties(u, link);

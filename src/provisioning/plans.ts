@@ -8,7 +8,7 @@ import { groupsToRead, readJiraState } from './jiraState';
 import type { JiraStateStore } from './jiraStateStore';
 import type { LinkRepository } from './links';
 import type { ManagedMemberships } from './managedMemberships';
-import type { DirectoryChanges } from './outbox';
+import type { DirectoryChanges } from '../directory/types';
 import type { JiraState, Link, Plan, PlanInput } from './plan';
 import { plan } from './planner';
 import { rulesOf, type Rules } from './rules';

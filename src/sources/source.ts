@@ -1,4 +1,5 @@
 import type { Connection, ConnectionKind } from '../db/connections';
+import type { DirectoryChanges } from '../directory/types';
 
 /**
  * The contract every pull source (Entra ID through Graph now, LDAP next) keeps. Sources only write
@@ -6,8 +7,17 @@ import type { Connection, ConnectionKind } from '../db/connections';
  * the triggers (schedule, first login, manual) find a connection's source through `PullSources`.
  */
 
+/**
+ * What a read says at its end. With `changes`, it read only what changed since the last read (a
+ * delta): the run plans from those users and groups and the Jira state the app knows, as for SCIM
+ * changes. Without, it read everything: the run is a full reconciliation.
+ */
+export interface PullResult {
+  changes?: DirectoryChanges;
+}
+
 /** A read of the IdP into the directory store, reporting progress as it goes. */
-export type Pull = (report: (progress: Record<string, unknown>) => void) => Promise<unknown>;
+export type Pull = (report: (progress: Record<string, unknown>) => void) => Promise<PullResult>;
 
 /** A read that failed for a reason the admin can act on (the message says what to fix). */
 export class PullFailed extends Error {}

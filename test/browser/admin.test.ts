@@ -261,6 +261,11 @@ describeBrowser('admin pages in Chromium', () => {
       await page.locator('#runs tbody tr a').first().click();
       await page.locator('#operations tbody tr').first().waitFor();
       expect(await page.locator('#operations tbody tr').count()).toBe(13);
+      // what the run says once, not per user: no org key, so the IdP's display names were not written
+      await page
+        .locator('#run-notes')
+        .getByText(/display name, job title or department .* organization API key/)
+        .waitFor();
       await page.getByLabel('Show').selectOption('parked');
       await page.getByText('No operations with this outcome.').waitFor();
       await page.getByLabel('Show').selectOption('done');

@@ -166,6 +166,42 @@ describe('full and incremental sync of the whole directory', () => {
     expect(writes()).toBe(writesBefore);
   });
 
+  it('a scheduled delta read plans only what it changed, from the Jira state the app knows: no Jira reads; a renamed group plans everyone', async () => {
+    const d = seedDirectory();
+    const id = await h.createConnection({ scheduleMinutes: 15 });
+    await api.rules(id, { groups: { onTheFly: { enabled: true } } });
+    await h.syncAndWait(id, { mode: 'full' });
+    const scheduled = async () => {
+      // the slot of this tick is free (as it is a schedule's interval later)
+      await h.app.db.sequelize.query('UPDATE source_state SET scheduled_at = NULL WHERE connection_id = $1', {
+        bind: [id],
+      });
+      expect(await h.app.scheduler.tick(id)).toBe('ran');
+      const [run] = (await request(h.app.url).get(`/api/v1/connections/${id}/runs`).set(h.admin())).body.runs;
+      return h.waitRun(run.id);
+    };
+    h.jira.calls.length = 0;
+    h.entra.addMember(d.sales.id, d.bob.id as string);
+    const inc = await scheduled();
+    expect(inc).toMatchObject({
+      status: 'succeeded',
+      trigger: 'schedule',
+      progress: { read: { mode: 'incremental' } },
+      plan: { mode: 'changes', users: 1 },
+    });
+    expect(groupsOf('bob@contoso.com')).toEqual(['Engineering', 'Sales']);
+    const jiraCalls = () => h.jira.calls.filter((c) => c.path !== '/rest/api/3/permissions/check');
+    expect(jiraCalls().map((c) => `${c.method} ${c.path}`)).toEqual(['POST /rest/api/3/group/user']);
+
+    // A renamed group maps its members elsewhere: every user is planned, still from the known state.
+    h.jira.calls.length = 0;
+    h.entra.renameGroup(d.sales.id, 'Sales EMEA');
+    const wide = await scheduled();
+    expect(wide.plan).toMatchObject({ mode: 'changes', users: 3 });
+    expect(groupsOf('ann@contoso.com')).toEqual(['Engineering', 'Sales EMEA']);
+    expect(jiraCalls().filter((c) => c.method === 'GET')).toEqual([]);
+  });
+
   it('reassembles members@delta split over pages, and an expired delta state (410) falls back to a full read', async () => {
     h.entra.deltaPageSize = 2;
     h.entra.membersPerDeltaEntry = 3;

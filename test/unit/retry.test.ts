@@ -144,7 +144,8 @@ describe('TenantLimiter pacing', () => {
     expect(limiter.pace('t', endpoint)).toBe(0); // unpaced until Jira pushes back
     for (let i = 0; i < 100; i++) await limiter.run('t', ADD_MEMBER, async () => clock.sleep(5)); // 100 calls within the second
     limiter.rejected('t', ADD_MEMBER, { retryAfterMs: 1000, reason: 'jira-burst-based' });
-    expect(limiter.pace('t', endpoint)).toBeCloseTo(1000 / 98, 1);
+    // 98% of what Jira took in that second: 100 started, less the one it rejected
+    expect(limiter.pace('t', endpoint)).toBeCloseTo(1000 / (99 * 0.98), 1);
     expect(limiter.pace('t', CREATE_USER.endpoint)).toBe(0); // another endpoint keeps its own pace
     const before = clock.offset;
     for (let i = 0; i < 10; i++) await limiter.run('t', ADD_MEMBER, async () => undefined);
@@ -156,7 +157,7 @@ describe('TenantLimiter pacing', () => {
     expect(clock.offset).toBe(other); // unpaced: no spacing at all
     await clock.sleep(6_000);
     await limiter.run('t', ADD_MEMBER, async () => undefined);
-    expect(limiter.pace('t', endpoint)).toBeLessThan(1000 / 98); // probing faster after the hold
+    expect(limiter.pace('t', endpoint)).toBeLessThan(1000 / (99 * 0.98)); // probing faster after the hold
   });
 
   it('learns once from a burst of 429s: the calls rejected by the same full window do not ratchet the pace down', async () => {
@@ -167,17 +168,21 @@ describe('TenantLimiter pacing', () => {
     limiter.rejected('t', ADD_MEMBER, { retryAfterMs: 1000, reason: 'jira-burst-based' });
     await clock.sleep(800); // the other rejected calls of that window answer later, when fewer calls started in the last second
     for (let i = 0; i < 5; i++) limiter.rejected('t', ADD_MEMBER, { retryAfterMs: 1000, reason: 'jira-burst-based' });
-    expect(limiter.pace('t', endpoint)).toBeCloseTo(1000 / 98, 1);
+    expect(limiter.pace('t', endpoint)).toBeCloseTo(1000 / (99 * 0.98), 1);
     await clock.sleep(1_500);
     limiter.rejected('t', ADD_MEMBER, { retryAfterMs: 1000 }); // a later 429 is a new lesson
-    expect(limiter.pace('t', endpoint)).toBeGreaterThan(1000 / 98);
+    expect(limiter.pace('t', endpoint)).toBeGreaterThan(1000 / (99 * 0.98));
   });
 
-  it('near the limit, an unpaced endpoint keeps the rate it has instead of speeding up', async () => {
+  it('near the limit, an unpaced endpoint keeps the rate it has; its first 429 still learns from what Jira took', async () => {
     const clock = new VirtualClock();
     const limiter = new TenantLimiter(4, clock);
     for (let i = 0; i < 50; i++) await limiter.run('t', CREATE_USER, async () => clock.sleep(10));
     limiter.nearLimit('t', CREATE_USER);
     expect(limiter.pace('t', CREATE_USER.endpoint)).toBeCloseTo(1000 / 50, 0);
+    for (let i = 0; i < 20; i++) await limiter.run('t', CREATE_USER, async () => undefined);
+    limiter.rejected('t', CREATE_USER, { retryAfterMs: 1000, reason: 'jira-burst-based' });
+    const sent = 1000 / limiter.pace('t', CREATE_USER.endpoint) / 0.98 + 1; // what it learnt from, plus the rejected call
+    expect(sent).toBeGreaterThan(50 * 0.97); // not 3% under the provisional pace: from the calls of the last second
   });
 });

@@ -104,7 +104,7 @@ export function viewCredentials(mount) {
         rel: 'noopener',
         text: 'API token',
       }),
-      '. Deactivating accounts also needs an organization API key. Secrets are encrypted and never shown again.',
+      '. An organization API key also lets the sync deactivate managed accounts, update their profiles (display name, job title, department) and find accounts whose emails are hidden. Secrets are encrypted and never shown again.',
     ),
     form,
   );

@@ -60,7 +60,7 @@ export function userFields(u) {
         ],
         String(u.reconcileEveryHours),
       ),
-      'Reads Jira again and corrects changes made there by hand. SCIM changes in between are applied from what the app knows, without reading Jira.',
+      'Reads Jira again and corrects changes made there by hand. SCIM changes and Entra ID delta reads in between are applied from what the app knows, without reading Jira.',
     ),
   ];
 }

@@ -114,9 +114,9 @@ export class EntraService implements PullSource {
       const settings = this.settingsOf(c);
       const client = await this.clientFor(c, settings);
       try {
-        return await new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p })).run(
-          mode,
-        );
+        const read = new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p }));
+        await read.run(mode);
+        return { changes: read.changes() };
       } catch (err) {
         throw this.failure(settings, err);
       }

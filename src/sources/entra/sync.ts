@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
+import type { DirectoryChanges } from '../../directory/types';
 import type { SourceStateRepository } from '../state';
 import { GraphError, type GraphClient, type GraphPage } from './graph';
 import { stripOdata, toPulledGroup, toPulledUser } from './mapping';
@@ -47,6 +48,8 @@ const isUserRef = (m: Obj) => m['@odata.type'] === undefined || m['@odata.type']
 export class EntraPull {
   private readonly select: string;
   private readonly progress: PullProgress;
+  /** What an incremental read of the whole directory changed (undefined for any other read). */
+  private delta?: { users: Set<string>; groups: Set<string>; wide: boolean };
 
   constructor(
     private readonly connectionId: string,
@@ -76,11 +79,13 @@ export class EntraPull {
     if (mode !== 'full' && fresh && this.settings.scope.kind === 'directory') {
       try {
         this.progress.mode = 'incremental';
+        this.delta = { users: new Set(), groups: new Set(), wide: false };
         await this.incrementalDirectory(st.usersDeltaLink!, st.groupsDeltaLink);
         await this.state.save(this.connectionId, { incremental: true });
         return this.done();
       } catch (err) {
         if (!(err instanceof GraphError && err.resyncRequired)) throw err;
+        this.delta = undefined;
         this.step('delta state expired: full read');
       }
     }
@@ -88,6 +93,15 @@ export class EntraPull {
       mode === 'full' || !st?.usersDeltaLink || this.settings.scope.kind === 'directory' ? 'full' : 'incremental';
     await this.full();
     return this.done();
+  }
+
+  /**
+   * The users and groups an incremental read of the whole directory changed, for the run to plan
+   * from; undefined after a full read (or a scope re-read), whose run reconciles everything.
+   */
+  changes(): DirectoryChanges | undefined {
+    const d = this.delta;
+    return d && { userIds: [...d.users], groupIds: [...d.groups], wide: d.wide };
   }
 
   /** One user (first login) with the groups of theirs that are in scope; nothing else is touched. */
@@ -211,6 +225,7 @@ export class EntraPull {
   private async applyUserChanges(entries: Obj[], tx: Transaction): Promise<void> {
     const removed = entries.filter((e) => e['@removed']).map((e) => e.id as string);
     this.progress.removed += await this.store.deleteUsers(this.connectionId, removed, tx);
+    this.touched(removed);
     const changed = entries.filter((e) => !e['@removed']);
     if (changed.length === 0) return;
     const stored = await this.store.users(
@@ -220,6 +235,7 @@ export class EntraPull {
     );
     // Delta gives changed properties (at least): merge them over what is stored.
     let merged = changed.map((e) => ({ ...(stored.get(e.id as string) ?? {}), ...stripOdata(e) }));
+    this.touched(merged.map((u) => u.id as string));
     if (this.settings.userFilter) {
       const inScope = new Set((await this.lookUp(merged.map((u) => u.id as string))).map((u) => u.id as string));
       const out = merged.filter((u) => !inScope.has(u.id as string)).map((u) => u.id as string);
@@ -289,6 +305,16 @@ export class EntraPull {
     const live = entries.filter((e) => !e['@removed']);
     const byId = new Map<string, Obj>();
     for (const e of live) if (typeof e.displayName === 'string') byId.set(e.id as string, e);
+    if (incremental && this.delta) {
+      // A group deleted or renamed changes what every member maps to: the run reconciles everyone.
+      const names = await this.store.groupNames(this.connectionId, [...byId.keys()], tx);
+      const renamed = [...byId.values()].some(
+        (g) => names.has(g.id as string) && names.get(g.id as string) !== g.displayName,
+      );
+      if (gone.length || renamed) this.delta.wide = true;
+      // A membership change names its users (below); a group new to the store is a change of its own.
+      for (const g of byId.keys()) if (!names.has(g)) this.delta.groups.add(g);
+    }
     await this.writeGroups([...byId.values()], mark, tx);
     const added: Array<[string, string]> = [];
     const removed: Array<[string, string]> = [];
@@ -299,6 +325,7 @@ export class EntraPull {
       }
     }
     await this.store.removeMemberships(this.connectionId, removed, tx);
+    if (incremental) this.touched([...added, ...removed].map(([, u]) => u));
     const missing = await this.writeMemberships(added, mark, tx, incremental);
     if (incremental && missing.length) {
       await this.writeUsers(await this.lookUp(missing), null, tx);
@@ -310,6 +337,11 @@ export class EntraPull {
         tx,
       );
     }
+  }
+
+  /** Users an incremental read changed (added, updated, removed, or whose memberships changed). */
+  private touched(userIds: string[]): void {
+    if (this.delta) for (const id of userIds) this.delta.users.add(id);
   }
 
   /** Users by id, `in (…)` 15 at a time, with the connection's filter: those in scope. */
