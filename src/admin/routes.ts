@@ -63,7 +63,19 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.use(deps.authenticate, requireJiraAdmin(deps.adminCheck));
 
   router.get('/site-credentials', getSiteCredentials(deps));
-  router.put('/site-credentials', validateBody(putSiteCredentialsSchema), putSiteCredentials(deps));
+  router.put(
+    '/site-credentials',
+    validateBody(putSiteCredentialsSchema),
+    putSiteCredentials({
+      ...deps,
+      afterSave: async (clientKey) => {
+        for (const c of await deps.connections.list(clientKey)) {
+          await deps.runs.stopWaitingFor(c.id);
+          await deps.outbox.requestRun(c.id);
+        }
+      },
+    }),
+  );
 
   router.get('/connections', listConnections(deps));
   router.post('/connections', validateBody(createConnectionSchema), createConnection(deps));

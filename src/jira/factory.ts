@@ -43,20 +43,27 @@ export class JiraClientFactory {
 
   /** The client for a tenant, with whatever credentials it has stored. */
   forTenant(clientKey: string): JiraClient {
-    const { timeoutMs } = this.settings;
     return this.build(clientKey, {
-      siteToken: () =>
-        this.cached(clientKey, 'siteToken', async () => {
-          const c = await this.credentials.siteToken(clientKey);
-          return c && createTokenTransport(c.baseUrl, c.email, c.apiToken, timeoutMs);
-        }),
+      siteToken: () => this.siteTransport(clientKey),
       orgKey: () => this.orgTransport(clientKey),
     });
+  }
+
+  /** Whether the tenant has stored a site-admin API token (user and group writes need one). */
+  async hasSiteToken(clientKey: string): Promise<boolean> {
+    return (await this.siteTransport(clientKey)) !== undefined;
   }
 
   /** Whether the tenant has stored an organization API key (profiles and account lifecycle need one). */
   async hasOrgKey(clientKey: string): Promise<boolean> {
     return (await this.orgTransport(clientKey)) !== undefined;
+  }
+
+  private siteTransport(clientKey: string): Promise<Transport | undefined> {
+    return this.cached(clientKey, 'siteToken', async () => {
+      const c = await this.credentials.siteToken(clientKey);
+      return c && createTokenTransport(c.baseUrl, c.email, c.apiToken, this.settings.timeoutMs);
+    });
   }
 
   private orgTransport(clientKey: string): Promise<OrgTransport | undefined> {

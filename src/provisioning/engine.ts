@@ -7,7 +7,7 @@ import type { Logger } from '../logger';
 import { collectGarbage } from '../memory';
 import { PullFailed, type Pull } from '../sources/source';
 import type { Executor } from './executor/worker';
-import type { Plan } from './plan';
+import { heldForSiteToken, type Plan } from './plan';
 import { Plans, type Planned, type PlansDeps } from './plans';
 import type { DirectoryChanges } from '../directory/types';
 import { ProgressReporter } from './progress';
@@ -98,6 +98,14 @@ export class ProvisioningEngine {
       return planned;
     }
     if (opts.dryRun) return planned;
+    const held = await this.heldForToken(connection, planned.plan);
+    if (held) {
+      const failed = await this.d.runs.recordFailedStart(this.newRun(connection, trigger), held, (n) =>
+        backoffDelay(n, this.d.retry, () => this.d.clock.random()),
+      );
+      this.d.logger.warn({ connectionId: connection.id, runId: failed.id }, 'sync run held: no site-admin API token');
+      return { kind: 'failed', error: held };
+    }
     const run = await this.d.runs.createRun(
       this.newRun(connection, trigger),
       planned.plan.operations,
@@ -182,6 +190,11 @@ export class ProvisioningEngine {
         await runs.failRun(run.id, planned.error);
         return;
       }
+      const held = await this.heldForToken(connection, planned.plan);
+      if (held) {
+        await runs.failRun(run.id, held);
+        return;
+      }
       const planMs = clock.now() - started - readMs;
       await runs.attachPlan(run.id, connection.clientKey, planned.plan.operations, {
         ...progress.last,
@@ -202,6 +215,12 @@ export class ProvisioningEngine {
       this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
       await runs.failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`).catch(() => undefined);
     }
+  }
+
+  /** The sentence a run says instead of queueing writes that need the site-admin token the site has not stored. */
+  private async heldForToken(connection: Connection, plan: Plan): Promise<string | undefined> {
+    const held = heldForSiteToken(plan);
+    return held && !(await this.d.jira.hasSiteToken(connection.clientKey)) ? held : undefined;
   }
 
   private pullError(connection: Connection, err: unknown): string {

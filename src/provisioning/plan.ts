@@ -135,3 +135,40 @@ export interface PlanInput {
   /** An organization API key is stored: managed accounts' profiles can be updated. */
   profiles?: boolean;
 }
+
+/** Whether applying the operation writes to Jira with the site-admin API token (the queue's NEEDS agrees). */
+export function needsSiteToken(op: Operation): boolean {
+  switch (op.kind) {
+    case 'createGroup':
+    case 'addMember':
+    case 'removeMember':
+      return true;
+    case 'ensureUser':
+      return op.create && !op.site?.accountId;
+    case 'deprovision':
+      return op.mode === 'deleteFromSite';
+    case 'reactivate':
+      return op.regroup.length > 0;
+    default:
+      return false;
+  }
+}
+
+/**
+ * What a plan holds back for want of a site-admin API token, said in one sentence; undefined when it
+ * needs none. Nothing of such a plan is queued: thousands of writes parked one by one say no more.
+ */
+export function heldForSiteToken(plan: Plan): string | undefined {
+  const held = plan.operations.filter((o) => needsSiteToken(o.op));
+  if (held.length === 0) return undefined;
+  const count = (kind: Operation['kind']) => held.filter((o) => o.op.kind === kind).length;
+  const parts = [
+    [count('ensureUser'), 'user(s) to create'],
+    [count('createGroup'), 'group(s) to create'],
+    [count('addMember') + count('removeMember'), 'membership change(s)'],
+    [count('deprovision') + count('reactivate'), 'other user change(s)'],
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, what]) => `${String(n)} ${String(what)}`);
+  return `needs a site-admin API token: ${held.length} change(s) wait for it (${parts.join(', ')}). Save one under Site credentials; the next run applies them.`;
+}

@@ -118,6 +118,14 @@ export class RunRepository {
     return inserted[0] && toRun(inserted[0]);
   }
 
+  /** The connection's run that could not start is tried at once (what it waited for is there now). */
+  async stopWaitingFor(connectionId: string): Promise<void> {
+    await this.sql.query(
+      'UPDATE sync_runs SET next_try_at = NULL WHERE connection_id = $1 AND next_try_at IS NOT NULL',
+      [connectionId],
+    );
+  }
+
   /** A run started: an earlier run that could not start no longer waits for its next try. */
   private async stopWaiting(run: NewRun, tx?: Transaction): Promise<void> {
     await this.sql.query(

@@ -112,20 +112,61 @@ describe('an Entra-style SCIM sequence reaches Jira', () => {
   });
 });
 
-it('parks writes with "needs a site-admin API token" when none is stored, and says so in the run', async () => {
+it('holds writes that need a site-admin API token when none is stored: one failed run says how many wait; saving a token applies them', async () => {
   await s.post('/Users', entraUser('ann'));
+  await s.post('/Users', entraUser('bob'));
   await settle();
   const [run] = (await api.runs()).body.runs;
-  expect(run).toMatchObject({ status: 'partial', counts: { failed: 1 } });
-  const parked = (await api.run(run.id, '?status=parked')).body.operations;
-  expect(parked).toEqual([
-    expect.objectContaining({
-      kind: 'ensureUser',
-      status: 'parked',
-      error: expect.stringMatching(/needs a site-admin API token/),
-    }),
-  ]);
-  expect(jiraUser('ann')).toBeUndefined();
+  expect(run).toMatchObject({
+    status: 'failed',
+    error: expect.stringMatching(
+      /^needs a site-admin API token: 1 change\(s\) wait for it \(1 user\(s\) to create\)|^needs a site-admin API token: 2 change/,
+    ),
+    nextTryAt: expect.any(String),
+  });
+  expect((await api.run(run.id)).body.operations).toEqual([]); // nothing queued, nothing parked one by one
+  expect(s.jira.callsTo('POST', '/rest/api/3/user')).toHaveLength(0);
+
+  // Saving the token: the connection stops waiting and runs at once.
+  const saved = await request(s.app.url)
+    .put('/api/v1/site-credentials')
+    .set(admin())
+    .send({ email: s.jira.admin.emailAddress, apiToken: s.jira.adminToken });
+  expect(saved.status).toBe(200);
+  await settle();
+  expect(jiraUser('ann')).toBeDefined();
+  expect(jiraUser('bob')).toBeDefined();
+});
+
+it("without an organization API key, parks the rest of a run's deactivations in one go instead of one by one", async () => {
+  await s.close();
+  s = await startScim('entra', { SYNC_DEBOUNCE_MS: '600000' }); // the SCIM changes wait: one run takes them all
+  await storeToken();
+  await request(s.app.url)
+    .put(`/api/v1/connections/${s.connectionId}/rules`)
+    .set(admin())
+    .send({ users: { deprovision: 'deactivate' } })
+    .expect(200);
+  const sync = async () => {
+    expect(
+      (await request(s.app.url).post(`/api/v1/connections/${s.connectionId}/sync`).set(admin()).send({})).status,
+    ).toBe(202);
+    await s.app.engine.drain();
+  };
+  const ids: string[] = [];
+  for (let i = 0; i < 120; i++) ids.push((await s.post('/Users', entraUser(`u${i}`))).body.id as string);
+  await sync();
+  for (const id of ids) await s.patch(`/Users/${id}`, patchBody({ op: 'replace', path: 'active', value: false }));
+  await sync();
+  const [run] = (await api.runs()).body.runs;
+  const parked = (await api.run(run.id, '?status=parked&limit=500')).body.operations as Array<{
+    attempts: number;
+    error: string;
+  }>;
+  expect(parked).toHaveLength(120);
+  expect(parked.every((o) => /needs an organization API key/.test(o.error))).toBe(true);
+  // never claimed: parked with the first one that found the key missing
+  expect(parked.filter((o) => o.attempts === 0).length).toBeGreaterThan(0);
 });
 
 it("pages a run's operations (limit, after → nextOperations) and refuses bad paging values by name", async () => {

@@ -13,6 +13,8 @@ export interface SiteCredentialsDeps {
   tenants: TenantRepository;
   credentials: SiteCredentialsRepository;
   jira: JiraClientFactory;
+  /** After credentials are saved: the site's connections stop waiting and run (changes held for a token go through). */
+  afterSave?: (clientKey: string) => Promise<void>;
 }
 
 /** GET /api/v1/site-credentials: which credentials are set (never their values). */
@@ -66,6 +68,7 @@ export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
       updatedBy: userAccountId ?? 'unknown',
     });
     deps.jira.forget(clientKey);
+    await deps.afterSave?.(clientKey);
     res.json(await deps.credentials.status(clientKey));
   });
 }

@@ -138,7 +138,15 @@ export class Executor {
     const { queue, clock } = this.d;
     if (err instanceof CannotApply) return queue.finish(op, 'parked', null, err.message);
     if (err instanceof JiraError) {
-      if (err.kind === 'needs-credentials') return queue.finish(op, 'parked', null, err.message);
+      if (err.kind === 'needs-credentials') {
+        await queue.finish(op, 'parked', null, err.message);
+        const needs = err.details.needs;
+        if (needs) {
+          const what = needs === 'site-admin-token' ? 'a site-admin API token' : 'an organization API key';
+          await queue.parkNeeding(op.runId, needs, `needs ${what}, like the rest of this run's writes of its kind`);
+        }
+        return;
+      }
       if (err.retryable && op.attempts < maxAttempts) {
         const wait =
           err.retryAfterMs ??
