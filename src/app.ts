@@ -10,6 +10,9 @@ import { PROJECT_ROOT, type Config } from './config';
 import { createAddon } from './connect/addon';
 import { requireContextJwt } from './connect/contextJwt';
 import { lifecycleRouter } from './connect/lifecycle';
+import { ForgeTokenRepository } from './db/forgeTokens';
+import { InvocationVerifier } from './forge/invocation';
+import { forgeLifecycleRouter } from './forge/lifecycle';
 import { AddonSettingsStore } from './connect/store';
 import { TenantRepository } from './db/tenants';
 import { createSecretBox } from './crypto/secrets';
@@ -176,6 +179,16 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   });
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
+  // Calls from Forge (the remote's endpoints) are accepted only once the app id, their tokens' audience, is configured.
+  if (config.forgeAppId)
+    app.use(
+      forgeLifecycleRouter({
+        verifier: new InvocationVerifier({ appId: config.forgeAppId, jwksUrl: config.forgeJwksUrl }),
+        tenants,
+        tokens: new ForgeTokenRepository(sql, box),
+        logger,
+      }),
+    );
   const adminCheck = new AdminCheck(jira, clock);
   app.use(adminPageRouter({ authenticate: addon.authenticate(), adminCheck, localBaseUrl: config.localBaseUrl }));
   app.use(

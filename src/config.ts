@@ -49,6 +49,7 @@ const settingsSchema = z.object({
       'must be the app id that `forge register` printed (ari:cloud:ecosystem::app/<uuid>)',
     )
     .optional(),
+  FORGE_JWKS_URL: z.string().url().default('https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json'),
   APP_SECRET_KEY: z
     .string()
     .refine(isValidSecretKey, 'must be 32 random bytes, as 64 hex characters or as base64')
@@ -101,6 +102,8 @@ export interface Config {
   logFormat: NonNullable<Settings['LOG_FORMAT']>;
   /** The Forge app id (`ari:cloud:ecosystem::app/<uuid>`) written into manifest.yml, once registered. */
   forgeAppId?: string;
+  /** Where Forge publishes the keys its invocation tokens are signed with. */
+  forgeJwksUrl: string;
   jira: {
     concurrencyPerTenant: number;
     maxAttempts: number;
@@ -187,6 +190,7 @@ function toConfig(s: Settings): Config {
     connectKeysCdnUrl: s.CONNECT_KEYS_CDN_URL,
     logLevel: s.LOG_LEVEL ?? (s.NODE_ENV === 'test' ? 'silent' : 'info'),
     logFormat: s.LOG_FORMAT ?? (s.NODE_ENV === 'development' ? 'pretty' : 'json'),
+    forgeJwksUrl: s.FORGE_JWKS_URL,
     forgeAppId:
       s.FORGE_APP_ID &&
       (s.FORGE_APP_ID.startsWith('ari:') ? s.FORGE_APP_ID : `ari:cloud:ecosystem::app/${s.FORGE_APP_ID}`),

@@ -7,7 +7,7 @@ import { badRequest, unauthorized, validationError } from '../http/errors';
 import type { Logger } from '../logger';
 import { requestContext } from '../http/context';
 import type { AddonSettingsStore, ClientInfo } from './store';
-import type { TenantRepository } from '../db/tenants';
+import { installationAri, type TenantRepository } from '../db/tenants';
 
 /** The install payload fields we need; Jira sends more, which we keep as they are. */
 const installPayload = z
@@ -85,13 +85,4 @@ function setEnabled({ tenants, logger }: LifecycleDeps, enabled: boolean): Reque
     logger.info({ clientKey, enabled }, 'tenant lifecycle event');
     res.status(204).end();
   });
-}
-
-const ARI_PREFIX = 'ari:cloud:ecosystem::installation/';
-
-/** Forge names an installation by a bare UUID in some places and by its ARI in others: keep the ARI. */
-export function installationAri(id: string): string {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-    ? ARI_PREFIX + id.toLowerCase()
-    : id;
 }

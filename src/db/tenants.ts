@@ -66,4 +66,18 @@ export class TenantRepository {
   find(clientKey: string): Promise<Tenant | null> {
     return this.models.Tenant.findByPk(clientKey);
   }
+
+  /** The site a Forge installation belongs to (its id as a bare UUID or as the ARI); null when none is known. */
+  findByInstallation(installationId: string): Promise<Tenant | null> {
+    return this.models.Tenant.findOne({ where: { installationId: installationAri(installationId) } });
+  }
+}
+
+const ARI_PREFIX = 'ari:cloud:ecosystem::installation/';
+
+/** Forge names an installation by a bare UUID in some places and by its ARI in others: keep the ARI. */
+export function installationAri(id: string): string {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+    ? ARI_PREFIX + id.toLowerCase()
+    : id;
 }
