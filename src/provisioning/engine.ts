@@ -20,7 +20,8 @@ export type RunResult =
   | { kind: 'plan'; plan: Plan }
   | { kind: 'started'; run: RunRow }
   | { kind: 'busy'; runId?: string }
-  | { kind: 'failed'; error: string };
+  /** `needs`: the run was held for a credential the site has not stored (not a failure of Jira or the IdP). */
+  | { kind: 'failed'; error: string; needs?: 'site-admin-token' };
 
 export interface EngineDeps extends PlansDeps {
   runs: RunRepository;
@@ -104,7 +105,7 @@ export class ProvisioningEngine {
         backoffDelay(n, this.d.retry, () => this.d.clock.random()),
       );
       this.d.logger.warn({ connectionId: connection.id, runId: failed.id }, 'sync run held: no site-admin API token');
-      return { kind: 'failed', error: held };
+      return { kind: 'failed', error: held, needs: 'site-admin-token' };
     }
     const run = await this.d.runs.createRun(
       this.newRun(connection, trigger),

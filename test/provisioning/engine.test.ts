@@ -127,6 +127,15 @@ it('holds writes that need a site-admin API token when none is stored: one faile
   expect((await api.run(run.id)).body.operations).toEqual([]); // nothing queued, nothing parked one by one
   expect(s.jira.callsTo('POST', '/rest/api/3/user')).toHaveLength(0);
 
+  // "Synchronize" says the same, as a conflict to resolve rather than Jira being down.
+  const manual = await request(s.app.url).post(`/api/v1/connections/${s.connectionId}/sync`).set(admin()).send({});
+  expect(manual.status).toBe(409);
+  expect(manual.body).toMatchObject({
+    error: 'needs_credentials',
+    needs: 'site-admin-token',
+    message: expect.stringMatching(/^needs a site-admin API token: 2 change\(s\) wait for it/),
+  });
+
   // Saving the token: the connection stops waiting and runs at once.
   const saved = await request(s.app.url)
     .put('/api/v1/site-credentials')

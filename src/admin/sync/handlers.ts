@@ -116,6 +116,7 @@ export const startSync = (deps: SyncDeps): RequestHandler =>
           { runId: result.runId ?? null },
         );
       case 'failed':
+        if (result.needs) throw new AppError(409, 'needs_credentials', result.error, { needs: result.needs });
         throw deps.sources.for(c) && !result.error.startsWith('Could not read Jira')
           ? new AppError(502, 'idp_unavailable', result.error)
           : new AppError(502, 'jira_unavailable', result.error);

@@ -31,26 +31,6 @@ export async function applyOperation(
     if (!link) throw new CannotApply('the user has no Jira account yet: see its ensureUser operation');
     return link.accountId;
   };
-  /** An existing account without Jira access, linked: it joins the product-access groups that give the products. */
-  const grantAccess = async (accountId: string): Promise<Outcome> => {
-    if (o.kind !== 'ensureUser') throw new Error('grantAccess is for ensureUser');
-    await records.links.save(op.connectionId, o.userId, accountId, o.email);
-    let granted = 0;
-    for (const name of o.accessGroups ?? []) {
-      const gid = await groupId(jira, name);
-      if (!gid) continue;
-      await jira.addUserToGroup(gid, accountId).catch((e: unknown) => {
-        if (!isAlreadyMember(e)) throw e;
-      });
-      await records.jiraState.memberAdded(op.clientKey, gid, accountId);
-      granted++;
-    }
-    if (granted === 0)
-      throw new CannotApply(
-        `linked the existing account of ${o.email}, which has no Jira access; no product-access group (${(o.accessGroups ?? []).join(', ') || 'none configured'}) exists in Jira to give it: give it access in Atlassian Administration, or list the site's product groups in the rules`,
-      );
-    return 'linked-access-granted';
-  };
   switch (o.kind) {
     case 'createGroup': {
       try {
@@ -76,7 +56,7 @@ export async function applyOperation(
       if (!o.site || o.site.hidden || !o.create) {
         const found = await findAccount(jira, o.email);
         // Only the organization's directory knew it: an account Jira's search does not show may lack Jira access.
-        if (found?.via === 'org' && o.create) return grantAccess(found.accountId);
+        if (found?.via === 'org' && o.create) return grantAccess(found.accountId, o, op, jira, records, groupId);
         if (found) {
           await records.links.save(op.connectionId, o.userId, found.accountId, o.email);
           return 'linked';
@@ -95,7 +75,7 @@ export async function applyOperation(
         if (!refused) throw err;
         const found = refused.exists ? await findAccount(jira, o.email) : undefined;
         if (!found) throw refused;
-        return grantAccess(found.accountId);
+        return grantAccess(found.accountId, o, op, jira, records, groupId);
       }
     }
     case 'setProperty': {
@@ -197,6 +177,33 @@ export async function applyOperation(
       return 'reactivated';
     }
   }
+}
+
+/** An existing account without Jira access, linked: it joins the product-access groups that give the rules' products. */
+async function grantAccess(
+  accountId: string,
+  o: Extract<Operation, { kind: 'ensureUser' }>,
+  op: StoredOperation,
+  jira: JiraClient,
+  records: { links: LinkRepository; jiraState: JiraStateStore },
+  groupId: (jira: JiraClient, name: string) => Promise<string | undefined>,
+): Promise<Outcome> {
+  await records.links.save(op.connectionId, o.userId, accountId, o.email);
+  let granted = 0;
+  for (const name of o.accessGroups ?? []) {
+    const gid = await groupId(jira, name);
+    if (!gid) continue;
+    await jira.addUserToGroup(gid, accountId).catch((e: unknown) => {
+      if (!isAlreadyMember(e)) throw e;
+    });
+    await records.jiraState.memberAdded(op.clientKey, gid, accountId);
+    granted++;
+  }
+  if (granted === 0)
+    throw new CannotApply(
+      `linked the existing account of ${o.email}, which has no Jira access; no product-access group (${(o.accessGroups ?? []).join(', ') || 'none configured'}) exists in Jira to give it: give it access in Atlassian Administration, or list the site's product groups in the rules`,
+    );
+  return 'linked-access-granted';
 }
 
 /**
