@@ -9,7 +9,7 @@ import { adminApiRouter } from './admin/routes';
 import { PROJECT_ROOT, type Config } from './config';
 import { createAddon } from './connect/addon';
 import { requireContextJwt } from './connect/contextJwt';
-import { lifecycleRouter } from './connect/lifecycle';
+import { lifecycleRouter, siteRemover } from './connect/lifecycle';
 import { ForgeTokenRepository } from './db/forgeTokens';
 import { InvocationVerifier } from './forge/invocation';
 import { forgeLifecycleRouter } from './forge/lifecycle';
@@ -179,6 +179,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   });
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
+  const removeSite = siteRemover({ sequelize, store, tenants });
   // Calls from Forge (the remote's endpoints) are accepted only once the app id, their tokens' audience, is configured.
   if (config.forgeAppId)
     app.use(
@@ -186,6 +187,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
         verifier: new InvocationVerifier({ appId: config.forgeAppId, jwksUrl: config.forgeJwksUrl }),
         tenants,
         tokens: new ForgeTokenRepository(sql, box),
+        removeSite,
         logger,
       }),
     );

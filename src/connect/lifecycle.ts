@@ -64,17 +64,27 @@ function installed({ addon, sequelize, store, tenants, logger }: LifecycleDeps):
   });
 }
 
-function uninstalled({ sequelize, store, tenants, logger }: LifecycleDeps): RequestHandler {
+function uninstalled(deps: LifecycleDeps): RequestHandler {
+  const remove = siteRemover(deps);
   return asyncHandler(async (req, res) => {
     const clientKey = requestContext(req)?.clientKey;
     if (!clientKey) throw unauthorized();
-    await sequelize.transaction(async (t) => {
-      await tenants.delete(clientKey, t); // our tables cascade from the tenant row
-      await store.del(clientKey, undefined, t); // ACE's settings, shared secret included
-    });
-    logger.info({ clientKey }, 'tenant uninstalled; its data was removed');
+    await remove(clientKey);
+    deps.logger.info({ clientKey }, 'tenant uninstalled; its data was removed');
     res.status(204).end();
   });
+}
+
+/**
+ * Removes everything of a site, in one transaction: our tables cascade from the tenant row, and
+ * ACE's settings (the shared secret included) go with it. Removing a site already gone does nothing.
+ */
+export function siteRemover({ sequelize, store, tenants }: Pick<LifecycleDeps, 'sequelize' | 'store' | 'tenants'>) {
+  return (clientKey: string): Promise<void> =>
+    sequelize.transaction(async (t) => {
+      await tenants.delete(clientKey, t);
+      await store.del(clientKey, undefined, t);
+    });
 }
 
 function setEnabled({ tenants, logger }: LifecycleDeps, enabled: boolean): RequestHandler {

@@ -10,12 +10,14 @@ export interface ForgeLifecycleDeps {
   verifier: InvocationVerifier;
   tenants: TenantRepository;
   tokens: ForgeTokenRepository;
+  /** Removes a site and everything of it (the same as Connect's uninstalled). */
+  removeSite: (clientKey: string) => Promise<void>;
   logger: Logger;
 }
 
 /**
- * The Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`) as endpoints of
- * our remote. Each call is trusted only through its Forge Invocation Token. A site that installed
+ * The Forge lifecycle triggers (`avi:forge:installed:app`, `avi:forge:upgraded:app`) and
+ * `preUninstall` as endpoints of our remote. Each call is trusted only through its Forge Invocation Token. A site that installed
  * the Connect version (through Forge, so with this installation's id) is found by the token's
  * installation: its connections, credentials, rules, links and history carry over untouched, and
  * Forge's API base URL and app system token are kept for it. Forge gives events 5 s and retries
@@ -25,7 +27,27 @@ export function forgeLifecycleRouter(deps: ForgeLifecycleDeps): Router {
   const router = Router();
   router.post('/forge/lifecycle/installed', installation(deps, 'installed'));
   router.post('/forge/lifecycle/upgraded', installation(deps, 'upgraded'));
+  router.post('/forge/lifecycle/uninstalling', uninstalling(deps));
   return router;
+}
+
+/**
+ * Forge's `preUninstall`: the app is being removed from the site, so the site's data goes, as on
+ * Connect's uninstalled. A retried (or a Connect and a Forge) removal of the same site does nothing more.
+ */
+function uninstalling(deps: ForgeLifecycleDeps): RequestHandler {
+  return asyncHandler(async (req, res) => {
+    const inv = await invocationOf(deps, req);
+    const tenant = await deps.tenants.findByInstallation(inv.installationId);
+    if (tenant) {
+      await deps.removeSite(tenant.clientKey);
+      deps.logger.info(
+        { clientKey: tenant.clientKey, installationId: inv.installationId },
+        'Forge uninstall: the site and its data were removed',
+      );
+    }
+    res.status(204).end();
+  });
 }
 
 function installation(deps: ForgeLifecycleDeps, event: 'installed' | 'upgraded'): RequestHandler {

@@ -111,3 +111,33 @@ it('has no Forge endpoints until the app id they must be addressed to is configu
     await plain.close();
   }
 });
+
+it("Forge's preUninstall removes the site and its data, as Connect's uninstalled does; a second removal does nothing", async () => {
+  await jira.install(app.url, keys, { installationId: installation });
+  await storeSiteToken(app, jira);
+  const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
+  await request(app.url)
+    .post('/api/v1/connections')
+    .set(admin())
+    .send({ name: 'Okta', kind: 'scim', provider: 'okta' })
+    .expect(201);
+  const count = async (table: string) =>
+    Number(((await app.db.sequelize.query(`SELECT count(*) AS n FROM ${table}`))[0] as Array<{ n: string }>)[0].n);
+  expect(await count('connections')).toBe(1);
+
+  for (let delivery = 0; delivery < 2; delivery++) {
+    const res = await forge.invoke(`${app.url}/forge/lifecycle/uninstalling`, { installationId: installation });
+    expect(res.status).toBe(204);
+  }
+  for (const table of ['tenants', 'connections', 'site_credentials', 'addon_settings'])
+    expect(await count(table)).toBe(0);
+  // an uninstall for another installation changes nothing, and a forged one is refused
+  expect(
+    (await forge.invoke(`${app.url}/forge/lifecycle/uninstalling`, { installationId: crypto.randomUUID() })).status,
+  ).toBe(204);
+  const forged = await fetch(`${app.url}/forge/lifecycle/uninstalling`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${await forge.token({ installationId: installation }, { foreignKey: true })}` },
+  });
+  expect(forged.status).toBe(401);
+});
