@@ -53,7 +53,8 @@ export async function applyOperation(
         return 'linked';
       }
       // Search first unless the list showed no account for the email and none hiding its email.
-      if (!o.site || o.site.hidden || !o.create) {
+      const searchFirst = !o.site || o.site.hidden || !o.create;
+      if (searchFirst) {
         const found = await findAccount(jira, o.email);
         // Only the organization's directory knew it: an account Jira's search does not show may lack Jira access.
         if (found?.via === 'org' && o.create) return grantAccess(found.accountId, o, op, jira, records, groupId);
@@ -73,7 +74,8 @@ export async function applyOperation(
       } catch (err) {
         const refused = createRefused(err, o.email);
         if (!refused) throw err;
-        const found = refused.exists ? await findAccount(jira, o.email) : undefined;
+        // The search already said nobody has the email (when it came first): asking again would say the same.
+        const found = refused.exists && !searchFirst ? await findAccount(jira, o.email) : undefined;
         if (!found) throw refused;
         return grantAccess(found.accountId, o, op, jira, records, groupId);
       }

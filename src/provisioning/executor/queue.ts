@@ -150,10 +150,14 @@ export class OperationQueue {
   }
 }
 
-/** The operations that cannot be applied without each credential (constant SQL: no input reaches it). */
+/**
+ * The operations that cannot be applied without each credential (constant SQL: no input reaches
+ * it); for the site-admin token, the same as plan.ts's needsSiteToken.
+ */
 const NEEDS: Record<'site-admin-token' | 'org-api-key', string> = {
   'site-admin-token': `kind IN ('createGroup', 'addMember', 'removeMember')
     OR (kind = 'ensureUser' AND payload->>'create' = 'true' AND payload->'site'->>'accountId' IS NULL)
-    OR (kind = 'deprovision' AND payload->>'mode' = 'deleteFromSite')`,
+    OR (kind = 'deprovision' AND payload->>'mode' = 'deleteFromSite')
+    OR (kind = 'reactivate' AND jsonb_array_length(payload->'regroup') > 0)`,
   'org-api-key': `kind = 'updateProfile' OR (kind = 'deprovision' AND payload->>'mode' = 'deactivate')`,
 };
