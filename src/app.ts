@@ -13,8 +13,11 @@ import { lifecycleRouter, siteRemover } from './connect/lifecycle';
 import { ForgeTokenRepository } from './db/forgeTokens';
 import { InvocationVerifier } from './forge/invocation';
 import { forgeLifecycleRouter } from './forge/lifecycle';
+import { ForgeTrust } from './forge/authenticate';
+import { forgeEventsRouter } from './forge/events';
+import { wakeSite } from './jobs/wake';
 import { AddonSettingsStore } from './connect/store';
-import { TenantRepository } from './db/tenants';
+import { isForgeOnly, TenantRepository } from './db/tenants';
 import { createSecretBox } from './crypto/secrets';
 import { defineModels } from './db/models';
 import { homeRouter } from './http/home';
@@ -43,7 +46,7 @@ import { ScimTokenCache } from './scim/tokenCache';
 import { PullStore } from './directory/pull';
 import { Scheduler } from './jobs/scheduler';
 import { EntraService } from './sources/entra/service';
-import { onUserCreated, type UserCreatedEvent } from './jobs/firstLogin';
+import { FirstLogins, type UserCreatedEvent } from './jobs/firstLogin';
 import { PullSources } from './sources/source';
 import { SourceStateRepository } from './sources/state';
 
@@ -108,6 +111,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   app.use('/public', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', index: false }));
 
   const addon = await createAddon(app, config, store, logger);
+  const forgeTokens = new ForgeTokenRepository(sql, box);
   const jira = new JiraClientFactory(
     addon,
     credentials,
@@ -116,6 +120,8 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     clock,
     (err, waitMs, attempt) =>
       logger.info({ status: err.status, path: err.details.path, waitMs, attempt }, 'Jira call will be retried'),
+    forgeTokens,
+    (clientKey) => !isForgeOnly(clientKey),
   );
   const queue = new OperationQueue(sql);
   const outboxStore = new Outbox(sql);
@@ -165,38 +171,46 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const sources = new PullSources({ entra });
   const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
   let stopRetention: (() => void) | undefined;
-  const loginWork = new Set<Promise<unknown>>();
+  const firstLogins = new FirstLogins({ connections, sources, engine, outbox: outboxStore, jira, logger });
   addon.on('user_created', (_event: string, body: UserCreatedEvent, req: express.Request) => {
     const clientKey = (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey;
-    if (!clientKey) return;
-    const p = onUserCreated(
-      { connections, sources, engine, outbox: outboxStore, jira, logger },
-      clientKey,
-      body ?? {},
-    ).catch((err) => logger.error({ err }, 'user_created handling failed'));
-    loginWork.add(p);
-    void p.finally(() => loginWork.delete(p));
+    if (clientKey) firstLogins.enqueue(clientKey, body ?? {});
   });
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
   const removeSite = siteRemover({ sequelize, store, tenants });
   // Calls from Forge (the remote's endpoints) are accepted only once the app id, their tokens' audience, is configured.
-  if (config.forgeAppId)
-    app.use(
-      forgeLifecycleRouter({
+  const forge = config.forgeAppId
+    ? new ForgeTrust({
         verifier: new InvocationVerifier({ appId: config.forgeAppId, jwksUrl: config.forgeJwksUrl }),
         tenants,
-        tokens: new ForgeTokenRepository(sql, box),
-        removeSite,
+        tokens: forgeTokens,
         logger,
+        onFreshToken: (clientKey) => {
+          jira.forget(clientKey);
+          void wakeSite({ connections, runs, outbox: outboxStore }, clientKey, { onlyWaiting: true }).catch((err) =>
+            logger.error({ err, clientKey }, 'waking runs after a fresh Forge token failed'),
+          );
+        },
+      })
+    : undefined;
+  if (forge) {
+    app.use(forgeLifecycleRouter({ trust: forge, removeSite, logger }));
+    app.use(
+      forgeEventsRouter({
+        trust: forge,
+        logger,
+        userCreated: (clientKey, user) => firstLogins.enqueue(clientKey, { user }),
+        scheduled: (clientKey) =>
+          wakeSite({ connections, runs, outbox: outboxStore }, clientKey, { onlyWaiting: true }),
       }),
     );
+  }
   const adminCheck = new AdminCheck(jira, clock);
   app.use(adminPageRouter({ authenticate: addon.authenticate(), adminCheck, localBaseUrl: config.localBaseUrl }));
-  app.use(
-    '/api/v1',
+  const adminApi = (authenticate: express.RequestHandler) =>
     adminApiRouter({
-      authenticate: requireContextJwt(addon),
+      authenticate,
       adminCheck,
       tenants,
       credentials,
@@ -214,8 +228,10 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
         tokens.forget(id);
         void scheduler.refresh(id);
       },
-    }),
-  );
+    });
+  // The same admin API under both hosts: Connect's context JWT, or Forge's invokeRemote (its invocation token).
+  app.use('/api/v1', adminApi(requireContextJwt(addon)));
+  if (forge) app.use('/forge/api/v1', adminApi(forge.authenticate({ create: true })));
   app.use(
     '/scim/v2/:connectionId',
     scimRouter({ sequelize, tokens, users, groups, localBaseUrl: config.localBaseUrl, logger }),
@@ -248,7 +264,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       outbox.stop();
       reconciler.stop();
       await scheduler.stop();
-      await Promise.allSettled([...loginWork]);
+      await firstLogins.settle();
       await engine.stop();
       await tokens.stop();
       entra.close();

@@ -56,10 +56,16 @@ function route() {
     else done = viewOverview(parts[1], q, mount);
   } else done = viewConnections(mount);
   Promise.resolve(done).catch(function (e) {
+    // Under Forge the page is static: the server's refusal of a non-administrator arrives as the API's 403.
+    if (e.response && e.response.status === 403)
+      return mount(
+        message('warning', 'Administrators only', 'Only Jira administrators can configure IdP User & Group Sync.'),
+      );
     mount(message('error', 'Something went wrong', e.message));
   });
 }
 
 window.addEventListener('hashchange', route);
 route();
-if (location.hash.indexOf('#/credentials') !== 0 && location.hash.replace(/^#\/?/, '') !== '') refreshBanners();
+if (location.hash.indexOf('#/credentials') !== 0 && location.hash.replace(/^#\/?/, '') !== '')
+  refreshBanners().catch(function () {}); // the view shows what went wrong

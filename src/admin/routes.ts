@@ -37,6 +37,7 @@ import { notFound } from '../http/errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
 import { putSiteCredentialsSchema } from './siteCredentials/schema';
 import { validateBody, validateQuery } from './validate';
+import { wakeSite } from '../jobs/wake';
 
 export interface AdminApiDeps {
   /** The host's authentication of an API call (Connect: the context JWT); it leaves the request's context. */
@@ -68,12 +69,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     validateBody(putSiteCredentialsSchema),
     putSiteCredentials({
       ...deps,
-      afterSave: async (clientKey) => {
-        for (const c of await deps.connections.list(clientKey)) {
-          await deps.runs.stopWaitingFor(c.id);
-          await deps.outbox.requestRun(c.id);
-        }
-      },
+      afterSave: (clientKey) => wakeSite(deps, clientKey),
     }),
   );
 

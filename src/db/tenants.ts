@@ -71,6 +71,50 @@ export class TenantRepository {
   findByInstallation(installationId: string): Promise<Tenant | null> {
     return this.models.Tenant.findOne({ where: { installationId: installationAri(installationId) } });
   }
+
+  /**
+   * The site a verified Forge call speaks for. Known by its installation id (the Connect install
+   * through Forge recorded it); else a Connect site at the same URL that no installation has claimed
+   * yet (one installed from a descriptor, before Forge) is associated with this installation, so its
+   * data carries over; else, with `create`, a new Forge-only site keyed by the installation's ARI.
+   */
+  async forForge(inv: { installationId: string; siteUrl?: string }, opts: { create: boolean }): Promise<Tenant | null> {
+    const installationId = installationAri(inv.installationId);
+    const known = await this.findByInstallation(installationId);
+    if (known || !inv.siteUrl) return known ?? (opts.create ? this.createForge(installationId, inv.siteUrl) : null);
+    const siteUrl = inv.siteUrl.replace(/\/+$/, '');
+    const unclaimed = await this.models.Tenant.findAll({
+      where: { baseUrl: [siteUrl, `${siteUrl}/`], installationId: null },
+    });
+    if (unclaimed.length === 1) return unclaimed[0].update({ installationId });
+    return opts.create ? this.createForge(installationId, siteUrl) : null;
+  }
+
+  private async createForge(installationId: string, siteUrl: string | undefined): Promise<Tenant | null> {
+    if (!siteUrl) return null; // a site needs its URL; Forge's next call (every one carries it) creates it
+    const [tenant] = await this.models.Tenant.findOrCreate({
+      where: { clientKey: installationId },
+      defaults: {
+        clientKey: installationId,
+        baseUrl: siteUrl,
+        displayUrl: siteUrl,
+        productType: 'jira',
+        description: null,
+        serverVersion: null,
+        pluginsVersion: null,
+        installationId,
+        enabled: true,
+        installedAt: new Date(),
+        enabledChangedAt: null,
+      },
+    });
+    return tenant;
+  }
+}
+
+/** Whether a tenant was installed through Forge alone (keyed by its installation, with no Connect secret). */
+export function isForgeOnly(clientKey: string): boolean {
+  return clientKey.startsWith(ARI_PREFIX);
 }
 
 const ARI_PREFIX = 'ari:cloud:ecosystem::installation/';

@@ -7,12 +7,16 @@ import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
 import type { JiraRequest, Transport } from './transport';
 import type { JiraGroup, JiraPage, JiraProduct, JiraUser, JsmCustomer, ServiceDesk } from './types';
 
-/** Which credential an endpoint needs; 'token-or-jwt' prefers the token when one is stored. */
+/**
+ * Which credential an endpoint needs; 'token-or-jwt' prefers the token when one is stored. 'jwt' is
+ * the app's own traffic: the Connect JWT, or on Forge the app system token.
+ */
 type Auth = 'jwt' | 'token' | 'org' | 'token-or-jwt';
 
 export interface JiraClientOptions {
   clientKey: string;
-  jwt: Transport;
+  /** The app's own transport (Forge's app system token, else the Connect JWT); undefined while neither is at hand. */
+  app: () => Promise<Transport | undefined>;
   /** The site-admin token transport, or undefined when the tenant has not stored one. */
   siteToken: () => Promise<Transport | undefined>;
   /** The org API key transport (with the organization's id), or undefined when the tenant has not stored one. */
@@ -405,7 +409,7 @@ export class JiraClient {
     const { clientKey, limiter, policy, clock } = this.o;
     const kind: CallKind = {
       endpoint: `${req.method} ${req.template ?? req.path}`,
-      traffic: transport.auth === 'jwt' ? 'app' : transport.auth,
+      traffic: transport.auth === 'jwt' || transport.auth === 'forge' ? 'app' : transport.auth,
     };
     return withRetry(
       () =>
@@ -440,12 +444,14 @@ export class JiraClient {
   }
 
   private async transportFor(auth: Auth, req: JiraRequest): Promise<Transport> {
-    if (auth === 'jwt') return this.o.jwt;
+    if (auth === 'jwt')
+      return (await this.o.app()) ?? Promise.reject(needsCredential('app-token', req.method, req.path));
     if (auth === 'org')
       return (await this.o.orgKey()) ?? Promise.reject(needsCredential('org-api-key', req.method, req.path));
     const token = await this.o.siteToken();
     if (token) return token;
-    if (auth === 'token-or-jwt') return this.o.jwt;
+    if (auth === 'token-or-jwt')
+      return (await this.o.app()) ?? Promise.reject(needsCredential('app-token', req.method, req.path));
     throw needsCredential('site-admin-token', req.method, req.path);
   }
 }

@@ -18,7 +18,7 @@ export class JiraError extends Error {
       errorMessages?: string[];
       errors?: Record<string, string>;
       /** For needs-credentials: which credential is missing. */
-      needs?: 'site-admin-token' | 'org-api-key';
+      needs?: Credential;
     } = {},
   ) {
     super(message);
@@ -34,10 +34,19 @@ export class JiraError extends Error {
   }
 }
 
+/**
+ * What a call may need that the tenant has not given: the admin's stored credentials, or (a site on
+ * Forge alone) the app system token Forge hands over on its next call to the remote.
+ */
+export type Credential = 'site-admin-token' | 'org-api-key' | 'app-token';
+
 /** A call that needs a credential the tenant has not stored (never retryable until they do). */
-export function needsCredential(needs: 'site-admin-token' | 'org-api-key', method: string, path: string): JiraError {
-  const what = needs === 'site-admin-token' ? 'a site-admin API token' : 'an organization API key';
-  return new JiraError(`needs ${what}: ${method} ${path} is closed to Connect apps`, 'needs-credentials', false, {
+export function needsCredential(needs: Credential, method: string, path: string): JiraError {
+  const message =
+    needs === 'app-token'
+      ? `waits for Forge's app system token for ${method} ${path}: Forge hands a fresh one over on its next scheduled call (within the hour)`
+      : `needs ${needs === 'site-admin-token' ? 'a site-admin API token' : 'an organization API key'}: ${method} ${path} is closed to Connect apps`;
+  return new JiraError(message, 'needs-credentials', false, {
     needs,
     method,
     path,

@@ -4,13 +4,30 @@ import type { JiraError } from './errors';
 import { TenantLimiter } from './limiter';
 import type { Clock } from '../clock';
 import type { RetryPolicy } from './retry';
-import { createJwtTransport, createOrgTransport, createTokenTransport, type Transport } from './transport';
+import {
+  createForgeTransport,
+  createJwtTransport,
+  createOrgTransport,
+  createTokenTransport,
+  type Transport,
+} from './transport';
 
 /** Where the Jira client gets a tenant's stored credentials (in the clear, never logged). */
 export interface CredentialSource {
   siteToken(clientKey: string): Promise<{ baseUrl: string; email: string; apiToken: string } | undefined>;
   orgKey(clientKey: string): Promise<{ orgId: string | null; orgApiKey: string } | undefined>;
 }
+
+/** Where the app's own calls go on Forge: the API base URL and app system token Forge last handed over. */
+export interface AppTokenSource {
+  load(clientKey: string): Promise<{ apiBaseUrl: string; systemToken?: string; expiresAt?: Date } | undefined>;
+}
+
+/** How the app calls Jira as itself for a site: Forge's system token, else the Connect JWT (undefined: neither is at hand). */
+export type AppAuth = 'forge' | 'connect';
+
+/** A system token this close to its expiry is not used: Forge hands out a fresh one while 2 of its 4 hours are left. */
+const SYSTEM_TOKEN_MARGIN_MS = 5 * 60_000;
 
 export interface JiraSettings extends RetryPolicy {
   concurrencyPerTenant: number;
@@ -29,6 +46,8 @@ export class JiraClientFactory {
     string,
     { until: number; siteToken?: Promise<Transport | undefined>; orgKey?: Promise<OrgTransport | undefined> }
   >();
+  /** Each tenant's app transport (found or not, unlike the credentials: it is asked on every read). */
+  private readonly apps = new Map<string, { until: number; transport: Promise<Transport | undefined> }>();
 
   constructor(
     private readonly addon: AddOn,
@@ -37,6 +56,9 @@ export class JiraClientFactory {
     private readonly atlassianApiUrl: string,
     private readonly clock: Clock,
     private readonly onRetry?: (err: JiraError, waitMs: number, attempt: number) => void,
+    private readonly appTokens?: AppTokenSource,
+    /** Whether a tenant has a Connect install (a shared secret) to fall back on; a Forge-only site has none. */
+    private readonly hasConnect: (clientKey: string) => boolean = () => true,
   ) {
     this.limiter = new TenantLimiter(settings.concurrencyPerTenant, clock);
   }
@@ -77,6 +99,35 @@ export class JiraClientFactory {
   /** Drops a tenant's cached credentials (they were just saved or removed in this instance; others see it within the TTL). */
   forget(clientKey: string): void {
     this.transports.delete(clientKey);
+    this.apps.delete(clientKey);
+  }
+
+  /**
+   * The app's own transport for a tenant: on Forge, the app system token against Forge's API base
+   * URL while it has more than a few minutes left; else the Connect JWT, for a site installed with
+   * Connect; else nothing until Forge's next call hands over a token.
+   */
+  private appTransport(clientKey: string): Promise<Transport | undefined> {
+    const now = Date.now();
+    const cached = this.apps.get(clientKey);
+    if (cached && cached.until > now) return cached.transport;
+    const transport = (async () => {
+      const forge = await this.appTokens?.load(clientKey);
+      if (forge?.systemToken && (!forge.expiresAt || forge.expiresAt.getTime() - SYSTEM_TOKEN_MARGIN_MS > Date.now()))
+        return createForgeTransport(forge.apiBaseUrl, forge.systemToken, this.settings.timeoutMs);
+      return this.hasConnect(clientKey)
+        ? createJwtTransport(this.addon, clientKey, this.settings.timeoutMs)
+        : undefined;
+    })();
+    this.apps.set(clientKey, { until: now + CREDENTIALS_TTL_MS, transport });
+    transport.catch(() => this.apps.get(clientKey)?.transport === transport && this.apps.delete(clientKey));
+    return transport;
+  }
+
+  /** How the app calls Jira as itself for a tenant now ('forge' or 'connect'), or undefined when it cannot. */
+  async appAuth(clientKey: string): Promise<AppAuth | undefined> {
+    const t = await this.appTransport(clientKey);
+    return t && (t.auth === 'jwt' ? 'connect' : 'forge');
   }
 
   private cached<K extends 'siteToken' | 'orgKey'>(
@@ -120,7 +171,7 @@ export class JiraClientFactory {
   ): JiraClient {
     return new JiraClient({
       clientKey,
-      jwt: createJwtTransport(this.addon, clientKey, this.settings.timeoutMs),
+      app: () => this.appTransport(clientKey),
       ...creds,
       limiter: this.limiter,
       policy: this.settings,

@@ -23,9 +23,12 @@ export interface JiraResponse {
   body: unknown;
 }
 
-/** How a call is authenticated: the add-on's Connect JWT, a site-admin token, or an org API key. */
+/**
+ * How a call is authenticated: the add-on's Connect JWT or Forge app system token (both the app's
+ * own traffic, counted against its quotas), a site-admin token, or an org API key.
+ */
 export interface Transport {
-  readonly auth: 'jwt' | 'token' | 'org';
+  readonly auth: 'jwt' | 'forge' | 'token' | 'org';
   send(req: JiraRequest): Promise<JiraResponse>;
 }
 
@@ -81,6 +84,11 @@ export function createJwtTransport(addon: AddOn, clientKey: string, timeoutMs: n
 export function createTokenTransport(baseUrl: string, email: string, apiToken: string, timeoutMs: number): Transport {
   const auth = `Basic ${Buffer.from(`${email}:${apiToken}`).toString('base64')}`;
   return { auth: 'token', send: (req) => fetchJson(baseUrl, auth, req, timeoutMs) };
+}
+
+/** Calls Jira as the Forge app: the app system token (bearer) against the API base URL Forge gave with it. */
+export function createForgeTransport(apiBaseUrl: string, systemToken: string, timeoutMs: number): Transport {
+  return { auth: 'forge', send: (req) => fetchJson(apiBaseUrl, `Bearer ${systemToken}`, req, timeoutMs) };
 }
 
 /** Calls the Atlassian organization admin API with an org API key (bearer). */

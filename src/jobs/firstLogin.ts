@@ -68,3 +68,42 @@ export async function onUserCreated(
   d.logger.info({ clientKey, accountId, outcomes }, 'user_created handled');
   return outcomes;
 }
+
+/** How long a new user's first-login work stands: the same event again within it (a retry, or both hosts) is dropped. */
+const SEEN_MS = 10 * 60_000;
+
+/**
+ * First-login work off the request: Connect's webhook and Forge's `avi:jira:created:user` hand the
+ * event over and answer at once (Forge gives 5 s). The same user's event again within ten minutes
+ * (Forge's redeliveries, or one from each host while a site moves) is dropped; the work is
+ * idempotent anyway. `settle()` waits for the work in hand (shutdown).
+ */
+export class FirstLogins {
+  private readonly work = new Set<Promise<unknown>>();
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly d: FirstLoginDeps,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  enqueue(clientKey: string, event: UserCreatedEvent): void {
+    const accountId = event.user?.accountId;
+    if (!accountId) return;
+    const key = `${clientKey}|${accountId}`;
+    const at = this.now();
+    const last = this.seen.get(key);
+    if (last !== undefined && at - last < SEEN_MS) return;
+    for (const [k, t] of this.seen) if (at - t >= SEEN_MS || this.seen.size > 10_000) this.seen.delete(k);
+    this.seen.set(key, at);
+    const p = onUserCreated(this.d, clientKey, event).catch((err) =>
+      this.d.logger.error({ err }, 'user_created handling failed'),
+    );
+    this.work.add(p);
+    void p.finally(() => this.work.delete(p));
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.work]);
+  }
+}

@@ -1,16 +1,23 @@
 /// <reference lib="dom" />
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ALL_ROLES } from '../support/entra';
 import { FakeEntra } from '../support/fakeEntra';
-import { patchBody, startScim, type ScimHarness } from '../support/scim';
+import { patchBody, startScim, type Host, type ScimHarness } from '../support/scim';
+import { serveCustomUi } from '../support/fakeForge';
+import { buildAdminBundle } from '../../scripts/adminBundle';
 
 /**
- * The admin pages in a real browser (Debian's Chromium driven by playwright-core), served by the
- * test app with the JWT Jira signs for a page load; the fake Jira serves the host script, whose
- * AP.context.getToken hands the page a context JWT, as Jira's does.
+ * The admin pages in a real browser (Debian's Chromium driven by playwright-core), every scenario
+ * under both hosts:
+ * - Connect: served by the test app with the JWT Jira signs for a page load; the fake Jira serves
+ *   the host script, whose AP.context.getToken hands the page a context JWT, as Jira's does.
+ * - Forge: the static Custom UI bundle (`npm run build:admin-page`) served from a CDN origin of its
+ *   own; the page's bundled @forge/bridge calls Forge's `__bridge`, which the fake Forge platform
+ *   answers (invokeRemote to our remote with a signed invocation token and the app system token).
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
@@ -32,9 +39,14 @@ let entra: FakeEntra;
 let context: BrowserContext;
 let page: Page;
 let problems: string[];
+let cdn: { url: string; stop: () => Promise<void> };
+let bundleDir: string;
 
 beforeAll(async () => {
   if (!haveChromium) return;
+  bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-admin-bundle-'));
+  await buildAdminBundle(bundleDir);
+  cdn = await serveCustomUi(bundleDir);
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -43,37 +55,59 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
+  await cdn?.stop();
+  if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true });
 });
 
-beforeEach(async () => {
-  if (!haveChromium) return;
+async function setUp(host: Host): Promise<void> {
   entra = await new FakeEntra().start();
-  s = await startScim('entra', { ENTRA_CA_FILE: entra.certFile });
+  s = await startScim('entra', { ENTRA_CA_FILE: entra.certFile }, { host });
   await s.storeSiteToken();
   // Jira's admin iframe is about 1,000 px wide on a laptop.
   context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.app.url });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+    origin: host === 'forge' ? cdn.url : s.app.url,
+  });
+  if (s.installation) {
+    // Forge's Custom UI host: the bridge the page's @forge/bridge calls, answered by the fake Forge platform.
+    const inst = s.installation;
+    await context.exposeFunction('__fakeForgeInvoke', (payload: Parameters<typeof inst.invokeRemote>[0]) =>
+      inst.invokeRemote(payload, s.jira.pageUserAccountId ?? s.jira.admin.accountId),
+    );
+    await context.addInitScript(() => {
+      const w = window as unknown as { __bridge: unknown; __fakeForgeInvoke: (p: unknown) => Promise<unknown> };
+      w.__bridge = {
+        callBridge: (name: string, payload: unknown) =>
+          name === 'invoke'
+            ? w.__fakeForgeInvoke(payload)
+            : Promise.reject(new Error(`the fake Forge bridge does not know ${name}`)),
+      };
+    });
+  }
   page = await context.newPage();
   page.setDefaultTimeout(10_000);
   problems = [];
-  // The browser logs every 4xx answer as an error; the admin API's validation answers (400, 409) are
-  // expected where a test provokes them. Anything else — a script error, a 404, a 500 — is a problem.
+  // The browser logs every 4xx answer as an error; the admin API's validation answers (400, 409) and
+  // the refusal of a non-administrator (403) are expected where a test provokes them. Anything else — a script error, a 404, a 500 — is a problem.
   page.on(
     'console',
-    (m) => m.type() === 'error' && !/status of (400|409) /.test(m.text()) && problems.push(`console: ${m.text()}`),
+    (m) => m.type() === 'error' && !/status of (400|403|409) /.test(m.text()) && problems.push(`console: ${m.text()}`),
   );
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-}, 60_000);
-afterEach(async () => {
+}
+
+async function tearDown(): Promise<void> {
   await context?.close();
   await s?.close();
   await entra?.stop();
-});
+}
 
-/** Opens the admin page at a route, as Jira's iframe would load it. */
-async function open(route = ''): Promise<void> {
-  const jwt = s.jira.appJwt('GET', '/admin', s.jira.admin.accountId);
-  await page.goto(`${s.app.url}/admin?jwt=${jwt}${route ? `#${route}` : ''}`);
+/** Opens the admin page at a route, as Jira's iframe would load it (Connect), or as Forge shows the Custom UI resource. */
+async function open(route = '', accountId = s.jira.admin.accountId): Promise<void> {
+  const hash = route ? `#${route}` : '';
+  if (s.host === 'forge') return void (await page.goto(`${cdn.url}/index.html${hash}`));
+  const jwt = s.jira.appJwt('GET', '/admin', accountId);
+  await page.goto(`${s.app.url}/admin?jwt=${jwt}${hash}`);
 }
 
 /** Runs a test body; on failure, saves a screenshot under test-artifacts/ before failing. */
@@ -81,16 +115,23 @@ async function scenario(name: string, body: () => Promise<void>): Promise<void> 
   try {
     await body();
     expect(problems).toEqual([]);
+    // Under Forge the page reached the server only through invokeRemote (Forge's endpoint, our /forge/api/v1).
+    if (s.installation)
+      expect(s.installation.calls.filter((c) => c.endpoint === 'admin-api').map((c) => c.path)).toContainEqual(
+        expect.stringMatching(/^\/forge\/api\/v1\//),
+      );
   } catch (err) {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true }).catch(() => undefined);
+    await page
+      .screenshot({ path: path.join(ARTIFACTS, `${name}-${s.host}.png`), fullPage: true })
+      .catch(() => undefined);
     throw err;
   }
 }
 
 /** With SCREENSHOTS=1, keeps a picture of the page for the docs. */
 async function shot(name: string): Promise<void> {
-  if (!process.env.SCREENSHOTS) return;
+  if (!process.env.SCREENSHOTS || s.host !== 'connect') return; // the pages look the same under both hosts
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
@@ -102,7 +143,12 @@ const entraUser = (name: string) => ({
   emails: [{ primary: true, type: 'work', value: `${name}@contoso.com` }],
 });
 
-describeBrowser('admin pages in Chromium', () => {
+const HOSTS: Host[] = ['connect', 'forge'];
+
+describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (host) => {
+  beforeEach(() => setUp(host), 60_000);
+  afterEach(tearDown);
+
   it('lists the connections, creates a SCIM connection and copies its token, which then works', () =>
     scenario('create-scim', async () => {
       await open('/');
@@ -155,6 +201,15 @@ describeBrowser('admin pages in Chromium', () => {
         .waitFor();
     }));
 
+  it('tells a user who is not a Jira administrator that the page is for administrators, and shows nothing else', () =>
+    scenario('not-admin', async () => {
+      const dev = s.jira.state.addUser({ emailAddress: 'dev@example.com', displayName: 'Dev' });
+      s.jira.pageUserAccountId = dev.accountId;
+      await open('/', dev.accountId);
+      await page.getByText('Administrators only').waitFor();
+      expect(await page.getByText('Test IdP').count()).toBe(0);
+    }));
+
   it('edits group mapping: the regex preview follows the form, a bad regex is named, and the rules are saved', () =>
     scenario('group-mapping', async () => {
       await open(`/c/${s.connectionId}/groups`);
@@ -182,11 +237,7 @@ describeBrowser('admin pages in Chromium', () => {
       await shot('group-sync-settings');
       await page.getByRole('button', { name: 'Save' }).click();
       await page.locator('#rules-status').getByText('Saved.').waitFor();
-      const rules = (
-        await request(s.app.url)
-          .get(`/api/v1/connections/${s.connectionId}/rules`)
-          .set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` })
-      ).body;
+      const rules = (await s.adminApi('GET', `/connections/${s.connectionId}/rules`)).body;
       expect(rules.groups).toMatchObject({
         onTheFly: { enabled: true, pattern: '^AAD-(.*)$' },
         manual: [{ idpGroup: 'AAD-Sales', jiraGroups: ['sales', 'crm-users'] }],
@@ -208,11 +259,10 @@ describeBrowser('admin pages in Chromium', () => {
 
   it('dry run shows the plan; Synchronize shows live progress until done; the history and a run open', () =>
     scenario('synchronize', async () => {
-      await request(s.app.url)
-        .put(`/api/v1/connections/${s.connectionId}/rules`)
-        .set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` })
-        .send({ groups: { onTheFly: { enabled: true } } })
-        .expect(200);
+      expect(
+        (await s.adminApi('PUT', `/connections/${s.connectionId}/rules`, { groups: { onTheFly: { enabled: true } } }))
+          .status,
+      ).toBe(200);
       const ids: string[] = [];
       for (const n of ['ann', 'bob', 'cy', 'dee', 'eve', 'fay'])
         ids.push((await s.post('/Users', entraUser(n))).body.id);
@@ -276,7 +326,7 @@ describeBrowser('admin pages in Chromium', () => {
   it('says what blocks work: no site-admin token, held changes; forms are labelled and keyboard reachable at iframe width', () =>
     scenario('banners', async () => {
       await s.app.db.sequelize.query('DELETE FROM site_credentials');
-      s.app.jira.forget(s.jira.clientKey);
+      s.app.jira.forget(s.clientKey);
       await s.post('/Users', entraUser('ann'));
       await s.app.outbox.drain();
       await s.app.engine.drain();
@@ -347,11 +397,7 @@ describeBrowser('admin pages in Chromium', () => {
       const eng = entra.addGroup('Engineering');
       for (const n of ['ann', 'bob'])
         entra.addMember(eng.id, entra.addUser({ userPrincipalName: `${n}@contoso.com` }).id as string);
-      await request(s.app.url)
-        .put(`/api/v1/connections/${s.connectionId}/rules`)
-        .set({ Authorization: `JWT ${s.jira.contextJwt(s.jira.admin.accountId)}` })
-        .send({})
-        .expect(200);
+      expect((await s.adminApi('PUT', `/connections/${s.connectionId}/rules`, {})).status).toBe(200);
 
       await open('/new');
       await page.getByRole('link', { name: /Microsoft Entra ID \(Graph\)/ }).click();

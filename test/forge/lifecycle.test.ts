@@ -78,7 +78,7 @@ it('a site installed as the Connect version carries over when Forge upgrades it:
   expect(app.logs.join('\n')).not.toContain(token);
 });
 
-it('answers 202 for an installation no site is known by, and stores nothing', async () => {
+it('answers 202 for an installation no site is known by and whose token names no site URL, and stores nothing', async () => {
   const res = await forge.invoke(`${app.url}/forge/lifecycle/installed`, { installationId: crypto.randomUUID() });
   expect(res.status).toBe(202);
   expect(await res.json()).toEqual({ known: false });

@@ -86,8 +86,8 @@ export function jwtHeader(token: string): Record<string, string> {
 }
 
 /** Saves the fake site admin's email and API token as the site's credentials (what Jira writes need). */
-export async function storeSiteToken(app: TestApp, jira: FakeJira): Promise<void> {
-  await app.credentials.save(jira.clientKey, {
+export async function storeSiteToken(app: TestApp, jira: FakeJira, clientKey = jira.clientKey): Promise<void> {
+  await app.credentials.save(clientKey, {
     email: jira.admin.emailAddress,
     apiToken: jira.adminToken,
     tokenAccountId: jira.admin.accountId,

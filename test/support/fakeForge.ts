@@ -2,6 +2,11 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { buildRemoteManifest, type ConnectDescriptor, type ForgeRemoteManifest } from '../../src/forge/manifest';
+import { PROJECT_ROOT } from '../../src/config';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FakeJira } from './fakeJira';
 
 /** What a Forge Invocation Token says; the fake fills the rest as Forge does. */
 export interface InvocationClaims {
@@ -93,10 +98,19 @@ export class FakeForge {
   async invoke(
     url: string,
     claims: InvocationClaims,
-    opts: { body?: unknown; appSystemToken?: string; appUserToken?: string } = {},
+    opts: {
+      method?: string;
+      body?: unknown;
+      appSystemToken?: string;
+      appUserToken?: string;
+      headers?: Record<string, string>;
+      timeoutMs?: number;
+    } = {},
   ): Promise<Response> {
+    const method = opts.method ?? 'POST';
     return fetch(url, {
-      method: 'POST',
+      method,
+      signal: opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined,
       redirect: 'manual', // Forge does not follow the remote's redirects
       headers: {
         Authorization: `Bearer ${await this.token(claims)}`,
@@ -105,8 +119,285 @@ export class FakeForge {
         'x-b3-spanid': crypto.randomBytes(8).toString('hex'),
         ...(opts.appSystemToken ? { 'x-forge-oauth-system': opts.appSystemToken } : {}),
         ...(opts.appUserToken ? { 'x-forge-oauth-user': opts.appUserToken } : {}),
+        ...opts.headers,
       },
-      body: JSON.stringify(opts.body ?? {}),
+      body: method === 'GET' || method === 'DELETE' ? undefined : JSON.stringify(opts.body ?? {}),
     });
   }
+
+  // --- app system tokens ----------------------------------------------------------------------
+
+  private readonly systemTokens = new Map<string, { installationId: string; exp: number }>();
+  private systemKey?: KeyLike;
+
+  /** An app system token for an installation (a JWT of about 4 hours, as Forge's), known to `checkSystemToken`. */
+  async issueSystemToken(installationId: string, lifetimeSec = 4 * 3600): Promise<string> {
+    this.systemKey ??= (await generateKeyPair('RS256')).privateKey;
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ installationId, appId: this.appId })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer('forge/app-system-token')
+      .setSubject(this.appId)
+      .setIssuedAt(now)
+      .setExpirationTime(now + lifetimeSec)
+      .setJti(crypto.randomUUID())
+      .sign(this.systemKey);
+    this.systemTokens.set(token, { installationId, exp: now + lifetimeSec });
+    return token;
+  }
+
+  /** What Atlassian's API gateway makes of a bearer token (the fake Jira asks this). */
+  checkSystemToken(token: string): 'valid' | 'expired' | 'unknown' {
+    const t = this.systemTokens.get(token);
+    if (!t) return 'unknown';
+    return t.exp > Date.now() / 1000 ? 'valid' : 'expired';
+  }
+
+  // --- installing the app on a site -------------------------------------------------------------
+
+  /** The app as deployed: our generated Forge Remote manifest, with the remote at `remoteUrl`. */
+  deploy(remoteUrl: string): ForgeRemoteManifest {
+    const descriptor = JSON.parse(
+      fs.readFileSync(path.join(PROJECT_ROOT, 'atlassian-connect.json'), 'utf8'),
+    ) as ConnectDescriptor;
+    return buildRemoteManifest(descriptor, { appId: this.appId, baseUrl: remoteUrl, adminBundlePath: 'static/admin' });
+  }
+
+  /**
+   * Installs the deployed app on a fake Jira site: Forge names the installation, lets its system
+   * tokens through the site's API gateway, and (unless `silent`) sends `avi:forge:installed:app`.
+   */
+  async install(
+    jira: FakeJira,
+    remoteUrl: string,
+    opts: { installationId?: string; silent?: boolean } = {},
+  ): Promise<ForgeInstallation> {
+    const inst = new ForgeInstallation(this, this.deploy(remoteUrl), jira, opts.installationId ?? crypto.randomUUID());
+    jira.trustForge((token) => this.checkSystemToken(token));
+    if (!opts.silent) await inst.lifecycle('avi:forge:installed:app');
+    return inst;
+  }
+}
+
+/** What Forge answered a delivery: each attempt's status (0: no answer within 5 s). */
+export interface Delivery {
+  statuses: number[];
+  delivered: boolean;
+}
+
+/** What `invokeRemote` resolves with (the bridge's answer), or why it rejects. */
+export type BridgeAnswer =
+  | { success: true; payload: { status: number; headers: Record<string, string[]>; body?: unknown } }
+  | { success: false; error: { message: string } };
+
+/**
+ * One installation of the app on one site, as Forge drives it: lifecycle and product events to the
+ * endpoints the manifest names (5 s to answer, up to 4 redeliveries with `retryContext`), the
+ * scheduled trigger, and the admin page's `invokeRemote` with Forge's response contract (a 401 from
+ * the remote rejects; a non-2xx needs a JSON body). Every call carries a fresh invocation token and
+ * the app system token the endpoint asks for.
+ */
+export class ForgeInstallation {
+  /** The app system token Forge hands over now (a fresh one after `refreshSystemToken`). */
+  systemToken?: string;
+  /** Every call Forge made to the remote: endpoint key, path, status. */
+  readonly calls: Array<{ endpoint: string; path: string; status: number }> = [];
+
+  constructor(
+    readonly forge: FakeForge,
+    readonly manifest: ForgeRemoteManifest,
+    readonly jira: FakeJira,
+    /** The bare UUID (lifecycle payloads); tokens carry the ARI. */
+    readonly id: string,
+  ) {}
+
+  get ari(): string {
+    return `ari:cloud:ecosystem::installation/${this.id}`;
+  }
+
+  claims(principal?: string): InvocationClaims {
+    return {
+      installationId: this.ari,
+      apiBaseUrl: this.jira.apiBaseUrl,
+      cloudId: this.jira.cloudId,
+      siteUrl: this.jira.url,
+      ...(principal ? { principal } : {}),
+    };
+  }
+
+  /** A new system token from now on (Forge hands out a fresh one once the cached one has under 2 hours left). */
+  async refreshSystemToken(lifetimeSec?: number): Promise<string> {
+    this.systemToken = await this.forge.issueSystemToken(this.ari, lifetimeSec);
+    return this.systemToken;
+  }
+
+  private endpoint(key: string): { url: string; systemToken: boolean } {
+    const e = this.manifest.modules.endpoint.find((m) => m.key === key) as
+      { remote: string; route?: { path: string }; auth?: { appSystemToken?: { enabled: boolean } } } | undefined;
+    if (!e) throw new Error(`the manifest has no endpoint ${key}`);
+    const remote = this.manifest.remotes.find((r) => r.key === e.remote) as { baseUrl: string };
+    return {
+      url: new URL(e.route?.path ?? '', remote.baseUrl).toString(),
+      systemToken: !!e.auth?.appSystemToken?.enabled,
+    };
+  }
+
+  private async tokenFor(endpoint: { systemToken: boolean }): Promise<string | undefined> {
+    if (!endpoint.systemToken) return undefined;
+    return this.systemToken ?? (await this.refreshSystemToken());
+  }
+
+  /** Delivers an event to an endpoint as Forge does: POST, 5 s to answer, redelivered up to 4 times on failure. */
+  private async deliver(endpointKey: string, payload: Record<string, unknown>, principal?: string): Promise<Delivery> {
+    const endpoint = this.endpoint(endpointKey);
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const body = {
+        payload:
+          attempt === 0
+            ? payload
+            : { ...payload, retryContext: { retryCount: attempt, retryReason: 'FUNCTION_ERROR' } },
+      };
+      let status: number;
+      try {
+        const res = await this.forge.invoke(endpoint.url, this.claims(principal), {
+          body,
+          appSystemToken: await this.tokenFor(endpoint),
+          timeoutMs: 5000,
+        });
+        status = res.status;
+        await res.arrayBuffer();
+      } catch {
+        status = 0; // no answer within 5 s
+      }
+      statuses.push(status);
+      this.calls.push({ endpoint: endpointKey, path: new URL(endpoint.url).pathname, status });
+      if (status >= 200 && status < 300) return { statuses, delivered: true };
+    }
+    return { statuses, delivered: false };
+  }
+
+  /** The endpoint a trigger module sends an event to. */
+  private triggerEndpoint(event: string): string {
+    const t = this.manifest.modules.trigger.find((m) => (m.events as string[]).includes(event));
+    if (!t) throw new Error(`the manifest has no trigger for ${event}`);
+    return t.endpoint as string;
+  }
+
+  /** Sends a lifecycle event (`avi:forge:installed:app`, `avi:forge:upgraded:app`). */
+  lifecycle(event: 'avi:forge:installed:app' | 'avi:forge:upgraded:app'): Promise<Delivery> {
+    return this.deliver(this.triggerEndpoint(event), {
+      eventType: event,
+      id: this.id,
+      installerAccountId: this.jira.admin.accountId,
+      app: { id: this.forge.appId, version: '2.0.0' },
+      environment: { id: crypto.randomUUID() },
+      context: { cloudId: this.jira.cloudId },
+    });
+  }
+
+  /** Sends `avi:jira:created:user` for a Jira user (UserDetails, as Jira's user events carry them). */
+  userCreated(user: { accountId: string; displayName?: string; emailAddress?: string }): Promise<Delivery> {
+    return this.deliver(this.triggerEndpoint('avi:jira:created:user'), {
+      eventType: 'avi:jira:created:user',
+      user: { accountType: 'atlassian', active: true, ...user },
+    });
+  }
+
+  /** Fires the scheduled trigger once. */
+  scheduled(): Promise<Delivery> {
+    const t = this.manifest.modules.scheduledTrigger[0];
+    return this.deliver(t.endpoint as string, { context: { cloudId: this.jira.cloudId } });
+  }
+
+  /** The app is being uninstalled: Forge calls `preUninstall`. */
+  uninstall(): Promise<Delivery> {
+    return this.deliver(this.manifest.modules.preUninstall[0].endpoint as string, {
+      id: this.id,
+      context: { cloudId: this.jira.cloudId },
+    });
+  }
+
+  /**
+   * The admin page's `invokeRemote` (through the admin page module's resolver endpoint), answered as
+   * the bridge answers it: the path resolved against the remote's base URL (URL rules), the body
+   * sent as JSON, and Forge's checks on the response.
+   */
+  async invokeRemote(
+    input: { path: string; method: string; headers?: Record<string, string>; body?: unknown },
+    principal: string,
+  ): Promise<BridgeAnswer> {
+    const page = this.manifest.modules['jira:adminPage'][0] as { resolver: { endpoint: string } };
+    const endpoint = this.endpoint(page.resolver.endpoint);
+    if (input.body !== undefined && (typeof input.body !== 'object' || input.body === null))
+      return { success: false, error: { message: 'The body must be a JSON object' } };
+    let res: Response;
+    try {
+      res = await this.forge.invoke(new URL(input.path, endpoint.url).toString(), this.claims(principal), {
+        method: input.method,
+        body: input.body,
+        headers: input.headers,
+        appSystemToken: await this.tokenFor(endpoint),
+        timeoutMs: 25_000,
+      });
+    } catch (err) {
+      return { success: false, error: { message: `Remote invocation failed: ${(err as Error).message}` } };
+    }
+    this.calls.push({
+      endpoint: page.resolver.endpoint,
+      path: new URL(input.path, endpoint.url).pathname,
+      status: res.status,
+    });
+    const text = await res.text();
+    if (res.status === 401)
+      return { success: false, error: { message: 'Remote could not verify the Forge Invocation Token' } };
+    const type = res.headers.get('content-type');
+    const ok = res.status >= 200 && res.status < 300;
+    if (!ok && type && !type.startsWith('application/json'))
+      return { success: false, error: { message: 'Invalid response from remote' } };
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      return { success: false, error: { message: 'Invalid response from remote' } };
+    }
+    if (!ok && body === undefined) return { success: false, error: { message: 'Invalid response from remote' } };
+    const headers: Record<string, string[]> = {};
+    res.headers.forEach((v, k) => (headers[k] = [v]));
+    return { success: true, payload: { status: res.status, headers, ...(body === undefined ? {} : { body }) } };
+  }
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.woff': 'font/woff',
+  '.ttf': 'font/ttf',
+  '.eot': 'application/vnd.ms-fontobject',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Forge's CDN for a Custom UI resource: the bundle's files as they are, from an origin of their own
+ * (never our server's), with nothing rendered server-side. A file the bundle lacks is a 404.
+ */
+export async function serveCustomUi(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const root = path.resolve(dir);
+  const server = http.createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://cdn').pathname).replace(/^\/+/, '') || 'index.html';
+    const file = path.resolve(root, rel);
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile())
+      return void res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -2,12 +2,31 @@ import request from 'supertest';
 import { FakeJira } from './fakeJira';
 import { KeyServer } from './keyServer';
 import { jwtHeader, startTestApp, storeSiteToken, type TestApp } from './app';
+import { FakeForge, type ForgeInstallation } from './fakeForge';
+
+/** Which host the app is installed through: Connect (descriptor, JWTs) or Forge (Forge Remote). */
+export type Host = 'connect' | 'forge';
+
+/** An admin API answer, whichever host carried it. */
+export interface AdminAnswer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests assert on the JSON
+  body: any;
+}
 
 /** An installed add-on with one SCIM connection, and helpers to call its SCIM endpoint. */
 export interface ScimHarness {
   app: TestApp;
   jira: FakeJira;
   keys: KeyServer;
+  host: Host;
+  /** The site's key in the app (Connect's clientKey, or the Forge installation's ARI). */
+  clientKey: string;
+  /** Under Forge: the fake platform and this site's installation. */
+  forge?: FakeForge;
+  installation?: ForgeInstallation;
+  /** Calls the admin API as the site admin through the host (Connect's context JWT, or Forge's invokeRemote). */
+  adminApi(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: object): Promise<AdminAnswer>;
   connectionId: string;
   /** The SCIM base URL path, e.g. /scim/v2/<id> (query strings may follow). */
   base: string;
@@ -26,16 +45,55 @@ export interface ScimHarness {
   close(): Promise<void>;
 }
 
-export async function startScim(provider = 'entra', env: Record<string, string> = {}): Promise<ScimHarness> {
+export async function startScim(
+  provider = 'entra',
+  env: Record<string, string> = {},
+  opts: { host?: Host } = {},
+): Promise<ScimHarness> {
+  const host = opts.host ?? 'connect';
   const keys = await new KeyServer().start();
   const jira = await new FakeJira().start();
-  const app = await startTestApp({ keys, env: { ATLASSIAN_API_URL: jira.url, SYNC_DEBOUNCE_MS: '1', ...env } });
-  await jira.install(app.url, keys);
-  const newConnection = async (name: string, p = provider) => {
-    const res = await request(app.url)
-      .post('/api/v1/connections')
+  const forge = host === 'forge' ? await new FakeForge().start() : undefined;
+  const app = await startTestApp({
+    keys,
+    env: {
+      ATLASSIAN_API_URL: jira.url,
+      SYNC_DEBOUNCE_MS: '1',
+      ...(forge ? { FORGE_APP_ID: forge.appId, FORGE_JWKS_URL: forge.jwksUrl } : {}),
+      ...env,
+    },
+  });
+  let installation: ForgeInstallation | undefined;
+  if (forge) {
+    installation = await forge.install(jira, app.url);
+    if (installation.calls.at(-1)?.status !== 204) throw new Error('the Forge install was not accepted');
+  } else await jira.install(app.url, keys);
+  const clientKey = installation?.ari ?? jira.clientKey;
+  const adminApi: ScimHarness['adminApi'] = async (method, path, body) => {
+    if (installation) {
+      const answer = await installation.invokeRemote(
+        { path: `/forge/api/v1${path}`, method, body, headers: { Accept: 'application/json' } },
+        jira.admin.accountId,
+      );
+      if (!answer.success) throw new Error(`invokeRemote rejected: ${answer.error.message}`);
+      return { status: answer.payload.status, body: answer.payload.body ?? {} };
+    }
+    const verb = method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+    const agent = request(app.url);
+    const res = await agent[verb](`/api/v1${path}`)
       .set(jwtHeader(jira.contextJwt(jira.admin.accountId)))
-      .send({ name, kind: 'scim', provider: p, target: 'users', importUsers: true, importGroups: true });
+      .send(body);
+    return { status: res.status, body: res.body };
+  };
+  const newConnection = async (name: string, p = provider) => {
+    const res = await adminApi('POST', '/connections', {
+      name,
+      kind: 'scim',
+      provider: p,
+      target: 'users',
+      importUsers: true,
+      importGroups: true,
+    });
     if (res.status !== 201) throw new Error(`creating a connection failed: ${res.status} ${JSON.stringify(res.body)}`);
     return {
       id: res.body.id as string,
@@ -51,6 +109,11 @@ export async function startScim(provider = 'entra', env: Record<string, string> 
     app,
     jira,
     keys,
+    host,
+    clientKey,
+    forge,
+    installation,
+    adminApi,
     connectionId: c.id,
     base: c.base,
     token: c.token,
@@ -60,7 +123,7 @@ export async function startScim(provider = 'entra', env: Record<string, string> 
     patch: (path, body) => json(request(app.url).patch(c.base + path), body),
     del: (path) => auth(request(app.url).delete(c.base + path)),
     newConnection,
-    storeSiteToken: () => storeSiteToken(app, jira),
+    storeSiteToken: () => storeSiteToken(app, jira, clientKey),
     async settle() {
       await app.outbox.drain();
       expect(await app.engine.drain(30_000)).toBe(true);
@@ -69,6 +132,7 @@ export async function startScim(provider = 'entra', env: Record<string, string> 
       await app.close();
       await jira.stop();
       await keys.stop();
+      await forge?.stop();
     },
   };
 }

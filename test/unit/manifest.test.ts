@@ -6,7 +6,16 @@ import { promisify } from 'node:util';
 import { validate } from '@forge/manifest';
 import YAML from 'yaml';
 import { PROJECT_ROOT } from '../../src/config';
-import { buildManifest, forgeScope, type ConnectDescriptor, type ForgeManifest } from '../../src/forge/manifest';
+import {
+  buildManifest,
+  buildRemoteManifest,
+  FORGE_ENDPOINTS,
+  FORGE_REMOTE_SCOPES,
+  forgeScope,
+  type ConnectDescriptor,
+  type ForgeManifest,
+  type ForgeRemoteManifest,
+} from '../../src/forge/manifest';
 
 /**
  * manifest.yml ("Connect on Forge") is generated from atlassian-connect.json: it validates with
@@ -26,13 +35,17 @@ let dir: string;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-sync-manifest-'));
+  fs.mkdirSync(path.join(dir, 'static/admin'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'static/admin/index.html'), '<!DOCTYPE html>');
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function validateObject(manifest: unknown) {
   const file = path.join(dir, `m-${Math.random().toString(36).slice(2)}.yml`);
   fs.writeFileSync(file, YAML.stringify(manifest));
-  const result = await validate(false, file);
+  const cwd = process.cwd();
+  process.chdir(dir); // the validator finds resources relative to the working folder
+  const result = await validate(false, file).finally(() => process.chdir(cwd));
   return {
     success: result.success,
     errors: (result.errors ?? []).filter((e) => e.level === 'error').map((e) => e.message),
@@ -110,8 +123,53 @@ describe("the validator is Forge's, and strict", () => {
   });
 });
 
+describe('the Forge Remote manifest (the app after Connect)', () => {
+  const remote = buildRemoteManifest(descriptor, { appId: APP_ID, baseUrl: BASE, adminBundlePath: 'static/admin' });
+
+  it("passes @forge/manifest's full validation", async () => {
+    expect(await validateObject(remote)).toEqual({ success: true, errors: [] });
+  });
+
+  it('keeps the Connect key (sites on the Connect version upgrade in place) and carries no Connect module', () => {
+    expect(remote.app.connect).toEqual({ key: descriptor.key, remote: 'remote' });
+    expect(remote).not.toHaveProperty('connectModules');
+    expect(remote.remotes).toEqual([expect.objectContaining({ key: 'remote', baseUrl: BASE })]);
+  });
+
+  it('has the admin page (Configure button) as a Custom UI resource calling our endpoint, the triggers, preUninstall and an hourly wake-up', () => {
+    const m = remote.modules;
+    expect(m['jira:adminPage']).toEqual([
+      expect.objectContaining({ resource: 'admin-page', resolver: { endpoint: 'admin-api' }, useAsConfig: true }),
+    ]);
+    expect(remote.resources).toEqual([{ key: 'admin-page', path: 'static/admin' }]);
+    const triggers = Object.fromEntries(m.trigger.map((t) => [(t.events as string[])[0], t.endpoint]));
+    expect(triggers).toEqual({
+      'avi:forge:installed:app': 'lifecycle-installed',
+      'avi:forge:upgraded:app': 'lifecycle-upgraded',
+      'avi:jira:created:user': 'user-created',
+    });
+    expect(m.preUninstall).toEqual([expect.objectContaining({ endpoint: 'lifecycle-uninstalling' })]);
+    expect(m.scheduledTrigger).toEqual([expect.objectContaining({ endpoint: 'scheduled', interval: 'hour' })]);
+    // Every endpoint is on our remote, at the path the server serves, and is handed the app system token.
+    for (const e of m.endpoint as Array<{ key: keyof typeof FORGE_ENDPOINTS; route?: { path: string } }>) {
+      expect(e).toMatchObject({ remote: 'remote', auth: { appSystemToken: { enabled: true } } });
+      expect(e.route?.path).toBe(FORGE_ENDPOINTS[e.key].path);
+    }
+  });
+
+  it('asks only for the scopes of what the server calls as the app', () => {
+    expect(remote.permissions.scopes).toEqual(Object.keys(FORGE_REMOTE_SCOPES));
+    expect(remote.permissions.scopes.filter((sc) => sc.endsWith(':connect-jira'))).toEqual([]);
+  });
+
+  it('refuses Connect authentication without Connect modules', async () => {
+    const bad = { ...remote, app: { ...remote.app, connect: { ...remote.app.connect, authentication: 'jwt' } } };
+    expect((await validateObject(bad)).success).toBe(false);
+  });
+});
+
 describe('npm run manifest', () => {
-  const script = (out: string, env: Record<string, string>) =>
+  const script = (out: string, env: Record<string, string>, ...args: string[]) =>
     run(
       process.execPath,
       [
@@ -119,6 +177,7 @@ describe('npm run manifest', () => {
         path.join(PROJECT_ROOT, 'scripts/manifest.ts'),
         '--out',
         out,
+        ...args,
       ],
       {
         cwd: os.tmpdir(),
@@ -126,9 +185,25 @@ describe('npm run manifest', () => {
       },
     );
 
-  it('writes a manifest that validates, with the app id and base URL from the configuration', async () => {
-    const out = path.join(dir, 'manifest.yml');
+  it('writes the Forge Remote manifest and the admin page bundle beside it; they validate, with the app id and base URL from the configuration', async () => {
+    const out = path.join(dir, 'remote', 'manifest.yml');
     const { stdout } = await script(out, { FORGE_APP_ID: APP_ID, AC_LOCAL_BASE_URL: BASE });
+    expect(stdout).toContain('It validates.');
+    const written = YAML.parse(fs.readFileSync(out, 'utf8')) as ForgeRemoteManifest;
+    expect(written).toEqual(
+      buildRemoteManifest(descriptor, { appId: APP_ID, baseUrl: BASE, adminBundlePath: 'static/admin' }),
+    );
+    const bundle = path.join(dir, 'remote', 'static/admin');
+    for (const file of ['index.html', 'public/js/admin.js', 'public/js/admin/vendor/forge-bridge.js'])
+      expect(fs.existsSync(path.join(bundle, file))).toBe(true);
+    // A static page: relative URLs only, no Connect host script, no server-side values.
+    const html = fs.readFileSync(path.join(bundle, 'index.html'), 'utf8');
+    expect(html).not.toMatch(/all\.js|https?:\/\/|\{\{/);
+  });
+
+  it('writes the Connect-on-Forge manifest with --connect', async () => {
+    const out = path.join(dir, 'connect.yml');
+    const { stdout } = await script(out, { FORGE_APP_ID: APP_ID, AC_LOCAL_BASE_URL: BASE }, '--connect');
     expect(stdout).toContain('It validates.');
     const written = YAML.parse(fs.readFileSync(out, 'utf8')) as ForgeManifest;
     expect(written).toEqual(buildManifest(descriptor, { appId: APP_ID, baseUrl: BASE }));

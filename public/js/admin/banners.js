@@ -1,5 +1,5 @@
 /* Banners for what blocks work: no site-admin token, parked operations, a failed last run. */
-import { api } from './api.js';
+import { api, must } from './api.js';
 import { $, append, h, message, runError } from './dom.js';
 
 // ---- banners: what blocks work ---------------------------------------------------------------
@@ -10,6 +10,7 @@ let latest = 0;
 export function refreshBanners() {
   const gen = ++latest;
   return Promise.all([api('GET', '/site-credentials'), api('GET', '/connections')]).then(function (rs) {
+    if (rs[1].status === 403) must(rs[1]); // not an administrator: the view says so
     var box = document.createDocumentFragment(); // drawn into the page at the end, by the latest call only
     var creds = rs[0].ok ? rs[0].data : null;
     if (creds && !creds.apiTokenSet) {

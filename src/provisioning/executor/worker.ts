@@ -24,6 +24,9 @@ export interface ExecutorDeps {
   clock: Clock;
 }
 
+/** How long an operation that needs the Forge app system token waits before it is tried again. */
+const APP_TOKEN_WAIT_MS = 5 * 60_000;
+
 /**
  * The durable executor: works off the operation queue in every instance at once — each operation
  * claimed by exactly one worker (SKIP LOCKED), applied through one Jira call (apply.ts), retried
@@ -138,10 +141,13 @@ export class Executor {
     const { queue, clock } = this.d;
     if (err instanceof CannotApply) return queue.finish(op, 'parked', null, err.message);
     if (err instanceof JiraError) {
+      // Forge hands the app a fresh system token on its next call (the hourly trigger at the latest): wait for it.
+      if (err.kind === 'needs-credentials' && err.details.needs === 'app-token' && op.attempts < maxAttempts)
+        return queue.retryLater(op, APP_TOKEN_WAIT_MS, err.message);
       if (err.kind === 'needs-credentials') {
         await queue.finish(op, 'parked', null, err.message);
         const needs = err.details.needs;
-        if (needs) {
+        if (needs && needs !== 'app-token') {
           const what = needs === 'site-admin-token' ? 'a site-admin API token' : 'an organization API key';
           await queue.parkNeeding(op.runId, needs, `needs ${what}, like the rest of this run's writes of its kind`);
         }

@@ -1,9 +1,16 @@
 import * as jwt from 'atlassian-jwt';
 import type { IncomingMessage } from 'node:http';
 
-/** Who is calling: the add-on (Connect JWT), a user's basic auth (email + API token), an org API key. */
+/**
+ * Who is calling: the add-on (Connect JWT, or on Forge its app system token through Atlassian's API
+ * gateway), a user's basic auth (email + API token), an org API key.
+ */
 export type Principal =
-  { kind: 'jwt'; appKey: string } | { kind: 'token'; accountId: string } | { kind: 'org' } | { kind: 'none' };
+  | { kind: 'jwt'; appKey: string }
+  | { kind: 'forge'; appKey: string }
+  | { kind: 'token'; accountId: string }
+  | { kind: 'org' }
+  | { kind: 'none' };
 
 export interface AuthConfig {
   appKey: string;
@@ -12,6 +19,8 @@ export interface AuthConfig {
   /** email (lower case) → { token, accountId } */
   apiTokens: Map<string, { token: string; accountId: string }>;
   orgApiKey?: string;
+  /** Whether a bearer token is an app system token Forge issued for this site and not expired (gateway calls only). */
+  forgeSystemToken?: (token: string) => 'valid' | 'expired' | 'unknown';
 }
 
 /** The outcome of checking a request's credentials: a principal, or Jira's refusal. */
@@ -22,8 +31,20 @@ export type AuthResult = { ok: true; principal: Principal } | { ok: false; statu
  * (issuer = app key, not expired, qsh over method + path + sorted query), or basic auth with an
  * email + API token, or (organization API) a bearer key.
  */
-export function authenticate(req: IncomingMessage, url: URL, cfg: AuthConfig, nowSeconds: number): AuthResult {
+export function authenticate(
+  req: IncomingMessage,
+  url: URL,
+  cfg: AuthConfig,
+  nowSeconds: number,
+  viaGateway = false,
+): AuthResult {
   const header = req.headers.authorization ?? '';
+  if (viaGateway) {
+    // api.atlassian.com/ex/jira/{cloudId}: OAuth bearer tokens only (here: Forge's app system token).
+    const verdict = header.startsWith('Bearer ') ? cfg.forgeSystemToken?.(header.slice(7)) : undefined;
+    if (verdict === 'valid') return { ok: true, principal: { kind: 'forge', appKey: cfg.appKey } };
+    return { ok: false, status: 401, message: verdict === 'expired' ? 'The access token expired' : 'Unauthorized' };
+  }
   if (header.startsWith('JWT ')) return checkJwt(header.slice(4), req.method ?? 'GET', url, cfg, nowSeconds);
   if (header.startsWith('Basic ')) {
     const [email, token] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(/:(.*)/s);

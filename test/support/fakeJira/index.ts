@@ -288,9 +288,30 @@ export class FakeJira {
 
   // --- serving -------------------------------------------------------------------------------
 
+  /**
+   * Lets Forge's app system tokens in, as Atlassian's API gateway does: calls to
+   * `{url}/ex/jira/{cloudId}/rest/...` (the invocation token's `apiBaseUrl`) with a bearer token the
+   * given check accepts. Returns that API base URL.
+   */
+  trustForge(check: (token: string) => 'valid' | 'expired' | 'unknown'): string {
+    this.auth.forgeSystemToken = check;
+    return this.apiBaseUrl;
+  }
+
+  /** The site's cloud id (the gateway's path names it). */
+  readonly cloudId = crypto.randomUUID();
+
+  /** Where the Forge app calls this site with its system token. */
+  get apiBaseUrl(): string {
+    return `${this.url}/ex/jira/${this.cloudId}`;
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
+    const gateway = `/ex/jira/${this.cloudId}/`;
+    const viaGateway = url.pathname.startsWith(gateway);
+    if (viaGateway) url.pathname = url.pathname.slice(gateway.length - 1);
     if (method === 'GET' && url.pathname === '/atlassian-connect/all.js') return void this.allJs(res);
     const record: CallRecord = {
       method,
@@ -325,7 +346,7 @@ export class FakeJira {
       this.unrouted.push(`${method} ${url.pathname}`);
       return reply(404, jiraError(['The fake Jira has no such resource.']));
     }
-    const auth = authenticate(req, url, this.auth, Math.floor(Date.now() / 1000));
+    const auth = authenticate(req, url, this.auth, Math.floor(Date.now() / 1000), viaGateway);
     if (!auth.ok) return reply(auth.status, jiraError([auth.message]));
     const principal = auth.principal;
     record.auth = principal.kind;
@@ -361,7 +382,7 @@ export class FakeJira {
   ): { rejected?: ReturnType<typeof rateLimited>; headers?: Record<string, string> } {
     const now = Date.now();
     const q = this.quota;
-    if (q && principal.kind === 'jwt') {
+    if (q && (principal.kind === 'jwt' || principal.kind === 'forge')) {
       if (now - q.windowStart >= q.windowMs) Object.assign(q, { windowStart: now, count: 0 });
       if (++q.count > q.calls)
         return {
@@ -400,6 +421,8 @@ export class FakeJira {
     if (access === 'administer' || access === 'site-admin') {
       if (principal.kind === 'jwt')
         return { status: 403, body: jiraError(['Connect apps cannot access this REST resource.']) };
+      if (principal.kind === 'forge')
+        return { status: 403, body: jiraError(['This API does not support Forge apps.']) };
       const allowed = access === 'administer' ? this.state.administrators : this.state.siteAdmins;
       if (!allowed.has(principal.accountId))
         return { status: 403, body: jiraError(['You do not have permission to perform this operation.']) };

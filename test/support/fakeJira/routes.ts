@@ -54,7 +54,7 @@ export const routes: Route[] = [
     pattern: /^\/rest\/api\/3\/myself$/,
     access: 'read',
     handle: ({ state, base, principal }) => {
-      if (principal.kind === 'jwt')
+      if (principal.kind === 'jwt' || principal.kind === 'forge')
         return ok({
           accountId: `addon-${principal.appKey}`,
           accountType: 'app',
