@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import type { Server } from 'node:http';
+import path from 'node:path';
 import { createApp } from './app';
 import { ConfigError, loadConfig, PROJECT_ROOT } from './config';
 import { resolveSecretKey } from './crypto/key';
@@ -11,6 +13,13 @@ async function main(): Promise<void> {
   process.chdir(PROJECT_ROOT); // atlassian-connect-express reads its descriptor and config.json from the working folder
   const config = loadConfig();
   const logger = createLogger(config.logLevel, undefined, config.logFormat);
+  config.forgeAppId ??= registeredAppId(path.join(PROJECT_ROOT, 'manifest.yml'));
+  logger.info(
+    config.forgeAppId
+      ? { forgeAppId: config.forgeAppId }
+      : { forgeAppId: null, hint: 'set FORGE_APP_ID (or run `forge register`) to accept calls from Forge' },
+    'Forge app id',
+  );
   const db = await openDatabase(config, logger);
   const applied = await migrateUp(db.sequelize);
   if (applied.length) logger.info({ applied }, 'migrations applied');
@@ -48,6 +57,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/**
+ * The app id `forge register` wrote into the generated manifest.yml (the audience of Forge's
+ * invocation tokens), when FORGE_APP_ID does not name one; the placeholder counts as none.
+ */
+function registeredAppId(manifestFile: string): string | undefined {
+  if (!fs.existsSync(manifestFile)) return undefined;
+  const id = /^\s+id:\s*["']?(ari:cloud:ecosystem::app\/[0-9a-f-]{36})["']?\s*$/m.exec(
+    fs.readFileSync(manifestFile, 'utf8'),
+  )?.[1];
+  return id && !/app\/0{8}-0{4}-0{4}-0{4}-0{12}$/.test(id) ? id : undefined;
 }
 
 /** The last line of start-up: where to go next. */
