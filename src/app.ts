@@ -103,7 +103,9 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   // SCIM parses its own bodies, so that even a malformed one gets a SCIM error.
   const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
   app.use((req, res, next) => (req.path.startsWith('/scim/') ? next() : json(req, res, next)));
-  app.use(homeRouter({ sequelize, localBaseUrl: config.localBaseUrl, port: config.port }));
+  app.use(
+    homeRouter({ sequelize, localBaseUrl: config.localBaseUrl, port: config.port, forgeAppId: config.forgeAppId }),
+  );
   app.use(
     '/vendor/aui',
     express.static(path.join(PROJECT_ROOT, 'node_modules/@atlassian/aui/dist/aui'), { maxAge: '7d', index: false }),

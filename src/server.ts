@@ -11,9 +11,12 @@ import { createLogger } from './logger';
 /** Process entry: config → database (+ migrations) → app → listen; stops cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   process.chdir(PROJECT_ROOT); // atlassian-connect-express reads its descriptor and config.json from the working folder
-  const config = loadConfig();
+  const loaded = loadConfig();
+  const config = Object.freeze({
+    ...loaded,
+    forgeAppId: loaded.forgeAppId ?? registeredAppId(path.join(PROJECT_ROOT, 'manifest.yml')),
+  });
   const logger = createLogger(config.logLevel, undefined, config.logFormat);
-  config.forgeAppId ??= registeredAppId(path.join(PROJECT_ROOT, 'manifest.yml'));
   logger.info(
     config.forgeAppId
       ? { forgeAppId: config.forgeAppId }

@@ -199,8 +199,15 @@ if (!asRoot) {
 
     await installAndStoreCredentials();
     await stopServer('SIGTERM');
+    // `forge register` wrote the app id into the generated manifest.yml: the server takes it from there.
+    const appId = 'ari:cloud:ecosystem::app/4f3c1a52-9f0e-4d0b-8a51-3d6f2f0c9e11';
+    fs.writeFileSync(path.join(copy, 'manifest.yml'), `app:\n  id: ${appId}\n  runtime:\n    name: nodejs24.x\n`);
     await start();
     expect(await credentials()).toMatchObject({ email: jira.admin.emailAddress, apiTokenSet: true });
+    const home = (await (await fetch(`${base()}/`, { headers: { Accept: 'application/json' } })).json()) as {
+      forgeAppId: string | null;
+    };
+    expect(home.forgeAppId).toBe(appId);
   });
 });
 

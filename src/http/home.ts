@@ -20,7 +20,12 @@ async function health(sequelize: Sequelize) {
  * The server's own front door: GET / says what this server is, whether it is healthy and how to
  * install it into a Jira site (HTML for a browser, JSON for a script); GET /healthz for probes.
  */
-export function homeRouter(deps: { sequelize: Sequelize; localBaseUrl: string; port: number }): Router {
+export function homeRouter(deps: {
+  sequelize: Sequelize;
+  localBaseUrl: string;
+  port: number;
+  forgeAppId?: string;
+}): Router {
   const router = Router();
   const home = view('home');
 
@@ -48,6 +53,7 @@ export function homeRouter(deps: { sequelize: Sequelize; localBaseUrl: string; p
               node: process.versions.node,
               https: deps.localBaseUrl.startsWith('https://'),
               port: deps.port,
+              forgeAppId: deps.forgeAppId,
             }),
           );
         },
@@ -58,7 +64,8 @@ export function homeRouter(deps: { sequelize: Sequelize; localBaseUrl: string; p
             ...body,
             baseUrl: deps.localBaseUrl,
             descriptor: `${deps.localBaseUrl}/atlassian-connect.json`,
-            install: 'npm run manifest, forge register, forge deploy, forge install: docs/install.md',
+            forgeAppId: deps.forgeAppId ?? null,
+            install: 'npm run manifest, forge register, npm start, forge deploy, forge install: docs/install.md',
           });
         },
       });
