@@ -380,7 +380,8 @@ const TYPES: Record<string, string> = {
 
 /**
  * Forge's CDN for a Custom UI resource: the bundle's files as they are, from an origin of their own
- * (never our server's), with nothing rendered server-side. A file the bundle lacks is a 404.
+ * (never our server's), with nothing rendered server-side, under a content security policy that
+ * allows no inline script or style. A file the bundle lacks is a 404.
  */
 export async function serveCustomUi(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const root = path.resolve(dir);
@@ -389,7 +390,13 @@ export async function serveCustomUi(dir: string): Promise<{ url: string; stop: (
     const file = path.resolve(root, rel);
     if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile())
       return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      // Forge's default policy for Custom UI: the bundle's own files only, no inline script or style
+      // (a manifest would have to ask for 'unsafe-inline'; ours does not).
+      'Content-Security-Policy':
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'",
+    });
     fs.createReadStream(file).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

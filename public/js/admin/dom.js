@@ -15,10 +15,23 @@ export function h(tag, attrs) {
     else if (k === 'text') el.textContent = v;
     else if (k === 'value') el.value = v;
     else if (k === 'checked') el.checked = !!v;
+    else if (k === 'style') setStyle(el, v);
     else el.setAttribute(k, v === true ? '' : v);
   });
   for (var i = 2; i < arguments.length; i++) append(el, arguments[i]);
   return el;
+}
+/**
+ * 'width:40%;color:red' set property by property (CSSOM): Forge's Custom UI forbids inline style
+ * attributes (no 'unsafe-inline'), which setAttribute('style') and cssText would be.
+ */
+function setStyle(el, css) {
+  String(css)
+    .split(';')
+    .forEach(function (decl) {
+      var i = decl.indexOf(':');
+      if (i > 0) el.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+    });
 }
 export function append(el, c) {
   if (c === undefined || c === null || c === false) return;
