@@ -1,4 +1,4 @@
-import { Op, type Transaction } from 'sequelize';
+import { Op, UniqueConstraintError, type Transaction } from 'sequelize';
 import type { Models, Tenant } from './models';
 
 /** What an install tells us about a site (Connect's install payload, in part). */
@@ -86,7 +86,15 @@ export class TenantRepository {
     const unclaimed = await this.models.Tenant.findAll({
       where: { baseUrl: [siteUrl, `${siteUrl}/`], installationId: null },
     });
-    if (unclaimed.length === 1) return unclaimed[0].update({ installationId });
+    if (unclaimed.length === 1) {
+      try {
+        return await unclaimed[0].update({ installationId });
+      } catch (err) {
+        // Two calls of the same installation associated it at once: the other one's claim stands.
+        if (err instanceof UniqueConstraintError) return this.findByInstallation(installationId);
+        throw err;
+      }
+    }
     return opts.create ? this.createForge(installationId, siteUrl) : null;
   }
 

@@ -1,6 +1,7 @@
 import https from 'node:https';
 import fs from 'node:fs';
 import { FakeEntra } from '../support/fakeEntra';
+import { FakeForge } from '../support/fakeForge';
 import { FakeJira } from '../support/fakeJira';
 
 /**
@@ -36,4 +37,34 @@ it('stops quietly when every call had a route', async () => {
   const jira = await new FakeJira().start();
   await fetch(`${jira.url}/rest/api/3/myself`); // a known route (401 without credentials)
   await expect(jira.stop()).resolves.toBeUndefined();
+});
+
+it("the fake Jira takes Forge's app system token only through its API gateway, and refuses it where Jira refuses apps", async () => {
+  const jira = await new FakeJira().start();
+  const forge = await new FakeForge().start();
+  try {
+    const inst = await forge.install(jira, 'http://127.0.0.1:9', { silent: true });
+    const token = await inst.refreshSystemToken();
+    const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
+    expect((await fetch(`${jira.apiBaseUrl}/rest/api/3/myself`, { headers: bearer(token) })).status).toBe(200);
+    // At the site's own URL a bearer token is an org API key, which this is not.
+    expect((await fetch(`${jira.url}/rest/api/3/myself`, { headers: bearer(token) })).status).toBe(401);
+    // An unknown or expired token, or none, at the gateway.
+    expect((await fetch(`${jira.apiBaseUrl}/rest/api/3/myself`, { headers: bearer('nope') })).status).toBe(401);
+    const stale = await forge.issueSystemToken(inst.ari, -1);
+    const expired = await fetch(`${jira.apiBaseUrl}/rest/api/3/myself`, { headers: bearer(stale) });
+    expect(expired.status).toBe(401);
+    expect(await expired.json()).toMatchObject({ errorMessages: ['The access token expired'] });
+    // Creating users and group writes: "This API does not support Forge apps".
+    const create = await fetch(`${jira.apiBaseUrl}/rest/api/3/user`, {
+      method: 'POST',
+      headers: { ...bearer(token), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ emailAddress: 'x@example.com', products: ['jira-software'] }),
+    });
+    expect(create.status).toBe(403);
+    expect(jira.calls.filter((c) => c.auth === 'forge')).toHaveLength(2);
+  } finally {
+    await jira.stop();
+    await forge.stop();
+  }
 });
