@@ -141,3 +141,23 @@ it("Forge's preUninstall removes the site and its data, as Connect's uninstalled
   });
   expect(forged.status).toBe(401);
 });
+
+it('a delivery that failed is redelivered by Forge, and the redelivery makes one site, not two', async () => {
+  let failures = 1;
+  const original = app.tenants.forForge.bind(app.tenants);
+  const spy = jest.spyOn(app.tenants, 'forForge').mockImplementation(async (...args) => {
+    if (failures-- > 0) throw new Error('the database blinked');
+    return original(...args);
+  });
+  try {
+    const inst = await forge.install(jira, app.url);
+    expect(inst.calls.map((c) => c.status)).toEqual([500, 204]);
+    const sites = (await app.db.sequelize.query('SELECT client_key FROM tenants'))[0];
+    expect(sites).toEqual([{ client_key: inst.ari }]);
+    // Forge's own redeliveries of an event that did succeed change nothing either.
+    expect((await inst.lifecycle('avi:forge:installed:app')).statuses).toEqual([204]);
+    expect((await app.db.sequelize.query('SELECT client_key FROM tenants'))[0]).toHaveLength(1);
+  } finally {
+    spy.mockRestore();
+  }
+});
