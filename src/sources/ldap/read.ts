@@ -1,0 +1,450 @@
+import crypto from 'node:crypto';
+import type { PulledGroup, PulledUser, PullStore } from '../../directory/pull';
+import type { LdapEntry, LdapSession } from './client';
+import type { LdapSettings } from './settings';
+
+/** What a read has done so far (the run's progress and, at the end, its summary). */
+export interface LdapProgress {
+  mode: 'full';
+  phase: string;
+  pages: number;
+  usersSeen: number;
+  groupsSeen: number;
+  membershipsSeen: number;
+  removed: number;
+  skipped: string[];
+}
+
+const WRITE_BATCH = 500;
+const MAX_NOTES = 20;
+/** userAccountControl's ACCOUNTDISABLE bit. */
+const UAC_DISABLED = 0x2;
+
+/** The first value of an attribute as text ('' when absent). */
+export function first(e: LdapEntry, attr: string): string {
+  const v = valueOf(e, attr);
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? '' : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+}
+
+/** Every value of an attribute as text. */
+export function all(e: LdapEntry, attr: string): string[] {
+  const v = valueOf(e, attr);
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return list.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
+}
+
+/** Attribute names are case-insensitive; servers answer in their own case. */
+function valueOf(e: LdapEntry, attr: string): LdapEntry[string] | undefined {
+  if (attr in e) return e[attr];
+  const lower = attr.toLowerCase();
+  const key = Object.keys(e).find((k) => k.toLowerCase() === lower);
+  return key === undefined ? undefined : e[key];
+}
+
+/** Active Directory's objectGUID (16 bytes, the first three fields little-endian) as its canonical string. */
+export function guidToString(b: Buffer): string {
+  const h = (from: number, to: number, reverse: boolean) => {
+    const part = b.subarray(from, to);
+    return Buffer.from(reverse ? [...part].reverse() : part).toString('hex');
+  };
+  return `${h(0, 4, true)}-${h(4, 6, true)}-${h(6, 8, true)}-${h(8, 10, false)}-${h(10, 16, false)}`;
+}
+
+/** The directory's unique id of an entry (objectGUID or entryUUID), lower case; '' when it has none. */
+export function entryId(e: LdapEntry, attr: string): string {
+  const v = valueOf(e, attr);
+  const one = Array.isArray(v) ? v[0] : v;
+  if (Buffer.isBuffer(one)) return one.length === 16 ? guidToString(one) : '';
+  const s = String(one ?? '').toLowerCase();
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s) ? s : '';
+}
+
+/** A DN as a key: lower case, no spaces around separators (servers differ in both). */
+export function dnKey(dn: string): string {
+  return dn
+    .trim()
+    .replace(/\s*([,=+])\s*/g, '$1')
+    .toLowerCase();
+}
+
+/** The attributes a user search asks for. */
+export function userAttributes(s: LdapSettings): string[] {
+  const a = s.attributes;
+  return [
+    ...new Set([
+      a.id,
+      a.userName,
+      a.email,
+      a.displayName,
+      'cn',
+      'givenName',
+      'sn',
+      'title',
+      'department',
+      ...a.extra,
+      ...(s.directoryType === 'activeDirectory' ? ['userAccountControl', 'userPrincipalName'] : []),
+      ...(s.membership === 'memberOf' ? ['memberOf'] : []),
+    ]),
+  ];
+}
+
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+/**
+ * A directory entry as the store keeps a user: the attributes read (under their LDAP names, so the
+ * rules' custom mappings can name them) plus SCIM's names for the identity, so one set of rules
+ * serves push and pull. Null when the entry has no id or no username.
+ */
+export function toPulledUser(e: LdapEntry, s: LdapSettings, disabled: boolean): PulledUser | null {
+  const a = s.attributes;
+  const id = entryId(e, a.id);
+  const userName = first(e, a.userName);
+  if (!id || !userName) return null;
+  const email = first(e, a.email) || null;
+  const displayName = first(e, a.displayName) || first(e, 'cn') || null;
+  const ldap: Record<string, string | string[]> = {};
+  for (const attr of [a.email, a.displayName, 'givenName', 'sn', 'title', 'department', ...a.extra]) {
+    const values = all(e, attr);
+    if (values.length) ldap[attr] = values.length === 1 ? values[0] : values;
+  }
+  const title = first(e, 'title');
+  const department = first(e, 'department');
+  return {
+    id,
+    userName,
+    email,
+    displayName,
+    active: !disabled,
+    externalId: e.dn,
+    resource: {
+      ...ldap,
+      dn: e.dn,
+      userName,
+      displayName,
+      active: !disabled,
+      emails: email ? [{ value: email, primary: true, type: 'work' }] : [],
+      name: { givenName: first(e, 'givenName') || null, familyName: first(e, 'sn') || null },
+      ...(title ? { title } : {}),
+      ...(department ? { [ENTERPRISE]: { department } } : {}),
+    },
+  };
+}
+
+/** Whether Active Directory says the account is disabled (userAccountControl bit 0x2). */
+export function adDisabled(e: LdapEntry): boolean {
+  const uac = Number.parseInt(first(e, 'userAccountControl'), 10);
+  return Number.isFinite(uac) && (uac & UAC_DISABLED) !== 0;
+}
+
+/** What "only users of these groups" lets in: group DN keys, and member DN keys or user names. */
+interface Scope {
+  groups: Set<string>;
+  members: Set<string>;
+}
+
+interface GroupRead {
+  id: string;
+  dn: string;
+  name: string;
+  /** Member DNs (member model) or user names (memberUid), keys as `dnKey` gives them. */
+  members: string[];
+  /** The groups this one is in (memberOf model), as DN keys. */
+  memberOf: string[];
+}
+
+/**
+ * A full read of one LDAP connection into the directory store: groups first (their members kept
+ * as DN keys), then users page by page (each written as it comes, with its DN remembered), then the
+ * memberships resolved — nested groups flattened, cycles included — and everything the read did not
+ * mark swept. Keyed by the directory's unique id, so a rename or a move is an update.
+ */
+export class LdapFullRead {
+  readonly progress: LdapProgress = {
+    mode: 'full',
+    phase: 'starting',
+    pages: 0,
+    usersSeen: 0,
+    groupsSeen: 0,
+    membershipsSeen: 0,
+    removed: 0,
+    skipped: [],
+  };
+  private readonly mark = crypto.randomUUID();
+  private readonly buffers: string[];
+
+  constructor(
+    private readonly connectionId: string,
+    private readonly s: LdapSettings,
+    private readonly session: LdapSession,
+    private readonly store: PullStore,
+    private readonly report: (p: LdapProgress) => void = () => undefined,
+  ) {
+    this.buffers = s.attributes.id === 'objectGUID' ? ['objectGUID'] : [];
+  }
+
+  async run(): Promise<LdapProgress> {
+    const groups = await this.readGroups();
+    const byDn = new Map(groups.map((g) => [dnKey(g.dn), g]));
+    const allowed = this.s.users.onlyMembersOf.length ? this.scopeOf(byDn) : null;
+    const disabled = await this.disabledIds();
+    const users = await this.readUsers(disabled, allowed);
+    this.step('writing memberships');
+    await this.writeMemberships(groups, byDn, users);
+    this.step('removing what left the directory');
+    const swept = await this.store.sweep(this.connectionId, this.mark, {
+      users: true,
+      groups: true,
+      memberships: true,
+    });
+    this.progress.removed += swept.users;
+    this.step('done');
+    return this.progress;
+  }
+
+  private step(phase: string): void {
+    this.progress.phase = phase;
+    this.report(this.progress);
+  }
+
+  private skip(note: string): void {
+    if (this.progress.skipped.length < MAX_NOTES) this.progress.skipped.push(note);
+  }
+
+  private async readGroups(): Promise<GroupRead[]> {
+    this.step('reading groups');
+    const s = this.s;
+    const ad = s.directoryType === 'activeDirectory';
+    // Samba (like some AD versions) hands every value to a plain `member`; real AD stops at 1,500:
+    // ask for ranges explicitly, so both behave alike and large groups come in slices.
+    const memberAttr = s.membership === 'member' ? (ad ? 'member;range=0-*' : 'member') : null;
+    const attributes = [
+      s.attributes.id,
+      s.attributes.groupName,
+      ...(memberAttr ? [memberAttr, 'uniqueMember'] : []),
+      ...(s.membership === 'memberUid' ? ['memberUid'] : []),
+      ...(s.membership === 'memberOf' ? ['memberOf'] : []),
+    ];
+    const out: GroupRead[] = [];
+    for await (const page of this.session.pages(s.groups.baseDn, {
+      scope: 'sub',
+      filter: s.groups.filter,
+      attributes,
+      explicitBufferAttributes: this.buffers,
+    })) {
+      this.progress.pages++;
+      const pulled: PulledGroup[] = [];
+      for (const e of page) {
+        const id = entryId(e, s.attributes.id);
+        const name = first(e, s.attributes.groupName);
+        if (!id || !name) {
+          this.skip(`group ${e.dn}: no ${!id ? s.attributes.id : s.attributes.groupName}`);
+          continue;
+        }
+        const members =
+          s.membership === 'memberUid'
+            ? all(e, 'memberUid').map((u) => u.toLowerCase())
+            : s.membership === 'member'
+              ? [...(await this.memberDns(e)), ...all(e, 'uniqueMember')].map(dnKey)
+              : [];
+        out.push({ id, dn: e.dn, name, members, memberOf: all(e, 'memberOf').map(dnKey) });
+        pulled.push({ id, displayName: name, resource: { displayName: name, dn: e.dn, description: null } });
+      }
+      const conflicts = await this.store.upsertGroups(this.connectionId, pulled, this.mark);
+      for (const c of conflicts) this.skip(`group ${c.id}: name ${c.displayName} is already another group's`);
+      this.progress.groupsSeen += pulled.length;
+      this.report(this.progress);
+    }
+    return out;
+  }
+
+  /**
+   * A group's member DNs, by ranges when the server slices them (`member;range=0-1499`, then on,
+   * the last slice ending in `-*`); a plain `member` when it does not.
+   */
+  private async memberDns(e: LdapEntry): Promise<string[]> {
+    const ranged = Object.keys(e).find((k) => /^member;range=/i.test(k));
+    if (!ranged) return all(e, 'member');
+    const members = all(e, ranged);
+    let m = /^member;range=(\d+)-(\d+|\*)$/i.exec(ranged);
+    while (m && m[2] !== '*') {
+      const next = Number(m[2]) + 1;
+      const slice = await this.session.read(e.dn, [`member;range=${next}-*`]);
+      const key = slice && Object.keys(slice).find((k) => /^member;range=/i.test(k));
+      if (!slice || !key) break;
+      members.push(...all(slice, key));
+      m = /^member;range=(\d+)-(\d+|\*)$/i.exec(key);
+    }
+    return members;
+  }
+
+  /**
+   * Who "only users of these groups" lets in: the chosen groups and the groups nested in them, and
+   * their members as DN keys (member model) or user names (memberUid); with memberOf, a user is
+   * in when one of its groups is.
+   */
+  private scopeOf(byDn: Map<string, GroupRead>): Scope {
+    const scope: Scope = { groups: new Set(), members: new Set() };
+    const stack = this.s.users.onlyMembersOf.map(dnKey);
+    const children = new Map<string, string[]>();
+    if (this.s.membership === 'memberOf')
+      for (const [dn, g] of byDn)
+        for (const parent of g.memberOf) children.set(parent, [...(children.get(parent) ?? []), dn]);
+    while (stack.length) {
+      const dn = stack.pop()!;
+      if (scope.groups.has(dn) || !byDn.has(dn)) continue;
+      scope.groups.add(dn);
+      for (const m of byDn.get(dn)!.members) {
+        if (byDn.has(m)) stack.push(m);
+        else scope.members.add(m);
+      }
+      stack.push(...(children.get(dn) ?? []));
+    }
+    return scope;
+  }
+
+  /** Ids of the users a disabled filter matches (directories other than Active Directory). */
+  private async disabledIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    const f = this.s.disabledFilter;
+    if (!f || this.s.directoryType === 'activeDirectory') return ids;
+    this.step('reading disabled users');
+    for await (const page of this.session.pages(this.s.users.baseDn, {
+      scope: this.s.users.scope,
+      filter: `(&${this.s.users.filter}${f})`,
+      attributes: [this.s.attributes.id],
+      explicitBufferAttributes: this.buffers,
+    }))
+      for (const e of page) ids.add(entryId(e, this.s.attributes.id));
+    return ids;
+  }
+
+  /** Reads and writes the users; returns DN key → id and (for memberUid) username → id, and memberOf lists. */
+  private async readUsers(
+    disabled: Set<string>,
+    allowed: Scope | null,
+  ): Promise<{ byDn: Map<string, string>; byName: Map<string, string>; memberOf: Map<string, string[]> }> {
+    this.step('reading users');
+    const s = this.s;
+    const byDn = new Map<string, string>();
+    const byName = new Map<string, string>();
+    const memberOf = new Map<string, string[]>();
+    const ad = s.directoryType === 'activeDirectory';
+    let batch: PulledUser[] = [];
+    const flush = async () => {
+      const conflicts = await this.store.upsertUsers(this.connectionId, batch, this.mark);
+      for (const c of conflicts) this.skip(`user ${c.id}: username ${c.userName} is already another user's`);
+      batch = [];
+    };
+    for await (const page of this.session.pages(s.users.baseDn, {
+      scope: s.users.scope,
+      filter: s.users.filter,
+      attributes: userAttributes(s),
+      explicitBufferAttributes: this.buffers,
+    })) {
+      this.progress.pages++;
+      for (const e of page) {
+        const key = dnKey(e.dn);
+        const groupsOf = s.membership === 'memberOf' ? all(e, 'memberOf').map(dnKey) : [];
+        if (
+          allowed &&
+          !allowed.members.has(key) &&
+          !allowed.members.has(first(e, s.attributes.userName).toLowerCase()) &&
+          !groupsOf.some((g) => allowed.groups.has(g))
+        )
+          continue;
+        const id = entryId(e, s.attributes.id);
+        const user = toPulledUser(e, s, ad ? adDisabled(e) : disabled.has(id));
+        if (!user) {
+          this.skip(`user ${e.dn}: no ${!id ? s.attributes.id : s.attributes.userName}`);
+          continue;
+        }
+        byDn.set(key, user.id);
+        byName.set(user.userName.toLowerCase(), user.id);
+        if (groupsOf.length) memberOf.set(user.id, groupsOf);
+        batch.push(user);
+        if (batch.length >= WRITE_BATCH) await flush();
+      }
+      this.progress.usersSeen += page.length;
+      this.report(this.progress);
+    }
+    await flush();
+    return { byDn, byName, memberOf };
+  }
+
+  /** Each group's users, nested groups flattened (a cycle ends where it began), written in batches. */
+  private async writeMemberships(
+    groups: GroupRead[],
+    byDn: Map<string, GroupRead>,
+    users: { byDn: Map<string, string>; byName: Map<string, string>; memberOf: Map<string, string[]> },
+  ): Promise<void> {
+    const s = this.s;
+    // Direct members: user ids and child groups, by the membership model.
+    const directUsers = new Map<string, Set<string>>();
+    const children = new Map<string, Set<string>>();
+    const add = (m: Map<string, Set<string>>, k: string, v: string) => {
+      let set = m.get(k);
+      if (!set) m.set(k, (set = new Set()));
+      set.add(v);
+    };
+    for (const g of groups) {
+      for (const m of g.members) {
+        if (s.membership === 'memberUid') {
+          const u = users.byName.get(m);
+          if (u) add(directUsers, g.id, u);
+        } else {
+          const u = users.byDn.get(m);
+          if (u) add(directUsers, g.id, u);
+          const child = byDn.get(m);
+          if (child && child.id !== g.id) add(children, g.id, child.id);
+        }
+      }
+      if (s.membership === 'memberOf')
+        for (const parent of g.memberOf) {
+          const p = byDn.get(parent);
+          if (p && p.id !== g.id) add(children, p.id, g.id);
+        }
+    }
+    if (s.membership === 'memberOf')
+      for (const [userId, dns] of users.memberOf)
+        for (const dn of dns) {
+          const g = byDn.get(dn);
+          if (g) add(directUsers, g.id, userId);
+        }
+    let pairs: Array<[string, string]> = [];
+    for (const g of groups) {
+      const members = s.nested
+        ? this.flatten(g.id, directUsers, children)
+        : (directUsers.get(g.id) ?? new Set<string>());
+      for (const u of members) pairs.push([g.id, u]);
+      if (pairs.length >= WRITE_BATCH * 4) {
+        await this.store.addMemberships(this.connectionId, pairs, this.mark);
+        this.progress.membershipsSeen += pairs.length;
+        pairs = [];
+      }
+    }
+    await this.store.addMemberships(this.connectionId, pairs, this.mark);
+    this.progress.membershipsSeen += pairs.length;
+  }
+
+  /** A group's users with its nested groups' (each group visited once, so a cycle ends). */
+  private flatten(
+    root: string,
+    directUsers: Map<string, Set<string>>,
+    children: Map<string, Set<string>>,
+  ): Set<string> {
+    const out = new Set<string>();
+    const seen = new Set<string>([root]);
+    const stack = [root];
+    while (stack.length) {
+      const g = stack.pop()!;
+      for (const u of directUsers.get(g) ?? []) out.add(u);
+      for (const c of children.get(g) ?? [])
+        if (!seen.has(c)) {
+          seen.add(c);
+          stack.push(c);
+        }
+    }
+    return out;
+  }
+}

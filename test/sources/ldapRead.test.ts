@@ -1,0 +1,208 @@
+import crypto from 'node:crypto';
+import { Sql } from '../../src/db/sql';
+import { PullStore } from '../../src/directory/pull';
+import { openSession } from '../../src/sources/ldap/client';
+import { LdapFullRead } from '../../src/sources/ldap/read';
+import { ldapSettingsSchema, type LdapSettings } from '../../src/sources/ldap/settings';
+import { PullFailed } from '../../src/sources/source';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { describeWithSlapd, Slapd } from '../support/slapd';
+
+/**
+ * The LDAP reader against a real OpenLDAP server (slapd with memberof): a full read into the
+ * directory store, keyed by entryUUID; nested groups with a cycle; a rename and a move; a deletion;
+ * disabled users by filter; paging past the server's size limit; StartTLS and LDAPS with the CA;
+ * and the bind failures' sentences.
+ */
+let slapd: Slapd;
+let db: TestDatabase;
+let store: PullStore;
+let sql: Sql;
+
+describeWithSlapd('LDAP full read (OpenLDAP)', () => {
+  beforeAll(async () => {
+    slapd = await new Slapd().start();
+    db = await createTestDatabase();
+    sql = new Sql(db.sequelize);
+    store = new PullStore(sql);
+  }, 30_000);
+  afterAll(async () => {
+    await slapd?.stop();
+    await db?.drop();
+  });
+
+  /** A connection row of its own, and settings for an OU of its own. */
+  async function fixture(overrides: Record<string, unknown> = {}) {
+    const name = `t${crypto.randomBytes(4).toString('hex')}`;
+    const ou = await slapd.ou(name);
+    const people = await slapd.ou2(ou, 'people');
+    const groups = await slapd.ou2(ou, 'groups');
+    const clientKey = `site-${name}`;
+    const connectionId = crypto.randomUUID();
+    await sql.query(
+      "INSERT INTO tenants (client_key, base_url, product_type, enabled, installed_at, created_at, updated_at) VALUES ($1, 'https://x.atlassian.net', 'jira', true, now(), now(), now())",
+      [clientKey],
+    );
+    await sql.query(
+      "INSERT INTO connections (id, client_key, name, kind, provider) VALUES ($1, $2, $3, 'ldap', 'openldap')",
+      [connectionId, clientKey, name],
+    );
+    const settings = ldapSettingsSchema.parse({
+      directoryType: 'openldap',
+      urls: [slapd.url],
+      caCertificate: slapd.caPem,
+      bindName: slapd.adminDn,
+      users: { baseDn: people },
+      groups: { baseDn: groups },
+      ...overrides,
+    });
+    const read = async (s = settings) => {
+      const session = await openSession(s, slapd.adminPassword);
+      try {
+        return await new LdapFullRead(connectionId, s, session, store).run();
+      } finally {
+        await session.close();
+      }
+    };
+    const stored = async () => ({
+      users: await sql.query<{ id: string; user_name: string; email: string | null; active: boolean }>(
+        'SELECT id, user_name, email, active FROM directory_users WHERE connection_id = $1 ORDER BY user_name',
+        [connectionId],
+      ),
+      groups: Object.fromEntries(
+        (
+          await sql.query<{ name: string; members: string[] }>(
+            `SELECT g.display_name AS name, coalesce(array_agg(u.user_name ORDER BY u.user_name) FILTER (WHERE u.id IS NOT NULL), '{}') AS members
+             FROM directory_groups g LEFT JOIN directory_memberships m ON m.connection_id = g.connection_id AND m.group_id = g.id
+             LEFT JOIN directory_users u ON u.connection_id = m.connection_id AND u.id = m.user_id
+             WHERE g.connection_id = $1 GROUP BY g.display_name`,
+            [connectionId],
+          )
+        ).map((r) => [r.name, r.members]),
+      ),
+    });
+    return { people, groups, settings, read, stored, connectionId };
+  }
+
+  it('reads users and groups with nested members (a cycle included), keyed by entryUUID: a rename and a move are updates, a deletion goes', async () => {
+    const f = await fixture();
+    const ann = await slapd.addUser(f.people, 'ann', { mail: 'ann@example.test', cn: 'Ann A' });
+    const bob = await slapd.addUser(f.people, 'bob', { mail: 'bob@example.test' });
+    const cy = await slapd.addUser(f.people, 'cy', { mail: 'cy@example.test' });
+    const inner = await slapd.addGroup(f.groups, 'inner', [bob]);
+    const outer = await slapd.addGroup(f.groups, 'outer', [ann, inner]);
+    await slapd.modify(inner, 'add', 'member', [outer]); // a cycle: inner ⊂ outer ⊂ inner
+    await slapd.addGroup(f.groups, 'solo', [cy]);
+
+    const p = await f.read();
+    expect(p).toMatchObject({ usersSeen: 3, groupsSeen: 3, skipped: [] });
+    let st = await f.stored();
+    expect(st.users.map((u) => [u.user_name, u.email, u.active])).toEqual([
+      ['ann', 'ann@example.test', true],
+      ['bob', 'bob@example.test', true],
+      ['cy', 'cy@example.test', true],
+    ]);
+    expect(st.groups).toEqual({ inner: ['ann', 'bob'], outer: ['ann', 'bob'], solo: ['cy'] });
+    const annId = st.users[0].id;
+
+    // Rename ann (a new uid) and move cy to another OU under the same base: the same ids, updated.
+    await slapd.rename(ann, `uid=anna,${f.people}`);
+    await slapd.modify(`uid=anna,${f.people}`, 'replace', 'uid', ['anna']);
+    const sub = await slapd.ou2(f.people, 'moved');
+    await slapd.rename(cy, `uid=cy,${sub}`);
+    await slapd.del(bob);
+    await f.read();
+    st = await f.stored();
+    expect(st.users.map((u) => u.user_name)).toEqual(['anna', 'cy']);
+    expect(st.users[0].id).toBe(annId);
+    expect(st.groups).toEqual({ inner: ['anna'], outer: ['anna'], solo: ['cy'] });
+  });
+
+  it('pages past the server size limit (500 a search), and marks users a disabled filter matches as inactive', async () => {
+    const f = await fixture({ disabledFilter: '(employeeType=disabled)' });
+    const dns: string[] = [];
+    await slapd.withAdmin(async (c) => {
+      for (let i = 0; i < 620; i++) {
+        const dn = `uid=u${i},${f.people}`;
+        await c.add(dn, {
+          objectClass: 'inetOrgPerson',
+          uid: `u${i}`,
+          cn: `U ${i}`,
+          sn: 'U',
+          mail: `u${i}@example.test`,
+          ...(i % 100 === 7 ? { employeeType: 'disabled' } : {}),
+        });
+        dns.push(dn);
+      }
+    });
+    await slapd.addGroup(f.groups, 'everyone', dns);
+    const p = await f.read();
+    expect(p.usersSeen).toBe(620);
+    const st = await f.stored();
+    expect(st.users).toHaveLength(620);
+    expect(
+      st.users
+        .filter((u) => !u.active)
+        .map((u) => u.user_name)
+        .sort(),
+    ).toEqual(['u107', 'u207', 'u307', 'u407', 'u507', 'u607', 'u7'].sort());
+    expect(st.groups.everyone).toHaveLength(620);
+  }, 60_000);
+
+  it('only users of the chosen groups, nested included, when asked', async () => {
+    const f = await fixture();
+    const ann = await slapd.addUser(f.people, 'ann');
+    const bob = await slapd.addUser(f.people, 'bob');
+    await slapd.addUser(f.people, 'cy');
+    const inner = await slapd.addGroup(f.groups, 'inner', [bob]);
+    const chosen = await slapd.addGroup(f.groups, 'chosen', [ann, inner]);
+    const s = ldapSettingsSchema.parse({
+      ...f.settings,
+      users: { ...f.settings.users, onlyMembersOf: [chosen] },
+    });
+    await f.read(s);
+    expect((await f.stored()).users.map((u) => u.user_name)).toEqual(['ann', 'bob']);
+  });
+
+  it('connects with StartTLS and with LDAPS, verifying the certificate with the given CA', async () => {
+    const f = await fixture();
+    await slapd.addUser(f.people, 'tls');
+    const startTls = { ...f.settings, urls: [slapd.url], startTls: true };
+    await expect(f.read(startTls)).resolves.toMatchObject({ usersSeen: 1 });
+    const ldaps = { ...f.settings, urls: [slapd.ldapsUrl] };
+    await expect(f.read(ldaps)).resolves.toMatchObject({ usersSeen: 1 });
+    // Without the CA the server's self-signed certificate is not trusted, and the sentence says so.
+    await expect(openSession({ ...ldaps, caCertificate: null }, slapd.adminPassword)).rejects.toThrow(
+      /TLS certificate is not trusted.*paste the CA certificate/,
+    );
+    // Turning verification off is the admin's explicit choice.
+    const off = await openSession({ ...ldaps, caCertificate: null, verifyCertificate: false }, slapd.adminPassword);
+    await off.close();
+  });
+
+  it('tries the next server when one is down, and says in one sentence what is wrong', async () => {
+    const f = await fixture();
+    const down = 'ldap://127.0.0.1:1';
+    const s = { ...f.settings, urls: [down, slapd.url] };
+    const session = await openSession(s, slapd.adminPassword);
+    expect(session.url).toBe(slapd.url);
+    await session.close();
+    const fail = (settings: LdapSettings, pw: string | null) =>
+      openSession(settings, pw).then(
+        () => 'connected',
+        (e: unknown) => (e instanceof PullFailed ? e.message : `not a PullFailed: ${String(e)}`),
+      );
+    expect(await fail({ ...f.settings, urls: [down] }, slapd.adminPassword)).toMatch(
+      /refused the connection: is the directory server running/,
+    );
+    expect(await fail(f.settings, 'wrong')).toMatch(
+      /refused the bind as cn=admin,dc=example,dc=test: the password is wrong/,
+    );
+    expect(
+      await fail(
+        { ...f.settings, startTls: false, urls: [slapd.ldapsUrl.replace('ldaps', 'ldap')] },
+        slapd.adminPassword,
+      ),
+    ).toMatch(/closed the connection|did not answer/);
+  });
+});
