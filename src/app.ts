@@ -46,6 +46,7 @@ import { ScimTokenCache } from './scim/tokenCache';
 import { PullStore } from './directory/pull';
 import { Scheduler } from './jobs/scheduler';
 import { EntraService } from './sources/entra/service';
+import { LdapService } from './sources/ldap/service';
 import { FirstLogins, type UserCreatedEvent } from './jobs/firstLogin';
 import { PullSources } from './sources/source';
 import { SourceStateRepository } from './sources/state';
@@ -74,6 +75,7 @@ export interface AppServices {
   outbox: OutboxTrigger;
   reconciler: Reconciler;
   entra: EntraService;
+  ldap: LdapService;
   scheduler: Scheduler;
   startBackground: () => void;
   /** Stops what the app runs in the background (the notification listener). */
@@ -170,7 +172,8 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     options: config.entra,
     logger,
   });
-  const sources = new PullSources({ entra });
+  const ldap = new LdapService({ connections, box, pull: new PullStore(sql), logger });
+  const sources = new PullSources({ entra, ldap });
   const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
   let stopRetention: (() => void) | undefined;
   const firstLogins = new FirstLogins({ connections, sources, engine, outbox: outboxStore, jira, logger });
@@ -224,6 +227,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       links,
       outbox: outboxStore,
       entra,
+      ldap,
       sources,
       sourceState,
       onConnectionChanged: (id) => {
@@ -253,6 +257,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     outbox,
     reconciler,
     entra,
+    ldap,
     scheduler,
     /** Starts the background work: the executor's polling, the SCIM trigger, scheduled reconciliation and history retention. */
     startBackground: () => {

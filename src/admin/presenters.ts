@@ -29,7 +29,12 @@ export function presentConnection(
     name: c.name,
     kind: c.kind,
     provider: c.provider,
-    providerLabel: c.kind === 'entra' ? 'Microsoft Entra ID (Graph)' : (PROVIDER_LABELS[c.provider] ?? c.provider),
+    providerLabel:
+      c.kind === 'entra'
+        ? 'Microsoft Entra ID (Graph)'
+        : c.kind === 'ldap'
+          ? (LDAP_LABELS[c.provider] ?? 'LDAP')
+          : (PROVIDER_LABELS[c.provider] ?? c.provider),
     target: c.target,
     importUsers: c.importUsers,
     importGroups: c.importGroups,
@@ -53,10 +58,25 @@ export function presentConnection(
           },
         }
       : {}),
+    ...(c.kind === 'ldap'
+      ? {
+          // Every setting as stored (the CA certificate is public); the bind password never, only whether one is set.
+          ldap: {
+            ...(c.settings.ldap as Record<string, unknown> | undefined),
+            bindPasswordSet: pull?.secretSet ?? false,
+          },
+        }
+      : {}),
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
 }
+
+const LDAP_LABELS: Record<string, string> = {
+  activeDirectory: 'Active Directory (LDAP)',
+  openldap: 'OpenLDAP',
+  other: 'LDAP directory',
+};
 
 /** The SCIM base URL a client is given for a connection. */
 export const scimBaseUrl = (localBaseUrl: string, id: string) => `${localBaseUrl}/scim/v2/${id}`;

@@ -15,6 +15,7 @@ import {
 } from './connections/handlers';
 import { createConnectionSchema, testConnectionSchema, updateConnectionSchema } from './connections/schema';
 import type { EntraService } from '../sources/entra/service';
+import type { LdapService } from '../sources/ldap/service';
 import type { PullSources } from '../sources/source';
 import type { SourceStateRepository } from '../sources/state';
 import {
@@ -53,6 +54,7 @@ export interface AdminApiDeps {
   links: LinkRepository;
   outbox: Outbox;
   entra: EntraService;
+  ldap: LdapService;
   sources: PullSources;
   sourceState: SourceStateRepository;
   onConnectionChanged: (id: string) => void;

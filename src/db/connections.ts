@@ -95,7 +95,7 @@ export class ConnectionRepository {
     id: string,
     f: ConnectionFields,
     token?: { hash: string; hint: string },
-    pull?: { settings: Record<string, unknown>; secretEnc: string },
+    pull?: { settings: Record<string, unknown>; secretEnc: string | null },
   ): Promise<Connection> {
     const rows = await this.guard(() =>
       this.db.query<Row>(

@@ -7,6 +7,8 @@ import { ConnectionNameTaken, type Connection, type ConnectionRepository } from 
 import type { EntraService } from '../../sources/entra/service';
 import { entraSettingsSchema, type EntraSettings } from '../../sources/entra/settings';
 import type { SourceStateRepository } from '../../sources/state';
+import type { LdapService } from '../../sources/ldap/service';
+import { ldapSettingsSchema, type LdapSettings } from '../../sources/ldap/settings';
 import { AppError, notFound, validationError } from '../../http/errors';
 import { presentConnection } from '../presenters';
 import type { CreateConnection, TestConnection, UpdateConnection } from './schema';
@@ -15,6 +17,7 @@ export interface ConnectionDeps {
   connections: ConnectionRepository;
   localBaseUrl: string;
   entra: EntraService;
+  ldap: LdapService;
   sourceState: SourceStateRepository;
   /** Tells this instance's scheduler that a connection changed (others hear it from Postgres). */
   onConnectionChanged: (id: string) => void;
@@ -33,7 +36,7 @@ const nameTaken = () =>
 
 /** A connection as the API shows it, with a pull connection's secret status and sync state. */
 async function present(deps: ConnectionDeps, c: Connection) {
-  if (c.kind !== 'entra') return presentConnection(c, deps.localBaseUrl);
+  if (c.kind === 'scim') return presentConnection(c, deps.localBaseUrl);
   const [sealed, state] = await Promise.all([
     deps.connections.sealedSecret(c.clientKey, c.id),
     deps.sourceState.get(c.id),
@@ -73,6 +76,20 @@ export const createConnection = (deps: ConnectionDeps): RequestHandler =>
           .json(await present(deps, c));
         return;
       }
+      if (body.kind === 'ldap') {
+        const { ldap, bindPassword, ...fields } = body;
+        requirePassword(ldap, bindPassword);
+        const c = await deps.connections.create(clientKey, id, { ...fields, provider: ldap.directoryType }, undefined, {
+          settings: { ldap },
+          secretEnc: bindPassword ? deps.ldap.seal(id, bindPassword) : null,
+        });
+        deps.onConnectionChanged(c.id);
+        res
+          .status(201)
+          .location(`/api/v1/connections/${c.id}`)
+          .json(await present(deps, c));
+        return;
+      }
       const token = newToken();
       const c = await deps.connections.create(clientKey, id, body, token);
       res
@@ -96,6 +113,30 @@ function mergedEntra(c: Connection, patch: Record<string, unknown> | undefined):
   return parsed.data;
 }
 
+/** Stored LDAP settings with a patch merged over them (one level deep), validated whole (errors name `ldap.<field>`). */
+function mergedLdap(c: Connection, patch: Record<string, unknown> | undefined): LdapSettings {
+  const stored = (c.settings.ldap as Record<string, unknown> | undefined) ?? {};
+  const merged: Record<string, unknown> = { ...stored };
+  for (const [k, v] of Object.entries(patch ?? {})) {
+    const old = stored[k];
+    merged[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && old && typeof old === 'object' && !Array.isArray(old)
+        ? { ...old, ...v }
+        : v;
+  }
+  const parsed = ldapSettingsSchema.safeParse(merged);
+  if (!parsed.success) throw validationError(parsed.error, 'ldap');
+  return parsed.data;
+}
+
+/** A bind name needs its password (on create); an anonymous bind has none. */
+function requirePassword(ldap: LdapSettings, password: string | undefined): void {
+  if (ldap.bindName && !password)
+    throw new AppError(400, 'validation_failed', 'bindPassword: required with a bind name', {
+      fields: { bindPassword: 'Required: the bind account needs its password.' },
+    });
+}
+
 export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
     const { clientKey } = requireContext(req);
@@ -110,9 +151,19 @@ export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
         { fields: { entra: 'only for kind "entra"' } },
       );
     }
-    if (before.kind === 'entra' && body.provider !== undefined)
-      throw new AppError(400, 'validation_failed', "provider: an Entra ID connection's provider is fixed", {
-        fields: { provider: 'fixed for kind "entra"' },
+    if (before.kind !== 'ldap' && (body.ldap !== undefined || body.bindPassword !== undefined)) {
+      throw new AppError(
+        400,
+        'validation_failed',
+        'ldap: only an LDAP connection has LDAP settings and a bind password',
+        {
+          fields: { ldap: 'only for kind "ldap"' },
+        },
+      );
+    }
+    if (before.kind !== 'scim' && body.provider !== undefined)
+      throw new AppError(400, 'validation_failed', "provider: a pull connection's provider is fixed", {
+        fields: { provider: `fixed for kind "${before.kind}"` },
       });
     try {
       if (body.entra !== undefined) {
@@ -135,6 +186,10 @@ export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
       }
       if (body.clientSecret !== undefined)
         await deps.connections.setSecret(clientKey, before.id, deps.entra.seal(before.id, body.clientSecret));
+      if (body.ldap !== undefined)
+        await deps.connections.saveSettings(clientKey, before.id, { ldap: mergedLdap(before, body.ldap) });
+      if (body.bindPassword !== undefined)
+        await deps.connections.setSecret(clientKey, before.id, deps.ldap.seal(before.id, body.bindPassword));
       const c = await deps.connections.update(clientKey, before.id, body);
       if (!c) throw notFound('No such connection.');
       deps.entra.forget(c.id);
@@ -145,12 +200,21 @@ export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
     }
   });
 
-/** POST /api/v1/connections/{id}/test: an Entra ID connection gets a token and reads a page; the answer says what to fix. */
+/**
+ * POST /api/v1/connections/{id}/test: an Entra ID connection gets a token and reads a page; an LDAP
+ * one binds, reads both base DNs and counts; the answer says what to fix.
+ */
 export const testConnection = (deps: ConnectionDeps): RequestHandler =>
   wrap(async (req, res) => {
     const { clientKey } = requireContext(req);
     const c = await deps.connections.get(clientKey, req.params.id);
     if (!c) throw notFound('No such connection.');
+    if (c.kind === 'ldap') {
+      const body = res.locals.body as TestConnection;
+      const settings = mergedLdap(c, body.ldap);
+      const password = body.bindPassword ?? (await deps.ldap.passwordOf(c));
+      return void res.json(await deps.ldap.test(settings, password));
+    }
     if (c.kind !== 'entra') {
       throw new AppError(
         400,

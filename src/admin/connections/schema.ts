@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hasControlCharacters } from '../../text';
 import { entraSettingsSchema } from '../../sources/entra/settings';
+import { ldapSettingsSchema } from '../../sources/ldap/settings';
 
 const name = z
   .string()
@@ -16,11 +17,12 @@ const clientSecret = z
   .min(1, 'must not be empty')
   .max(1024, 'at most 1,024 characters')
   .refine((v) => v.trim() === v, 'must not start or end with spaces');
+const bindPassword = z.string().min(1, 'must not be empty').max(1024, 'at most 1,024 characters');
 const target = z
   .enum(['users'], { errorMap: () => ({ message: 'must be "users" (JSM customers are not available yet)' }) })
   .default('users');
 
-/** POST /api/v1/connections: a SCIM connection (the IdP pushes) or an Entra ID connection (we read Graph). LDAP arrives with its issue. */
+/** POST /api/v1/connections: a SCIM connection (the IdP pushes), an Entra ID connection (we read Graph) or an LDAP / Active Directory one (we read the directory). */
 export const createConnectionSchema = z.discriminatedUnion(
   'kind',
   [
@@ -46,11 +48,23 @@ export const createConnectionSchema = z.discriminatedUnion(
         clientSecret,
       })
       .strict(),
+    z
+      .object({
+        name,
+        kind: z.literal('ldap'),
+        target,
+        importUsers: z.boolean().default(true),
+        importGroups: z.boolean().default(true),
+        ldap: ldapSettingsSchema,
+        /** The bind account's password (write-only); none for an anonymous bind. */
+        bindPassword: bindPassword.optional(),
+      })
+      .strict(),
   ],
   {
     errorMap: (issue, ctx) =>
       issue.code === 'invalid_union_discriminator'
-        ? { message: 'must be "scim" or "entra" (LDAP is not available yet)' }
+        ? { message: 'must be "scim", "entra" or "ldap"' }
         : { message: ctx.defaultError },
   },
 );
@@ -64,12 +78,19 @@ export const updateConnectionSchema = z
     importGroups: z.boolean().optional(),
     entra: z.record(z.unknown()).optional(),
     clientSecret: clientSecret.optional(),
+    ldap: z.record(z.unknown()).optional(),
+    bindPassword: bindPassword.optional(),
   })
   .strict();
 
 /** POST /api/v1/connections/{id}/test: the stored settings, or candidate ones merged over them. */
 export const testConnectionSchema = z
-  .object({ entra: z.record(z.unknown()).optional(), clientSecret: clientSecret.optional() })
+  .object({
+    entra: z.record(z.unknown()).optional(),
+    clientSecret: clientSecret.optional(),
+    ldap: z.record(z.unknown()).optional(),
+    bindPassword: bindPassword.optional(),
+  })
   .strict();
 
 export type CreateConnection = z.infer<typeof createConnectionSchema>;

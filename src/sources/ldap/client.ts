@@ -7,12 +7,16 @@ import {
   NoSuchObjectError,
   OperationsError,
   ResultCodeError,
+  escapeFilter,
   StrongAuthRequiredError,
   type Entry,
   type SearchOptions,
 } from 'ldapts';
 import { PullFailed } from '../source';
 import type { LdapSettings } from './settings';
+
+/** A value as it may stand in a filter: `\`, `*`, `(`, `)` and NUL escaped (RFC 4515), so input cannot change the filter. */
+export const escapeValue = (value: string): string => escapeFilter`${value}`;
 
 /** The largest page asked for: Active Directory's MaxPageSize. */
 export const PAGE_SIZE = 1000;
@@ -34,6 +38,16 @@ export class LdapSession {
   async *pages(base: string, opts: SearchOptions): AsyncGenerator<LdapEntry[]> {
     for await (const page of this.client.searchPaginated(base, { ...opts, paged: { pageSize: PAGE_SIZE } }))
       yield page.searchEntries;
+  }
+
+  /** A small search in one request (a first login's user, whether one entry matches a filter). */
+  async find(base: string, opts: SearchOptions): Promise<LdapEntry[]> {
+    try {
+      return (await this.client.search(base, opts)).searchEntries;
+    } catch (err) {
+      if (err instanceof NoSuchObjectError) return [];
+      throw err;
+    }
   }
 
   /** One base-scope read of an entry (null when it does not exist). */

@@ -1,0 +1,222 @@
+import type { SecretBox } from '../../crypto/secrets';
+import type { Connection, ConnectionRepository } from '../../db/connections';
+import type { PullStore } from '../../directory/pull';
+import type { Logger } from '../../logger';
+import { PullFailed, type Pull, type PullSource } from '../source';
+import { escapeValue, explainLdapError, openSession, type LdapSession } from './client';
+import { adDisabled, dnKey, entryId, first, LdapFullRead, toPulledUser, userAttributes } from './read';
+import { ldapSettingsSchema, type LdapSettings } from './settings';
+
+export interface LdapDeps {
+  connections: ConnectionRepository;
+  box: SecretBox;
+  pull: PullStore;
+  logger: Logger;
+}
+
+export type LdapTestResult =
+  | { ok: true; message: string; users: number; groups: number; sampleUser: string | null }
+  | { ok: false; message: string };
+
+const secretContext = (connectionId: string) => `connection:bindPassword:${connectionId}`;
+/** Counting stops here: Test connection answers in seconds even for a huge directory. */
+const COUNT_CAP = 100_000;
+
+/**
+ * LDAP / Active Directory connections: their settings and sealed bind password, the test, the pull
+ * the engine runs (a full read; incremental reads come with their own change), and the one-user
+ * pull of a first login. Every value placed in a filter is escaped.
+ */
+export class LdapService implements PullSource {
+  constructor(private readonly d: LdapDeps) {}
+
+  scheduleMinutes(c: Connection): number {
+    const parsed = ldapSettingsSchema.safeParse(c.settings.ldap ?? {});
+    return parsed.success ? parsed.data.scheduleMinutes : 0;
+  }
+
+  settingsOf(c: Connection): LdapSettings {
+    return ldapSettingsSchema.parse(c.settings.ldap ?? {});
+  }
+
+  seal(connectionId: string, password: string): string {
+    return this.d.box.seal(password, secretContext(connectionId));
+  }
+
+  openSecret(connectionId: string, sealed: string): string {
+    return this.d.box.open(sealed, secretContext(connectionId));
+  }
+
+  /** The stored bind password of a connection (null for an anonymous one, or none stored). */
+  async passwordOf(c: Connection): Promise<string | null> {
+    const sealed = await this.d.connections.sealedSecret(c.clientKey, c.id);
+    return sealed ? this.openSecret(c.id, sealed) : null;
+  }
+
+  /** Binds, reads both base DNs and counts what they hold: ok, or one sentence saying what to fix. */
+  async test(s: LdapSettings, password: string | null): Promise<LdapTestResult> {
+    let session: LdapSession | undefined;
+    let base = s.users.baseDn;
+    try {
+      session = await openSession(s, password);
+      let users = 0;
+      let sampleUser: string | null = null;
+      for await (const page of session.pages(s.users.baseDn, {
+        scope: s.users.scope,
+        filter: s.users.filter,
+        attributes: [s.attributes.userName],
+      })) {
+        sampleUser ??= page.map((e) => first(e, s.attributes.userName)).find(Boolean) ?? null;
+        users += page.length;
+        if (users >= COUNT_CAP) break;
+      }
+      base = s.groups.baseDn;
+      let groups = 0;
+      for await (const page of session.pages(s.groups.baseDn, {
+        scope: 'sub',
+        filter: s.groups.filter,
+        attributes: ['cn'],
+      })) {
+        groups += page.length;
+        if (groups >= COUNT_CAP) break;
+      }
+      const count = (n: number, what: string) =>
+        `${n >= COUNT_CAP ? `over ${COUNT_CAP.toLocaleString('en')}` : n.toLocaleString('en')} ${what}`;
+      return {
+        ok: true,
+        message: `Connected to ${new URL(session.url).host} as ${s.bindName ?? 'anonymous'}: ${count(users, 'users')} and ${count(groups, 'groups')} match the filters.`,
+        users,
+        groups,
+        sampleUser,
+      };
+    } catch (err) {
+      return { ok: false, message: this.failure(s, err, session?.url, base).message };
+    } finally {
+      await session?.close();
+    }
+  }
+
+  pull(c: Connection): Pull {
+    return async (report) => {
+      const s = this.settingsOf(c);
+      const session = await openSession(s, await this.passwordOf(c));
+      try {
+        await new LdapFullRead(c.id, s, session, this.d.pull, (p) => report({ ...p })).run();
+        return {};
+      } catch (err) {
+        throw this.failure(s, err, session.url);
+      } finally {
+        await session.close();
+      }
+    };
+  }
+
+  /**
+   * First login: the user whose email is this one (escaped into the filter), with the groups they
+   * are in (nested: the groups holding those, and so on), written without touching anyone else.
+   */
+  async pullUser(c: Connection, email: string): Promise<'pulled' | 'absent'> {
+    const s = this.settingsOf(c);
+    const session = await openSession(s, await this.passwordOf(c));
+    try {
+      const matches = await session.find(s.users.baseDn, {
+        scope: s.users.scope,
+        filter: `(&${s.users.filter}(${s.attributes.email}=${escapeValue(email)}))`,
+        attributes: userAttributes(s),
+        explicitBufferAttributes: s.attributes.id === 'objectGUID' ? ['objectGUID'] : [],
+      });
+      const entry = matches[0];
+      if (!entry) return 'absent';
+      if (matches.length > 1) {
+        this.d.logger.warn(
+          { connectionId: c.id, matches: matches.length },
+          'first login: several directory users have this email; none is pulled',
+        );
+        return 'absent';
+      }
+      const groups = await this.groupsOf(session, s, entry.dn, first(entry, s.attributes.userName));
+      if (
+        s.users.onlyMembersOf.length &&
+        !s.users.onlyMembersOf.some((dn) => groups.some((g) => dnKey(g.dn) === dnKey(dn)))
+      )
+        return 'absent';
+      const disabled =
+        s.directoryType === 'activeDirectory'
+          ? adDisabled(entry)
+          : !!s.disabledFilter &&
+            (await session.find(entry.dn, { scope: 'base', filter: s.disabledFilter, attributes: ['objectClass'] }))
+              .length > 0;
+      const user = toPulledUser(entry, s, disabled);
+      if (!user) return 'absent';
+      await this.d.pull.transaction(async (tx) => {
+        await this.d.pull.upsertUsers(c.id, [user], null, tx);
+        await this.d.pull.upsertGroups(
+          c.id,
+          groups.map((g) => ({
+            id: g.id,
+            displayName: g.name,
+            resource: { displayName: g.name, dn: g.dn, description: null },
+          })),
+          null,
+          tx,
+        );
+        await this.d.pull.addMemberships(
+          c.id,
+          groups.map((g) => [g.id, user.id]),
+          null,
+          tx,
+        );
+      });
+      return 'pulled';
+    } catch (err) {
+      throw this.failure(s, err, session.url);
+    } finally {
+      await session.close();
+    }
+  }
+
+  /** The groups a user is in, nested ones up the chain, by the connection's membership model. */
+  private async groupsOf(
+    session: LdapSession,
+    s: LdapSettings,
+    userDn: string,
+    userName: string,
+  ): Promise<Array<{ id: string; dn: string; name: string }>> {
+    const out = new Map<string, { id: string; dn: string; name: string }>();
+    const buffers = s.attributes.id === 'objectGUID' ? ['objectGUID'] : [];
+    const search = async (filter: string) => {
+      const found: Array<{ id: string; dn: string; name: string }> = [];
+      for await (const page of session.pages(s.groups.baseDn, {
+        scope: 'sub',
+        filter: `(&${s.groups.filter}${filter})`,
+        attributes: [s.attributes.id, s.attributes.groupName],
+        explicitBufferAttributes: buffers,
+      }))
+        for (const e of page) {
+          const id = entryId(e, s.attributes.id);
+          const name = first(e, s.attributes.groupName);
+          if (id && name && !out.has(dnKey(e.dn))) found.push({ id, dn: e.dn, name });
+        }
+      for (const g of found) out.set(dnKey(g.dn), g);
+      return found;
+    };
+    const memberFilter = (dn: string) =>
+      s.membership === 'memberOf' || s.membership === 'member'
+        ? `(|(member=${escapeValue(dn)})(uniqueMember=${escapeValue(dn)}))`
+        : `(memberUid=${escapeValue(dn)})`;
+    let frontier = await search(s.membership === 'memberUid' ? memberFilter(userName) : memberFilter(userDn));
+    while (s.nested && frontier.length && s.membership !== 'memberUid') {
+      frontier = await search(`(|${frontier.map((g) => `(member=${escapeValue(g.dn)})`).join('')})`);
+    }
+    return [...out.values()];
+  }
+
+  /** A failure as a PullFailed whose message says what to fix; anything else (our own bug) as it is. */
+  private failure(s: LdapSettings, err: unknown, url: string | undefined, baseDn?: string): PullFailed {
+    if (err instanceof PullFailed) return err;
+    if (!(err instanceof Error)) throw err;
+    if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) throw err;
+    this.d.logger.warn({ err: { message: err.message, name: err.name } }, 'LDAP request failed');
+    return new PullFailed(explainLdapError(err, { url: url ?? s.urls[0], bindName: s.bindName, baseDn }));
+  }
+}

@@ -1,0 +1,163 @@
+import { startScim, type ScimHarness } from '../support/scim';
+import { describeWithSlapd, Slapd } from '../support/slapd';
+
+/**
+ * LDAP connections through the admin API against a real OpenLDAP server: created with their bind
+ * password sealed (never returned), tested (counts, or the sentence that says what to fix), synced
+ * into Jira through the same planner and executor as every source, and a first login that pulls one
+ * user by email — with the email escaped, so a filter cannot be smuggled in.
+ */
+let slapd: Slapd;
+let s: ScimHarness;
+let people: string;
+let groups: string;
+
+describeWithSlapd('LDAP connections (OpenLDAP)', () => {
+  beforeAll(async () => {
+    slapd = await new Slapd().start();
+    const ou = await slapd.ou('acme');
+    people = await slapd.ou2(ou, 'people');
+    groups = await slapd.ou2(ou, 'groups');
+    const ann = await slapd.addUser(people, 'ann', { mail: 'ann@acme.test', cn: 'Ann Archer' });
+    const bob = await slapd.addUser(people, 'bob', { mail: 'bob@acme.test', cn: 'Bob Baker' });
+    const eng = await slapd.addGroup(groups, 'Engineering', [bob]);
+    await slapd.addGroup(groups, 'Staff', [ann, eng]);
+  }, 30_000);
+  afterAll(() => slapd?.stop());
+  beforeEach(async () => {
+    s = await startScim('okta');
+    await s.storeSiteToken();
+  }, 30_000);
+  afterEach(() => s.close());
+
+  const body = (ldap: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+    name: 'Acme directory',
+    kind: 'ldap',
+    bindPassword: slapd.adminPassword,
+    ...extra,
+    ldap: {
+      directoryType: 'openldap',
+      urls: [slapd.url],
+      caCertificate: slapd.caPem,
+      bindName: slapd.adminDn,
+      users: { baseDn: people },
+      groups: { baseDn: groups },
+      scheduleMinutes: 0,
+      ...ldap,
+    },
+  });
+
+  it('creates an LDAP connection with the directory type defaults; the password is sealed and never shown', async () => {
+    const created = await s.adminApi('POST', '/connections', body());
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      kind: 'ldap',
+      provider: 'openldap',
+      providerLabel: 'OpenLDAP',
+      ldap: {
+        directoryType: 'openldap',
+        startTls: true,
+        verifyCertificate: true,
+        users: { filter: '(objectClass=inetOrgPerson)', scope: 'sub' },
+        attributes: { id: 'entryUUID', userName: 'uid', email: 'mail' },
+        membership: 'member',
+        nested: true,
+        bindPasswordSet: true,
+      },
+    });
+    expect(JSON.stringify(created.body)).not.toContain(slapd.adminPassword);
+    const [row] = (
+      await s.app.db.sequelize.query('SELECT secret_enc FROM connections WHERE id = $1', {
+        bind: [created.body.id],
+      })
+    )[0] as Array<{ secret_enc: string }>;
+    expect(row.secret_enc).not.toContain(slapd.adminPassword);
+    expect(s.app.logs.join('')).not.toContain(slapd.adminPassword);
+
+    // Each wrong field is named.
+    const bad = await s.adminApi(
+      'POST',
+      '/connections',
+      body({ urls: ['http://x'], users: { baseDn: 'not a dn' }, userFilter: 1 }),
+    );
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.fields as object)).toEqual(
+      expect.arrayContaining(['ldap.urls.0', 'ldap.users.baseDn', 'ldap']),
+    );
+    const noPassword = await s.adminApi('POST', '/connections', { ...body(), bindPassword: undefined });
+    expect(noPassword).toMatchObject({ status: 400, body: { fields: { bindPassword: expect.any(String) } } });
+    const anonymous = await s.adminApi('POST', '/connections', body({ bindName: null }, { name: 'anon' }));
+    expect(anonymous).toMatchObject({
+      status: 400,
+      body: { fields: { 'ldap.bindName': expect.stringMatching(/anonymous/) } },
+    });
+  });
+
+  it('Test connection counts what the filters find, or says in one sentence what to fix', async () => {
+    const id = (await s.adminApi('POST', '/connections', body())).body.id as string;
+    const ok = await s.adminApi('POST', `/connections/${id}/test`, {});
+    expect(ok.body).toMatchObject({
+      ok: true,
+      users: 2,
+      groups: 2,
+      message: expect.stringMatching(/2 users and 2 groups/),
+    });
+    const wrong = await s.adminApi('POST', `/connections/${id}/test`, { bindPassword: 'wrong' });
+    expect(wrong.body).toEqual({
+      ok: false,
+      message: expect.stringMatching(/refused the bind .*the password is wrong/),
+    });
+    const noBase = await s.adminApi('POST', `/connections/${id}/test`, {
+      ldap: { users: { baseDn: 'ou=nowhere,dc=example,dc=test' } },
+    });
+    expect(noBase.body).toEqual({
+      ok: false,
+      message: expect.stringMatching(/no entry "ou=nowhere,dc=example,dc=test"/),
+    });
+  });
+
+  it('a sync reads the directory and the users and their groups (nested flattened) reach Jira', async () => {
+    const id = (await s.adminApi('POST', '/connections', body())).body.id as string;
+    expect(
+      (await s.adminApi('PUT', `/connections/${id}/rules`, { groups: { onTheFly: { enabled: true } } })).status,
+    ).toBe(200);
+    const started = await s.adminApi('POST', `/connections/${id}/sync`, {});
+    expect(started.status).toBe(202);
+    for (let i = 0; ; i++) {
+      await s.app.engine.drain(5_000);
+      const run = (await s.adminApi('GET', `/runs/${started.body.id}`)).body;
+      if (run.status !== 'running') {
+        expect(run.status).toBe('succeeded');
+        break;
+      }
+      if (i > 200) throw new Error('the run did not end');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(s.jira.state.userByEmail('ann@acme.test')).toBeDefined();
+    expect(
+      s.jira.state
+        .groupMembers('Staff')
+        .map((u) => u.emailAddress)
+        .sort(),
+    ).toEqual(['ann@acme.test', 'bob@acme.test']);
+    expect(s.jira.state.groupMembers('Engineering').map((u) => u.emailAddress)).toEqual(['bob@acme.test']);
+  });
+
+  it('first login pulls that one user by email; an email carrying a filter is escaped and matches nobody', async () => {
+    const created = await s.adminApi('POST', '/connections', body());
+    const c = (await s.app.connections.get(s.clientKey, created.body.id as string))!;
+    const svc = s.app.ldap;
+    expect(await svc.pullUser(c, '*)(uid=*')).toBe('absent');
+    expect(await svc.pullUser(c, 'bob@acme.test')).toBe('pulled');
+    const [users] = (await s.app.db.sequelize.query('SELECT user_name FROM directory_users WHERE connection_id = $1', {
+      bind: [c.id],
+    })) as [Array<{ user_name: string }>, unknown];
+    expect(users.map((u) => u.user_name)).toEqual(['bob']);
+    const [groupsOfBob] = (await s.app.db.sequelize.query(
+      `SELECT g.display_name FROM directory_memberships m JOIN directory_groups g ON g.connection_id = m.connection_id AND g.id = m.group_id
+       WHERE m.connection_id = $1 ORDER BY 1`,
+      { bind: [c.id] },
+    )) as [Array<{ display_name: string }>, unknown];
+    expect(groupsOfBob.map((g) => g.display_name)).toEqual(['Engineering', 'Staff']); // Staff through Engineering
+  });
+});
