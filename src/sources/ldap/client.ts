@@ -95,7 +95,7 @@ export async function openSession(s: LdapSettings, password: string | null): Pro
     const tlsOptions: ConnectionOptions = {
       ...(s.caCertificate ? { ca: [s.caCertificate] } : {}),
       rejectUnauthorized: s.verifyCertificate,
-      ...(isIp(host) ? {} : { servername: host }),
+      ...(s.tlsServerName ? { servername: s.tlsServerName } : isIp(host) ? {} : { servername: host }),
     };
     const secure = url.toLowerCase().startsWith('ldaps://');
     const client = new Client({

@@ -104,6 +104,13 @@ const baseSchema = z
       .default(null),
     /** Off only by an explicit choice, which the admin page warns about. */
     verifyCertificate: z.boolean().default(true),
+    /** The host name in the server's certificate, when the URLs name the server otherwise (an IP address, an alias). */
+    tlsServerName: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name such as dc1.corp.example')
+      .nullable()
+      .default(null),
     /** A DN, a UPN (svc@corp.example) or DOMAIN\user; null binds anonymously (only with `anonymous`). */
     bindName: text(500).nullable().default(null),
     anonymous: z.boolean().default(false),

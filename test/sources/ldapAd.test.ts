@@ -1,0 +1,190 @@
+import crypto from 'node:crypto';
+import { Attribute, Change } from 'ldapts';
+import { Sql } from '../../src/db/sql';
+import { PullStore } from '../../src/directory/pull';
+import { openSession } from '../../src/sources/ldap/client';
+import { guidToString, LdapFullRead } from '../../src/sources/ldap/read';
+import { ldapSettingsSchema, type LdapSettings } from '../../src/sources/ldap/settings';
+import { PullFailed } from '../../src/sources/source';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { describeWithAd, startAd, type Ad } from '../support/samba';
+
+/**
+ * The LDAP reader against a real Active Directory (Samba 4 AD DC, strong auth required): users keyed
+ * by objectGUID in its canonical form, disabled by userAccountControl, a group of more than 1,500
+ * members read by ranges, nested groups with a cycle, LDAPS and StartTLS with the DC's CA, and AD's
+ * bind refusals in words. Each test works in an OU of its own.
+ */
+let ad: Ad;
+let db: TestDatabase;
+let sql: Sql;
+
+describeWithAd('LDAP full read (Active Directory, Samba)', () => {
+  beforeAll(async () => {
+    ad = startAd();
+    db = await createTestDatabase();
+    sql = new Sql(db.sequelize);
+  }, 240_000);
+  afterAll(() => db?.drop());
+
+  async function fixture() {
+    const name = `t${crypto.randomBytes(4).toString('hex')}`;
+    const ou = `OU=${name},${ad.baseDn}`;
+    await ad.withAdmin(async (c) => {
+      await c.add(ou, { objectClass: 'organizationalUnit', ou: name });
+      await c.add(`OU=People,${ou}`, { objectClass: 'organizationalUnit', ou: 'People' });
+      await c.add(`OU=Groups,${ou}`, { objectClass: 'organizationalUnit', ou: 'Groups' });
+    });
+    const clientKey = `site-${name}`;
+    const connectionId = crypto.randomUUID();
+    await sql.query(
+      "INSERT INTO tenants (client_key, base_url, product_type, enabled, installed_at, created_at, updated_at) VALUES ($1, 'https://x.atlassian.net', 'jira', true, now(), now(), now())",
+      [clientKey],
+    );
+    await sql.query(
+      "INSERT INTO connections (id, client_key, name, kind, provider) VALUES ($1, $2, $3, 'ldap', 'activeDirectory')",
+      [connectionId, clientKey, name],
+    );
+    const settings = ldapSettingsSchema.parse({
+      directoryType: 'activeDirectory',
+      urls: [ad.ldapsUrl],
+      caCertificate: ad.caPem,
+      tlsServerName: ad.tlsServerName,
+      bindName: ad.adminUpn,
+      users: { baseDn: `OU=People,${ou}` },
+      groups: { baseDn: `OU=Groups,${ou}` },
+    });
+    const read = async (s: LdapSettings = settings) => {
+      const session = await openSession(s, ad.adminPassword);
+      try {
+        return await new LdapFullRead(connectionId, s, session, new PullStore(sql)).run();
+      } finally {
+        await session.close();
+      }
+    };
+    const addUser = (sam: string, disabled = false) =>
+      ad.withAdmin((c) =>
+        c.add(`CN=${sam},OU=People,${ou}`, {
+          objectClass: 'user',
+          // sAMAccountName and the UPN are unique in the domain, which outlives a test run: prefix them.
+          sAMAccountName: `${name}-${sam}`,
+          userPrincipalName: `${name}-${sam}@corp.example.test`,
+          mail: `${name}-${sam}@corp.example.test`,
+          displayName: sam.toUpperCase(),
+          userAccountControl: disabled ? '514' : '512',
+        }),
+      );
+    const addGroup = (cn: string, members: string[]) =>
+      ad.withAdmin((c) =>
+        c.add(`CN=${cn},OU=Groups,${ou}`, {
+          objectClass: 'group',
+          sAMAccountName: `${name}-${cn}`,
+          ...(members.length ? { member: members } : {}),
+        }),
+      );
+    const userDn = (sam: string) => `CN=${sam},OU=People,${ou}`;
+    const groupDn = (cn: string) => `CN=${cn},OU=Groups,${ou}`;
+    const stored = async () => ({
+      users: (
+        await sql.query<{ id: string; user_name: string; active: boolean }>(
+          'SELECT id, user_name, active FROM directory_users WHERE connection_id = $1 ORDER BY user_name',
+          [connectionId],
+        )
+      ).map((u) => ({ ...u, user_name: u.user_name.replace(`${name}-`, '') })),
+      groups: Object.fromEntries(
+        (
+          await sql.query<{ name: string; n: number }>(
+            `SELECT g.display_name AS name, count(m.user_id)::int AS n FROM directory_groups g
+             LEFT JOIN directory_memberships m ON m.connection_id = g.connection_id AND m.group_id = g.id
+             WHERE g.connection_id = $1 GROUP BY g.display_name`,
+            [connectionId],
+          )
+        ).map((r) => [r.name, r.n]),
+      ),
+    });
+    return { ou, settings, read, addUser, addGroup, userDn, groupDn, stored };
+  }
+
+  it('reads users by objectGUID (canonical), disabled by userAccountControl, nested groups with a cycle', async () => {
+    const f = await fixture();
+    await f.addUser('ann');
+    await f.addUser('bob', true);
+    await f.addUser('cy');
+    await f.addGroup('Inner', [f.userDn('bob')]);
+    await f.addGroup('Outer', [f.userDn('ann'), f.groupDn('Inner')]);
+    await ad.withAdmin((c) =>
+      c.modify(
+        f.groupDn('Inner'),
+        new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [f.groupDn('Outer')] }) }),
+      ),
+    );
+    const p = await f.read();
+    expect(p).toMatchObject({ usersSeen: 3, groupsSeen: 2, skipped: [] });
+    const st = await f.stored();
+    expect(st.users.map((u) => [u.user_name, u.active])).toEqual([
+      ['ann', true],
+      ['bob', false],
+      ['cy', true],
+    ]);
+    expect(st.groups).toEqual({ Inner: 2, Outer: 2 });
+    // The id is the objectGUID in its canonical (registry) form: the DC finds the entry by it.
+    const found = await ad.withAdmin((c) =>
+      c.search(`<GUID=${st.users[0].id}>`, {
+        scope: 'base',
+        attributes: ['sAMAccountName', 'objectGUID'],
+        explicitBufferAttributes: ['objectGUID'],
+      }),
+    );
+    expect(found.searchEntries[0].sAMAccountName).toMatch(/-ann$/);
+    expect(guidToString(found.searchEntries[0].objectGUID as Buffer)).toBe(st.users[0].id);
+  });
+
+  it('reads a group of more than 1,500 members by ranges', async () => {
+    const f = await fixture();
+    const members: string[] = [];
+    await ad.withAdmin(async (c) => {
+      for (let i = 0; i < 1600; i++) {
+        const dn = `CN=m${i},OU=People,${f.ou}`;
+        await c.add(dn, {
+          objectClass: 'user',
+          sAMAccountName: `${f.ou.slice(3, 12)}m${i}`,
+          mail: `m${i}@corp.example.test`,
+        });
+        members.push(dn);
+      }
+      await c.add(f.groupDn('Everyone'), {
+        objectClass: 'group',
+        sAMAccountName: `${f.ou.slice(3, 12)}-everyone`,
+        member: members,
+      });
+    });
+    const p = await f.read();
+    expect(p.usersSeen).toBe(1600);
+    expect((await f.stored()).groups).toEqual({ Everyone: 1600 });
+  }, 180_000);
+
+  it('binds over LDAPS and StartTLS with the CA; plain LDAP is refused by the DC; a wrong password is said in words', async () => {
+    const f = await fixture();
+    await f.addUser('tls');
+    await expect(f.read({ ...f.settings, urls: [ad.ldapUrl], startTls: true })).resolves.toMatchObject({
+      usersSeen: 1,
+    });
+    const say = (s: LdapSettings, pw: string) =>
+      openSession(s, pw).then(
+        async (session) => {
+          await session.close();
+          return 'connected';
+        },
+        (e: unknown) => (e instanceof PullFailed ? e.message : String(e)),
+      );
+    expect(await say({ ...f.settings, urls: [ad.ldapUrl], startTls: false }, ad.adminPassword)).toMatch(
+      /requires an encrypted connection: use an ldaps:\/\/ URL, or turn StartTLS on/,
+    );
+    expect(await say(f.settings, 'wrong')).toMatch(
+      /refused the bind as Administrator@CORP\.EXAMPLE\.TEST: the password is wrong/,
+    );
+    expect(await say({ ...f.settings, tlsServerName: null }, ad.adminPassword)).toMatch(
+      /TLS certificate is not trusted/,
+    );
+  });
+});
