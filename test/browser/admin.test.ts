@@ -8,6 +8,7 @@ import { ALL_ROLES } from '../support/entra';
 import { FakeEntra } from '../support/fakeEntra';
 import { patchBody, startScim, type Host, type ScimHarness } from '../support/scim';
 import { serveCustomUi } from '../support/fakeForge';
+import { itWithSlapd, Slapd } from '../support/slapd';
 import { buildAdminBundle } from '../../scripts/adminBundle';
 
 /**
@@ -432,4 +433,57 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       expect(s.jira.state.userByEmail('ann@contoso.com')).toBeDefined();
       expect(s.jira.state.userByEmail('bob@contoso.com')).toBeDefined();
     }));
+
+  itWithSlapd(
+    'adds an LDAP directory, tests it (the wrong password said in words, then counts), and synchronizes it',
+    () =>
+      scenario('ldap', async () => {
+        const slapd = await new Slapd().start();
+        try {
+          const ou = await slapd.ou('corp');
+          const people = await slapd.ou2(ou, 'people');
+          const groups = await slapd.ou2(ou, 'groups');
+          const dee = await slapd.addUser(people, 'dee', { mail: 'dee@corp.test' });
+          const eve = await slapd.addUser(people, 'eve', { mail: 'eve@corp.test' });
+          await slapd.addGroup(groups, 'Finance', [dee, eve]);
+          expect((await s.adminApi('PUT', `/connections/${s.connectionId}/rules`, {})).status).toBe(200);
+
+          await open('/new');
+          await page.getByRole('link', { name: /LDAP \/ Active Directory/ }).click();
+          await page.getByRole('textbox', { name: /^Name/ }).fill('Corp LDAP');
+          await page.getByLabel('Directory type').selectOption('openldap');
+          await page.getByLabel('Server URLs').fill(slapd.url);
+          await page.getByLabel('CA certificate (PEM)').fill(slapd.caPem);
+          await page.getByLabel('Bind account').fill(slapd.adminDn);
+          await page.getByLabel('Bind password').fill('not-the-password');
+          await page.getByLabel('Users base DN').fill(people);
+          await page.getByLabel('Groups base DN').fill(groups);
+          await page.getByLabel('Synchronize automatically').selectOption('0');
+          await shot('add-ldap');
+          await page.getByRole('button', { name: 'Create' }).click();
+          await page.getByText('Connection created').waitFor();
+
+          await page.getByRole('button', { name: 'Test connection' }).click();
+          await page
+            .locator('#test-result')
+            .getByText(/refused the bind .*the password is wrong/)
+            .waitFor();
+          await page.getByLabel('Bind password').fill(slapd.adminPassword);
+          await page.getByRole('button', { name: 'Test connection' }).click();
+          await page
+            .locator('#test-result')
+            .getByText(/2 users and 1 groups match the filters/)
+            .waitFor();
+          await page.getByRole('button', { name: 'Save' }).click();
+          await page.locator('#connection-status').getByText('Saved.').waitFor();
+
+          await page.getByRole('button', { name: 'Synchronize' }).first().click();
+          await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+          expect(s.jira.state.userByEmail('dee@corp.test')).toBeDefined();
+          expect(s.jira.state.userByEmail('eve@corp.test')).toBeDefined();
+        } finally {
+          await slapd.stop();
+        }
+      }),
+  );
 });

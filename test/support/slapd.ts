@@ -21,6 +21,13 @@ export function describeWithSlapd(name: string, fn: () => void): void {
   (haveSlapd ? describe : describe.skip)(name, fn);
 }
 
+/** One test that needs slapd (inside a describe that does not): the same rule as `describeWithSlapd`. */
+export const itWithSlapd: jest.It = (() => {
+  if (!haveSlapd && process.env.CI === 'true')
+    throw new Error(`slapd is required in CI (${SLAPD}); .ci/run installs it`);
+  return haveSlapd ? it : it.skip;
+})();
+
 /**
  * A real OpenLDAP server (Debian's slapd) for one test file, on loopback ports of its own: an mdb
  * database under `dc=example,dc=test`, the `memberof` and `refint` overlays, TLS with the test CA on

@@ -32,7 +32,7 @@ export function viewConnections(mount) {
         'tr',
         { 'data-connection': c.id },
         h('td', {}, h('a', { href: '#/c/' + c.id, text: c.name })),
-        h('td', { text: c.kind === 'scim' ? 'SCIM push' : 'Graph pull' }),
+        h('td', { text: c.kind === 'scim' ? 'SCIM push' : c.kind === 'ldap' ? 'LDAP pull' : 'Graph pull' }),
         h('td', { text: c.providerLabel }),
         h('td', { text: c.target === 'users' ? 'Jira users' : 'JSM customers' }),
         h(

@@ -1,7 +1,8 @@
-/* Add new app: a SCIM connection per provider, or Entra ID through Microsoft Graph. */
+/* Add new app: a SCIM connection per provider, Entra ID through Microsoft Graph, or an LDAP directory. */
 import { api } from './api.js';
 import { $, field, h, message, showFieldErrors, text } from './dom.js';
 import { entraFields, readEntra } from './entraForm.js';
+import { ldapFields, readLdap } from './ldapForm.js';
 import { PROVIDERS, scimDetails } from './providers.js';
 
 export function viewNew(providerKey, mount) {
@@ -50,7 +51,9 @@ export function viewNew(providerKey, mount) {
           },
           true,
         )
-      : null,
+      : p.kind === 'ldap'
+        ? ldapFields({ directoryType: 'activeDirectory', scheduleMinutes: 60 }, true)
+        : null,
     h(
       'div',
       { class: 'buttons-container' },
@@ -66,7 +69,10 @@ export function viewNew(providerKey, mount) {
     ev.preventDefault();
     var body = { name: $('name').value.trim(), kind: p.kind };
     if (p.kind === 'scim') body.provider = p.provider;
-    else {
+    else if (p.kind === 'ldap') {
+      body.ldap = readLdap();
+      if ($('bindPassword').value) body.bindPassword = $('bindPassword').value;
+    } else {
       body.entra = readEntra();
       body.clientSecret = $('clientSecret').value;
     }

@@ -2,6 +2,7 @@
 import { api, must } from './api.js';
 import { $, append, button, checkbox, field, h, message, showFieldErrors, text } from './dom.js';
 import { entraFields, readEntra } from './entraForm.js';
+import { ldapFields, readLdap } from './ldapForm.js';
 import { scimDetails } from './providers.js';
 
 export function tabs(c, active) {
@@ -71,7 +72,7 @@ export function viewOverview(id, query, mount) {
       field('name', 'Name', text('name', c.name, { required: true }), null, true),
       checkbox('importUsers', 'Import users: create Jira accounts for new IdP users', c.importUsers),
       checkbox('importGroups', 'Import groups: create missing Jira groups', c.importGroups),
-      c.kind === 'entra' ? entraFields(c.entra, false) : null,
+      c.kind === 'entra' ? entraFields(c.entra, false) : c.kind === 'ldap' ? ldapFields(c.ldap, false) : null,
       h(
         'div',
         { class: 'buttons-container' },
@@ -79,15 +80,14 @@ export function viewOverview(id, query, mount) {
           'div',
           { class: 'buttons' },
           h('button', { class: 'aui-button aui-button-primary', type: 'submit', id: 'save-connection' }, 'Save'),
-          c.kind === 'entra' ? button('Test connection', { id: 'test-connection', onclick: testConnection }) : null,
+          c.kind !== 'scim' ? button('Test connection', { id: 'test-connection', onclick: testConnection }) : null,
           h('span', { class: 'idp-status', id: 'connection-status', 'aria-live': 'polite' }),
         ),
       ),
     );
     function testConnection() {
       $('connection-status').textContent = 'Testing…';
-      var body = { entra: readEntra() };
-      if ($('clientSecret').value) body.clientSecret = $('clientSecret').value;
+      var body = pullSettings();
       api('POST', '/connections/' + id + '/test', body).then(function (r) {
         $('connection-status').textContent = '';
         var out = $('test-result');
@@ -108,6 +108,20 @@ export function viewOverview(id, query, mount) {
         );
       });
     }
+    /** A pull connection's settings and (when typed) secret, as the form holds them. */
+    function pullSettings() {
+      if (c.kind === 'entra') {
+        var e = { entra: readEntra() };
+        if ($('clientSecret').value) e.clientSecret = $('clientSecret').value;
+        return e;
+      }
+      if (c.kind === 'ldap') {
+        var l = { ldap: readLdap() };
+        if ($('bindPassword').value) l.bindPassword = $('bindPassword').value;
+        return l;
+      }
+      return {};
+    }
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var body = {
@@ -115,10 +129,7 @@ export function viewOverview(id, query, mount) {
         importUsers: $('importUsers').checked,
         importGroups: $('importGroups').checked,
       };
-      if (c.kind === 'entra') {
-        body.entra = readEntra();
-        if ($('clientSecret').value) body.clientSecret = $('clientSecret').value;
-      }
+      Object.assign(body, pullSettings());
       $('connection-status').textContent = 'Saving…';
       api('PATCH', '/connections/' + id, body).then(function (r) {
         $('connection-status').textContent = r.ok ? 'Saved.' : '';

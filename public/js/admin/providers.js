@@ -19,6 +19,13 @@ export const PROVIDERS = [
     text: 'This app reads Entra ID through Microsoft Graph: the whole directory, an enterprise application, or chosen groups.',
   },
   {
+    key: 'ldap',
+    kind: 'ldap',
+    provider: 'ldap',
+    title: 'LDAP / Active Directory',
+    text: 'This app reads users and groups from Active Directory, OpenLDAP or another LDAP directory.',
+  },
+  {
     key: 'scim-okta',
     kind: 'scim',
     provider: 'okta',
