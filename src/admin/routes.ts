@@ -11,9 +11,15 @@ import {
   listConnections,
   rotateToken,
   testConnection,
+  testUser,
   updateConnection,
 } from './connections/handlers';
-import { createConnectionSchema, testConnectionSchema, updateConnectionSchema } from './connections/schema';
+import {
+  createConnectionSchema,
+  testConnectionSchema,
+  testUserSchema,
+  updateConnectionSchema,
+} from './connections/schema';
 import type { EntraService } from '../sources/entra/service';
 import type { LdapService } from '../sources/ldap/service';
 import type { PullSources } from '../sources/source';
@@ -82,6 +88,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.delete('/connections/:id', deleteConnection(deps));
   router.post('/connections/:id/token', rotateToken(deps));
   router.post('/connections/:id/test', validateBody(testConnectionSchema), testConnection(deps));
+  router.post('/connections/:id/test-user', validateBody(testUserSchema), testUser(deps));
   router.get('/connections/:id/rules', getRules(deps));
   router.put('/connections/:id/rules', validateBody(rulesSchema), putRules(deps));
   router.post('/connections/:id/rules/preview', validateBody(previewSchema), previewRules(deps));

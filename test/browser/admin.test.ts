@@ -435,7 +435,7 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
     }));
 
   itWithSlapd(
-    'adds an LDAP directory, tests it (the wrong password said in words, then counts), and synchronizes it',
+    'adds an LDAP directory, tests it (the wrong password said in words, then counts), runs Test Sync (an injection attempt finds nobody), and synchronizes it',
     () =>
       scenario('ldap', async () => {
         const slapd = await new Slapd().start();
@@ -476,6 +476,18 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
             .waitFor();
           await page.getByRole('button', { name: 'Save' }).click();
           await page.locator('#connection-status').getByText('Saved.').waitFor();
+
+          // Test Sync: one user, what a sync makes of them; an injection attempt finds nobody.
+          await page.getByLabel('Username', { exact: true }).fill('dee');
+          await page.getByRole('button', { name: 'Test Sync' }).click();
+          const result = page.locator('#test-sync-result');
+          await result.getByText('dee@corp.test').waitFor();
+          await result.getByText('Finance').first().waitFor();
+          await page.locator('#test-sync-output').getByText('In scope').waitFor();
+          await shot('ldap-test-sync');
+          await page.getByLabel('Username', { exact: true }).fill('*)(uid=*');
+          await page.getByRole('button', { name: 'Test Sync' }).click();
+          await page.locator('#test-sync-output').getByText('Not found').waitFor();
 
           await page.getByRole('button', { name: 'Synchronize' }).first().click();
           await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });

@@ -143,6 +143,54 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
     expect(s.jira.state.groupMembers('Engineering').map((u) => u.emailAddress)).toEqual(['bob@acme.test']);
   });
 
+  it('Test Sync shows one user as the directory returns it and what the rules make of it; a filter in the username is escaped', async () => {
+    const id = (await s.adminApi('POST', '/connections', body({ attributes: { extra: ['employeeNumber'] } }))).body
+      .id as string;
+    const rules = {
+      groups: { manual: [{ idpGroup: 'Staff', jiraGroups: ['all-staff'] }], defaultForAllUsers: ['jira-users'] },
+      attributes: { custom: [{ from: 'employeeNumber', propertyKey: 'employee-number' }] },
+    };
+    expect((await s.adminApi('PUT', `/connections/${id}/rules`, rules)).status).toBe(200);
+    const bob = await s.adminApi('POST', `/connections/${id}/test-user`, { username: 'bob' });
+    expect(bob.status).toBe(200);
+    expect(bob.body).toMatchObject({
+      found: true,
+      dn: `uid=bob,${people}`,
+      inScope: true,
+      active: true,
+      attributes: { uid: ['bob'], mail: ['bob@acme.test'], entryUUID: [expect.stringMatching(/^[0-9a-f-]{36}$/)] },
+      groups: [
+        { name: 'Engineering', direct: true },
+        { name: 'Staff', direct: false },
+      ],
+      jira: {
+        email: 'bob@acme.test',
+        displayName: 'Bob Baker',
+        userName: 'bob',
+        groups: ['all-staff', 'jira-users'],
+        properties: { 'employee-number': null },
+      },
+    });
+    // Nothing was written: Test Sync changes nothing.
+    const [rows] = (await s.app.db.sequelize.query(
+      'SELECT count(*)::int AS n FROM directory_users WHERE connection_id = $1',
+      {
+        bind: [id],
+      },
+    )) as [Array<{ n: number }>, unknown];
+    expect(rows[0].n).toBe(0);
+    // An injection attempt finds nobody (the value is escaped, not parsed as filter syntax).
+    for (const username of ['*', 'b*', 'bob)(uid=*', '*)(objectClass=*'])
+      expect((await s.adminApi('POST', `/connections/${id}/test-user`, { username })).body).toEqual({
+        found: false,
+        message: expect.stringMatching(/No entry under .* has uid = /),
+      });
+    expect((await s.adminApi('POST', `/connections/${id}/test-user`, { username: '' })).status).toBe(400);
+    expect((await s.adminApi('POST', `/connections/${s.connectionId}/test-user`, { username: 'bob' })).status).toBe(
+      400,
+    );
+  });
+
   it('first login pulls that one user by email; an email carrying a filter is escaped and matches nobody', async () => {
     const created = await s.adminApi('POST', '/connections', body());
     const c = (await s.app.connections.get(s.clientKey, created.body.id as string))!;

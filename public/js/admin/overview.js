@@ -3,6 +3,7 @@ import { api, must } from './api.js';
 import { $, append, button, checkbox, field, h, message, showFieldErrors, text } from './dom.js';
 import { entraFields, readEntra } from './entraForm.js';
 import { ldapFields, readLdap } from './ldapForm.js';
+import { testSyncSection } from './testSync.js';
 import { scimDetails } from './providers.js';
 
 export function tabs(c, active) {
@@ -198,6 +199,7 @@ export function viewOverview(id, query, mount) {
         form,
         h('div', { id: 'test-result', 'aria-live': 'polite' }),
       ),
+      c.kind === 'ldap' ? testSyncSection(id) : null,
       h(
         'section',
         { class: 'idp-section' },

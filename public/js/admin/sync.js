@@ -109,7 +109,14 @@ export function viewDryRun(id, mount) {
     mount(
       tabs(c, 'history'),
       h('h3', { text: 'Dry run' }),
-      h('p', { text: c.kind === 'entra' ? 'Reading Entra ID and planning…' : c.kind === 'ldap' ? 'Reading the directory and planning…' : 'Planning…' }),
+      h('p', {
+        text:
+          c.kind === 'entra'
+            ? 'Reading Entra ID and planning…'
+            : c.kind === 'ldap'
+              ? 'Reading the directory and planning…'
+              : 'Planning…',
+      }),
     );
     return api('POST', '/connections/' + id + '/sync', { dryRun: true }).then(function (r) {
       if (!r.ok)

@@ -7,11 +7,15 @@ import { ConnectionNameTaken, type Connection, type ConnectionRepository } from 
 import type { EntraService } from '../../sources/entra/service';
 import { entraSettingsSchema, type EntraSettings } from '../../sources/entra/settings';
 import type { SourceStateRepository } from '../../sources/state';
+import { PullFailed } from '../../sources/source';
 import type { LdapService } from '../../sources/ldap/service';
 import { ldapSettingsSchema, type LdapSettings } from '../../sources/ldap/settings';
 import { AppError, notFound, validationError } from '../../http/errors';
 import { presentConnection } from '../presenters';
-import type { CreateConnection, TestConnection, UpdateConnection } from './schema';
+import type { CreateConnection, TestConnection, TestUser, UpdateConnection } from './schema';
+import { rulesOf } from '../../provisioning/rules';
+import { jiraGroupsFor } from '../../provisioning/groupMapping';
+import { readAttribute } from '../../provisioning/attributes';
 
 export interface ConnectionDeps {
   connections: ConnectionRepository;
@@ -234,6 +238,56 @@ export const testConnection = (deps: ConnectionDeps): RequestHandler =>
       secret = deps.entra.openSecret(c.id, sealed);
     }
     res.json(await deps.entra.test(settings, deps.entra.candidate(settings, secret)));
+  });
+
+/**
+ * POST /api/v1/connections/{id}/test-user (Test Sync): one LDAP user as the directory returns it,
+ * and what the connection's rules make of it — Jira email and display name, groups (nested
+ * included) and the Jira groups they map to, custom attributes, in scope, active. Changes nothing.
+ */
+export const testUser = (deps: ConnectionDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    const { clientKey } = requireContext(req);
+    const c = await deps.connections.get(clientKey, req.params.id);
+    if (!c) throw notFound('No such connection.');
+    if (c.kind !== 'ldap')
+      throw new AppError(
+        400,
+        'not_supported',
+        'Test Sync reads one user from an LDAP directory: only for LDAP connections.',
+      );
+    const body = res.locals.body as TestUser;
+    const candidate =
+      body.ldap !== undefined || body.bindPassword !== undefined
+        ? { settings: mergedLdap(c, body.ldap), password: body.bindPassword ?? (await deps.ldap.passwordOf(c)) }
+        : undefined;
+    let probe;
+    try {
+      probe = await deps.ldap.probeUser(c, body.username, candidate);
+    } catch (err) {
+      if (err instanceof PullFailed) return void res.json({ found: false, message: err.message });
+      throw err;
+    }
+    if (!probe.found) return void res.json(probe);
+    const rules = rulesOf(c.settings);
+    const read = (path: string | null) => (path ? (readAttribute(probe.resource, path) ?? null) : null);
+    const mapped = new Map<string, string>();
+    for (const name of [...rules.groups.defaultForAllUsers, ...rules.groups.defaultForNewUsers])
+      mapped.set(name.toLowerCase(), name);
+    for (const g of probe.groups)
+      for (const name of jiraGroupsFor(g.name, rules.groups)) mapped.set(name.toLowerCase(), name);
+    res.json({
+      ...probe,
+      jira: {
+        email: read(rules.attributes.email),
+        displayName: read(rules.attributes.displayName),
+        userName: read(rules.attributes.userName),
+        jobTitle: read(rules.attributes.jobTitle),
+        department: read(rules.attributes.department),
+        groups: [...mapped.values()].sort(),
+        properties: Object.fromEntries(rules.attributes.custom.map((m) => [m.propertyKey, read(m.from)])),
+      },
+    });
   });
 
 export const deleteConnection = (deps: ConnectionDeps): RequestHandler =>

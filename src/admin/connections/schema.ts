@@ -96,3 +96,19 @@ export const testConnectionSchema = z
 export type CreateConnection = z.infer<typeof createConnectionSchema>;
 export type UpdateConnection = z.infer<typeof updateConnectionSchema>;
 export type TestConnection = z.infer<typeof testConnectionSchema>;
+
+/** POST /api/v1/connections/{id}/test-user: Test Sync of one directory user, by username (with candidate settings, as Test connection). */
+export const testUserSchema = z
+  .object({
+    username: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(256, 'at most 256 characters')
+      .refine((v) => !hasControlCharacters(v), 'must not contain control characters'),
+    ldap: z.record(z.unknown()).optional(),
+    bindPassword: bindPassword.optional(),
+  })
+  .strict();
+
+export type TestUser = z.infer<typeof testUserSchema>;

@@ -4,7 +4,17 @@ import type { PullStore } from '../../directory/pull';
 import type { Logger } from '../../logger';
 import { PullFailed, type Pull, type PullSource } from '../source';
 import { escapeValue, explainLdapError, openSession, type LdapSession } from './client';
-import { adDisabled, dnKey, entryId, first, LdapFullRead, toPulledUser, userAttributes } from './read';
+import {
+  adDisabled,
+  all,
+  dnKey,
+  entryId,
+  first,
+  guidToString,
+  LdapFullRead,
+  toPulledUser,
+  userAttributes,
+} from './read';
 import { ldapSettingsSchema, type LdapSettings } from './settings';
 
 export interface LdapDeps {
@@ -13,6 +23,23 @@ export interface LdapDeps {
   pull: PullStore;
   logger: Logger;
 }
+
+/** What Test Sync shows of one directory user: the entry as the directory returns it, and what a read makes of it. */
+export type LdapUserProbe =
+  | { found: false; message: string }
+  | {
+      found: true;
+      dn: string;
+      /** Every attribute the directory returned, as text (binary values: a GUID in its canonical form, else their size). */
+      attributes: Record<string, string[]>;
+      /** Whether the users' base DN, filter and "only members of" let this user in. */
+      inScope: boolean;
+      active: boolean;
+      /** What the store would keep: SCIM's names and the attributes read (the rules read this). */
+      resource: Record<string, unknown>;
+      /** The groups the user is in, nested ones included (`direct`: named in the user's own membership). */
+      groups: Array<{ name: string; dn: string; direct: boolean }>;
+    };
 
 export type LdapTestResult =
   | { ok: true; message: string; users: number; groups: number; sampleUser: string | null }
@@ -168,6 +195,96 @@ export class LdapService implements PullSource {
         );
       });
       return 'pulled';
+    } catch (err) {
+      throw this.failure(s, err, session.url);
+    } finally {
+      await session.close();
+    }
+  }
+
+  /**
+   * Test Sync: finds one user by its username (escaped into the filter) under the users' base DN,
+   * in scope or not, and says what a read makes of it. Changes nothing.
+   */
+  async probeUser(
+    c: Connection,
+    username: string,
+    candidate?: { settings: LdapSettings; password: string | null },
+  ): Promise<LdapUserProbe> {
+    const s = candidate?.settings ?? this.settingsOf(c);
+    const session = await openSession(s, candidate ? candidate.password : await this.passwordOf(c));
+    try {
+      const byName = `(${s.attributes.userName}=${escapeValue(username)})`;
+      const binary = [
+        'objectGUID',
+        'objectSid',
+        'thumbnailPhoto',
+        'jpegPhoto',
+        'msExchMailboxGuid',
+        'mS-DS-ConsistencyGuid',
+      ];
+      const found = await session.find(s.users.baseDn, {
+        scope: s.users.scope,
+        filter: byName,
+        attributes: ['*', ...userAttributes(s)],
+        explicitBufferAttributes: binary,
+      });
+      const entry = found[0];
+      if (!entry)
+        return {
+          found: false,
+          message: `No entry under ${s.users.baseDn} has ${s.attributes.userName} = ${username}.`,
+        };
+      const attributes: Record<string, string[]> = {};
+      for (const [k, v] of Object.entries(entry)) {
+        if (k === 'dn') continue;
+        const values = Array.isArray(v) ? v : [v];
+        if (values.length === 0) continue;
+        attributes[k] = values.map((x) =>
+          Buffer.isBuffer(x)
+            ? x.length === 16 && /guid/i.test(k)
+              ? guidToString(x)
+              : `(binary, ${x.length} bytes)`
+            : String(x),
+        );
+      }
+      const inFilter =
+        (
+          await session.find(s.users.baseDn, {
+            scope: s.users.scope,
+            filter: `(&${s.users.filter}${byName})`,
+            attributes: ['objectClass'],
+          })
+        ).length > 0;
+      const groups = await this.groupsOf(session, s, entry.dn, first(entry, s.attributes.userName));
+      const direct = new Set(
+        s.membership === 'memberOf'
+          ? all(entry, 'memberOf').map(dnKey)
+          : (await this.groupsOf(session, { ...s, nested: false }, entry.dn, first(entry, s.attributes.userName))).map(
+              (g) => dnKey(g.dn),
+            ),
+      );
+      const inGroups =
+        !s.users.onlyMembersOf.length ||
+        s.users.onlyMembersOf.some((dn) => groups.some((g) => dnKey(g.dn) === dnKey(dn)));
+      const disabled =
+        s.directoryType === 'activeDirectory'
+          ? adDisabled(entry)
+          : !!s.disabledFilter &&
+            (await session.find(entry.dn, { scope: 'base', filter: s.disabledFilter, attributes: ['objectClass'] }))
+              .length > 0;
+      const user = toPulledUser(entry, s, disabled);
+      return {
+        found: true,
+        dn: entry.dn,
+        attributes,
+        inScope: inFilter && inGroups && !!user,
+        active: !disabled,
+        resource: user?.resource ?? {},
+        groups: groups
+          .map((g) => ({ name: g.name, dn: g.dn, direct: direct.has(dnKey(g.dn)) }))
+          .sort((a, b) => a.name.localeCompare(b.name)),
+      };
     } catch (err) {
       throw this.failure(s, err, session.url);
     } finally {
