@@ -172,7 +172,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     options: config.entra,
     logger,
   });
-  const ldap = new LdapService({ connections, box, pull: new PullStore(sql), logger });
+  const ldap = new LdapService({ connections, state: sourceState, box, pull: new PullStore(sql), logger });
   const sources = new PullSources({ entra, ldap });
   const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
   let stopRetention: (() => void) | undefined;

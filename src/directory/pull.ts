@@ -198,6 +198,33 @@ export class PullStore {
     return new Map(rows.map((r) => [r.id, r.resource]));
   }
 
+  /** Every stored membership of a connection, as [group id, user id]. */
+  async memberships(connectionId: string): Promise<Array<[string, string]>> {
+    const rows = await this.sql.query<{ g: string; u: string }>(
+      'SELECT group_id::text AS g, user_id::text AS u FROM directory_memberships WHERE connection_id = $1',
+      [connectionId],
+    );
+    return rows.map((r) => [r.g, r.u]);
+  }
+
+  /** Stored ids of a connection's users, with the external id each came with (an LDAP DN). */
+  async externalIds(connectionId: string): Promise<Array<{ id: string; externalId: string | null }>> {
+    const rows = await this.sql.query<{ id: string; external_id: string | null }>(
+      'SELECT id::text AS id, external_id FROM directory_users WHERE connection_id = $1',
+      [connectionId],
+    );
+    return rows.map((r) => ({ id: r.id, externalId: r.external_id }));
+  }
+
+  /** Stored ids of a connection's groups. */
+  async groupIds(connectionId: string): Promise<string[]> {
+    const rows = await this.sql.query<{ id: string }>(
+      'SELECT id::text AS id FROM directory_groups WHERE connection_id = $1',
+      [connectionId],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** The stored names of these groups (those that exist). */
   async groupNames(connectionId: string, ids: string[], tx?: Transaction): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();

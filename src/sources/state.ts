@@ -59,10 +59,34 @@ export class SourceStateRepository {
     );
   }
 
+  /** An LDAP connection's position for its next incremental read (undefined: none, read everything). */
+  async cursor<T>(connectionId: string): Promise<T | undefined> {
+    const rows = await this.sql.query<{ cursor: T | null }>(
+      'SELECT cursor FROM source_state WHERE connection_id = $1',
+      [connectionId],
+    );
+    return rows[0]?.cursor ?? undefined;
+  }
+
+  /** Saves the position a read reached (null forgets it), and when it was full or incremental. */
+  async saveCursor(connectionId: string, cursor: unknown, how: 'full' | 'incremental'): Promise<void> {
+    const full = how === 'full';
+    await this.sql.query(
+      `
+      INSERT INTO source_state AS s (connection_id, cursor, last_full_at, last_incremental_at)
+      VALUES ($1, $2::jsonb, CASE WHEN $3 THEN now() END, CASE WHEN NOT $3 THEN now() END)
+      ON CONFLICT (connection_id) DO UPDATE SET cursor = EXCLUDED.cursor,
+        last_full_at = CASE WHEN $3 THEN now() ELSE s.last_full_at END,
+        last_incremental_at = CASE WHEN NOT $3 THEN now() ELSE s.last_incremental_at END,
+        updated_at = now()`,
+      [connectionId, cursor === null ? null : JSON.stringify(cursor), full],
+    );
+  }
+
   /** Forgets the delta links (the next sync reads everything), e.g. when the scope or attributes change. */
   async reset(connectionId: string): Promise<void> {
     await this.sql.query(
-      'UPDATE source_state SET users_delta_link = NULL, groups_delta_link = NULL, delta_since = NULL, updated_at = now() WHERE connection_id = $1',
+      'UPDATE source_state SET users_delta_link = NULL, groups_delta_link = NULL, delta_since = NULL, cursor = NULL, updated_at = now() WHERE connection_id = $1',
       [connectionId],
     );
   }

@@ -4,6 +4,7 @@ import { Sql } from '../../src/db/sql';
 import { PullStore } from '../../src/directory/pull';
 import { openSession } from '../../src/sources/ldap/client';
 import { guidToString, LdapFullRead } from '../../src/sources/ldap/read';
+import { LdapRead, type LdapCursor } from '../../src/sources/ldap/incremental';
 import { ldapSettingsSchema, type LdapSettings } from '../../src/sources/ldap/settings';
 import { PullFailed } from '../../src/sources/source';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -102,7 +103,17 @@ describeWithAd('LDAP full read (Active Directory, Samba)', () => {
         ).map((r) => [r.name, r.n]),
       ),
     });
-    return { ou, settings, read, addUser, addGroup, userDn, groupDn, stored };
+    const readFrom = async (mode: 'full' | 'auto', cursor: LdapCursor | undefined) => {
+      const session = await openSession(settings, ad.adminPassword);
+      try {
+        const r = new LdapRead(connectionId, settings, session, new PullStore(sql));
+        const next = await r.read(mode, cursor);
+        return { next, progress: r.progress, changes: r.changed() };
+      } finally {
+        await session.close();
+      }
+    };
+    return { ou, settings, read, readFrom, addUser, addGroup, userDn, groupDn, stored, connectionId };
   }
 
   it('reads users by objectGUID (canonical), disabled by userAccountControl, nested groups with a cycle', async () => {
@@ -137,6 +148,61 @@ describeWithAd('LDAP full read (Active Directory, Samba)', () => {
     );
     expect(found.searchEntries[0].sAMAccountName).toMatch(/-ann$/);
     expect(guidToString(found.searchEntries[0].objectGUID as Buffer)).toBe(st.users[0].id);
+  });
+
+  it('reads incrementally by uSNChanged: only what changed, deletions through Show Deleted, a move out of scope, a membership change', async () => {
+    const f = await fixture();
+    for (const n of ['ann', 'bob', 'cy', 'dee', 'eve']) await f.addUser(n);
+    await f.addGroup('Team', [f.userDn('ann'), f.userDn('bob')]);
+    const first = await f.readFrom('full', undefined);
+    expect(first.progress).toMatchObject({ mode: 'full', usersSeen: 5 });
+    expect(first.next).toMatchObject({ kind: 'usn', usn: expect.any(Number) });
+    const ids = Object.fromEntries((await f.stored()).users.map((u) => [u.user_name, u.id]));
+
+    await ad.withAdmin(async (c) => {
+      await c.modify(
+        f.userDn('ann'),
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'displayName', values: ['Ann Again'] }),
+        }),
+      );
+      await c.modify(
+        f.userDn('bob'),
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'userAccountControl', values: ['514'] }),
+        }),
+      );
+      await c.modify(
+        f.groupDn('Team'),
+        new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [f.userDn('dee')] }) }),
+      );
+      await c.del(f.userDn('cy'));
+      await c.add(`OU=Elsewhere,${f.ou}`, { objectClass: 'organizationalUnit', ou: 'Elsewhere' });
+      await c.modifyDN(f.userDn('eve'), `CN=eve,OU=Elsewhere,${f.ou}`);
+    });
+    const second = await f.readFrom('auto', first.next!);
+    expect(second.progress).toMatchObject({ mode: 'incremental', usersSeen: 2, removed: 2 }); // ann, bob read; cy deleted, eve moved out
+    const st = await f.stored();
+    expect(st.users.map((u) => [u.user_name, u.active])).toEqual([
+      ['ann', true],
+      ['bob', false],
+      ['dee', true],
+    ]);
+    expect(st.groups).toEqual({ Team: 3 });
+    expect(new Set(second.changes!.userIds)).toEqual(new Set([ids.ann, ids.bob, ids.cy, ids.dee, ids.eve]));
+    expect(second.changes!.groupIds).toHaveLength(1);
+
+    // A cursor from another DC (or a restored one) cannot be trusted: full read, and it says why.
+    const third = await f.readFrom('auto', {
+      ...(second.next as Extract<LdapCursor, { kind: 'usn' }>),
+      invocationId: 'ff',
+    });
+    expect(third.progress).toMatchObject({
+      mode: 'full',
+      note: expect.stringMatching(/restored \(new invocationId\): full read/),
+    });
   });
 
   it('reads a group of more than 1,500 members by ranges', async () => {

@@ -3,6 +3,7 @@ import { Sql } from '../../src/db/sql';
 import { PullStore } from '../../src/directory/pull';
 import { openSession } from '../../src/sources/ldap/client';
 import { LdapFullRead } from '../../src/sources/ldap/read';
+import { LdapRead } from '../../src/sources/ldap/incremental';
 import { ldapSettingsSchema, type LdapSettings } from '../../src/sources/ldap/settings';
 import { PullFailed } from '../../src/sources/source';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -81,7 +82,17 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
         ).map((r) => [r.name, r.members]),
       ),
     });
-    return { people, groups, settings, read, stored, connectionId };
+    const readAuto = async (cursor: Parameters<LdapRead['read']>[1]) => {
+      const session = await openSession(settings, slapd.adminPassword);
+      try {
+        const r = new LdapRead(connectionId, settings, session, store);
+        const next = await r.read('auto', cursor);
+        return { next, progress: r.progress, changes: r.changed() };
+      } finally {
+        await session.close();
+      }
+    };
+    return { people, groups, settings, read, readAuto, stored, connectionId };
   }
 
   it('reads users and groups with nested members (a cycle included), keyed by entryUUID: a rename and a move are updates, a deletion goes', async () => {
@@ -116,6 +127,30 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
     expect(st.users.map((u) => u.user_name)).toEqual(['anna', 'cy']);
     expect(st.users[0].id).toBe(annId);
     expect(st.groups).toEqual({ inner: ['anna'], outer: ['anna'], solo: ['cy'] });
+  });
+
+  it('reads incrementally by modifyTimestamp: changes, a deletion found by the id scan, a membership change', async () => {
+    const f = await fixture();
+    const ann = await slapd.addUser(f.people, 'ann', { mail: 'ann@example.test' });
+    const bob = await slapd.addUser(f.people, 'bob', { mail: 'bob@example.test' });
+    const cy = await slapd.addUser(f.people, 'cy', { mail: 'cy@example.test' });
+    const team = await slapd.addGroup(f.groups, 'team', [ann]);
+    const first = await f.readAuto(undefined);
+    expect(first.progress).toMatchObject({ mode: 'full', note: expect.stringMatching(/no position/) });
+    expect(first.next).toMatchObject({ kind: 'timestamp' });
+    await slapd.modify(bob, 'replace', 'mail', ['robert@example.test']);
+    await slapd.modify(team, 'add', 'member', [bob]);
+    await slapd.del(cy);
+    const second = await f.readAuto(first.next!);
+    expect(second.progress).toMatchObject({ mode: 'incremental', removed: 1 });
+    const st = await f.stored();
+    expect(st.users.map((u) => [u.user_name, u.email])).toEqual([
+      ['ann', 'ann@example.test'],
+      ['bob', 'robert@example.test'],
+    ]);
+    expect(st.groups).toEqual({ team: ['ann', 'bob'] });
+    expect(second.changes?.wide).toBe(false);
+    expect(second.changes?.userIds.length).toBeGreaterThanOrEqual(2);
   });
 
   it('pages past the server size limit (500 a search), and marks users a disabled filter matches as inactive', async () => {

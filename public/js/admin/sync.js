@@ -74,7 +74,7 @@ export function progressPanel(run) {
 export function viewSync(id, mount) {
   return loadConnection(id).then(function (c) {
     mount(tabs(c, 'history'), h('h3', { text: 'Synchronize' }), h('p', { text: 'Starting…', id: 'sync-status' }));
-    var body = c.kind === 'entra' ? { mode: 'incremental' } : {};
+    var body = c.kind !== 'scim' ? { mode: 'incremental' } : {};
     return api('POST', '/connections/' + id + '/sync', body).then(function (r) {
       var runId = r.ok ? r.data.id : r.data.runId;
       if (!runId) return mount(tabs(c, 'history'), message('error', 'The sync did not start', r.data.message));

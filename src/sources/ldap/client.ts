@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import {
   Client,
   ConfidentialityRequiredError,
+  Control,
   InsufficientAccessError,
   InvalidCredentialsError,
   NoSuchObjectError,
@@ -17,6 +18,9 @@ import type { LdapSettings } from './settings';
 
 /** A value as it may stand in a filter: `\`, `*`, `(`, `)` and NUL escaped (RFC 4515), so input cannot change the filter. */
 export const escapeValue = (value: string): string => escapeFilter`${value}`;
+
+/** Active Directory's Show Deleted control: searches see tombstones (deleted objects keep their objectGUID). */
+const SHOW_DELETED = '1.2.840.113556.1.4.417';
 
 /** The largest page asked for: Active Directory's MaxPageSize. */
 export const PAGE_SIZE = 1000;
@@ -34,9 +38,10 @@ export class LdapSession {
     readonly url: string,
   ) {}
 
-  /** Every entry under `base`, page by page. */
-  async *pages(base: string, opts: SearchOptions): AsyncGenerator<LdapEntry[]> {
-    for await (const page of this.client.searchPaginated(base, { ...opts, paged: { pageSize: PAGE_SIZE } }))
+  /** Every entry under `base`, page by page (with `showDeleted`, Active Directory's tombstones too). */
+  async *pages(base: string, opts: SearchOptions, more: { showDeleted?: boolean } = {}): AsyncGenerator<LdapEntry[]> {
+    const controls = more.showDeleted ? [new Control(SHOW_DELETED, { critical: true })] : [];
+    for await (const page of this.client.searchPaginated(base, { ...opts, paged: { pageSize: PAGE_SIZE } }, controls))
       yield page.searchEntries;
   }
 

@@ -5,7 +5,9 @@ import type { LdapSettings } from './settings';
 
 /** What a read has done so far (the run's progress and, at the end, its summary). */
 export interface LdapProgress {
-  mode: 'full';
+  mode: 'full' | 'incremental';
+  /** Why a read asked to be incremental was full (another DC, no position yet…). */
+  note?: string;
   phase: string;
   pages: number;
   usersSeen: number;
@@ -138,12 +140,19 @@ export function adDisabled(e: LdapEntry): boolean {
 }
 
 /** What "only users of these groups" lets in: group DN keys, and member DN keys or user names. */
-interface Scope {
+export interface Scope {
   groups: Set<string>;
   members: Set<string>;
 }
 
-interface GroupRead {
+/** Users by DN key and by user name, and (memberOf model) each user's group DN keys. */
+export interface UserMaps {
+  byDn: Map<string, string>;
+  byName: Map<string, string>;
+  memberOf: Map<string, string[]>;
+}
+
+export interface GroupRead {
   id: string;
   dn: string;
   name: string;
@@ -170,15 +179,15 @@ export class LdapFullRead {
     removed: 0,
     skipped: [],
   };
-  private readonly mark = crypto.randomUUID();
-  private readonly buffers: string[];
+  protected readonly mark = crypto.randomUUID();
+  protected readonly buffers: string[];
 
   constructor(
-    private readonly connectionId: string,
-    private readonly s: LdapSettings,
-    private readonly session: LdapSession,
-    private readonly store: PullStore,
-    private readonly report: (p: LdapProgress) => void = () => undefined,
+    protected readonly connectionId: string,
+    protected readonly s: LdapSettings,
+    protected readonly session: LdapSession,
+    protected readonly store: PullStore,
+    protected readonly report: (p: LdapProgress) => void = () => undefined,
   ) {
     this.buffers = s.attributes.id === 'objectGUID' ? ['objectGUID'] : [];
   }
@@ -202,16 +211,16 @@ export class LdapFullRead {
     return this.progress;
   }
 
-  private step(phase: string): void {
+  protected step(phase: string): void {
     this.progress.phase = phase;
     this.report(this.progress);
   }
 
-  private skip(note: string): void {
+  protected skip(note: string): void {
     if (this.progress.skipped.length < MAX_NOTES) this.progress.skipped.push(note);
   }
 
-  private async readGroups(): Promise<GroupRead[]> {
+  protected async readGroups(): Promise<GroupRead[]> {
     this.step('reading groups');
     const s = this.s;
     const ad = s.directoryType === 'activeDirectory';
@@ -262,7 +271,7 @@ export class LdapFullRead {
    * A group's member DNs, by ranges when the server slices them (`member;range=0-1499`, then on,
    * the last slice ending in `-*`); a plain `member` when it does not.
    */
-  private async memberDns(e: LdapEntry): Promise<string[]> {
+  protected async memberDns(e: LdapEntry): Promise<string[]> {
     const ranged = Object.keys(e).find((k) => /^member;range=/i.test(k));
     if (!ranged) return all(e, 'member');
     const members = all(e, ranged);
@@ -283,7 +292,7 @@ export class LdapFullRead {
    * their members as DN keys (member model) or user names (memberUid); with memberOf, a user is
    * in when one of its groups is.
    */
-  private scopeOf(byDn: Map<string, GroupRead>): Scope {
+  protected scopeOf(byDn: Map<string, GroupRead>): Scope {
     const scope: Scope = { groups: new Set(), members: new Set() };
     const stack = this.s.users.onlyMembersOf.map(dnKey);
     const children = new Map<string, string[]>();
@@ -304,14 +313,14 @@ export class LdapFullRead {
   }
 
   /** Ids of the users a disabled filter matches (directories other than Active Directory). */
-  private async disabledIds(): Promise<Set<string>> {
+  protected async disabledIds(extraFilter = ''): Promise<Set<string>> {
     const ids = new Set<string>();
     const f = this.s.disabledFilter;
     if (!f || this.s.directoryType === 'activeDirectory') return ids;
     this.step('reading disabled users');
     for await (const page of this.session.pages(this.s.users.baseDn, {
       scope: this.s.users.scope,
-      filter: `(&${this.s.users.filter}${f})`,
+      filter: `(&${this.s.users.filter}${f}${extraFilter})`,
       attributes: [this.s.attributes.id],
       explicitBufferAttributes: this.buffers,
     }))
@@ -320,10 +329,7 @@ export class LdapFullRead {
   }
 
   /** Reads and writes the users; returns DN key → id and (for memberUid) username → id, and memberOf lists. */
-  private async readUsers(
-    disabled: Set<string>,
-    allowed: Scope | null,
-  ): Promise<{ byDn: Map<string, string>; byName: Map<string, string>; memberOf: Map<string, string[]> }> {
+  protected async readUsers(disabled: Set<string>, allowed: Scope | null, extraFilter = ''): Promise<UserMaps> {
     this.step('reading users');
     const s = this.s;
     const byDn = new Map<string, string>();
@@ -338,7 +344,7 @@ export class LdapFullRead {
     };
     for await (const page of this.session.pages(s.users.baseDn, {
       scope: s.users.scope,
-      filter: s.users.filter,
+      filter: extraFilter ? `(&${s.users.filter}${extraFilter})` : s.users.filter,
       attributes: userAttributes(s),
       explicitBufferAttributes: this.buffers,
     })) {
@@ -373,11 +379,17 @@ export class LdapFullRead {
   }
 
   /** Each group's users, nested groups flattened (a cycle ends where it began), written in batches. */
-  private async writeMemberships(
-    groups: GroupRead[],
-    byDn: Map<string, GroupRead>,
-    users: { byDn: Map<string, string>; byName: Map<string, string>; memberOf: Map<string, string[]> },
-  ): Promise<void> {
+  protected async writeMemberships(groups: GroupRead[], byDn: Map<string, GroupRead>, users: UserMaps): Promise<void> {
+    const pairs = this.pairsOf(groups, byDn, users);
+    for (let i = 0; i < pairs.length; i += WRITE_BATCH * 4) {
+      const batch = pairs.slice(i, i + WRITE_BATCH * 4);
+      await this.store.addMemberships(this.connectionId, batch, this.mark);
+      this.progress.membershipsSeen += batch.length;
+    }
+  }
+
+  /** Every (group, user) pair the directory says, nested groups flattened when asked. */
+  protected pairsOf(groups: GroupRead[], byDn: Map<string, GroupRead>, users: UserMaps): Array<[string, string]> {
     const s = this.s;
     // Direct members: user ids and child groups, by the membership model.
     const directUsers = new Map<string, Set<string>>();
@@ -411,24 +423,18 @@ export class LdapFullRead {
           const g = byDn.get(dn);
           if (g) add(directUsers, g.id, userId);
         }
-    let pairs: Array<[string, string]> = [];
+    const pairs: Array<[string, string]> = [];
     for (const g of groups) {
       const members = s.nested
         ? this.flatten(g.id, directUsers, children)
         : (directUsers.get(g.id) ?? new Set<string>());
       for (const u of members) pairs.push([g.id, u]);
-      if (pairs.length >= WRITE_BATCH * 4) {
-        await this.store.addMemberships(this.connectionId, pairs, this.mark);
-        this.progress.membershipsSeen += pairs.length;
-        pairs = [];
-      }
     }
-    await this.store.addMemberships(this.connectionId, pairs, this.mark);
-    this.progress.membershipsSeen += pairs.length;
+    return pairs;
   }
 
   /** A group's users with its nested groups' (each group visited once, so a cycle ends). */
-  private flatten(
+  protected flatten(
     root: string,
     directUsers: Map<string, Set<string>>,
     children: Map<string, Set<string>>,

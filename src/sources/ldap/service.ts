@@ -2,7 +2,9 @@ import type { SecretBox } from '../../crypto/secrets';
 import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
 import type { Logger } from '../../logger';
-import { PullFailed, type Pull, type PullSource } from '../source';
+import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
+import type { SourceStateRepository } from '../state';
+import { LdapRead, type LdapCursor } from './incremental';
 import { escapeValue, explainLdapError, openSession, type LdapSession } from './client';
 import {
   adDisabled,
@@ -11,7 +13,6 @@ import {
   entryId,
   first,
   guidToString,
-  LdapFullRead,
   toPulledUser,
   userAttributes,
 } from './read';
@@ -19,6 +20,7 @@ import { ldapSettingsSchema, type LdapSettings } from './settings';
 
 export interface LdapDeps {
   connections: ConnectionRepository;
+  state: SourceStateRepository;
   box: SecretBox;
   pull: PullStore;
   logger: Logger;
@@ -123,13 +125,16 @@ export class LdapService implements PullSource {
     }
   }
 
-  pull(c: Connection): Pull {
+  /** The engine's pull: full, incremental, or incremental when it can be trusted ('auto'); the cursor is kept for the next. */
+  pull(c: Connection, mode: PullMode): Pull {
     return async (report) => {
       const s = this.settingsOf(c);
       const session = await openSession(s, await this.passwordOf(c));
       try {
-        await new LdapFullRead(c.id, s, session, this.d.pull, (p) => report({ ...p })).run();
-        return {};
+        const read = new LdapRead(c.id, s, session, this.d.pull, (p) => report({ ...p }));
+        const next = await read.read(mode, await this.d.state.cursor<LdapCursor>(c.id));
+        await this.d.state.saveCursor(c.id, next, read.progress.mode);
+        return { changes: read.changed() };
       } catch (err) {
         throw this.failure(s, err, session.url);
       } finally {
