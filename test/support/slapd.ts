@@ -49,7 +49,8 @@ export class Slapd {
     this.caPem = selfSignedCert().cert;
   }
 
-  async start(): Promise<this> {
+  /** Starts the server; `seedLdif` (entries under the base, the base included) is loaded offline first with slapadd. */
+  async start(opts: { seedLdif?: string } = {}): Promise<this> {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-sync-slapd-'));
     const tls = selfSignedCert();
     const keyFile = path.join(this.dir, 'key.pem');
@@ -60,6 +61,10 @@ export class Slapd {
     execFileSync(SLAPADD, ['-n0', '-F', path.join(this.dir, 'slapd.d'), '-l', path.join(this.dir, 'config.ldif')], {
       stdio: 'pipe',
     });
+    if (opts.seedLdif)
+      execFileSync(SLAPADD, ['-n1', '-q', '-F', path.join(this.dir, 'slapd.d'), '-l', opts.seedLdif], {
+        stdio: 'pipe',
+      });
     const [port, sslPort] = [await freePort(), await freePort()];
     this.url = `ldap://127.0.0.1:${port}`;
     this.ldapsUrl = `ldaps://127.0.0.1:${sslPort}`;
@@ -82,9 +87,10 @@ export class Slapd {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    await this.withAdmin(async (c) => {
-      await c.add(this.baseDn, { objectClass: ['dcObject', 'organization'], dc: 'example', o: 'Example' });
-    });
+    if (!opts.seedLdif)
+      await this.withAdmin(async (c) => {
+        await c.add(this.baseDn, { objectClass: ['dcObject', 'organization'], dc: 'example', o: 'Example' });
+      });
     return this;
   }
 
