@@ -216,6 +216,15 @@ export class PullStore {
     return rows.map((r) => ({ id: r.id, externalId: r.external_id }));
   }
 
+  /** Stored ids of a connection's users. */
+  async userIds(connectionId: string): Promise<string[]> {
+    const rows = await this.sql.query<{ id: string }>(
+      'SELECT id::text AS id FROM directory_users WHERE connection_id = $1',
+      [connectionId],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Stored ids of a connection's groups. */
   async groupIds(connectionId: string): Promise<string[]> {
     const rows = await this.sql.query<{ id: string }>(

@@ -22,11 +22,11 @@ export function describeWithSlapd(name: string, fn: () => void): void {
 }
 
 /** One test that needs slapd (inside a describe that does not): the same rule as `describeWithSlapd`. */
-export const itWithSlapd: jest.It = (() => {
+export function itWithSlapd(name: string, fn: () => Promise<void>, timeout?: number): void {
   if (!haveSlapd && process.env.CI === 'true')
     throw new Error(`slapd is required in CI (${SLAPD}); .ci/run installs it`);
-  return haveSlapd ? it : it.skip;
-})();
+  (haveSlapd ? it : it.skip)(name, fn, timeout);
+}
 
 /**
  * A real OpenLDAP server (Debian's slapd) for one test file, on loopback ports of its own: an mdb

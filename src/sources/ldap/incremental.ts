@@ -136,7 +136,7 @@ export class LdapRead extends LdapFullRead {
     inScopeChanged: Set<string>,
   ): Promise<{ users: string[]; groups: string[] }> {
     const s = this.s;
-    const storedUsers = new Set((await this.store.externalIds(this.connectionId)).map((u) => u.id));
+    const storedUsers = new Set(await this.store.userIds(this.connectionId));
     const storedGroups = new Set(await this.store.groupIds(this.connectionId));
     if (cursor.kind === 'usn') {
       const root = await this.session.rootDse(['defaultNamingContext']);
@@ -199,11 +199,8 @@ export class LdapRead extends LdapFullRead {
     };
     const byDn = new Map(groups.map((g) => [dnKey(g.dn), g]));
     const keep = (u: string) => !only || only.has(u);
-    const want = new Set(
-      this.pairsOf(groups, byDn, maps)
-        .filter(([, u]) => keep(u))
-        .map(([g, u]) => `${g}|${u}`),
-    );
+    const want = new Set<string>();
+    for (const [g, u] of this.pairsOf(groups, byDn, maps)) if (keep(u)) want.add(`${g}|${u}`);
     const have = new Set(
       (await this.store.memberships(this.connectionId)).filter(([, u]) => keep(u)).map(([g, u]) => `${g}|${u}`),
     );

@@ -337,10 +337,15 @@ export class LdapFullRead {
     const memberOf = new Map<string, string[]>();
     const ad = s.directoryType === 'activeDirectory';
     let batch: PulledUser[] = [];
+    // One write in flight while the next page is read: the directory and the database work at once.
+    let writing: Promise<void> = Promise.resolve();
     const flush = async () => {
-      const conflicts = await this.store.upsertUsers(this.connectionId, batch, this.mark);
-      for (const c of conflicts) this.skip(`user ${c.id}: username ${c.userName} is already another user's`);
+      const rows = batch;
       batch = [];
+      await writing;
+      writing = this.store.upsertUsers(this.connectionId, rows, this.mark).then((conflicts) => {
+        for (const c of conflicts) this.skip(`user ${c.id}: username ${c.userName} is already another user's`);
+      });
     };
     for await (const page of this.session.pages(s.users.baseDn, {
       scope: s.users.scope,
@@ -375,21 +380,26 @@ export class LdapFullRead {
       this.report(this.progress);
     }
     await flush();
+    await writing;
     return { byDn, byName, memberOf };
   }
 
   /** Each group's users, nested groups flattened (a cycle ends where it began), written in batches. */
   protected async writeMemberships(groups: GroupRead[], byDn: Map<string, GroupRead>, users: UserMaps): Promise<void> {
-    const pairs = this.pairsOf(groups, byDn, users);
-    for (let i = 0; i < pairs.length; i += WRITE_BATCH * 4) {
-      const batch = pairs.slice(i, i + WRITE_BATCH * 4);
+    let batch: Array<[string, string]> = [];
+    for (const pair of this.pairsOf(groups, byDn, users)) {
+      batch.push(pair);
+      if (batch.length < WRITE_BATCH * 4) continue;
       await this.store.addMemberships(this.connectionId, batch, this.mark);
       this.progress.membershipsSeen += batch.length;
+      batch = [];
     }
+    await this.store.addMemberships(this.connectionId, batch, this.mark);
+    this.progress.membershipsSeen += batch.length;
   }
 
-  /** Every (group, user) pair the directory says, nested groups flattened when asked. */
-  protected pairsOf(groups: GroupRead[], byDn: Map<string, GroupRead>, users: UserMaps): Array<[string, string]> {
+  /** Every (group, user) pair the directory says, nested groups flattened when asked, one group at a time. */
+  protected *pairsOf(groups: GroupRead[], byDn: Map<string, GroupRead>, users: UserMaps): Generator<[string, string]> {
     const s = this.s;
     // Direct members: user ids and child groups, by the membership model.
     const directUsers = new Map<string, Set<string>>();
@@ -423,14 +433,12 @@ export class LdapFullRead {
           const g = byDn.get(dn);
           if (g) add(directUsers, g.id, userId);
         }
-    const pairs: Array<[string, string]> = [];
     for (const g of groups) {
       const members = s.nested
         ? this.flatten(g.id, directUsers, children)
         : (directUsers.get(g.id) ?? new Set<string>());
-      for (const u of members) pairs.push([g.id, u]);
+      for (const u of members) yield [g.id, u];
     }
-    return pairs;
   }
 
   /** A group's users with its nested groups' (each group visited once, so a cycle ends). */
