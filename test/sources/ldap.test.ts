@@ -143,6 +143,45 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
     expect(s.jira.state.groupMembers('Engineering').map((u) => u.emailAddress)).toEqual(['bob@acme.test']);
   });
 
+  it('a disabled user goes to the deprovisioning rules (managed groups removed) and comes back when enabled again', async () => {
+    const dis = await slapd.ou2(groups, 'dis');
+    const fay = await slapd.addUser(people, 'fay', { mail: 'fay@acme.test' });
+    await slapd.addGroup(dis, 'Ops', [fay]);
+    const id = (
+      await s.adminApi(
+        'POST',
+        '/connections',
+        body({ disabledFilter: '(employeeType=disabled)', groups: { baseDn: dis } }),
+      )
+    ).body.id as string;
+    expect(
+      (await s.adminApi('PUT', `/connections/${id}/rules`, { groups: { onTheFly: { enabled: true } } })).status,
+    ).toBe(200);
+    const sync = async () => {
+      const started = await s.adminApi('POST', `/connections/${id}/sync`, { mode: 'full' });
+      expect(started.status).toBe(202);
+      for (let i = 0; ; i++) {
+        await s.app.engine.drain(5_000);
+        const run = (await s.adminApi('GET', `/runs/${started.body.id}`)).body;
+        if (run.status !== 'running') return run;
+        if (i > 200) throw new Error('the run did not end');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await sync();
+    expect(s.jira.state.groupMembers('Ops').map((u) => u.emailAddress)).toEqual(['fay@acme.test']);
+    await slapd.modify(fay, 'add', 'employeeType', ['disabled']);
+    const off = await sync();
+    expect(off.status).toBe('succeeded');
+    expect(s.jira.state.groupMembers('Ops')).toEqual([]); // deprovisioned: out of the groups the app manages
+    await slapd.modify(fay, 'delete', 'employeeType', ['disabled']);
+    await sync();
+    expect(s.jira.state.groupMembers('Ops').map((u) => u.emailAddress)).toEqual(['fay@acme.test']); // back
+    await slapd.del(`cn=Ops,${dis}`);
+    await slapd.del(dis);
+    await slapd.del(fay);
+  });
+
   it('Test Sync shows one user as the directory returns it and what the rules make of it; a filter in the username is escaped', async () => {
     const id = (await s.adminApi('POST', '/connections', body({ attributes: { extra: ['employeeNumber'] } }))).body
       .id as string;

@@ -229,7 +229,7 @@ describeWithAd('LDAP full read (Active Directory, Samba)', () => {
     expect((await f.stored()).groups).toEqual({ Everyone: 1600 });
   }, 180_000);
 
-  it('binds over LDAPS and StartTLS with the CA; plain LDAP is refused by the DC; a wrong password is said in words', async () => {
+  it('binds over LDAPS and StartTLS with the CA; plain LDAP is refused by the DC; a wrong password, a disabled account and one that must change its password are said in words', async () => {
     const f = await fixture();
     await f.addUser('tls');
     await expect(f.read({ ...f.settings, urls: [ad.ldapUrl], startTls: true })).resolves.toMatchObject({
@@ -251,6 +251,34 @@ describeWithAd('LDAP full read (Active Directory, Samba)', () => {
     );
     expect(await say({ ...f.settings, tlsServerName: null }, ad.adminPassword)).toMatch(
       /TLS certificate is not trusted/,
+    );
+
+    // Service accounts AD refuses for a reason of its own: each reason in words.
+    const password = 'Svc-Passw0rd!x';
+    const pwd = Buffer.from(`"${password}"`, 'utf16le');
+    const account = async (sam: string, extra: Record<string, string>) => {
+      const name = `${f.ou.slice(3, 12)}-${sam}`;
+      const dn = `CN=${sam},OU=People,${f.ou}`;
+      await ad.withAdmin(async (c) => {
+        await c.add(dn, { objectClass: 'user', sAMAccountName: name, userPrincipalName: `${name}@corp.example.test` });
+        await c.modify(
+          dn,
+          new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [pwd] }) }),
+        );
+        for (const [type, value] of Object.entries(extra))
+          await c.modify(
+            dn,
+            new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) }),
+          );
+      });
+      return { ...f.settings, bindName: `${name}@corp.example.test` };
+    };
+    expect(await say(await account('svcok', { userAccountControl: '512' }), password)).toBe('connected');
+    expect(await say(await account('svcoff', { userAccountControl: '514' }), password)).toMatch(
+      /the bind account is disabled/,
+    );
+    expect(await say(await account('svcnew', { userAccountControl: '512', pwdLastSet: '0' }), password)).toMatch(
+      /must change its password/,
     );
   });
 });
