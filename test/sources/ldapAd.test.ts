@@ -7,7 +7,7 @@ import { guidToString, LdapFullRead } from '../../src/sources/ldap/read';
 import { LdapRead, type LdapCursor } from '../../src/sources/ldap/incremental';
 import { ldapSettingsSchema, type LdapSettings } from '../../src/sources/ldap/settings';
 import { PullFailed } from '../../src/sources/source';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, insertLdapConnection, type TestDatabase } from '../support/db';
 import { describeWithAd, startAd, type Ad } from '../support/samba';
 
 /**
@@ -36,16 +36,7 @@ describeWithAd('LDAP full read (Active Directory, Samba)', () => {
       await c.add(`OU=People,${ou}`, { objectClass: 'organizationalUnit', ou: 'People' });
       await c.add(`OU=Groups,${ou}`, { objectClass: 'organizationalUnit', ou: 'Groups' });
     });
-    const clientKey = `site-${name}`;
-    const connectionId = crypto.randomUUID();
-    await sql.query(
-      "INSERT INTO tenants (client_key, base_url, product_type, enabled, installed_at, created_at, updated_at) VALUES ($1, 'https://x.atlassian.net', 'jira', true, now(), now(), now())",
-      [clientKey],
-    );
-    await sql.query(
-      "INSERT INTO connections (id, client_key, name, kind, provider) VALUES ($1, $2, $3, 'ldap', 'activeDirectory')",
-      [connectionId, clientKey, name],
-    );
+    const connectionId = await insertLdapConnection((t, p) => sql.query(t, p), name, 'activeDirectory');
     const settings = ldapSettingsSchema.parse({
       directoryType: 'activeDirectory',
       urls: [ad.ldapsUrl],

@@ -6,7 +6,7 @@ import { LdapFullRead } from '../../src/sources/ldap/read';
 import { LdapRead } from '../../src/sources/ldap/incremental';
 import { ldapSettingsSchema, type LdapSettings } from '../../src/sources/ldap/settings';
 import { PullFailed } from '../../src/sources/source';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, insertLdapConnection, type TestDatabase } from '../support/db';
 import { describeWithSlapd, Slapd } from '../support/slapd';
 
 /**
@@ -38,16 +38,7 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
     const ou = await slapd.ou(name);
     const people = await slapd.ou2(ou, 'people');
     const groups = await slapd.ou2(ou, 'groups');
-    const clientKey = `site-${name}`;
-    const connectionId = crypto.randomUUID();
-    await sql.query(
-      "INSERT INTO tenants (client_key, base_url, product_type, enabled, installed_at, created_at, updated_at) VALUES ($1, 'https://x.atlassian.net', 'jira', true, now(), now(), now())",
-      [clientKey],
-    );
-    await sql.query(
-      "INSERT INTO connections (id, client_key, name, kind, provider) VALUES ($1, $2, $3, 'ldap', 'openldap')",
-      [connectionId, clientKey, name],
-    );
+    const connectionId = await insertLdapConnection((t, p) => sql.query(t, p), name, 'openldap');
     const settings = ldapSettingsSchema.parse({
       directoryType: 'openldap',
       urls: [slapd.url],

@@ -26,3 +26,24 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** A site and an LDAP connection row of their own (for reader tests that need no app): the connection's id. */
+export async function insertLdapConnection(
+  query: (text: string, params: unknown[]) => Promise<unknown>,
+  name: string,
+  provider: string,
+): Promise<string> {
+  const clientKey = `site-${name}`;
+  const connectionId = crypto.randomUUID();
+  await query(
+    "INSERT INTO tenants (client_key, base_url, product_type, enabled, installed_at, created_at, updated_at) VALUES ($1, 'https://x.atlassian.net', 'jira', true, now(), now(), now())",
+    [clientKey],
+  );
+  await query("INSERT INTO connections (id, client_key, name, kind, provider) VALUES ($1, $2, $3, 'ldap', $4)", [
+    connectionId,
+    clientKey,
+    name,
+    provider,
+  ]);
+  return connectionId;
+}

@@ -17,6 +17,16 @@ export const USERNAME_ATTRIBUTES = [
   'employeeId',
 ] as const;
 
+/** Minutes between scheduled syncs of a pull connection (0: none); every pull source offers the same choices. */
+export const scheduleMinutesSchema = z
+  .number()
+  .int()
+  .refine(
+    (n) => (SCHEDULE_MINUTES as readonly number[]).includes(n),
+    `must be one of ${SCHEDULE_MINUTES.join(', ')} (0: no schedule)`,
+  )
+  .default(60);
+
 const guid = z
   .string()
   .trim()
@@ -94,14 +104,7 @@ export const entraSettingsSchema = z
     attributes: z.array(graphProperty).max(50, 'at most 50 attributes').default([]),
     scope: scopeSchema.default({ kind: 'directory' }),
     userFilter: odataFilter.optional(),
-    scheduleMinutes: z
-      .number()
-      .int()
-      .refine(
-        (n) => (SCHEDULE_MINUTES as readonly number[]).includes(n),
-        `must be one of ${SCHEDULE_MINUTES.join(', ')} (0: no schedule)`,
-      )
-      .default(60),
+    scheduleMinutes: scheduleMinutesSchema,
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -5,7 +5,7 @@ import type { Logger } from '../../logger';
 import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
 import type { SourceStateRepository } from '../state';
 import { LdapRead, type LdapCursor } from './incremental';
-import { escapeValue, explainLdapError, openSession, type LdapSession } from './client';
+import { escapeValue, explainLdapError, openSession, type LdapEntry, type LdapSession } from './client';
 import { adDisabled, all, dnKey, entryId, first, guidToString, toPulledUser, userAttributes } from './read';
 import { ldapSettingsSchema, type LdapSettings } from './settings';
 
@@ -158,17 +158,8 @@ export class LdapService implements PullSource {
         return 'absent';
       }
       const groups = await this.groupsOf(session, s, entry.dn, first(entry, s.attributes.userName));
-      if (
-        s.users.onlyMembersOf.length &&
-        !s.users.onlyMembersOf.some((dn) => groups.some((g) => dnKey(g.dn) === dnKey(dn)))
-      )
-        return 'absent';
-      const disabled =
-        s.directoryType === 'activeDirectory'
-          ? adDisabled(entry)
-          : !!s.disabledFilter &&
-            (await session.find(entry.dn, { scope: 'base', filter: s.disabledFilter, attributes: ['objectClass'] }))
-              .length > 0;
+      const { inGroups, disabled } = await this.judge(session, s, entry, groups);
+      if (!inGroups) return 'absent';
       const user = toPulledUser(entry, s, disabled);
       if (!user) return 'absent';
       await this.d.pull.transaction(async (tx) => {
@@ -260,15 +251,7 @@ export class LdapService implements PullSource {
               (g) => dnKey(g.dn),
             ),
       );
-      const inGroups =
-        !s.users.onlyMembersOf.length ||
-        s.users.onlyMembersOf.some((dn) => groups.some((g) => dnKey(g.dn) === dnKey(dn)));
-      const disabled =
-        s.directoryType === 'activeDirectory'
-          ? adDisabled(entry)
-          : !!s.disabledFilter &&
-            (await session.find(entry.dn, { scope: 'base', filter: s.disabledFilter, attributes: ['objectClass'] }))
-              .length > 0;
+      const { inGroups, disabled } = await this.judge(session, s, entry, groups);
       const user = toPulledUser(entry, s, disabled);
       return {
         found: true,
@@ -286,6 +269,25 @@ export class LdapService implements PullSource {
     } finally {
       await session.close();
     }
+  }
+
+  /** Whether "only members of" lets a user in (given their groups), and whether the directory disables them. */
+  private async judge(
+    session: LdapSession,
+    s: LdapSettings,
+    entry: LdapEntry,
+    groups: Array<{ dn: string }>,
+  ): Promise<{ inGroups: boolean; disabled: boolean }> {
+    const inGroups =
+      !s.users.onlyMembersOf.length ||
+      s.users.onlyMembersOf.some((dn) => groups.some((g) => dnKey(g.dn) === dnKey(dn)));
+    const disabled =
+      s.directoryType === 'activeDirectory'
+        ? adDisabled(entry)
+        : !!s.disabledFilter &&
+          (await session.find(entry.dn, { scope: 'base', filter: s.disabledFilter, attributes: ['objectClass'] }))
+            .length > 0;
+    return { inGroups, disabled };
   }
 
   /** The groups a user is in, nested ones up the chain, by the connection's membership model. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hasControlCharacters } from '../../text';
-import { SCHEDULE_MINUTES } from '../entra/settings';
+import { scheduleMinutesSchema } from '../entra/settings';
 
 /** The kinds of directory the form offers; each fills the defaults below (every one can be changed). */
 export const DIRECTORY_TYPES = ['activeDirectory', 'openldap', 'other'] as const;
@@ -143,14 +143,7 @@ const baseSchema = z
     nested: z.boolean().default(true),
     /** Users this filter matches are disabled (Active Directory reads userAccountControl instead). */
     disabledFilter: filter.nullable(),
-    scheduleMinutes: z
-      .number()
-      .int()
-      .refine(
-        (n) => (SCHEDULE_MINUTES as readonly number[]).includes(n),
-        `must be one of ${SCHEDULE_MINUTES.join(', ')} (0: no schedule)`,
-      )
-      .default(60),
+    scheduleMinutes: scheduleMinutesSchema,
   })
   .strict()
   .refine((s) => s.bindName !== null || s.anonymous, {
