@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import autocannon from 'autocannon';
 import request from 'supertest';
 import { jwtHeader } from '../test/support/app';
 import { FakeJira } from '../test/support/fakeJira';
@@ -153,3 +154,22 @@ export async function installWithSiteToken(world: BenchWorld): Promise<void> {
     .send({ email: jira.admin.emailAddress, apiToken: jira.adminToken })
     .expect(200);
 }
+
+/** Runs autocannon and resolves with its result. */
+export function loadTest(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) =>
+    autocannon(opts, (err, result) =>
+      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result),
+    ),
+  );
+}
+
+/** What a benchmark reports of an autocannon run. */
+export const summarizeLoad = (r: autocannon.Result) => ({
+  requestsPerSecond: Math.round(r.requests.average),
+  latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+  total: r.requests.total,
+  non2xx: r.non2xx,
+  errors: r.errors,
+  timeouts: r.timeouts,
+});

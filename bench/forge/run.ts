@@ -9,30 +9,13 @@
  * Usage: npm run bench:forge [-- --duration 10 --connections 10 --events 200]
  */
 import crypto from 'node:crypto';
-import autocannon from 'autocannon';
 import { FakeForge } from '../../test/support/fakeForge';
-import { numberArg, runBenchmark, startBenchWorld } from '../support';
+import { loadTest, numberArg, runBenchmark, startBenchWorld, summarizeLoad } from '../support';
 
 const DURATION = numberArg('duration', 10);
 const CONNECTIONS = numberArg('connections', 10);
 const EVENTS = numberArg('events', 200);
 const FLOORS = { forgeRps: 500, eventP99Ms: 500 };
-
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) =>
-    autocannon(opts, (err, result) =>
-      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result),
-    ),
-  );
-}
-
-const summarize = (r: autocannon.Result) => ({
-  requestsPerSecond: Math.round(r.requests.average),
-  latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },
-  total: r.requests.total,
-  non2xx: r.non2xx,
-  errors: r.errors,
-});
 
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -59,7 +42,7 @@ async function main(): Promise<void> {
     // A token lives 25 s; one is signed per run, as valid as a fresh one for the verifier (the key is cached).
     const fit = await forge.token(inst.claims(admin), { expiresInSec: DURATION + 20 });
     let before = calls();
-    const viaForge = await run({
+    const viaForge = await loadTest({
       url: `${base}/forge/api/v1/connections`,
       connections: CONNECTIONS,
       duration: DURATION,
@@ -67,7 +50,7 @@ async function main(): Promise<void> {
     });
     const forgeJira = calls() - before;
     before = calls();
-    const viaConnect = await run({
+    const viaConnect = await loadTest({
       url: `${base}/api/v1/connections`,
       connections: CONNECTIONS,
       duration: DURATION,
@@ -89,8 +72,8 @@ async function main(): Promise<void> {
 
     const result = {
       adminApi: {
-        forge: { ...summarize(viaForge), jiraCalls: forgeJira },
-        connect: { ...summarize(viaConnect), jiraCalls: connectJira },
+        forge: { ...summarizeLoad(viaForge), jiraCalls: forgeJira },
+        connect: { ...summarizeLoad(viaConnect), jiraCalls: connectJira },
       },
       userCreatedEvents: {
         events: EVENTS,

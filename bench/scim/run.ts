@@ -5,11 +5,11 @@
  * Usage: npm run bench:scim [-- --users 100000 --duration 20 --connections 10]
  */
 import os from 'node:os';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
-import { numberArg, runBenchmark, startBenchWorld } from '../support';
+import { loadTest, numberArg, runBenchmark, startBenchWorld, summarizeLoad } from '../support';
 
 const USERS = numberArg('users', 100_000);
 const DURATION = numberArg('duration', 20);
@@ -33,23 +33,6 @@ async function seed(url: string, connectionId: string): Promise<void> {
   await client.end();
 }
 
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) =>
-    autocannon(opts, (err, result) =>
-      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result),
-    ),
-  );
-}
-
-const summarize = (r: autocannon.Result) => ({
-  requestsPerSecond: Math.round(r.requests.average),
-  latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
-  total: r.requests.total,
-  non2xx: r.non2xx,
-  errors: r.errors,
-  timeouts: r.timeouts,
-});
-
 async function main(): Promise<void> {
   const world = await startBenchWorld();
   const { base, jira, keys } = world;
@@ -70,7 +53,7 @@ async function main(): Promise<void> {
     // the measured run does not read bodies, so the load generator takes as little CPU as it can.
     const lookup = (i: number) =>
       `${scimBase}/Users?filter=${encodeURIComponent(`userName eq "USER${i}@bench.example"`)}`;
-    await run({
+    await loadTest({
       url: base,
       connections: CONNECTIONS,
       amount: 500,
@@ -94,10 +77,16 @@ async function main(): Promise<void> {
         setupRequest: (req: autocannon.Request) => ({ ...req, path: paths[k++ % paths.length] }),
       },
     ];
-    await run({ url: base, connections: CONNECTIONS, duration: 3, headers, requests: getRequests });
-    const get = await run({ url: base, connections: CONNECTIONS, duration: DURATION, headers, requests: getRequests });
+    await loadTest({ url: base, connections: CONNECTIONS, duration: 3, headers, requests: getRequests });
+    const get = await loadTest({
+      url: base,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      headers,
+      requests: getRequests,
+    });
     let n = 0;
-    const post = await run({
+    const post = await loadTest({
       url: base,
       connections: CONNECTIONS,
       duration: DURATION,
@@ -125,7 +114,7 @@ async function main(): Promise<void> {
     });
     // Right after the burst: the server plans the runs the burst asked for (from the changes) while
     // IdPs keep reading — the filtered GET again, and how long the burst's runs took to plan.
-    const afterBurst = await run({
+    const afterBurst = await loadTest({
       url: base,
       connections: CONNECTIONS,
       duration: DURATION,
@@ -150,9 +139,9 @@ async function main(): Promise<void> {
       usersStored: USERS,
       connections: CONNECTIONS,
       durationSeconds: DURATION,
-      filteredGet: summarize(get),
-      post: summarize(post),
-      filteredGetAfterBurst: summarize(afterBurst),
+      filteredGet: summarizeLoad(get),
+      post: summarizeLoad(post),
+      filteredGetAfterBurst: summarizeLoad(afterBurst),
       burstRuns: {
         runs: runs.length,
         // no site-admin token in this benchmark: the burst's writes are held, said by one failed run

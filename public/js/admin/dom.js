@@ -133,6 +133,22 @@ export function select(id, options, value) {
     }),
   );
 }
+/** The choice of how often a pull connection synchronizes by itself (the API's schedule minutes). */
+export function scheduleSelect(id, value) {
+  return select(
+    id,
+    [
+      [0, 'Never'],
+      [15, 'Every 15 minutes'],
+      [30, 'Every 30 minutes'],
+      [60, 'Every hour'],
+      [240, 'Every 4 hours'],
+      [720, 'Every 12 hours'],
+      [1440, 'Every day'],
+    ],
+    value,
+  );
+}
 export function button(label, attrs) {
   return h('button', Object.assign({ class: 'aui-button', type: 'button' }, attrs || {}), label);
 }

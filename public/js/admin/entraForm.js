@@ -1,5 +1,5 @@
 /* The Entra ID (Graph) connection form: fields, and reading them back. */
-import { $, field, h, lines, select, text } from './dom.js';
+import { $, field, h, lines, scheduleSelect, select, text } from './dom.js';
 
 export function entraFields(e, isNew) {
   var scope = e.scope || { kind: 'directory' };
@@ -136,23 +136,7 @@ export function entraFields(e, isNew) {
       }),
       'Graph user properties, comma-separated; map them to user properties under Attribute Mapping.',
     ),
-    field(
-      'scheduleMinutes',
-      'Synchronize automatically',
-      select(
-        'scheduleMinutes',
-        [
-          [0, 'Never'],
-          [15, 'Every 15 minutes'],
-          [30, 'Every 30 minutes'],
-          [60, 'Every hour'],
-          [240, 'Every 4 hours'],
-          [720, 'Every 12 hours'],
-          [1440, 'Every day'],
-        ],
-        e.scheduleMinutes,
-      ),
-    ),
+    field('scheduleMinutes', 'Synchronize automatically', scheduleSelect('scheduleMinutes', e.scheduleMinutes)),
   ];
 }
 

@@ -1,5 +1,5 @@
 /* The LDAP / Active Directory connection form: fields (ids named after the API's fields, so its errors land beside them), and reading them back. */
-import { $, checkbox, field, h, lines, message, select, text } from './dom.js';
+import { $, checkbox, field, h, lines, message, scheduleSelect, select, text } from './dom.js';
 
 /** What each directory type fills in when the admin leaves a field empty (the API applies the same). */
 export const LDAP_DEFAULTS = {
@@ -168,19 +168,7 @@ export function ldapFields(l, isNew) {
     field(
       'ldap-scheduleMinutes',
       'Synchronize automatically',
-      select(
-        'ldap-scheduleMinutes',
-        [
-          [0, 'Never'],
-          [15, 'Every 15 minutes'],
-          [30, 'Every 30 minutes'],
-          [60, 'Every hour'],
-          [240, 'Every 4 hours'],
-          [720, 'Every 12 hours'],
-          [1440, 'Every day'],
-        ],
-        l.scheduleMinutes === undefined ? 60 : l.scheduleMinutes,
-      ),
+      scheduleSelect('ldap-scheduleMinutes', l.scheduleMinutes === undefined ? 60 : l.scheduleMinutes),
     ),
     l.verifyCertificate === false
       ? message('warning', 'Certificate not verified', "This connection does not check the server's certificate.")
