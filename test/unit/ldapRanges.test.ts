@@ -1,5 +1,6 @@
 import type { LdapEntry, LdapSession } from '../../src/sources/ldap/client';
-import { dnKey, guidToString, LdapFullRead } from '../../src/sources/ldap/read';
+import { dnKey, guidToString } from '../../src/sources/ldap/entry';
+import { LdapFullRead } from '../../src/sources/ldap/read';
 import { ldapSettingsSchema } from '../../src/sources/ldap/settings';
 import type { PullStore } from '../../src/directory/pull';
 

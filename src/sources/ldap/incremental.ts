@@ -1,5 +1,6 @@
 import type { DirectoryChanges } from '../../directory/types';
-import { dnKey, entryId, first, LdapFullRead, type GroupRead, type LdapProgress, type UserMaps } from './read';
+import { dnKey, entryId, first } from './entry';
+import { LdapFullRead, type GroupRead, type LdapProgress, type UserMaps } from './read';
 
 /**
  * Where the next incremental read starts. Active Directory: the domain controller that answered

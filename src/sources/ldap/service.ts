@@ -6,7 +6,7 @@ import { PullFailed, type Pull, type PullMode, type PullSource } from '../source
 import type { SourceStateRepository } from '../state';
 import { LdapRead, type LdapCursor } from './incremental';
 import { escapeValue, explainLdapError, openSession, type LdapEntry, type LdapSession } from './client';
-import { adDisabled, all, dnKey, entryId, first, guidToString, toPulledUser, userAttributes } from './read';
+import { adDisabled, all, dnKey, entryId, first, guidToString, toPulledUser, userAttributes } from './entry';
 import { ldapSettingsSchema, type LdapSettings } from './settings';
 
 export interface LdapDeps {
