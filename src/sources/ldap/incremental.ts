@@ -24,6 +24,8 @@ const TIMESTAMP_MARGIN_MS = 5 * 60_000;
  */
 export class LdapRead extends LdapFullRead {
   private changes?: DirectoryChanges;
+  /** Active Directory's domain naming context, read with the position (where tombstones are searched). */
+  private namingContext = '';
 
   /** Reads; returns the cursor for the next read (taken before this one began). */
   async read(mode: 'full' | 'incremental' | 'auto', cursor: LdapCursor | undefined): Promise<LdapCursor | null> {
@@ -49,6 +51,7 @@ export class LdapRead extends LdapFullRead {
     const root = await this.session.rootDse(['dsServiceName', 'highestCommittedUSN', 'defaultNamingContext']);
     const dc = root ? first(root, 'dsServiceName') : '';
     const usn = Number(root ? first(root, 'highestCommittedUSN') : NaN);
+    this.namingContext = root ? first(root, 'defaultNamingContext') : '';
     if (!dc || !Number.isFinite(usn)) return null;
     const settings = await this.session.read(dc, ['invocationId'], ['invocationId']);
     const raw = settings?.invocationId;
@@ -140,8 +143,7 @@ export class LdapRead extends LdapFullRead {
     const storedUsers = new Set(await this.store.userIds(this.connectionId));
     const storedGroups = new Set(await this.store.groupIds(this.connectionId));
     if (cursor.kind === 'usn') {
-      const root = await this.session.rootDse(['defaultNamingContext']);
-      const nc = root ? first(root, 'defaultNamingContext') : '';
+      const nc = this.namingContext;
       const ids = new Set<string>();
       const collect = async (filter: string, showDeleted: boolean) => {
         for await (const page of this.session.pages(

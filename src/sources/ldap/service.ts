@@ -244,13 +244,7 @@ export class LdapService implements PullSource {
           })
         ).length > 0;
       const groups = await this.groupsOf(session, s, entry.dn, first(entry, s.attributes.userName));
-      const direct = new Set(
-        s.membership === 'memberOf'
-          ? all(entry, 'memberOf').map(dnKey)
-          : (await this.groupsOf(session, { ...s, nested: false }, entry.dn, first(entry, s.attributes.userName))).map(
-              (g) => dnKey(g.dn),
-            ),
-      );
+      const memberOf = s.membership === 'memberOf' ? new Set(all(entry, 'memberOf').map(dnKey)) : undefined;
       const { inGroups, disabled } = await this.judge(session, s, entry, groups);
       const user = toPulledUser(entry, s, disabled);
       return {
@@ -261,7 +255,7 @@ export class LdapService implements PullSource {
         active: !disabled,
         resource: user?.resource ?? {},
         groups: groups
-          .map((g) => ({ name: g.name, dn: g.dn, direct: direct.has(dnKey(g.dn)) }))
+          .map((g) => ({ name: g.name, dn: g.dn, direct: memberOf ? memberOf.has(dnKey(g.dn)) : g.direct }))
           .sort((a, b) => a.name.localeCompare(b.name)),
       };
     } catch (err) {
@@ -296,11 +290,11 @@ export class LdapService implements PullSource {
     s: LdapSettings,
     userDn: string,
     userName: string,
-  ): Promise<Array<{ id: string; dn: string; name: string }>> {
-    const out = new Map<string, { id: string; dn: string; name: string }>();
+  ): Promise<Array<{ id: string; dn: string; name: string; direct: boolean }>> {
+    const out = new Map<string, { id: string; dn: string; name: string; direct: boolean }>();
     const buffers = s.attributes.id === 'objectGUID' ? ['objectGUID'] : [];
-    const search = async (filter: string) => {
-      const found: Array<{ id: string; dn: string; name: string }> = [];
+    const search = async (filter: string, direct: boolean) => {
+      const found: Array<{ id: string; dn: string; name: string; direct: boolean }> = [];
       for await (const page of session.pages(s.groups.baseDn, {
         scope: 'sub',
         filter: `(&${s.groups.filter}${filter})`,
@@ -310,7 +304,7 @@ export class LdapService implements PullSource {
         for (const e of page) {
           const id = entryId(e, s.attributes.id);
           const name = first(e, s.attributes.groupName);
-          if (id && name && !out.has(dnKey(e.dn))) found.push({ id, dn: e.dn, name });
+          if (id && name && !out.has(dnKey(e.dn))) found.push({ id, dn: e.dn, name, direct });
         }
       for (const g of found) out.set(dnKey(g.dn), g);
       return found;
@@ -319,9 +313,10 @@ export class LdapService implements PullSource {
       s.membership === 'memberOf' || s.membership === 'member'
         ? `(|(member=${escapeValue(dn)})(uniqueMember=${escapeValue(dn)}))`
         : `(memberUid=${escapeValue(dn)})`;
-    let frontier = await search(s.membership === 'memberUid' ? memberFilter(userName) : memberFilter(userDn));
+    // The first search finds the groups that name the user (direct); each next one, the groups holding those.
+    let frontier = await search(s.membership === 'memberUid' ? memberFilter(userName) : memberFilter(userDn), true);
     while (s.nested && frontier.length && s.membership !== 'memberUid') {
-      frontier = await search(`(|${frontier.map((g) => `(member=${escapeValue(g.dn)})`).join('')})`);
+      frontier = await search(`(|${frontier.map((g) => `(member=${escapeValue(g.dn)})`).join('')})`, false);
     }
     return [...out.values()];
   }
