@@ -24,7 +24,8 @@ export interface BenchWorld {
 
 /**
  * Builds the app, starts Postgres, the fakes and `node dist/src/server.js` (production mode,
- * `BENCH_PROFILE=<dir>` adds --cpu-prof), and waits for /healthz.
+ * `BENCH_PROFILE=<dir>` adds --cpu-prof, `BENCH_NODE_ARGS` more of node's options, such as
+ * --trace-gc), and waits for /healthz.
  */
 export async function startBenchWorld(env: Record<string, string> = {}): Promise<BenchWorld> {
   execFileSync(
@@ -40,7 +41,10 @@ export async function startBenchWorld(env: Record<string, string> = {}): Promise
   const jira = await new FakeJira().start();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const profile = [
+    ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+    ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ];
   const server = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/src/server.js')], {
     env: {
       ...process.env,
@@ -173,3 +177,86 @@ export const summarizeLoad = (r: autocannon.Result) => ({
   errors: r.errors,
   timeouts: r.timeouts,
 });
+
+/** What a pull read through the server reports (its run's progress) and its peak RSS. */
+export interface PullReadFigures {
+  mode: string;
+  note?: string;
+  readSeconds: number;
+  planSeconds: number;
+  untilPlannedSeconds: number;
+  usersSeen: number;
+  groupsSeen: number;
+  membershipsSeen: number;
+  removed: number;
+  usersPerSecond: number;
+  plannedOperations: number;
+  phasesStartedAtMs: Record<string, number>;
+  /** The server's RSS sampled every 100 ms while it read. */
+  readPeakRssMb: number;
+  /** The server's high-water mark over this run (read and plan), VmHWM reset when it began. */
+  peakRssMb: number;
+}
+
+/**
+ * Starts a sync of a pull connection through the admin API and samples the server's RSS until the
+ * read is over (the run's stage leaves `reading`); then sets the plan's Jira work aside in the
+ * database (marked done: `bench/sync` measures that part) and reports the read from the run.
+ */
+export async function pullRead(
+  world: BenchWorld,
+  db: { query: (text: string, params: unknown[]) => Promise<unknown> },
+  connectionId: string,
+  mode: 'full' | 'incremental',
+  label: string,
+): Promise<PullReadFigures> {
+  const { base, jira, server } = world;
+  const admin = jwtHeader(jira.contextJwt(jira.admin.accountId));
+  fs.writeFileSync(`/proc/${server.pid}/clear_refs`, '5'); // VmHWM from now on
+  const started = Date.now();
+  const res = await request(base).post(`/api/v1/connections/${connectionId}/sync`).set(admin).send({ mode });
+  if (res.status !== 202) throw new Error(`sync did not start: ${res.status} ${JSON.stringify(res.body)}`);
+  let run = res.body;
+  let peak = 0;
+  const phases: Array<[string, number]> = [];
+  for (;;) {
+    peak = Math.max(peak, procStatusKb(server.pid!, 'VmRSS'));
+    run = (await request(base).get(`/api/v1/runs/${run.id}?limit=0`).set(admin)).body;
+    const phase = run.progress.read?.phase;
+    if (phase && phases[phases.length - 1]?.[0] !== phase) phases.push([phase, Date.now() - started]);
+    if (run.stage !== 'reading' || run.status !== 'running') break;
+    process.stdout.write(
+      `\r${label}: ${run.progress.read?.phase ?? '…'} — ${run.progress.read?.usersSeen ?? 0} users, ${run.progress.read?.pages ?? 0} pages   `,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log('');
+  if (run.status === 'failed') throw new Error(`the read failed: ${run.error}`);
+  const wall = Date.now() - started;
+  await db.query(
+    "UPDATE sync_operations SET status = 'done', outcome = 'set-aside-by-bench', finished_at = now() WHERE run_id = $1 AND status = 'pending'",
+    [run.id],
+  );
+  for (let i = 0; i < 600; i++) {
+    run = (await request(base).get(`/api/v1/runs/${run.id}?limit=0`).set(admin)).body;
+    if (run.status !== 'running') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const read = run.progress.read ?? {};
+  return {
+    mode: read.mode,
+    ...(read.note ? { note: read.note } : {}),
+    readSeconds: Math.round(read.readMs / 10) / 100,
+    planSeconds: Math.round(read.planMs / 10) / 100,
+    untilPlannedSeconds: Math.round(wall / 10) / 100,
+    usersSeen: read.usersSeen,
+    groupsSeen: read.groupsSeen,
+    membershipsSeen: read.membershipsSeen,
+    removed: read.removed,
+    usersPerSecond: read.readMs ? Math.round(read.usersSeen / (read.readMs / 1000)) : 0,
+    plannedOperations: run.progress.total,
+    phasesStartedAtMs: Object.fromEntries(phases),
+    readPeakRssMb: Math.round(peak / 1024),
+    peakRssMb: Math.round(Math.max(peak, procStatusKb(server.pid!, 'VmHWM')) / 1024),
+  };
+}

@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
 import { FakeEntra } from '../../test/support/fakeEntra';
-import { numberArg, procStatusKb, runBenchmark, installWithSiteToken, startBenchWorld } from '../support';
+import { numberArg, pullRead, runBenchmark, installWithSiteToken, startBenchWorld } from '../support';
 
 const USERS = numberArg('users', 100_000);
 const GROUPS = numberArg('groups', 5_000);
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     SYNC_POLL_MS: '200',
     SCHEDULER_ENABLED: 'false',
   });
-  const { base, jira, server } = world;
+  const { base, jira } = world;
   const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
   const app = entra.addApp({
     tenantId: crypto.randomUUID(),
@@ -87,62 +87,19 @@ async function main(): Promise<void> {
         .expect(201)
     ).body;
 
-    /** Starts a sync and samples RSS until the read is over; then sets the plan's Jira work aside (bench/sync measures that). */
+    /** A read through the server, with the Graph calls it made (BENCH_DEBUG: each, with its time). */
     const readOnce = async (label: string, mode: 'full' | 'incremental') => {
       const calls = entra.graphCalls().length;
       const started = Date.now();
-      const res = await request(base).post(`/api/v1/connections/${conn.id}/sync`).set(admin()).send({ mode });
-      if (res.status !== 202) throw new Error(`sync did not start: ${res.status} ${JSON.stringify(res.body)}`);
-      let run = res.body;
-      let peak = 0;
-      const phases: Array<[string, number]> = [];
-      for (;;) {
-        peak = Math.max(peak, procStatusKb(server.pid!, 'VmRSS'));
-        run = (await request(base).get(`/api/v1/runs/${run.id}?limit=0`).set(admin())).body;
-        const phase = run.progress.read?.phase;
-        if (phase && phases[phases.length - 1]?.[0] !== phase) phases.push([phase, Date.now() - started]);
-        if (run.stage !== 'reading' || run.status !== 'running') break;
-        process.stdout.write(
-          `\r${label}: ${run.progress.read?.phase ?? '…'} — ${run.progress.read?.usersSeen ?? 0} users, ${run.progress.read?.pages ?? 0} pages   `,
-        );
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      console.log('');
-      if (run.status === 'failed') throw new Error(`the read failed: ${run.error}`);
-      const wall = Date.now() - started;
-      await db.query(
-        "UPDATE sync_operations SET status = 'done', outcome = 'set-aside-by-bench', finished_at = now() WHERE run_id = $1 AND status = 'pending'",
-        [run.id],
-      );
-      for (let i = 0; i < 600; i++) {
-        run = (await request(base).get(`/api/v1/runs/${run.id}?limit=0`).set(admin())).body;
-        if (run.status !== 'running') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const read = run.progress.read ?? {};
-      if (process.env.BENCH_DEBUG) {
-        const mine = entra.graphCalls().slice(calls);
+      const figures = await pullRead(world, db, conn.id, mode, label);
+      const mine = entra.graphCalls().slice(calls);
+      if (process.env.BENCH_DEBUG)
         console.log(
           mine
             .map((c, i) => `${decodeURIComponent(c.path).slice(7, 40)} +${c.at - (i ? mine[i - 1].at : started)}ms`)
             .join('\n'),
         );
-      }
-      return {
-        mode: read.mode,
-        readSeconds: Math.round(read.readMs / 10) / 100,
-        planSeconds: Math.round(read.planMs / 10) / 100,
-        untilPlannedSeconds: Math.round(wall / 10) / 100,
-        usersSeen: read.usersSeen,
-        groupsSeen: read.groupsSeen,
-        membershipsSeen: read.membershipsSeen,
-        removed: read.removed,
-        graphCalls: entra.graphCalls().length - calls,
-        usersPerSecond: read.readMs ? Math.round(read.usersSeen / (read.readMs / 1000)) : 0,
-        plannedOperations: run.progress.total,
-        phasesStartedAtMs: Object.fromEntries(phases),
-        peakRssMb: Math.round(Math.max(peak, procStatusKb(server.pid!, 'VmHWM')) / 1024),
-      };
+      return { ...figures, graphCalls: mine.length };
     };
 
     const full = await readOnce('full read', 'full');

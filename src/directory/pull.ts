@@ -134,15 +134,17 @@ export class PullStore {
     if (pairs.length === 0) return [];
     const groups = pairs.map((p) => p[0]);
     const users = pairs.map((p) => p[1]);
+    // Ids joined into one text each (uuids hold no comma): pg's array literal builder allocates per element.
     await this.sql.query(
       `
       INSERT INTO directory_memberships AS m (connection_id, group_id, user_id, sync_mark)
-      SELECT DISTINCT $1::uuid, x.g, x.u, $4::uuid FROM unnest($2::uuid[], $3::uuid[]) AS x(g, u)
-      JOIN directory_users du ON du.connection_id = $1 AND du.id = x.u
-      JOIN directory_groups dg ON dg.connection_id = $1 AND dg.id = x.g
+      SELECT DISTINCT $1::uuid, x.g, x.u, $4::uuid
+      FROM unnest(string_to_array($2, ',')::uuid[], string_to_array($3, ',')::uuid[]) AS x(g, u)
+      WHERE EXISTS (SELECT 1 FROM directory_users du WHERE du.connection_id = $1 AND du.id = x.u OFFSET 0)
+        AND EXISTS (SELECT 1 FROM directory_groups dg WHERE dg.connection_id = $1 AND dg.id = x.g OFFSET 0)
       ON CONFLICT (connection_id, group_id, user_id) DO UPDATE SET sync_mark = EXCLUDED.sync_mark
         WHERE EXCLUDED.sync_mark IS NOT NULL AND m.sync_mark IS DISTINCT FROM EXCLUDED.sync_mark`,
-      [connectionId, groups, users, mark],
+      [connectionId, groups.join(','), users.join(','), mark],
       tx,
     );
     if (!reportMissing) return [];
@@ -198,13 +200,52 @@ export class PullStore {
     return new Map(rows.map((r) => [r.id, r.resource]));
   }
 
-  /** Every stored membership of a connection, as [group id, user id]. */
-  async memberships(connectionId: string): Promise<Array<[string, string]>> {
-    const rows = await this.sql.query<{ g: string; u: string }>(
-      'SELECT group_id::text AS g, user_id::text AS u FROM directory_memberships WHERE connection_id = $1',
-      [connectionId],
+  /** The stored members of these groups of a connection, by group id. */
+  async membersByGroup(connectionId: string, groupIds: string[]): Promise<Map<string, string[]>> {
+    if (groupIds.length === 0) return new Map();
+    const rows = await this.sql.query<{ g: string; u: string[] }>(
+      `SELECT group_id::text AS g, array_agg(user_id::text) AS u FROM directory_memberships
+       WHERE connection_id = $1 AND group_id = ANY(string_to_array($2, ',')::uuid[]) GROUP BY group_id`,
+      [connectionId, groupIds.join(',')],
     );
-    return rows.map((r) => [r.g, r.u]);
+    return new Map(rows.map((r) => [r.g, r.u]));
+  }
+
+  /**
+   * Ids of a connection's users by their external ids (LDAP DNs) compared as DN keys: lower case,
+   * no spaces around `,` `=` `+` (as `dnKey` makes them). Keys no user has are left out.
+   */
+  async userIdsByDnKey(connectionId: string, keys: string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const rows = await this.sql.query<{ id: string; key: string }>(
+      String.raw`
+      SELECT u.id::text AS id, k.key FROM jsonb_array_elements_text($2::jsonb) AS k(key)
+      JOIN directory_users u ON u.connection_id = $1 AND lower(CASE WHEN u.external_id ~ '\s'
+        THEN regexp_replace(regexp_replace(u.external_id, '^\s+|\s+$', '', 'g'), '\s*([,=+])\s*', '', 'g')
+        ELSE u.external_id END) = k.key`,
+      [connectionId, JSON.stringify(keys)],
+    );
+    return new Map(rows.map((r) => [r.key, r.id]));
+  }
+
+  /** Ids of a connection's users by user name, compared in lower case (names given in lower case). */
+  async userIdsByName(connectionId: string, names: string[]): Promise<Map<string, string>> {
+    if (names.length === 0) return new Map();
+    const rows = await this.sql.query<{ id: string; name: string }>(
+      `SELECT u.id::text AS id, k.name FROM jsonb_array_elements_text($2::jsonb) AS k(name)
+       JOIN directory_users u ON u.connection_id = $1 AND lower(u.user_name) = k.name`,
+      [connectionId, JSON.stringify(names)],
+    );
+    return new Map(rows.map((r) => [r.name, r.id]));
+  }
+
+  /** One text field of every stored group's resource (an LDAP group's DN), by group id. */
+  async groupResourceValues(connectionId: string, field: string): Promise<Map<string, string>> {
+    const rows = await this.sql.query<{ id: string; v: string }>(
+      'SELECT id::text AS id, resource->>$2 AS v FROM directory_groups WHERE connection_id = $1 AND resource->>$2 IS NOT NULL',
+      [connectionId, field],
+    );
+    return new Map(rows.map((r) => [r.id, r.v]));
   }
 
   /** Stored ids of a connection's users, with the external id each came with (an LDAP DN). */

@@ -144,6 +144,64 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
     expect(second.changes?.userIds.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('incrementally reads only the groups that changed while no group is in another; one put in another brings every group back, flattened', async () => {
+    const f = await fixture();
+    const ann = await slapd.addUser(f.people, 'ann', { mail: 'ann@example.test' });
+    const bob = await slapd.addUser(f.people, 'bob', { mail: 'bob@example.test' });
+    const cy = await slapd.addUser(f.people, 'cy', { mail: 'cy@example.test' });
+    const team = await slapd.addGroup(f.groups, 'team', [ann]);
+    const other = await slapd.addGroup(f.groups, 'other', [bob, cy]);
+    const parent = await slapd.addGroup(f.groups, 'parent', [cy]);
+    // modifyTimestamp has whole seconds, and a cursor looks 5 minutes back: age each cursor as a later sync's would be.
+    const aged = (c: Awaited<ReturnType<typeof f.readAuto>>['next']) => ({
+      ...c!,
+      since: new Date(Date.now() + 5 * 60_000 - 1000).toISOString(),
+    });
+    const tick = () => new Promise((r) => setTimeout(r, 2100));
+    const first = await f.readAuto(undefined);
+    expect(first.next).toMatchObject({ kind: 'timestamp', nested: false });
+
+    await tick();
+    const at = aged(first.next);
+    await slapd.modify(team, 'add', 'member', [bob]);
+    await slapd.modify(other, 'delete', 'member', [bob]);
+    const second = await f.readAuto(at);
+    expect(second.progress).toMatchObject({ mode: 'incremental', groupsSeen: 2, membershipsSeen: 2 });
+    expect(second.next).toMatchObject({ nested: false });
+    expect((await f.stored()).groups).toEqual({ team: ['ann', 'bob'], other: ['cy'], parent: ['cy'] });
+    expect(second.changes?.userIds).toEqual([(await f.stored()).users.find((u) => u.user_name === 'bob')!.id]);
+
+    await tick();
+    const at2 = aged(second.next);
+    await slapd.modify(parent, 'add', 'member', [team]);
+    const third = await f.readAuto(at2);
+    // The changed group first, then, a group being in it, all three.
+    expect(third.progress).toMatchObject({ mode: 'incremental', groupsSeen: 4 });
+    expect(third.next).toMatchObject({ nested: true });
+    expect((await f.stored()).groups).toEqual({ team: ['ann', 'bob'], other: ['cy'], parent: ['ann', 'bob', 'cy'] });
+
+    await tick();
+    const at3 = aged(third.next);
+    await slapd.modify(team, 'delete', 'member', [ann]);
+    const fourth = await f.readAuto(at3);
+    expect(fourth.progress).toMatchObject({ mode: 'incremental', groupsSeen: 3 });
+    expect((await f.stored()).groups).toEqual({ team: ['bob'], other: ['cy'], parent: ['bob', 'cy'] });
+  });
+
+  it('with the memberOf model, a group put in another makes the incremental read full, and says why', async () => {
+    const f = await fixture({ membership: 'memberOf' });
+    const ann = await slapd.addUser(f.people, 'ann', { mail: 'ann@example.test' });
+    const bob = await slapd.addUser(f.people, 'bob', { mail: 'bob@example.test' });
+    const team = await slapd.addGroup(f.groups, 'team', [ann]);
+    const parent = await slapd.addGroup(f.groups, 'parent', [bob]);
+    const first = await f.readAuto(undefined);
+    expect((await f.stored()).groups).toEqual({ team: ['ann'], parent: ['bob'] });
+    await slapd.modify(parent, 'add', 'member', [team]);
+    const second = await f.readAuto(first.next!);
+    expect(second.progress).toMatchObject({ mode: 'full', note: expect.stringMatching(/a group changed/) });
+    expect((await f.stored()).groups).toEqual({ team: ['ann'], parent: ['ann', 'bob'] });
+  });
+
   it('pages past the server size limit (500 a search), and marks users a disabled filter matches as inactive', async () => {
     const f = await fixture({ disabledFilter: '(employeeType=disabled)' });
     const dns: string[] = [];

@@ -222,6 +222,7 @@ olcDbMaxSize: 1073741824
 olcDbIndex: objectClass eq
 olcDbIndex: entryUUID eq
 olcDbIndex: uid,mail eq
+olcDbIndex: modifyTimestamp eq
 olcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to * by users read by * none
 olcSizeLimit: 500

@@ -1,4 +1,5 @@
 import type { DirectoryChanges } from '../../directory/types';
+import { escapeValue, type LdapEntry } from './client';
 import { dnKey, entryId, first } from './entry';
 import { LdapFullRead, type GroupRead, type LdapProgress, type UserMaps } from './read';
 
@@ -6,13 +7,28 @@ import { LdapFullRead, type GroupRead, type LdapProgress, type UserMaps } from '
  * Where the next incremental read starts. Active Directory: the domain controller that answered
  * (its NTDS settings DN and invocationId) and its highestCommittedUSN when the last read began; a
  * different DC, or the same one restored (a new invocationId), means a full read. Other
- * directories: the time the last read began, for `modifyTimestamp`.
+ * directories: the time the last read began, for `modifyTimestamp`. `nested`: whether a group was
+ * in another when last seen (unknown counts as yes): then a changed group means every group again.
  */
-export type LdapCursor =
-  { kind: 'usn'; dc: string; invocationId: string; usn: number } | { kind: 'timestamp'; since: string };
+export type LdapCursor = (
+  { kind: 'usn'; dc: string; invocationId: string; usn: number } | { kind: 'timestamp'; since: string }
+) & {
+  nested?: boolean;
+};
 
 /** How far back a timestamp read looks before its cursor, for clocks a little apart. */
 const TIMESTAMP_MARGIN_MS = 5 * 60_000;
+/** Deletion candidates looked up per search (by their ids, OR-ed). */
+const VERIFY_BATCH = 100;
+
+interface StoredIds {
+  users: Promise<string[]>;
+  groups: Promise<string[]>;
+}
+interface Gone {
+  users: string[];
+  groups: string[];
+}
 
 /**
  * A read of one LDAP connection: full (everything, then a sweep), or incremental from a cursor —
@@ -30,15 +46,24 @@ export class LdapRead extends LdapFullRead {
   /** Reads; returns the cursor for the next read (taken before this one began). */
   async read(mode: 'full' | 'incremental' | 'auto', cursor: LdapCursor | undefined): Promise<LdapCursor | null> {
     const next = await this.position();
-    const why = mode === 'full' ? undefined : this.untrusted(cursor, next);
+    let why = mode === 'full' ? undefined : this.untrusted(cursor, next);
+    // memberOf: a changed group (a group put in another) changes its users' groups, which only a full read sees.
+    if (
+      mode !== 'full' &&
+      !why &&
+      this.s.membership === 'memberOf' &&
+      (await this.anyGroupChanged(this.since(cursor!)))
+    )
+      why = 'a group changed, and with memberOf its users are read again: full read';
     if (mode !== 'full' && !why) {
       this.progress.mode = 'incremental';
+      this.nestedSeen = cursor!.nested ?? true;
       await this.incremental(cursor!);
-      return next;
+    } else {
+      if (why) this.progress.note = why;
+      await this.run();
     }
-    if (why) this.progress.note = why;
-    await this.run();
-    return next;
+    return next && { ...next, nested: this.nestedSeen };
   }
 
   /** The users and groups an incremental read changed (undefined after a full read: the run reconciles everything). */
@@ -88,16 +113,40 @@ export class LdapRead extends LdapFullRead {
     const since = this.since(cursor);
     const userIds = new Set<string>();
     const groupIds = new Set<string>();
-
+    // What the store holds before this read writes anything: what a deletion can have removed.
+    const stored = { users: this.store.userIds(this.connectionId), groups: this.store.groupIds(this.connectionId) };
+    // Awaited when the deletions are looked for; a read that fails before leaves no rejection unheard.
+    stored.users.catch(() => undefined);
+    stored.groups.catch(() => undefined);
     // Users changed since the cursor, in scope (an "only members of" scope needs the groups: full).
     this.step('reading changed users');
     const disabled = await this.disabledIds(since);
     const users = await this.readUsers(disabled, null, since);
     for (const id of users.byDn.values()) userIds.add(id);
 
+    // A membership change raises only the group's USN / timestamp. With no group in another, the
+    // changed groups' members are read and compared; else (a change can reach every group above it)
+    // every group's. memberOf (no group changed, or the read is full): the changed users' groups came
+    // with them; only their memberships can differ.
+    if (s.membership === 'memberOf') {
+      if (users.byDn.size > 0) {
+        const groups = await this.readGroups({ write: true });
+        await this.syncMemberships(groups, users, userIds, groupIds, new Set(users.byDn.values()));
+      }
+    } else if (await this.anyGroupChanged(since)) {
+      let groups = await this.readGroups({ write: true, filter: this.nestedSeen ? undefined : since });
+      if (!this.nestedSeen && (await this.nestsAny(groups))) {
+        this.nestedSeen = true;
+        groups = await this.readGroups({ write: true });
+      }
+      const known = await this.storedMembers(groups);
+      this.resolve(groups, known);
+      await this.syncMemberships(groups, known, userIds, groupIds);
+    }
+
     // Deletions, and users who left the scope.
     this.step('reading deletions');
-    const gone = await this.goneIds(cursor, since, userIds);
+    const gone = cursor.kind === 'usn' ? await this.tombstones(since, userIds, stored) : await this.scan(stored);
     if (gone.users.length) {
       this.progress.removed += await this.store.deleteUsers(this.connectionId, gone.users);
       gone.users.forEach((id) => userIds.add(id));
@@ -105,18 +154,6 @@ export class LdapRead extends LdapFullRead {
     if (gone.groups.length) {
       await this.store.deleteGroups(this.connectionId, gone.groups);
       gone.groups.forEach((id) => groupIds.add(id));
-    }
-
-    // A membership change raises only the group's USN / timestamp: when a group changed, every
-    // group's members are read again and the stored memberships follow.
-    const groupsChanged = await this.anyGroupChanged(since);
-    if (groupsChanged) {
-      const groups = await this.readGroups();
-      await this.syncMemberships(groups, users, userIds, groupIds);
-    } else if (s.membership === 'memberOf' && users.memberOf.size > 0) {
-      // memberOf: a user's groups came with the user; only the changed users' memberships can differ.
-      const groups = await this.readGroups();
-      await this.syncMemberships(groups, users, userIds, groupIds, new Set(users.byDn.values()));
     }
     this.changes = { userIds: [...userIds], groupIds: [...groupIds], wide: false };
     this.step('done');
@@ -133,82 +170,105 @@ export class LdapRead extends LdapFullRead {
     return false;
   }
 
-  /** Ids of users and groups deleted or moved out of scope since the cursor. */
-  private async goneIds(
-    cursor: LdapCursor,
-    since: string,
-    inScopeChanged: Set<string>,
-  ): Promise<{ users: string[]; groups: string[] }> {
+  /** Whether one of these (changed) groups has a group among its members: a stored group's DN, or one of theirs. */
+  private async nestsAny(changed: GroupRead[]): Promise<boolean> {
+    if (!changed.some((g) => g.others.length)) return false;
+    const dns = new Set(changed.map((g) => g.dn));
+    for (const dn of (await this.store.groupResourceValues(this.connectionId, 'dn')).values()) dns.add(dnKey(dn));
+    return changed.some((g) => g.others.some((m) => dns.has(m)));
+  }
+
+  /**
+   * Active Directory: users and groups deleted since the cursor (tombstones, through Show Deleted),
+   * and users changed anywhere in the domain but not among the changed users in scope (moved out,
+   * or out of the filter).
+   */
+  private async tombstones(since: string, inScopeChanged: Set<string>, stored: StoredIds): Promise<Gone> {
     const s = this.s;
-    const storedUsers = new Set(await this.store.userIds(this.connectionId));
-    const storedGroups = new Set(await this.store.groupIds(this.connectionId));
-    if (cursor.kind === 'usn') {
-      const nc = this.namingContext;
-      const ids = new Set<string>();
-      const collect = async (filter: string, showDeleted: boolean) => {
-        for await (const page of this.session.pages(
-          nc,
-          { scope: 'sub', filter, attributes: [s.attributes.id], explicitBufferAttributes: this.buffers },
-          { showDeleted },
-        ))
-          for (const e of page) ids.add(entryId(e, s.attributes.id));
-      };
-      await collect(`(&(isDeleted=TRUE)${since})`, true);
-      // Changed anywhere in the domain but not among the changed users in scope: moved out, or out of the filter.
-      await collect(`(&(objectClass=user)${since})`, false);
-      return {
-        users: [...ids].filter((id) => storedUsers.has(id) && !inScopeChanged.has(id)),
-        groups: [...ids].filter((id) => storedGroups.has(id)),
-      };
-    }
-    // Elsewhere deletions leave no trace: scan the scope's ids (cheap: one attribute) and drop what is gone.
-    const seen = async (base: string, scope: 'sub' | 'one', filter: string) => {
-      const out = new Set<string>();
-      for await (const page of this.session.pages(base, {
-        scope,
-        filter,
-        attributes: [s.attributes.id],
-        explicitBufferAttributes: this.buffers,
-      }))
-        for (const e of page) out.add(entryId(e, s.attributes.id));
-      return out;
+    const ids = new Set<string>();
+    const collect = async (filter: string, showDeleted: boolean) => {
+      for await (const page of this.session.pages(
+        this.namingContext,
+        { scope: 'sub', filter, attributes: [s.attributes.id], explicitBufferAttributes: this.buffers },
+        { showDeleted },
+      ))
+        for (const e of page) ids.add(entryId(e, s.attributes.id));
     };
-    const users = await seen(s.users.baseDn, s.users.scope, s.users.filter);
-    const groups = await seen(s.groups.baseDn, 'sub', s.groups.filter);
+    await collect(`(&(isDeleted=TRUE)${since})`, true);
+    await collect(`(&(objectClass=user)${since})`, false);
+    const [users, groups] = [new Set(await stored.users), new Set(await stored.groups)];
     return {
-      users: [...storedUsers].filter((id) => !users.has(id)),
-      groups: [...storedGroups].filter((id) => !groups.has(id)),
+      users: [...ids].filter((id) => users.has(id) && !inScopeChanged.has(id)),
+      groups: [...ids].filter((id) => groups.has(id)),
     };
   }
 
   /**
-   * Every group's members as the directory says them now, against the store: adds and removals, and
-   * who they touch (only `only`'s users, when given: the memberOf model's changed users).
+   * Other directories (their deletions leave no trace): what the store held and a scan of the
+   * scope's ids (one attribute each) does not find, each candidate then looked up by its id (an
+   * entry moved while the scan ran is not gone). The longest part of an incremental read.
+   */
+  private async scan(stored: StoredIds): Promise<Gone> {
+    const s = this.s;
+    const session = this.session;
+    const unseen = async (ids: Promise<string[]>, base: string, scope: 'sub' | 'one', filter: string) => {
+      const out = new Set(await ids);
+      const search = { scope, attributes: [s.attributes.id], explicitBufferAttributes: this.buffers };
+      // Stored ids are canonical: a text id needs only lower case to be found (100,000 entries a scan).
+      const idOf = (e: LdapEntry) =>
+        this.buffers.length ? entryId(e, s.attributes.id) : first(e, s.attributes.id).toLowerCase();
+      for await (const page of session.pages(base, { ...search, filter })) for (const e of page) out.delete(idOf(e));
+      if (this.buffers.length) return [...out]; // a binary id has no text form to look up
+      const candidates = [...out];
+      for (let i = 0; i < candidates.length; i += VERIFY_BATCH) {
+        const any = candidates
+          .slice(i, i + VERIFY_BATCH)
+          .map((id) => `(${s.attributes.id}=${escapeValue(id)})`)
+          .join('');
+        for await (const page of session.pages(base, { ...search, filter: `(&${filter}(|${any}))` }))
+          for (const e of page) out.delete(entryId(e, s.attributes.id));
+      }
+      return [...out];
+    };
+    return {
+      users: await unseen(stored.users, s.users.baseDn, s.users.scope, s.users.filter),
+      groups: await unseen(stored.groups, s.groups.baseDn, 'sub', s.groups.filter),
+    };
+  }
+
+  /** The stored users among these groups' (unresolved) members: by DN key, or by name for memberUid. */
+  private async storedMembers(groups: GroupRead[]): Promise<UserMaps> {
+    const keys = [...new Set(groups.flatMap((g) => g.others))];
+    const none = new Map<string, string>();
+    return this.s.membership === 'memberUid'
+      ? { byDn: none, byName: await this.store.userIdsByName(this.connectionId, keys), memberOf: new Map() }
+      : { byDn: await this.store.userIdsByDnKey(this.connectionId, keys), byName: none, memberOf: new Map() };
+  }
+
+  /**
+   * Every group's members as the directory says them now, against the store, group by group: adds
+   * and removals, and who they touch (only `only`'s users, when given: the memberOf model's changed users).
    */
   private async syncMemberships(
     groups: GroupRead[],
-    changed: UserMaps,
+    users: UserMaps,
     userIds: Set<string>,
     groupIds: Set<string>,
     only?: Set<string>,
   ): Promise<void> {
     this.step('comparing memberships');
-    const stored = await this.store.externalIds(this.connectionId);
-    const maps: UserMaps = {
-      byDn: new Map(stored.filter((u) => u.externalId).map((u) => [dnKey(u.externalId!), u.id])),
-      byName:
-        this.s.membership === 'memberUid' ? await this.userNames(stored.map((u) => u.id)) : new Map<string, string>(),
-      memberOf: changed.memberOf,
-    };
-    const byDn = new Map(groups.map((g) => [dnKey(g.dn), g]));
-    const keep = (u: string) => !only || only.has(u);
-    const want = new Set<string>();
-    for (const [g, u] of this.pairsOf(groups, byDn, maps)) if (keep(u)) want.add(`${g}|${u}`);
-    const have = new Set(
-      (await this.store.memberships(this.connectionId)).filter(([, u]) => keep(u)).map(([g, u]) => `${g}|${u}`),
+    const stored = await this.store.membersByGroup(
+      this.connectionId,
+      groups.map((g) => g.id),
     );
-    const adds = [...want].filter((k) => !have.has(k)).map((k) => k.split('|') as [string, string]);
-    const removes = [...have].filter((k) => !want.has(k)).map((k) => k.split('|') as [string, string]);
+    const keep = (u: string) => !only || only.has(u);
+    const adds: Array<[string, string]> = [];
+    const removes: Array<[string, string]> = [];
+    for (const [g, want] of this.membersOf(groups, users)) {
+      const have = new Set(stored.get(g.id) ?? []);
+      for (const u of want) if (keep(u) && !have.has(u)) adds.push([g.id, u]);
+      for (const u of have) if (keep(u) && !want.has(u)) removes.push([g.id, u]);
+    }
     await this.store.addMemberships(this.connectionId, adds, null);
     await this.store.removeMemberships(this.connectionId, removes);
     for (const [g, u] of [...adds, ...removes]) {
@@ -216,11 +276,6 @@ export class LdapRead extends LdapFullRead {
       userIds.add(u);
     }
     this.progress.membershipsSeen += adds.length + removes.length;
-  }
-
-  private async userNames(ids: string[]): Promise<Map<string, string>> {
-    const users = await this.store.users(this.connectionId, ids);
-    return new Map([...users].map(([id, r]) => [(typeof r.userName === 'string' ? r.userName : '').toLowerCase(), id]));
   }
 }
 

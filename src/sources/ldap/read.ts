@@ -26,7 +26,10 @@ export interface Scope {
   members: Set<string>;
 }
 
-/** Users by DN key and by user name, and (memberOf model) each user's group DN keys. */
+/**
+ * The users a read knows: id by DN key (member model) or by user name (memberUid model), and
+ * (memberOf model) each user's group DN keys.
+ */
 export interface UserMaps {
   byDn: Map<string, string>;
   byName: Map<string, string>;
@@ -35,19 +38,24 @@ export interface UserMaps {
 
 export interface GroupRead {
   id: string;
+  /** The group's DN as a key (`dnKey`). */
   dn: string;
   name: string;
-  /** Member DNs (member model) or user names (memberUid), keys as `dnKey` gives them. */
-  members: string[];
+  /** Member user ids, resolved as the group was read (the same strings as the user maps' values). */
+  users: string[];
+  /** Members that are not known users: DN keys (perhaps nested groups), or, unresolved, every member. */
+  others: string[];
   /** The groups this one is in (memberOf model), as DN keys. */
   memberOf: string[];
 }
 
 /**
- * A full read of one LDAP connection into the directory store: groups first (their members kept
- * as DN keys), then users page by page (each written as it comes, with its DN remembered), then the
- * memberships resolved — nested groups flattened, cycles included — and everything the read did not
- * mark swept. Keyed by the directory's unique id, so a rename or a move is an update.
+ * A full read of one LDAP connection into the directory store: users page by page (each written as
+ * it comes, only its DN key and id remembered), then groups, each member resolved to a user id as it
+ * is read (a huge directory's member DNs are never all held), then the memberships — nested groups
+ * flattened, cycles included — and everything the read did not mark swept. With "only users of
+ * these groups" the groups are read once more first, for the scope. Keyed by the directory's unique
+ * id, so a rename or a move is an update.
  */
 export class LdapFullRead {
   readonly progress: LdapProgress = {
@@ -62,6 +70,8 @@ export class LdapFullRead {
   };
   protected readonly mark = crypto.randomUUID();
   protected readonly buffers: string[];
+  /** Whether a group was seen in another (the next incremental read's cursor keeps it). */
+  protected nestedSeen = false;
 
   constructor(
     protected readonly connectionId: string,
@@ -74,13 +84,13 @@ export class LdapFullRead {
   }
 
   async run(): Promise<LdapProgress> {
-    const groups = await this.readGroups();
-    const byDn = new Map(groups.map((g) => [dnKey(g.dn), g]));
-    const allowed = this.s.users.onlyMembersOf.length ? this.scopeOf(byDn) : null;
+    // The scope needs the groups' members before any user is read: a first pass, members unresolved.
+    const allowed = this.s.users.onlyMembersOf.length ? this.scopeOf(await this.readGroups({ write: false })) : null;
     const disabled = await this.disabledIds();
     const users = await this.readUsers(disabled, allowed);
+    const groups = await this.readGroups({ users, write: true });
     this.step('writing memberships');
-    await this.writeMemberships(groups, byDn, users);
+    await this.writeMemberships(groups, users);
     this.step('removing what left the directory');
     const swept = await this.store.sweep(this.connectionId, this.mark, {
       users: true,
@@ -101,8 +111,13 @@ export class LdapFullRead {
     if (this.progress.skipped.length < MAX_NOTES) this.progress.skipped.push(note);
   }
 
-  protected async readGroups(): Promise<GroupRead[]> {
-    this.step('reading groups');
+  /**
+   * Reads the groups (those `filter` also matches, when given) and, with `write`, writes them. With
+   * `users`, each member is resolved to a user id as it comes (a full read never holds every
+   * member's DN); without, members stay unresolved in `others` (see `resolve`).
+   */
+  protected async readGroups(o: { users?: UserMaps; write: boolean; filter?: string }): Promise<GroupRead[]> {
+    this.step(!o.write ? 'reading groups for the scope' : o.filter ? 'reading changed groups' : 'reading groups');
     const s = this.s;
     const ad = s.directoryType === 'activeDirectory';
     // Samba (like some AD versions) hands every value to a plain `member`; real AD stops at 1,500:
@@ -118,7 +133,7 @@ export class LdapFullRead {
     const out: GroupRead[] = [];
     for await (const page of this.session.pages(s.groups.baseDn, {
       scope: 'sub',
-      filter: s.groups.filter,
+      filter: o.filter ? `(&${s.groups.filter}${o.filter})` : s.groups.filter,
       attributes,
       explicitBufferAttributes: this.buffers,
     })) {
@@ -131,21 +146,49 @@ export class LdapFullRead {
           this.skip(`group ${e.dn}: no ${!id ? s.attributes.id : s.attributes.groupName}`);
           continue;
         }
-        const members =
-          s.membership === 'memberUid'
-            ? all(e, 'memberUid').map((u) => u.toLowerCase())
-            : s.membership === 'member'
-              ? [...(await this.memberDns(e)), ...all(e, 'uniqueMember')].map(dnKey)
-              : [];
-        out.push({ id, dn: e.dn, name, members, memberOf: all(e, 'memberOf').map(dnKey) });
+        const group: GroupRead = { id, dn: dnKey(e.dn), name, users: [], others: [], memberOf: [] };
+        if (s.membership === 'memberOf') group.memberOf = all(e, 'memberOf').map(dnKey);
+        else if (s.membership === 'memberUid')
+          this.place(
+            group,
+            all(e, 'memberUid').map((u) => u.toLowerCase()),
+            o.users,
+          );
+        else this.place(group, [...(await this.memberDns(e)), ...all(e, 'uniqueMember')].map(dnKey), o.users);
+        out.push(group);
         pulled.push({ id, displayName: name, resource: { displayName: name, dn: e.dn, description: null } });
       }
+      if (!o.write) continue;
       const conflicts = await this.store.upsertGroups(this.connectionId, pulled, this.mark);
       for (const c of conflicts) this.skip(`group ${c.id}: name ${c.displayName} is already another group's`);
       this.progress.groupsSeen += pulled.length;
       this.report(this.progress);
     }
     return out;
+  }
+
+  /**
+   * Puts members (DN keys, or memberUid names) where they belong: known users' ids in `users`; with
+   * no `known`, all in `others`; else DNs no user has in `others` (a nested group, perhaps), names
+   * no user has nowhere.
+   */
+  protected place(group: GroupRead, members: string[], known: UserMaps | undefined): void {
+    const byName = this.s.membership === 'memberUid';
+    const ids = known && (byName ? known.byName : known.byDn);
+    for (const m of members) {
+      const user = ids?.get(m);
+      if (user) group.users.push(user);
+      else if (!ids || !byName) group.others.push(m);
+    }
+  }
+
+  /** Resolves groups read without users (`readGroups` with no `users`) against these users. */
+  protected resolve(groups: GroupRead[], known: UserMaps): void {
+    for (const g of groups) {
+      const members = g.others;
+      g.others = [];
+      this.place(g, members, known);
+    }
   }
 
   /**
@@ -173,7 +216,8 @@ export class LdapFullRead {
    * their members as DN keys (member model) or user names (memberUid); with memberOf, a user is
    * in when one of its groups is.
    */
-  protected scopeOf(byDn: Map<string, GroupRead>): Scope {
+  protected scopeOf(groups: GroupRead[]): Scope {
+    const byDn = new Map(groups.map((g) => [g.dn, g]));
     const scope: Scope = { groups: new Set(), members: new Set() };
     const stack = this.s.users.onlyMembersOf.map(dnKey);
     const children = new Map<string, string[]>();
@@ -184,7 +228,7 @@ export class LdapFullRead {
       const dn = stack.pop()!;
       if (scope.groups.has(dn) || !byDn.has(dn)) continue;
       scope.groups.add(dn);
-      for (const m of byDn.get(dn)!.members) {
+      for (const m of byDn.get(dn)!.others) {
         if (byDn.has(m)) stack.push(m);
         else scope.members.add(m);
       }
@@ -209,7 +253,7 @@ export class LdapFullRead {
     return ids;
   }
 
-  /** Reads and writes the users; returns DN key → id and (for memberUid) username → id, and memberOf lists. */
+  /** Reads and writes the users; returns DN key → id, (memberUid) user name → id, and (memberOf) each user's groups. */
   protected async readUsers(disabled: Set<string>, allowed: Scope | null, extraFilter = ''): Promise<UserMaps> {
     this.step('reading users');
     const s = this.s;
@@ -252,7 +296,7 @@ export class LdapFullRead {
           continue;
         }
         byDn.set(key, user.id);
-        byName.set(user.userName.toLowerCase(), user.id);
+        if (s.membership === 'memberUid') byName.set(user.userName.toLowerCase(), user.id);
         if (groupsOf.length) memberOf.set(user.id, groupsOf);
         batch.push(user);
         if (batch.length >= WRITE_BATCH) await flush();
@@ -266,10 +310,10 @@ export class LdapFullRead {
   }
 
   /** Each group's users, nested groups flattened (a cycle ends where it began), written in batches. */
-  protected async writeMemberships(groups: GroupRead[], byDn: Map<string, GroupRead>, users: UserMaps): Promise<void> {
+  protected async writeMemberships(groups: GroupRead[], users: UserMaps): Promise<void> {
     let batch: Array<[string, string]> = [];
-    for (const pair of this.pairsOf(groups, byDn, users)) {
-      batch.push(pair);
+    for (const [group, members] of this.membersOf(groups, users)) {
+      for (const u of members) batch.push([group.id, u]);
       if (batch.length < WRITE_BATCH * 4) continue;
       await this.store.addMemberships(this.connectionId, batch, this.mark);
       this.progress.membershipsSeen += batch.length;
@@ -279,62 +323,36 @@ export class LdapFullRead {
     this.progress.membershipsSeen += batch.length;
   }
 
-  /** Every (group, user) pair the directory says, nested groups flattened when asked, one group at a time. */
-  protected *pairsOf(groups: GroupRead[], byDn: Map<string, GroupRead>, users: UserMaps): Generator<[string, string]> {
-    const s = this.s;
-    // Direct members: user ids and child groups, by the membership model.
-    const directUsers = new Map<string, Set<string>>();
-    const children = new Map<string, Set<string>>();
-    const add = (m: Map<string, Set<string>>, k: string, v: string) => {
-      let set = m.get(k);
-      if (!set) m.set(k, (set = new Set()));
-      set.add(v);
+  /** Each group with its users (nested groups flattened when asked), one group at a time. */
+  protected *membersOf(groups: GroupRead[], users: UserMaps): Generator<[GroupRead, Set<string>]> {
+    const byDn = new Map(groups.map((g) => [g.dn, g]));
+    // Child groups, by the membership model: member DNs that are groups, or a group's own memberOf.
+    const children = new Map<string, GroupRead[]>();
+    const nest = (parent: GroupRead | undefined, child: GroupRead | undefined) => {
+      if (!parent || !child || parent === child) return;
+      const list = children.get(parent.id);
+      if (list) list.push(child);
+      else children.set(parent.id, [child]);
     };
     for (const g of groups) {
-      for (const m of g.members) {
-        if (s.membership === 'memberUid') {
-          const u = users.byName.get(m);
-          if (u) add(directUsers, g.id, u);
-        } else {
-          const u = users.byDn.get(m);
-          if (u) add(directUsers, g.id, u);
-          const child = byDn.get(m);
-          if (child && child.id !== g.id) add(children, g.id, child.id);
-        }
-      }
-      if (s.membership === 'memberOf')
-        for (const parent of g.memberOf) {
-          const p = byDn.get(parent);
-          if (p && p.id !== g.id) add(children, p.id, g.id);
-        }
+      for (const m of g.others) nest(g, byDn.get(m));
+      for (const parent of g.memberOf) nest(byDn.get(parent), g);
     }
-    if (s.membership === 'memberOf')
-      for (const [userId, dns] of users.memberOf)
-        for (const dn of dns) {
-          const g = byDn.get(dn);
-          if (g) add(directUsers, g.id, userId);
-        }
-    for (const g of groups) {
-      const members = s.nested
-        ? this.flatten(g.id, directUsers, children)
-        : (directUsers.get(g.id) ?? new Set<string>());
-      for (const u of members) yield [g.id, u];
-    }
+    if (children.size) this.nestedSeen = true;
+    // memberOf: a user's groups came with the user.
+    for (const [userId, dns] of users.memberOf) for (const dn of dns) byDn.get(dn)?.users.push(userId);
+    for (const g of groups) yield [g, this.s.nested ? this.flatten(g, children) : new Set(g.users)];
   }
 
   /** A group's users with its nested groups' (each group visited once, so a cycle ends). */
-  protected flatten(
-    root: string,
-    directUsers: Map<string, Set<string>>,
-    children: Map<string, Set<string>>,
-  ): Set<string> {
+  protected flatten(root: GroupRead, children: Map<string, GroupRead[]>): Set<string> {
     const out = new Set<string>();
-    const seen = new Set<string>([root]);
+    const seen = new Set<GroupRead>([root]);
     const stack = [root];
     while (stack.length) {
       const g = stack.pop()!;
-      for (const u of directUsers.get(g) ?? []) out.add(u);
-      for (const c of children.get(g) ?? [])
+      for (const u of g.users) out.add(u);
+      for (const c of children.get(g.id) ?? [])
         if (!seen.has(c)) {
           seen.add(c);
           stack.push(c);
