@@ -131,11 +131,15 @@ function presentPlanning(p: PlanningFacts | undefined) {
 }
 
 /**
- * What the run has to say once rather than per user: the plan's warnings (what it could not do),
- * and the profiles Jira would not update because their accounts are not managed.
+ * What the run has to say once rather than per user: why its read was not what was asked (full
+ * instead of incremental, deletions scanned for), the plan's warnings (what it could not do), and
+ * the profiles Jira would not update because their accounts are not managed.
  */
 function notesOf(r: RunRow): string[] {
-  const notes = [...((r.progress.plan as PlanningFacts | undefined)?.warnings ?? [])];
+  const notes = [
+    ...(typeof r.progress.note === 'string' ? [`The read: ${r.progress.note}.`] : []),
+    ...((r.progress.plan as PlanningFacts | undefined)?.warnings ?? []),
+  ];
   const unmanaged = r.counts.profilesNotManaged ?? 0;
   if (unmanaged > 0)
     notes.push(
@@ -155,6 +159,7 @@ function presentRead(p: Record<string, unknown>) {
     membershipsSeen: p.membershipsSeen,
     removed: p.removed,
     conflicts: p.conflicts,
+    ...(typeof p.note === 'string' ? { note: p.note } : {}),
     readMs: p.readMs,
     planMs: p.planMs,
   };

@@ -91,6 +91,22 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
       status: 400,
       body: { fields: { 'ldap.bindName': expect.stringMatching(/anonymous/) } },
     });
+    // An access log is OpenLDAP's: Active Directory is told it reads deleted objects instead.
+    const adLog = await s.adminApi(
+      'POST',
+      '/connections',
+      body({ directoryType: 'activeDirectory', accessLogBaseDn: 'cn=accesslog' }, { name: 'ad-log' }),
+    );
+    expect(adLog).toMatchObject({
+      status: 400,
+      body: { fields: { 'ldap.accessLogBaseDn': expect.stringMatching(/deleted objects/) } },
+    });
+    const withLog = await s.adminApi(
+      'POST',
+      '/connections',
+      body({ accessLogBaseDn: 'cn=accesslog' }, { name: 'log' }),
+    );
+    expect(withLog).toMatchObject({ status: 201, body: { ldap: { accessLogBaseDn: 'cn=accesslog' } } });
   });
 
   it('Test connection counts what the filters find, or says in one sentence what to fix', async () => {
@@ -121,13 +137,20 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
     expect(
       (await s.adminApi('PUT', `/connections/${id}/rules`, { groups: { onTheFly: { enabled: true } } })).status,
     ).toBe(200);
-    const started = await s.adminApi('POST', `/connections/${id}/sync`, {});
+    // Incremental asked, but there is no position yet: the read is full, and the run says why.
+    const started = await s.adminApi('POST', `/connections/${id}/sync`, { mode: 'incremental' });
     expect(started.status).toBe(202);
     for (let i = 0; ; i++) {
       await s.app.engine.drain(5_000);
       const run = (await s.adminApi('GET', `/runs/${started.body.id}`)).body;
       if (run.status !== 'running') {
         expect(run.status).toBe('succeeded');
+        expect(run.progress.read).toMatchObject({
+          mode: 'full',
+          note: expect.stringMatching(/^no position/),
+          conflicts: [],
+        });
+        expect(run.notes).toContain('The read: no position from an earlier read: full read.');
         break;
       }
       if (i > 200) throw new Error('the run did not end');

@@ -132,7 +132,7 @@ describeWithAd('LDAP full read (Active Directory, Samba)', () => {
       ),
     );
     const p = await f.read();
-    expect(p).toMatchObject({ usersSeen: 3, groupsSeen: 2, skipped: [] });
+    expect(p).toMatchObject({ usersSeen: 3, groupsSeen: 2, conflicts: [] });
     const st = await f.stored();
     expect(st.users.map((u) => [u.user_name, u.active])).toEqual([
       ['ann', true],

@@ -73,17 +73,17 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
         ).map((r) => [r.name, r.members]),
       ),
     });
-    const readAuto = async (cursor: Parameters<LdapRead['read']>[1]) => {
-      const session = await openSession(settings, slapd.adminPassword);
+    const readAuto = async (cursor: Parameters<LdapRead['read']>[1], with_: LdapSettings = settings) => {
+      const session = await openSession(with_, slapd.adminPassword);
       try {
-        const r = new LdapRead(connectionId, settings, session, store);
+        const r = new LdapRead(connectionId, with_, session, store);
         const next = await r.read('auto', cursor);
         return { next, progress: r.progress, changes: r.changed() };
       } finally {
         await session.close();
       }
     };
-    return { people, groups, settings, read, readAuto, stored, connectionId };
+    return { ou, people, groups, settings, read, readAuto, stored, connectionId };
   }
 
   it('reads users and groups with nested members (a cycle included), keyed by entryUUID: a rename and a move are updates, a deletion goes', async () => {
@@ -97,7 +97,7 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
     await slapd.addGroup(f.groups, 'solo', [cy]);
 
     const p = await f.read();
-    expect(p).toMatchObject({ usersSeen: 3, groupsSeen: 3, skipped: [] });
+    expect(p).toMatchObject({ usersSeen: 3, groupsSeen: 3, conflicts: [] });
     let st = await f.stored();
     expect(st.users.map((u) => [u.user_name, u.email, u.active])).toEqual([
       ['ann', 'ann@example.test', true],
@@ -200,6 +200,55 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
     const second = await f.readAuto(first.next!);
     expect(second.progress).toMatchObject({ mode: 'full', note: expect.stringMatching(/a group changed/) });
     expect((await f.stored()).groups).toEqual({ team: ['ann'], parent: ['ann', 'bob'] });
+  });
+
+  it("finds deletions in OpenLDAP's access log when the connection names it: deleted, moved out of the base, out of the filter", async () => {
+    const f = await fixture();
+    const logged = ldapSettingsSchema.parse({
+      ...f.settings,
+      users: { ...f.settings.users, filter: '(&(objectClass=inetOrgPerson)(!(employeeType=contractor)))' },
+      accessLogBaseDn: 'cn=accesslog',
+    });
+    const dns = Object.fromEntries(
+      await Promise.all(
+        ['ann', 'bob', 'cy', 'dee', 'eve'].map(async (u) => [
+          u,
+          await slapd.addUser(f.people, u, { mail: `${u}@example.test` }),
+        ]),
+      ),
+    );
+    await slapd.addGroup(f.groups, 'team', [dns.ann, dns.bob]);
+    const first = await f.readAuto(undefined, logged);
+    // The full read took its mark in the log first: the newest entry then.
+    expect(first.next).toMatchObject({ kind: 'timestamp', logMark: expect.stringMatching(/^\d{14}(\.\d+)?Z$/) });
+
+    const elsewhere = await slapd.ou2(f.ou, 'elsewhere');
+    await slapd.del(dns.bob);
+    await slapd.rename(dns.cy, `uid=cy,${elsewhere}`);
+    await slapd.modify(dns.dee, 'add', 'employeeType', ['contractor']);
+    await slapd.modify(dns.eve, 'replace', 'mail', ['eve.e@example.test']);
+    const second = await f.readAuto(first.next!, logged);
+    expect(second.progress).toMatchObject({ mode: 'incremental', removed: 3 });
+    expect(second.progress.note).toBeUndefined(); // the log served: no scan
+    expect((await f.stored()).users.map((u) => [u.user_name, u.email])).toEqual([
+      ['ann', 'ann@example.test'],
+      ['eve', 'eve.e@example.test'],
+    ]);
+    expect((await f.stored()).groups).toEqual({ team: ['ann'] });
+    const mark = (second.next as { logMark: string }).logMark;
+    expect(mark > (first.next as { logMark: string }).logMark).toBe(true);
+
+    // When the log cannot serve, the read scans, says why, and takes a mark for the next one.
+    await slapd.modify(dns.eve, 'replace', 'mail', ['eve@example.test']);
+    const { logMark: _drop, ...noMark } = second.next as Record<string, unknown>;
+    const third = await f.readAuto(noMark as never, logged);
+    expect(third.progress.note).toMatch(/^no position in the access log \(cn=accesslog\) yet: the scope was scanned/);
+    expect(third.next).toMatchObject({ logMark: expect.any(String) });
+    const purged = await f.readAuto({ ...(third.next as object), logMark: '20000101000000.000000Z' } as never, logged);
+    expect(purged.progress.note).toMatch(/was purged past the last read: the scope was scanned/);
+    const missing = await f.readAuto(third.next!, { ...logged, accessLogBaseDn: 'cn=nolog' });
+    expect(missing.progress.note).toMatch(/^there is no access log at cn=nolog: the scope was scanned/);
+    expect((await f.stored()).users.map((u) => u.user_name)).toEqual(['ann', 'eve']);
   });
 
   it('pages past the server size limit (500 a search), and marks users a disabled filter matches as inactive', async () => {

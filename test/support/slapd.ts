@@ -30,7 +30,8 @@ export function itWithSlapd(name: string, fn: () => Promise<void>, timeout?: num
 
 /**
  * A real OpenLDAP server (Debian's slapd) for one test file, on loopback ports of its own: an mdb
- * database under `dc=example,dc=test`, the `memberof` and `refint` overlays, TLS with the test CA on
+ * database under `dc=example,dc=test`, the `memberof`, `refint` and `accesslog` overlays (the log
+ * under `cn=accesslog`, readable by any bound user), TLS with the test CA on
  * both StartTLS (`url`) and LDAPS (`ldapsUrl`), anonymous reads refused, a size limit of 500 per
  * search (paging needed above it, as on real servers). Started from a config folder in a temp dir
  * in under a second; `stop()` removes it.
@@ -57,12 +58,13 @@ export class Slapd {
     fs.writeFileSync(keyFile, tls.key, { mode: 0o600 });
     fs.mkdirSync(path.join(this.dir, 'slapd.d'));
     fs.mkdirSync(path.join(this.dir, 'data'));
+    fs.mkdirSync(path.join(this.dir, 'accesslog'));
     fs.writeFileSync(path.join(this.dir, 'config.ldif'), this.config(tls.certFile, keyFile));
     execFileSync(SLAPADD, ['-n0', '-F', path.join(this.dir, 'slapd.d'), '-l', path.join(this.dir, 'config.ldif')], {
       stdio: 'pipe',
     });
     if (opts.seedLdif)
-      execFileSync(SLAPADD, ['-n1', '-q', '-F', path.join(this.dir, 'slapd.d'), '-l', opts.seedLdif], {
+      execFileSync(SLAPADD, ['-b', this.baseDn, '-q', '-F', path.join(this.dir, 'slapd.d'), '-l', opts.seedLdif], {
         stdio: 'pipe',
       });
     const [port, sslPort] = [await freePort(), await freePort()];
@@ -189,6 +191,7 @@ olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
 olcModuleLoad: memberof
 olcModuleLoad: refint
+olcModuleLoad: accesslog
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
@@ -214,6 +217,17 @@ dn: olcDatabase={1}mdb,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcMdbConfig
 olcDatabase: {1}mdb
+olcDbDirectory: ${d}/accesslog
+olcSuffix: cn=accesslog
+olcRootDN: ${this.adminDn}
+olcDbMaxSize: 268435456
+olcDbIndex: objectClass,reqStart,reqResult eq
+olcAccess: {0}to * by users read by * none
+
+dn: olcDatabase={2}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {2}mdb
 olcDbDirectory: ${d}/data
 olcSuffix: ${this.baseDn}
 olcRootDN: ${this.adminDn}
@@ -227,17 +241,26 @@ olcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to * by users read by * none
 olcSizeLimit: 500
 
-dn: olcOverlay={0}memberof,olcDatabase={1}mdb,cn=config
+dn: olcOverlay={0}memberof,olcDatabase={2}mdb,cn=config
 objectClass: olcOverlayConfig
 objectClass: olcMemberOf
 olcOverlay: {0}memberof
 olcMemberOfRefInt: TRUE
 
-dn: olcOverlay={1}refint,olcDatabase={1}mdb,cn=config
+dn: olcOverlay={1}refint,olcDatabase={2}mdb,cn=config
 objectClass: olcOverlayConfig
 objectClass: olcRefintConfig
 olcOverlay: {1}refint
 olcRefintAttribute: memberof member
+
+dn: olcOverlay={2}accesslog,olcDatabase={2}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcAccessLogConfig
+olcOverlay: {2}accesslog
+olcAccessLogDB: cn=accesslog
+olcAccessLogOps: writes
+olcAccessLogSuccess: TRUE
+olcAccessLogPurge: 07+00:00 01+00:00
 `;
   }
 }

@@ -166,6 +166,12 @@ export function ldapFields(l, isNew) {
       'Users it matches are disabled; Active Directory reads userAccountControl.',
     ),
     field(
+      'ldap-accessLogBaseDn',
+      'Access log (OpenLDAP, optional)',
+      text('ldap-accessLogBaseDn', l.accessLogBaseDn, { placeholder: 'cn=accesslog' }),
+      "The accesslog overlay's database: scheduled syncs find deletions there instead of scanning every user. Empty: scan.",
+    ),
+    field(
       'ldap-scheduleMinutes',
       'Synchronize automatically',
       scheduleSelect('ldap-scheduleMinutes', l.scheduleMinutes === undefined ? 60 : l.scheduleMinutes),
@@ -195,6 +201,7 @@ export function readLdap() {
     membership: v('ldap-membership'),
     nested: $('ldap-nested').checked,
     disabledFilter: v('ldap-disabledFilter') || null,
+    accessLogBaseDn: v('ldap-accessLogBaseDn') || null,
     scheduleMinutes: Number(v('ldap-scheduleMinutes')),
   };
   if (v('ldap-users-filter')) l.users.filter = v('ldap-users-filter');

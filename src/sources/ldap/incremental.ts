@@ -1,7 +1,8 @@
 import type { DirectoryChanges } from '../../directory/types';
-import { escapeValue, type LdapEntry } from './client';
-import { dnKey, entryId, first } from './entry';
-import { LdapFullRead, type GroupRead, type LdapProgress, type UserMaps } from './read';
+import { generalizedTime, LdapDeletions, type Gone, type StoredIds } from './deletions';
+import { dnKey, first } from './entry';
+import type { GroupRead, UserMaps } from './groups';
+import { LdapFullRead, type LdapProgress } from './read';
 
 /**
  * Where the next incremental read starts. Active Directory: the domain controller that answered
@@ -9,26 +10,18 @@ import { LdapFullRead, type GroupRead, type LdapProgress, type UserMaps } from '
  * different DC, or the same one restored (a new invocationId), means a full read. Other
  * directories: the time the last read began, for `modifyTimestamp`. `nested`: whether a group was
  * in another when last seen (unknown counts as yes): then a changed group means every group again.
+ * `logMark`: with an access log, the newest entry in it when the last read began looking for
+ * deletions (its `reqStart`); the next read takes the log from there.
  */
 export type LdapCursor = (
-  { kind: 'usn'; dc: string; invocationId: string; usn: number } | { kind: 'timestamp'; since: string }
+  | { kind: 'usn'; dc: string; invocationId: string; usn: number }
+  | { kind: 'timestamp'; since: string; logMark?: string }
 ) & {
   nested?: boolean;
 };
 
 /** How far back a timestamp read looks before its cursor, for clocks a little apart. */
 const TIMESTAMP_MARGIN_MS = 5 * 60_000;
-/** Deletion candidates looked up per search (by their ids, OR-ed). */
-const VERIFY_BATCH = 100;
-
-interface StoredIds {
-  users: Promise<string[]>;
-  groups: Promise<string[]>;
-}
-interface Gone {
-  users: string[];
-  groups: string[];
-}
 
 /**
  * A read of one LDAP connection: full (everything, then a sweep), or incremental from a cursor —
@@ -42,6 +35,8 @@ export class LdapRead extends LdapFullRead {
   private changes?: DirectoryChanges;
   /** Active Directory's domain naming context, read with the position (where tombstones are searched). */
   private namingContext = '';
+  /** The newest access log entry this read saw (OpenLDAP with an access log), for the next one. */
+  private logMark?: string;
 
   /** Reads; returns the cursor for the next read (taken before this one began). */
   async read(mode: 'full' | 'incremental' | 'auto', cursor: LdapCursor | undefined): Promise<LdapCursor | null> {
@@ -55,6 +50,9 @@ export class LdapRead extends LdapFullRead {
       (await this.anyGroupChanged(this.since(cursor!)))
     )
       why = 'a group changed, and with memberOf its users are read again: full read';
+    // With an access log, a full read takes its mark first: what is deleted after it is the next read's.
+    if ((mode === 'full' || why) && next?.kind === 'timestamp' && this.s.accessLogBaseDn)
+      this.logMark = await this.deletions().newestBefore(new Date());
     if (mode !== 'full' && !why) {
       this.progress.mode = 'incremental';
       this.nestedSeen = cursor!.nested ?? true;
@@ -63,7 +61,10 @@ export class LdapRead extends LdapFullRead {
       if (why) this.progress.note = why;
       await this.run();
     }
-    return next && { ...next, nested: this.nestedSeen };
+    if (!next) return null;
+    return next.kind === 'timestamp' && this.logMark
+      ? { ...next, nested: this.nestedSeen, logMark: this.logMark }
+      : { ...next, nested: this.nestedSeen };
   }
 
   /** The users and groups an incremental read changed (undefined after a full read: the run reconciles everything). */
@@ -99,13 +100,12 @@ export class LdapRead extends LdapFullRead {
   }
 
   private since(cursor: LdapCursor): string {
-    if (cursor.kind === 'usn') return `(uSNChanged>=${cursor.usn + 1})`;
-    const t = new Date(new Date(cursor.since).getTime() - TIMESTAMP_MARGIN_MS);
-    const gt = t
-      .toISOString()
-      .replace(/[-:T]/g, '')
-      .replace(/\.\d+Z$/, 'Z');
-    return `(modifyTimestamp>=${gt})`;
+    return cursor.kind === 'usn' ? `(uSNChanged>=${cursor.usn + 1})` : `(modifyTimestamp>=${this.sinceTime(cursor)})`;
+  }
+
+  /** A timestamp cursor's time less the margin, as a generalized time (20261201093000Z). */
+  private sinceTime(cursor: Extract<LdapCursor, { kind: 'timestamp' }>): string {
+    return generalizedTime(new Date(new Date(cursor.since).getTime() - TIMESTAMP_MARGIN_MS));
   }
 
   private async incremental(cursor: LdapCursor): Promise<void> {
@@ -113,16 +113,23 @@ export class LdapRead extends LdapFullRead {
     const since = this.since(cursor);
     const userIds = new Set<string>();
     const groupIds = new Set<string>();
-    // What the store holds before this read writes anything: what a deletion can have removed.
-    const stored = { users: this.store.userIds(this.connectionId), groups: this.store.groupIds(this.connectionId) };
-    // Awaited when the deletions are looked for; a read that fails before leaves no rejection unheard.
-    stored.users.catch(() => undefined);
-    stored.groups.catch(() => undefined);
+    // What the store holds before this read writes anything (what a deletion can have removed),
+    // unless the access log will say what went; awaited when deletions are looked for, a read that
+    // fails before leaves no rejection unheard.
+    const snapshot = (): StoredIds => {
+      const ids = { users: this.store.userIds(this.connectionId), groups: this.store.groupIds(this.connectionId) };
+      ids.users.catch(() => undefined);
+      ids.groups.catch(() => undefined);
+      return ids;
+    };
+    const logged = cursor.kind === 'timestamp' && !!s.accessLogBaseDn;
+    const stored = logged ? undefined : snapshot();
     // Users changed since the cursor, in scope (an "only members of" scope needs the groups: full).
     this.step('reading changed users');
     const disabled = await this.disabledIds(since);
     const users = await this.readUsers(disabled, null, since);
-    for (const id of users.byDn.values()) userIds.add(id);
+    const inScope = new Set(users.byDn.values()); // changed and still in scope: not gone, whatever else says
+    for (const id of inScope) userIds.add(id);
 
     // A membership change raises only the group's USN / timestamp. With no group in another, the
     // changed groups' members are read and compared; else (a change can reach every group above it)
@@ -131,7 +138,7 @@ export class LdapRead extends LdapFullRead {
     if (s.membership === 'memberOf') {
       if (users.byDn.size > 0) {
         const groups = await this.readGroups({ write: true });
-        await this.syncMemberships(groups, users, userIds, groupIds, new Set(users.byDn.values()));
+        await this.syncMemberships(groups, users, userIds, groupIds, inScope);
       }
     } else if (await this.anyGroupChanged(since)) {
       let groups = await this.readGroups({ write: true, filter: this.nestedSeen ? undefined : since });
@@ -146,7 +153,19 @@ export class LdapRead extends LdapFullRead {
 
     // Deletions, and users who left the scope.
     this.step('reading deletions');
-    const gone = cursor.kind === 'usn' ? await this.tombstones(since, userIds, stored) : await this.scan(stored);
+    const deletions = this.deletions();
+    let gone: Gone;
+    if (cursor.kind === 'usn') gone = await deletions.tombstones(this.namingContext, since, inScope, stored!);
+    else if (!logged) gone = await deletions.scan(stored!);
+    else {
+      const logRead = await deletions.accessLog(cursor.logMark, inScope);
+      if (typeof logRead === 'string') {
+        this.progress.note = `${logRead}: the scope was scanned for deletions instead`;
+        // The mark before the scan: what is deleted after it is the next read's.
+        this.logMark = await deletions.newestBefore(new Date());
+        gone = await deletions.scan(snapshot());
+      } else ({ gone, mark: this.logMark } = logRead);
+    }
     if (gone.users.length) {
       this.progress.removed += await this.store.deleteUsers(this.connectionId, gone.users);
       gone.users.forEach((id) => userIds.add(id));
@@ -157,6 +176,10 @@ export class LdapRead extends LdapFullRead {
     }
     this.changes = { userIds: [...userIds], groupIds: [...groupIds], wide: false };
     this.step('done');
+  }
+
+  private deletions(): LdapDeletions {
+    return new LdapDeletions(this.connectionId, this.s, this.session, this.store, this.buffers);
   }
 
   private async anyGroupChanged(since: string): Promise<boolean> {
@@ -176,64 +199,6 @@ export class LdapRead extends LdapFullRead {
     const dns = new Set(changed.map((g) => g.dn));
     for (const dn of (await this.store.groupResourceValues(this.connectionId, 'dn')).values()) dns.add(dnKey(dn));
     return changed.some((g) => g.others.some((m) => dns.has(m)));
-  }
-
-  /**
-   * Active Directory: users and groups deleted since the cursor (tombstones, through Show Deleted),
-   * and users changed anywhere in the domain but not among the changed users in scope (moved out,
-   * or out of the filter).
-   */
-  private async tombstones(since: string, inScopeChanged: Set<string>, stored: StoredIds): Promise<Gone> {
-    const s = this.s;
-    const ids = new Set<string>();
-    const collect = async (filter: string, showDeleted: boolean) => {
-      for await (const page of this.session.pages(
-        this.namingContext,
-        { scope: 'sub', filter, attributes: [s.attributes.id], explicitBufferAttributes: this.buffers },
-        { showDeleted },
-      ))
-        for (const e of page) ids.add(entryId(e, s.attributes.id));
-    };
-    await collect(`(&(isDeleted=TRUE)${since})`, true);
-    await collect(`(&(objectClass=user)${since})`, false);
-    const [users, groups] = [new Set(await stored.users), new Set(await stored.groups)];
-    return {
-      users: [...ids].filter((id) => users.has(id) && !inScopeChanged.has(id)),
-      groups: [...ids].filter((id) => groups.has(id)),
-    };
-  }
-
-  /**
-   * Other directories (their deletions leave no trace): what the store held and a scan of the
-   * scope's ids (one attribute each) does not find, each candidate then looked up by its id (an
-   * entry moved while the scan ran is not gone). The longest part of an incremental read.
-   */
-  private async scan(stored: StoredIds): Promise<Gone> {
-    const s = this.s;
-    const session = this.session;
-    const unseen = async (ids: Promise<string[]>, base: string, scope: 'sub' | 'one', filter: string) => {
-      const out = new Set(await ids);
-      const search = { scope, attributes: [s.attributes.id], explicitBufferAttributes: this.buffers };
-      // Stored ids are canonical: a text id needs only lower case to be found (100,000 entries a scan).
-      const idOf = (e: LdapEntry) =>
-        this.buffers.length ? entryId(e, s.attributes.id) : first(e, s.attributes.id).toLowerCase();
-      for await (const page of session.pages(base, { ...search, filter })) for (const e of page) out.delete(idOf(e));
-      if (this.buffers.length) return [...out]; // a binary id has no text form to look up
-      const candidates = [...out];
-      for (let i = 0; i < candidates.length; i += VERIFY_BATCH) {
-        const any = candidates
-          .slice(i, i + VERIFY_BATCH)
-          .map((id) => `(${s.attributes.id}=${escapeValue(id)})`)
-          .join('');
-        for await (const page of session.pages(base, { ...search, filter: `(&${filter}(|${any}))` }))
-          for (const e of page) out.delete(entryId(e, s.attributes.id));
-      }
-      return [...out];
-    };
-    return {
-      users: await unseen(stored.users, s.users.baseDn, s.users.scope, s.users.filter),
-      groups: await unseen(stored.groups, s.groups.baseDn, 'sub', s.groups.filter),
-    };
   }
 
   /** The stored users among these groups' (unresolved) members: by DN key, or by name for memberUid. */

@@ -3,6 +3,7 @@ import type { PulledGroup, PulledUser, PullStore } from '../../directory/pull';
 import type { LdapEntry, LdapSession } from './client';
 import type { LdapSettings } from './settings';
 import { adDisabled, all, dnKey, entryId, first, toPulledUser, userAttributes } from './entry';
+import { addMemberOf, childGroups, flatten, scopeOf, type GroupRead, type Scope, type UserMaps } from './groups';
 
 /** What a read has done so far (the run's progress and, at the end, its summary). */
 export interface LdapProgress {
@@ -15,40 +16,13 @@ export interface LdapProgress {
   groupsSeen: number;
   membershipsSeen: number;
   removed: number;
-  skipped: string[];
+  /** Entries left out, and why (no id, a name another already has): the first 20. */
+  conflicts: string[];
 }
 
 const WRITE_BATCH = 500;
+
 const MAX_NOTES = 20;
-/** What "only users of these groups" lets in: group DN keys, and member DN keys or user names. */
-export interface Scope {
-  groups: Set<string>;
-  members: Set<string>;
-}
-
-/**
- * The users a read knows: id by DN key (member model) or by user name (memberUid model), and
- * (memberOf model) each user's group DN keys.
- */
-export interface UserMaps {
-  byDn: Map<string, string>;
-  byName: Map<string, string>;
-  memberOf: Map<string, string[]>;
-}
-
-export interface GroupRead {
-  id: string;
-  /** The group's DN as a key (`dnKey`). */
-  dn: string;
-  name: string;
-  /** Member user ids, resolved as the group was read (the same strings as the user maps' values). */
-  users: string[];
-  /** Members that are not known users: DN keys (perhaps nested groups), or, unresolved, every member. */
-  others: string[];
-  /** The groups this one is in (memberOf model), as DN keys. */
-  memberOf: string[];
-}
-
 /**
  * A full read of one LDAP connection into the directory store: users page by page (each written as
  * it comes, only its DN key and id remembered), then groups, each member resolved to a user id as it
@@ -66,7 +40,7 @@ export class LdapFullRead {
     groupsSeen: 0,
     membershipsSeen: 0,
     removed: 0,
-    skipped: [],
+    conflicts: [],
   };
   protected readonly mark = crypto.randomUUID();
   protected readonly buffers: string[];
@@ -85,7 +59,9 @@ export class LdapFullRead {
 
   async run(): Promise<LdapProgress> {
     // The scope needs the groups' members before any user is read: a first pass, members unresolved.
-    const allowed = this.s.users.onlyMembersOf.length ? this.scopeOf(await this.readGroups({ write: false })) : null;
+    const allowed = this.s.users.onlyMembersOf.length
+      ? scopeOf(await this.readGroups({ write: false }), this.s.users.onlyMembersOf.map(dnKey))
+      : null;
     const disabled = await this.disabledIds();
     const users = await this.readUsers(disabled, allowed);
     const groups = await this.readGroups({ users, write: true });
@@ -108,7 +84,7 @@ export class LdapFullRead {
   }
 
   protected skip(note: string): void {
-    if (this.progress.skipped.length < MAX_NOTES) this.progress.skipped.push(note);
+    if (this.progress.conflicts.length < MAX_NOTES) this.progress.conflicts.push(note);
   }
 
   /**
@@ -211,32 +187,6 @@ export class LdapFullRead {
     return members;
   }
 
-  /**
-   * Who "only users of these groups" lets in: the chosen groups and the groups nested in them, and
-   * their members as DN keys (member model) or user names (memberUid); with memberOf, a user is
-   * in when one of its groups is.
-   */
-  protected scopeOf(groups: GroupRead[]): Scope {
-    const byDn = new Map(groups.map((g) => [g.dn, g]));
-    const scope: Scope = { groups: new Set(), members: new Set() };
-    const stack = this.s.users.onlyMembersOf.map(dnKey);
-    const children = new Map<string, string[]>();
-    if (this.s.membership === 'memberOf')
-      for (const [dn, g] of byDn)
-        for (const parent of g.memberOf) children.set(parent, [...(children.get(parent) ?? []), dn]);
-    while (stack.length) {
-      const dn = stack.pop()!;
-      if (scope.groups.has(dn) || !byDn.has(dn)) continue;
-      scope.groups.add(dn);
-      for (const m of byDn.get(dn)!.others) {
-        if (byDn.has(m)) stack.push(m);
-        else scope.members.add(m);
-      }
-      stack.push(...(children.get(dn) ?? []));
-    }
-    return scope;
-  }
-
   /** Ids of the users a disabled filter matches (directories other than Active Directory). */
   protected async disabledIds(extraFilter = ''): Promise<Set<string>> {
     const ids = new Set<string>();
@@ -325,39 +275,9 @@ export class LdapFullRead {
 
   /** Each group with its users (nested groups flattened when asked), one group at a time. */
   protected *membersOf(groups: GroupRead[], users: UserMaps): Generator<[GroupRead, Set<string>]> {
-    const byDn = new Map(groups.map((g) => [g.dn, g]));
-    // Child groups, by the membership model: member DNs that are groups, or a group's own memberOf.
-    const children = new Map<string, GroupRead[]>();
-    const nest = (parent: GroupRead | undefined, child: GroupRead | undefined) => {
-      if (!parent || !child || parent === child) return;
-      const list = children.get(parent.id);
-      if (list) list.push(child);
-      else children.set(parent.id, [child]);
-    };
-    for (const g of groups) {
-      for (const m of g.others) nest(g, byDn.get(m));
-      for (const parent of g.memberOf) nest(byDn.get(parent), g);
-    }
+    const children = childGroups(groups);
     if (children.size) this.nestedSeen = true;
-    // memberOf: a user's groups came with the user.
-    for (const [userId, dns] of users.memberOf) for (const dn of dns) byDn.get(dn)?.users.push(userId);
-    for (const g of groups) yield [g, this.s.nested ? this.flatten(g, children) : new Set(g.users)];
-  }
-
-  /** A group's users with its nested groups' (each group visited once, so a cycle ends). */
-  protected flatten(root: GroupRead, children: Map<string, GroupRead[]>): Set<string> {
-    const out = new Set<string>();
-    const seen = new Set<GroupRead>([root]);
-    const stack = [root];
-    while (stack.length) {
-      const g = stack.pop()!;
-      for (const u of g.users) out.add(u);
-      for (const c of children.get(g.id) ?? [])
-        if (!seen.has(c)) {
-          seen.add(c);
-          stack.push(c);
-        }
-    }
-    return out;
+    addMemberOf(groups, users.memberOf);
+    for (const g of groups) yield [g, this.s.nested ? flatten(g, children) : new Set(g.users)];
   }
 }

@@ -143,12 +143,22 @@ const baseSchema = z
     nested: z.boolean().default(true),
     /** Users this filter matches are disabled (Active Directory reads userAccountControl instead). */
     disabledFilter: filter.nullable(),
+    /**
+     * Where OpenLDAP's access log is (the `accesslog` overlay's database, such as cn=accesslog): an
+     * incremental read finds deletions there instead of scanning every id in scope. Null: scan.
+     * Not for Active Directory (its tombstones serve).
+     */
+    accessLogBaseDn: dn.nullable().default(null),
     scheduleMinutes: scheduleMinutesSchema,
   })
   .strict()
   .refine((s) => s.bindName !== null || s.anonymous, {
     message: 'give a bind name, or choose anonymous binding explicitly',
     path: ['bindName'],
+  })
+  .refine((s) => s.directoryType !== 'activeDirectory' || s.accessLogBaseDn === null, {
+    message: 'Active Directory has no access log: its deleted objects are read instead (leave this empty)',
+    path: ['accessLogBaseDn'],
   });
 
 /**
