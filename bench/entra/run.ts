@@ -6,12 +6,11 @@
  * Usage: npm run bench:entra [-- --users 100000 --groups 5000 --changes 100]
  */
 import crypto from 'node:crypto';
-import os from 'node:os';
 import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
 import { FakeEntra } from '../../test/support/fakeEntra';
-import { numberArg, pullRead, runBenchmark, installWithSiteToken, startBenchWorld } from '../support';
+import { installWithSiteToken, machine, numberArg, pullRead, runBenchmark, startBenchWorld } from '../support';
 
 const USERS = numberArg('users', 100_000);
 const GROUPS = numberArg('groups', 5_000);
@@ -135,7 +134,7 @@ async function main(): Promise<void> {
 
     const expected = { users: USERS + n(0.1) - n(0.05) };
     const result = {
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+      machine: machine(),
       users: USERS,
       groups: GROUPS,
       memberships,

@@ -18,7 +18,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
 import { Slapd } from '../../test/support/slapd';
-import { installWithSiteToken, numberArg, pullRead, runBenchmark, startBenchWorld } from '../support';
+import { installWithSiteToken, machine, numberArg, pullRead, runBenchmark, startBenchWorld } from '../support';
 
 const USERS = numberArg('users', 100_000);
 const GROUPS = numberArg('groups', 5_000);
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     const expected = (rounds: number) => USERS + rounds * (n(0.1) - n(0.05));
 
     const result = {
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+      machine: machine(),
       users: USERS,
       groups: GROUPS,
       memberships,

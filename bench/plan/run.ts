@@ -7,7 +7,6 @@
  * Usage: npm run bench:plan [-- --users 100000 --groups 500 --repeat 20]
  */
 import crypto from 'node:crypto';
-import os from 'node:os';
 import { Sequelize } from 'sequelize';
 import { systemClock } from '../../src/clock';
 import type { Connection } from '../../src/db/connections';
@@ -21,7 +20,7 @@ import { LinkRepository } from '../../src/provisioning/links';
 import { ManagedMemberships } from '../../src/provisioning/managedMemberships';
 import type { DirectoryChanges } from '../../src/directory/types';
 import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase } from '../../test/support/postgres';
-import { numberArg, runBenchmark, seedDirectory } from '../support';
+import { machine, numberArg, runBenchmark, seedDirectory } from '../support';
 
 const USERS = numberArg('users', 100_000);
 const GROUPS = numberArg('groups', 500);
@@ -159,7 +158,7 @@ async function main(): Promise<void> {
     };
     console.log(`every user from the known state (a group renamed): ${JSON.stringify(wide)}`);
     const result = {
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+      machine: machine(),
       users: USERS,
       groups: GROUPS,
       repeat: REPEAT,

@@ -7,16 +7,16 @@
  * Prints each endpoint's accepted rate while it had work.
  * Usage: npm run bench:sync [-- --users 10000 --groups 500 --rate 100]
  */
-import os from 'node:os';
 import { Client } from 'pg';
 import request from 'supertest';
 import { jwtHeader } from '../../test/support/app';
 import type { CallRecord } from '../../test/support/fakeJira';
 import {
+  installWithSiteToken,
+  machine,
   numberArg,
   procStatusKb,
   runBenchmark,
-  installWithSiteToken,
   seedDirectory,
   startBenchWorld,
 } from '../support';
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     );
     const needed = USERS + GROUPS + memberships;
     const result = {
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+      machine: machine(),
       users: USERS,
       groups: GROUPS,
       memberships,
