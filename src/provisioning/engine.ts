@@ -157,6 +157,8 @@ export class ProvisioningEngine {
       } catch (err) {
         return { kind: 'failed', error: this.pullError(connection, err) };
       }
+      // What the read wrote into the store is no change to the next incremental run: reconcile soon.
+      await this.d.runs.reconcileSoon(connection.id);
       return this.plans.make(connection, trigger === 'manual' ? undefined : read?.changes);
     }
     const run = await this.d.runs.openReadingRun(this.newRun(connection, trigger));

@@ -205,6 +205,16 @@ export class RunRepository {
     await this.sql.query('UPDATE connections SET reconciled_at = now() WHERE id = $1', [connectionId]);
   }
 
+  /**
+   * Makes the connection's full reconciliation due at the reconciler's next check: a dry run of a
+   * pull connection wrote what it read into the directory store (and moved the source's position),
+   * so the next incremental run would not see those changes as changes; the reconciliation plans
+   * every user of the store against Jira.
+   */
+  async reconcileSoon(connectionId: string): Promise<void> {
+    await this.sql.query("UPDATE connections SET reconciled_at = '-infinity' WHERE id = $1", [connectionId]);
+  }
+
   /** When the connection's latest run could not start for want of Jira: its next try, while it is still ahead. */
   async nextTryOf(connectionId: string): Promise<Date | null> {
     const [row] = await this.sql.query<{ next_try_at: Date | null }>(

@@ -288,6 +288,14 @@ describe('full and incremental sync of the whole directory', () => {
     expect(res.status).toBe(200);
     expect(res.body.operations.filter((o: { kind: string }) => o.kind === 'ensureUser')).toHaveLength(3);
     expect(h.jira.calls.filter((c) => c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check')).toEqual([]);
+    // The read moved the source's position and wrote the store: the next incremental run would not
+    // see those changes, so the full reconciliation is due at once and brings them to Jira.
+    expect(await h.app.reconciler.check()).toBe(1);
+    for (let i = 0; i < 200 && !jiraUser('ann@contoso.com'); i++) {
+      await h.app.engine.drain(5_000);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(jiraUser('ann@contoso.com')).toBeDefined();
   });
 
   it('a wrong secret fails the run with the reason; a rotated secret makes it work again', async () => {
