@@ -25,11 +25,11 @@ const TIMESTAMP_MARGIN_MS = 5 * 60_000;
 
 /**
  * A read of one LDAP connection: full (everything, then a sweep), or incremental from a cursor —
- * the users changed since (Active Directory `uSNChanged`, others `modifyTimestamp`), deletions
- * (AD's tombstones through Show Deleted; elsewhere an id-only scan of the scope), and, when a group
- * changed (a membership change raises only the group's), every group's members again from the
- * directory, diffed against the store. Whatever cannot be trusted falls back to a full read, and
- * the progress says why.
+ * the users changed since (Active Directory `uSNChanged`, others `modifyTimestamp`); when groups
+ * changed (a membership change raises only the group's), the changed groups' members, or every
+ * group's once a group is in another, diffed against the store; then deletions (see
+ * LdapDeletions: AD's tombstones, OpenLDAP's access log, or a scan of the scope's ids). Whatever
+ * cannot be trusted falls back to a full read (or to the scan), and the progress says why.
  */
 export class LdapRead extends LdapFullRead {
   private changes?: DirectoryChanges;
