@@ -221,7 +221,7 @@ export class PullStore {
       String.raw`
       SELECT u.id::text AS id, k.key FROM jsonb_array_elements_text($2::jsonb) AS k(key)
       JOIN directory_users u ON u.connection_id = $1 AND lower(CASE WHEN u.external_id ~ '\s'
-        THEN regexp_replace(regexp_replace(u.external_id, '^\s+|\s+$', '', 'g'), '\s*([,=+])\s*', '', 'g')
+        THEN regexp_replace(regexp_replace(u.external_id, '^\s+|\s+$', '', 'g'), '\s*([,=+])\s*', '\1', 'g')
         ELSE u.external_id END) = k.key`,
       [connectionId, JSON.stringify(keys)],
     );

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { Sql } from '../../src/db/sql';
 import { PullStore } from '../../src/directory/pull';
 import { openSession } from '../../src/sources/ldap/client';
+import { dnKey } from '../../src/sources/ldap/entry';
 import { LdapFullRead } from '../../src/sources/ldap/read';
 import { LdapRead } from '../../src/sources/ldap/incremental';
 import { ldapSettingsSchema, type LdapSettings } from '../../src/sources/ldap/settings';
@@ -249,6 +250,28 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
     const missing = await f.readAuto(third.next!, { ...logged, accessLogBaseDn: 'cn=nolog' });
     expect(missing.progress.note).toMatch(/^there is no access log at cn=nolog: the scope was scanned/);
     expect((await f.stored()).users.map((u) => u.user_name)).toEqual(['ann', 'eve']);
+  });
+
+  it('finds stored users by DN key, spaces in and around the DN as Active Directory writes them', async () => {
+    const connectionId = await insertLdapConnection((t, p) => sql.query(t, p), 'dnkeys', 'activeDirectory');
+    const dns = ['CN=Ann A,OU=People,DC=corp', ' CN=Bob B , OU=People ,DC=corp', 'uid=cy,ou=people,dc=corp'];
+    await store.upsertUsers(
+      connectionId,
+      dns.map((dn, i) => ({
+        id: crypto.randomUUID(),
+        userName: `u${i}`,
+        email: null,
+        displayName: null,
+        active: true,
+        externalId: dn,
+        resource: {},
+      })),
+      null,
+    );
+    const found = await store.userIdsByDnKey(connectionId, [...dns.map(dnKey), 'cn=nobody,dc=corp']);
+    expect([...found.keys()].sort()).toEqual(
+      ['cn=ann a,ou=people,dc=corp', 'cn=bob b,ou=people,dc=corp', 'uid=cy,ou=people,dc=corp'].sort(),
+    );
   });
 
   it('pages past the server size limit (500 a search), and marks users a disabled filter matches as inactive', async () => {
