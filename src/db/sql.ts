@@ -35,6 +35,29 @@ export class Sql {
     }
   }
 
+  /**
+   * A bulk write that a later step can redo (a pull's pages of users, groups and memberships),
+   * committed without waiting for its WAL to reach the disk (`synchronous_commit` off for it alone).
+   * A Postgres crash can lose only the last of these, never one that an ordinary commit after it
+   * depends on: an ordinary commit flushes the WAL up to itself, these writes' included. Within
+   * `tx`, an ordinary query.
+   */
+  async bulk<T>(text: string, values: unknown[] = [], tx?: Transaction): Promise<T[]> {
+    if (tx) return this.query<T>(text, values, tx);
+    const manager = this.sequelize.connectionManager as unknown as PgConnectionManager;
+    const client = await manager.getConnection({ type: 'write' });
+    try {
+      await client.query('SET synchronous_commit TO off; SET plan_cache_mode TO force_custom_plan');
+      try {
+        return (await client.query({ text, values, name: this.statementName(text) })).rows as T[];
+      } finally {
+        await client.query('RESET synchronous_commit; RESET plan_cache_mode');
+      }
+    } finally {
+      manager.releaseConnection(client);
+    }
+  }
+
   /** The statement name of a SQL shape, while fewer than maxPrepared shapes have one (values never change a shape). */
   private statementName(text: string): string | undefined {
     let name = this.prepared.get(text);

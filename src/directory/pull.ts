@@ -1,5 +1,5 @@
 import type { Transaction } from 'sequelize';
-import type { Sql } from '../db/sql';
+import { isUniqueViolation, type Sql } from '../db/sql';
 
 /** A user as a pull source hands it over: the identity columns and the whole IdP object. */
 export interface PulledUser {
@@ -29,6 +29,8 @@ export interface PullConflicts {
  * hundreds of rows per statement, membership changes that skip members out of scope, and the
  * mark-and-sweep of a full read (each row written by the read carries its mark; what lacks it at the
  * end was not seen and goes). No sync request is queued: a pull run plans right after it reads.
+ * Outside a transaction the upserts commit without waiting for the disk (`Sql.bulk`): a read that a
+ * crash interrupts is read again, and the run's own later commits flush them first.
  */
 export class PullStore {
   constructor(private readonly sql: Sql) {}
@@ -59,8 +61,7 @@ export class PullStore {
       external_id: u.externalId,
       resource: u.resource,
     }));
-    const written = await this.sql.query<{ id: string }>(
-      `
+    const text = `
       WITH input AS (
         SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, user_name text, email text, display_name text, active boolean, external_id text, resource jsonb)
         WHERE NOT EXISTS (SELECT 1 FROM directory_users d WHERE d.connection_id = $1 AND lower(d.user_name) = lower(x.user_name) AND d.id <> x.id)
@@ -74,10 +75,19 @@ export class PullStore {
                        THEN d.version + 1 ELSE d.version END,
         updated_at = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.resource) IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.resource)
                        THEN now() ELSE d.updated_at END
-      RETURNING d.id`,
-      [connectionId, JSON.stringify(rows), mark],
-      tx,
-    );
+      RETURNING d.id`;
+    const values = [connectionId, JSON.stringify(rows), mark];
+    // Two batches written at once (a reader keeps two in flight) can bring the same username: the one
+    // that commits second meets the unique index, after the first committed. Written again, it sees
+    // that user and leaves the name out as a conflict.
+    let written: Array<{ id: string }> | undefined;
+    for (let attempt = 1; !written; attempt++) {
+      try {
+        written = await this.sql.bulk<{ id: string }>(text, values, tx);
+      } catch (err) {
+        if (tx || attempt === 3 || !isUniqueViolation(err)) throw err;
+      }
+    }
     if (written.length < rows.length) {
       const ok = new Set(written.map((w) => w.id));
       for (const r of rows) if (!ok.has(r.id)) conflicts.push({ id: r.id, userName: r.user_name });
@@ -96,7 +106,7 @@ export class PullStore {
     const { kept, repeated } = firstOfEachName(groups, (g) => g.displayName);
     const conflicts: PullConflicts['groups'] = repeated.map((g) => ({ id: g.id, displayName: g.displayName }));
     const rows = kept.map((g) => ({ id: g.id, display_name: g.displayName, resource: g.resource }));
-    const written = await this.sql.query<{ id: string }>(
+    const written = await this.sql.bulk<{ id: string }>(
       `
       WITH input AS (
         SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, display_name text, resource jsonb)
@@ -135,7 +145,7 @@ export class PullStore {
     const groups = pairs.map((p) => p[0]);
     const users = pairs.map((p) => p[1]);
     // Ids joined into one text each (uuids hold no comma): pg's array literal builder allocates per element.
-    await this.sql.query(
+    await this.sql.bulk(
       `
       INSERT INTO directory_memberships AS m (connection_id, group_id, user_id, sync_mark)
       SELECT DISTINCT $1::uuid, x.g, x.u, $4::uuid
