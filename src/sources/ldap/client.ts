@@ -38,11 +38,27 @@ export class LdapSession {
     readonly url: string,
   ) {}
 
-  /** Every entry under `base`, page by page (with `showDeleted`, Active Directory's tombstones too). */
+  /**
+   * Every entry under `base`, page by page (with `showDeleted`, Active Directory's tombstones too).
+   * The next page is asked for as soon as one arrives, so the server prepares it while the caller
+   * handles this one (one page ahead, never more).
+   */
   async *pages(base: string, opts: SearchOptions, more: { showDeleted?: boolean } = {}): AsyncGenerator<LdapEntry[]> {
     const controls = more.showDeleted ? [new Control(SHOW_DELETED, { critical: true })] : [];
-    for await (const page of this.client.searchPaginated(base, { ...opts, paged: { pageSize: PAGE_SIZE } }, controls))
-      yield page.searchEntries;
+    const it = this.client.searchPaginated(base, { ...opts, paged: { pageSize: PAGE_SIZE } }, controls);
+    let ahead = it.next();
+    try {
+      for (;;) {
+        const page = await ahead;
+        if (page.done) return;
+        ahead = it.next();
+        ahead.catch(() => undefined); // its failure is thrown where it is awaited, the line above
+        yield page.value.searchEntries;
+      }
+    } finally {
+      // Left early (the caller stopped, or failed): end the search once the page in flight is in.
+      void ahead.then(() => it.return(undefined)).catch(() => undefined);
+    }
   }
 
   /** A small search in one request (a first login's user, whether one entry matches a filter). */

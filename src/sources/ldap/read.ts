@@ -4,6 +4,7 @@ import type { LdapEntry, LdapSession } from './client';
 import type { LdapSettings } from './settings';
 import { adDisabled, all, dnKey, entryId, first, toPulledUser, userAttributes } from './entry';
 import { addMemberOf, childGroups, flatten, scopeOf, type GroupRead, type Scope, type UserMaps } from './groups';
+import { WriteQueue } from '../writeQueue';
 
 /** What a read has done so far (the run's progress and, at the end, its summary). */
 export interface LdapProgress {
@@ -212,13 +213,14 @@ export class LdapFullRead {
     const memberOf = new Map<string, string[]>();
     const ad = s.directoryType === 'activeDirectory';
     let batch: PulledUser[] = [];
-    // One write in flight while the next page is read: the directory and the database work at once.
-    let writing: Promise<void> = Promise.resolve();
+    // Two writes in flight while the next page is read: the directory, the database (on two
+    // connections: the writes are what a full read waits for) and this process work at once.
+    const writes = new WriteQueue(2);
     const flush = async () => {
       const rows = batch;
       batch = [];
-      await writing;
-      writing = this.store.upsertUsers(this.connectionId, rows, this.mark).then((conflicts) => {
+      await writes.push(async () => {
+        const conflicts = await this.store.upsertUsers(this.connectionId, rows, this.mark);
         for (const c of conflicts) this.skip(`user ${c.id}: username ${c.userName} is already another user's`);
       });
     };
@@ -255,22 +257,29 @@ export class LdapFullRead {
       this.report(this.progress);
     }
     await flush();
-    await writing;
+    await writes.drain();
     return { byDn, byName, memberOf };
   }
 
   /** Each group's users, nested groups flattened (a cycle ends where it began), written in batches. */
   protected async writeMemberships(groups: GroupRead[], users: UserMaps): Promise<void> {
+    // Two writes at once: nothing else is read meanwhile, and each batch holds other groups' rows.
+    const writes = new WriteQueue(2);
     let batch: Array<[string, string]> = [];
+    const flush = async () => {
+      const rows = batch;
+      batch = [];
+      await writes.push(async () => {
+        await this.store.addMemberships(this.connectionId, rows, this.mark);
+        this.progress.membershipsSeen += rows.length;
+      });
+    };
     for (const [group, members] of this.membersOf(groups, users)) {
       for (const u of members) batch.push([group.id, u]);
-      if (batch.length < WRITE_BATCH * 4) continue;
-      await this.store.addMemberships(this.connectionId, batch, this.mark);
-      this.progress.membershipsSeen += batch.length;
-      batch = [];
+      if (batch.length >= WRITE_BATCH * 4) await flush();
     }
-    await this.store.addMemberships(this.connectionId, batch, this.mark);
-    this.progress.membershipsSeen += batch.length;
+    await flush();
+    await writes.drain();
   }
 
   /** Each group with its users (nested groups flattened when asked), one group at a time. */
