@@ -42,14 +42,17 @@ export class SnapshotReader {
       'SELECT display_name FROM directory_groups WHERE connection_id = $1',
       [connectionId],
     );
+    // Each group name once, not once per member (pg makes a string of every array element).
+    const names = new Map<string, string>();
+    const intern = (n: string) => names.get(n) ?? (names.set(n, n), n);
     return {
-      users: users.map((u) => ({
-        id: u.id,
-        active: u.active,
-        groups: u.groups,
-        resource: { ...u.resource, userName: u.user_name },
-      })),
-      allIdpGroups: groups.map((g) => g.display_name),
+      users: users.map((u) => {
+        const resource = u.resource ?? {}; // the parsed row's own object: no copy of 100,000 resources
+        resource.userName = u.user_name;
+        for (let i = 0; i < u.groups.length; i++) u.groups[i] = intern(u.groups[i]);
+        return { id: u.id, active: u.active, groups: u.groups, resource };
+      }),
+      allIdpGroups: groups.map((g) => intern(g.display_name)),
     };
   }
 
