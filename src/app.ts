@@ -34,6 +34,7 @@ import { OperationQueue } from './provisioning/executor/queue';
 import { Executor } from './provisioning/executor/worker';
 import { JiraStateStore } from './provisioning/jiraStateStore';
 import { LinkRepository } from './provisioning/links';
+import { CustomerGrants } from './provisioning/customerGrants';
 import { ManagedMemberships } from './provisioning/managedMemberships';
 import { Outbox } from './provisioning/outbox';
 import { RunRepository } from './provisioning/runs';
@@ -133,12 +134,14 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const links = new LinkRepository(sql);
   const managed = new ManagedMemberships(sql);
   const jiraState = new JiraStateStore(sql);
+  const grants = new CustomerGrants(sql);
   const executor = new Executor({
     queue,
     runs,
     links,
     managed,
     jiraState,
+    grants,
     jira,
     logger,
     options: config.sync,
@@ -150,6 +153,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     links,
     managed,
     jiraState,
+    grants,
     jira,
     executor,
     logger,

@@ -17,6 +17,7 @@ import { createLogger } from '../../src/logger';
 import { ProvisioningEngine, type EngineDeps } from '../../src/provisioning/engine';
 import { JiraStateStore } from '../../src/provisioning/jiraStateStore';
 import { LinkRepository } from '../../src/provisioning/links';
+import { CustomerGrants } from '../../src/provisioning/customerGrants';
 import { ManagedMemberships } from '../../src/provisioning/managedMemberships';
 import type { DirectoryChanges } from '../../src/directory/types';
 import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase } from '../../test/support/postgres';
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
       links: new LinkRepository(sql),
       managed: new ManagedMemberships(sql),
       jiraState: new JiraStateStore(sql),
+      grants: new CustomerGrants(sql),
       jira: undefined as never, // a plan from changes reads no Jira
       executor: undefined as never,
       logger,

@@ -178,6 +178,11 @@ function presentCounts(c: Record<string, number>) {
     membershipsAdded: c.membershipsAdded,
     membershipsRemoved: c.membershipsRemoved,
     leadsReassigned: c.leadsReassigned,
+    customersCreated: c.customersCreated ?? 0,
+    customersLinked: c.customersLinked ?? 0,
+    accessGrants: c.accessGrants ?? 0,
+    accessWithdrawals: c.accessWithdrawals ?? 0,
+    openAccessDesks: c.openAccessDesks ?? 0,
     failed: c.failed,
   };
 }

@@ -5,7 +5,7 @@ import { pageThrough } from './paging';
 import type { Clock } from '../clock';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
 import type { JiraRequest, Transport } from './transport';
-import type { JiraGroup, JiraPage, JiraProduct, JiraUser, JsmCustomer, ServiceDesk } from './types';
+import type { JiraGroup, JiraPage, JiraProduct, JiraUser, JsmCustomer, JsmOrganization, ServiceDesk } from './types';
 
 /**
  * Which credential an endpoint needs; 'token-or-jwt' prefers the token when one is stored. 'jwt' is
@@ -222,9 +222,45 @@ export class JiraClient {
     return this.call('jwt', { method: 'GET', path: '/rest/servicedeskapi/servicedesk', query: { start, limit } });
   }
 
-  /** Creates a JSM customer account. */
+  /**
+   * Creates a JSM customer account. An email that already has an account answers 409 (asked for
+   * with `strictConflictStatusCode`, where JSM would otherwise say 400 as for any bad input).
+   */
   createCustomer(email: string, displayName: string): Promise<JsmCustomer> {
-    return this.call('jwt', { method: 'POST', path: '/rest/servicedeskapi/customer', body: { email, displayName } });
+    return this.call('jwt', {
+      method: 'POST',
+      path: '/rest/servicedeskapi/customer',
+      query: { strictConflictStatusCode: 'true' },
+      body: { email, displayName },
+    });
+  }
+
+  /** JSM organizations (one page). */
+  listJsmOrganizations(
+    start = 0,
+    limit = 50,
+  ): Promise<{ values: JsmOrganization[]; isLastPage: boolean; start: number; limit: number }> {
+    return this.call('jwt', { method: 'GET', path: '/rest/servicedeskapi/organization', query: { start, limit } });
+  }
+
+  /** Adds accounts to a JSM organization. */
+  async addToOrganization(organizationId: string, accountIds: string[]): Promise<void> {
+    await this.call('token-or-jwt', {
+      method: 'POST',
+      path: `/rest/servicedeskapi/organization/${encodeURIComponent(organizationId)}/user`,
+      template: '/rest/servicedeskapi/organization/{organizationId}/user',
+      body: { accountIds },
+    });
+  }
+
+  /** Removes accounts from a JSM organization (the app has no DELETE scope: the site-admin token). */
+  async removeFromOrganization(organizationId: string, accountIds: string[]): Promise<void> {
+    await this.call('token', {
+      method: 'DELETE',
+      path: `/rest/servicedeskapi/organization/${encodeURIComponent(organizationId)}/user`,
+      template: '/rest/servicedeskapi/organization/{organizationId}/user',
+      body: { accountIds },
+    });
   }
 
   // --- user and group writes: closed to Connect apps, site-admin token ------------------------

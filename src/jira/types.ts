@@ -34,6 +34,12 @@ export interface JsmCustomer {
   active?: boolean;
 }
 
+/** A JSM organization (a set of customers who share their requests). */
+export interface JsmOrganization {
+  id: string;
+  name: string;
+}
+
 /** A JSM service desk (project) for portal access mapping. */
 export interface ServiceDesk {
   id: string;

@@ -11,7 +11,13 @@ export const PHASES = {
   removeMember: 4,
   reassignLeads: 5,
   deprovision: 6,
+  ensureCustomer: 2,
+  grantAccess: 4,
+  revokeAccess: 4,
 } as const;
+
+/** Where a JSM customer is given access: a service desk's portal, or an organization's membership. */
+export type CustomerTarget = 'desk' | 'org';
 
 /** One change the executor applies to Jira. Users are named by their directory id; the link gives the account. */
 export type Operation =
@@ -50,7 +56,13 @@ export type Operation =
       accountId: string;
       mode: Exclude<DeprovisionMode, 'none'>;
       removedGroups: string[];
-    };
+    }
+  /** A JSM customer for the IdP user: linked to the account the email has, or created (`create`). */
+  | { kind: 'ensureCustomer'; userId: string; email: string; displayName: string | null; create: boolean }
+  /** Portal access to a service desk, or membership of an organization, for these IdP users (their linked accounts), in one call. */
+  | { kind: 'grantAccess'; target: CustomerTarget; targetId: string; userIds: string[] }
+  /** The same withdrawn from these accounts, in one call. */
+  | { kind: 'revokeAccess'; target: CustomerTarget; targetId: string; accountIds: string[] };
 
 /** A managed account's profile as the organization API takes it (`PATCH /users/{id}/manage/profile`). */
 export interface Profile {
@@ -149,6 +161,8 @@ export function needsSiteToken(op: Operation): boolean {
       return op.mode === 'deleteFromSite';
     case 'reactivate':
       return op.regroup.length > 0;
+    case 'revokeAccess':
+      return true; // JSM's removals take no Connect JWT (and the app has no DELETE scope)
     default:
       return false;
   }
@@ -167,6 +181,7 @@ export function heldForSiteToken(plan: Plan): string | undefined {
     [count('createGroup'), 'group(s) to create'],
     [count('addMember') + count('removeMember'), 'membership change(s)'],
     [count('deprovision') + count('reactivate'), 'other user change(s)'],
+    [count('revokeAccess'), 'withdrawal(s) of customer access'],
   ]
     .filter(([n]) => (n as number) > 0)
     .map(([n, what]) => `${String(n)} ${String(what)}`);

@@ -8,6 +8,8 @@ import { groupsToRead, readJiraState } from './jiraState';
 import type { JiraStateStore } from './jiraStateStore';
 import type { LinkRepository } from './links';
 import type { ManagedMemberships } from './managedMemberships';
+import type { CustomerGrants } from './customerGrants';
+import { planCustomers } from './customerPlanner';
 import type { DirectoryChanges } from '../directory/types';
 import type { JiraState, Link, Plan, PlanInput } from './plan';
 import { plan } from './planner';
@@ -29,6 +31,7 @@ export interface PlansDeps {
   links: LinkRepository;
   managed: ManagedMemberships;
   jiraState: JiraStateStore;
+  grants: CustomerGrants;
   jira: JiraClientFactory;
 }
 
@@ -51,6 +54,7 @@ export class Plans {
    */
   async make(connection: Connection, changes?: DirectoryChanges): Promise<Planned> {
     const rules = rulesOf(connection.settings);
+    if (connection.target === 'customers') return this.customers(connection, rules, changes);
     if (changes) {
       const planned = await this.planChanges(connection, rules, changes);
       if (planned) return { kind: 'plan', ...planned };
@@ -132,6 +136,46 @@ export class Plans {
       profiles: await this.d.jira.hasOrgKey(connection.clientKey),
     });
     return { plan: planned, users: snapshot.users.length };
+  }
+
+  /**
+   * A customers connection's plan (JSM Customer Sync): no Jira read, since it only grants and
+   * withdraws what it decides itself. From changes: the changed users, the current members of
+   * changed groups, and the users holding an access this connection granted through those groups
+   * (they may have left them).
+   */
+  private async customers(connection: Connection, rules: Rules, changes?: DirectoryChanges): Promise<Planned> {
+    const { snapshot: reader, links: linkRepo, grants } = this.d;
+    let userIds: string[] | undefined;
+    if (changes && !changes.wide) {
+      const ids = new Set(changes.userIds);
+      if (changes.groupIds.length > 0) {
+        const { members, names } = await reader.groupsDetail(connection.id, changes.groupIds);
+        members.forEach((id) => ids.add(id));
+        const mapped = new Set(names.map((n) => n.toLowerCase()));
+        const places = rules.customers.groups
+          .filter((m) => mapped.has(m.idpGroup.toLowerCase()))
+          .flatMap((m) => [...m.serviceDesks.map((id) => `desk:${id}`), ...m.organizations.map((id) => `org:${id}`)]);
+        const accounts = await grants.accountsAt(connection.id, places);
+        if (accounts.length > 0) (await linkRepo.usersOfAccounts(connection.id, accounts)).forEach((id) => ids.add(id));
+      }
+      userIds = [...ids];
+    }
+    const [snapshot, departed] = await Promise.all([
+      reader.read(connection.id, resourceKeysOf(rules), userIds),
+      linkRepo.departed(connection.id, userIds),
+    ]);
+    const links = await linkRepo.all(connection.id, userIds && [...userIds, ...departed]);
+    const granted = await grants.of(connection.id, userIds && [...links.values()].map((l) => l.accountId));
+    const plan = planCustomers({
+      importUsers: connection.importUsers,
+      rules,
+      users: snapshot.users,
+      departed,
+      links,
+      grants: granted,
+    });
+    return { kind: 'plan', plan, users: snapshot.users.length, ...(userIds ? {} : { full: true }) };
   }
 
   /**

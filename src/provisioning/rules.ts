@@ -69,6 +69,20 @@ const propertyKey = z
   .max(255)
   .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only');
 
+/** A JSM service desk's or organization's id, as JSM lists them (digits). */
+const jsmId = z
+  .string()
+  .trim()
+  .regex(/^\d{1,18}$/, 'must be an id as JSM lists it (digits)');
+const jsmIds = z
+  .array(jsmId)
+  .max(100)
+  .default([])
+  .transform((ids) => [...new Set(ids)]);
+
+/** What a customers connection does when a customer is disabled, deleted or leaves scope. */
+export const CUSTOMER_DEPROVISION_MODES = ['removeAccess', 'keep'] as const;
+
 /** The hours a full reconciliation may be scheduled at. */
 export const RECONCILE_HOURS = [0, 1, 6, 12, 24, 48, 168] as const;
 
@@ -145,6 +159,40 @@ export const rulesSchema = z
         include: z.array(regex).default([]),
         exclude: z.array(regex).default([]),
         keepExisting: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    /**
+     * JSM Customer Sync (a connection whose target is `customers`): portal access to service desks
+     * and membership of JSM organizations, for every customer and by IdP group.
+     */
+    customers: z
+      .object({
+        serviceDesksForAll: jsmIds,
+        organizationsForAll: jsmIds,
+        groups: z
+          .array(
+            z
+              .object({ idpGroup: groupName, serviceDesks: jsmIds, organizations: jsmIds })
+              .strict()
+              .refine(
+                (m) => m.serviceDesks.length + m.organizations.length > 0,
+                'must give at least one service desk or organization',
+              ),
+          )
+          .max(500)
+          .default([]),
+        /** A customer disabled, deleted or out of scope: their portal access and organizations go, or stay. */
+        deprovision: z
+          .enum(CUSTOMER_DEPROVISION_MODES, {
+            errorMap: () => ({ message: `must be one of ${CUSTOMER_DEPROVISION_MODES.join(', ')}` }),
+          })
+          .default('removeAccess'),
+        /** Never withdraw an access this connection did not grant (off: the desks and organizations named here mirror the IdP). */
+        keepExisting: z
+          .boolean()
+          .refine((v) => v, 'must be true for now: mirroring desks and organizations (false) comes next')
+          .default(true),
       })
       .strict()
       .default({}),

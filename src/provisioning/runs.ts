@@ -58,6 +58,11 @@ const COUNTERS: Record<string, string> = {
   'addMember:added': 'membershipsAdded',
   'removeMember:removed': 'membershipsRemoved',
   'reassignLeads:reassigned': 'leadsReassigned',
+  'ensureCustomer:created': 'customersCreated',
+  'ensureCustomer:linked': 'customersLinked',
+  'grantAccess:granted': 'accessGrants',
+  'revokeAccess:withdrawn': 'accessWithdrawals',
+  'revokeAccess:open-access-desk': 'openAccessDesks',
 };
 
 /** Who started a run, for which connection. */
@@ -309,6 +314,11 @@ function summarize(raw: Record<string, number>): Record<string, number> {
     membershipsAdded: 0,
     membershipsRemoved: 0,
     leadsReassigned: 0,
+    customersCreated: 0,
+    customersLinked: 0,
+    accessGrants: 0,
+    accessWithdrawals: 0,
+    openAccessDesks: 0,
     failed: 0,
   };
   for (const [k, n] of Object.entries(raw ?? {})) {

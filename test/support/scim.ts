@@ -41,7 +41,11 @@ export interface ScimHarness {
   /** Lets the SCIM outbox start its (coalesced) run and works it off; fails the test if it does not end. */
   settle(): Promise<void>;
   /** Creates another connection on the same site (its base and token). */
-  newConnection(name: string, provider?: string): Promise<{ id: string; base: string; token: string }>;
+  newConnection(
+    name: string,
+    provider?: string,
+    target?: 'users' | 'customers',
+  ): Promise<{ id: string; base: string; token: string }>;
   close(): Promise<void>;
 }
 
@@ -85,12 +89,12 @@ export async function startScim(
       .send(body);
     return { status: res.status, body: res.body };
   };
-  const newConnection = async (name: string, p = provider) => {
+  const newConnection = async (name: string, p = provider, target: 'users' | 'customers' = 'users') => {
     const res = await adminApi('POST', '/connections', {
       name,
       kind: 'scim',
       provider: p,
-      target: 'users',
+      target,
       importUsers: true,
       importGroups: true,
     });

@@ -18,8 +18,9 @@ const clientSecret = z
   .max(1024, 'at most 1,024 characters')
   .refine((v) => v.trim() === v, 'must not start or end with spaces');
 const bindPassword = z.string().min(1, 'must not be empty').max(1024, 'at most 1,024 characters');
+/** What the connection provisions: Jira users, or JSM customers (portal access by group, no licence). */
 const target = z
-  .enum(['users'], { errorMap: () => ({ message: 'must be "users" (JSM customers are not available yet)' }) })
+  .enum(['users', 'customers'], { errorMap: () => ({ message: 'must be "users" or "customers"' }) })
   .default('users');
 
 /** POST /api/v1/connections: a SCIM connection (the IdP pushes), an Entra ID connection (we read Graph) or an LDAP / Active Directory one (we read the directory). */

@@ -6,6 +6,8 @@ import type { LinkRepository } from '../links';
 import type { ManagedMemberships } from '../managedMemberships';
 import { PROFILE_KEY, type Operation } from '../plan';
 import type { StoredOperation } from './queue';
+import type { CustomerGrants } from '../customerGrants';
+import { applyCustomerOperation } from './applyCustomers';
 
 /** What applying an operation came to: its outcome word (for the history and counts). */
 export type Outcome = string;
@@ -21,7 +23,7 @@ export class CannotApply extends Error {}
 export async function applyOperation(
   op: StoredOperation,
   jira: JiraClient,
-  records: { links: LinkRepository; managed: ManagedMemberships; jiraState: JiraStateStore },
+  records: { links: LinkRepository; managed: ManagedMemberships; jiraState: JiraStateStore; grants: CustomerGrants },
   groups: GroupIds,
 ): Promise<Outcome> {
   const groupId = (jiraClient: JiraClient, name: string) => groups.get(op.clientKey, name, jiraClient);
@@ -178,6 +180,10 @@ export async function applyOperation(
       await records.links.setDeprovisioned(op.connectionId, o.userId, false);
       return 'reactivated';
     }
+    case 'ensureCustomer':
+    case 'grantAccess':
+    case 'revokeAccess':
+      return applyCustomerOperation(op, o, jira, records, findAccount);
   }
 }
 

@@ -158,6 +158,7 @@ const NEEDS: Record<'site-admin-token' | 'org-api-key', string> = {
   'site-admin-token': `kind IN ('createGroup', 'addMember', 'removeMember')
     OR (kind = 'ensureUser' AND payload->>'create' = 'true' AND payload->'site'->>'accountId' IS NULL)
     OR (kind = 'deprovision' AND payload->>'mode' = 'deleteFromSite')
-    OR (kind = 'reactivate' AND jsonb_array_length(payload->'regroup') > 0)`,
+    OR (kind = 'reactivate' AND jsonb_array_length(payload->'regroup') > 0)
+    OR kind = 'revokeAccess'`,
   'org-api-key': `kind = 'updateProfile' OR (kind = 'deprovision' AND payload->>'mode' = 'deactivate')`,
 };

@@ -8,6 +8,7 @@ import type { Logger } from '../../logger';
 import type { LinkRepository } from '../links';
 import type { JiraStateStore } from '../jiraStateStore';
 import type { ManagedMemberships } from '../managedMemberships';
+import type { CustomerGrants } from '../customerGrants';
 import type { RunRepository } from '../runs';
 import { applyOperation, CannotApply, GroupIds } from './apply';
 import type { OperationQueue, StoredOperation } from './queue';
@@ -18,6 +19,7 @@ export interface ExecutorDeps {
   links: LinkRepository;
   managed: ManagedMemberships;
   jiraState: JiraStateStore;
+  grants: CustomerGrants;
   jira: JiraClientFactory;
   logger: Logger;
   options: Config['sync'];

@@ -5,8 +5,9 @@ import { jiraError, page, userJson, type FakeJiraState } from './state';
 /**
  * Who may call a route. Like Jira, user and group writes are closed to Connect apps; creating a user
  * needs Administer Jira, while group writes and deleting users need a site administrator.
+ * `app-or-administer`: the app's own JWT (its scopes allow it), or a Jira administrator's token.
  */
-export type Access = 'read' | 'administer' | 'site-admin' | 'org';
+export type Access = 'read' | 'administer' | 'site-admin' | 'org' | 'app-or-administer';
 
 export interface RouteContext {
   state: FakeJiraState;

@@ -1,81 +1,10 @@
 import type { Route } from './routes';
-import { bad, obj, ok } from './routes';
-import { userJson } from './state';
+import { obj, ok } from './routes';
+import { jsmRoutes } from './routesJsm';
 
-const optedIn = (headers: Record<string, string | string[] | undefined>) =>
-  String(headers['x-experimentalapi'] ?? '').toLowerCase() === 'opt-in';
-/** An experimental JSM call without the opt-in header is not processed (the status is the fake's choice: 412). */
-const notOptedIn = () =>
-  bad(['This API is experimental. Send the header X-ExperimentalApi: opt-in to use it.'], {}, 412);
-
-/** Jira Service Management and the organization admin API (org API key) routes of the fake. */
+/** Jira Service Management (routesJsm.ts) and the organization admin API (org API key) routes of the fake. */
 export const serviceDeskAndOrgRoutes: Route[] = [
-  {
-    method: 'GET',
-    pattern: /^\/rest\/servicedeskapi\/servicedesk$/,
-    access: 'read',
-    handle: ({ state, query }) => {
-      const all = [...state.serviceDesks.values()].map(({ customers: _c, ...d }) => d);
-      const start = Number(query.get('start') ?? 0) || 0;
-      const limit = Math.min(100, Number(query.get('limit') ?? 50) || 50);
-      const values = all.slice(start, start + limit);
-      return ok({ size: values.length, start, limit, isLastPage: start + values.length >= all.length, values });
-    },
-  },
-  {
-    method: 'POST',
-    pattern: /^\/rest\/servicedeskapi\/customer$/,
-    access: 'read',
-    handle: ({ state, body }) => {
-      const b = obj(body);
-      if (typeof b.email !== 'string' || !b.email.includes('@')) return bad(['An email address is required.']);
-      if (state.userByEmail(b.email)) return bad([`An account already exists for this email.`]);
-      const u = state.addUser({
-        emailAddress: b.email,
-        displayName: typeof b.displayName === 'string' ? b.displayName : undefined,
-        accountType: 'customer',
-        products: [],
-      });
-      return ok(
-        { accountId: u.accountId, emailAddress: u.emailAddress, displayName: u.displayName, active: true },
-        201,
-      );
-    },
-  },
-  {
-    // Experimental: JSM does not process it without `X-ExperimentalApi: opt-in`.
-    method: 'GET',
-    pattern: /^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/,
-    access: 'read',
-    handle: ({ state, params, query, headers, base }) => {
-      if (!optedIn(headers)) return notOptedIn();
-      const desk = state.serviceDesks.get(decodeURIComponent(params[0]));
-      if (!desk) return bad(['The service desk does not exist.'], {}, 404);
-      const all = [...desk.customers].map((id) => state.users.get(id)).filter((u) => u !== undefined);
-      const start = Number(query.get('start') ?? 0) || 0;
-      const limit = Math.min(100, Number(query.get('limit') ?? 50) || 50);
-      const values = all.slice(start, start + limit).map((u) => userJson(base, u));
-      return ok({ size: values.length, start, limit, isLastPage: start + values.length >= all.length, values });
-    },
-  },
-  ...(['POST', 'DELETE'] as const).map((method): Route => ({
-    method,
-    pattern: /^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/,
-    access: 'administer',
-    handle: ({ state, params, body, headers }) => {
-      // Removing is experimental; adding is not.
-      if (method === 'DELETE' && !optedIn(headers)) return notOptedIn();
-      const desk = state.serviceDesks.get(decodeURIComponent(params[0]));
-      if (!desk) return bad(['The service desk does not exist.'], {}, 404);
-      const ids = obj(body).accountIds;
-      if (!Array.isArray(ids)) return bad(['accountIds is required.']);
-      for (const id of ids as string[]) {
-        if (method === 'POST') desk.customers.add(id);
-        else desk.customers.delete(id);
-      }
-      return ok(undefined, 204);
-    },
-  })),
+  ...jsmRoutes,
   {
     method: 'GET',
     pattern: /^\/admin\/v1\/orgs$/,

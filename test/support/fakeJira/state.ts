@@ -33,10 +33,20 @@ export class FakeJiraState {
   readonly orgs: Array<{ id: string; name: string }> = [{ id: 'org-1', name: 'Fake org' }];
   readonly projects = new Map<string, { id: string; key: string; name: string; leadAccountId: string }>();
   readonly components = new Map<string, { id: string; name: string; projectKey: string; leadAccountId?: string }>();
+  /** JSM service desks; `openAccess`: anyone may use the portal (JSM then refuses to remove customers). */
   readonly serviceDesks = new Map<
     string,
-    { id: string; projectId: string; projectKey: string; projectName: string; customers: Set<string> }
+    {
+      id: string;
+      projectId: string;
+      projectKey: string;
+      projectName: string;
+      customers: Set<string>;
+      openAccess?: boolean;
+    }
   >();
+  /** JSM organizations and their members (account IDs). */
+  readonly organizations = new Map<string, { id: string; name: string; members: Set<string> }>();
   /** Accounts the organization manages (lifecycle and profile calls); accountId → active */
   readonly managedAccounts = new Map<
     string,

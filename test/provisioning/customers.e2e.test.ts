@@ -1,0 +1,144 @@
+import request from 'supertest';
+import { jwtHeader } from '../support/app';
+import { patchBody, startScim, type ScimHarness } from '../support/scim';
+
+/**
+ * JSM Customer Sync end to end: a SCIM connection whose target is `customers`, its rules, and the
+ * fake Jira's service desks and organizations afterwards — as strict as JSM (experimental header,
+ * 409 for an email with an account, 400 for an open-access desk, token-only removals).
+ */
+jest.setTimeout(60_000);
+
+let s: ScimHarness;
+let c: { id: string; base: string; token: string };
+beforeEach(async () => {
+  s = await startScim('okta');
+  c = await s.newConnection('Customers', 'okta', 'customers');
+  const desk = (id: string, key: string, openAccess = false) =>
+    s.jira.state.serviceDesks.set(id, {
+      id,
+      projectId: `100${id}`,
+      projectKey: key,
+      projectName: key,
+      customers: new Set(),
+      openAccess,
+    });
+  desk('1', 'HELP');
+  desk('2', 'IT');
+  desk('3', 'PUB', true);
+  s.jira.state.organizations.set('10', { id: '10', name: 'Staff', members: new Set() });
+  await s.storeSiteToken();
+});
+afterEach(() => s.close());
+
+const admin = () => jwtHeader(s.jira.contextJwt(s.jira.admin.accountId));
+const api = () => request(s.app.url);
+const scim = (method: 'post' | 'patch', path: string, body: unknown) =>
+  (method === 'post' ? api().post(c.base + path) : api().patch(c.base + path))
+    .set('Authorization', `Bearer ${c.token}`)
+    .set('Content-Type', 'application/scim+json')
+    .send(JSON.stringify(body));
+const setRules = (customers: object) => api().put(`/api/v1/connections/${c.id}/rules`).set(admin()).send({ customers });
+const user = (name: string) => ({
+  schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+  userName: `${name}@corp.example`,
+  emails: [{ value: `${name}@corp.example`, primary: true }],
+  displayName: name.toUpperCase(),
+  active: true,
+});
+const group = (name: string, members: string[]) => ({
+  schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+  displayName: name,
+  members: members.map((value) => ({ value })),
+});
+const accountOf = (name: string) => s.jira.state.userByEmail(`${name}@corp.example`)?.accountId;
+const deskHas = (id: string) =>
+  [...s.jira.state.serviceDesks.get(id)!.customers].map((a) => s.jira.state.users.get(a)?.emailAddress).sort();
+const orgHas = (id: string) =>
+  [...s.jira.state.organizations.get(id)!.members].map((a) => s.jira.state.users.get(a)?.emailAddress).sort();
+const patched = (r: { status: number }) => expect([200, 204]).toContain(r.status);
+const lastRun = async () => (await s.app.runs.runs(c.id)).find((r) => r.total > 0)!;
+
+it('creates customers, gives portal access and organizations by group, withdraws what it granted, and links a licensed user', async () => {
+  await setRules({
+    serviceDesksForAll: ['1'],
+    groups: [
+      { idpGroup: 'IT staff', serviceDesks: ['2'], organizations: ['10'] },
+      { idpGroup: 'Public', serviceDesks: ['3'] },
+    ],
+  }).expect(200);
+  // Someone a users connection (or an admin) made a licensed user: linked as a customer, not created again.
+  const licensed = s.jira.state.addUser({ emailAddress: 'cy@corp.example', products: ['jira-software'] });
+  // A customer an agent gave access by hand: keep-existing never withdraws it.
+  const manual = s.jira.state.addUser({ emailAddress: 'walk-in@else.example', accountType: 'customer', products: [] });
+  s.jira.state.serviceDesks.get('1')!.customers.add(manual.accountId);
+
+  const ann = (await scim('post', '/Users', user('ann')).expect(201)).body.id as string;
+  const bob = (await scim('post', '/Users', user('bob')).expect(201)).body.id as string;
+  await scim('post', '/Users', user('cy')).expect(201);
+  const it = (await scim('post', '/Groups', group('IT staff', [ann])).expect(201)).body.id as string;
+  const pub = (await scim('post', '/Groups', group('Public', [ann, bob])).expect(201)).body.id as string;
+  const callsBefore = s.jira.calls.length;
+  await s.settle();
+
+  expect(s.jira.state.userByEmail('ann@corp.example')).toMatchObject({ accountType: 'customer', products: [] });
+  expect(accountOf('cy')).toBe(licensed.accountId);
+  expect(deskHas('1')).toEqual(['ann@corp.example', 'bob@corp.example', 'cy@corp.example', 'walk-in@else.example']);
+  expect(deskHas('2')).toEqual(['ann@corp.example']);
+  expect(deskHas('3')).toEqual(['ann@corp.example', 'bob@corp.example']);
+  expect(orgHas('10')).toEqual(['ann@corp.example']);
+  // One call per customer created, one search for the account that existed, one call per desk or organization.
+  const calls = s.jira.calls.slice(callsBefore).filter((x) => x.path.startsWith('/rest/'));
+  const writes = (method: string, re: RegExp) => calls.filter((x) => x.method === method && re.test(x.path)).length;
+  expect(writes('POST', /\/servicedeskapi\/customer$/)).toBe(3);
+  expect(writes('POST', /\/servicedesk\/\d+\/customer$/)).toBe(3);
+  expect(writes('POST', /\/organization\/\d+\/user$/)).toBe(1);
+  expect((await lastRun()).counts).toMatchObject({ customersCreated: 2, customersLinked: 1, accessGrants: 4 });
+
+  // Ann leaves IT staff and Public; Bob is disabled (deprovision: removeAccess).
+  await scim('patch', `/Groups/${it}`, patchBody({ op: 'remove', path: `members[value eq "${ann}"]` })).expect(patched);
+  await scim('patch', `/Groups/${pub}`, patchBody({ op: 'remove', path: `members[value eq "${ann}"]` })).expect(
+    patched,
+  );
+  await scim('patch', `/Users/${bob}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(patched);
+  await s.settle();
+  expect(deskHas('1')).toEqual(['ann@corp.example', 'cy@corp.example', 'walk-in@else.example']);
+  expect(deskHas('2')).toEqual([]);
+  expect(orgHas('10')).toEqual([]);
+  // Desk 3 is open to everyone: JSM refuses removals there; the run says so and parks nothing.
+  expect(deskHas('3')).toEqual(['ann@corp.example', 'bob@corp.example']);
+  const run = await lastRun();
+  expect(run.counts).toMatchObject({ openAccessDesks: 1 });
+  expect(await s.app.runs.operations(run.id, 'parked')).toEqual([]);
+  // The experimental removal went with its opt-in header and the site-admin token.
+  const removal = s.jira.calls.filter((x) => x.method === 'DELETE' && /\/servicedesk\/2\/customer$/.test(x.path));
+  expect(removal).toEqual([expect.objectContaining({ auth: 'token', status: 204 })]);
+
+  // Bob comes back: his portal access too.
+  await scim('patch', `/Users/${bob}`, patchBody({ op: 'replace', path: 'active', value: true })).expect(patched);
+  await s.settle();
+  expect(deskHas('1')).toContain('bob@corp.example');
+});
+
+it('a dry run shows the customer plan and changes nothing', async () => {
+  await setRules({ serviceDesksForAll: ['1', '2'] }).expect(200);
+  await scim('post', '/Users', user('dee')).expect(201);
+  const res = await api().post(`/api/v1/connections/${c.id}/sync`).set(admin()).send({ dryRun: true });
+  expect(res.status).toBe(200);
+  const kinds = (res.body.plan?.operations ?? res.body.operations ?? []).map((o: { kind: string }) => o.kind);
+  expect(kinds).toEqual(['ensureCustomer', 'grantAccess', 'grantAccess']);
+  expect(accountOf('dee')).toBeUndefined();
+});
+
+it('refuses bad customer rules and targets in words', async () => {
+  const bad = await setRules({ serviceDesksForAll: ['HELP'], groups: [{ idpGroup: 'X' }] });
+  expect(bad.status).toBe(400);
+  expect(JSON.stringify(bad.body)).toMatch(/must be an id as JSM lists it/);
+  expect(JSON.stringify(bad.body)).toMatch(/at least one service desk or organization/);
+  const target = await api()
+    .post('/api/v1/connections')
+    .set(admin())
+    .send({ name: 'X', kind: 'scim', target: 'agents' });
+  expect(target.status).toBe(400);
+  expect(JSON.stringify(target.body)).toMatch(/must be \\"users\\" or \\"customers\\"/);
+});
