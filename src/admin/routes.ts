@@ -44,6 +44,7 @@ import { notFound } from '../http/errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
 import { putSiteCredentialsSchema } from './siteCredentials/schema';
 import { validateBody, validateQuery } from './validate';
+import { jsmPageQuerySchema, listJsmOrganizations, listServiceDesks } from './jsm/handlers';
 import { wakeSite } from '../jobs/wake';
 
 export interface AdminApiDeps {
@@ -95,6 +96,8 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.post('/connections/:id/sync', validateBody(syncBodySchema), startSync(deps));
   router.get('/connections/:id/runs', listRuns(deps));
   router.get('/runs/:id', validateQuery(runQuerySchema), getRun(deps));
+  router.get('/jsm/service-desks', validateQuery(jsmPageQuerySchema), listServiceDesks(deps));
+  router.get('/jsm/organizations', validateQuery(jsmPageQuerySchema), listJsmOrganizations(deps));
 
   router.use((_req, _res, next) => next(notFound('No such admin API resource.')));
   return router;

@@ -142,3 +142,28 @@ it('refuses bad customer rules and targets in words', async () => {
   expect(target.status).toBe(400);
   expect(JSON.stringify(target.body)).toMatch(/must be \\"users\\" or \\"customers\\"/);
 });
+
+it('lists the service desks and organizations for the pickers, page by page; bad paging is refused in words', async () => {
+  for (let i = 11; i <= 13; i++)
+    s.jira.state.organizations.set(String(i), { id: String(i), name: `Org ${i}`, members: new Set() });
+  const desks = await api().get('/api/v1/jsm/service-desks').set(admin()).expect(200);
+  expect(desks.body).toEqual({
+    values: [
+      { id: '1', projectKey: 'HELP', name: 'HELP' },
+      { id: '2', projectKey: 'IT', name: 'IT' },
+      { id: '3', projectKey: 'PUB', name: 'PUB' },
+    ],
+    start: 0,
+    limit: 50,
+    isLastPage: true,
+  });
+  const first = await api().get('/api/v1/jsm/organizations?limit=2').set(admin()).expect(200);
+  expect(first.body).toMatchObject({ values: [{ id: '10', name: 'Staff' }, { id: '11' }], isLastPage: false });
+  const next = await api().get('/api/v1/jsm/organizations?start=2&limit=2').set(admin()).expect(200);
+  expect(next.body).toMatchObject({ values: [{ id: '12' }, { id: '13' }], isLastPage: true });
+  for (const q of ['limit=0', 'limit=abc', 'start=-1', 'limit=101', 'page=2']) {
+    const res = await api().get(`/api/v1/jsm/organizations?${q}`).set(admin());
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/.+/);
+  }
+});
