@@ -166,6 +166,50 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
     expect(s.jira.state.groupMembers('Engineering').map((u) => u.emailAddress)).toEqual(['bob@acme.test']);
   });
 
+  it('an LDAP connection whose target is customers: the directory users become JSM customers with portal access by group (nested included)', async () => {
+    s.jira.state.serviceDesks.set('7', {
+      id: '7',
+      projectId: '1007',
+      projectKey: 'SUP',
+      projectName: 'Support',
+      customers: new Set(),
+    });
+    s.jira.state.organizations.set('70', { id: '70', name: 'Engineers', members: new Set() });
+    const created = await s.adminApi('POST', '/connections', body({}, { name: 'Acme customers', target: 'customers' }));
+    expect(created).toMatchObject({ status: 201, body: { target: 'customers' } });
+    const id = created.body.id as string;
+    const rules = {
+      customers: {
+        groups: [
+          { idpGroup: 'Staff', serviceDesks: ['7'] },
+          { idpGroup: 'Engineering', organizations: ['70'] },
+        ],
+      },
+    };
+    expect((await s.adminApi('PUT', `/connections/${id}/rules`, rules)).status).toBe(200);
+    const started = await s.adminApi('POST', `/connections/${id}/sync`, { mode: 'full' });
+    expect(started.status).toBe(202);
+    for (let i = 0; ; i++) {
+      await s.app.engine.drain(5_000);
+      const run = (await s.adminApi('GET', `/runs/${started.body.id}`)).body;
+      if (run.status !== 'running') {
+        expect(run).toMatchObject({ status: 'succeeded', counts: { customersCreated: 2, accessGrants: 2 } });
+        break;
+      }
+      if (i > 200) throw new Error('the run did not end');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const email = (a: string) => s.jira.state.users.get(a)?.emailAddress;
+    expect(s.jira.state.userByEmail('ann@acme.test')).toMatchObject({ accountType: 'customer' });
+    expect([...s.jira.state.serviceDesks.get('7')!.customers].map(email).sort()).toEqual([
+      'ann@acme.test',
+      'bob@acme.test',
+    ]);
+    expect([...s.jira.state.organizations.get('70')!.members].map(email)).toEqual(['bob@acme.test']);
+    // No Jira user, no group: customers are not licensed users.
+    expect(s.jira.state.groupMembers('Staff')).toEqual([]);
+  });
+
   it('a disabled user goes to the deprovisioning rules (managed groups removed) and comes back when enabled again', async () => {
     const dis = await slapd.ou2(groups, 'dis');
     const fay = await slapd.addUser(people, 'fay', { mail: 'fay@acme.test' });
