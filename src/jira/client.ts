@@ -320,9 +320,9 @@ export class JiraClient {
     });
   }
 
-  /** Grants customers access to a service desk's portal. */
+  /** Grants customers access to a service desk's portal (the app's JWT, WRITE, or the site-admin token). */
   async addCustomersToServiceDesk(serviceDeskId: string, accountIds: string[]): Promise<void> {
-    await this.call('token', {
+    await this.call('token-or-jwt', {
       method: 'POST',
       path: `/rest/servicedeskapi/servicedesk/${encodeURIComponent(serviceDeskId)}/customer`,
       template: '/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer',

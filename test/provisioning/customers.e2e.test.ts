@@ -27,7 +27,6 @@ beforeEach(async () => {
   desk('2', 'IT');
   desk('3', 'PUB', true);
   s.jira.state.organizations.set('10', { id: '10', name: 'Staff', members: new Set() });
-  await s.storeSiteToken();
 });
 afterEach(() => s.close());
 
@@ -60,6 +59,7 @@ const patched = (r: { status: number }) => expect([200, 204]).toContain(r.status
 const lastRun = async () => (await s.app.runs.runs(c.id)).find((r) => r.total > 0)!;
 
 it('creates customers, gives portal access and organizations by group, withdraws what it granted, and links a licensed user', async () => {
+  await s.storeSiteToken();
   await setRules({
     serviceDesksForAll: ['1'],
     groups: [
@@ -166,4 +166,32 @@ it('lists the service desks and organizations for the pickers, page by page; bad
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(/.+/);
   }
+});
+
+it("without a site-admin token: customers are created and given access with the app's own JWT; a withdrawal waits for the token and says so", async () => {
+  await setRules({ serviceDesksForAll: ['1'], organizationsForAll: ['10'] }).expect(200);
+  const eve = (await scim('post', '/Users', user('eve')).expect(201)).body.id as string;
+  await s.settle();
+  expect(deskHas('1')).toEqual(['eve@corp.example']);
+  expect(orgHas('10')).toEqual(['eve@corp.example']);
+  const writes = s.jira.calls.filter((x) => x.method === 'POST' && x.path.startsWith('/rest/servicedeskapi/'));
+  expect(writes.map((x) => x.auth)).toEqual(['jwt', 'jwt', 'jwt']);
+
+  await scim('patch', `/Users/${eve}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(patched);
+  await s.app.outbox.drain();
+  const [held] = await s.app.runs.runs(c.id, 1);
+  expect(held).toMatchObject({
+    status: 'failed',
+    error: expect.stringMatching(/needs a site-admin API token: .*withdrawal/),
+  });
+  expect(deskHas('1')).toEqual(['eve@corp.example']);
+  // Saving the token: the connection stops waiting and the withdrawal goes through.
+  await api()
+    .put('/api/v1/site-credentials')
+    .set(admin())
+    .send({ email: s.jira.admin.emailAddress, apiToken: s.jira.adminToken })
+    .expect(200);
+  await s.settle();
+  expect(deskHas('1')).toEqual([]);
+  expect(orgHas('10')).toEqual([]);
 });
