@@ -52,7 +52,8 @@ function route() {
     if (sub === 'sync') done = viewSync(parts[1], mount);
     else if (sub === 'dryrun') done = viewDryRun(parts[1], mount);
     else if (sub === 'history') done = viewHistory(parts[1], mount);
-    else if (sub === 'users' || sub === 'attributes' || sub === 'groups') done = rulesView(parts[1], sub, mount);
+    else if (sub === 'users' || sub === 'attributes' || sub === 'groups' || sub === 'customers')
+      done = rulesView(parts[1], sub, mount);
     else done = viewOverview(parts[1], q, mount);
   } else done = viewConnections(mount);
   Promise.resolve(done).catch(function (e) {

@@ -123,7 +123,10 @@ export function planCustomers(input: CustomerPlanInput): Plan {
   for (const [place, userIds] of toGrant)
     for (let i = 0; i < userIds.length; i += CUSTOMER_BATCH) {
       const batch = userIds.slice(i, i + CUSTOMER_BATCH);
-      const [target, targetId] = [place.slice(0, place.indexOf(':')) as CustomerTarget, place.slice(place.indexOf(':') + 1)];
+      const [target, targetId] = [
+        place.slice(0, place.indexOf(':')) as CustomerTarget,
+        place.slice(place.indexOf(':') + 1),
+      ];
       push(
         { kind: 'grantAccess', target, targetId, userIds: batch },
         place,
@@ -133,7 +136,10 @@ export function planCustomers(input: CustomerPlanInput): Plan {
   for (const [place, accountIds] of toRevoke)
     for (let i = 0; i < accountIds.length; i += CUSTOMER_BATCH) {
       const batch = accountIds.slice(i, i + CUSTOMER_BATCH);
-      const [target, targetId] = [place.slice(0, place.indexOf(':')) as CustomerTarget, place.slice(place.indexOf(':') + 1)];
+      const [target, targetId] = [
+        place.slice(0, place.indexOf(':')) as CustomerTarget,
+        place.slice(place.indexOf(':') + 1),
+      ];
       push(
         { kind: 'revokeAccess', target, targetId, accountIds: batch },
         place,

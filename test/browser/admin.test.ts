@@ -258,6 +258,61 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       await shot('attribute-mapping');
     }));
 
+  it('adds a JSM customers app and sets its Customer Sync: desks and organizations picked from the site, a mapping that gives nothing named', () =>
+    scenario('customers', async () => {
+      for (const [id, key, name] of [
+        ['1', 'HELP', 'Help desk'],
+        ['2', 'IT', 'IT support'],
+      ])
+        s.jira.state.serviceDesks.set(id, {
+          id,
+          projectId: `10${id}`,
+          projectKey: key,
+          projectName: name,
+          customers: new Set(),
+        });
+      s.jira.state.organizations.set('10', { id: '10', name: 'Contractors Ltd', members: new Set() });
+      await open('/new');
+      await page.getByRole('link', { name: /Okta/ }).click();
+      await page.getByLabel('Name').fill('Okta customers');
+      await page.getByLabel('Provision as').selectOption('customers');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.locator('#scim-token').waitFor();
+      await page.getByText('Customer base URL').waitFor(); // its own base URL and token, as customers'
+      await page.getByRole('link', { name: 'Done' }).click();
+      await page.getByRole('link', { name: 'Customer Sync Settings' }).click();
+      await page.getByLabel('HELP — Help desk').check();
+      await page.getByRole('button', { name: 'Add mapping' }).click();
+      await page.getByLabel('IdP group 1').fill('Contractors');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page
+        .locator('#customers-groups-error')
+        .getByText(/at least one service desk or organization/)
+        .waitFor();
+      await page.getByLabel('Service desks for mapping 1').selectOption(['2']);
+      await page.getByLabel('Organizations for mapping 1').selectOption(['10']);
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.locator('#rules-status').getByText('Saved.').waitFor();
+      await shot('customer-sync-settings');
+      const id = (await s.adminApi('GET', '/connections')).body.connections.find(
+        (c: { name: string }) => c.name === 'Okta customers',
+      ).id as string;
+      const rules = (await s.adminApi('GET', `/connections/${id}/rules`)).body;
+      expect(rules.customers).toEqual({
+        serviceDesksForAll: ['1'],
+        organizationsForAll: [],
+        groups: [{ idpGroup: 'Contractors', serviceDesks: ['2'], organizations: ['10'] }],
+        deprovision: 'removeAccess',
+        keepExisting: true,
+      });
+      // The list of configured IdPs says what each connection provisions.
+      await open('/');
+      await page
+        .locator('#connections')
+        .getByRole('row', { name: /Okta customers.*JSM customers/ })
+        .waitFor();
+    }));
+
   it('dry run shows the plan; Synchronize shows live progress until done; the history and a run open', () =>
     scenario('synchronize', async () => {
       expect(

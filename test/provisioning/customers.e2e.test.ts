@@ -67,8 +67,11 @@ it('creates customers, gives portal access and organizations by group, withdraws
       { idpGroup: 'Public', serviceDesks: ['3'] },
     ],
   }).expect(200);
-  // Someone a users connection (or an admin) made a licensed user: linked as a customer, not created again.
-  const licensed = s.jira.state.addUser({ emailAddress: 'cy@corp.example', products: ['jira-software'] });
+  // The site's users connection makes Cy a licensed user; through this one Cy is also a customer: linked, not created again.
+  await s.post('/Users', user('cy')).expect(201);
+  await s.settle();
+  const licensed = s.jira.state.userByEmail('cy@corp.example')!;
+  expect(licensed).toMatchObject({ accountType: 'atlassian', products: ['jira-software'] });
   // A customer an agent gave access by hand: keep-existing never withdraws it.
   const manual = s.jira.state.addUser({ emailAddress: 'walk-in@else.example', accountType: 'customer', products: [] });
   s.jira.state.serviceDesks.get('1')!.customers.add(manual.accountId);

@@ -1,6 +1,6 @@
 /* Add new app: a SCIM connection per provider, Entra ID through Microsoft Graph, or an LDAP directory. */
 import { api } from './api.js';
-import { $, field, h, message, showFieldErrors, text } from './dom.js';
+import { $, field, h, message, select, showFieldErrors, text } from './dom.js';
 import { entraFields, readEntra } from './entraForm.js';
 import { ldapFields, readLdap } from './ldapForm.js';
 import { PROVIDERS, scimDetails } from './providers.js';
@@ -41,6 +41,19 @@ export function viewNew(providerKey, mount) {
       'How this connection is shown here and in the sync history.',
       true,
     ),
+    field(
+      'target',
+      'Provision as',
+      select(
+        'target',
+        [
+          ['users', 'Jira users (licensed, in Jira groups)'],
+          ['customers', 'JSM customers (portal access by group, no licence)'],
+        ],
+        'users',
+      ),
+      'Customers get access to service desk portals and JSM organizations. This cannot be changed later.',
+    ),
     p.kind === 'entra'
       ? entraFields(
           {
@@ -67,7 +80,7 @@ export function viewNew(providerKey, mount) {
   );
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
-    var body = { name: $('name').value.trim(), kind: p.kind };
+    var body = { name: $('name').value.trim(), kind: p.kind, target: $('target').value };
     if (p.kind === 'scim') body.provider = p.provider;
     else if (p.kind === 'ldap') {
       body.ldap = readLdap();

@@ -7,13 +7,21 @@ import { testSyncSection } from './testSync.js';
 import { scimDetails } from './providers.js';
 
 export function tabs(c, active) {
-  var items = [
-    ['', 'Overview'],
-    ['users', 'User Sync Settings'],
-    ['attributes', 'Attribute Mapping'],
-    ['groups', 'Group Sync Settings'],
-    ['history', 'Sync History'],
-  ];
+  var items =
+    c.target === 'customers'
+      ? [
+          ['', 'Overview'],
+          ['customers', 'Customer Sync Settings'],
+          ['attributes', 'Attribute Mapping'],
+          ['history', 'Sync History'],
+        ]
+      : [
+          ['', 'Overview'],
+          ['users', 'User Sync Settings'],
+          ['attributes', 'Attribute Mapping'],
+          ['groups', 'Group Sync Settings'],
+          ['history', 'Sync History'],
+        ];
   return h(
     'div',
     {},

@@ -84,7 +84,7 @@ export function scimDetails(c, tokenValue) {
     h(
       'dl',
       { class: 'idp-kv' },
-      h('dt', { text: 'SCIM base URL' }),
+      h('dt', { text: c.target === 'customers' ? 'Customer base URL' : 'SCIM base URL' }),
       h(
         'dd',
         {},
@@ -94,7 +94,7 @@ export function scimDetails(c, tokenValue) {
           return c.scim.baseUrl;
         }),
       ),
-      h('dt', { text: 'Bearer token' }),
+      h('dt', { text: c.target === 'customers' ? 'Customer bearer token' : 'Bearer token' }),
       h(
         'dd',
         {},

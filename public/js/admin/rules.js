@@ -5,22 +5,28 @@ import { loadConnection, tabs } from './overview.js';
 import { attributeFields, readAttributes } from './rulesAttributes.js';
 import { groupFields, groupPreview, readGroups } from './rulesGroups.js';
 import { readUsers, userFields } from './rulesUsers.js';
+import { customerFields, loadJsmLists, readCustomers } from './rulesCustomers.js';
 
 /** Each part of the rules: its fields, and how to read them back. */
 const PARTS = {
   users: { fields: userFields, read: readUsers },
   attributes: { fields: attributeFields, read: readAttributes },
   groups: { fields: groupFields, read: readGroups },
+  customers: { fields: customerFields, read: readCustomers },
 };
 
 /** Rules forms: each edits a part of the rules and PUTs them whole; errors come back by field. */
 export function rulesView(id, part, mount) {
-  return Promise.all([loadConnection(id), api('GET', '/connections/' + id + '/rules').then(must)]).then(function (x) {
+  return Promise.all([
+    loadConnection(id),
+    api('GET', '/connections/' + id + '/rules').then(must),
+    part === 'customers' ? loadJsmLists() : null,
+  ]).then(function (x) {
     var c = x[0];
     var rules = x[1];
     var form = h('form', { class: 'aui', id: 'rules-' + part, novalidate: true });
     var part_ = PARTS[part];
-    append(form, part_.fields(rules[part], form));
+    append(form, part_.fields(rules[part], form, x[2]));
     var extra = part === 'groups' ? groupPreview() : null;
     append(
       form,

@@ -52,7 +52,9 @@ export async function applyCustomerOperation(
       const links = await records.links.all(op.connectionId, o.userIds);
       const accountIds = [...new Set(o.userIds.flatMap((id) => links.get(id)?.accountId ?? []))];
       if (accountIds.length === 0)
-        throw new CannotApply(`none of these ${o.userIds.length} user(s) is a customer yet: see their ensureCustomer operations`);
+        throw new CannotApply(
+          `none of these ${o.userIds.length} user(s) is a customer yet: see their ensureCustomer operations`,
+        );
       if (o.target === 'desk') await jira.addCustomersToServiceDesk(o.targetId, accountIds);
       else await jira.addToOrganization(o.targetId, accountIds);
       await records.grants.add(op.connectionId, o.target, o.targetId, accountIds);

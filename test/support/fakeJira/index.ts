@@ -418,7 +418,11 @@ export class FakeJira {
         status: 401,
         body: jiraError(['You are not authenticated. Authentication required to perform this operation.']),
       };
-    if (access === 'app-or-administer' && principal.kind === 'token' && !this.state.administrators.has(principal.accountId))
+    if (
+      access === 'app-or-administer' &&
+      principal.kind === 'token' &&
+      !this.state.administrators.has(principal.accountId)
+    )
       return { status: 403, body: jiraError(['You do not have permission to perform this operation.']) };
     if (access === 'administer' || access === 'site-admin') {
       if (principal.kind === 'jwt')

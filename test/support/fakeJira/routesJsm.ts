@@ -72,7 +72,10 @@ export const jsmRoutes: Route[] = [
         accountType: 'customer',
         products: [],
       });
-      return ok({ accountId: u.accountId, emailAddress: u.emailAddress, displayName: u.displayName, active: true }, 201);
+      return ok(
+        { accountId: u.accountId, emailAddress: u.emailAddress, displayName: u.displayName, active: true },
+        201,
+      );
     },
   },
   {
