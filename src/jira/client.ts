@@ -243,6 +243,20 @@ export class JiraClient {
     return this.call('jwt', { method: 'GET', path: '/rest/servicedeskapi/organization', query: { start, limit } });
   }
 
+  /** One page of a JSM organization's members. */
+  organizationUsers(
+    organizationId: string,
+    start = 0,
+    limit = 50,
+  ): Promise<{ values: JsmCustomer[]; isLastPage: boolean; start: number; limit: number }> {
+    return this.call('jwt', {
+      method: 'GET',
+      path: `/rest/servicedeskapi/organization/${encodeURIComponent(organizationId)}/user`,
+      template: '/rest/servicedeskapi/organization/{organizationId}/user',
+      query: { start, limit },
+    });
+  }
+
   /** Adds accounts to a JSM organization. */
   async addToOrganization(organizationId: string, accountIds: string[]): Promise<void> {
     await this.call('token-or-jwt', {

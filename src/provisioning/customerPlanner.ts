@@ -18,8 +18,13 @@ export interface CustomerPlanInput {
   /** Users the IdP no longer has, with links (their grants are withdrawn unless the rules keep them). */
   departed: string[];
   links: Map<string, Link>;
-  /** `place|accountId`: the accesses this connection granted (only these are ever withdrawn). */
+  /** `place|accountId`: the accesses this connection granted (only these are withdrawn, unless mirroring). */
   grants: Set<string>;
+  /**
+   * Mirroring (`keepExisting` off, a full plan): who each place named in the rules has now, as JSM
+   * listed them. Everyone there whom the IdP does not give the place is withdrawn, whoever granted it.
+   */
+  current?: Map<Place, Array<{ accountId: string; email?: string }>>;
 }
 
 const looksLikeEmail = (s: string | undefined) => Boolean(s && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s));
@@ -31,7 +36,9 @@ const label = (place: Place) =>
  * a customer (linked to the account their email has, or created), with portal access to the
  * service desks and membership of the organizations the rules give them (everyone's, and their IdP
  * groups'). What a customer no longer gets — a group left, or (deprovision `removeAccess`) the user
- * disabled, deleted or out of scope — is withdrawn, but only where this connection granted it.
+ * disabled, deleted or out of scope — is withdrawn, but only where this connection granted it, or,
+ * mirroring (`keepExisting` off, a full plan given `current`), from everyone the places named in the
+ * rules have that the IdP does not give them (an account about to be linked by email excepted).
  * Grants and withdrawals go in calls of up to 50 accounts per desk or organization.
  */
 export function planCustomers(input: CustomerPlanInput): Plan {
@@ -72,12 +79,16 @@ export function planCustomers(input: CustomerPlanInput): Plan {
   const withdraw = (accountId: string, keep: Set<Place>) => {
     for (const place of granted.get(accountId) ?? []) if (!keep.has(place)) add(toRevoke, place, accountId);
   };
+  /** Mirroring: the accounts the IdP gives each place, and the emails of users about to be linked there. */
+  const mirror = !c.keepExisting && input.current ? { kept: new Set<string>(), pending: new Set<string>() } : undefined;
+  const keepFor = (place: Place, accountId: string) => mirror?.kept.add(`${place}|${accountId}`);
 
   let withoutEmail = 0;
   for (const u of input.users) {
     const link = input.links.get(u.id);
     if (!u.active) {
       if (link && c.deprovision === 'removeAccess') withdraw(link.accountId, new Set());
+      else if (link) for (const p of granted.get(link.accountId) ?? []) keepFor(p, link.accountId);
       continue;
     }
     const want = new Set<Place>(forAll);
@@ -105,9 +116,13 @@ export function planCustomers(input: CustomerPlanInput): Plan {
           ? `${email} is not a customer yet: linked to the account the email has, else created`
           : `${email} is not linked yet: linked to the account the email has (user import is off: none is created)`,
       );
-      for (const p of want) add(toGrant, p, u.id);
+      for (const p of want) {
+        add(toGrant, p, u.id);
+        mirror?.pending.add(`${p}|${email.toLowerCase()}`);
+      }
       continue;
     }
+    for (const p of want) keepFor(p, link.accountId);
     const has = new Set(granted.get(link.accountId) ?? []);
     for (const p of want) if (!has.has(p)) add(toGrant, p, u.id);
     withdraw(link.accountId, want);
@@ -116,6 +131,17 @@ export function planCustomers(input: CustomerPlanInput): Plan {
     for (const id of input.departed) {
       const link = input.links.get(id);
       if (link) withdraw(link.accountId, new Set());
+    }
+  if (mirror)
+    for (const [place, members] of input.current!) {
+      const revoking = new Set(toRevoke.get(place) ?? []);
+      for (const m of members) {
+        if (mirror.kept.has(`${place}|${m.accountId}`) || revoking.has(m.accountId)) continue;
+        // Someone about to be linked to this account (found by email) keeps it.
+        if (m.email && mirror.pending.has(`${place}|${m.email.toLowerCase()}`)) continue;
+        add(toRevoke, place, m.accountId);
+        revoking.add(m.accountId);
+      }
     }
   if (withoutEmail > 0)
     warnings.push(`${withoutEmail} user(s) have no email (rules.attributes.email): they cannot be customers.`);
@@ -143,7 +169,7 @@ export function planCustomers(input: CustomerPlanInput): Plan {
       push(
         { kind: 'revokeAccess', target, targetId, accountIds: batch },
         place,
-        `${batch.length} customer(s) no longer get ${target === 'desk' ? 'portal access to' : 'membership of'} ${label(place)} (granted by this connection)`,
+        `${batch.length} customer(s) no longer get ${target === 'desk' ? 'portal access to' : 'membership of'} ${label(place)} (${mirror ? 'the IdP does not give it to them' : 'granted by this connection'})`,
       );
     }
   ops.sort((a, b) => a.phase - b.phase);

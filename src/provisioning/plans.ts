@@ -9,7 +9,8 @@ import type { JiraStateStore } from './jiraStateStore';
 import type { LinkRepository } from './links';
 import type { ManagedMemberships } from './managedMemberships';
 import type { CustomerGrants } from './customerGrants';
-import { planCustomers } from './customerPlanner';
+import { planCustomers, type Place } from './customerPlanner';
+import type { JsmCustomer } from '../jira/types';
 import type { DirectoryChanges } from '../directory/types';
 import type { JiraState, Link, Plan, PlanInput } from './plan';
 import { plan } from './planner';
@@ -167,6 +168,18 @@ export class Plans {
     ]);
     const links = await linkRepo.all(connection.id, userIds && [...userIds, ...departed]);
     const granted = await grants.of(connection.id, userIds && [...links.values()].map((l) => l.accountId));
+    let current: Map<Place, Array<{ accountId: string; email?: string }>> | undefined;
+    if (!rules.customers.keepExisting && !userIds) {
+      try {
+        current = await this.placesNow(connection, rules);
+      } catch (err) {
+        if (!(err instanceof JiraError)) throw err;
+        return {
+          kind: 'failed',
+          error: `Could not read the service desks' customers and organizations' members: ${err.message}`,
+        };
+      }
+    }
     const plan = planCustomers({
       importUsers: connection.importUsers,
       rules,
@@ -174,8 +187,37 @@ export class Plans {
       departed,
       links,
       grants: granted,
+      current,
     });
     return { kind: 'plan', plan, users: snapshot.users.length, ...(userIds ? {} : { full: true }) };
+  }
+
+  /** Mirroring: who each service desk and organization the rules name has now (JSM's pages of 50). */
+  private async placesNow(
+    connection: Connection,
+    rules: Rules,
+  ): Promise<Map<Place, Array<{ accountId: string; email?: string }>>> {
+    const jira = this.d.jira.forTenant(connection.clientKey);
+    const c = rules.customers;
+    const desks = new Set([...c.serviceDesksForAll, ...c.groups.flatMap((m) => m.serviceDesks)]);
+    const orgs = new Set([...c.organizationsForAll, ...c.groups.flatMap((m) => m.organizations)]);
+    const out = new Map<Place, Array<{ accountId: string; email?: string }>>();
+    const read = async (
+      place: Place,
+      page: (start: number) => Promise<{ values: JsmCustomer[]; isLastPage: boolean }>,
+    ) => {
+      const members: Array<{ accountId: string; email?: string }> = [];
+      for (let start = 0; ;) {
+        const p = await page(start);
+        members.push(...p.values.map((v) => ({ accountId: v.accountId, email: v.emailAddress })));
+        if (p.isLastPage || p.values.length === 0) break;
+        start += p.values.length;
+      }
+      out.set(place, members);
+    };
+    for (const id of desks) await read(`desk:${id}`, (start) => jira.serviceDeskCustomers(id, start, 50));
+    for (const id of orgs) await read(`org:${id}`, (start) => jira.organizationUsers(id, start, 50));
+    return out;
   }
 
   /**

@@ -189,10 +189,7 @@ export const rulesSchema = z
           })
           .default('removeAccess'),
         /** Never withdraw an access this connection did not grant (off: the desks and organizations named here mirror the IdP). */
-        keepExisting: z
-          .boolean()
-          .refine((v) => v, 'must be true for now: mirroring desks and organizations (false) comes next')
-          .default(true),
+        keepExisting: z.boolean().default(true),
       })
       .strict()
       .default({}),

@@ -291,6 +291,7 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
         .waitFor();
       await page.getByLabel('Service desks for mapping 1').selectOption(['2']);
       await page.getByLabel('Organizations for mapping 1').selectOption(['10']);
+      expect(await page.getByLabel('Keep access this connection did not grant').isChecked()).toBe(true);
       await page.getByRole('button', { name: 'Save' }).click();
       await page.locator('#rules-status').getByText('Saved.').waitFor();
       await shot('customer-sync-settings');

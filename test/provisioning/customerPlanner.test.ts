@@ -116,9 +116,45 @@ it(`grants and withdrawals go ${CUSTOMER_BATCH} accounts per call`, () => {
   expect(revokes.map((o) => (o as { accountIds: string[] }).accountIds.length)).toEqual([50, 50, 20]);
 });
 
-it('the rules refuse ids that are not JSM ids, a mapping that gives nothing, and mirroring for now', () => {
+it('mirroring: everyone a named place has that the IdP does not give it goes, except an account about to be linked', () => {
+  const current = new Map<`desk:${string}` | `org:${string}`, Array<{ accountId: string; email?: string }>>([
+    [
+      'desk:1',
+      [
+        { accountId: 'acc-ann', email: 'ann@x.example' }, // linked, wants desk 1: stays
+        { accountId: 'acc-walkin', email: 'walk-in@else.example' }, // nobody in the IdP: goes
+        { accountId: 'acc-new', email: 'NEW@x.example' }, // the account a new IdP user's email has: stays
+        { accountId: 'acc-hidden' }, // an email the profile hides, nobody's link: goes
+        { accountId: 'acc-off', email: 'off@x.example' }, // disabled, deprovision keep: stays
+      ],
+    ],
+    ['org:10', [{ accountId: 'acc-ann' }]], // Ann is not in Staff: goes (this connection never granted it)
+  ]);
+  const world = {
+    customers: { ...RULES, keepExisting: false, deprovision: 'keep' },
+    users: [u('ann'), u('new'), u('off', [], false)],
+    links: { ann: 'acc-ann', off: 'acc-off' },
+    grants: ['desk:1|acc-ann', 'desk:1|acc-off'],
+  };
+  const plan = planCustomers({ ...input(world), current });
+  expect(plan.operations.filter((o) => o.op.kind === 'revokeAccess').map((o) => [o.op, o.reason])).toEqual([
+    [
+      { kind: 'revokeAccess', target: 'desk', targetId: '1', accountIds: ['acc-walkin', 'acc-hidden'] },
+      expect.stringMatching(/the IdP does not give it to them/),
+    ],
+    [{ kind: 'revokeAccess', target: 'org', targetId: '10', accountIds: ['acc-ann'] }, expect.any(String)],
+  ]);
+  // keepExisting on: the same world withdraws nothing it did not grant.
+  expect(
+    ops({ ...input({ ...world, customers: { ...RULES, deprovision: 'keep' } }), current }).filter(
+      (o) => o.kind === 'revokeAccess',
+    ),
+  ).toEqual([]);
+});
+
+it('the rules refuse ids that are not JSM ids and a mapping that gives nothing', () => {
   const r = rulesSchema.safeParse({
-    customers: { serviceDesksForAll: ['HELP'], groups: [{ idpGroup: 'X' }], keepExisting: false },
+    customers: { serviceDesksForAll: ['HELP'], groups: [{ idpGroup: 'X' }] },
   });
   expect(r.success).toBe(false);
   const messages = r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -126,7 +162,6 @@ it('the rules refuse ids that are not JSM ids, a mapping that gives nothing, and
     expect.arrayContaining([
       'customers.serviceDesksForAll.0: must be an id as JSM lists it (digits)',
       'customers.groups.0: must give at least one service desk or organization',
-      expect.stringMatching(/^customers.keepExisting: must be true for now/),
     ]),
   );
   // Duplicates are dropped.

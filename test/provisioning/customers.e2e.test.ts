@@ -198,3 +198,24 @@ it("without a site-admin token: customers are created and given access with the 
   expect(deskHas('1')).toEqual([]);
   expect(orgHas('10')).toEqual([]);
 });
+
+it('mirroring (keep existing off): a full sync withdraws whoever the IdP does not give a desk, and links an existing customer instead of withdrawing it', async () => {
+  await s.storeSiteToken();
+  const walkIn = s.jira.state.addUser({ emailAddress: 'walk-in@else.example', accountType: 'customer', products: [] });
+  const known = s.jira.state.addUser({ emailAddress: 'fay@corp.example', accountType: 'customer', products: [] });
+  for (const a of [walkIn, known]) s.jira.state.serviceDesks.get('1')!.customers.add(a.accountId);
+  s.jira.state.organizations.get('10')!.members.add(walkIn.accountId);
+  await setRules({ serviceDesksForAll: ['1'], organizationsForAll: ['10'], keepExisting: false }).expect(200);
+  await scim('post', '/Users', user('fay')).expect(201);
+  // The rules changed: the next run is a full one, and it mirrors.
+  await s.settle();
+  expect(accountOf('fay')).toBe(known.accountId);
+  expect(deskHas('1')).toEqual(['fay@corp.example']);
+  expect(orgHas('10')).toEqual(['fay@corp.example']);
+  expect((await lastRun()).counts).toMatchObject({ customersLinked: 1, accessWithdrawals: 2 });
+  // Who each desk and organization had was read page by page, the desks' list with the experimental header.
+  const reads = s.jira.calls.filter(
+    (x) => x.method === 'GET' && /\/(servicedesk\/1\/customer|organization\/10\/user)$/.test(x.path),
+  );
+  expect(reads.map((x) => x.status)).toEqual([200, 200]);
+});

@@ -1,6 +1,7 @@
 /* Configured IdPs: the list, with the last run and Synchronize / Dry run / Edit / Delete. */
 import { refreshBanners } from './banners.js';
 import { button, h, lozenge, message, when } from './dom.js';
+import { customerSummary } from './history.js';
 
 export function viewConnections(mount) {
   mount(h('h2', { text: 'Configured IdPs' }), h('p', { class: 'idp-loading', text: 'Loading…' }));
@@ -19,15 +20,18 @@ export function viewConnections(mount) {
     var rows = all.map(function (x) {
       var c = x.c;
       var last = x.runs[0];
-      var counts = last
-        ? [
-            last.counts.usersCreated + ' created',
-            last.counts.usersDeprovisioned + ' deprovisioned',
-            last.counts.membershipsAdded + ' added',
-            last.counts.membershipsRemoved + ' removed',
-            last.counts.failed + ' failed',
-          ].join(', ')
-        : '';
+      var counts =
+        last && customerSummary(last.counts)
+          ? customerSummary(last.counts) + ', ' + last.counts.failed + ' failed'
+          : last
+            ? [
+                last.counts.usersCreated + ' created',
+                last.counts.usersDeprovisioned + ' deprovisioned',
+                last.counts.membershipsAdded + ' added',
+                last.counts.membershipsRemoved + ' removed',
+                last.counts.failed + ' failed',
+              ].join(', ')
+            : '';
       return h(
         'tr',
         { 'data-connection': c.id },

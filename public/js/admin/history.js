@@ -12,9 +12,31 @@ export function subjectOf(o) {
   return who || o.group || o.subject;
 }
 
+/** A customers run's figures in words (JSM Customer Sync); null for a run that touched no customer. */
+export function customerSummary(k) {
+  k = k || {};
+  if (!(k.customersCreated || k.customersLinked || k.accessGrants || k.accessWithdrawals || k.openAccessDesks))
+    return null;
+  return (
+    (k.customersCreated || 0) +
+    ' customers created, ' +
+    (k.customersLinked || 0) +
+    ' linked, ' +
+    (k.accessGrants || 0) +
+    ' grant calls, ' +
+    (k.accessWithdrawals || 0) +
+    ' withdrawal calls' +
+    (k.openAccessDesks ? ', ' + k.openAccessDesks + ' refused by open-access desks' : '')
+  );
+}
+
 export function changesOf(run) {
   var k = run.counts || {};
   return (
+    (k.customersCreated || 0) +
+    (k.customersLinked || 0) +
+    (k.accessGrants || 0) +
+    (k.accessWithdrawals || 0) +
     (k.usersCreated || 0) +
     (k.usersLinked || 0) +
     (k.usersUpdated || 0) +
@@ -105,15 +127,16 @@ export function viewHistory(id, mount) {
                     h('td', { text: r.progress.done + ' / ' + r.progress.total }),
                     h('td', {
                       text:
+                        customerSummary(k) ||
                         (k.usersCreated || 0) +
-                        ' created, ' +
-                        (k.usersLinked || 0) +
-                        ' linked, ' +
-                        ((k.usersUpdated || 0) + (k.profilesUpdated || 0)) +
-                        ' updated, ' +
-                        (k.usersDeprovisioned || 0) +
-                        ' deprovisioned' +
-                        (k.usersReactivated ? ', ' + k.usersReactivated + ' reactivated' : ''),
+                          ' created, ' +
+                          (k.usersLinked || 0) +
+                          ' linked, ' +
+                          ((k.usersUpdated || 0) + (k.profilesUpdated || 0)) +
+                          ' updated, ' +
+                          (k.usersDeprovisioned || 0) +
+                          ' deprovisioned' +
+                          (k.usersReactivated ? ', ' + k.usersReactivated + ' reactivated' : ''),
                     }),
                     h('td', { text: (k.groupsCreated || 0) + ' created' }),
                     h('td', { text: '+' + (k.membershipsAdded || 0) + ' / −' + (k.membershipsRemoved || 0) }),

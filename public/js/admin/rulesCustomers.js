@@ -151,7 +151,12 @@ export function customerFields(c, form, lists) {
         ],
         c.deprovision,
       ),
-      'Only what this connection granted is ever withdrawn: access an agent gave by hand stays.',
+    ),
+    checkbox(
+      'customers-keepExisting',
+      'Keep access this connection did not grant',
+      c.keepExisting,
+      'Off: the service desks and organizations chosen here mirror the IdP — a full sync withdraws anyone there whom the IdP does not give them, even customers an agent added by hand.',
     ),
   ];
 }
@@ -181,6 +186,6 @@ export function readCustomers(form) {
         return m.idpGroup || m.serviceDesks.length || m.organizations.length;
       }),
     deprovision: $('customers-deprovision').value,
-    keepExisting: true,
+    keepExisting: $('customers-keepExisting').checked,
   };
 }

@@ -2,7 +2,7 @@
 import { api, must } from './api.js';
 import { refreshBanners } from './banners.js';
 import { append, button, h, lozenge, message, runError, timers } from './dom.js';
-import { subjectOf } from './history.js';
+import { customerSummary, subjectOf } from './history.js';
 import { loadConnection, tabs } from './overview.js';
 
 export function progressPanel(run) {
@@ -50,21 +50,23 @@ export function progressPanel(run) {
       ? h(
           'p',
           {},
-          'Created ' +
-            run.counts.usersCreated +
-            ' users, linked ' +
-            run.counts.usersLinked +
-            ', deprovisioned ' +
-            run.counts.usersDeprovisioned +
-            ', ' +
-            run.counts.groupsCreated +
-            ' groups created, ' +
-            run.counts.membershipsAdded +
-            ' memberships added, ' +
-            run.counts.membershipsRemoved +
-            ' removed, ' +
-            run.counts.failed +
-            ' failed. ',
+          customerSummary(run.counts)
+            ? customerSummary(run.counts) + ', ' + run.counts.failed + ' failed. '
+            : 'Created ' +
+                run.counts.usersCreated +
+                ' users, linked ' +
+                run.counts.usersLinked +
+                ', deprovisioned ' +
+                run.counts.usersDeprovisioned +
+                ', ' +
+                run.counts.groupsCreated +
+                ' groups created, ' +
+                run.counts.membershipsAdded +
+                ' memberships added, ' +
+                run.counts.membershipsRemoved +
+                ' removed, ' +
+                run.counts.failed +
+                ' failed. ',
           h('a', { href: '#/run/' + run.id, text: 'Open the run' }),
         )
       : null,
