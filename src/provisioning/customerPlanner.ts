@@ -146,32 +146,33 @@ export function planCustomers(input: CustomerPlanInput): Plan {
   if (withoutEmail > 0)
     warnings.push(`${withoutEmail} user(s) have no email (rules.attributes.email): they cannot be customers.`);
 
-  for (const [place, userIds] of toGrant)
-    for (let i = 0; i < userIds.length; i += CUSTOMER_BATCH) {
-      const batch = userIds.slice(i, i + CUSTOMER_BATCH);
-      const [target, targetId] = [
-        place.slice(0, place.indexOf(':')) as CustomerTarget,
-        place.slice(place.indexOf(':') + 1),
-      ];
-      push(
-        { kind: 'grantAccess', target, targetId, userIds: batch },
-        place,
-        `${batch.length} customer(s) get ${target === 'desk' ? 'portal access to' : 'membership of'} ${label(place)}`,
-      );
+  /** Each place's ids in calls of up to CUSTOMER_BATCH. */
+  const batches = (
+    m: Map<Place, string[]>,
+    op: (target: CustomerTarget, targetId: string, ids: string[]) => Operation,
+    why: (place: Place, n: number, what: string) => string,
+  ) => {
+    for (const [place, ids] of m) {
+      const at = place.indexOf(':');
+      const [target, targetId] = [place.slice(0, at) as CustomerTarget, place.slice(at + 1)];
+      const what = target === 'desk' ? 'portal access to' : 'membership of';
+      for (let i = 0; i < ids.length; i += CUSTOMER_BATCH) {
+        const batch = ids.slice(i, i + CUSTOMER_BATCH);
+        push(op(target, targetId, batch), place, why(place, batch.length, what));
+      }
     }
-  for (const [place, accountIds] of toRevoke)
-    for (let i = 0; i < accountIds.length; i += CUSTOMER_BATCH) {
-      const batch = accountIds.slice(i, i + CUSTOMER_BATCH);
-      const [target, targetId] = [
-        place.slice(0, place.indexOf(':')) as CustomerTarget,
-        place.slice(place.indexOf(':') + 1),
-      ];
-      push(
-        { kind: 'revokeAccess', target, targetId, accountIds: batch },
-        place,
-        `${batch.length} customer(s) no longer get ${target === 'desk' ? 'portal access to' : 'membership of'} ${label(place)} (${mirror ? 'the IdP does not give it to them' : 'granted by this connection'})`,
-      );
-    }
+  };
+  batches(
+    toGrant,
+    (target, targetId, userIds) => ({ kind: 'grantAccess', target, targetId, userIds }),
+    (place, n, what) => `${n} customer(s) get ${what} ${label(place)}`,
+  );
+  batches(
+    toRevoke,
+    (target, targetId, accountIds) => ({ kind: 'revokeAccess', target, targetId, accountIds }),
+    (place, n, what) =>
+      `${n} customer(s) no longer get ${what} ${label(place)} (${mirror ? 'the IdP does not give it to them' : 'granted by this connection'})`,
+  );
   ops.sort((a, b) => a.phase - b.phase);
   return { operations: ops, warnings };
 }

@@ -47,6 +47,19 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
     },
   });
 
+  /** Starts a sync through the admin API and waits for its run to end: the run as the API shows it. */
+  const syncToEnd = async (id: string, mode: 'full' | 'incremental') => {
+    const started = await s.adminApi('POST', `/connections/${id}/sync`, { mode });
+    expect(started.status).toBe(202);
+    for (let i = 0; i < 200; i++) {
+      await s.app.engine.drain(5_000);
+      const run = (await s.adminApi('GET', `/runs/${started.body.id}`)).body;
+      if (run.status !== 'running') return run;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the run did not end');
+  };
+
   it('creates an LDAP connection with the directory type defaults; the password is sealed and never shown', async () => {
     const created = await s.adminApi('POST', '/connections', body());
     expect(created.status).toBe(201);
@@ -138,24 +151,14 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
       (await s.adminApi('PUT', `/connections/${id}/rules`, { groups: { onTheFly: { enabled: true } } })).status,
     ).toBe(200);
     // Incremental asked, but there is no position yet: the read is full, and the run says why.
-    const started = await s.adminApi('POST', `/connections/${id}/sync`, { mode: 'incremental' });
-    expect(started.status).toBe(202);
-    for (let i = 0; ; i++) {
-      await s.app.engine.drain(5_000);
-      const run = (await s.adminApi('GET', `/runs/${started.body.id}`)).body;
-      if (run.status !== 'running') {
-        expect(run.status).toBe('succeeded');
-        expect(run.progress.read).toMatchObject({
-          mode: 'full',
-          note: expect.stringMatching(/^no position/),
-          conflicts: [],
-        });
-        expect(run.notes).toContain('The read: no position from an earlier read: full read.');
-        break;
-      }
-      if (i > 200) throw new Error('the run did not end');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const run = await syncToEnd(id, 'incremental');
+    expect(run.status).toBe('succeeded');
+    expect(run.progress.read).toMatchObject({
+      mode: 'full',
+      note: expect.stringMatching(/^no position/),
+      conflicts: [],
+    });
+    expect(run.notes).toContain('The read: no position from an earlier read: full read.');
     expect(s.jira.state.userByEmail('ann@acme.test')).toBeDefined();
     expect(
       s.jira.state
@@ -187,18 +190,10 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
       },
     };
     expect((await s.adminApi('PUT', `/connections/${id}/rules`, rules)).status).toBe(200);
-    const started = await s.adminApi('POST', `/connections/${id}/sync`, { mode: 'full' });
-    expect(started.status).toBe(202);
-    for (let i = 0; ; i++) {
-      await s.app.engine.drain(5_000);
-      const run = (await s.adminApi('GET', `/runs/${started.body.id}`)).body;
-      if (run.status !== 'running') {
-        expect(run).toMatchObject({ status: 'succeeded', counts: { customersCreated: 2, accessGrants: 2 } });
-        break;
-      }
-      if (i > 200) throw new Error('the run did not end');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    expect(await syncToEnd(id, 'full')).toMatchObject({
+      status: 'succeeded',
+      counts: { customersCreated: 2, accessGrants: 2 },
+    });
     const email = (a: string) => s.jira.state.users.get(a)?.emailAddress;
     expect(s.jira.state.userByEmail('ann@acme.test')).toMatchObject({ accountType: 'customer' });
     expect([...s.jira.state.serviceDesks.get('7')!.customers].map(email).sort()).toEqual([
@@ -224,17 +219,7 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
     expect(
       (await s.adminApi('PUT', `/connections/${id}/rules`, { groups: { onTheFly: { enabled: true } } })).status,
     ).toBe(200);
-    const sync = async () => {
-      const started = await s.adminApi('POST', `/connections/${id}/sync`, { mode: 'full' });
-      expect(started.status).toBe(202);
-      for (let i = 0; ; i++) {
-        await s.app.engine.drain(5_000);
-        const run = (await s.adminApi('GET', `/runs/${started.body.id}`)).body;
-        if (run.status !== 'running') return run;
-        if (i > 200) throw new Error('the run did not end');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const sync = () => syncToEnd(id, 'full');
     await sync();
     expect(s.jira.state.groupMembers('Ops').map((u) => u.emailAddress)).toEqual(['fay@acme.test']);
     await slapd.modify(fay, 'add', 'employeeType', ['disabled']);

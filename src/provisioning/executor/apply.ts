@@ -9,11 +9,9 @@ import type { StoredOperation } from './queue';
 import type { CustomerGrants } from '../customerGrants';
 import { applyCustomerOperation } from './applyCustomers';
 
-/** What applying an operation came to: its outcome word (for the history and counts). */
-export type Outcome = string;
+import { CannotApply, type Outcome } from './outcome';
 
-/** The operation could not be applied, for a reason that retrying will not change. */
-export class CannotApply extends Error {}
+export { CannotApply, type Outcome } from './outcome';
 
 /**
  * Applies one operation to Jira through the client, idempotently: applying a done operation again

@@ -4,7 +4,7 @@ import type { CustomerGrants } from '../customerGrants';
 import type { LinkRepository } from '../links';
 import type { Operation } from '../plan';
 import type { StoredOperation } from './queue';
-import { CannotApply, type Outcome } from './apply';
+import { CannotApply, type Outcome } from './outcome';
 
 type CustomerOperation = Extract<Operation, { kind: 'ensureCustomer' | 'grantAccess' | 'revokeAccess' }>;
 

@@ -78,55 +78,18 @@ export const jsmRoutes: Route[] = [
       );
     },
   },
-  {
-    // Experimental: JSM does not process it without `X-ExperimentalApi: opt-in`.
-    method: 'GET',
-    pattern: /^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/,
-    access: 'read',
-    handle: (ctx) => {
-      if (!optedIn(ctx.headers)) return notOptedIn();
-      const d = desk(ctx);
-      if (!d) return noDesk();
-      const all = [...d.customers].map((id) => ctx.state.users.get(id)).filter((u) => u !== undefined);
-      return jsmPage(
-        all.map((u) => userJson(ctx.base, u)),
-        ctx.query,
-      );
-    },
-  },
-  {
-    // Adding takes the app's JWT (WRITE) or a service desk administrator's token.
-    method: 'POST',
-    pattern: /^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/,
-    access: 'app-or-administer',
-    handle: (ctx) => {
-      const d = desk(ctx);
-      if (!d) return noDesk();
-      const ids = accountIdsOf(ctx.body, ctx.state);
-      if (!Array.isArray(ids)) return ids;
-      for (const id of ids) d.customers.add(id);
-      return ok(undefined, 204);
-    },
-  },
-  {
-    // Removing is experimental and closed to Connect apps; a desk open to everyone keeps no list to remove from.
-    method: 'DELETE',
-    pattern: /^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/,
-    access: 'administer',
-    handle: (ctx) => {
-      if (!optedIn(ctx.headers)) return notOptedIn();
-      const d = desk(ctx);
-      if (!d) return noDesk();
-      if (d.openAccess)
-        return bad([
-          'Customers cannot be removed from a service project that anyone can access (open access or public signup).',
-        ]);
-      const ids = accountIdsOf(ctx.body, ctx.state);
-      if (!Array.isArray(ids)) return ids;
-      for (const id of ids) d.customers.delete(id);
-      return ok(undefined, 204);
-    },
-  },
+  // A desk's customers: listing and removing are experimental (not processed without the opt-in
+  // header); removing is closed to Connect apps; a desk open to everyone keeps no list to remove from.
+  ...accountListRoutes(/^\/rest\/servicedeskapi\/servicedesk\/([^/]+)\/customer$/, {
+    find: (ctx) => desk(ctx)?.customers ?? noDesk(),
+    experimental: true,
+    beforeRemove: (ctx) =>
+      desk(ctx)?.openAccess
+        ? bad([
+            'Customers cannot be removed from a service project that anyone can access (open access or public signup).',
+          ])
+        : undefined,
+  }),
   {
     method: 'GET',
     pattern: /^\/rest\/servicedeskapi\/organization$/,
@@ -137,45 +100,62 @@ export const jsmRoutes: Route[] = [
         query,
       ),
   },
-  {
-    method: 'GET',
-    pattern: /^\/rest\/servicedeskapi\/organization\/([^/]+)\/user$/,
-    access: 'read',
-    handle: (ctx) => {
-      const o = org(ctx);
-      if (!o) return noOrg();
-      const all = [...o.members].map((id) => ctx.state.users.get(id)).filter((u) => u !== undefined);
-      return jsmPage(
-        all.map((u) => userJson(ctx.base, u)),
-        ctx.query,
-      );
-    },
-  },
-  {
-    // The app's JWT (WRITE) or an agent's token adds; removing needs the DELETE scope this app does not ask for.
-    method: 'POST',
-    pattern: /^\/rest\/servicedeskapi\/organization\/([^/]+)\/user$/,
-    access: 'app-or-administer',
-    handle: (ctx) => {
-      const o = org(ctx);
-      if (!o) return noOrg();
-      const ids = accountIdsOf(ctx.body, ctx.state);
-      if (!Array.isArray(ids)) return ids;
-      for (const id of ids) o.members.add(id);
-      return ok(undefined, 204);
-    },
-  },
-  {
-    method: 'DELETE',
-    pattern: /^\/rest\/servicedeskapi\/organization\/([^/]+)\/user$/,
-    access: 'administer',
-    handle: (ctx) => {
-      const o = org(ctx);
-      if (!o) return noOrg();
-      const ids = accountIdsOf(ctx.body, ctx.state);
-      if (!Array.isArray(ids)) return ids;
-      for (const id of ids) o.members.delete(id);
-      return ok(undefined, 204);
-    },
-  },
+  // An organization's members: the app's JWT (WRITE) or an agent's token adds; removing needs the
+  // DELETE scope this app does not ask for.
+  ...accountListRoutes(/^\/rest\/servicedeskapi\/organization\/([^/]+)\/user$/, {
+    find: (ctx) => org(ctx)?.members ?? noOrg(),
+    experimental: false,
+  }),
 ];
+
+/**
+ * A list of accounts as JSM keeps them (a desk's customers, an organization's members): GET a page
+ * of them, POST `accountIds` to add (the app's JWT or a Jira administrator's token), DELETE to
+ * remove (a token only).
+ */
+function accountListRoutes(
+  pattern: RegExp,
+  o: {
+    find: (ctx: RouteContext) => Set<string> | Reply;
+    experimental: boolean;
+    beforeRemove?: (ctx: RouteContext) => Reply | undefined;
+  },
+): Route[] {
+  const change = (method: 'POST' | 'DELETE'): Route => ({
+    method,
+    pattern,
+    access: method === 'POST' ? 'app-or-administer' : 'administer',
+    handle: (ctx) => {
+      if (method === 'DELETE' && o.experimental && !optedIn(ctx.headers)) return notOptedIn();
+      const set = o.find(ctx);
+      if (!(set instanceof Set)) return set;
+      const refused = method === 'DELETE' ? o.beforeRemove?.(ctx) : undefined;
+      if (refused) return refused;
+      const ids = accountIdsOf(ctx.body, ctx.state);
+      if (!Array.isArray(ids)) return ids;
+      for (const id of ids)
+        if (method === 'POST') set.add(id);
+        else set.delete(id);
+      return ok(undefined, 204);
+    },
+  });
+  return [
+    {
+      method: 'GET',
+      pattern,
+      access: 'read',
+      handle: (ctx) => {
+        if (o.experimental && !optedIn(ctx.headers)) return notOptedIn();
+        const set = o.find(ctx);
+        if (!(set instanceof Set)) return set;
+        const all = [...set].map((id) => ctx.state.users.get(id)).filter((u) => u !== undefined);
+        return jsmPage(
+          all.map((u) => userJson(ctx.base, u)),
+          ctx.query,
+        );
+      },
+    },
+    change('POST'),
+    change('DELETE'),
+  ];
+}
