@@ -133,7 +133,8 @@ function presentPlanning(p: PlanningFacts | undefined) {
 /**
  * What the run has to say once rather than per user: why its read was not what was asked (full
  * instead of incremental, deletions scanned for), the plan's warnings (what it could not do), and
- * the profiles Jira would not update because their accounts are not managed.
+ * the profiles Jira would not update because their accounts are not managed, the withdrawals an
+ * open-access service desk refused.
  */
 function notesOf(r: RunRow): string[] {
   const notes = [
@@ -144,6 +145,11 @@ function notesOf(r: RunRow): string[] {
   if (unmanaged > 0)
     notes.push(
       `${unmanaged} account${unmanaged === 1 ? ' is' : 's are'} not managed by your organization: Jira keeps the display name, job title and department their owners set (claim the email domain in Atlassian Administration to manage them).`,
+    );
+  const open = r.counts.openAccessDesks ?? 0;
+  if (open > 0)
+    notes.push(
+      `${open} withdrawal${open === 1 ? ' was' : 's were'} refused by a service desk open to everyone (open access or public signup): JSM keeps no customer list there, so anyone can still use its portal. Restrict the desk's access in its project settings if that is not intended.`,
     );
   return notes;
 }

@@ -112,6 +112,10 @@ it('creates customers, gives portal access and organizations by group, withdraws
   expect(deskHas('3')).toEqual(['ann@corp.example', 'bob@corp.example']);
   const run = await lastRun();
   expect(run.counts).toMatchObject({ openAccessDesks: 1 });
+  const shown = (await api().get(`/api/v1/runs/${run.id}?limit=0`).set(admin()).expect(200)).body;
+  expect(shown.notes).toContainEqual(
+    expect.stringMatching(/^1 withdrawal was refused by a service desk open to everyone/),
+  );
   expect(await s.app.runs.operations(run.id, 'parked')).toEqual([]);
   // The experimental removal went with its opt-in header and the site-admin token.
   const removal = s.jira.calls.filter((x) => x.method === 'DELETE' && /\/servicedesk\/2\/customer$/.test(x.path));
