@@ -166,6 +166,32 @@ describe('full and incremental sync of the whole directory', () => {
     expect(writes()).toBe(writesBefore);
   });
 
+  it('a connection whose target is customers: Entra ID users become JSM customers with portal access by group, and a delta read withdraws what a leaver had', async () => {
+    const d = seedDirectory();
+    h.jira.state.serviceDesks.set('5', {
+      id: '5',
+      projectId: '1005',
+      projectKey: 'ENG',
+      projectName: 'Engineering help',
+      customers: new Set(),
+    });
+    const id = await h.createConnection({}, { name: 'Entra customers', target: 'customers' });
+    expect(
+      (await api.rules(id, { customers: { groups: [{ idpGroup: 'Engineering', serviceDesks: ['5'] }] } })).status,
+    ).toBe(200);
+    const run = await h.syncAndWait(id, { mode: 'full' });
+    expect(run).toMatchObject({ status: 'succeeded', counts: { customersCreated: 3, accessGrants: 1 } });
+    const onDesk = () =>
+      [...h.jira.state.serviceDesks.get('5')!.customers].map((a) => h.jira.state.users.get(a)?.emailAddress).sort();
+    expect(onDesk()).toEqual(['ann@contoso.com', 'bob@contoso.com']);
+    expect(jiraUser('carl@contoso.com')).toMatchObject({ accountType: 'customer', products: [] });
+
+    h.entra.removeMember(d.eng.id, d.bob.id as string);
+    const inc = await h.syncAndWait(id);
+    expect(inc).toMatchObject({ status: 'succeeded', progress: { read: { mode: 'incremental' } } });
+    expect(onDesk()).toEqual(['ann@contoso.com']);
+  });
+
   it('a scheduled delta read plans only what it changed, from the Jira state the app knows: no Jira reads; a renamed group plans everyone', async () => {
     const d = seedDirectory();
     const id = await h.createConnection({ scheduleMinutes: 15 });
