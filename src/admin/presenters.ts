@@ -224,7 +224,7 @@ function about(op: Operation, names?: Names) {
   const accountId = 'accountId' in op ? op.accountId : null;
   const known =
     (userId ? names?.users.get(userId) : undefined) ?? (accountId ? names?.accounts.get(accountId) : undefined);
-  const email = op.kind === 'ensureUser' ? op.email : (known?.email ?? null);
+  const email = op.kind === 'ensureUser' || op.kind === 'ensureCustomer' ? op.email : (known?.email ?? null);
   return {
     user:
       userId || accountId
@@ -232,7 +232,8 @@ function about(op: Operation, names?: Names) {
             id: userId,
             accountId,
             email,
-            displayName: op.kind === 'ensureUser' ? op.displayName : (known?.displayName ?? null),
+            displayName:
+              op.kind === 'ensureUser' || op.kind === 'ensureCustomer' ? op.displayName : (known?.displayName ?? null),
           }
         : null,
     group:
@@ -295,5 +296,13 @@ function presentDetails(op: Operation) {
         mode: op.mode,
         removedGroups: op.removedGroups,
       };
+    case 'ensureCustomer':
+      return { kind: op.kind, userId: op.userId, email: op.email, displayName: op.displayName, create: op.create };
+    case 'grantAccess':
+      return { kind: op.kind, target: op.target, targetId: op.targetId, userIds: op.userIds };
+    case 'revokeAccess':
+      return { kind: op.kind, target: op.target, targetId: op.targetId, accountIds: op.accountIds };
+    default:
+      return { kind: op.kind };
   }
 }

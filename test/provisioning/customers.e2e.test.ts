@@ -134,6 +134,14 @@ it('a dry run shows the customer plan and changes nothing', async () => {
   expect(res.status).toBe(200);
   const kinds = (res.body.plan?.operations ?? res.body.operations ?? []).map((o: { kind: string }) => o.kind);
   expect(kinds).toEqual(['ensureCustomer', 'grantAccess', 'grantAccess']);
+  expect(res.body.operations[0]).toMatchObject({
+    user: { email: 'dee@corp.example', displayName: 'DEE' },
+    details: { kind: 'ensureCustomer', create: true },
+  });
+  expect(res.body.operations[1]).toMatchObject({
+    subject: 'desk:1',
+    details: { kind: 'grantAccess', target: 'desk', targetId: '1', userIds: [expect.any(String)] },
+  });
   expect(accountOf('dee')).toBeUndefined();
 });
 
