@@ -144,9 +144,9 @@ export function coerceSimple(def: AttrDef, value: unknown, where: string): Json 
         throw invalidValue(`"${where}" must be an xsd:dateTime string.`);
       return value;
     default:
+      // RFC 7643 §2.3.1: a string is a JSON string; 42 or true where one belongs is refused, never stored as "42".
       if (typeof value === 'string') return value;
-      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-      throw invalidValue(`"${where}" must be a string.`);
+      throw invalidValue(`"${where}" must be a string, not ${JSON.stringify(value)}.`);
   }
 }
 

@@ -69,6 +69,9 @@ function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     else if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported')
       e = new ScimError(415, 'Unsupported body encoding.');
     else if (bp?.type) e = invalidSyntax('The request body could not be read.');
+    else if (err instanceof URIError || (err as { status?: number })?.status === 400)
+      // Express could not percent-decode a path parameter (`%ff`, `%E0%A4%A`): the URL is malformed, not our fault.
+      e = new ScimError(400, 'The URL has a malformed percent-encoding (each % must start a valid UTF-8 escape).');
     else {
       logger.error({ err, method: req.method, path: req.path }, 'SCIM request failed');
       e = new ScimError(500, 'Something went wrong on our side; it has been logged.');

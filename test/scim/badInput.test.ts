@@ -191,3 +191,29 @@ it('the NUL character, which Postgres cannot store → 400, never a 500', async 
     'invalidValue',
   );
 });
+
+it('a path with a malformed percent-encoding → 400 in SCIM format, for every verb', async () => {
+  for (const path of ['/Users/%00%ff', '/Users/%ff', '/Groups/%E0%A4%A', '/Users/%C0%AF']) {
+    expectError(await s.get(path), 400);
+    expectError(await s.del(path), 400);
+    expectError(await s.patch(path, patchBody()), 400);
+    expectError(await s.put(path, { userName: 'x@example.com' }), 400);
+  }
+});
+
+it('a number, a boolean, an object or an array where a string belongs → 400 invalidValue, never stored as text', async () => {
+  for (const extra of [
+    { userName: 42 },
+    { userName: true },
+    { userName: { x: 1 } },
+    { userName: ['a'] },
+    { userName: 'typed@example.com', displayName: 7 },
+    { userName: 'typed@example.com', emails: [{ value: 12, primary: true }] },
+  ]) {
+    const res = await s.post('/Users', extra);
+    expectError(res, 400, 'invalidValue');
+    expect(res.body.detail).toMatch(/must be a string/);
+  }
+  for (const name of ['42', 'true', 'typed@example.com'])
+    expect((await s.get(`/Users?filter=${encodeURIComponent(`userName eq "${name}"`)}`)).body.totalResults).toBe(0);
+});
