@@ -58,6 +58,7 @@ export async function startBenchWorld(env: Record<string, string> = {}): Promise
       AC_HOST_WHITELIST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       ATLASSIAN_API_URL: jira.url,
+      OUTBOUND_ALLOW: '127.0.0.0/8,::1/128', // the fake Entra ID and OpenLDAP listen on loopback
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

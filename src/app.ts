@@ -35,6 +35,7 @@ import { Executor } from './provisioning/executor/worker';
 import { JiraStateStore } from './provisioning/jiraStateStore';
 import { LinkRepository } from './provisioning/links';
 import { CustomerGrants } from './provisioning/customerGrants';
+import { AddressGuard } from './sources/outbound';
 import { ManagedMemberships } from './provisioning/managedMemberships';
 import { Outbox } from './provisioning/outbox';
 import { RunRepository } from './provisioning/runs';
@@ -168,6 +169,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     checkMs: config.sync.reconcileCheckMs,
   });
   const sourceState = new SourceStateRepository(sql);
+  const guard = new AddressGuard(config.outboundAllow);
   const entra = new EntraService({
     connections,
     box,
@@ -175,8 +177,9 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     state: sourceState,
     options: config.entra,
     logger,
+    guard,
   });
-  const ldap = new LdapService({ connections, state: sourceState, box, pull: new PullStore(sql), logger });
+  const ldap = new LdapService({ connections, state: sourceState, box, pull: new PullStore(sql), logger, guard });
   const sources = new PullSources({ entra, ldap });
   const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
   let stopRetention: (() => void) | undefined;

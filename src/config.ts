@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import JSON5 from 'json5';
 import { z } from 'zod';
@@ -82,7 +83,30 @@ const settingsSchema = z.object({
   ENTRA_TIMEOUT_MS: positiveInt.default(60_000),
   ENTRA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
+  OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((c) => c === '*' || isCidr(c)),
+      'must be CIDRs separated by commas (10.0.0.0/8, 127.0.0.1/32, fd00::/8), or *',
+    ),
 });
+
+/** "10.0.0.0/8", "127.0.0.1", "fd00::/8": an address with an optional prefix length that fits it. */
+function isCidr(c: string): boolean {
+  const [address, bits, extra] = c.split('/');
+  const family = net.isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 6 ? 128 : 32);
+}
 
 type Settings = z.infer<typeof settingsSchema>;
 
@@ -133,6 +157,8 @@ export interface Config {
     maxAttempts: number;
   };
   schedulerEnabled: boolean;
+  /** Private, loopback and link-local ranges the server may call at URLs a site admin typed (CIDRs, or "*"). */
+  outboundAllow: string[];
 }
 
 /** A configuration problem: start-up stops with this message, which names the variable. */
@@ -220,6 +246,7 @@ function toConfig(s: Settings): Config {
       maxAttempts: s.ENTRA_MAX_ATTEMPTS,
     },
     schedulerEnabled: s.SCHEDULER_ENABLED === 'true',
+    outboundAllow: s.OUTBOUND_ALLOW,
   });
 }
 

@@ -105,6 +105,29 @@ describe('Entra ID connections through the admin API', () => {
     ).toMatch(/Not found in the directory/);
     expect(h.app.logs.join('')).not.toContain(h.registration.secret);
   });
+
+  it("a custom cloud's URLs may not reach loopback, link-local or private addresses unless the operator allows them", async () => {
+    await h.close();
+    h = await startEntra({ OUTBOUND_ALLOW: '' }); // the fake Entra ID listens on loopback
+    const id = await h.createConnection();
+    const said = (await api.test(id)).body;
+    expect(said).toMatchObject({ ok: false });
+    expect(said.message).toMatch(
+      /(127\.0\.0\.1|localhost): (127\.0\.0\.1|::1) is a loopback address, which this server does not call unless its operator allows it \(OUTBOUND_ALLOW/,
+    );
+    // Loopback allowed (the fake's), cloud metadata typed as the Graph URL of a custom cloud: refused before any connection.
+    await h.close();
+    h = await startEntra();
+    const allowed = await h.createConnection();
+    h.entra.calls.length = 0;
+    const metadata = (await api.test(allowed, { entra: { cloud: 'custom', graphUrl: 'https://169.254.169.254' } }))
+      .body;
+    expect(metadata).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/169\.254\.169\.254 is a link-local address/),
+    });
+    expect(h.entra.calls).toEqual([]); // nothing reached the fake either
+  });
 });
 
 describe('full and incremental sync of the whole directory', () => {

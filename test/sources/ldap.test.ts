@@ -145,6 +145,28 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
     });
   });
 
+  it("a directory's URL may not reach loopback or private addresses unless the operator allows them: by address and by name", async () => {
+    await s.close();
+    s = await startScim('okta', { OUTBOUND_ALLOW: '' });
+    await s.storeSiteToken();
+    const port = new URL(slapd.url).port;
+    for (const [url, address] of [
+      [slapd.url, '127\\.0\\.0\\.1'],
+      [`ldap://localhost:${port}`, '(127\\.0\\.0\\.1|::1)'],
+      ['ldaps://10.20.30.40', '10\\.20\\.30\\.40'],
+    ]) {
+      const created = await s.adminApi('POST', '/connections', body({ urls: [url] }, { name: `guarded ${url}` }));
+      expect(created.status).toBe(201);
+      const said = (await s.adminApi('POST', `/connections/${created.body.id as string}/test`, {})).body;
+      expect(said).toMatchObject({ ok: false });
+      expect(said.message).toMatch(
+        new RegExp(
+          `was not called: .*${address} is a (loopback|private) address, which this server does not call unless its operator allows it \\(OUTBOUND_ALLOW`,
+        ),
+      );
+    }
+  });
+
   it('a sync reads the directory and the users and their groups (nested flattened) reach Jira', async () => {
     const id = (await s.adminApi('POST', '/connections', body())).body.id as string;
     expect(

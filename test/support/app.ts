@@ -42,6 +42,8 @@ export async function startTestApp(opts: {
     JIRA_BACKOFF_BASE_MS: '10',
     JIRA_BACKOFF_MAX_MS: '50',
     JIRA_TIMEOUT_MS: '2000',
+    // The fakes (Entra ID, OpenLDAP, Samba) listen on loopback, which a tenant's URL may not reach by default.
+    OUTBOUND_ALLOW: '127.0.0.0/8,::1/128',
     ...opts.env,
   });
   const logs: string[] = [];

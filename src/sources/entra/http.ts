@@ -1,6 +1,7 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import { backoffDelay, parseRetryAfter } from '../../backoff';
+import type { AddressGuard } from '../outbound';
 
 export interface HttpOptions {
   /** Extra trusted CA certificates (PEM). */
@@ -11,6 +12,8 @@ export interface HttpOptions {
   /** Longest wait honoured from one Retry-After, in ms. */
   maxRetryWaitMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Which addresses may be called (the authority and Graph URLs of a custom cloud are typed by the admin). */
+  guard?: AddressGuard;
   /** Told about each wait (for logs and progress). */
   onRetry?: (info: { url: string; status: number | string; waitMs: number; attempt: number }) => void;
 }
@@ -38,6 +41,7 @@ export class MicrosoftHttp {
       keepAlive: true,
       maxSockets: 16,
       ...(o.caPem ? { ca: [...tls.rootCertificates, o.caPem] } : {}),
+      ...(o.guard ? { lookup: o.guard.lookup } : {}),
     });
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
@@ -59,6 +63,7 @@ export class MicrosoftHttp {
       try {
         res = await this.once(method, url, headers, body);
       } catch (err) {
+        if ((err as { code?: string }).code === 'EADDRNOTALLOWED') throw err; // asking again changes nothing
         failure = err as Error;
       }
       if (res && (!retryStatus || !RETRY_STATUS.has(res.status))) return res;
@@ -87,6 +92,11 @@ export class MicrosoftHttp {
   }
 
   private once(method: string, url: string, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
+    try {
+      this.o.guard?.checkHost(new URL(url).hostname);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     return new Promise((resolve, reject) => {
       const req = https.request(
         url,

@@ -5,6 +5,7 @@ import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
 import type { Logger } from '../../logger';
 import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
+import { OutboundRefused, type AddressGuard } from '../outbound';
 import type { SourceStateRepository } from '../state';
 import { explainEntraError, isEntraError } from './errors';
 import { GraphClient, GraphError, MicrosoftHttp, type GraphOptions } from './graph';
@@ -20,6 +21,8 @@ export interface EntraDeps {
   state: SourceStateRepository;
   options: Config['entra'];
   logger: Logger;
+  /** Which addresses a connection's URLs may reach (a custom cloud's are typed by the admin). */
+  guard: AddressGuard;
 }
 
 export type TestResult = { ok: true; message: string; sampleUser: string | null } | { ok: false; message: string };
@@ -56,6 +59,7 @@ export class EntraService implements PullSource {
       caPem: d.options.caPem,
       timeoutMs: d.options.timeoutMs,
       maxAttempts: d.options.maxAttempts,
+      guard: d.guard,
       onRetry,
     });
     this.graphOptions = { retries: d.options.maxAttempts - 1, onRetry };
@@ -88,6 +92,7 @@ export class EntraService implements PullSource {
   /** Acquires a token and reads one user: ok, or one line saying what to fix. */
   async test(settings: EntraSettings, client: GraphClient): Promise<TestResult> {
     try {
+      await this.reachable(settings);
       await client.token();
       const scope = settings.scope;
       if (scope.kind === 'groups')
@@ -114,6 +119,7 @@ export class EntraService implements PullSource {
       const settings = this.settingsOf(c);
       const client = await this.clientFor(c, settings);
       try {
+        await this.reachable(settings);
         const read = new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p }));
         await read.run(mode);
         return { changes: read.changes() };
@@ -131,6 +137,7 @@ export class EntraService implements PullSource {
     const settings = this.settingsOf(c);
     const client = await this.clientFor(c, settings);
     try {
+      await this.reachable(settings);
       return await this.pullOne(c, settings, client, email);
     } catch (err) {
       throw this.failure(settings, err);
@@ -203,12 +210,19 @@ export class EntraService implements PullSource {
     return client;
   }
 
+  /** The cloud's authority and Graph hosts may be called (a custom cloud's are typed by the admin): OutboundRefused if not. */
+  private async reachable(settings: EntraSettings): Promise<void> {
+    const { authority, graphUrl } = endpointsOf(settings);
+    for (const url of [authority, graphUrl]) await this.d.guard.checkName(new URL(url).hostname);
+  }
+
   /**
    * What a failure talking to Microsoft means for the admin, as a PullFailed with one line saying
    * what to fix; anything else (our own bug) is rethrown as it is.
    */
   private failure(settings: EntraSettings, err: unknown): PullFailed {
     if (err instanceof PullFailed) return err;
+    if (err instanceof OutboundRefused) return new PullFailed(`Not called: ${err.message}.`);
     if (!isEntraError(err)) throw err;
     const { authority, graphUrl } = endpointsOf(settings);
     if (!(err instanceof GraphError)) this.d.logger.warn({ err }, 'Entra ID request failed');

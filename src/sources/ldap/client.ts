@@ -1,3 +1,5 @@
+import type net from 'node:net';
+import tls, { connect as tlsConnect } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
 import {
   Client,
@@ -13,6 +15,7 @@ import {
   type Entry,
   type SearchOptions,
 } from 'ldapts';
+import type { AddressGuard } from '../outbound';
 import { PullFailed } from '../source';
 import type { LdapSettings } from './settings';
 
@@ -109,7 +112,11 @@ const UNREACHABLE = new Set([
  * with StartTLS when asked, verifies the certificate (unless the admin turned that off) and binds.
  * Every failure is a PullFailed whose message says what to fix.
  */
-export async function openSession(s: LdapSettings, password: string | null): Promise<LdapSession> {
+export async function openSession(
+  s: LdapSettings,
+  password: string | null,
+  guard?: AddressGuard,
+): Promise<LdapSession> {
   let last: unknown;
   for (const url of s.urls) {
     const host = new URL(url).hostname;
@@ -125,6 +132,15 @@ export async function openSession(s: LdapSettings, password: string | null): Pro
       connectTimeout: s.connectTimeoutMs,
       strictDN: false,
       ...(secure ? { tlsOptions } : {}),
+      // Where the URL may go: checked on the address connected to, after DNS (private ranges only if allowed).
+      ...(guard
+        ? {
+            createConnection: ((port: number, host: string) => guard.connect(port, host)) as typeof net.connect,
+            // StartTLS upgrades the socket already connected (one options argument): nothing new to check.
+            createSecureConnection: ((port: number | ConnectionOptions, host: string, o?: ConnectionOptions) =>
+              typeof port === 'object' ? tlsConnect(port) : guard.connectTls(port, host, o)) as typeof tls.connect,
+          }
+        : {}),
     });
     try {
       if (!secure && s.startTls) await client.startTLS(tlsOptions);
@@ -190,6 +206,7 @@ export function explainLdapError(
     return `${where} did not let ${ctx.bindName ?? 'an anonymous bind'} read ${ctx.baseDn ?? 'the directory'}: bind with an account that may read users and groups.`;
   if (/certificate|self[- ]signed|unable to verify|CERT_|ERR_TLS/i.test(`${code ?? ''} ${message}`))
     return `${where}'s TLS certificate is not trusted (${message}): paste the CA certificate that signed it, or check that the URL's host name is the one in the certificate.`;
+  if (code === 'EADDRNOTALLOWED') return `${where} was not called: ${message}.`;
   if (code === 'ECONNREFUSED')
     return `${where} refused the connection: is the directory server running, and is the port right (389 for ldap://, 636 for ldaps://)?`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${where} was not found: check the server's host name.`;

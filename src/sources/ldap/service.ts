@@ -3,6 +3,7 @@ import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
 import type { Logger } from '../../logger';
 import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
+import type { AddressGuard } from '../outbound';
 import type { SourceStateRepository } from '../state';
 import { LdapRead, type LdapCursor } from './incremental';
 import { escapeValue, explainLdapError, openSession, type LdapEntry, type LdapSession } from './client';
@@ -15,6 +16,8 @@ export interface LdapDeps {
   box: SecretBox;
   pull: PullStore;
   logger: Logger;
+  /** Which addresses the directory's URLs may reach (private ranges only when the operator allows them). */
+  guard: AddressGuard;
 }
 
 /** What Test Sync shows of one directory user: the entry as the directory returns it, and what a read makes of it. */
@@ -78,7 +81,7 @@ export class LdapService implements PullSource {
     let session: LdapSession | undefined;
     let base = s.users.baseDn;
     try {
-      session = await openSession(s, password);
+      session = await openSession(s, password, this.d.guard);
       let users = 0;
       let sampleUser: string | null = null;
       for await (const page of session.pages(s.users.baseDn, {
@@ -120,7 +123,7 @@ export class LdapService implements PullSource {
   pull(c: Connection, mode: PullMode): Pull {
     return async (report) => {
       const s = this.settingsOf(c);
-      const session = await openSession(s, await this.passwordOf(c));
+      const session = await openSession(s, await this.passwordOf(c), this.d.guard);
       try {
         const read = new LdapRead(c.id, s, session, this.d.pull, (p) => report({ ...p }));
         const next = await read.read(mode, await this.d.state.cursor<LdapCursor>(c.id));
@@ -140,7 +143,7 @@ export class LdapService implements PullSource {
    */
   async pullUser(c: Connection, email: string): Promise<'pulled' | 'absent'> {
     const s = this.settingsOf(c);
-    const session = await openSession(s, await this.passwordOf(c));
+    const session = await openSession(s, await this.passwordOf(c), this.d.guard);
     try {
       const matches = await session.find(s.users.baseDn, {
         scope: s.users.scope,
@@ -199,7 +202,7 @@ export class LdapService implements PullSource {
     candidate?: { settings: LdapSettings; password: string | null },
   ): Promise<LdapUserProbe> {
     const s = candidate?.settings ?? this.settingsOf(c);
-    const session = await openSession(s, candidate ? candidate.password : await this.passwordOf(c));
+    const session = await openSession(s, candidate ? candidate.password : await this.passwordOf(c), this.d.guard);
     try {
       const byName = `(${s.attributes.userName}=${escapeValue(username)})`;
       const binary = [
