@@ -28,13 +28,7 @@ async function main(): Promise<void> {
       ['2', 'IT'],
       ['3', 'HR'],
     ])
-      jira.state.serviceDesks.set(id, {
-        id,
-        projectId: `100${id}`,
-        projectKey: key,
-        projectName: key,
-        customers: new Set(),
-      });
+      jira.state.addServiceDesk(id, key, key);
     const conn = (
       await request(base)
         .post('/api/v1/connections')

@@ -264,13 +264,7 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
         ['1', 'HELP', 'Help desk'],
         ['2', 'IT', 'IT support'],
       ])
-        s.jira.state.serviceDesks.set(id, {
-          id,
-          projectId: `10${id}`,
-          projectKey: key,
-          projectName: name,
-          customers: new Set(),
-        });
+        s.jira.state.addServiceDesk(id, key, name);
       s.jira.state.organizations.set('10', { id: '10', name: 'Contractors Ltd', members: new Set() });
       await open('/new');
       await page.getByRole('link', { name: /Okta/ }).click();

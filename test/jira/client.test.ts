@@ -147,13 +147,7 @@ describe('transports', () => {
 
   it("sends JSM's experimental opt-in header where Jira needs it; the fake does not process the call without", async () => {
     await storeToken();
-    jira.state.serviceDesks.set('1', {
-      id: '1',
-      projectId: '10',
-      projectKey: 'HELP',
-      projectName: 'Help',
-      customers: new Set(),
-    });
+    jira.state.addServiceDesk('1', 'HELP', 'Help');
     const cust = jira.state.addUser({ emailAddress: 'c@example.com', accountType: 'customer', products: [] });
     await client().addCustomersToServiceDesk('1', [cust.accountId]);
     expect((await client().serviceDeskCustomers('1')).values).toEqual([

@@ -14,15 +14,7 @@ let c: { id: string; base: string; token: string };
 beforeEach(async () => {
   s = await startScim('okta');
   c = await s.newConnection('Customers', 'okta', 'customers');
-  const desk = (id: string, key: string, openAccess = false) =>
-    s.jira.state.serviceDesks.set(id, {
-      id,
-      projectId: `100${id}`,
-      projectKey: key,
-      projectName: key,
-      customers: new Set(),
-      openAccess,
-    });
+  const desk = (id: string, key: string, openAccess = false) => s.jira.state.addServiceDesk(id, key, key, openAccess);
   desk('1', 'HELP');
   desk('2', 'IT');
   desk('3', 'PUB', true);

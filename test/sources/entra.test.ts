@@ -191,13 +191,7 @@ describe('full and incremental sync of the whole directory', () => {
 
   it('a connection whose target is customers: Entra ID users become JSM customers with portal access by group, and a delta read withdraws what a leaver had', async () => {
     const d = seedDirectory();
-    h.jira.state.serviceDesks.set('5', {
-      id: '5',
-      projectId: '1005',
-      projectKey: 'ENG',
-      projectName: 'Engineering help',
-      customers: new Set(),
-    });
+    h.jira.state.addServiceDesk('5', 'ENG', 'Engineering help');
     const id = await h.createConnection({}, { name: 'Entra customers', target: 'customers' });
     expect(
       (await api.rules(id, { customers: { groups: [{ idpGroup: 'Engineering', serviceDesks: ['5'] }] } })).status,

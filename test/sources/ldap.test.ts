@@ -192,13 +192,7 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
   });
 
   it('an LDAP connection whose target is customers: the directory users become JSM customers with portal access by group (nested included)', async () => {
-    s.jira.state.serviceDesks.set('7', {
-      id: '7',
-      projectId: '1007',
-      projectKey: 'SUP',
-      projectName: 'Support',
-      customers: new Set(),
-    });
+    s.jira.state.addServiceDesk('7', 'SUP', 'Support');
     s.jira.state.organizations.set('70', { id: '70', name: 'Engineers', members: new Set() });
     const created = await s.adminApi('POST', '/connections', body({}, { name: 'Acme customers', target: 'customers' }));
     expect(created).toMatchObject({ status: 201, body: { target: 'customers' } });

@@ -83,6 +83,11 @@ export class FakeJiraState {
     return user && user.emailAddress.toLowerCase() === email.toLowerCase() ? user : undefined;
   }
 
+  /** A JSM service desk (its project key and name), with no customers yet; `openAccess`: anyone may use its portal. */
+  addServiceDesk(id: string, projectKey: string, projectName = projectKey, openAccess = false): void {
+    this.serviceDesks.set(id, { id, projectId: `100${id}`, projectKey, projectName, customers: new Set(), openAccess });
+  }
+
   groupByName(name: string): FakeGroup | undefined {
     const n = name.toLowerCase();
     return [...this.groups.values()].find((g) => g.name.toLowerCase() === n);
