@@ -12,7 +12,8 @@ import type { RunRepository } from '../../provisioning/runs';
 import { startManualSync } from '../../jobs/manual';
 import { AppError, notFound } from '../../http/errors';
 import type { PullSources } from '../../sources/source';
-import { presentOperation, presentPlanned, presentRun, whoOf } from '../presenters';
+import { presentOperation, presentPlanned, whoOf } from '../presentOperations';
+import { presentRun } from '../presenters';
 import type { LinkRepository, Names } from '../../provisioning/links';
 import type { Operation } from '../../provisioning/plan';
 
