@@ -5,7 +5,10 @@ export function createSequelize(url: string, poolMax = 10): Sequelize {
   return new Sequelize(url, {
     dialect: 'postgres',
     logging: false,
-    pool: { max: poolMax, min: 0, idle: 10_000, acquire: 30_000 },
+    // Bounded waits while Postgres is away: a connection attempt gives up after 5 s, a request
+    // waiting for a pooled connection after 10 s (then 503 with Retry-After, see unavailable.ts).
+    pool: { max: poolMax, min: 0, idle: 10_000, acquire: 10_000 },
+    dialectOptions: { connectionTimeoutMillis: 5_000, keepAlive: true },
     define: { underscored: true, timestamps: true },
   });
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type { ZodError } from 'zod';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logger';
 
 /** An error with a stable code and HTTP status, rendered as `{error, message}` on the admin API. */
@@ -50,6 +51,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     const e = toAppError(err);
     if (e.status >= 500 && e.code === 'internal') logger.error({ err, path: req.path }, 'unhandled error');
+    if (e.code === 'database_unavailable') {
+      logger.warn({ err: (err as Error).message, path: req.path }, 'database unavailable');
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
+    }
     res.status(e.status).json({ error: e.code, message: e.message, ...(e.details ?? {}) });
   };
 }
@@ -63,6 +68,12 @@ function toAppError(err: unknown): AppError {
     return new AppError(400, 'malformed_json', 'The request body is not valid JSON.');
   if (bp?.type && bp.status && bp.status < 500)
     return new AppError(bp.status, 'invalid_request', 'The request body could not be read.');
+  if (isDatabaseUnavailable(err))
+    return new AppError(
+      503,
+      'database_unavailable',
+      'The database is unavailable for a moment; nothing was changed. Try again shortly.',
+    );
   // atlassian-connect-express hands its authentication failures on as {code, message}.
   const ace = err as AceAuthError;
   if (typeof ace?.code === 'number' && ace.code >= 400 && ace.code < 500) return unauthorized(ace.message ?? undefined);

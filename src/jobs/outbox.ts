@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { ConnectionRepository } from '../db/connections';
+import { BackgroundFailures } from '../db/unavailable';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { Outbox } from '../provisioning/outbox';
@@ -22,12 +23,19 @@ export interface OutboxTriggerDeps {
  */
 export class OutboxTrigger {
   private timer: NodeJS.Timeout | undefined;
+  private readonly failures: BackgroundFailures;
 
-  constructor(private readonly d: OutboxTriggerDeps) {}
+  constructor(private readonly d: OutboxTriggerDeps) {
+    this.failures = new BackgroundFailures(d.logger);
+  }
 
   start(): void {
     this.timer = setInterval(
-      () => void this.drain().catch((err) => this.d.logger.error({ err }, 'outbox check failed')),
+      () =>
+        void this.drain().then(
+          () => this.failures.succeeded('outbox check'),
+          (err) => this.failures.failed('outbox check', err),
+        ),
       this.d.options.pollMs,
     );
     this.timer.unref();

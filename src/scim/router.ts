@@ -1,5 +1,6 @@
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Sequelize } from 'sequelize';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../db/unavailable';
 import type { GroupStore } from '../directory/groups';
 import type { UserStore } from '../directory/users';
 import type { Logger } from '../logger';
@@ -72,7 +73,12 @@ function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     else if (err instanceof URIError || (err as { status?: number })?.status === 400)
       // Express could not percent-decode a path parameter (`%ff`, `%E0%A4%A`): the URL is malformed, not our fault.
       e = new ScimError(400, 'The URL has a malformed percent-encoding (each % must start a valid UTF-8 escape).');
-    else {
+    else if (isDatabaseUnavailable(err)) {
+      // Nothing was committed: the IdP sends it again when told to (RFC 7644 §3.12 allows any HTTP status).
+      logger.warn({ err: (err as Error).message, method: req.method, path: req.path }, 'database unavailable');
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
+      e = new ScimError(503, 'The database is unavailable for a moment; nothing was changed. Try again shortly.');
+    } else {
       logger.error({ err, method: req.method, path: req.path }, 'SCIM request failed');
       e = new ScimError(500, 'Something went wrong on our side; it has been logged.');
     }

@@ -4,6 +4,7 @@ import type { Clock } from '../../clock';
 import type { Config } from '../../config';
 import { JiraError } from '../../jira/errors';
 import type { JiraClientFactory } from '../../jira/factory';
+import { BackgroundFailures, isDatabaseUnavailable } from '../../db/unavailable';
 import type { Logger } from '../../logger';
 import type { LinkRepository } from '../links';
 import type { JiraStateStore } from '../jiraStateStore';
@@ -44,8 +45,11 @@ export class Executor {
   private again = false;
   private active = 0;
   private readonly groupIds = new GroupIds();
+  private readonly failures: BackgroundFailures;
 
-  constructor(private readonly d: ExecutorDeps) {}
+  constructor(private readonly d: ExecutorDeps) {
+    this.failures = new BackgroundFailures(d.logger);
+  }
 
   /** Polls for ready operations (another instance's, retries that came due) every SYNC_POLL_MS. */
   start(): void {
@@ -120,18 +124,29 @@ export class Executor {
       for (const run of await this.d.runs.closeFinishedRuns()) {
         this.d.logger.info({ runId: run.id, status: run.status, counts: run.counts }, 'sync run finished');
       }
+      this.failures.succeeded('sync worker');
     } catch (err) {
-      this.d.logger.error({ err }, 'sync worker failed');
+      this.failures.failed('sync worker', err);
     }
   }
 
+  /**
+   * Applies one operation and records how it ended. Never rejects: when even the record cannot be
+   * written (the database went away), the operation stays claimed and its lease hands it back to
+   * the queue (SYNC_LEASE_MS), to be applied again, idempotently.
+   */
   private async apply(op: StoredOperation): Promise<void> {
     this.active++;
     try {
-      const outcome = await applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d, this.groupIds);
+      let outcome: Awaited<ReturnType<typeof applyOperation>>;
+      try {
+        outcome = await applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d, this.groupIds);
+      } catch (err) {
+        return await this.failed(op, err);
+      }
       await this.d.queue.finish(op, 'done', outcome, null);
     } catch (err) {
-      await this.failed(op, err);
+      this.failures.failed('sync worker', err);
     } finally {
       this.active--;
     }
@@ -164,6 +179,8 @@ export class Executor {
       const reason = err.retryable ? `gave up after ${op.attempts} attempts: ${err.message}` : err.message;
       return queue.finish(op, 'parked', null, reason);
     }
+    // Jira's answer was not recorded (the database went away mid-operation): try again, never park.
+    if (isDatabaseUnavailable(err)) return queue.retryLater(op, 1000, 'the database was unavailable');
     this.d.logger.error({ err, opId: op.id, kind: op.kind }, 'sync operation failed unexpectedly');
     return queue.finish(op, 'parked', null, `internal error: ${(err as Error)?.message ?? String(err)}`);
   }
