@@ -47,6 +47,7 @@ export class ScimLoad {
   private readonly extra: string[] = [];
   private running = false;
   private workers: Array<Promise<void>> = [];
+  private round = 0;
 
   constructor(
     private readonly target: ScimTarget,
@@ -63,13 +64,20 @@ export class ScimLoad {
 
   start(): void {
     this.running = true;
-    ScimLoad.running.push(this);
+    if (!ScimLoad.running.includes(this)) ScimLoad.running.push(this);
+    this.round++;
     this.workers = Array.from({ length: this.clients }, (_, c) => this.client(c));
   }
 
   async stop(): Promise<void> {
     this.running = false;
     ScimLoad.running.splice(ScimLoad.running.indexOf(this) >>> 0, 1);
+    await Promise.all(this.workers);
+  }
+
+  /** Stops sending for now (start() sends again, with new names). */
+  async pause(): Promise<void> {
+    this.running = false;
     await Promise.all(this.workers);
   }
 
@@ -99,7 +107,7 @@ export class ScimLoad {
 
   private async client(c: number): Promise<void> {
     for (let n = 0; this.running; n++) {
-      const name = `u-${this.tag}-${c}-${n}@load.example`;
+      const name = `u-${this.tag}-${this.round}-${c}-${n}@load.example`;
       const answer = await scimCall(this.target, 'POST', '/Users', ScimLoad.user(name));
       this.answers.push({ ...answer, name });
       if (answer.status !== 201) await new Promise((r) => setTimeout(r, 100));
