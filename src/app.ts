@@ -38,6 +38,7 @@ import { CustomerGrants } from './provisioning/customerGrants';
 import { AddressGuard } from './sources/outbound';
 import { ManagedMemberships } from './provisioning/managedMemberships';
 import { Outbox } from './provisioning/outbox';
+import { ParkedOperations } from './provisioning/retryParked';
 import { RunRepository } from './provisioning/runs';
 import { SnapshotReader } from './directory/snapshot';
 import { OutboxTrigger } from './jobs/outbox';
@@ -231,6 +232,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       localBaseUrl: config.localBaseUrl,
       engine,
       runs,
+      parked: new ParkedOperations(sql),
       links,
       outbox: outboxStore,
       entra,
@@ -241,6 +243,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
         tokens.forget(id);
         void scheduler.refresh(id);
       },
+      logger,
     });
   // The same admin API under both hosts: Connect's context JWT, or Forge's invokeRemote (its invocation token).
   app.use('/api/v1', adminApi(requireContextJwt(addon)));

@@ -46,6 +46,9 @@ import { putSiteCredentialsSchema } from './siteCredentials/schema';
 import { validateBody, validateQuery } from './validate';
 import { jsmPageQuerySchema, listJsmOrganizations, listServiceDesks } from './jsm/handlers';
 import { wakeSite } from '../jobs/wake';
+import type { ParkedOperations } from '../provisioning/retryParked';
+import type { Logger } from '../logger';
+import { retryParked } from './sync/retry';
 
 export interface AdminApiDeps {
   /** The host's authentication of an API call (Connect: the context JWT); it leaves the request's context. */
@@ -58,6 +61,7 @@ export interface AdminApiDeps {
   localBaseUrl: string;
   engine: ProvisioningEngine;
   runs: RunRepository;
+  parked: ParkedOperations;
   links: LinkRepository;
   outbox: Outbox;
   entra: EntraService;
@@ -65,6 +69,7 @@ export interface AdminApiDeps {
   sources: PullSources;
   sourceState: SourceStateRepository;
   onConnectionChanged: (id: string) => void;
+  logger: Logger;
 }
 
 /** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
@@ -96,6 +101,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.post('/connections/:id/sync', validateBody(syncBodySchema), startSync(deps));
   router.get('/connections/:id/runs', listRuns(deps));
   router.get('/runs/:id', validateQuery(runQuerySchema), getRun(deps));
+  router.post('/runs/:id/retry', retryParked(deps));
   router.get('/jsm/service-desks', validateQuery(jsmPageQuerySchema), listServiceDesks(deps));
   router.get('/jsm/organizations', validateQuery(jsmPageQuerySchema), listJsmOrganizations(deps));
 

@@ -374,6 +374,40 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       await shot('run');
     }));
 
+  it('a run with parked operations says so on its page, and "Retry parked operations" puts them back', () =>
+    scenario('retry-parked', async () => {
+      // Jira refuses two creations outright: they park at once, with Jira's words.
+      const refusal = { status: 400, body: { errorMessages: ['Jira is read-only for maintenance.'], errors: {} } };
+      s.jira.failNextOn('/rest/api/3/user', refusal, refusal);
+      await s.post('/Users', entraUser('gil'));
+      await s.post('/Users', entraUser('hal'));
+      await s.settle();
+      const [run] = (await s.adminApi('GET', `/connections/${s.connectionId}/runs`)).body.runs;
+      expect(run).toMatchObject({ status: 'partial', counts: { failed: 2 } });
+
+      await open(`/run/${run.id}?status=parked`);
+      await page.getByText('2 operation(s) parked', { exact: true }).waitFor();
+      await page
+        .locator('#operations tbody tr')
+        .getByText(/read-only for maintenance/)
+        .first()
+        .waitFor();
+      await shot('retry-parked');
+      await page.getByRole('button', { name: 'Retry parked operations' }).click();
+      const bar = page.getByRole('progressbar', { name: 'Sync progress' });
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await page.waitForTimeout(100))
+        if ((await bar.getAttribute('data-status')) === 'succeeded') break;
+      expect(await bar.getAttribute('data-status')).toBe('succeeded');
+      expect(
+        [...s.jira.state.users.values()]
+          .map((u) => u.emailAddress)
+          .filter((e) => /^(gil|hal)@/.test(e))
+          .sort(),
+      ).toEqual(['gil@contoso.com', 'hal@contoso.com']);
+      // A second retry has nothing to put back (the API says so; the button is gone with the parked operations).
+      expect((await s.adminApi('POST', `/runs/${run.id}/retry`)).body.error).toBe('nothing_to_retry');
+    }));
+
   it('says what blocks work: no site-admin token, held changes; forms are labelled and keyboard reachable at iframe width', () =>
     scenario('banners', async () => {
       await s.app.db.sequelize.query('DELETE FROM site_credentials');

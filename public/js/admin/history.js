@@ -212,6 +212,9 @@ export function viewRun(id, query, mount) {
         h('p', {}, h('a', { href: '#/c/' + run.connectionId + '/history', text: '← Sync history' })),
         h('h2', { text: 'Run of ' + when(run.startedAt) }),
         progressPanel(run),
+        retryPanel(run, function () {
+          return viewRun(id, query, mount);
+        }),
         (run.notes || []).length
           ? h(
               'div',
@@ -271,4 +274,32 @@ export function viewRun(id, query, mount) {
           }, 1500),
         );
     });
+}
+
+/**
+ * A finished run with parked operations: what to do, and a button that puts them back once what they
+ * waited for is fixed (Jira is back, a credential saved). Operations a later sync planned again stay.
+ */
+function retryPanel(run, reload) {
+  if (run.status === 'running' || !run.counts.failed) return null;
+  var outcome = h('div', { id: 'retry-outcome' });
+  var b = button('Retry parked operations', {
+    id: 'retry-parked',
+    class: 'aui-button aui-button-primary',
+    onclick: function () {
+      b.disabled = true;
+      api('POST', '/runs/' + run.id + '/retry').then(function (r) {
+        if (r.ok) return reload();
+        b.disabled = false;
+        outcome.textContent = '';
+        append(outcome, message('error', 'Nothing was put back', r.data.message));
+      });
+    },
+  });
+  return message(
+    'warning',
+    run.counts.failed + ' operation(s) parked',
+    'Each says why below (filter on "Parked"). Once the cause is fixed — Jira is reachable again, a missing credential is saved — put them back to be applied; the run then continues.',
+    h('div', {}, h('p', {}, b), outcome),
+  );
 }
