@@ -88,6 +88,23 @@ export class OutboundRefused extends Error {
   }
 }
 
+/**
+ * A redirect from a server at a tenant-typed URL, never followed: a redirect could lead the server
+ * anywhere, and the URL the admin typed is the one that must answer.
+ */
+export class RedirectRefused extends Error {
+  readonly code = 'EREDIRECTREFUSED';
+  constructor(host: string, location: string) {
+    let to = location;
+    try {
+      to = new URL(location, `https://${host}`).host;
+    } catch {
+      /* a malformed Location: named as it is */
+    }
+    super(`${host} answered with a redirect (to ${to}), which this server does not follow: the URL must answer itself`);
+  }
+}
+
 /** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:10.0.0.1), if it is one. */
 function mappedV4(address: string): string | undefined {
   const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);

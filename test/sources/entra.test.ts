@@ -127,6 +127,19 @@ describe('Entra ID connections through the admin API', () => {
       message: expect.stringMatching(/169\.254\.169\.254 is a link-local address/),
     });
     expect(h.entra.calls).toEqual([]); // nothing reached the fake either
+
+    // A redirect is not a way around it: neither the token endpoint's nor Graph's 302 is followed.
+    for (const [target, location] of [
+      ['token', 'https://169.254.169.254/latest/meta-data/iam/security-credentials/'],
+      ['graph', 'https://10.0.0.5/v1.0/users'],
+    ] as const) {
+      h.entra.redirectNext(target, location);
+      const redirected = (await api.test(allowed)).body;
+      expect(redirected).toEqual({
+        ok: false,
+        message: `Not followed: ${new URL(h.entra.url).host} answered with a redirect (to ${new URL(location).host}), which this server does not follow: the URL must answer itself.`,
+      });
+    }
   });
 });
 

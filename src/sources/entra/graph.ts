@@ -14,6 +14,7 @@ import {
   type PageCollection,
 } from '@microsoft/microsoft-graph-client';
 import { MicrosoftHttp, type HttpOptions } from './http';
+import { OutboundRefused, RedirectRefused } from '../outbound';
 import {
   FOREIGN_LINK,
   HttpsTransport,
@@ -44,6 +45,9 @@ export class GraphError extends Error {
 
 /** msal's network client: our HTTPS (extra CA, keep-alive) with Retry-After on the token endpoint, which msal does not retry itself. */
 class MsalNetwork implements INetworkModule {
+  /** A call our policy refused (an address, a redirect): msal reports it as a failed discovery, so it is kept to be said as it is. */
+  refused?: Error;
+
   constructor(private readonly http: MicrosoftHttp) {}
 
   sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
@@ -59,7 +63,13 @@ class MsalNetwork implements INetworkModule {
     url: string,
     options?: NetworkRequestOptions,
   ): Promise<NetworkResponse<T>> {
-    const res = await this.http.request(method, url, options?.headers ?? {}, options?.body);
+    let res;
+    try {
+      res = await this.http.request(method, url, options?.headers ?? {}, options?.body);
+    } catch (err) {
+      if (err instanceof OutboundRefused || err instanceof RedirectRefused) this.refused = err;
+      throw err;
+    }
     let body: unknown;
     try {
       body = JSON.parse(res.text);
@@ -99,16 +109,18 @@ export interface GraphOptions {
  */
 export class GraphClient {
   private readonly msal: ConfidentialClientApplication;
+  private readonly network: MsalNetwork;
   private readonly client: Client;
   private readonly scope: string;
 
   constructor(settings: EntraSettings, clientSecret: string, http: MicrosoftHttp, options: GraphOptions) {
     const { authority, graphUrl } = endpointsOf(settings);
     this.scope = `${graphUrl}/.default`;
+    this.network = new MsalNetwork(http);
     const authorityHost = new URL(authority).host;
     const config: Configuration = {
       auth: { clientId: settings.clientId, clientSecret, authority, knownAuthorities: [authorityHost] },
-      system: { networkClient: new MsalNetwork(http) },
+      system: { networkClient: this.network },
     };
     this.msal = new ConfidentialClientApplication(config);
     const graph = new URL(graphUrl);
@@ -134,7 +146,9 @@ export class GraphClient {
       if (!result?.accessToken) throw new GraphError(0, 'no_token', 'The token endpoint returned no access token.');
       return result.accessToken;
     } catch (err) {
-      throw toGraphError(err);
+      const refused = this.network.refused;
+      this.network.refused = undefined;
+      throw refused ?? toGraphError(err);
     }
   }
 

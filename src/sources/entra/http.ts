@@ -1,7 +1,7 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import { backoffDelay, parseRetryAfter } from '../../backoff';
-import type { AddressGuard } from '../outbound';
+import { OutboundRefused, RedirectRefused, type AddressGuard } from '../outbound';
 
 export interface HttpOptions {
   /** Extra trusted CA certificates (PEM). */
@@ -63,7 +63,7 @@ export class MicrosoftHttp {
       try {
         res = await this.once(method, url, headers, body);
       } catch (err) {
-        if ((err as { code?: string }).code === 'EADDRNOTALLOWED') throw err; // asking again changes nothing
+        if (err instanceof OutboundRefused || err instanceof RedirectRefused) throw err; // asking again changes nothing
         failure = err as Error;
       }
       if (res && (!retryStatus || !RETRY_STATUS.has(res.status))) return res;
@@ -113,7 +113,10 @@ export class MicrosoftHttp {
             const h: Record<string, string> = {};
             for (const [k, v] of Object.entries(res.headers))
               if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-            resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+            const status = res.statusCode ?? 0;
+            if (status >= 300 && status < 400 && h.location)
+              return reject(new RedirectRefused(new URL(url).host, h.location));
+            resolve({ status, headers: h, text: Buffer.concat(chunks).toString('utf8') });
           });
           res.on('error', reject);
         },

@@ -5,7 +5,7 @@ import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
 import type { Logger } from '../../logger';
 import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
-import { OutboundRefused, type AddressGuard } from '../outbound';
+import { OutboundRefused, RedirectRefused, type AddressGuard } from '../outbound';
 import type { SourceStateRepository } from '../state';
 import { explainEntraError, isEntraError } from './errors';
 import { GraphClient, GraphError, MicrosoftHttp, type GraphOptions } from './graph';
@@ -223,6 +223,9 @@ export class EntraService implements PullSource {
   private failure(settings: EntraSettings, err: unknown): PullFailed {
     if (err instanceof PullFailed) return err;
     if (err instanceof OutboundRefused) return new PullFailed(`Not called: ${err.message}.`);
+    // The Graph SDK hands our transport's refusal on as an error with its code (graph.ts, fromSdk).
+    if (err instanceof RedirectRefused || (err as { code?: string })?.code === 'EREDIRECTREFUSED')
+      return new PullFailed(`Not followed: ${(err as Error).message}.`);
     if (!isEntraError(err)) throw err;
     const { authority, graphUrl } = endpointsOf(settings);
     if (!(err instanceof GraphError)) this.d.logger.warn({ err }, 'Entra ID request failed');

@@ -132,6 +132,7 @@ export class FakeEntra {
   private readonly cursors = new Map<string, Cursor>();
   private minDeltaSeq = 0;
   private throttles: Array<{ target: 'graph' | 'token'; retryAfter: number; status: number }> = [];
+  private redirects: Array<{ target: 'graph' | 'token'; location: string }> = [];
   private server?: https.Server;
   url = '';
   readonly certFile: string;
@@ -277,6 +278,14 @@ export class FakeEntra {
     for (let i = 0; i < count; i++) this.throttles.push({ target, retryAfter: retryAfterSeconds, status });
   }
 
+  /**
+   * The next call to the token endpoint or to Graph answers 302 to `location`: what a hostile or
+   * hijacked custom cloud could answer, to make the server call an address of its own network.
+   */
+  redirectNext(target: 'graph' | 'token', location: string): void {
+    this.redirects.push({ target, location });
+  }
+
   graphCalls(): GraphCall[] {
     return this.calls.filter((c) => c.path.startsWith('/v1.0/'));
   }
@@ -321,6 +330,11 @@ export class FakeEntra {
 
   private route(method: string, url: URL, headers: import('node:http').IncomingHttpHeaders, raw: string): unknown {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const redirect = this.redirects.findIndex((r) => r.target === (parts[0] === 'v1.0' ? 'graph' : 'token'));
+    if (redirect >= 0) {
+      const [r] = this.redirects.splice(redirect, 1);
+      throw new HttpError(302, {}, { location: r.location });
+    }
     if (parts[0] !== 'v1.0') return this.login(method, parts, raw);
     this.maybeThrottle('graph');
     const app = this.authenticate(headers.authorization);
