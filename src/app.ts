@@ -3,6 +3,8 @@ import type { AddOn } from 'atlassian-connect-express';
 import express, { type Express } from 'express';
 import type { Sequelize } from 'sequelize';
 import { errorHandler, notFound } from './http/errors';
+import { checkJsonDepth } from './http/jsonDepth';
+import { limitUrlLength } from './http/limits';
 import { AdminCheck } from './admin/auth';
 import { adminPageRouter } from './admin/page';
 import { adminApiRouter } from './admin/routes';
@@ -44,7 +46,7 @@ import { SnapshotReader } from './directory/snapshot';
 import { OutboxTrigger } from './jobs/outbox';
 import { Reconciler } from './jobs/reconcile';
 import { startRetention } from './jobs/retention';
-import { scimRouter } from './scim/router';
+import { scimErrorHandler, scimRouter } from './scim/router';
 import { ScimTokenCache } from './scim/tokenCache';
 import { PullStore } from './directory/pull';
 import { Scheduler } from './jobs/scheduler';
@@ -105,8 +107,13 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   app.disable('x-powered-by');
   app.set('etag', false); // SCIM resources carry their own version ETags; hashing every body costs CPU for nothing
   app.set('trust proxy', 'loopback');
+  app.use(limitUrlLength);
   // SCIM parses its own bodies, so that even a malformed one gets a SCIM error.
-  const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
+  const json = express.json({
+    limit: '1mb',
+    type: ['application/json', 'application/*+json'],
+    verify: checkJsonDepth,
+  });
   app.use((req, res, next) => (req.path.startsWith('/scim/') ? next() : json(req, res, next)));
   app.use(
     homeRouter({ sequelize, localBaseUrl: config.localBaseUrl, port: config.port, forgeAppId: config.forgeAppId }),
@@ -252,6 +259,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     '/scim/v2/:connectionId',
     scimRouter({ sequelize, tokens, users, groups, localBaseUrl: config.localBaseUrl, logger }),
   );
+  app.use('/scim', scimErrorHandler(logger));
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
   return {

@@ -64,6 +64,13 @@ function toAppError(err: unknown): AppError {
   const bp = err as BodyParserError;
   if (bp?.type === 'entity.too.large')
     return new AppError(413, 'payload_too_large', 'The request body is larger than 1 MB.');
+  if (err instanceof URIError)
+    return new AppError(
+      400,
+      'invalid_request',
+      'The URL has a malformed percent-encoding (each % must start a valid UTF-8 escape).',
+    );
+  if ((err as { tooDeep?: boolean })?.tooDeep) return new AppError(400, 'invalid_request', (err as Error).message);
   if (bp?.type === 'entity.parse.failed')
     return new AppError(400, 'malformed_json', 'The request body is not valid JSON.');
   if (bp?.type && bp.status && bp.status < 500)

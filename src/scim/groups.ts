@@ -9,7 +9,7 @@ import { queryParam, readListRequest } from './listParams';
 import { applyPatch, type MemberOp } from './patch';
 import { normalizePatch } from './patchOps';
 import { etag, excludes, parseProjection, presentGroup, project, type Projection } from './presenter';
-import { normalizeResource, type JsonObject } from './resource';
+import { checkIndexedLengths, normalizeResource, type JsonObject } from './resource';
 import { GROUP_TYPE } from './schemas';
 import { isUuid } from '../db/ids';
 
@@ -22,11 +22,12 @@ export interface ScimGroupDeps {
 /** The most member references one response may carry; beyond it the client must exclude members. */
 export const MAX_MEMBERS_PER_RESPONSE = 100_000;
 
-const groupFields = (resource: JsonObject): GroupFields => ({
-  displayName: resource.displayName as string, // validated: required, a non-empty string
-  externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
-  resource,
-});
+const groupFields = (resource: JsonObject): GroupFields =>
+  checkIndexedLengths({
+    displayName: resource.displayName as string, // validated: required, a non-empty string
+    externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
+    resource,
+  });
 
 /** /Groups: list with filter, get, create, replace, patch (members applied row by row), delete. */
 export function groupsRouter(d: ScimGroupDeps): Router {

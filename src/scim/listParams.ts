@@ -8,6 +8,7 @@ import type { ResourceTypeDef } from './schemas';
 
 export const MAX_RESULTS = 1000;
 const DEFAULT_COUNT = 100;
+const INT_MAX = 2_147_483_647;
 
 /** A list request: the SQL for the store, the page asked for, and the projection. */
 export interface ListRequest {
@@ -30,7 +31,8 @@ function integerParam(req: Request, name: string): number | undefined {
   const raw = queryParam(req, name);
   if (raw === undefined || raw === '') return undefined;
   if (!/^-?\d+$/.test(raw.trim())) throw invalidValue(`"${name}" must be an integer.`);
-  return Number(raw);
+  // Past what a page could be (Postgres' OFFSET is 64-bit; JavaScript's integers are exact to 2^53): the largest int.
+  return Math.max(-INT_MAX, Math.min(INT_MAX, Number(raw)));
 }
 
 /**

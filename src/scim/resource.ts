@@ -43,8 +43,9 @@ export function normalizeResource(type: ResourceTypeDef, body: unknown): Normali
     const coerced = coerce(def, value, def.name);
     if (coerced !== undefined) resource[def.name] = coerced;
   }
-  // Postgres text and jsonb cannot hold NUL; say so instead of failing at the database.
-  if (JSON.stringify(resource).includes('\\u0000')) throw invalidValue('Values cannot contain the NUL character.');
+  // Postgres cannot store NUL, nor jsonb half a UTF-16 surrogate pair; say so instead of failing at the database.
+  const bad = unstorableText(resource);
+  if (bad) throw invalidValue(bad);
   for (const def of type.core.attributes) {
     if (def.required && (typeof resource[def.name] !== 'string' || (resource[def.name] as string).trim() === '')) {
       throw invalidValue(`"${def.name}" is required.`);
@@ -168,4 +169,42 @@ export function primaryValue(list: Json | undefined): string | null {
   if (!Array.isArray(list)) return null;
   const el = list.find((v) => isObject(v) && v.primary === true) ?? list[0];
   return isObject(el) && typeof el.value === 'string' ? el.value : null;
+}
+
+/**
+ * The longest userName, externalId, display name or primary email taken (in characters): these are
+ * indexed, and a Postgres index entry holds at most about 2.7 kB (512 characters of up to 4 bytes
+ * fit). Jira's own limit for names and emails is 255.
+ */
+export const MAX_INDEXED_LENGTH = 512;
+
+/** The fields that are indexed, each checked against MAX_INDEXED_LENGTH (400 invalidValue when longer). */
+export function checkIndexedLengths<T extends Record<string, unknown>>(fields: T): T {
+  for (const [name, value] of Object.entries(fields))
+    if (typeof value === 'string' && value.length > MAX_INDEXED_LENGTH)
+      throw invalidValue(`"${name}" is ${value.length} characters long; at most ${MAX_INDEXED_LENGTH} are taken.`);
+  return fields;
+}
+
+/** A lone UTF-16 surrogate: half of a character, which is not text (no UTF-8 encoding exists for it). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why a value cannot be stored as text (a NUL, a lone surrogate, in any string or key), or undefined. */
+export function unstorableText(value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return 'Values cannot contain the NUL character.';
+    if (LONE_SURROGATE.test(value)) return 'Values must be well-formed Unicode text (a lone UTF-16 surrogate is not).';
+    return undefined;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const bad = unstorableText(v);
+      if (bad) return bad;
+    }
+  } else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) {
+      const bad = unstorableText(k) ?? unstorableText(v);
+      if (bad) return bad;
+    }
+  return undefined;
 }

@@ -1,5 +1,7 @@
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Sequelize } from 'sequelize';
+import { checkJsonDepth, TooDeep } from '../http/jsonDepth';
+import { MAX_URL_LENGTH, uriTooLongMessage } from '../http/limits';
 import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../db/unavailable';
 import type { GroupStore } from '../directory/groups';
 import type { UserStore } from '../directory/users';
@@ -30,7 +32,13 @@ const JSON_TYPES = ['application/scim+json', 'application/json'];
  */
 export function scimRouter(d: ScimDeps): Router {
   const router = Router({ mergeParams: true });
-  router.use(requireJsonContentType, express.json({ limit: MAX_BODY, type: JSON_TYPES, strict: false }));
+  router.use((req, _res, next) =>
+    next(req.originalUrl.length > MAX_URL_LENGTH ? new ScimError(414, uriTooLongMessage) : undefined),
+  );
+  router.use(
+    requireJsonContentType,
+    express.json({ limit: MAX_BODY, type: JSON_TYPES, strict: false, verify: checkJsonDepth }),
+  );
   router.use(requireScimToken(d.tokens));
   router.use(discoveryRouter(d.localBaseUrl));
   router.use('/Users', usersRouter(d));
@@ -58,8 +66,12 @@ interface BodyParserError {
   type?: string;
 }
 
-/** Renders every error as a SCIM Error (RFC 7644 §3.12); unknown errors are logged and say nothing more. */
-function scimErrorHandler(logger: Logger): ErrorRequestHandler {
+/**
+ * Renders every error as a SCIM Error (RFC 7644 §3.12); unknown errors are logged and say nothing
+ * more. Also mounted on /scim after the SCIM routes, for what fails before them (a connection id
+ * in the URL that cannot be percent-decoded).
+ */
+export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
     let e: ScimError;
@@ -67,6 +79,8 @@ function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof ScimError) e = err;
     else if (bp?.type === 'entity.too.large') e = new ScimError(413, `The request body is larger than ${MAX_BODY}.`);
     else if (bp?.type === 'entity.parse.failed') e = invalidSyntax('The request body is not valid JSON.');
+    else if (err instanceof TooDeep || (err as { tooDeep?: boolean })?.tooDeep)
+      e = invalidSyntax((err as Error).message);
     else if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported')
       e = new ScimError(415, 'Unsupported body encoding.');
     else if (bp?.type) e = invalidSyntax('The request body could not be read.');

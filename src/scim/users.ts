@@ -10,7 +10,7 @@ import { queryParam, readListRequest } from './listParams';
 import { applyPatch } from './patch';
 import { normalizePatch } from './patchOps';
 import { etag, excludes, parseProjection, presentUser, project, type Projection } from './presenter';
-import { normalizeResource, primaryValue, type JsonObject } from './resource';
+import { checkIndexedLengths, normalizeResource, primaryValue, type JsonObject } from './resource';
 import { USER_TYPE } from './schemas';
 import { isUuid } from '../db/ids';
 
@@ -23,14 +23,14 @@ export interface ScimUserDeps {
 
 /** The indexed fields of a user, from its normalised resource. */
 export function userFields(resource: JsonObject): UserFields {
-  return {
+  return checkIndexedLengths({
     userName: resource.userName as string, // validated: required, a non-empty string
     externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
     displayName: typeof resource.displayName === 'string' ? resource.displayName : null,
     email: primaryValue(resource.emails),
     active: resource.active !== false,
     resource,
-  };
+  });
 }
 
 /** /Users: list with filter, get, create, replace, patch, delete (RFC 7644 §3). */
