@@ -161,6 +161,27 @@ export async function installWithSiteToken(world: BenchWorld): Promise<void> {
     .expect(200);
 }
 
+/** Creates a SCIM connection (generic provider) with groups created on the fly; its JSON (id, scim.baseUrl, scim.token). */
+export async function scimConnection(
+  world: BenchWorld,
+  name: string,
+): Promise<{ id: string; scim: { baseUrl: string; token: string } }> {
+  const admin = jwtHeader(world.jira.contextJwt(world.jira.admin.accountId));
+  const conn = (
+    await request(world.base)
+      .post('/api/v1/connections')
+      .set(admin)
+      .send({ name, kind: 'scim', provider: 'generic' })
+      .expect(201)
+  ).body;
+  await request(world.base)
+    .put(`/api/v1/connections/${conn.id}/rules`)
+    .set(admin)
+    .send({ groups: { onTheFly: { enabled: true } } })
+    .expect(200);
+  return conn;
+}
+
 /** Runs autocannon and resolves with its result. */
 export function loadTest(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) =>

@@ -17,6 +17,7 @@ import {
   numberArg,
   procStatusKb,
   runBenchmark,
+  scimConnection,
   seedDirectory,
   startBenchWorld,
 } from '../support';
@@ -47,18 +48,7 @@ async function main(): Promise<void> {
   const admin = () => jwtHeader(jira.contextJwt(jira.admin.accountId));
   try {
     await installWithSiteToken(world);
-    const conn = (
-      await request(base)
-        .post('/api/v1/connections')
-        .set(admin())
-        .send({ name: 'Bench', kind: 'scim', provider: 'generic' })
-        .expect(201)
-    ).body;
-    await request(base)
-      .put(`/api/v1/connections/${conn.id}/rules`)
-      .set(admin())
-      .send({ groups: { onTheFly: { enabled: true } } })
-      .expect(200);
+    const conn = await scimConnection(world, 'Bench');
     const memberships = await seed(world.dbUrl, conn.id);
     jira.setRateLimit(RATE);
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { jwtHeader } from '../support/app';
+import { configureFuzz } from '../support/fuzz';
 import { startScim, type ScimHarness } from '../support/scim';
 
 /**
@@ -22,9 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
-const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : process.env.CI ? 20261201 : undefined;
-fc.configureGlobal({ ...(SEED !== undefined ? { seed: SEED } : {}) });
+const RUNS = configureFuzz(20261201);
 
 /** JSON text nested `depth` deep: {"a":{"a":…}} or [[…]] (kept as text: fast-check would recurse into it). */
 const deep = (depth: number, array: boolean) =>

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { configureFuzz } from '../support/fuzz';
 import { ENTERPRISE, PATCH_OP, startScim, type ScimHarness } from '../support/scim';
 
 /**
@@ -22,10 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 3000);
-// Random inputs every local run; in CI a fixed seed (FUZZ_SEED overrides), so a red build can be replayed.
-const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : process.env.CI ? 20261122 : undefined;
-fc.configureGlobal({ ...(SEED !== undefined ? { seed: SEED } : {}) });
+const RUNS = configureFuzz(20261122);
 
 const names = [
   'userName',
