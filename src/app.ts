@@ -257,7 +257,15 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   if (forge) app.use('/forge/api/v1', adminApi(forge.authenticate({ create: true })));
   app.use(
     '/scim/v2/:connectionId',
-    scimRouter({ sequelize, tokens, users, groups, localBaseUrl: config.localBaseUrl, logger }),
+    scimRouter({
+      sequelize,
+      tokens,
+      users,
+      groups,
+      localBaseUrl: config.localBaseUrl,
+      logger,
+      requestTimeoutMs: config.scimRequestTimeoutMs,
+    }),
   );
   app.use('/scim', scimErrorHandler(logger));
   app.use((_req, _res, next) => next(notFound()));

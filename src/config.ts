@@ -83,6 +83,7 @@ const settingsSchema = z.object({
   ENTRA_TIMEOUT_MS: positiveInt.default(60_000),
   ENTRA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
+  SCIM_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   OUTBOUND_ALLOW: z
     .string()
     .default('')
@@ -159,6 +160,8 @@ export interface Config {
   schedulerEnabled: boolean;
   /** Private, loopback and link-local ranges the server may call at URLs a site admin typed (CIDRs, or "*"). */
   outboundAllow: string[];
+  /** How long a SCIM request may take before it is answered 503 (the database hangs, unreachable). */
+  scimRequestTimeoutMs: number;
 }
 
 /** A configuration problem: start-up stops with this message, which names the variable. */
@@ -247,6 +250,7 @@ function toConfig(s: Settings): Config {
     },
     schedulerEnabled: s.SCHEDULER_ENABLED === 'true',
     outboundAllow: s.OUTBOUND_ALLOW,
+    scimRequestTimeoutMs: s.SCIM_REQUEST_TIMEOUT_MS,
   });
 }
 

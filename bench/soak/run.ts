@@ -215,6 +215,9 @@ async function main(): Promise<void> {
       everyChangeInJira: left.length === 0,
     };
     const jiraCalls = jira.calls.length;
+    const callsByEndpoint: Record<string, number> = {};
+    for (const c of jira.calls)
+      callsByEndpoint[`${c.method} ${c.path}`] = (callsByEndpoint[`${c.method} ${c.path}`] ?? 0) + 1;
     const throttled = jira.calls.filter((c) => c.status === 429).length;
     const [lastRun] = (await request(base).get(`/api/v1/connections/${conn.id}/runs`).set(admin())).body.runs;
     console.log(
@@ -236,6 +239,7 @@ async function main(): Promise<void> {
           memberships: groups.reduce((n, g) => n + g.members.size, 0),
           jiraCalls,
           jiraThrottled429: throttled,
+          jiraCallsByEndpoint: Object.fromEntries(Object.entries(callsByEndpoint).sort((a, b) => b[1] - a[1])),
           runs: (await request(base).get(`/api/v1/connections/${conn.id}/runs`).set(admin())).body.runs.length,
           lastRunStatus: lastRun?.status,
           settleSeconds: round(settleS),

@@ -21,6 +21,8 @@ export interface ScimDeps {
   groups: GroupStore;
   localBaseUrl: string;
   logger: Logger;
+  /** A request not answered within this is answered 503 (SCIM_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
 }
 
 export const MAX_BODY = '1mb';
@@ -32,6 +34,7 @@ const JSON_TYPES = ['application/scim+json', 'application/json'];
  */
 export function scimRouter(d: ScimDeps): Router {
   const router = Router({ mergeParams: true });
+  router.use(deadline(d.requestTimeoutMs, d.logger));
   router.use((req, _res, next) =>
     next(req.originalUrl.length > MAX_URL_LENGTH ? new ScimError(414, uriTooLongMessage) : undefined),
   );
@@ -46,6 +49,31 @@ export function scimRouter(d: ScimDeps): Router {
   router.use((req, _res, next) => next(new ScimError(404, `No SCIM endpoint ${req.method} ${req.path}`)));
   router.use(scimErrorHandler(d.logger));
   return router;
+}
+
+/**
+ * A request still unanswered after `ms` (its queries wait on a database that hangs: a network
+ * partition, a frozen server) is answered 503 with Retry-After, so the IdP's call never hangs. Its
+ * transaction may still commit when the database answers: like a commit whose answer was lost, it
+ * is then stored whole, and the IdP's retry hears that it exists.
+ */
+function deadline(ms: number, logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      logger.warn({ method: req.method, path: req.path, ms }, 'SCIM request timed out');
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
+      sendScim(
+        res,
+        503,
+        new ScimError(503, `No answer within ${ms} ms (the database is not answering); try again shortly.`),
+      );
+    }, ms);
+    timer.unref();
+    res.once('finish', () => clearTimeout(timer));
+    res.once('close', () => clearTimeout(timer));
+    next();
+  };
 }
 
 /** Bodies must be JSON (application/scim+json or application/json). */
@@ -73,7 +101,7 @@ interface BodyParserError {
  */
 export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
-    if (res.headersSent) return next(err);
+    if (res.headersSent) return res.writableEnded ? undefined : next(err); // answered already (the deadline)
     let e: ScimError;
     const bp = err as BodyParserError;
     if (err instanceof ScimError) e = err;

@@ -28,7 +28,7 @@ beforeAll(async () => {
     databaseUrl: pg.url,
     jira,
     keys,
-    env: { SYNC_LEASE_MS: '3000', DATABASE_POOL_MAX: '6' },
+    env: { SYNC_LEASE_MS: '3000', DATABASE_POOL_MAX: '6', SCIM_REQUEST_TIMEOUT_MS: '3000' },
   });
   await app.start();
   site = await installSite(app, jira, keys);
@@ -150,4 +150,25 @@ it('every connection killed (pg_terminate_backend) while runs apply: the process
     status: string;
   }>;
   expect(runs.filter((r) => r.status === 'running' || r.status === 'pending')).toEqual([]);
+});
+
+it('Postgres frozen (a partition: connections open, nothing answers): SCIM answers 503 within its deadline, then recovers', async () => {
+  const load = new ScimLoad(site, 'freeze', 3);
+  load.start();
+  await load.until((l) => l.acknowledged().length >= 10);
+  pg.signalAll('SIGSTOP');
+  try {
+    await load.until((l) => l.answers.filter((a) => a.status === 503).length >= 6, 30_000);
+  } finally {
+    pg.signalAll('SIGCONT');
+  }
+  const before = load.acknowledged().length;
+  await load.until((l) => l.acknowledged().length >= before + 10, 60_000);
+  await load.stop();
+  const failed = load.answers.filter((x) => x.status !== 201);
+  for (const a of failed) expect([a.name, a.status]).toEqual([a.name, 503]);
+  // The deadline (3 s here) bounds every answer; a new connection gives up after 5 s, a pooled one's wait after 10 s.
+  expect(Math.max(...load.answers.map((a) => a.ms))).toBeLessThan(12_000);
+  await expectRetriesWhole(load, failed, 3 * 2);
+  await expectAllAcknowledgedInJira(load);
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -149,6 +149,20 @@ export class OwnPostgres {
     const exited = new Promise((r) => c.once('exit', r));
     c.kill('SIGTERM');
     await exited;
+  }
+
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) the server and every process of it — what a network
+   * partition looks like to the app: connections stay open and nothing answers.
+   */
+  signalAll(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    const pidFile = fs.realpathSync(path.join(this.dataDir, 'pg', 'postmaster.pid'));
+    const postmaster = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+    const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    for (const pid of [postmaster, ...children]) process.kill(pid, signal);
   }
 
   async remove(): Promise<void> {
