@@ -2,6 +2,12 @@ import type { ErrorRequestHandler } from 'express';
 import type { ZodError } from 'zod';
 import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../logger';
+import { TooDeep } from './jsonDepth';
+
+/** What a URL that cannot be percent-decoded is told (admin API and SCIM alike). */
+export const MALFORMED_URL = 'The URL has a malformed percent-encoding (each % must start a valid UTF-8 escape).';
+/** What a request is told while the database is away (admin API and SCIM alike). */
+export const DATABASE_UNAVAILABLE = 'The database is unavailable for a moment; nothing was changed. Try again shortly.';
 
 /** An error with a stable code and HTTP status, rendered as `{error, message}` on the admin API. */
 export class AppError extends Error {
@@ -64,23 +70,13 @@ function toAppError(err: unknown): AppError {
   const bp = err as BodyParserError;
   if (bp?.type === 'entity.too.large')
     return new AppError(413, 'payload_too_large', 'The request body is larger than 1 MB.');
-  if (err instanceof URIError)
-    return new AppError(
-      400,
-      'invalid_request',
-      'The URL has a malformed percent-encoding (each % must start a valid UTF-8 escape).',
-    );
-  if ((err as { tooDeep?: boolean })?.tooDeep) return new AppError(400, 'invalid_request', (err as Error).message);
+  if (err instanceof URIError) return new AppError(400, 'invalid_request', MALFORMED_URL);
+  if (err instanceof TooDeep) return new AppError(400, 'invalid_request', err.message);
   if (bp?.type === 'entity.parse.failed')
     return new AppError(400, 'malformed_json', 'The request body is not valid JSON.');
   if (bp?.type && bp.status && bp.status < 500)
     return new AppError(bp.status, 'invalid_request', 'The request body could not be read.');
-  if (isDatabaseUnavailable(err))
-    return new AppError(
-      503,
-      'database_unavailable',
-      'The database is unavailable for a moment; nothing was changed. Try again shortly.',
-    );
+  if (isDatabaseUnavailable(err)) return new AppError(503, 'database_unavailable', DATABASE_UNAVAILABLE);
   // atlassian-connect-express hands its authentication failures on as {code, message}.
   const ace = err as AceAuthError;
   if (typeof ace?.code === 'number' && ace.code >= 400 && ace.code < 500) return unauthorized(ace.message ?? undefined);

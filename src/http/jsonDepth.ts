@@ -8,7 +8,6 @@ export const MAX_JSON_DEPTH = 64;
 /** A body refused for nesting deeper than MAX_JSON_DEPTH (status 400 for body-parser). */
 export class TooDeep extends Error {
   readonly status = 400;
-  readonly tooDeep = true;
   constructor() {
     super(`The request body nests more than ${MAX_JSON_DEPTH} levels deep.`);
   }

@@ -1,5 +1,6 @@
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Sequelize } from 'sequelize';
+import { DATABASE_UNAVAILABLE, MALFORMED_URL } from '../http/errors';
 import { checkJsonDepth, TooDeep } from '../http/jsonDepth';
 import { MAX_URL_LENGTH, uriTooLongMessage } from '../http/limits';
 import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../db/unavailable';
@@ -107,19 +108,18 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof ScimError) e = err;
     else if (bp?.type === 'entity.too.large') e = new ScimError(413, `The request body is larger than ${MAX_BODY}.`);
     else if (bp?.type === 'entity.parse.failed') e = invalidSyntax('The request body is not valid JSON.');
-    else if (err instanceof TooDeep || (err as { tooDeep?: boolean })?.tooDeep)
-      e = invalidSyntax((err as Error).message);
+    else if (err instanceof TooDeep) e = invalidSyntax(err.message);
     else if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported')
       e = new ScimError(415, 'Unsupported body encoding.');
     else if (bp?.type) e = invalidSyntax('The request body could not be read.');
     else if (err instanceof URIError || (err as { status?: number })?.status === 400)
       // Express could not percent-decode a path parameter (`%ff`, `%E0%A4%A`): the URL is malformed, not our fault.
-      e = new ScimError(400, 'The URL has a malformed percent-encoding (each % must start a valid UTF-8 escape).');
+      e = new ScimError(400, MALFORMED_URL);
     else if (isDatabaseUnavailable(err)) {
       // Nothing was committed: the IdP sends it again when told to (RFC 7644 §3.12 allows any HTTP status).
       logger.warn({ err: (err as Error).message, method: req.method, path: req.path }, 'database unavailable');
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
-      e = new ScimError(503, 'The database is unavailable for a moment; nothing was changed. Try again shortly.');
+      e = new ScimError(503, DATABASE_UNAVAILABLE);
     } else {
       logger.error({ err, method: req.method, path: req.path }, 'SCIM request failed');
       e = new ScimError(500, 'Something went wrong on our side; it has been logged.');
