@@ -17,6 +17,8 @@ import { InvocationVerifier } from './forge/invocation';
 import { forgeLifecycleRouter } from './forge/lifecycle';
 import { ForgeTrust } from './forge/authenticate';
 import { forgeEventsRouter } from './forge/events';
+import { ForgeSites } from './forge/sites';
+import { readForgeSite } from './jira/forgeSite';
 import { wakeSite } from './jobs/wake';
 import { AddonSettingsStore } from './connect/store';
 import { isForgeOnly, TenantRepository } from './db/tenants';
@@ -55,6 +57,9 @@ import { LdapService } from './sources/ldap/service';
 import { FirstLogins, type UserCreatedEvent } from './jobs/firstLogin';
 import { PullSources } from './sources/source';
 import { SourceStateRepository } from './sources/state';
+
+/** How long the first call of a Forge installation waits for Jira to say which site it is on. */
+const FORGE_SITE_LOOKUP_MS = 2000;
 
 /** Everything the app is built from; tests pass exactly what they need. */
 export interface AppDeps {
@@ -203,7 +208,12 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const forge = config.forgeAppId
     ? new ForgeTrust({
         verifier: new InvocationVerifier({ appId: config.forgeAppId, jwksUrl: config.forgeJwksUrl }),
-        tenants,
+        sites: new ForgeSites({
+          tenants,
+          // Forge gives a backend call 5 s: Jira gets at most 2 of them, and a miss is delivered again.
+          readSite: (apiBaseUrl, systemToken) =>
+            readForgeSite({ apiBaseUrl, systemToken, appKey: addon.key, timeoutMs: FORGE_SITE_LOOKUP_MS }),
+        }),
         tokens: forgeTokens,
         logger,
         onFreshToken: (clientKey) => {

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
 
     const calls = () => jira.calls.length;
     // A token lives 25 s; one is signed per run, as valid as a fresh one for the verifier (the key is cached).
-    const fit = await forge.token(inst.claims(admin), { expiresInSec: DURATION + 20 });
+    const fit = await forge.token(inst.claims({ principal: admin, ui: true }), { expiresInSec: DURATION + 20 });
     let before = calls();
     const viaForge = await loadTest({
       url: `${base}/forge/api/v1/connections`,

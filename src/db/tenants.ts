@@ -73,44 +73,55 @@ export class TenantRepository {
   }
 
   /**
-   * The site a verified Forge call speaks for. Known by its installation id (the Connect install
-   * through Forge recorded it); else a Connect site at the same URL that no installation has claimed
-   * yet (one installed from a descriptor, before Forge) is associated with this installation, so its
-   * data carries over; else, with `create`, a new Forge-only site keyed by the installation's ARI.
+   * Associates a Forge installation with a site this server already has (a Connect install carried
+   * over): the site keeps its key and everything under it. An installation names one site, so a
+   * stale claim of the same installation by another site gives way. Null when no such site exists.
    */
-  async forForge(inv: { installationId: string; siteUrl?: string }, opts: { create: boolean }): Promise<Tenant | null> {
-    const installationId = installationAri(inv.installationId);
-    const known = await this.findByInstallation(installationId);
-    if (known || !inv.siteUrl) return known ?? (opts.create ? this.createForge(installationId, inv.siteUrl) : null);
-    const siteUrl = inv.siteUrl.replace(/\/+$/, '');
-    const unclaimed = await this.models.Tenant.findAll({
-      where: { baseUrl: [siteUrl, `${siteUrl}/`], installationId: null },
-    });
-    if (unclaimed.length === 1) {
-      try {
-        return await unclaimed[0].update({ installationId });
-      } catch (err) {
-        // Two calls of the same installation associated it at once: the other one's claim stands.
-        if (err instanceof UniqueConstraintError) return this.findByInstallation(installationId);
-        throw err;
-      }
+  async claim(clientKey: string, installationId: string): Promise<Tenant | null> {
+    const ari = installationAri(installationId);
+    try {
+      return await this.models.Tenant.sequelize!.transaction(async (transaction) => {
+        const tenant = await this.models.Tenant.findByPk(clientKey, { transaction, lock: transaction.LOCK.UPDATE });
+        if (!tenant) return null;
+        if (tenant.installationId === ari) return tenant;
+        await this.models.Tenant.update(
+          { installationId: null },
+          { where: { installationId: ari, clientKey: { [Op.ne]: clientKey } }, transaction },
+        );
+        return tenant.update({ installationId: ari }, { transaction });
+      });
+    } catch (err) {
+      // Two calls of the same installation claimed it at once: the other one's claim stands.
+      if (err instanceof UniqueConstraintError) return this.findByInstallation(ari);
+      throw err;
     }
-    return opts.create ? this.createForge(installationId, siteUrl) : null;
   }
 
-  private async createForge(installationId: string, siteUrl: string | undefined): Promise<Tenant | null> {
-    if (!siteUrl) return null; // a site needs its URL; Forge's next call (every one carries it) creates it
+  /**
+   * The one site at this URL that no installation has claimed yet (a Connect site installed from
+   * its descriptor, before Forge), claimed for this installation; null when there is none, or more
+   * than one and the URL cannot tell them apart.
+   */
+  async claimUnclaimedAt(baseUrl: string, installationId: string): Promise<Tenant | null> {
+    const url = baseUrl.replace(/\/+$/, '');
+    const unclaimed = await this.models.Tenant.findAll({ where: { baseUrl: [url, `${url}/`], installationId: null } });
+    return unclaimed.length === 1 ? this.claim(unclaimed[0].clientKey, installationId) : null;
+  }
+
+  /** A new site installed through Forge alone, keyed by its installation's ARI (made once, however often asked). */
+  async createForge(installationId: string, site: { baseUrl: string; displayUrl?: string }): Promise<Tenant> {
+    const ari = installationAri(installationId);
     const [tenant] = await this.models.Tenant.findOrCreate({
-      where: { clientKey: installationId },
+      where: { clientKey: ari },
       defaults: {
-        clientKey: installationId,
-        baseUrl: siteUrl,
-        displayUrl: siteUrl,
+        clientKey: ari,
+        baseUrl: site.baseUrl,
+        displayUrl: site.displayUrl ?? site.baseUrl,
         productType: 'jira',
         description: null,
         serverVersion: null,
         pluginsVersion: null,
-        installationId,
+        installationId: ari,
         enabled: true,
         installedAt: new Date(),
         enabledChangedAt: null,

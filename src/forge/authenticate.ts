@@ -2,15 +2,15 @@ import crypto from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { ForgeTokenRepository } from '../db/forgeTokens';
 import type { Tenant } from '../db/models';
-import type { TenantRepository } from '../db/tenants';
 import { asyncHandler } from '../http/asyncHandler';
 import { AppError, unauthorized } from '../http/errors';
 import type { Logger } from '../logger';
 import { ForgeAuthError, type ForgeInvocation, type InvocationVerifier } from './invocation';
+import type { ForgeSites, SiteFound, SiteMissing } from './sites';
 
 export interface ForgeTrustDeps {
   verifier: InvocationVerifier;
-  tenants: TenantRepository;
+  sites: ForgeSites;
   tokens: ForgeTokenRepository;
   logger: Logger;
   /** A site's app system token changed (drop cached transports; wake runs that waited for it). */
@@ -21,12 +21,21 @@ export interface ForgeTrustDeps {
 export interface ForgeCall {
   invocation: ForgeInvocation;
   tenant: Tenant;
+  /** How the site was found: already known, carried over from Connect, or made for a Forge-only install. */
+  found: SiteFound;
+}
+
+/** A verified call whose site was not found (see `SiteMissing`). */
+export interface ForgeMiss {
+  invocation: ForgeInvocation;
+  tenant?: undefined;
+  missing: SiteMissing;
 }
 
 /**
  * Trust through Forge: a call's Forge Invocation Token is verified, the site is found by the
- * token's installation (or carried over from Connect, or, with `create`, made for a Forge-only
- * install), the app system token and API base URL it brought are kept (sealed) when they changed,
+ * token's installation (looked up in Jira the first time: carried over from Connect, or, with
+ * `create`, made for a Forge-only install), the app system token and API base URL it brought are kept (sealed) when they changed,
  * and the request's context names the site and the user in session (`principal`). A refused token
  * is the one 401 a Forge endpoint gives: Forge reserves 401 for "could not verify the token".
  */
@@ -40,12 +49,18 @@ export class ForgeTrust {
   authenticate(opts: { create: boolean }): RequestHandler {
     return asyncHandler(async (req, _res, next) => {
       const call = await this.verify(req, opts);
-      if (!call)
+      if (!call.tenant) {
+        const { missing } = call;
+        if (missing.how === 'unresolved' && missing.retryable)
+          throw new AppError(503, 'jira_unavailable', `The app could not find this site: ${missing.why}.`);
         throw new AppError(
           404,
           'not_installed',
-          'This Forge installation has no site on this server (it was uninstalled, or has not been installed yet).',
+          missing.how === 'unresolved'
+            ? `The app could not find this site: ${missing.why}.`
+            : 'This Forge installation has no site on this server (it was uninstalled, or has not been installed yet).',
         );
+      }
       Object.assign(req, {
         forge: call,
         context: {
@@ -58,8 +73,11 @@ export class ForgeTrust {
     });
   }
 
-  /** The verified call and its site (null when there is none and `create` is off). */
-  async verify(req: Request, opts: { create: boolean }): Promise<ForgeCall | null> {
+  /**
+   * The verified call and its site, found from what the call carries (see ForgeSites); where the
+   * site is found, the tokens the call brought are kept. A refused token is a 401 AppError.
+   */
+  async verify(req: Request, opts: { create: boolean }): Promise<ForgeCall | ForgeMiss> {
     let invocation: ForgeInvocation;
     try {
       invocation = await this.d.verifier.verify(req.headers);
@@ -67,10 +85,10 @@ export class ForgeTrust {
       if (err instanceof ForgeAuthError) throw unauthorized(err.message);
       throw err;
     }
-    const tenant = await this.d.tenants.forForge(invocation, opts);
-    if (!tenant) return null;
-    await this.keepTokens(tenant.clientKey, invocation);
-    return { invocation, tenant };
+    const found = await this.d.sites.find(invocation, opts);
+    if (!found.tenant) return { invocation, missing: found };
+    await this.keepTokens(found.tenant.clientKey, invocation);
+    return { invocation, tenant: found.tenant, found };
   }
 
   private async keepTokens(clientKey: string, inv: ForgeInvocation): Promise<void> {

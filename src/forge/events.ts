@@ -2,6 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { asyncHandler } from '../http/asyncHandler';
 import type { Logger } from '../logger';
 import type { ForgeTrust } from './authenticate';
+import { answerMiss, logFound } from './lifecycle';
 
 /** What Forge's `avi:jira:created:user` says of the new user (the event's `user`, Jira's UserDetails). */
 export interface CreatedUser {
@@ -22,31 +23,40 @@ export interface ForgeEventDeps {
 /**
  * Forge's product events and scheduled trigger, as endpoints of our remote. Both answer at once
  * (Forge waits 5 s, then retries up to 4 times): the work is queued, and a retry of the same event
- * finds it done or queued. A call for an installation this server has no site for is answered too
- * (202), so Forge does not retry what cannot succeed.
+ * finds it done or queued. Like every backend call they carry no `context`: the site is found from
+ * the installation (ForgeSites). A call for an installation this server has no site for is answered
+ * too (202), so Forge does not retry what cannot succeed.
  */
 export function forgeEventsRouter(deps: ForgeEventDeps): Router {
   const router = Router();
+  // A new user on a site this server has no site for needs nothing: the site has no connections.
   router.post(
     '/forge/events/user-created',
-    event(deps, async (clientKey, req) => {
+    event(deps, 'Forge user-created event', { create: false }, async (clientKey, req) => {
       const payload = eventPayload(req);
       const user = (payload.user ?? {}) as CreatedUser;
       if (payload.eventType && payload.eventType !== 'avi:jira:created:user') return;
       if (typeof user.accountId === 'string') deps.userCreated(clientKey, user);
     }),
   );
+  // The hourly trigger may make the site: it heals an install whose lifecycle event never arrived.
   router.post(
     '/forge/scheduled',
-    event(deps, (clientKey) => deps.scheduled(clientKey)),
+    event(deps, 'Forge scheduled trigger', { create: true }, (clientKey) => deps.scheduled(clientKey)),
   );
   return router;
 }
 
-function event(deps: ForgeEventDeps, handle: (clientKey: string, req: Request) => Promise<void>): RequestHandler {
+function event(
+  deps: ForgeEventDeps,
+  what: string,
+  opts: { create: boolean },
+  handle: (clientKey: string, req: Request) => Promise<void>,
+): RequestHandler {
   return asyncHandler(async (req, res) => {
-    const call = await deps.trust.verify(req, { create: false });
-    if (!call) return void res.status(202).json({ known: false });
+    const call = await deps.trust.verify(req, opts);
+    if (!call.tenant) return answerMiss(deps.logger, what, call, res);
+    if (call.found.how !== 'known') logFound(deps.logger, what, call);
     await handle(call.tenant.clientKey, req);
     res.status(204).end();
   });

@@ -16,7 +16,9 @@ export interface ForgeInvocation {
   installationId: string;
   /** Where Jira is called with the app system token (the token's `app.apiBaseUrl`). */
   apiBaseUrl?: string;
+  /** The site's cloud id: the UI context's, else the installation's first context. */
   cloudId?: string;
+  /** The site's URL: only UI invocations (the admin page's invokeRemote) carry it, in their `context`. */
   siteUrl?: string;
   /** The account id of the user in session; absent for scheduled triggers and product events. */
   principal?: string;
@@ -70,21 +72,47 @@ export class InvocationVerifier {
     } catch (err) {
       throw new ForgeAuthError(`The Forge invocation token was refused: ${describe(err)}`);
     }
-    const app = (payload.app ?? {}) as { installationId?: unknown; apiBaseUrl?: unknown };
+    const app = (payload.app ?? {}) as {
+      installationId?: unknown;
+      apiBaseUrl?: unknown;
+      installation?: { contexts?: unknown };
+    };
     const context = (payload.context ?? {}) as { cloudId?: unknown; siteUrl?: unknown };
     if (typeof app.installationId !== 'string' || !app.installationId)
       throw new ForgeAuthError('The Forge invocation token names no installation (app.installationId).');
-    const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    // Backend calls (events, lifecycle, scheduled triggers) carry no `context`: the installation's
+    // own contexts say which site (cloud id) and where to call it.
+    const site = installationContexts(app.installation?.contexts)[0] ?? {};
     return {
       installationId: installationAri(app.installationId),
-      apiBaseUrl: text(app.apiBaseUrl),
-      cloudId: text(context.cloudId),
+      apiBaseUrl: text(app.apiBaseUrl) ?? site.apiBaseUrl,
+      cloudId: text(context.cloudId) ?? site.cloudId,
       siteUrl: text(context.siteUrl),
       principal: text(payload.principal),
       appSystemToken: headerOf(headers, 'x-forge-oauth-system'),
       appUserToken: headerOf(headers, 'x-forge-oauth-user'),
     };
   }
+}
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/**
+ * The token's `app.installation.contexts[]`: each an object with `cloudId` and `apiBaseUrl`, or a
+ * site's ARI (`ari:cloud:jira::site/<cloudId>`); anything else is skipped.
+ */
+type SiteContext = { cloudId?: string; apiBaseUrl?: string };
+function installationContexts(raw: unknown): SiteContext[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((c: unknown): SiteContext[] => {
+    if (typeof c === 'string') {
+      const cloudId = /^ari:cloud:[a-z-]+::site\/(.+)$/.exec(c)?.[1];
+      return cloudId ? [{ cloudId }] : [];
+    }
+    if (typeof c !== 'object' || c === null) return [];
+    const o = c as { cloudId?: unknown; apiBaseUrl?: unknown };
+    return [{ cloudId: text(o.cloudId), apiBaseUrl: text(o.apiBaseUrl) }];
+  });
 }
 
 function headerOf(headers: IncomingHttpHeaders, name: string): string | undefined {

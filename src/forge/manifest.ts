@@ -114,7 +114,9 @@ export const FORGE_ENDPOINTS = {
 export const FORGE_REMOTE_SCOPES: Record<string, string> = {
   'read:app-system-token': 'the app system token itself, handed to the remote on every call',
   'read:jira-user':
-    'users, groups and members, application roles, the permission check behind the admin API, avi:jira:created:user',
+    "users, groups and members, application roles, the permission check behind the admin API, avi:jira:created:user, the site's serverInfo on an installation's first backend call",
+  'read:app-data:jira':
+    "the reserved app property that names a site's Connect clientKey, so a site on the Connect version carries over on its first Forge event",
   'read:jira-work': 'projects and components (default project and component lead)',
   'write:jira-work': 'the user property that links a Jira account to its IdP identity',
   'manage:jira-project': 'setting a project or component lead',

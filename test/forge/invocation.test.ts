@@ -38,6 +38,7 @@ it('accepts a token Forge signed: the installation as its ARI, where to call Jir
     apiBaseUrl: 'https://api.atlassian.com/ex/jira/cloud-1',
     cloudId: 'cloud-1',
     siteUrl: 'https://example.atlassian.net',
+    ui: true,
   });
   expect(await verifier.verify(bearer(token))).toEqual({
     installationId: `ari:cloud:ecosystem::installation/${uuid}`,
@@ -47,6 +48,25 @@ it('accepts a token Forge signed: the installation as its ARI, where to call Jir
     principal: '712020:abc',
     appSystemToken: undefined,
     appUserToken: undefined,
+  });
+  // A backend invocation (event, lifecycle, scheduled trigger) carries no context: the cloud id and
+  // API base URL come from the installation's contexts, and no site URL is made up.
+  const backend = await forge.token({
+    installationId: uuid,
+    apiBaseUrl: 'https://api.atlassian.com/ex/jira/cloud-2',
+    cloudId: 'cloud-2',
+    siteUrl: 'https://example.atlassian.net',
+  });
+  const [, body] = backend.split('.');
+  const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as Record<string, unknown>;
+  expect(claims.context).toBeUndefined();
+  expect(claims.app).toMatchObject({
+    installation: { contexts: [{ cloudId: 'cloud-2', apiBaseUrl: 'https://api.atlassian.com/ex/jira/cloud-2' }] },
+  });
+  expect(await verifier.verify(bearer(backend))).toMatchObject({
+    apiBaseUrl: 'https://api.atlassian.com/ex/jira/cloud-2',
+    cloudId: 'cloud-2',
+    siteUrl: undefined,
   });
   // the full ARI form is kept as it is
   const ari = await forge.token({ installationId: `ari:cloud:ecosystem::installation/${uuid}` });

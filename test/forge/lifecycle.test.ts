@@ -78,11 +78,15 @@ it('a site installed as the Connect version carries over when Forge upgrades it:
   expect(app.logs.join('\n')).not.toContain(token);
 });
 
-it('answers 202 for an installation no site is known by and whose token names no site URL, and stores nothing', async () => {
+it('answers 202 for an installation it cannot find a site for (the call brought no system token to ask Jira with), says what to check, and stores nothing', async () => {
   const res = await forge.invoke(`${app.url}/forge/lifecycle/installed`, { installationId: crypto.randomUUID() });
   expect(res.status).toBe(202);
-  expect(await res.json()).toEqual({ known: false });
+  expect(await res.json()).toEqual({ known: false, message: expect.stringMatching(/no app system token/) });
   expect((await app.db.sequelize.query('SELECT * FROM forge_tokens'))[0]).toEqual([]);
+  expect((await app.db.sequelize.query('SELECT * FROM tenants'))[0]).toEqual([]);
+  expect(app.logs.join('\n')).toContain(
+    "Forge installed: the installation's site could not be found: the call brought no app system token: check that the manifest's endpoints ask for it",
+  );
 });
 
 it('refuses a call without a valid Forge invocation token with 401, in the API error format', async () => {
@@ -125,16 +129,19 @@ it("Forge's preUninstall removes the site and its data, as Connect's uninstalled
     Number(((await app.db.sequelize.query(`SELECT count(*) AS n FROM ${table}`))[0] as Array<{ n: string }>)[0].n);
   expect(await count('connections')).toBe(1);
 
-  for (let delivery = 0; delivery < 2; delivery++) {
-    const res = await forge.invoke(`${app.url}/forge/lifecycle/uninstalling`, { installationId: installation });
-    expect(res.status).toBe(204);
-  }
+  // The first delivery removes the site; a redelivery finds nothing left to remove (202, known: false).
+  const statuses = [];
+  for (let delivery = 0; delivery < 2; delivery++)
+    statuses.push(
+      (await forge.invoke(`${app.url}/forge/lifecycle/uninstalling`, { installationId: installation })).status,
+    );
+  expect(statuses).toEqual([204, 202]);
   for (const table of ['tenants', 'connections', 'site_credentials', 'addon_settings'])
     expect(await count(table)).toBe(0);
-  // an uninstall for another installation changes nothing, and a forged one is refused
+  // an uninstall for another installation changes nothing (202: nothing to do), and a forged one is refused
   expect(
     (await forge.invoke(`${app.url}/forge/lifecycle/uninstalling`, { installationId: crypto.randomUUID() })).status,
-  ).toBe(204);
+  ).toBe(202);
   const forged = await fetch(`${app.url}/forge/lifecycle/uninstalling`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${await forge.token({ installationId: installation }, { foreignKey: true })}` },
@@ -144,8 +151,8 @@ it("Forge's preUninstall removes the site and its data, as Connect's uninstalled
 
 it('a delivery that failed is redelivered by Forge, and the redelivery makes one site, not two', async () => {
   let failures = 1;
-  const original = app.tenants.forForge.bind(app.tenants);
-  const spy = jest.spyOn(app.tenants, 'forForge').mockImplementation(async (...args) => {
+  const original = app.tenants.createForge.bind(app.tenants);
+  const spy = jest.spyOn(app.tenants, 'createForge').mockImplementation(async (...args) => {
     if (failures-- > 0) throw new Error('the database blinked');
     return original(...args);
   });

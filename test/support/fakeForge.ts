@@ -8,13 +8,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FakeJira } from './fakeJira';
 
-/** What a Forge Invocation Token says; the fake fills the rest as Forge does. */
+/**
+ * What a Forge Invocation Token says; the fake fills the rest as Forge does. `ui` marks an
+ * invocation from the UI (the admin page's invokeRemote): only those carry a `context` (site URL,
+ * cloud id, module) — backend invocations (lifecycle, product events, scheduled triggers,
+ * preUninstall) carry "no context", only the installation and its contexts.
+ */
 export interface InvocationClaims {
   installationId: string;
   principal?: string;
   apiBaseUrl?: string;
   cloudId?: string;
   siteUrl?: string;
+  ui?: boolean;
 }
 
 /**
@@ -73,15 +79,28 @@ export class FakeForge {
     const now = Math.floor(Date.now() / 1000);
     const key = this.keys[this.keys.length - 1];
     const signing = spoil.foreignKey ? (await generateKeyPair('RS256')).privateKey : key.privateKey;
+    const cloudId = claims.cloudId ?? crypto.randomUUID();
+    const apiBaseUrl = claims.apiBaseUrl ?? `https://api.atlassian.com/ex/jira/${cloudId}`;
     return new SignJWT({
       app: {
         id: this.appId,
         installationId: claims.installationId,
-        apiBaseUrl: claims.apiBaseUrl ?? 'https://api.atlassian.com/ex/jira/' + (claims.cloudId ?? 'cloud'),
+        apiBaseUrl,
         environment: { type: 'PRODUCTION', id: crypto.randomUUID() },
-        module: { type: 'xen:macro', key: 'remote' },
+        module: { type: claims.ui ? 'jira:adminPage' : 'core:endpoint', key: 'remote' },
+        installation: { id: claims.installationId, contexts: [{ cloudId, apiBaseUrl }] },
       },
-      context: { cloudId: claims.cloudId ?? crypto.randomUUID(), siteUrl: claims.siteUrl },
+      ...(claims.ui
+        ? {
+            context: {
+              cloudId,
+              siteUrl: claims.siteUrl,
+              localId: crypto.randomUUID(),
+              moduleKey: 'idp-sync-admin',
+              extension: { type: 'jira:adminPage' },
+            },
+          }
+        : {}),
       ...(claims.principal ? { principal: claims.principal } : {}),
     })
       .setProtectedHeader({ alg: 'RS256', kid: key.kid })
@@ -128,6 +147,10 @@ export class FakeForge {
   // --- app system tokens ----------------------------------------------------------------------
 
   private readonly systemTokens = new Map<string, { installationId: string; exp: number }>();
+  /** Every app system token issued, whatever became of it (tests check none was logged or stored in the clear). */
+  get issuedSystemTokens(): string[] {
+    return [...this.systemTokens.keys()];
+  }
   private systemKey?: KeyLike;
 
   /** An app system token for an installation (a JWT of about 4 hours, as Forge's), known to `checkSystemToken`. */
@@ -146,10 +169,10 @@ export class FakeForge {
     return token;
   }
 
-  /** What Atlassian's API gateway makes of a bearer token (the fake Jira asks this). */
-  checkSystemToken(token: string): 'valid' | 'expired' | 'unknown' {
+  /** What Atlassian's API gateway makes of a bearer token on an installation's site (the fake Jira asks this). */
+  checkSystemToken(token: string, installationId: string): 'valid' | 'expired' | 'unknown' {
     const t = this.systemTokens.get(token);
-    if (!t) return 'unknown';
+    if (!t || t.installationId !== installationId) return 'unknown';
     return t.exp > Date.now() / 1000 ? 'valid' : 'expired';
   }
 
@@ -173,7 +196,7 @@ export class FakeForge {
     opts: { installationId?: string; silent?: boolean } = {},
   ): Promise<ForgeInstallation> {
     const inst = new ForgeInstallation(this, this.deploy(remoteUrl), jira, opts.installationId ?? crypto.randomUUID());
-    jira.trustForge((token) => this.checkSystemToken(token));
+    jira.trustForge((token) => this.checkSystemToken(token, inst.ari));
     if (!opts.silent) await inst.lifecycle('avi:forge:installed:app');
     return inst;
   }
@@ -215,13 +238,14 @@ export class ForgeInstallation {
     return `ari:cloud:ecosystem::installation/${this.id}`;
   }
 
-  claims(principal?: string): InvocationClaims {
+  /** A backend invocation's claims (no `context`), or with `ui` the admin page's (the site's URL and cloud id in `context`). */
+  claims(opts: { principal?: string; ui?: boolean } = {}): InvocationClaims {
     return {
       installationId: this.ari,
       apiBaseUrl: this.jira.apiBaseUrl,
       cloudId: this.jira.cloudId,
-      siteUrl: this.jira.url,
-      ...(principal ? { principal } : {}),
+      ...(opts.ui ? { ui: true, siteUrl: this.jira.url } : {}),
+      ...(opts.principal ? { principal: opts.principal } : {}),
     };
   }
 
@@ -248,7 +272,7 @@ export class ForgeInstallation {
   }
 
   /** Delivers an event to an endpoint as Forge does: POST, 5 s to answer, redelivered up to 4 times on failure. */
-  private async deliver(endpointKey: string, payload: Record<string, unknown>, principal?: string): Promise<Delivery> {
+  private async deliver(endpointKey: string, payload: Record<string, unknown>): Promise<Delivery> {
     const endpoint = this.endpoint(endpointKey);
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -260,7 +284,7 @@ export class ForgeInstallation {
       };
       let status: number;
       try {
-        const res = await this.forge.invoke(endpoint.url, this.claims(principal), {
+        const res = await this.forge.invoke(endpoint.url, this.claims(), {
           body,
           appSystemToken: await this.tokenFor(endpoint),
           timeoutMs: 5000,
@@ -333,13 +357,17 @@ export class ForgeInstallation {
       return { success: false, error: { message: 'The body must be a JSON object' } };
     let res: Response;
     try {
-      res = await this.forge.invoke(new URL(input.path, endpoint.url).toString(), this.claims(principal), {
-        method: input.method,
-        body: input.body,
-        headers: input.headers,
-        appSystemToken: await this.tokenFor(endpoint),
-        timeoutMs: 25_000,
-      });
+      res = await this.forge.invoke(
+        new URL(input.path, endpoint.url).toString(),
+        this.claims({ principal, ui: true }),
+        {
+          method: input.method,
+          body: input.body,
+          headers: input.headers,
+          appSystemToken: await this.tokenFor(endpoint),
+          timeoutMs: 25_000,
+        },
+      );
     } catch (err) {
       return { success: false, error: { message: `Remote invocation failed: ${(err as Error).message}` } };
     }

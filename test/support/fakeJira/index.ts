@@ -179,6 +179,7 @@ export class FakeJira {
    */
   installPayload(opts: { installationId?: string } = {}): Record<string, unknown> {
     this.sharedSecret = crypto.randomBytes(32).toString('base64url');
+    this.state.connectClientKey = this.clientKey;
     this.auth.sharedSecret = this.sharedSecret;
     return {
       key: this.appKey,
@@ -411,6 +412,7 @@ export class FakeJira {
   }
 
   private refuse(access: string, principal: Principal): Reply | undefined {
+    if (access === 'anyone') return undefined;
     if (access === 'org')
       return principal.kind === 'org' ? undefined : { status: 401, body: { code: 401, message: 'Unauthorized' } };
     if (principal.kind === 'none' || principal.kind === 'org')

@@ -1,13 +1,15 @@
 import type { Principal } from './auth';
 import { serviceDeskAndOrgRoutes } from './routesOrg';
+import { appRoutes } from './routesApp';
 import { jiraError, page, userJson, type FakeJiraState } from './state';
 
 /**
  * Who may call a route. Like Jira, user and group writes are closed to Connect apps; creating a user
  * needs Administer Jira, while group writes and deleting users need a site administrator.
  * `app-or-administer`: the app's own JWT (its scopes allow it), or a Jira administrator's token.
+ * `anyone`: anonymous calls too (the route itself decides).
  */
-export type Access = 'read' | 'administer' | 'site-admin' | 'org' | 'app-or-administer';
+export type Access = 'anyone' | 'read' | 'administer' | 'site-admin' | 'org' | 'app-or-administer';
 
 export interface RouteContext {
   state: FakeJiraState;
@@ -380,4 +382,5 @@ export const routes: Route[] = [
     },
   },
   ...serviceDeskAndOrgRoutes,
+  ...appRoutes,
 ];

@@ -27,6 +27,8 @@ export class FakeJiraState {
   readonly administrators = new Set<string>();
   /** accountIds with the site-admin role: only they may write groups and delete users */
   readonly siteAdmins = new Set<string>();
+  /** The Connect clientKey of the app on this site, once the Connect version was installed (Jira's reserved app property). */
+  connectClientKey?: string;
   /** Users with product access the licence allows (undefined: no limit); POST /user beyond it is refused with 400 */
   userLimit?: number;
   /** The organizations the org API key sees (GET /admin/v1/orgs) */
