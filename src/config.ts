@@ -51,6 +51,7 @@ const settingsSchema = z.object({
     )
     .optional(),
   FORGE_JWKS_URL: z.string().url().default('https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json'),
+  CONNECT_ONLY: z.enum(['true', 'false']).default('false'),
   APP_SECRET_KEY: z
     .string()
     .refine(isValidSecretKey, 'must be 32 random bytes, as 64 hex characters or as base64')
@@ -111,6 +112,9 @@ function isCidr(c: string): boolean {
 
 type Settings = z.infer<typeof settingsSchema>;
 
+/** The name of every environment variable the server reads (docs/configuration.md lists them). */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
+
 /** The validated configuration the whole process runs on. */
 export interface Config {
   env: Settings['NODE_ENV'];
@@ -129,6 +133,8 @@ export interface Config {
   forgeAppId?: string;
   /** Where Forge publishes the keys its invocation tokens are signed with. */
   forgeJwksUrl: string;
+  /** The operator says this server serves only sites still on the Connect version (no Forge app id needed in production). */
+  connectOnly: boolean;
   jira: {
     concurrencyPerTenant: number;
     maxAttempts: number;
@@ -220,6 +226,7 @@ function toConfig(s: Settings): Config {
     logLevel: s.LOG_LEVEL ?? (s.NODE_ENV === 'test' ? 'silent' : 'info'),
     logFormat: s.LOG_FORMAT ?? (s.NODE_ENV === 'development' ? 'pretty' : 'json'),
     forgeJwksUrl: s.FORGE_JWKS_URL,
+    connectOnly: s.CONNECT_ONLY === 'true',
     forgeAppId:
       s.FORGE_APP_ID &&
       (s.FORGE_APP_ID.startsWith('ari:') ? s.FORGE_APP_ID : `ari:cloud:ecosystem::app/${s.FORGE_APP_ID}`),
@@ -252,6 +259,19 @@ function toConfig(s: Settings): Config {
     outboundAllow: s.OUTBOUND_ALLOW,
     scimRequestTimeoutMs: s.SCIM_REQUEST_TIMEOUT_MS,
   });
+}
+
+/**
+ * New sites install only through Forge, so a production server without the Forge app id (its
+ * invocation tokens' audience) would refuse every install: it does not start, unless the operator
+ * says it serves only sites still on the Connect version. Called once the app id has been looked
+ * for everywhere (FORGE_APP_ID, then the manifest `forge register` wrote).
+ */
+export function requireForgeAppId(config: Pick<Config, 'env' | 'forgeAppId' | 'connectOnly'>): void {
+  if (config.env !== 'production' || config.forgeAppId || config.connectOnly) return;
+  throw new ConfigError(
+    'FORGE_APP_ID is required in production, since new sites install only through Forge: set it to the id `forge register` printed (ari:cloud:ecosystem::app/<uuid>), or set CONNECT_ONLY=true if this server serves only sites still on the Connect version.',
+  );
 }
 
 function readConfigFile(file: string, mode: string, env: NodeJS.ProcessEnv): Record<string, unknown> {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { createApp } from './app';
-import { ConfigError, loadConfig, PROJECT_ROOT } from './config';
+import { ConfigError, loadConfig, PROJECT_ROOT, requireForgeAppId } from './config';
 import { resolveSecretKey } from './crypto/key';
 import { migrateUp } from './db/migrator';
 import { openDatabase } from './db/open';
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     ...loaded,
     forgeAppId: loaded.forgeAppId ?? registeredAppId(path.join(PROJECT_ROOT, 'manifest.yml')),
   });
+  requireForgeAppId(config);
   const logger = createLogger(config.logLevel, undefined, config.logFormat);
   logger.info(
     config.forgeAppId

@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../src/config';
 import { FakeJira } from './support/fakeJira';
 import { KeyServer } from './support/keyServer';
 import { freePort } from './support/net';
+import { copyProject } from './support/projectCopy';
 
 /**
  * The real process, as `npm start` runs it: compiled server, no DATABASE_URL, embedded Postgres
@@ -210,27 +211,3 @@ if (!asRoot) {
     expect(home.forgeAppId).toBe(appId);
   });
 });
-
-/** The project's files as a fresh clone has them, plus node_modules and dist (hard links where possible). */
-function copyProject(into: string): void {
-  fs.mkdirSync(into);
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-  })
-    .split('\0')
-    .filter(Boolean);
-  for (const f of files) {
-    const from = path.join(PROJECT_ROOT, f);
-    if (!fs.existsSync(from)) continue; // deleted in the work tree
-    fs.mkdirSync(path.dirname(path.join(into, f)), { recursive: true });
-    fs.copyFileSync(from, path.join(into, f));
-  }
-  for (const dir of ['node_modules', 'dist']) {
-    try {
-      execFileSync('cp', ['-al', path.join(PROJECT_ROOT, dir), into]);
-    } catch {
-      execFileSync('cp', ['-a', path.join(PROJECT_ROOT, dir), into]); // another file system
-    }
-  }
-}

@@ -23,6 +23,8 @@ export class AppProcess {
   private constructor(
     readonly port: number,
     private readonly env: NodeJS.ProcessEnv,
+    /** The project the process runs from (a copy of it, for a test that must not see files of this checkout). */
+    private readonly root = PROJECT_ROOT,
   ) {}
 
   get url(): string {
@@ -34,7 +36,8 @@ export class AppProcess {
     jira: FakeJira;
     keys: KeyServer;
     secretKey?: string;
-    env?: Record<string, string>;
+    env?: Record<string, string | undefined>;
+    root?: string;
   }): Promise<AppProcess> {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
@@ -55,19 +58,13 @@ export class AppProcess {
       ...opts.env,
     };
     delete env.TEST_PG_ADMIN_URL;
-    return new AppProcess(port, env);
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+    return new AppProcess(port, env, opts.root);
   }
 
   /** Starts the process and waits until /healthz answers 200. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [...TSX, path.join(PROJECT_ROOT, 'src/server.ts')], {
-      env: this.env,
-      cwd: os.tmpdir(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    child.stdout.on('data', (d) => (this.output += d));
-    child.stderr.on('data', (d) => (this.output += d));
+    const child = this.spawn();
     for (let i = 0; i < 600; i++) {
       if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${this.output}`);
       const ok = await fetch(`${this.url}/healthz`).then(
@@ -78,6 +75,36 @@ export class AppProcess {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`server did not become healthy:\n${this.output}`);
+  }
+
+  /** Starts the process and waits for it to exit by itself (a start that must fail): its exit code and output. */
+  async startAndExit(timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = this.spawn();
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  }
+
+  /** The environment the process runs with (tests run helpers, e.g. the health check, with the same). */
+  get environment(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
+  private spawn(): ChildProcess {
+    const child = spawn(process.execPath, [...TSX, path.join(this.root, 'src/server.ts')], {
+      env: this.env,
+      cwd: os.tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout.on('data', (d) => (this.output += d));
+    child.stderr.on('data', (d) => (this.output += d));
+    return child;
   }
 
   /** Stops (SIGTERM: gracefully) or kills (SIGKILL) the process and waits for it to be gone. */
