@@ -191,6 +191,22 @@ it('a site installed through Forge alone is made from what Jira says, once; its 
   }
 });
 
+it('where Jira names no Connect clientKey (its property gone), the one unclaimed Connect site at the URL Jira gives carries over', async () => {
+  s.jira.state.connectClientKey = undefined;
+  const inst = await forge.install(s.jira, s.app.url, { silent: true });
+  expect((await inst.lifecycle('avi:forge:upgraded:app')).statuses).toEqual([204]);
+  expect(await rows('SELECT client_key, installation_id FROM tenants')).toEqual([
+    { client_key: s.jira.clientKey, installation_id: inst.ari },
+  ]);
+  const line = s.app.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.by);
+  expect(line).toMatchObject({
+    msg: 'Forge upgraded: the site on the Connect version was carried over with all its data; its Jira reads now use the app system token',
+    by: 'site-url',
+    clientKey: s.jira.clientKey,
+  });
+  expect((await s.get('/Users')).status).toBe(200);
+});
+
 it('a lost installed event is healed by the next scheduled trigger', async () => {
   const jira = await new FakeJira().start();
   try {
@@ -220,6 +236,15 @@ describe('when the site cannot be found', () => {
     expect(logged()).toContain(
       "Forge installed: the installation's site could not be found: Jira did not answer which site the installation is on (GET /rest/api/3/serverInfo answered 503: Service Unavailable); Forge delivers the call again",
     );
+  });
+
+  it('Jira not answering at all is given 2 s, so Forge still gets its answer (503) within its 5', async () => {
+    jira.failNextOn('/rest/api/3/serverInfo', 'hang');
+    const started = Date.now();
+    const delivery = await inst.lifecycle('avi:forge:installed:app');
+    expect(delivery.statuses).toEqual([503, 204]);
+    expect(Date.now() - started).toBeLessThan(5000 + 2000);
+    expect(logged()).toContain('GET /rest/api/3/serverInfo timed out');
   });
 
   it('a system token Jira refuses is answered 202 with one line that says what to check, and nothing is stored', async () => {
