@@ -1,7 +1,8 @@
 /**
  * Runs a SCIM Postman collection (Microsoft's SCIM reference tests) with newman against a real
  * add-on: embedded Postgres, a Jira site (the fake) that installs the app, a SCIM connection made
- * through the admin API. Usage: npm run conformance -- <collection.json>
+ * through the admin API. Usage: npm run conformance [-- <collection.json>] (default: the copy of
+ * Microsoft's collection in test/conformance/, MIT-licensed).
  *
  * The collection's own defects (documented in docs/scim.md) are expected to fail; anything else
  * failing makes the run fail.
@@ -100,7 +101,7 @@ async function main(collectionPath: string): Promise<number> {
   }
 }
 
-const file = process.argv[2] ?? path.join(__dirname, '../../shared/conformance/microsoft-scim-postman-collection.json');
+const file = process.argv[2] ?? path.join(__dirname, '../test/conformance/microsoft-scim-postman-collection.json');
 main(path.resolve(file)).then(
   (code) => process.exit(code),
   (err: Error) => {

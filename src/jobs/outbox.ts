@@ -53,7 +53,8 @@ export class OutboxTrigger {
       const connection = await this.d.connections.get(q.clientKey, q.connectionId);
       // Jira did not answer the last time: the changes wait for the run's next try (one failed run, not a storm).
       if (connection && !(await this.d.runs.nextTryOf(connection.id))) {
-        await this.d.engine.run(connection, connection.kind === 'scim' ? 'scim' : 'login', {
+        const asked = await this.d.outbox.requestedTrigger(connection.id, q.lastId);
+        await this.d.engine.run(connection, asked ?? (connection.kind === 'scim' ? 'scim' : 'login'), {
           coveredRequestId: q.lastId,
           changes: await this.d.outbox.changesUpTo(connection.id, q.lastId),
         });

@@ -13,7 +13,7 @@ import type { DirectoryChanges } from '../directory/types';
 import { ProgressReporter } from './progress';
 import type { NewRun, PlanningFacts, RunRepository, RunRow } from './runs';
 
-export type Trigger = 'scim' | 'manual' | 'schedule' | 'login';
+export type Trigger = 'scim' | 'manual' | 'schedule' | 'login' | 'rules';
 
 /** What asking for a run gave: a dry-run plan, a started run, or the run already going. */
 export type RunResult =

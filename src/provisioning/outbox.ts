@@ -10,12 +10,25 @@ import type { DirectoryChanges } from '../directory/types';
 export class Outbox {
   constructor(private readonly sql: Sql) {}
 
-  /** Queues a run request for a connection (picked up by the outbox drain once no run is going). */
-  async requestRun(connectionId: string): Promise<void> {
+  /**
+   * Queues a run request for a connection (picked up by the outbox drain once no run is going);
+   * `trigger` records what asked for it, where the run should say so (saved rules).
+   */
+  async requestRun(connectionId: string, trigger?: 'rules'): Promise<void> {
     await this.sql.query(
-      "INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) VALUES ($1, 'user', $1, 'updated')",
-      [connectionId],
+      "INSERT INTO sync_requests (connection_id, subject_type, subject_id, change, trigger) VALUES ($1, 'user', $1, 'updated', $2)",
+      [connectionId, trigger ?? null],
     );
+  }
+
+  /** What asked for a run among a connection's unprocessed requests up to this one (saved rules), if anything did. */
+  async requestedTrigger(connectionId: string, lastId: string): Promise<'rules' | undefined> {
+    const [row] = await this.sql.query<{ trigger: 'rules' }>(
+      `SELECT trigger FROM sync_requests
+       WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2 AND trigger IS NOT NULL LIMIT 1`,
+      [connectionId, lastId],
+    );
+    return row?.trigger;
   }
 
   /** The newest unprocessed SCIM request of each connection that has gone quiet (debounced), with its tenant. */

@@ -358,6 +358,7 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       expect(await page.locator('#runs tbody tr').count()).toBe(1);
       await page.locator('#runs tbody tr').getByText('6 created, 0 linked, 0 updated, 0 deprovisioned').waitFor();
       await page.locator('#runs tbody tr').getByText('+6 / −0').waitFor();
+      await page.locator('#runs tbody tr').getByText('Synchronize', { exact: true }).waitFor(); // what started it, in words
       await shot('sync-history');
       await page.locator('#runs tbody tr a').first().click();
       await page.locator('#operations tbody tr').first().waitFor();

@@ -245,3 +245,16 @@ describe('group rules', () => {
     expect(s.jira.state.groupsOf(acc)).toEqual(['team']);
   });
 });
+
+describe('what started a run', () => {
+  it('a run asked for by saving the rules is recorded as `rules`, and SCIM changes alone as `scim`', async () => {
+    await storeToken();
+    await s.post('/Users', user('ann'));
+    await settle();
+    await setRules({ groups: { defaultForNewUsers: ['staff'] } });
+    await settle();
+    const runs = (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/runs`).set(admin())).body
+      .runs as Array<{ trigger: string }>;
+    expect(runs.map((r) => r.trigger)).toEqual(['rules', 'scim']);
+  });
+});

@@ -2,7 +2,7 @@ import { QueryTypes } from 'sequelize';
 import { ENTERPRISE, patchBody, startScim, type ScimHarness } from '../support/scim';
 
 /**
- * Microsoft Entra ID's provisioning service, request by request (../shared/reference/scim-clients.md),
+ * Microsoft Entra ID's provisioning service, request by request (docs/scim.md),
  * in both PATCH dialects: legacy, and the one its tenant URL flag ?aadOptscim062020 selects.
  */
 let s: ScimHarness;

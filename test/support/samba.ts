@@ -2,12 +2,22 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Client } from 'ldapts';
 import { PROJECT_ROOT } from '../../src/config';
+import type { AdInfo } from '../../scripts/sambaAd';
 
-/** The shared tool that installs, provisions and starts a Samba AD domain controller (one per machine: fixed ports). */
-const SCRIPT = path.join(PROJECT_ROOT, '../shared/tools/start-samba-ad.sh');
-/** The domain the script provisions (its default realm, CORP.EXAMPLE.TEST). */
+/** The project's tool that installs, provisions and starts a Samba AD domain controller (one per machine: fixed ports). */
+const SCRIPT = path.join(PROJECT_ROOT, 'scripts/sambaAd.ts');
+/** Runs the tool (through tsx) with these arguments. */
+const tool = (...args: string[]) => [
+  process.execPath,
+  '--import',
+  pathToFileURL(require.resolve('tsx')).href,
+  SCRIPT,
+  ...args,
+];
+/** The domain the tool provisions (CORP.EXAMPLE.TEST). */
 const BASE_DN = 'DC=corp,DC=example,DC=test';
 
 /**
@@ -35,17 +45,19 @@ const SEED = [
  */
 export const AD_DIR = `/tmp/idp-sync-samba-ad-${crypto.createHash('sha256').update(SEED).digest('hex').slice(0, 8)}`;
 
-/** Whether a real AD can be had here: the script is there and we are root (it installs Debian packages). */
-export const canRunAd = fs.existsSync(SCRIPT) && process.getuid?.() === 0;
+/** Whether a real AD can be had here: as root on Linux (the tool installs Debian's packages). */
+export const canRunAd = process.platform === 'linux' && process.getuid?.() === 0 && fs.existsSync('/usr/bin/apt-get');
 
 /** Tests that need the AD DC: skipped with a loud notice on a laptop that cannot run it, a failure in CI. */
 export function describeWithAd(name: string, fn: () => void): void {
-  if (!canRunAd && process.env.CI === 'true') throw new Error(`A Samba AD DC is required in CI (${SCRIPT}, as root)`);
-  if (!canRunAd) console.warn(`\n*** SKIPPING "${name}": no Samba AD DC here (needs ${SCRIPT} and root) ***\n`);
+  if (!canRunAd && process.env.CI === 'true')
+    throw new Error('A Samba AD DC is required in CI (scripts/sambaAd.ts, as root)');
+  if (!canRunAd)
+    console.warn(`\n*** SKIPPING "${name}": no Samba AD DC here (scripts/sambaAd.ts needs root on Debian) ***\n`);
   (canRunAd ? describe : describe.skip)(name, fn);
 }
 
-/** What the script prints of the running DC. */
+/** The running DC, as the tool describes it. */
 export interface Ad {
   ldapUrl: string;
   ldapsUrl: string;
@@ -68,37 +80,29 @@ export function startAd(): Ad {
   stopStale();
   const seed = `${AD_DIR}.seed.ldif`;
   fs.writeFileSync(seed, SEED);
-  execFileSync('flock', [`${AD_DIR}.lock`, 'bash', SCRIPT, 'start', AD_DIR, seed], {
-    env: { ...process.env, AD_STRONG_AUTH: 'yes' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    timeout: 180_000,
-  });
-  const env = Object.fromEntries(
-    fs
-      .readFileSync(path.join(AD_DIR, 'ad.env'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => {
-        const i = l.indexOf('=');
-        return [
-          l.slice(0, i),
-          l
-            .slice(i + 1)
-            .replace(/^'(.*)'$/, '$1')
-            .replace(/^"(.*)"$/, '$1'),
-        ];
-      }),
-  );
-  if (env.AD_BASE_DN !== BASE_DN) throw new Error(`the DC's domain is ${env.AD_BASE_DN}, the seed's ${BASE_DN}`);
+  const [node, ...args] = tool('start', AD_DIR, seed);
+  try {
+    execFileSync('flock', [`${AD_DIR}.lock`, node, ...args], {
+      env: { ...process.env, AD_STRONG_AUTH: 'yes' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 300_000,
+    });
+  } catch (err) {
+    throw new Error(`the Samba AD DC did not start: ${String((err as { stderr?: Buffer }).stderr ?? err)}`, {
+      cause: err,
+    });
+  }
+  const info = JSON.parse(fs.readFileSync(path.join(AD_DIR, 'ad.json'), 'utf8')) as AdInfo;
+  if (info.baseDn !== BASE_DN) throw new Error(`the DC's domain is ${info.baseDn}, the seed's ${BASE_DN}`);
   const ad: Ad = {
-    ldapUrl: env.AD_LDAP_URL,
-    ldapsUrl: env.AD_LDAPS_URL,
-    caPem: fs.readFileSync(env.AD_CA_FILE, 'utf8'),
-    tlsServerName: env.AD_TLS_SERVERNAME,
-    baseDn: env.AD_BASE_DN,
-    adminUpn: env.AD_ADMIN_UPN,
-    adminDn: env.AD_ADMIN_DN,
-    adminPassword: env.AD_ADMIN_PW,
+    ldapUrl: info.ldapUrl,
+    ldapsUrl: info.ldapsUrl,
+    caPem: fs.readFileSync(info.caFile, 'utf8'),
+    tlsServerName: info.tlsServerName,
+    baseDn: info.baseDn,
+    adminUpn: info.adminUpn,
+    adminDn: info.adminDn,
+    adminPassword: info.adminPassword,
     async withAdmin(fn) {
       const c = new Client({
         url: ad.ldapsUrl,
@@ -118,8 +122,7 @@ export function startAd(): Ad {
 
 /** Stops the DC if this machine runs one (the global teardown). */
 export function stopAd(): void {
-  if (fs.existsSync(path.join(AD_DIR, 'samba.pid')) && fs.existsSync(SCRIPT))
-    execFileSync('bash', [SCRIPT, 'stop', AD_DIR], { stdio: 'ignore' });
+  if (fs.existsSync(path.join(AD_DIR, 'samba.pid'))) stop(AD_DIR);
 }
 
 /**
@@ -130,8 +133,13 @@ function stopStale(): void {
   for (const name of fs.readdirSync('/tmp')) {
     const dir = path.join('/tmp', name);
     if (!/^idp-sync-samba-ad(-[0-9a-f]{8})?$/.test(name) || dir === AD_DIR) continue;
-    if (fs.existsSync(path.join(dir, 'samba.pid'))) execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'ignore' });
+    if (fs.existsSync(path.join(dir, 'samba.pid'))) stop(dir);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(`${dir}.lock`, { force: true });
   }
+}
+
+function stop(dir: string): void {
+  const [node, ...args] = tool('stop', dir);
+  execFileSync(node, args, { stdio: 'ignore' });
 }

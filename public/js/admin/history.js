@@ -4,6 +4,19 @@ import { $, append, button, h, lozenge, message, select, timers, when } from './
 import { loadConnection, tabs } from './overview.js';
 import { progressPanel } from './sync.js';
 
+/** What started a run, in words (the API's `trigger`). */
+export function triggerText(trigger) {
+  return (
+    {
+      scim: 'SCIM changes',
+      manual: 'Synchronize',
+      schedule: 'Schedule',
+      login: 'First login',
+      rules: 'Rules saved',
+    }[trigger] || trigger
+  );
+}
+
 /** What an operation is about, as people name it: the user's email (or name) and the group. */
 export function subjectOf(o) {
   var u = o.user;
@@ -122,7 +135,7 @@ export function viewHistory(id, mount) {
                     'tr',
                     {},
                     h('td', {}, h('a', { href: '#/run/' + r.id, text: when(r.startedAt) })),
-                    h('td', { text: r.trigger }),
+                    h('td', { text: triggerText(r.trigger) }),
                     h('td', {}, lozenge(r.status)),
                     h('td', { text: r.progress.done + ' / ' + r.progress.total }),
                     h('td', {
@@ -232,7 +245,7 @@ export function viewRun(id, query, mount) {
           'dl',
           { class: 'idp-kv' },
           h('dt', { text: 'Trigger' }),
-          h('dd', { text: run.trigger }),
+          h('dd', { text: triggerText(run.trigger) }),
           h('dt', { text: 'Finished' }),
           h('dd', { text: when(run.finishedAt) }),
         ),

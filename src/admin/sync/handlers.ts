@@ -66,7 +66,7 @@ export const putRules = (deps: SyncDeps): RequestHandler =>
     const rules = res.locals.body as z.infer<typeof rulesSchema>;
     await deps.connections.saveSettings(clientKey, req.params.id, { rules });
     // New rules concern every user: a run plans them all (from the Jira state the app knows) once the admin is done.
-    await deps.outbox.requestRun(req.params.id);
+    await deps.outbox.requestRun(req.params.id, 'rules');
     res.json(rules);
   });
 

@@ -37,7 +37,7 @@ const APP_KEY = 'idp-user-group-sync';
 
 /**
  * A Jira Cloud site over real HTTP, faithful to what the add-on relies on (see
- * ../shared/reference/jira-cloud.md): Connect JWT and API-token auth, JWT refused (403) where Jira
+ * docs/jira.md): Connect JWT and API-token auth, JWT refused (403) where Jira
  * closes an endpoint to apps, Jira's paging and error bodies, 429 + Retry-After, 5xx and hangs on
  * demand. It is also the Connect host: it installs the app with a signed (RS256) lifecycle call.
  */
