@@ -7,7 +7,8 @@ import { TooDeep } from './jsonDepth';
 /** What a URL that cannot be percent-decoded is told (admin API and SCIM alike). */
 export const MALFORMED_URL = 'The URL has a malformed percent-encoding (each % must start a valid UTF-8 escape).';
 /** What a request is told while the database is away (admin API and SCIM alike). */
-export const DATABASE_UNAVAILABLE = 'The database is unavailable for a moment; nothing was changed. Try again shortly.';
+export const DATABASE_UNAVAILABLE =
+  'The database is unavailable for a moment: the change was most likely not stored, but may have been if the connection broke as it committed. Sending the request again is safe.';
 
 /** An error with a stable code and HTTP status, rendered as `{error, message}` on the admin API. */
 export class AppError extends Error {

@@ -2,7 +2,7 @@ import type { Connection, ConnectionKind } from '../db/connections';
 import type { DirectoryChanges } from '../directory/types';
 
 /**
- * The contract every pull source (Entra ID through Graph now, LDAP next) keeps. Sources only write
+ * The contract every pull source (Entra ID through Graph, LDAP and Active Directory) keeps. Sources only write
  * the directory store; the engine runs a source's `Pull` without knowing which source it is, and
  * the triggers (schedule, first login, manual) find a connection's source through `PullSources`.
  */
