@@ -6,7 +6,7 @@ import { errorHandler, notFound } from './http/errors';
 import { checkJsonDepth } from './http/jsonDepth';
 import { limitUrlLength } from './http/limits';
 import { AdminCheck } from './admin/auth';
-import { adminPageRouter } from './admin/page';
+import { adminPageRouter, outsideJira } from './admin/page';
 import { adminApiRouter } from './admin/routes';
 import { PROJECT_ROOT, type Config } from './config';
 import { createAddon } from './connect/addon';
@@ -263,7 +263,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       logger,
     });
   // The same admin API under both hosts: Connect's context JWT, or Forge's invokeRemote (its invocation token).
-  app.use('/api/v1', adminApi(requireContextJwt(addon)));
+  app.use('/api/v1', outsideJira(config.localBaseUrl), adminApi(requireContextJwt(addon)));
   if (forge) app.use('/forge/api/v1', adminApi(forge.authenticate({ create: true })));
   app.use(
     '/scim/v2/:connectionId',

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Server } from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { createApp } from './app';
 import { ConfigError, loadConfig, PROJECT_ROOT, requireForgeAppId } from './config';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
       : { forgeAppId: null, hint: 'set FORGE_APP_ID (or run `forge register`) to accept calls from Forge' },
     'Forge app id',
   );
+  await portFree(config.port); // before the database: a busy port is said at once, not after a minute of start-up
   const db = await openDatabase(config, logger);
   const applied = await migrateUp(db.sequelize);
   if (applied.length) logger.info({ applied }, 'migrations applied');
@@ -35,7 +37,12 @@ async function main(): Promise<void> {
   });
   startBackground();
   if (config.schedulerEnabled) await scheduler.start();
-  const server: Server = app.listen(config.port, () => {
+  const server: Server = app.listen(config.port);
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    process.stderr.write(`${startError(err, config.port)}\n`);
+    process.exit(1);
+  });
+  server.once('listening', () => {
     logger.info({ port: config.port, localBaseUrl: config.localBaseUrl, embeddedDatabase: db.embedded }, 'listening');
     logger.info(nextStep(config.localBaseUrl, config.port));
   });
@@ -75,6 +82,24 @@ function registeredAppId(manifestFile: string): string | undefined {
   return id && !/app\/0{8}-0{4}-0{4}-0{4}-0{12}$/.test(id) ? id : undefined;
 }
 
+/** Resolves when the port can be listened on; else rejects with the error listening would give. */
+function portFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(port, () => probe.close(() => resolve()));
+  });
+}
+
+/** One sentence for what stops a start that people meet: the port taken, or not ours to take. */
+function startError(err: NodeJS.ErrnoException, port: number): string {
+  if (err.code === 'EADDRINUSE')
+    return `Port ${port} is already in use (another server, or this one started twice): stop it, or set PORT to a free port (PORT=${port + 1} npm start).`;
+  if (err.code === 'EACCES')
+    return `Port ${port} may not be used by this user (ports below 1024 need privileges): set PORT to a port above 1024.`;
+  return `Start-up failed: ${err.message}`;
+}
+
 /** The last line of start-up: where to go next. */
 function nextStep(baseUrl: string, port: number): string {
   const local = `http://localhost:${port}/`;
@@ -83,7 +108,9 @@ function nextStep(baseUrl: string, port: number): string {
     : `Ready. Open ${local} in a browser: it shows the server's health and how to install it into a Jira site (docs/install.md).`;
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `Start-up failed: ${err.message}\n`);
+main().catch((err: NodeJS.ErrnoException) => {
+  const config = err instanceof ConfigError;
+  const port = (err as { port?: number }).port ?? Number(process.env.PORT ?? 3000); // Node's listen errors name the port
+  process.stderr.write(`${config ? err.message : startError(err, port)}\n`);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -166,4 +167,39 @@ it('docker-compose.yml and .env.example name only settings the server reads, and
   expect(Object.keys(dockerfile().env)).toEqual(expect.arrayContaining(['NODE_ENV', 'FORGE_APP_ID', 'CONNECT_ONLY']));
   // .env never enters the image (it holds the secrets key).
   expect(read('.dockerignore').split('\n')).toContain('.env');
+});
+
+describe('a server that explains itself', () => {
+  it('a port in use stops the start with one sentence naming the port and what to change', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '0.0.0.0', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      app = await AppProcess.create({ databaseUrl: db.url, jira, keys, root, env: { PORT: String(port) } });
+      const { code, stderr } = await app.startAndExit();
+      expect(code).toBe(1);
+      expect(stderr.trim().split('\n')).toEqual([
+        `Port ${port} is already in use (another server, or this one started twice): stop it, or set PORT to a free port (PORT=${port + 1} npm start).`,
+      ]);
+    } finally {
+      busy.close();
+    }
+  });
+});
+
+it("npm start's build step builds nothing when no source changed since the last build", () => {
+  // In the copy, with a dist/ of its own (the copy's is linked to this checkout's, which other tests build).
+  fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  const build = () =>
+    execFileSync(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, 'scripts/build.ts'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+  expect(build()).not.toContain('nothing to build');
+  expect(fs.existsSync(path.join(root, 'dist/src/server.js'))).toBe(true);
+  expect(build()).toContain('dist/ is current: nothing to build.');
+  fs.utimesSync(path.join(root, 'src/text.ts'), new Date(), new Date()); // a source changed: built again
+  expect(build()).not.toContain('nothing to build');
+  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+  expect(pkg.scripts.prestart).toBe('tsx scripts/build.ts');
 });

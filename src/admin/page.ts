@@ -53,8 +53,33 @@ export function adminPageRouter(deps: {
       );
     send(res, 200, admin(common));
   };
-  router.get('/admin', deps.authenticate, page);
+  router.get('/admin', outsideJira(deps.localBaseUrl), deps.authenticate, page);
   return router;
+}
+
+/**
+ * A person who opens an admin address in a browser, outside Jira (no JWT, no Authorization, a
+ * browser's Accept), gets a page that says where the app lives instead of a JSON 401. Scripts and
+ * Jira's own calls go on to authentication as before.
+ */
+export function outsideJira(localBaseUrl: string): RequestHandler {
+  const message = view('message');
+  return (req, res, next) => {
+    const fromJira = req.headers.authorization || typeof req.query.jwt === 'string';
+    if (req.method !== 'GET' || fromJira || req.accepts(['json', 'html']) !== 'html') return next();
+    send(
+      res,
+      401,
+      message({
+        title: 'IdP User & Group Sync',
+        localBaseUrl,
+        kind: 'info',
+        heading: 'Open this from Jira',
+        message:
+          "This page lives inside Jira: open it from Jira's settings (Settings → Apps → IdP User & Group Sync, or Configure under Manage apps). This address is the app's server, which Jira calls for you.",
+      }),
+    );
+  };
 }
 
 function send(res: Response, status: number, html: string): void {

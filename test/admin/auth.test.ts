@@ -45,6 +45,19 @@ describe('admin API authentication', () => {
     expect(res.body.error).toBe('unauthorized');
   });
 
+  it('a browser opening an admin address outside Jira gets a page that says where the app lives, not a JSON 401', async () => {
+    const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    for (const path of ['/admin', '/api/v1/connections']) {
+      const res = await request(app.url).get(path).set('Accept', browser);
+      expect([path, res.status, res.headers['content-type']]).toEqual([path, 401, 'text/html; charset=utf-8']);
+      expect(res.text).toContain('Open this from Jira');
+      expect(res.text).toContain('Settings → Apps → IdP User &amp; Group Sync');
+    }
+    // A script (JSON, or no Accept) still gets the API's 401.
+    expect((await request(app.url).get('/api/v1/connections')).body.error).toBe('unauthorized');
+    expect((await request(app.url).get('/admin').set('Accept', 'application/json')).body.error).toBe('unauthorized');
+  });
+
   it('answers 403 to a user who is not a Jira administrator', async () => {
     const user = siteA.state.addUser({ emailAddress: 'dev@example.com' });
     const res = await getCreds(siteA.contextJwt(user.accountId));
