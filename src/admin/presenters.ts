@@ -143,6 +143,8 @@ function notesOf(r: RunRow): string[] {
     notes.push(
       `${unmanaged} account${unmanaged === 1 ? ' is' : 's are'} not managed by your organization: Jira keeps the display name, job title and department their owners set (claim the email domain in Atlassian Administration to manage them).`,
     );
+  // A desk or organization the rules name is gone: said once, in words, with JSM's own message.
+  for (const gone of r.goneTargets ?? []) notes.push(gone.charAt(0).toUpperCase() + gone.slice(1) + '.');
   const open = r.counts.openAccessDesks ?? 0;
   if (open > 0)
     notes.push(

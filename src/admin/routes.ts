@@ -45,6 +45,7 @@ import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handle
 import { putSiteCredentialsSchema } from './siteCredentials/schema';
 import { validateBody, validateQuery } from './validate';
 import { jsmPageQuerySchema, listJsmOrganizations, listServiceDesks } from './jsm/handlers';
+import { JsmCatalog } from './jsm/known';
 import { wakeSite } from '../jobs/wake';
 import type { ParkedOperations } from '../provisioning/retryParked';
 import type { Logger } from '../logger';
@@ -73,7 +74,8 @@ export interface AdminApiDeps {
 }
 
 /** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
-export function adminApiRouter(deps: AdminApiDeps): Router {
+export function adminApiRouter(given: AdminApiDeps): Router {
+  const deps = { ...given, jsm: new JsmCatalog(given.jira) };
   const router = Router();
   router.use(deps.authenticate, requireJiraAdmin(deps.adminCheck));
 

@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { Sql } from '../db/sql';
+import { GONE_MARK } from './executor/applyCustomers';
 import { toOp, type OperationQueue, type StoredOperation } from './executor/queue';
 import type { Outbox } from './outbox';
 import type { PlannedOperation } from './plan';
@@ -24,6 +25,8 @@ export interface RunRow {
   attempts: number;
   /** When a run that could not start for want of Jira is tried again (null: not waiting). */
   nextTryAt: Date | null;
+  /** Service desks and organizations the rules name that JSM no longer has, in words (one run's page only). */
+  goneTargets?: string[];
 }
 
 const toRun = (r: Record<string, unknown>): RunRow => ({
@@ -273,7 +276,16 @@ export class RunRepository {
       'SELECT * FROM sync_runs WHERE client_key = $1 AND id = $2',
       [clientKey, runId],
     );
-    return rows[0] && { ...toRun(rows[0]), counts: summarize(rows[0].counts as Record<string, number>) };
+    if (!rows[0]) return undefined;
+    const gone = await this.sql.query<{ error: string }>(
+      `SELECT DISTINCT error FROM sync_operations WHERE run_id = $1 AND status = 'parked' AND position($2 in error) > 0 ORDER BY error LIMIT 20`,
+      [runId, GONE_MARK],
+    );
+    return {
+      ...toRun(rows[0]),
+      counts: summarize(rows[0].counts as Record<string, number>),
+      goneTargets: gone.map((g) => g.error),
+    };
   }
 
   /** A run's operations in id order, optionally of one status, a page at a time (after an operation id). */

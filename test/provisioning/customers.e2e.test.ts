@@ -137,6 +137,54 @@ it('a dry run shows the customer plan and changes nothing', async () => {
   expect(accountOf('dee')).toBeUndefined();
 });
 
+it('refuses rules that name service desks or organizations the site does not have, each field named, and stores nothing', async () => {
+  const before = await api().get(`/api/v1/connections/${c.id}/rules`).set(admin());
+  const res = await setRules({
+    serviceDesksForAll: ['1', '999'],
+    organizationsForAll: ['997'],
+    groups: [{ idpGroup: 'IT staff', serviceDesks: ['2', '998'], organizations: ['10'] }],
+  });
+  expect(res.status).toBe(400);
+  expect(res.body).toMatchObject({
+    error: 'validation_failed',
+    fields: {
+      'customers.serviceDesksForAll.1': 'service desk 999 does not exist on this site',
+      'customers.organizationsForAll.0': 'JSM organization 997 does not exist on this site',
+      'customers.groups.0.serviceDesks.1': 'service desk 998 does not exist on this site',
+    },
+  });
+  expect(Object.keys(res.body.fields)).toHaveLength(3);
+  expect((await api().get(`/api/v1/connections/${c.id}/rules`).set(admin())).body).toEqual(before.body);
+  // A desk made a moment ago counts at once (an unknown id is looked up again before it is refused).
+  s.jira.state.addServiceDesk('999', 'NEW', 'New desk', false);
+  await setRules({ serviceDesksForAll: ['1', '999'] }).expect(200);
+  // Reads of JSM's lists: one paged read per check, none for rules that name no id.
+  const reads = () => s.jira.callsTo('GET', '/rest/servicedeskapi/servicedesk').length;
+  const n = reads();
+  await setRules({ deprovision: 'keep' }).expect(200);
+  expect(reads()).toBe(n);
+});
+
+it('a desk or organization that disappears later is said in the run in words, with JSM\'s own message, once', async () => {
+  await s.storeSiteToken();
+  await setRules({ serviceDesksForAll: ['1', '2'], organizationsForAll: ['10'] }).expect(200);
+  s.jira.state.serviceDesks.delete('2'); // an agent deleted the IT desk
+  s.jira.state.organizations.delete('10');
+  await scim('post', '/Users', user('gil')).expect(201);
+  await s.settle();
+  expect(deskHas('1')).toEqual(['gil@corp.example']);
+  const run = await lastRun();
+  const page = await api().get(`/api/v1/runs/${run.id}`).set(admin());
+  expect(page.body.status).toBe('partial');
+  expect(page.body.notes).toEqual(
+    expect.arrayContaining([
+      'JSM organization 10 no longer exists: remove it from the rules (JSM: The organization does not exist.).',
+      'Service desk 2 no longer exists: remove it from the rules (JSM: The service desk does not exist.).',
+    ]),
+  );
+  expect(JSON.stringify(page.body.notes)).not.toMatch(/\/rest\//);
+});
+
 it('refuses bad customer rules and targets in words', async () => {
   const bad = await setRules({ serviceDesksForAll: ['HELP'], groups: [{ idpGroup: 'X' }] });
   expect(bad.status).toBe(400);

@@ -16,9 +16,12 @@ import { presentOperation, presentPlanned, whoOf } from '../presentOperations';
 import { presentRun } from '../presenters';
 import type { LinkRepository, Names } from '../../provisioning/links';
 import type { Operation } from '../../provisioning/plan';
+import type { JsmCatalog } from '../jsm/known';
 
 export interface SyncDeps {
   connections: ConnectionRepository;
+  /** The site's JSM desks and organizations, to refuse rules that name ones that do not exist. */
+  jsm: JsmCatalog;
   engine: ProvisioningEngine;
   runs: RunRepository;
   links: LinkRepository;
@@ -64,6 +67,7 @@ export const putRules = (deps: SyncDeps): RequestHandler =>
     const { clientKey } = requireContext(req);
     await connectionOr404(deps, clientKey, req.params.id);
     const rules = res.locals.body as z.infer<typeof rulesSchema>;
+    await deps.jsm.check(clientKey, rules);
     await deps.connections.saveSettings(clientKey, req.params.id, { rules });
     // New rules concern every user: a run plans them all (from the Jira state the app knows) once the admin is done.
     await deps.outbox.requestRun(req.params.id, 'rules');

@@ -55,8 +55,13 @@ export async function applyCustomerOperation(
         throw new CannotApply(
           `none of these ${o.userIds.length} user(s) is a customer yet: see their ensureCustomer operations`,
         );
-      if (o.target === 'desk') await jira.addCustomersToServiceDesk(o.targetId, accountIds);
-      else await jira.addToOrganization(o.targetId, accountIds);
+      try {
+        if (o.target === 'desk') await jira.addCustomersToServiceDesk(o.targetId, accountIds);
+        else await jira.addToOrganization(o.targetId, accountIds);
+      } catch (err) {
+        if (isGone(err)) throw new CannotApply(gone(o.target, o.targetId, err));
+        throw err;
+      }
       await records.grants.add(op.connectionId, o.target, o.targetId, accountIds);
       const missing = o.userIds.length - accountIds.length;
       return missing > 0 ? `granted (${missing} not customers yet)` : 'granted';
@@ -66,6 +71,11 @@ export async function applyCustomerOperation(
         if (o.target === 'desk') await jira.removeCustomersFromServiceDesk(o.targetId, o.accountIds);
         else await jira.removeFromOrganization(o.targetId, o.accountIds);
       } catch (err) {
+        // The desk or organization is gone, and the access with it: nothing left to withdraw.
+        if (isGone(err)) {
+          await records.grants.remove(op.connectionId, o.target, o.targetId, o.accountIds);
+          return 'target-gone';
+        }
         // A desk anyone may use (open access, public signup) keeps no customer list to remove from: JSM says 400.
         if (!(o.target === 'desk' && err instanceof JiraError && err.status === 400)) throw err;
         await records.grants.remove(op.connectionId, o.target, o.targetId, o.accountIds);
@@ -75,4 +85,17 @@ export async function applyCustomerOperation(
       return 'withdrawn';
     }
   }
+}
+
+/** The words that say a rule names a desk or organization JSM no longer has (the run's notes pick them out). */
+export const GONE_MARK = 'no longer exists: remove it from the rules';
+
+function isGone(err: unknown): err is JiraError {
+  return err instanceof JiraError && err.status === 404;
+}
+
+/** "service desk 999 no longer exists: remove it from the rules (JSM: …)", in JSM's own words rather than an HTTP path. */
+function gone(target: 'desk' | 'org', id: string, err: JiraError): string {
+  const said = err.details.errorMessages?.join(' ') || 'not found';
+  return `${target === 'desk' ? 'service desk' : 'JSM organization'} ${id} ${GONE_MARK} (JSM: ${said})`;
 }
