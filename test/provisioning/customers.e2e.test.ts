@@ -165,7 +165,7 @@ it('refuses rules that name service desks or organizations the site does not hav
   expect(reads()).toBe(n);
 });
 
-it('a desk or organization that disappears later is said in the run in words, with JSM\'s own message, once', async () => {
+it("a desk or organization that disappears later is said in the run in words, with JSM's own message, once", async () => {
   await s.storeSiteToken();
   await setRules({ serviceDesksForAll: ['1', '2'], organizationsForAll: ['10'] }).expect(200);
   s.jira.state.serviceDesks.delete('2'); // an agent deleted the IT desk
