@@ -5,6 +5,7 @@ import type { Sequelize } from 'sequelize';
 import { errorHandler, notFound } from './http/errors';
 import { checkJsonDepth } from './http/jsonDepth';
 import { limitUrlLength } from './http/limits';
+import { requestLog } from './http/requestLog';
 import { AdminCheck } from './admin/auth';
 import { adminPageRouter, outsideJira } from './admin/page';
 import { adminApiRouter } from './admin/routes';
@@ -112,6 +113,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   app.disable('x-powered-by');
   app.set('etag', false); // SCIM resources carry their own version ETags; hashing every body costs CPU for nothing
   app.set('trust proxy', 'loopback');
+  app.use(requestLog(logger));
   app.use(limitUrlLength);
   // SCIM parses its own bodies, so that even a malformed one gets a SCIM error.
   const json = express.json({

@@ -1,7 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
+
+/** The request a piece of work runs for (its id), so every log line it writes names it. */
+export const requestScope = new AsyncLocalStorage<{ reqId: string }>();
 
 /** Field names whose values are secrets: never written to a log line, wherever they appear. */
 const SECRET_FIELDS = [
@@ -39,7 +43,16 @@ export function createLogger(
           destination: destination ?? 1,
         })
       : destination;
-  return pino({ level, redact: { paths, censor: '[redacted]' }, base: undefined }, out);
+  return pino(
+    {
+      level,
+      redact: { paths, censor: '[redacted]' },
+      base: undefined,
+      // Every line written while a request is being handled carries its id (src/http/requestLog.ts).
+      mixin: () => requestScope.getStore() ?? {},
+    },
+    out,
+  );
 }
 
 /**
