@@ -6,6 +6,7 @@ import { errorHandler, notFound } from './http/errors';
 import { checkJsonDepth } from './http/jsonDepth';
 import { limitUrlLength } from './http/limits';
 import { requestLog } from './http/requestLog';
+import { securityHeaders } from './http/securityHeaders';
 import { AdminCheck } from './admin/auth';
 import { adminPageRouter, outsideJira } from './admin/page';
 import { adminApiRouter } from './admin/routes';
@@ -114,6 +115,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   app.set('etag', false); // SCIM resources carry their own version ETags; hashing every body costs CPU for nothing
   app.set('trust proxy', 'loopback');
   app.use(requestLog(logger));
+  app.use(securityHeaders(config.localBaseUrl));
   app.use(limitUrlLength);
   // SCIM parses its own bodies, so that even a malformed one gets a SCIM error.
   const json = express.json({

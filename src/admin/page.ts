@@ -2,6 +2,7 @@ import { Router, type RequestHandler, type Response } from 'express';
 import { asyncHandler } from '../http/asyncHandler';
 import { requireContext } from '../http/context';
 import { view } from '../http/views';
+import { frameableByJira } from '../http/securityHeaders';
 import type { AdminCheck } from './auth';
 
 /**
@@ -20,6 +21,7 @@ export function adminPageRouter(deps: {
   const page = asyncHandler((req, res) => render(req, res));
   const render = async (req: Parameters<RequestHandler>[0], res: Response) => {
     const { clientKey, userAccountId, hostBaseUrl } = requireContext(req);
+    frameableByJira(res, { localBaseUrl: deps.localBaseUrl, hostBaseUrl }); // every answer here is shown in Jira's frame
     const common = {
       title: 'IdP User & Group Sync',
       localBaseUrl: deps.localBaseUrl,

@@ -58,6 +58,26 @@ describe('admin API authentication', () => {
     expect((await request(app.url).get('/admin').set('Accept', 'application/json')).body.error).toBe('unauthorized');
   });
 
+  it('sends security headers that let Jira, and only Jira, frame the admin page', async () => {
+    const page = await request(app.url)
+      .get('/admin')
+      .set(jwtHeader(siteA.appJwt('GET', '/admin', siteA.admin.accountId)));
+    expect(page.status).toBe(200);
+    const csp = page.headers['content-security-policy'];
+    expect(csp).toContain(`frame-ancestors ${siteA.url} https://*.atlassian.net https://*.jira.com`);
+    expect(csp).toContain(`script-src 'self' ${app.url} ${siteA.url} https://connect-cdn.atl-paas.net`);
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    expect(page.headers['x-frame-options']).toBeUndefined();
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    // Everything else may be framed by nobody but us, and is not sniffed.
+    const api = await getCreds(siteA.contextJwt(siteA.admin.accountId));
+    expect(api.headers['content-security-policy']).toContain("frame-ancestors 'self'");
+    expect(api.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    expect(api.headers['x-content-type-options']).toBe('nosniff');
+    const home = await request(app.url).get('/');
+    expect(home.headers['content-security-policy']).toContain("frame-ancestors 'self'");
+  });
+
   it('answers 403 to a user who is not a Jira administrator', async () => {
     const user = siteA.state.addUser({ emailAddress: 'dev@example.com' });
     const res = await getCreds(siteA.contextJwt(user.accountId));
