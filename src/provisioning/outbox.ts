@@ -21,14 +21,18 @@ export class Outbox {
     );
   }
 
-  /** What asked for a run among a connection's unprocessed requests up to this one (saved rules), if anything did. */
+  /**
+   * What asked for a run among a connection's unprocessed requests up to this one, when that alone
+   * did (saved rules): changes of the directory among them make it the changes' run.
+   */
   async requestedTrigger(connectionId: string, lastId: string): Promise<'rules' | undefined> {
-    const [row] = await this.sql.query<{ trigger: 'rules' }>(
-      `SELECT trigger FROM sync_requests
-       WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2 AND trigger IS NOT NULL LIMIT 1`,
+    const [row] = await this.sql.query<{ trigger: 'rules' | null }>(
+      `SELECT max(trigger) AS trigger FROM sync_requests
+       WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2
+       HAVING bool_and(subject_id = connection_id)`,
       [connectionId, lastId],
     );
-    return row?.trigger;
+    return row?.trigger ?? undefined;
   }
 
   /** The newest unprocessed SCIM request of each connection that has gone quiet (debounced), with its tenant. */

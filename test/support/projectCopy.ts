@@ -19,6 +19,7 @@ export function copyProject(into: string): void {
     fs.copyFileSync(from, path.join(into, f));
   }
   for (const dir of ['node_modules', 'dist']) {
+    if (!fs.existsSync(path.join(PROJECT_ROOT, dir))) continue; // dist/ is there once something built it
     try {
       execFileSync('cp', ['-al', path.join(PROJECT_ROOT, dir), into]);
     } catch {
