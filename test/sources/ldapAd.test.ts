@@ -5,7 +5,13 @@ import { PullStore } from '../../src/directory/pull';
 import { openSession } from '../../src/sources/ldap/client';
 import { guidToString } from '../../src/sources/ldap/entry';
 import { LdapFullRead } from '../../src/sources/ldap/read';
-import { LdapRead, type LdapCursor } from '../../src/sources/ldap/incremental';
+import { LdapRead, TOMBSTONES_HIDDEN, type LdapCursor } from '../../src/sources/ldap/incremental';
+import { LdapService } from '../../src/sources/ldap/service';
+import { ConnectionRepository } from '../../src/db/connections';
+import { SourceStateRepository } from '../../src/sources/state';
+import { createSecretBox } from '../../src/crypto/secrets';
+import { createLogger } from '../../src/logger';
+import { AddressGuard } from '../../src/sources/outbound';
 import { ldapSettingsSchema, type LdapSettings } from '../../src/sources/ldap/settings';
 import { PullFailed } from '../../src/sources/source';
 import { createTestDatabase, insertLdapConnection, type TestDatabase } from '../support/db';
@@ -105,18 +111,87 @@ describeWithAd('LDAP full read (Active Directory, Samba)', () => {
         ).map((r) => [r.name, r.n]),
       ),
     });
-    const readFrom = async (mode: 'full' | 'auto', cursor: LdapCursor | undefined) => {
-      const session = await openSession(settings, ad.adminPassword);
+    const readFrom = async (
+      mode: 'full' | 'auto',
+      cursor: LdapCursor | undefined,
+      as: { settings: LdapSettings; password: string } = { settings, password: ad.adminPassword },
+    ) => {
+      const session = await openSession(as.settings, as.password);
       try {
-        const r = new LdapRead(connectionId, settings, session, new PullStore(sql));
+        const r = new LdapRead(connectionId, as.settings, session, new PullStore(sql));
         const next = await r.read(mode, cursor);
         return { next, progress: r.progress, changes: r.changed() };
       } finally {
         await session.close();
       }
     };
-    return { ou, settings, read, readFrom, addUser, addGroup, userDn, groupDn, stored, connectionId };
+    /** A plain domain account (Domain Users only, as docs/ldap.md recommends) to bind as. */
+    const plainAccount = async (sam: string) => {
+      const password = 'Reader-Passw0rd!x';
+      const account = `${name}-${sam}`;
+      const dn = `CN=${sam},OU=${name},${ad.baseDn}`;
+      await ad.withAdmin(async (c) => {
+        await c.add(dn, {
+          objectClass: 'user',
+          sAMAccountName: account,
+          userPrincipalName: `${account}@corp.example.test`,
+        });
+        const set = (type: string, values: Buffer[] | string[]) =>
+          c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values }) }));
+        await set('unicodePwd', [Buffer.from(`"${password}"`, 'utf16le')]);
+        await set('userAccountControl', ['512']);
+      });
+      return { settings: { ...settings, bindName: `${account}@corp.example.test` }, password };
+    };
+    return { ou, settings, read, readFrom, addUser, addGroup, userDn, groupDn, stored, connectionId, plainAccount };
   }
+
+  it('as a plain domain account, which cannot see tombstones: Test connection says so, and an incremental read finds a deleted user by scanning, and says so once', async () => {
+    const f = await fixture();
+    for (const n of ['ann', 'bob', 'cy']) await f.addUser(n);
+    const plain = await f.plainAccount('reader');
+    const nc = ad.baseDn;
+    const sees = async (as: { settings: LdapSettings; password: string }) => {
+      const session = await openSession(as.settings, as.password);
+      try {
+        return await session.canSeeDeleted(nc);
+      } finally {
+        await session.close();
+      }
+    };
+    expect(await sees({ settings: f.settings, password: ad.adminPassword })).toBe(true); // an administrator can
+    expect(await sees(plain)).toBe(false);
+
+    const service = new LdapService({
+      connections: new ConnectionRepository(sql),
+      state: new SourceStateRepository(sql),
+      box: createSecretBox(crypto.randomBytes(32)),
+      pull: new PullStore(sql),
+      logger: createLogger('silent'),
+      guard: new AddressGuard(['127.0.0.0/8']),
+    });
+    expect(await service.test(plain.settings, plain.password)).toMatchObject({
+      ok: true,
+      users: 3,
+      tombstones: false,
+      message: expect.stringMatching(
+        /This account cannot see deleted objects: incremental reads will scan the scope for deletions \(grant it "List contents" on CN=Deleted Objects to read tombstones instead\)\.$/,
+      ),
+    });
+    expect(await service.test(f.settings, ad.adminPassword)).toMatchObject({ ok: true, tombstones: true });
+
+    const first = await f.readFrom('full', undefined, plain);
+    expect(first.next).toMatchObject({ kind: 'usn' });
+    await ad.withAdmin((c) => c.del(f.userDn('cy')));
+    const second = await f.readFrom('auto', first.next!, plain);
+    expect(second.progress).toMatchObject({ mode: 'incremental', removed: 1, note: TOMBSTONES_HIDDEN });
+    expect((await f.stored()).users.map((u) => u.user_name)).toEqual(['ann', 'bob']);
+    // With the rights, the same read goes by tombstones and says nothing.
+    await ad.withAdmin((c) => c.del(f.userDn('bob')));
+    const third = await f.readFrom('auto', second.next!);
+    expect(third.progress).toMatchObject({ mode: 'incremental', removed: 1 });
+    expect(third.progress.note).toBeUndefined();
+  });
 
   it('reads users by objectGUID (canonical), disabled by userAccountControl, nested groups with a cycle', async () => {
     const f = await fixture();

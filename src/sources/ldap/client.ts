@@ -85,6 +85,24 @@ export class LdapSession {
     }
   }
 
+  /**
+   * Whether this bind can see Active Directory's tombstones: the `CN=Deleted Objects` container of
+   * the naming context, read with Show Deleted. Administrators can; a plain domain account cannot
+   * unless granted "List contents" on the container (its searches there find nothing).
+   */
+  async canSeeDeleted(namingContext: string): Promise<boolean> {
+    try {
+      const r = await this.client.search(
+        `CN=Deleted Objects,${namingContext}`,
+        { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] },
+        [new Control(SHOW_DELETED, { critical: true })],
+      );
+      return r.searchEntries.length > 0;
+    } catch {
+      return false; // no such object (hidden from this account), or refused
+    }
+  }
+
   /** The server's root DSE (naming contexts, Active Directory's highestCommittedUSN, dsServiceName…). */
   async rootDse(attributes: string[]): Promise<LdapEntry | null> {
     const r = await this.client.search('', { scope: 'base', filter: '(objectClass=*)', attributes });

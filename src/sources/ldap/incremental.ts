@@ -20,6 +20,10 @@ export type LdapCursor = (
   nested?: boolean;
 };
 
+/** What an incremental read says, once, when the bind account cannot see Active Directory's tombstones. */
+export const TOMBSTONES_HIDDEN =
+  'this account cannot see deleted objects (CN=Deleted Objects), so the scope was scanned for deletions instead; grant it "List contents" on that container to read tombstones, which is faster';
+
 /** How far back a timestamp read looks before its cursor, for clocks a little apart. */
 const TIMESTAMP_MARGIN_MS = 5 * 60_000;
 
@@ -155,8 +159,15 @@ export class LdapRead extends LdapFullRead {
     this.step('reading deletions');
     const deletions = this.deletions();
     let gone: Gone;
-    if (cursor.kind === 'usn') gone = await deletions.tombstones(this.namingContext, since, inScope, stored!);
-    else if (!logged) gone = await deletions.scan(stored!);
+    if (cursor.kind === 'usn') {
+      if (await this.session.canSeeDeleted(this.namingContext))
+        gone = await deletions.tombstones(this.namingContext, since, inScope, stored!);
+      else {
+        // A plain domain account sees no tombstones: without this, deletions would wait for a full read.
+        this.progress.note = TOMBSTONES_HIDDEN;
+        gone = await deletions.scan(stored!);
+      }
+    } else if (!logged) gone = await deletions.scan(stored!);
     else {
       const logRead = await deletions.accessLog(cursor.logMark, inScope);
       if (typeof logRead === 'string') {

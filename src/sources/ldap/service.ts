@@ -38,7 +38,15 @@ export type LdapUserProbe =
     };
 
 export type LdapTestResult =
-  | { ok: true; message: string; users: number; groups: number; sampleUser: string | null }
+  | {
+      ok: true;
+      message: string;
+      users: number;
+      groups: number;
+      sampleUser: string | null;
+      /** Active Directory: whether this account can see deleted objects (else incremental reads scan for deletions). */
+      tombstones?: boolean;
+    }
   | { ok: false; message: string };
 
 const secretContext = (connectionId: string) => `connection:bindPassword:${connectionId}`;
@@ -105,12 +113,22 @@ export class LdapService implements PullSource {
       }
       const count = (n: number, what: string) =>
         `${n >= COUNT_CAP ? `over ${COUNT_CAP.toLocaleString('en')}` : n.toLocaleString('en')} ${what}`;
+      let tombstones: boolean | undefined;
+      if (s.directoryType === 'activeDirectory') {
+        const root = await session.rootDse(['defaultNamingContext']);
+        tombstones = await session.canSeeDeleted(root ? first(root, 'defaultNamingContext') : '');
+      }
       return {
         ok: true,
-        message: `Connected to ${new URL(session.url).host} as ${s.bindName ?? 'anonymous'}: ${count(users, 'users')} and ${count(groups, 'groups')} match the filters.`,
+        message:
+          `Connected to ${new URL(session.url).host} as ${s.bindName ?? 'anonymous'}: ${count(users, 'users')} and ${count(groups, 'groups')} match the filters.` +
+          (tombstones === false
+            ? ' This account cannot see deleted objects: incremental reads will scan the scope for deletions (grant it "List contents" on CN=Deleted Objects to read tombstones instead).'
+            : ''),
         users,
         groups,
         sampleUser,
+        ...(tombstones === undefined ? {} : { tombstones }),
       };
     } catch (err) {
       return { ok: false, message: this.failure(s, err, session?.url, base).message };
