@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { QueryTypes } from 'sequelize';
-import { ALL_ROLES } from '../support/entra';
+import { entraSalesConnection, waitFor } from '../support/entra';
 import { FakeEntra } from '../support/fakeEntra';
 import { FakeForge, type ForgeInstallation } from '../support/fakeForge';
 import { FakeJira } from '../support/fakeJira';
@@ -57,44 +57,6 @@ async function rowsOfSite(clientKey: string, connectionIds: string[]): Promise<R
   return found;
 }
 
-/** An Entra ID connection on the site with one user in one group, synced once (through the Connect admin API). */
-async function entraConnection(): Promise<{ id: string; sales: string }> {
-  const reg = entra.addApp({
-    tenantId: crypto.randomUUID(),
-    clientId: crypto.randomUUID(),
-    secret: 'the-secret',
-    roles: [...ALL_ROLES],
-  });
-  const sales = entra.addGroup('Sales');
-  entra.addMember(sales.id, entra.addUser({ userPrincipalName: 'ann@contoso.com', displayName: 'Ann' }).id as string);
-  const created = await s.adminApi('POST', '/connections', {
-    name: 'Contoso',
-    kind: 'entra',
-    clientSecret: reg.secret,
-    entra: {
-      tenantId: reg.tenantId,
-      clientId: reg.clientId,
-      cloud: 'custom',
-      authorityHost: entra.url,
-      graphUrl: entra.url,
-      scheduleMinutes: 0,
-    },
-  });
-  expect(created.status).toBe(201);
-  const id = created.body.id as string;
-  expect(
-    (await s.adminApi('PUT', `/connections/${id}/rules`, { groups: { onTheFly: { enabled: true } } })).status,
-  ).toBe(200);
-  const sync = await s.adminApi('POST', `/connections/${id}/sync`, {});
-  expect(sync.status).toBe(202);
-  await waitFor(async () => {
-    await s.app.engine.drain(5_000);
-    return (await s.adminApi('GET', `/runs/${sync.body.id}`)).body.status !== 'running';
-  }, 30_000);
-  expect(s.jira.state.groupMembers('Sales').map((u) => u.emailAddress)).toEqual(['ann@contoso.com']);
-  return { id, sales: sales.id };
-}
-
 it.each([
   ['installed through the Connect bridge (its installed event named the installation)', true, 'avi:forge:upgraded:app'],
   ['installed from its descriptor, before Forge (Jira names its clientKey)', false, 'avi:forge:installed:app'],
@@ -105,7 +67,8 @@ it.each([
     if (viaBridge) expect((await s.jira.install(s.app.url, s.keys, { installationId })).status).toBe(204);
     expect((await s.post('/Users', entraUser('bea'))).status).toBe(201);
     await s.settle();
-    const { id: entraId, sales } = await entraConnection();
+    const { id: entraId, sales } = await entraSalesConnection(s, entra);
+    expect(s.jira.state.groupMembers('Sales').map((u) => u.emailAddress)).toEqual(['ann@contoso.com']);
     const before = await rows('SELECT id, scim_token_hash FROM connections ORDER BY id');
 
     // Forge moves the site: one lifecycle event, with no context in its token.
@@ -269,11 +232,3 @@ describe('when the site cannot be found', () => {
     expect(logged()).toContain('Forge uninstall: this server has no site for the installation; nothing to do');
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { QueryTypes } from 'sequelize';
-import { ALL_ROLES } from '../support/entra';
+import { entraSalesConnection, waitFor } from '../support/entra';
 import { FakeEntra } from '../support/fakeEntra';
 import { entraUser, startScim, type ScimHarness } from '../support/scim';
 
@@ -142,42 +142,12 @@ describe('with an Entra ID connection', () => {
   });
 
   it('Entra pull reaches Jira, and avi:jira:created:user pulls and provisions that one user at once', async () => {
-    const reg = entra.addApp({
-      tenantId: crypto.randomUUID(),
-      clientId: crypto.randomUUID(),
-      secret: 'the-secret',
-      roles: [...ALL_ROLES],
-    });
-    const sales = entra.addGroup('Sales');
-    entra.addMember(sales.id, entra.addUser({ userPrincipalName: 'ann@contoso.com', displayName: 'Ann' }).id as string);
-    const created = await e.adminApi('POST', '/connections', {
-      name: 'Contoso',
-      kind: 'entra',
-      clientSecret: reg.secret,
-      entra: {
-        tenantId: reg.tenantId,
-        clientId: reg.clientId,
-        cloud: 'custom',
-        authorityHost: entra.url,
-        graphUrl: entra.url,
-        scheduleMinutes: 0,
-      },
-    });
-    expect(created.status).toBe(201);
-    const id = created.body.id as string;
-    const rules = { groups: { onTheFly: { enabled: true } } };
-    expect((await e.adminApi('PUT', `/connections/${id}/rules`, rules)).status).toBe(200);
-    const sync = await e.adminApi('POST', `/connections/${id}/sync`, {});
-    expect(sync.status).toBe(202);
-    await waitFor(async () => {
-      await e.app.engine.drain(5_000);
-      return (await e.adminApi('GET', `/runs/${sync.body.id}`)).body.status !== 'running';
-    }, 30_000);
+    const { id, sales } = await entraSalesConnection(e, entra);
     expect(e.jira.state.groupMembers('Sales').map((u) => u.emailAddress)).toEqual(['ann@contoso.com']);
 
     // A new Jira user (say, one who signed in through SSO): Forge's event, answered at once, pulls them from Graph.
     const fay = entra.addUser({ userPrincipalName: 'fay@contoso.com', displayName: 'Fay' });
-    entra.addMember(sales.id, fay.id as string);
+    entra.addMember(sales, fay.id as string);
     const jiraFay = e.jira.state.addUser({ emailAddress: 'fay@contoso.com', displayName: 'Fay' });
     const delivery = await e.installation!.userCreated({ accountId: jiraFay.accountId, displayName: 'Fay' });
     expect(delivery.statuses).toEqual([204]);
@@ -191,11 +161,3 @@ describe('with an Entra ID connection', () => {
     expect(e.jira.callsTo('GET', '/rest/api/3/user').map((c) => c.auth)).toContain('forge');
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

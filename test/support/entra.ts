@@ -113,3 +113,59 @@ export async function startEntra(env: Record<string, string> = {}): Promise<Entr
   };
   return h;
 }
+
+/** Waits until `check` holds, polling every 25 ms; fails after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * An Entra ID connection made through a site's admin API (either host): the fake Entra ID gets an
+ * app registration and a group Sales with Ann in it; the rules map groups on the fly; one sync has
+ * run to its end. The connection's id and the group's.
+ */
+export async function entraSalesConnection(
+  site: {
+    adminApi(method: 'GET' | 'POST' | 'PUT', path: string, body?: object): Promise<{ status: number; body: ApiBody }>;
+    app: TestApp;
+  },
+  entra: FakeEntra,
+): Promise<{ id: string; sales: string }> {
+  const reg = entra.addApp({
+    tenantId: crypto.randomUUID(),
+    clientId: crypto.randomUUID(),
+    secret: 'the-secret',
+    roles: [...ALL_ROLES],
+  });
+  const sales = entra.addGroup('Sales');
+  entra.addMember(sales.id, entra.addUser({ userPrincipalName: 'ann@contoso.com', displayName: 'Ann' }).id as string);
+  const created = await site.adminApi('POST', '/connections', {
+    name: 'Contoso',
+    kind: 'entra',
+    clientSecret: reg.secret,
+    entra: {
+      tenantId: reg.tenantId,
+      clientId: reg.clientId,
+      cloud: 'custom',
+      authorityHost: entra.url,
+      graphUrl: entra.url,
+      scheduleMinutes: 0,
+    },
+  });
+  if (created.status !== 201)
+    throw new Error(`creating the Entra ID connection failed: ${JSON.stringify(created.body)}`);
+  const id = created.body.id as string;
+  const rules = await site.adminApi('PUT', `/connections/${id}/rules`, { groups: { onTheFly: { enabled: true } } });
+  if (rules.status !== 200) throw new Error(`saving the rules failed: ${JSON.stringify(rules.body)}`);
+  const sync = await site.adminApi('POST', `/connections/${id}/sync`, {});
+  if (sync.status !== 202) throw new Error(`starting the sync failed: ${JSON.stringify(sync.body)}`);
+  await waitFor(async () => {
+    await site.app.engine.drain(5_000);
+    return (await site.adminApi('GET', `/runs/${sync.body.id}`)).body.status !== 'running';
+  }, 30_000);
+  return { id, sales: sales.id };
+}
