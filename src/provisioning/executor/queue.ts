@@ -62,28 +62,45 @@ export class OperationQueue {
 
   /**
    * Claims ready operations for this worker: pending, due, and in the lowest unfinished phase of
-   * their run; SKIP LOCKED so instances never take the same one. Each applying run's phase is found
-   * by an index scan that stops at its first open operation, then that phase's due operations by
-   * another, so a claim costs the same in a run of 100 operations or of 100,000.
+   * their run (phase order holds within a run, never across runs); SKIP LOCKED so instances never
+   * take the same one. Sites take turns: each candidate's turn is its site's operations in flight
+   * plus its rank among the site's candidates, and a site's candidates alternate between its runs
+   * (each run's own operations in flight counted first) —
+   * so one site's backlog never holds another site's change, nor a big onboarding a small change of
+   * the same site. Each applying run's phase is found by an index scan that stops at its first open
+   * operation, then that phase's due operations by another, so a claim costs the same in a run of
+   * 100 operations or of 100,000.
    */
   async claim(limit: number): Promise<StoredOperation[]> {
     const rows = await this.sql.query<Record<string, unknown>>(
       `
       WITH current AS (
-        SELECT r.id AS run_id, r.connection_id,
+        SELECT r.id AS run_id, r.client_key,
           (SELECT e.phase FROM sync_operations e WHERE e.run_id = r.id AND e.status IN ('pending', 'running') ORDER BY e.phase LIMIT 1) AS phase
         FROM sync_runs r WHERE r.status = 'running' AND r.stage = 'applying'
-      ), ready AS (
-        SELECT o.id FROM current c
+      ), busy AS (
+        SELECT run_id, client_key, count(*) AS n FROM sync_operations WHERE status = 'running' GROUP BY run_id, client_key
+      ), site_busy AS (
+        SELECT client_key, sum(n) AS n FROM busy GROUP BY client_key
+      ), candidates AS (
+        SELECT o.id, o.not_before, c.client_key, c.run_id,
+          COALESCE((SELECT b.n FROM busy b WHERE b.run_id = c.run_id), 0)
+            + row_number() OVER (PARTITION BY c.run_id ORDER BY o.not_before, o.id) AS in_run
+        FROM current c
         CROSS JOIN LATERAL (
           SELECT o.id, o.not_before FROM sync_operations o
           WHERE o.run_id = c.run_id AND o.phase = c.phase AND o.status = 'pending' AND o.not_before <= now()
           ORDER BY o.not_before, o.id LIMIT $1 * 4
         ) o
-        ORDER BY o.not_before, o.id LIMIT $1 * 4
+      ), ready AS (
+        SELECT k.id, k.not_before,
+          COALESCE(b.n, 0) + row_number() OVER (PARTITION BY k.client_key ORDER BY k.in_run, k.run_id) AS turn
+        FROM candidates k LEFT JOIN site_busy b USING (client_key)
+        ORDER BY turn, k.not_before, k.id LIMIT $1 * 4
       ), locked AS (
         -- Four candidates per slot: those another instance is claiming right now are skipped, the rest fill the slots.
-        SELECT o.id FROM sync_operations o JOIN ready USING (id) WHERE o.status = 'pending' ORDER BY o.not_before, o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED
+        SELECT o.id FROM sync_operations o JOIN ready USING (id) WHERE o.status = 'pending'
+        ORDER BY ready.turn, o.not_before, o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED
       )
       UPDATE sync_operations o SET status = 'running', claimed_at = now(), attempts = o.attempts + 1
       FROM locked, sync_runs r WHERE o.id = locked.id AND r.id = o.run_id
