@@ -10,6 +10,7 @@ import {
   NoSuchObjectError,
   OperationsError,
   ResultCodeError,
+  SizeLimitExceededError,
   escapeFilter,
   StrongAuthRequiredError,
   type Entry,
@@ -86,20 +87,22 @@ export class LdapSession {
   }
 
   /**
-   * Whether this bind can see Active Directory's tombstones: the `CN=Deleted Objects` container of
-   * the naming context, read with Show Deleted. Administrators can; a plain domain account cannot
-   * unless granted "List contents" on the container (its searches there find nothing).
+   * Whether this bind sees Active Directory's tombstones: any entry under `CN=Deleted Objects` of
+   * the naming context, searched with Show Deleted (one is enough). Administrators do; a plain
+   * domain account sees none unless granted "List contents" on the container. (A domain with no
+   * deletion within its tombstone lifetime shows none either: then a scan is as right, if slower.)
    */
-  async canSeeDeleted(namingContext: string): Promise<boolean> {
+  async seesTombstones(namingContext: string): Promise<boolean> {
     try {
       const r = await this.client.search(
         `CN=Deleted Objects,${namingContext}`,
-        { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] },
+        { scope: 'one', filter: '(isDeleted=TRUE)', attributes: ['1.1'], sizeLimit: 1 },
         [new Control(SHOW_DELETED, { critical: true })],
       );
       return r.searchEntries.length > 0;
-    } catch {
-      return false; // no such object (hidden from this account), or refused
+    } catch (err) {
+      // One found and the size limit reached is a yes; no such object (hidden) or a refusal is a no.
+      return err instanceof SizeLimitExceededError;
     }
   }
 

@@ -22,7 +22,7 @@ export type LdapCursor = (
 
 /** What an incremental read says, once, when the bind account cannot see Active Directory's tombstones. */
 export const TOMBSTONES_HIDDEN =
-  'this account cannot see deleted objects (CN=Deleted Objects), so the scope was scanned for deletions instead; grant it "List contents" on that container to read tombstones, which is faster';
+  'this account sees no deleted objects (CN=Deleted Objects), so the scope was scanned for deletions instead; grant it "List contents" on that container to read tombstones, which is faster';
 
 /** How far back a timestamp read looks before its cursor, for clocks a little apart. */
 const TIMESTAMP_MARGIN_MS = 5 * 60_000;
@@ -160,7 +160,7 @@ export class LdapRead extends LdapFullRead {
     const deletions = this.deletions();
     let gone: Gone;
     if (cursor.kind === 'usn') {
-      if (await this.session.canSeeDeleted(this.namingContext))
+      if (await this.session.seesTombstones(this.namingContext))
         gone = await deletions.tombstones(this.namingContext, since, inScope, stored!);
       else {
         // A plain domain account sees no tombstones: without this, deletions would wait for a full read.

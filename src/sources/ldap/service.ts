@@ -116,14 +116,14 @@ export class LdapService implements PullSource {
       let tombstones: boolean | undefined;
       if (s.directoryType === 'activeDirectory') {
         const root = await session.rootDse(['defaultNamingContext']);
-        tombstones = await session.canSeeDeleted(root ? first(root, 'defaultNamingContext') : '');
+        tombstones = await session.seesTombstones(root ? first(root, 'defaultNamingContext') : '');
       }
       return {
         ok: true,
         message:
           `Connected to ${new URL(session.url).host} as ${s.bindName ?? 'anonymous'}: ${count(users, 'users')} and ${count(groups, 'groups')} match the filters.` +
           (tombstones === false
-            ? ' This account cannot see deleted objects: incremental reads will scan the scope for deletions (grant it "List contents" on CN=Deleted Objects to read tombstones instead).'
+            ? ' This account sees no deleted objects: incremental reads will scan the scope for deletions (grant it "List contents" on CN=Deleted Objects to read tombstones instead).'
             : ''),
         users,
         groups,
