@@ -59,6 +59,7 @@ export async function startBenchWorld(env: Record<string, string> = {}): Promise
       LOG_LEVEL: 'warn',
       ATLASSIAN_API_URL: jira.url,
       OUTBOUND_ALLOW: '127.0.0.0/8,::1/128', // the fake Entra ID and OpenLDAP listen on loopback
+      CONNECT_ONLY: 'true', // sites install through Connect here; a bench that needs Forge passes FORGE_APP_ID
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
