@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -202,4 +202,33 @@ it("npm start's build step builds nothing when no source changed since the last 
   expect(build()).not.toContain('nothing to build');
   const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   expect(pkg.scripts.prestart).toBe('tsx scripts/build.ts');
+});
+
+it('npm run dev runs the sources and restarts the server when one changes', async () => {
+  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+  expect(pkg.scripts.dev).toBe('tsx watch --clear-screen=false src/server.ts');
+  const probe = await AppProcess.create({ databaseUrl: db.url, jira, keys, root, env: {} });
+  const env = { ...probe.environment, NODE_ENV: 'development', LOG_FORMAT: 'json' };
+  const dev = spawn(process.execPath, [require.resolve('tsx/cli'), 'watch', '--clear-screen=false', 'src/server.ts'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  dev.stdout.on('data', (d) => (out += d));
+  dev.stderr.on('data', (d) => (out += d));
+  const listening = () => out.split('\n').filter((l) => l.includes('"msg":"listening"')).length;
+  const until = async (check: () => boolean) => {
+    for (const deadline = Date.now() + 60_000; !check(); await new Promise((r) => setTimeout(r, 100)))
+      if (Date.now() > deadline) throw new Error(`timed out:\n${out}`);
+  };
+  try {
+    await until(() => listening() === 1);
+    fs.utimesSync(path.join(root, 'src/text.ts'), new Date(), new Date());
+    await until(() => listening() === 2);
+    expect((await fetch(`${probe.url}/healthz`)).status).toBe(200);
+  } finally {
+    dev.kill('SIGTERM');
+    await new Promise((r) => dev.once('exit', r));
+  }
 });
