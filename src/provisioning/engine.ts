@@ -20,6 +20,8 @@ export type RunResult =
   | { kind: 'plan'; plan: Plan }
   | { kind: 'started'; run: RunRow }
   | { kind: 'busy'; runId?: string }
+  /** Saved rules asked for a run and the plan found nothing to change in Jira: no run is recorded. */
+  | { kind: 'nothing' }
   /** `needs`: the run was held for a credential the site has not stored (not a failure of Jira or the IdP). */
   | { kind: 'failed'; error: string; needs?: 'site-admin-token' };
 
@@ -106,6 +108,13 @@ export class ProvisioningEngine {
       );
       this.d.logger.warn({ connectionId: connection.id, runId: failed.id }, 'sync run held: no site-admin API token');
       return { kind: 'failed', error: held, needs: 'site-admin-token' };
+    }
+    // Saved rules that change nothing in Jira make no empty run in the history (what a plan cannot do
+    // is said by the runs that had work, and by a dry run).
+    if (trigger === 'rules' && planned.plan.operations.length === 0) {
+      if (opts.coveredRequestId) await this.d.runs.coverWithoutRun(connection.id, opts.coveredRequestId);
+      this.d.logger.info({ connectionId: connection.id }, 'rules saved: nothing in Jira would change; no run');
+      return { kind: 'nothing' };
     }
     const run = await this.d.runs.createRun(
       this.newRun(connection, trigger),

@@ -114,6 +114,11 @@ export class RunRepository {
     });
   }
 
+  /** Marks a connection's run requests up to this one as dealt with, when planning them found nothing to do. */
+  async coverWithoutRun(connectionId: string, coveredRequestId: string): Promise<void> {
+    await this.sql.transaction((tx) => this.outbox.markCovered(connectionId, coveredRequestId, tx));
+  }
+
   /** Starts a run that first reads the IdP (stage "reading"); undefined when the connection already has a run going. */
   async openReadingRun(run: NewRun): Promise<RunRow | undefined> {
     const inserted = await this.sql.query<Record<string, unknown>>(

@@ -251,10 +251,22 @@ describe('what started a run', () => {
     await storeToken();
     await s.post('/Users', user('ann'));
     await settle();
-    await setRules({ groups: { defaultForNewUsers: ['staff'] } });
+    await setRules({ groups: { defaultForAllUsers: ['staff'] } });
     await settle();
-    const runs = (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/runs`).set(admin())).body
-      .runs as Array<{ trigger: string }>;
-    expect(runs.map((r) => r.trigger)).toEqual(['rules', 'scim']);
+    const runs = async () =>
+      (
+        (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/runs`).set(admin())).body.runs as Array<{
+          trigger: string;
+        }>
+      ).map((r) => r.trigger);
+    expect(await runs()).toEqual(['rules', 'scim']);
+    expect(s.jira.state.groupMembers('staff').map((u) => u.emailAddress)).toEqual(['ann@corp.example']);
+    // Saving rules that change nothing in Jira (the same again; a default for new users only) makes no empty run.
+    await setRules({ groups: { defaultForAllUsers: ['staff'] } });
+    await settle();
+    await setRules({ groups: { defaultForAllUsers: ['staff'], defaultForNewUsers: ['newcomers'] } });
+    await settle();
+    expect(await runs()).toEqual(['rules', 'scim']);
+    expect(s.app.logs.join('\n')).toContain('rules saved: nothing in Jira would change; no run');
   });
 });
