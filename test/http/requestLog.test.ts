@@ -2,7 +2,10 @@ import { startTestApp, type TestApp } from '../support/app';
 import { FakeForge } from '../support/fakeForge';
 import { FakeJira } from '../support/fakeJira';
 import { KeyServer } from '../support/keyServer';
-import { routeOf } from '../../src/http/requestLog';
+import { Writable } from 'node:stream';
+import type { Request, Response } from 'express';
+import { requestLog, routeOf } from '../../src/http/requestLog';
+import { createLogger } from '../../src/logger';
 import type { IncomingMessage } from 'node:http';
 
 /** One log line per request, its id returned and carried by every line written while it is handled. */
@@ -69,3 +72,17 @@ it.each([
   ['/scim/v2/abc/Users/ann@corp.example', '/scim/v2/abc/Users/:id'],
   ['/', '/'],
 ])('%s is logged as %s', (url, route) => expect(routeOf({ url } as IncomingMessage)).toBe(route));
+
+it('at LOG_LEVEL warn (no request line can be written) only the id is given back, at no other cost', () => {
+  const middleware = requestLog(createLogger('warn', new Writable({ write: (_c, _e, done) => done() })));
+  expect(middleware).toHaveLength(1);
+  const headers: Record<string, string> = {};
+  let called = false;
+  middleware[0](
+    { headers: { 'x-request-id': 'idp-req-7' } } as unknown as Request,
+    { setHeader: (k: string, v: string) => (headers[k] = v) } as unknown as Response,
+    () => (called = true),
+  );
+  expect(headers).toEqual({ 'X-Request-Id': 'idp-req-7' });
+  expect(called).toBe(true);
+});
