@@ -36,6 +36,11 @@ export function validationError(err: ZodError, prefix?: string): AppError {
   const fields: Record<string, string> = {};
   for (const issue of err.issues)
     fields[[...(prefix ? [prefix] : []), ...issue.path].join('.') || '(body)'] = issue.message;
+  return invalidFields(fields);
+}
+
+/** `400 validation_failed` naming each wrong field (`{field: message}`), whatever found them wrong. */
+export function invalidFields(fields: Record<string, string>): AppError {
   const summary = Object.entries(fields)
     .map(([f, m]) => `${f}: ${m}`)
     .join('; ');

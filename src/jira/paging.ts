@@ -13,6 +13,18 @@ export async function* pageThrough<T>(fetchPage: (startAt: number) => Promise<Ji
   }
 }
 
+/** Walks a JSM resource paged JSM's way (`start`, `isLastPage`), yielding every value; stops on an empty page too. */
+export async function* pageThroughJsm<T>(
+  fetchPage: (start: number) => Promise<{ values: T[]; isLastPage: boolean }>,
+): AsyncGenerator<T> {
+  for (let start = 0; ;) {
+    const page = await fetchPage(start);
+    for (const value of page.values) yield value;
+    if (page.isLastPage || page.values.length === 0) return;
+    start += page.values.length;
+  }
+}
+
 /** Collects an async iterable into an array (for small results). */
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -53,10 +53,10 @@ export class OutboxTrigger {
       const connection = await this.d.connections.get(q.clientKey, q.connectionId);
       // Jira did not answer the last time: the changes wait for the run's next try (one failed run, not a storm).
       if (connection && !(await this.d.runs.nextTryOf(connection.id))) {
-        const asked = await this.d.outbox.requestedTrigger(connection.id, q.lastId);
-        await this.d.engine.run(connection, asked ?? (connection.kind === 'scim' ? 'scim' : 'login'), {
+        const { changes, trigger } = await this.d.outbox.requestsUpTo(connection.id, q.lastId);
+        await this.d.engine.run(connection, trigger ?? (connection.kind === 'scim' ? 'scim' : 'login'), {
           coveredRequestId: q.lastId,
-          changes: await this.d.outbox.changesUpTo(connection.id, q.lastId),
+          changes,
         });
       }
     }

@@ -21,20 +21,6 @@ export class Outbox {
     );
   }
 
-  /**
-   * What asked for a run among a connection's unprocessed requests up to this one, when that alone
-   * did (saved rules): changes of the directory among them make it the changes' run.
-   */
-  async requestedTrigger(connectionId: string, lastId: string): Promise<'rules' | undefined> {
-    const [row] = await this.sql.query<{ trigger: 'rules' | null }>(
-      `SELECT max(trigger) AS trigger FROM sync_requests
-       WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2
-       HAVING bool_and(subject_id = connection_id)`,
-      [connectionId, lastId],
-    );
-    return row?.trigger ?? undefined;
-  }
-
   /** The newest unprocessed SCIM request of each connection that has gone quiet (debounced), with its tenant. */
   async quietOutboxes(
     debounceMs: number,
@@ -55,17 +41,28 @@ export class Outbox {
    * What a connection's unprocessed requests up to this one changed: users and groups of the
    * directory. `wide` when a group was renamed or deleted, or a run was asked for as such (a
    * first login's request, named by the connection's own id): then every user is planned.
+   * `trigger`: what asked for the run, when that alone did (saved rules) — changes of the directory
+   * among the requests make it the changes' run.
    */
-  async changesUpTo(connectionId: string, lastId: string): Promise<DirectoryChanges> {
-    const rows = await this.sql.query<{ subject_type: string; subject_id: string; change: string }>(
-      `SELECT DISTINCT subject_type, subject_id::text AS subject_id, change FROM sync_requests
+  async requestsUpTo(connectionId: string, lastId: string): Promise<{ changes: DirectoryChanges; trigger?: 'rules' }> {
+    const rows = await this.sql.query<{
+      subject_type: string;
+      subject_id: string;
+      change: string;
+      trigger: 'rules' | null;
+    }>(
+      `SELECT DISTINCT subject_type, subject_id::text AS subject_id, change, trigger FROM sync_requests
        WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2`,
       [connectionId, lastId],
     );
     const userIds = new Set<string>();
     const groupIds = new Set<string>();
     let wide = false;
+    let trigger: 'rules' | undefined;
+    let onlyRunRequests = true;
     for (const r of rows) {
+      if (r.subject_id === connectionId) trigger ??= r.trigger ?? undefined;
+      else onlyRunRequests = false;
       if (
         r.subject_id === connectionId ||
         (r.subject_type === 'group' && (r.change === 'updated' || r.change === 'deleted'))
@@ -73,7 +70,10 @@ export class Outbox {
         wide = true;
       else (r.subject_type === 'user' ? userIds : groupIds).add(r.subject_id);
     }
-    return { userIds: [...userIds], groupIds: [...groupIds], wide };
+    return {
+      changes: { userIds: [...userIds], groupIds: [...groupIds], wide },
+      ...(onlyRunRequests && trigger ? { trigger } : {}),
+    };
   }
 
   /** Marks a connection's requests up to this one as covered by a run (in the run's transaction). */

@@ -10,6 +10,7 @@ import type { LinkRepository } from './links';
 import type { ManagedMemberships } from './managedMemberships';
 import type { CustomerGrants } from './customerGrants';
 import { planCustomers, type Place } from './customerPlanner';
+import { pageThroughJsm } from '../jira/paging';
 import type { JsmCustomer } from '../jira/types';
 import type { DirectoryChanges } from '../directory/types';
 import type { JiraState, Link, Plan, PlanInput } from './plan';
@@ -207,12 +208,7 @@ export class Plans {
       page: (start: number) => Promise<{ values: JsmCustomer[]; isLastPage: boolean }>,
     ) => {
       const members: Array<{ accountId: string; email?: string }> = [];
-      for (let start = 0; ;) {
-        const p = await page(start);
-        members.push(...p.values.map((v) => ({ accountId: v.accountId, email: v.emailAddress })));
-        if (p.isLastPage || p.values.length === 0) break;
-        start += p.values.length;
-      }
+      for await (const v of pageThroughJsm(page)) members.push({ accountId: v.accountId, email: v.emailAddress });
       out.set(place, members);
     };
     for (const id of desks) await read(`desk:${id}`, (start) => jira.serviceDeskCustomers(id, start, 50));

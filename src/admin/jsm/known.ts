@@ -1,6 +1,7 @@
-import { AppError, jiraUnavailable } from '../../http/errors';
+import { AppError, invalidFields, jiraUnavailable } from '../../http/errors';
 import { JiraError } from '../../jira/errors';
 import type { JiraClientFactory } from '../../jira/factory';
+import { pageThroughJsm } from '../../jira/paging';
 import type { Rules } from '../../provisioning/rules';
 
 /** How long a site's list of desks and organizations is trusted before it is read again. */
@@ -41,15 +42,7 @@ export class JsmCatalog {
           n.kind === 'desk'
             ? `service desk ${n.id} does not exist on this site`
             : `JSM organization ${n.id} does not exist on this site`;
-    if (Object.keys(fields).length > 0)
-      throw new AppError(
-        400,
-        'validation_failed',
-        `Invalid request: ${Object.entries(fields)
-          .map(([f, m]) => `${f}: ${m}`)
-          .join('; ')}`,
-        { fields },
-      );
+    if (Object.keys(fields).length > 0) throw invalidFields(fields);
   }
 
   private has(known: Known, n: NamedId): boolean {
@@ -62,17 +55,10 @@ export class JsmCatalog {
     const client = this.jira.forTenant(clientKey);
     try {
       const desks = new Set<string>();
-      for (let start = 0, last = false; !last; start += PAGE) {
-        const page = await client.listServiceDesks(start, PAGE);
-        for (const d of page.values) desks.add(String(d.id));
-        last = page.isLastPage || page.values.length === 0;
-      }
+      for await (const d of pageThroughJsm((start) => client.listServiceDesks(start, PAGE))) desks.add(String(d.id));
       const organizations = new Set<string>();
-      for (let start = 0, last = false; !last; start += PAGE) {
-        const page = await client.listJsmOrganizations(start, PAGE);
-        for (const o of page.values) organizations.add(String(o.id));
-        last = page.isLastPage || page.values.length === 0;
-      }
+      for await (const o of pageThroughJsm((start) => client.listJsmOrganizations(start, PAGE)))
+        organizations.add(String(o.id));
       const known = { desks, organizations, until: Date.now() + TTL_MS };
       if (this.sites.size >= 10_000) this.sites.delete(this.sites.keys().next().value!);
       this.sites.set(clientKey, known);

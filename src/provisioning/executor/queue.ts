@@ -84,9 +84,9 @@ export class OperationQueue {
         SELECT client_key, sum(n) AS n FROM busy GROUP BY client_key
       ), candidates AS (
         SELECT o.id, o.not_before, c.client_key, c.run_id,
-          COALESCE((SELECT b.n FROM busy b WHERE b.run_id = c.run_id), 0)
-            + row_number() OVER (PARTITION BY c.run_id ORDER BY o.not_before, o.id) AS in_run
+          COALESCE(b.n, 0) + row_number() OVER (PARTITION BY c.run_id ORDER BY o.not_before, o.id) AS in_run
         FROM current c
+        LEFT JOIN busy b ON b.run_id = c.run_id
         CROSS JOIN LATERAL (
           SELECT o.id, o.not_before FROM sync_operations o
           WHERE o.run_id = c.run_id AND o.phase = c.phase AND o.status = 'pending' AND o.not_before <= now()
