@@ -165,6 +165,30 @@ it('refuses rules that name service desks or organizations the site does not hav
   expect(reads()).toBe(n);
 });
 
+it('rules naming desks are refused on a site without JSM, and answered 502 while JSM does not answer; nothing saved', async () => {
+  const before = await api().get(`/api/v1/connections/${c.id}/rules`).set(admin());
+  s.jira.failNextOn('/rest/servicedeskapi/servicedesk', {
+    status: 404,
+    body: { errorMessage: 'No such resource', errorMessages: [] },
+  });
+  const noJsm = await setRules({ serviceDesksForAll: ['1'] });
+  expect(noJsm.status).toBe(400);
+  expect(noJsm.body).toMatchObject({
+    error: 'validation_failed',
+    fields: { customers: 'Jira Service Management is not on this site' },
+  });
+  const down = { status: 503, body: { errorMessages: ['Service Unavailable'] } };
+  s.jira.failNextOn('/rest/servicedeskapi/servicedesk', ...Array.from({ length: 10 }, () => down));
+  const away = await setRules({ serviceDesksForAll: ['1'] });
+  s.jira.clearPlanned();
+  expect(away.status).toBe(502);
+  expect(away.body).toMatchObject({
+    error: 'jira_unavailable',
+    message: expect.stringMatching(/service desks and organizations/),
+  });
+  expect((await api().get(`/api/v1/connections/${c.id}/rules`).set(admin())).body).toEqual(before.body);
+});
+
 it("a desk or organization that disappears later is said in the run in words, with JSM's own message, once", async () => {
   await s.storeSiteToken();
   await setRules({ serviceDesksForAll: ['1', '2'], organizationsForAll: ['10'] }).expect(200);
