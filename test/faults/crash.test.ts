@@ -120,6 +120,9 @@ it('kill -9 during a burst of SCIM writes from several clients: after a restart 
   await runningOperations(3);
   load.start();
   await new Promise((r) => setTimeout(r, 100));
+  // Runs come every debounce (50 ms) and can be a few operations each: one seen applying a moment
+  // ago may be done. Kill right after seeing operations in hand (each holds a 60 ms Jira call).
+  await runningOperations(3);
   await app.stop('SIGKILL');
   const held = await orphaned();
   expect(held).toBeGreaterThan(0);
