@@ -34,7 +34,8 @@ export type Operation =
       /**
        * What the site's account list (read by a full reconciliation) said of the email: the account
        * to link (no call), or none visible — then `hidden` says whether some accounts hide their
-       * emails (the account may be one of them: search first). Undefined: not read (search first).
+       * emails (the account may be one of them; creating first finds it all the same). Undefined:
+       * not read (create first, or search first when user import is off).
        */
       site?: { accountId?: string; hidden: boolean };
     }

@@ -68,14 +68,13 @@ it('a run for a change that changes nothing in Jira makes no Jira call', async (
   expect(jiraCalls()).toEqual([]);
 });
 
-it('a new user costs the calls it needs: find or create, then one per group', async () => {
+it('a new user costs one call to create it (no search first), then one per group', async () => {
   mark();
   const id = (await s.post('/Users', entraUser('newbie'))).body.id;
   await s.patch(`/Groups/${groupIds.team1}`, patchBody({ op: 'add', path: 'members', value: [{ value: id }] }));
   await s.settle();
   expect(groupsOf('newbie')).toEqual(['team1']);
   expect(jiraCalls().map((c) => `${c.method} ${c.path}`)).toEqual([
-    'GET /rest/api/3/user/search',
     'POST /rest/api/3/user',
     'POST /rest/api/3/group/user',
   ]);

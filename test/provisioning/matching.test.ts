@@ -19,13 +19,15 @@ const operationsOf = async () => {
 };
 const creates = () => s.jira.callsTo('POST', '/rest/api/3/user');
 
-it('links the account whose email the profile hides, found by the whole address, and never creates a second one', async () => {
+it('links the account whose email the profile hides with one call, the create Jira answers with that account, and never makes a second one', async () => {
   const ann = s.jira.state.addUser({ emailAddress: 'ann@contoso.com', emailHidden: true });
   await s.post('/Users', entraUser('ann')).expect(201);
   await s.settle();
-  expect(creates()).toEqual([]);
+  expect(creates().map((c) => c.status)).toEqual([201]); // Jira's answer is the account the email has
+  expect(s.jira.callsTo('GET', '/rest/api/3/user/search')).toEqual([]);
+  expect([...s.jira.state.users.values()].filter((u) => u.emailAddress === 'ann@contoso.com')).toHaveLength(1);
   const [ensure] = (await operationsOf()).filter((o) => o.kind === 'ensureUser');
-  expect(ensure).toMatchObject({ status: 'done', outcome: 'linked' });
+  expect(ensure).toMatchObject({ status: 'done' });
   expect(await s.app.db.sequelize.query('SELECT account_id FROM jira_links', { plain: true })).toEqual({
     account_id: ann.accountId,
   });
@@ -75,17 +77,18 @@ it("with an org key, finds an account without Jira access in the organization's 
   expect(ensure).toMatchObject({ status: 'done', outcome: 'linked-access-granted' });
   expect(access.members.has(bob.accountId)).toBe(true);
   expect(s.jira.callsTo('POST', '/admin/v2/orgs/org-1/directories/-/users/search')).toHaveLength(1);
-  expect(creates()).toEqual([]); // found before any create
+  expect(creates().map((c) => c.status)).toEqual([400]); // the create first: Jira says the account exists without access
   expect([...s.jira.state.users.values()].filter((u) => u.emailAddress === 'bob@contoso.com')).toHaveLength(1);
 });
 
-it("with an org key, tells apart several hidden-email accounts by the organization's directory", async () => {
+it("with an org key, tells apart several hidden-email accounts without Jira access by the organization's directory", async () => {
   await storeOrgKey();
-  const ann = s.jira.state.addUser({ emailAddress: 'ann@contoso.com', emailHidden: true });
-  s.jira.state.addUser({ emailAddress: 'ann@contoso.com.other', emailHidden: true, displayName: 'ann' });
+  s.jira.state.addGroup('jira-software-users');
+  const ann = s.jira.state.addUser({ emailAddress: 'ann@contoso.com', emailHidden: true, products: [] });
+  s.jira.state.addUser({ emailAddress: 'ann@contoso.com.other', emailHidden: true, displayName: 'ann', products: [] });
   await s.post('/Users', entraUser('ann')).expect(201);
   await s.settle();
-  expect(creates()).toEqual([]);
+  expect(creates().map((c) => c.status)).toEqual([400]); // refused: the account exists without access
   expect(await s.app.db.sequelize.query('SELECT account_id FROM jira_links', { plain: true })).toEqual({
     account_id: ann.accountId,
   });

@@ -52,8 +52,14 @@ export async function applyOperation(
         await records.links.save(op.connectionId, o.userId, o.site.accountId, o.email);
         return 'linked';
       }
-      // Search first unless the list showed no account for the email and none hiding its email.
-      const searchFirst = !o.site || o.site.hidden || !o.create;
+      // An earlier run's operation for this user, superseded by this run's, may have linked it already.
+      const linked = await records.links.get(op.connectionId, o.userId);
+      if (linked && !linked.deprovisioned) return 'linked';
+      // Create first: Jira's answer to a create of an existing account is safe (201 with that very
+      // account when it has Jira access, whatever its profile shows of its email; 400 when it has
+      // none, which a search then resolves), so one call links or creates. A search comes first only
+      // when user import is off (nothing may be created).
+      const searchFirst = !o.create;
       if (searchFirst) {
         const found = await findAccount(jira, o.email);
         // Only the organization's directory knew it: an account Jira's search does not show may lack Jira access.
