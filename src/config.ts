@@ -156,6 +156,12 @@ export interface Config {
     runRetry: { backoffBaseMs: number; backoffMaxMs: number };
     /** How often this instance looks for SCIM connections due a full reconciliation. */
     reconcileCheckMs: number;
+    /**
+     * At most this many of a site's operations are claimed at once (across instances): what its Jira
+     * calls in flight can use, and as many again to overlap the database work. More would only wait
+     * in the site's queue, where another run's change of the same site could not pass them.
+     */
+    perSiteInFlight: number;
   };
   entra: {
     /** Extra CA certificates (PEM) trusted for the Microsoft endpoints: TLS-inspecting proxies, tests. */
@@ -249,6 +255,7 @@ function toConfig(s: Settings): Config {
       historyDays: s.SYNC_HISTORY_DAYS,
       runRetry: { backoffBaseMs: s.SYNC_RUN_RETRY_BASE_MS, backoffMaxMs: s.SYNC_RUN_RETRY_MAX_MS },
       reconcileCheckMs: s.SYNC_RECONCILE_CHECK_MS,
+      perSiteInFlight: 2 * s.JIRA_CONCURRENCY_PER_TENANT,
     },
     entra: {
       caPem: s.ENTRA_CA_FILE ? fs.readFileSync(s.ENTRA_CA_FILE, 'utf8') : undefined,

@@ -188,6 +188,7 @@ function presentCounts(c: Record<string, number>) {
     accessGrants: c.accessGrants ?? 0,
     accessWithdrawals: c.accessWithdrawals ?? 0,
     openAccessDesks: c.openAccessDesks ?? 0,
+    superseded: c.superseded ?? 0,
     failed: c.failed,
   };
 }

@@ -11,7 +11,7 @@ import { heldForSiteToken, type Plan } from './plan';
 import { Plans, type Planned, type PlansDeps } from './plans';
 import type { DirectoryChanges } from '../directory/types';
 import { ProgressReporter } from './progress';
-import type { NewRun, PlanningFacts, RunRepository, RunRow } from './runs';
+import { Replan, type NewRun, type PlanningFacts, type RunRepository, type RunRow } from './runs';
 
 export type Trigger = 'scim' | 'manual' | 'schedule' | 'login' | 'rules';
 
@@ -44,6 +44,8 @@ export class ProvisioningEngine {
   private readonly reading = new Set<Promise<void>>();
   /** Connections whose plan this instance is making (one at a time each). */
   private readonly planning = new Map<string, Promise<RunResult>>();
+  /** Connections whose changes (up to a request) wait for the runs going on (by id): not planned again until those change. */
+  private readonly waiting = new Map<string, string>();
 
   private readonly plans: Plans;
 
@@ -68,10 +70,21 @@ export class ProvisioningEngine {
     // Another trigger of this instance is planning the connection: wait for its run, then say busy (with its id).
     for (let other = this.planning.get(connection.id); other; other = this.planning.get(connection.id))
       await other.catch(() => undefined);
-    const attempt = (async () => {
-      const going = await this.d.runs.running(connection.id);
-      if (going) return { kind: 'busy', runId: going } as const;
-      return this.planAndStart(connection, trigger, opts);
+    const attempt = (async (): Promise<RunResult> => {
+      const going = await this.d.runs.going(connection.id);
+      if (going.length === 0) {
+        this.waiting.delete(connection.id);
+        return this.planAndStart(connection, trigger, opts);
+      }
+      // A change does not wait for the run going on: planned now, it starts beside it (when it can).
+      // (Changes found to need the run's end are not planned again at every poll while it goes on.)
+      const tried = `${opts.coveredRequestId}|${going.map((r) => r.id).join()}`;
+      if (opts.changes && going.every((r) => r.stage === 'applying') && this.waiting.get(connection.id) !== tried) {
+        const started = await this.startBeside(connection, trigger, opts.changes, opts.coveredRequestId);
+        if (started) return started;
+        this.waiting.set(connection.id, tried);
+      }
+      return { kind: 'busy', runId: going[0].id };
     })();
     this.planning.set(connection.id, attempt);
     try {
@@ -131,6 +144,48 @@ export class ProvisioningEngine {
     if (run.total === 0) await this.d.runs.closeFinishedRuns();
     else this.kick();
     return { kind: 'started', run };
+  }
+
+  /**
+   * A run for directory changes while another run of the connection applies: the users the changes
+   * concern are planned from the state the app knows, and the run starts beside the other one,
+   * taking over its pending operations for those users (runs.ts createRun). Planned again (a few
+   * times, briefly apart) when one of those operations was in Jira's hands meanwhile. Undefined when
+   * the changes need more than such a plan, or a credential is missing: they wait for the run going on.
+   */
+  private async startBeside(
+    connection: Connection,
+    trigger: Trigger,
+    changes: DirectoryChanges,
+    coveredRequestId?: string,
+  ): Promise<RunResult | undefined> {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const since = await this.d.runs.now();
+      const started = this.d.clock.now();
+      const planned = await this.plans.makeOverlapping(connection, changes);
+      if (!planned || (await this.heldForToken(connection, planned.plan))) return undefined;
+      try {
+        const run = await this.d.runs.createRun(
+          this.newRun(connection, trigger),
+          planned.plan.operations,
+          coveredRequestId,
+          planningFacts({ kind: 'plan', plan: planned.plan, users: planned.users }, this.d.clock.now() - started),
+          { userIds: planned.userIds, since },
+        );
+        if (!run) return undefined;
+        this.d.logger.info(
+          { connectionId: connection.id, runId: run.id, trigger, operations: run.total },
+          'sync run started beside the run going on',
+        );
+        if (run.total === 0) await this.d.runs.closeFinishedRuns();
+        else this.kick();
+        return { kind: 'started', run };
+      } catch (err) {
+        if (!(err instanceof Replan)) throw err;
+        await pause(50 * attempt);
+      }
+    }
+    return undefined;
   }
 
   /** Starts the executor's polling. */

@@ -59,7 +59,7 @@ export class Plans {
     if (connection.target === 'customers') return this.customers(connection, rules, changes);
     if (changes) {
       const planned = await this.planChanges(connection, rules, changes);
-      if (planned) return { kind: 'plan', ...planned };
+      if (planned) return { kind: 'plan', plan: planned.plan, users: planned.users };
     }
     const [snapshot, departed] = await Promise.all([
       this.d.snapshot.read(connection.id, resourceKeysOf(rules)),
@@ -92,6 +92,23 @@ export class Plans {
   }
 
   /**
+   * The plan for directory changes made while another run of the connection applies: only a plan of
+   * the users the changes concern, from the Jira state the app knows (with the users it planned,
+   * whose operations in the other runs it takes over). Undefined when the changes need more than
+   * that — every user (a wide change), a full reconciliation, the mirror's sweep of unlinked
+   * accounts (the other run may be linking them) or a customers connection: then it waits for the
+   * run going on.
+   */
+  async makeOverlapping(
+    connection: Connection,
+    changes: DirectoryChanges,
+  ): Promise<{ plan: Plan; users: number; userIds: string[] } | undefined> {
+    if (connection.target === 'customers' || changes.wide) return undefined;
+    const planned = await this.planChanges(connection, rulesOf(connection.settings), changes);
+    return planned && !planned.sweeping && planned.userIds ? { ...planned, userIds: planned.userIds } : undefined;
+  }
+
+  /**
    * The plan for directory changes: the users concerned, their links and managed memberships, and
    * of the Jira state the app knows only the memberships of their accounts. Undefined when Jira was
    * never read for the site, or the known state lacks the members of a group the rules now manage
@@ -102,7 +119,7 @@ export class Plans {
     connection: Connection,
     rules: Rules,
     changes: DirectoryChanges,
-  ): Promise<{ plan: Plan; users: number } | undefined> {
+  ): Promise<{ plan: Plan; users: number; userIds?: string[]; sweeping: boolean } | undefined> {
     const { jiraState, snapshot: reader, links: linkRepo, managed: managedRepo } = this.d;
     const state = await jiraState.load(connection.clientKey); // the groups; members are added as needed
     if (!state) return undefined;
@@ -137,7 +154,12 @@ export class Plans {
       productGroupsKnown: false,
       profiles: await this.d.jira.hasOrgKey(connection.clientKey),
     });
-    return { plan: planned, users: snapshot.users.length };
+    return {
+      plan: planned,
+      users: snapshot.users.length,
+      userIds: userIds && [...new Set([...userIds, ...departed])],
+      sweeping,
+    };
   }
 
   /**

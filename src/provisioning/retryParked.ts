@@ -49,7 +49,7 @@ export class ParkedOperations {
         if (requeued === 0) return { kind: 'nothing', superseded } as const;
         // The connection's unique "one running run" index refuses this while another run is going.
         await this.sql.query(
-          `UPDATE sync_runs SET status = 'running', stage = 'applying', finished_at = NULL, error = NULL,
+          `UPDATE sync_runs SET status = 'running', stage = 'applying', finished_at = NULL, error = NULL, alongside = false,
                   done = GREATEST(done - $2, 0) WHERE id = $1`,
           [runId, requeued],
           tx,

@@ -84,18 +84,26 @@ export class RunRepository {
     private readonly outbox: Outbox,
   ) {}
 
-  /** Starts a run with its planned operations in one transaction; undefined when the connection already has a run going. */
+  /**
+   * Starts a run with its planned operations in one transaction; undefined when the connection
+   * already has a run going. With `overlap` (a plan from directory changes made while another run of
+   * the connection applies), the run starts beside it and takes over: the other runs' pending
+   * operations for the users it planned are superseded (the new plan is the whole of what those users
+   * need). It is refused with `Replan` when one of those operations was in Jira's hands while it was
+   * planned (running, or finished since `overlap.since`): the plan may not have seen its effect.
+   */
   async createRun(
     run: NewRun,
     ops: PlannedOperation[],
     coveredRequestId?: string,
     planning?: PlanningFacts,
+    overlap?: Overlap,
   ): Promise<RunRow | undefined> {
     return this.sql.transaction(async (tx) => {
       const inserted = await this.sql.query<Record<string, unknown>>(
         `
-        INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total, progress) VALUES ($1, $2, $3, $4, 'running', $5, $6)
-        ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`,
+        INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total, progress, alongside) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7)
+        ${overlap ? '' : "ON CONFLICT (connection_id) WHERE status = 'running' AND NOT alongside DO NOTHING"} RETURNING *`,
         [
           run.id,
           run.connectionId,
@@ -103,15 +111,59 @@ export class RunRepository {
           run.trigger,
           ops.length,
           JSON.stringify(planning ? { plan: planning } : {}),
+          !!overlap,
         ],
         tx,
       );
       if (inserted.length === 0) return undefined;
+      if (overlap) await this.supersede(run, overlap, tx);
       await this.stopWaiting(run, tx);
       await this.queue.insert(run.id, run.clientKey, ops, tx);
       if (coveredRequestId) await this.outbox.markCovered(run.connectionId, coveredRequestId, tx);
       return toRun(inserted[0]);
     });
+  }
+
+  /**
+   * The other going runs' operations for the overlapping run's users: locked (a worker's claim skips
+   * them), refused with `Replan` if one was in Jira's hands during the planning, else the pending ones
+   * are done as superseded (counted in their runs).
+   */
+  private async supersede(run: NewRun, overlap: Overlap, tx: Transaction): Promise<void> {
+    const subjects = overlap.userIds.map((id) => `user:${id}`);
+    const touched = await this.sql.query<{ id: string; run_id: string; status: string }>(
+      `SELECT o.id, o.run_id, o.status FROM sync_operations o JOIN sync_runs r ON r.id = o.run_id
+       WHERE r.connection_id = $1 AND r.status = 'running' AND r.id <> $2 AND o.subject = ANY($3::text[])
+         AND (o.status IN ('pending', 'running') OR o.finished_at >= $4)
+       ORDER BY o.id FOR UPDATE OF o`,
+      [run.connectionId, run.id, subjects, overlap.since],
+      tx,
+    );
+    if (touched.some((o) => o.status !== 'pending')) throw new Replan();
+    if (touched.length === 0) return;
+    await this.sql.query(
+      `WITH o AS (
+         UPDATE sync_operations SET status = 'done', outcome = 'superseded', finished_at = now(),
+           error = 'superseded by run ' || $2 || ', planned from later changes'
+         WHERE id = ANY($1::bigint[]) AND status = 'pending' RETURNING run_id)
+       UPDATE sync_runs r SET done = r.done + c.n FROM (SELECT run_id, count(*) AS n FROM o GROUP BY run_id) c WHERE r.id = c.run_id`,
+      [touched.map((o) => o.id), run.id],
+      tx,
+    );
+  }
+
+  /** The database's clock now (an overlapping run's planning starts then: see createRun). */
+  async now(): Promise<Date> {
+    const [row] = await this.sql.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+    return row.now;
+  }
+
+  /** The connection's runs going on, oldest first, with their stage. */
+  async going(connectionId: string): Promise<Array<{ id: string; stage: RunRow['stage'] }>> {
+    return this.sql.query<{ id: string; stage: RunRow['stage'] }>(
+      "SELECT id, stage FROM sync_runs WHERE connection_id = $1 AND status = 'running' ORDER BY started_at",
+      [connectionId],
+    );
   }
 
   /** Marks a connection's run requests up to this one as dealt with, when planning them found nothing to do. */
@@ -259,15 +311,6 @@ export class RunRepository {
     return rows.map((r) => ({ ...toRun(r), counts: summarize(r.counts as Record<string, number>) }));
   }
 
-  /** The id of the connection's run going on, if one is. */
-  async running(connectionId: string): Promise<string | undefined> {
-    const [row] = await this.sql.query<{ id: string }>(
-      "SELECT id FROM sync_runs WHERE connection_id = $1 AND status = 'running' LIMIT 1",
-      [connectionId],
-    );
-    return row?.id;
-  }
-
   async runs(connectionId: string, limit = 50): Promise<RunRow[]> {
     const rows = await this.sql.query<Record<string, unknown>>(
       'SELECT * FROM sync_runs WHERE connection_id = $1 ORDER BY started_at DESC LIMIT $2',
@@ -336,13 +379,28 @@ function summarize(raw: Record<string, number>): Record<string, number> {
     accessGrants: 0,
     accessWithdrawals: 0,
     openAccessDesks: 0,
+    superseded: 0,
     failed: 0,
   };
   for (const [k, n] of Object.entries(raw ?? {})) {
     if (k.endsWith(':parked')) counts.failed += Number(n);
+    else if (k.endsWith(':superseded')) counts.superseded += Number(n);
     else if (COUNTERS[k]) counts[COUNTERS[k]] += Number(n);
   }
   return counts;
+}
+
+/** An overlapping run's planning: the users it planned again, and when its reading of the app's state began. */
+export interface Overlap {
+  userIds: string[];
+  since: Date;
+}
+
+/** An overlapping run's plan may have missed what an operation of another run did meanwhile: plan again. */
+export class Replan extends Error {
+  constructor() {
+    super('an operation for the same users was applied while the run was planned');
+  }
 }
 
 /** How a run was planned: from directory changes or in full (reading Jira), how many users, how long. */

@@ -73,3 +73,19 @@ it('phase order holds within a run: a later phase waits until the earlier one is
   const claimed = subjects(await queue.claim(10)).filter((s) => s.startsWith('groups') || s.startsWith('member'));
   expect(claimed).toEqual(['groups-1', 'groups-2']);
 });
+
+it('a site has at most its share of operations claimed at once: a later change of another of its runs is next, not behind a queue', async () => {
+  await run('d', 'd-onboard', 500);
+  const held = await queue.claim(10, 2);
+  expect(subjects(held).filter((s) => s.startsWith('d-onboard'))).toHaveLength(2); // two in hand, the rest wait in the database
+  await run('d', 'd-later', 1); // a change of the same site, planned meanwhile
+  expect(
+    subjects(await queue.claim(10, 2)).filter((s) => s.startsWith('d-onboard') || s.startsWith('d-later')),
+  ).toEqual([]); // the site's two are still in hand
+  await sql.query("UPDATE sync_operations SET status = 'done' WHERE id = $1", [
+    held.find((o) => o.subject.startsWith('d-onboard'))!.id,
+  ]);
+  expect(
+    subjects(await queue.claim(10, 2)).filter((s) => s.startsWith('d-onboard') || s.startsWith('d-later')),
+  ).toEqual(['d-later-1']); // the slot that freed goes to the change, not to the onboarding's next
+});

@@ -67,11 +67,12 @@ export class OperationQueue {
    * plus its rank among the site's candidates, and a site's candidates alternate between its runs
    * (each run's own operations in flight counted first) —
    * so one site's backlog never holds another site's change, nor a big onboarding a small change of
-   * the same site. Each applying run's phase is found by an index scan that stops at its first open
+   * the same site. A site has at most `perSite` operations claimed at once (across instances): more
+   * would wait in its Jira queue, ahead of a change another of its runs makes later. Each applying run's phase is found by an index scan that stops at its first open
    * operation, then that phase's due operations by another, so a claim costs the same in a run of
    * 100 operations or of 100,000.
    */
-  async claim(limit: number): Promise<StoredOperation[]> {
+  async claim(limit: number, perSite = 1_000_000): Promise<StoredOperation[]> {
     const rows = await this.sql.query<Record<string, unknown>>(
       `
       WITH current AS (
@@ -92,11 +93,12 @@ export class OperationQueue {
           WHERE o.run_id = c.run_id AND o.phase = c.phase AND o.status = 'pending' AND o.not_before <= now()
           ORDER BY o.not_before, o.id LIMIT $1 * 4
         ) o
-      ), ready AS (
+      ), ranked AS (
         SELECT k.id, k.not_before,
           COALESCE(b.n, 0) + row_number() OVER (PARTITION BY k.client_key ORDER BY k.in_run, k.run_id) AS turn
         FROM candidates k LEFT JOIN site_busy b USING (client_key)
-        ORDER BY turn, k.not_before, k.id LIMIT $1 * 4
+      ), ready AS (
+        SELECT id, not_before, turn FROM ranked WHERE turn <= $2 ORDER BY turn, not_before, id LIMIT $1 * 4
       ), locked AS (
         -- Four candidates per slot: those another instance is claiming right now are skipped, the rest fill the slots.
         SELECT o.id FROM sync_operations o JOIN ready USING (id) WHERE o.status = 'pending'
@@ -105,7 +107,7 @@ export class OperationQueue {
       UPDATE sync_operations o SET status = 'running', claimed_at = now(), attempts = o.attempts + 1
       FROM locked, sync_runs r WHERE o.id = locked.id AND r.id = o.run_id
       RETURNING o.*, r.connection_id`,
-      [limit],
+      [limit, perSite],
     );
     return rows.map(toOp);
   }

@@ -108,7 +108,7 @@ export class Executor {
       for (;;) {
         const room = this.d.options.workerConcurrency - inFlight.size;
         const idle = inFlight.size === 0;
-        const ops = room > 0 ? await this.d.queue.claim(room) : [];
+        const ops = room > 0 ? await this.d.queue.claim(room, this.d.options.perSiteInFlight) : [];
         for (const op of ops) {
           const p: Promise<void> = this.apply(op).finally(() => inFlight.delete(p));
           inFlight.add(p);

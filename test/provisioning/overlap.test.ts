@@ -1,0 +1,133 @@
+import crypto from 'node:crypto';
+import request from 'supertest';
+import { Sql } from '../../src/db/sql';
+import { Replan } from '../../src/provisioning/runs';
+import { jwtHeader } from '../support/app';
+import { entraUser, patchBody, startScim, type ScimHarness } from '../support/scim';
+
+/**
+ * A run does not hold the next one hostage: a connection's change made while its big onboarding
+ * applies is planned at once and starts beside it; it takes over the onboarding's pending operations
+ * for the users it planned again (the later plan is the whole of what they need), and is planned
+ * again when one of those operations was in Jira's hands meanwhile.
+ */
+let s: ScimHarness;
+const ids: Record<string, string> = {};
+let team0 = '';
+
+beforeAll(async () => {
+  // One Jira call at a time, each 100 ms: the onboarding below takes seconds to apply.
+  s = await startScim('entra', { JIRA_CONCURRENCY_PER_TENANT: '1' });
+  await s.storeSiteToken();
+  await request(s.app.url)
+    .put(`/api/v1/connections/${s.connectionId}/rules`)
+    .set(admin())
+    .send({ groups: { onTheFly: { enabled: true } } })
+    .expect(200);
+  for (let i = 0; i < 4; i++) ids[`u${i}`] = (await s.post('/Users', entraUser(`u${i}`))).body.id;
+  team0 = (await s.post('/Groups', { displayName: 'team0', members: Object.values(ids).map((value) => ({ value })) }))
+    .body.id;
+  await s.settle();
+});
+afterAll(() => s.close());
+
+function admin() {
+  return jwtHeader(s.jira.contextJwt(s.jira.admin.accountId));
+}
+const runs = async () =>
+  (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/runs`).set(admin())).body.runs as Array<{
+    id: string;
+    status: string;
+    counts: Record<string, number>;
+  }>;
+const groupsOf = (name: string) => s.jira.state.groupsOf(s.jira.state.userByEmail(`${name}@contoso.com`)!.accountId);
+const until = async (what: () => boolean, ms = 20_000) => {
+  for (const end = Date.now() + ms; !what(); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() > end) throw new Error('timed out');
+};
+
+it("a change made while the connection's onboarding applies lands before that run ends, and takes over its operations for the same user", async () => {
+  const before = s.jira.callsTo('POST', '/rest/api/3/user').length;
+  const onboarding: string[] = [];
+  for (let i = 0; i < 30; i++) onboarding.push((await s.post('/Users', entraUser(`n${i}`))).body.id);
+  const big = (await s.post('/Groups', { displayName: 'big', members: onboarding.map((value) => ({ value })) })).body
+    .id;
+  s.jira.setLatency(100);
+  await s.app.outbox.drain(); // the onboarding's run: ~60 operations, one call at a time
+  const [first] = await runs();
+  expect(first.status).toBe('running');
+
+  // Meanwhile: u1 leaves team0, and n29 (whose operations the onboarding has not reached) leaves "big".
+  await s.patch(`/Groups/${team0}`, patchBody({ op: 'remove', path: `members[value eq "${ids.u1}"]` })).expect(204);
+  await s.patch(`/Groups/${big}`, patchBody({ op: 'remove', path: `members[value eq "${onboarding[29]}"]` }));
+  await s.app.outbox.drain();
+  const [second, again] = await runs();
+  expect(again.id).toBe(first.id);
+  expect(second.status).toBe('running'); // started beside the onboarding, not after it
+
+  await until(() => !groupsOf('u1').includes('team0'));
+  const created = s.jira.callsTo('POST', '/rest/api/3/user').length - before;
+  expect(created).toBeLessThan(10); // u1's change reached Jira while the onboarding was still creating users
+  expect((await runs()).find((r) => r.id === first.id)?.status).toBe('running');
+
+  await s.settle();
+  expect(groupsOf('n29')).not.toContain('big'); // the later plan won: n29 is created, but not added to "big"
+  expect(groupsOf('n28')).toContain('big');
+  const done = await runs();
+  expect(done.find((r) => r.id === first.id)).toMatchObject({
+    status: 'succeeded',
+    counts: expect.objectContaining({ superseded: 2 }), // n29's creation and membership, taken over
+  });
+  expect(done.find((r) => r.id === second.id)).toMatchObject({
+    status: 'succeeded',
+    counts: expect.objectContaining({ usersCreated: 1, membershipsRemoved: 1 }),
+  });
+  // One account each: nobody was created twice.
+  const emails = [...s.jira.state.users.values()].map((u) => u.emailAddress);
+  expect(emails.length).toBe(new Set(emails).size);
+  s.jira.setLatency(0);
+});
+
+it("is planned again when one of the other run's operations for its users was in Jira's hands meanwhile", async () => {
+  const user = (await s.post('/Users', entraUser('late'))).body.id;
+  await s.settle();
+  const sql = new Sql(s.app.db.sequelize);
+  const going = crypto.randomUUID();
+  await sql.query(
+    "INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, total) VALUES ($1, $2, $3, 'scim', 'running', 'applying', 1)",
+    [going, s.connectionId, s.clientKey],
+  );
+  const op = async (status: string, finishedAt: string | null) => {
+    await sql.query('DELETE FROM sync_operations WHERE run_id = $1', [going]);
+    await sql.query(
+      `INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason, status, finished_at)
+       VALUES ($1, $2, 4, 'addMember', $3, '{}'::jsonb, 'test', $4, $5::timestamptz)`,
+      [going, s.clientKey, `user:${user}`, status, finishedAt],
+    );
+  };
+  const since = await s.app.runs.now();
+  const start = () =>
+    s.app.runs.createRun(
+      { id: crypto.randomUUID(), connectionId: s.connectionId, clientKey: s.clientKey, trigger: 'scim' },
+      [],
+      undefined,
+      undefined,
+      { userIds: [user], since },
+    );
+  await op('running', null); // in Jira's hands now
+  await expect(start()).rejects.toBeInstanceOf(Replan);
+  await op('done', new Date().toISOString()); // finished after the planning began
+  await expect(start()).rejects.toBeInstanceOf(Replan);
+  await op('done', new Date(since.getTime() - 60_000).toISOString()); // finished before: the plan saw it
+  const [row] = await sql.query<{ status: string }>('SELECT status FROM sync_operations WHERE run_id = $1', [going]);
+  expect(row.status).toBe('done');
+  await op('pending', null); // waiting: taken over
+  const started = await start();
+  expect(started?.status).toBe('running');
+  const [taken] = await sql.query<{ status: string; outcome: string }>(
+    'SELECT status, outcome FROM sync_operations WHERE run_id = $1',
+    [going],
+  );
+  expect(taken).toEqual({ status: 'done', outcome: 'superseded' });
+  await sql.query("UPDATE sync_runs SET status = 'succeeded' WHERE id = ANY($1::uuid[])", [[going, started!.id]]);
+});
