@@ -68,7 +68,7 @@ const settingsSchema = z.object({
   ATLASSIAN_API_URL: httpUrl.default('https://api.atlassian.com'),
   SYNC_WORKER_CONCURRENCY: positiveInt.max(64).default(32),
   SYNC_POLL_MS: positiveInt.default(1000),
-  SYNC_DEBOUNCE_MS: positiveInt.default(2000),
+  SYNC_DEBOUNCE_MS: positiveInt.default(500),
   SYNC_MAX_DELAY_MS: positiveInt.default(30_000),
   SYNC_MAX_ATTEMPTS: positiveInt.max(50).default(8),
   SYNC_LEASE_MS: positiveInt.default(120_000),

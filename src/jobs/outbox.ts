@@ -36,7 +36,8 @@ export class OutboxTrigger {
           () => this.failures.succeeded('outbox check'),
           (err) => this.failures.failed('outbox check', err),
         ),
-      this.d.options.pollMs,
+      // Often enough that a change waits about its debounce, not a whole poll more.
+      Math.min(this.d.options.pollMs, Math.max(50, Math.floor(this.d.options.debounceMs / 2))),
     );
     this.timer.unref();
   }

@@ -89,8 +89,9 @@ export class RunRepository {
    * already has a run going. With `overlap` (a plan from directory changes made while another run of
    * the connection applies), the run starts beside it and takes over: the other runs' pending
    * operations for the users it planned are superseded (the new plan is the whole of what those users
-   * need). It is refused with `Replan` when one of those operations was in Jira's hands while it was
-   * planned (running, or finished since `overlap.since`): the plan may not have seen its effect.
+   * need). It is refused with `Replan` when one of those operations — but a creation — was in Jira's
+   * hands while it was planned (running, or finished since `overlap.since`): the plan may not have
+   * seen its effect.
    */
   async createRun(
     run: NewRun,
@@ -131,15 +132,17 @@ export class RunRepository {
    */
   private async supersede(run: NewRun, overlap: Overlap, tx: Transaction): Promise<void> {
     const subjects = overlap.userIds.map((id) => `user:${id}`);
-    const touched = await this.sql.query<{ id: string; run_id: string; status: string }>(
-      `SELECT o.id, o.run_id, o.status FROM sync_operations o JOIN sync_runs r ON r.id = o.run_id
+    const touched = await this.sql.query<{ id: string; run_id: string; status: string; kind: string }>(
+      `SELECT o.id, o.run_id, o.status, o.kind FROM sync_operations o JOIN sync_runs r ON r.id = o.run_id
        WHERE r.connection_id = $1 AND r.status = 'running' AND r.id <> $2 AND o.subject = ANY($3::text[])
          AND (o.status IN ('pending', 'running') OR o.finished_at >= $4)
        ORDER BY o.id FOR UPDATE OF o`,
       [run.connectionId, run.id, subjects, overlap.since],
       tx,
     );
-    if (touched.some((o) => o.status !== 'pending')) throw new Replan();
+    // A user's creation in Jira's hands changes nothing the plan decided: it planned the user as new
+    // (creation, every group, attributes), and its own creation then finds the link and costs no call.
+    if (touched.some((o) => o.status !== 'pending' && o.kind !== 'ensureUser')) throw new Replan();
     if (touched.length === 0) return;
     await this.sql.query(
       `WITH o AS (

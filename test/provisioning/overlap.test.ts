@@ -88,7 +88,7 @@ it("a change made while the connection's onboarding applies lands before that ru
   s.jira.setLatency(0);
 });
 
-it("is planned again when one of the other run's operations for its users was in Jira's hands meanwhile", async () => {
+it("is planned again when one of the other run's operations for its users (but a creation) was in Jira's hands meanwhile", async () => {
   const user = (await s.post('/Users', entraUser('late'))).body.id;
   await s.settle();
   const sql = new Sql(s.app.db.sequelize);
@@ -97,12 +97,12 @@ it("is planned again when one of the other run's operations for its users was in
     "INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, total) VALUES ($1, $2, $3, 'scim', 'running', 'applying', 1)",
     [going, s.connectionId, s.clientKey],
   );
-  const op = async (status: string, finishedAt: string | null) => {
+  const op = async (status: string, finishedAt: string | null, kind = 'addMember') => {
     await sql.query('DELETE FROM sync_operations WHERE run_id = $1', [going]);
     await sql.query(
       `INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason, status, finished_at)
-       VALUES ($1, $2, 4, 'addMember', $3, '{}'::jsonb, 'test', $4, $5::timestamptz)`,
-      [going, s.clientKey, `user:${user}`, status, finishedAt],
+       VALUES ($1, $2, 4, $6, $3, '{}'::jsonb, 'test', $4, $5::timestamptz)`,
+      [going, s.clientKey, `user:${user}`, status, finishedAt, kind],
     );
   };
   const since = await s.app.runs.now();
@@ -121,6 +121,10 @@ it("is planned again when one of the other run's operations for its users was in
   await op('done', new Date(since.getTime() - 60_000).toISOString()); // finished before: the plan saw it
   const [row] = await sql.query<{ status: string }>('SELECT status FROM sync_operations WHERE run_id = $1', [going]);
   expect(row.status).toBe('done');
+  await op('running', null, 'ensureUser'); // a creation in Jira's hands: the plan (the user as new) holds whatever it does
+  const beside = await start();
+  expect(beside?.status).toBe('running');
+  await sql.query("UPDATE sync_runs SET status = 'succeeded' WHERE id = $1", [beside!.id]);
   await op('pending', null); // waiting: taken over
   const started = await start();
   expect(started?.status).toBe('running');
