@@ -151,9 +151,9 @@ export async function seedDirectory(
   );
 }
 
-/** Installs the app on the world's fake Jira and stores the site admin's API token through the admin API. */
-export async function installWithSiteToken(world: BenchWorld): Promise<void> {
-  const { base, jira, keys } = world;
+/** Installs the app on the world's fake Jira (or another site's) and stores the site admin's API token through the admin API. */
+export async function installWithSiteToken(world: BenchWorld, jira = world.jira): Promise<void> {
+  const { base, keys } = world;
   if ((await jira.install(base, keys)).status !== 204) throw new Error('install failed');
   await request(base)
     .put('/api/v1/site-credentials')
@@ -166,8 +166,9 @@ export async function installWithSiteToken(world: BenchWorld): Promise<void> {
 export async function scimConnection(
   world: BenchWorld,
   name: string,
+  jira = world.jira,
 ): Promise<{ id: string; scim: { baseUrl: string; token: string } }> {
-  const admin = jwtHeader(world.jira.contextJwt(world.jira.admin.accountId));
+  const admin = jwtHeader(jira.contextJwt(jira.admin.accountId));
   const conn = (
     await request(world.base)
       .post('/api/v1/connections')
