@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       managed: new ManagedMemberships(sql),
       jiraState: new JiraStateStore(sql),
       grants: new CustomerGrants(sql),
-      jira: undefined as never, // a plan from changes reads no Jira
+      jira: { hasOrgKey: async () => false } as never, // a plan from changes reads no Jira (it asks only whether profiles can be written)
       executor: undefined as never,
       logger,
       clock: systemClock,

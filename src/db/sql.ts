@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Client } from 'pg';
 import type { Sequelize, Transaction } from 'sequelize';
+import { breathe } from '../slices';
 
 interface PgConnectionManager {
   getConnection(options?: { type?: 'read' | 'write' }): Promise<Client>;
@@ -59,6 +60,26 @@ export class Sql {
   }
 
   /** The statement name of a SQL shape, while fewer than maxPrepared shapes have one (values never change a shape). */
+  /**
+   * Runs one query and hands its rows over `batch` at a time, through a cursor: Postgres plans and
+   * runs it once (as for a plain query), and the event loop gives way between batches, since parsing
+   * a whole large answer at once held it for up to 100 ms (100,000 directory users).
+   */
+  async inBatches<T>(text: string, values: unknown[], batch: number, onBatch: (rows: T[]) => void): Promise<void> {
+    await this.sequelize.transaction(async (tx) => {
+      const client = connectionOf(tx);
+      await client.query('SET LOCAL cursor_tuple_fraction = 1');
+      await client.query({ text: `DECLARE batches NO SCROLL CURSOR FOR ${text}`, values });
+      for (;;) {
+        const { rows } = await client.query(`FETCH ${Math.floor(batch)} FROM batches`);
+        onBatch(rows as T[]);
+        if (rows.length < batch) break;
+        await breathe();
+      }
+      await client.query('CLOSE batches');
+    });
+  }
+
   private statementName(text: string): string | undefined {
     let name = this.prepared.get(text);
     if (!name && this.prepared.size < this.maxPrepared) {

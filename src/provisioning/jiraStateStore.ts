@@ -82,17 +82,26 @@ export class JiraStateStore {
     state: JiraState,
     only?: { accounts?: string[]; groupIds?: string[] },
   ): Promise<void> {
-    const rows = only
-      ? await this.sql.query<{ group_id: string; account_id: string }>(
+    type Row = { group_id: string; account_id: string };
+    const add = (rows: Row[]) => {
+      for (const m of rows) state.members.get(m.group_id)?.add(m.account_id);
+    };
+    if (only)
+      add(
+        await this.sql.query<Row>(
           `SELECT group_id, account_id FROM jira_group_members
            WHERE client_key = $1 AND (account_id = ANY($2::text[]) OR group_id = ANY($3::text[]))`,
           [clientKey, only.accounts ?? [], only.groupIds ?? []],
-        )
-      : await this.sql.query<{ group_id: string; account_id: string }>(
-          'SELECT group_id, account_id FROM jira_group_members WHERE client_key = $1',
-          [clientKey],
-        );
-    for (const m of rows) state.members.get(m.group_id)?.add(m.account_id);
+        ),
+      );
+    // Every known membership (300,000 and more) comes in batches, giving the event loop way between them.
+    else
+      await this.sql.inBatches<Row>(
+        'SELECT group_id, account_id FROM jira_group_members WHERE client_key = $1',
+        [clientKey],
+        5000,
+        add,
+      );
   }
 
   /** A group the app created (no members yet) or found by name (members unknown). */

@@ -10,28 +10,34 @@ export class LinkRepository {
 
   /** Every link of a connection (or those of the given IdP users), by IdP user id. */
   async all(connectionId: string, userIds?: string[]): Promise<Map<string, Link>> {
-    const rows = await this.sql.query<{
+    type Row = {
       user_id: string;
       account_id: string;
       deprovisioned: boolean;
       properties: Record<string, unknown>;
       removed_groups: string[];
-    }>(
-      `SELECT user_id, account_id, deprovisioned, properties, removed_groups FROM jira_links
-       WHERE connection_id = $1 AND ($2::uuid[] IS NULL OR user_id = ANY($2::uuid[]))`,
-      [connectionId, userIds ?? null],
-    );
-    return new Map(
-      rows.map((r) => [
-        r.user_id,
-        {
+    };
+    const links = new Map<string, Link>();
+    const add = (rows: Row[]) => {
+      for (const r of rows)
+        links.set(r.user_id, {
           accountId: r.account_id,
           deprovisioned: r.deprovisioned,
           properties: r.properties,
           removedGroups: r.removed_groups,
-        },
-      ]),
-    );
+        });
+    };
+    const select = 'SELECT user_id, account_id, deprovisioned, properties, removed_groups FROM jira_links';
+    // Every link (100,000 for a large directory) comes in batches, giving the event loop way between them.
+    if (userIds)
+      add(
+        await this.sql.query<Row>(`${select} WHERE connection_id = $1 AND user_id = ANY($2::uuid[])`, [
+          connectionId,
+          userIds,
+        ]),
+      );
+    else await this.sql.inBatches<Row>(`${select} WHERE connection_id = $1`, [connectionId], 5000, add);
+    return links;
   }
 
   /** One IdP user's link, if it has one. */

@@ -16,15 +16,18 @@ export class ManagedMemberships {
     connectionId: string,
     accountIds?: string[],
   ): Promise<{ mine: Set<string>; others: Set<string> }> {
-    const rows = await this.sql.query<{ connection_id: string; account_id: string; group_id: string }>(
-      `
-      SELECT mm.connection_id, mm.account_id, mm.group_id FROM managed_memberships mm JOIN connections c ON c.id = mm.connection_id
-      WHERE c.client_key = $1 AND ($2::text[] IS NULL OR mm.account_id = ANY($2::text[]))`,
-      [clientKey, accountIds ?? null],
-    );
+    type Row = { connection_id: string; account_id: string; group_id: string };
     const mine = new Set<string>();
     const others = new Set<string>();
-    for (const r of rows) (r.connection_id === connectionId ? mine : others).add(`${r.account_id}|${r.group_id}`);
+    const add = (rows: Row[]) => {
+      for (const r of rows) (r.connection_id === connectionId ? mine : others).add(`${r.account_id}|${r.group_id}`);
+    };
+    const select = `SELECT mm.connection_id, mm.account_id, mm.group_id FROM managed_memberships mm
+      JOIN connections c ON c.id = mm.connection_id WHERE c.client_key = $1`;
+    // Every membership of the site (300,000 and more) comes in batches, giving the event loop way between them.
+    if (accountIds)
+      add(await this.sql.query<Row>(`${select} AND mm.account_id = ANY($2::text[])`, [clientKey, accountIds]));
+    else await this.sql.inBatches<Row>(select, [clientKey], 5000, add);
     return { mine, others };
   }
 

@@ -1,6 +1,7 @@
 import { readAttribute } from './attributes';
 import { jiraGroupsFor } from './groupMapping';
 import { accessGroupsFor } from './rules';
+import { runAtOnce, runSliced, sliceTimer } from '../slices';
 import {
   PHASES,
   type Link,
@@ -23,6 +24,21 @@ const looksLikeEmail = (s: string | undefined) => Boolean(s && /^[^@\s]+@[^@\s]+
  * deprovisioning), each with its reason; what cannot be done is a warning.
  */
 export function plan(input: PlanInput): Plan {
+  return runAtOnce(planSteps(input));
+}
+
+/**
+ * The same plan, giving the event loop back every few thousand users: a plan of 100,000 users
+ * takes seconds, and SCIM calls arriving meanwhile are answered between its slices.
+ */
+export function planSliced(input: PlanInput): Promise<Plan> {
+  return runSliced(planSteps(input));
+}
+
+function* planSteps(input: PlanInput): Generator<void, Plan, void> {
+  /** True once a slice of work is over: the caller yields then (sliced runs breathe there). */
+  const slice = sliceTimer();
+  const due = () => slice.due();
   const ops: PlannedOperation[] = [];
   const warnings: string[] = [];
   const { rules, jira } = input;
@@ -53,6 +69,7 @@ export function plan(input: PlanInput): Plan {
   for (const g of input.allIdpGroups) for (const j of jiraGroupsFor(g, rules.groups)) managedGroups.add(lower(j));
   const desiredOf = new Map<string, string[]>();
   for (const u of input.users) {
+    if (due()) yield;
     const desired = new Map<string, string>(rules.groups.defaultForAllUsers.map((g) => [lower(g), g]));
     for (const g of u.groups)
       for (const j of jiraGroupsFor(g, rules.groups)) {
@@ -69,6 +86,7 @@ export function plan(input: PlanInput): Plan {
     ...(isNew ? rules.groups.defaultForNewUsers : []),
   ];
   for (const u of input.users) {
+    if (due()) yield;
     if (!u.active) continue;
     const link = input.links.get(u.id);
     for (const g of wanted(u, !link)) if (!jira.groups.has(lower(g))) missing.set(lower(g), g);
@@ -80,7 +98,13 @@ export function plan(input: PlanInput): Plan {
   }
   const exists = (g: string) => jira.groups.has(lower(g)) || (input.importGroups && missing.has(lower(g)));
 
+  // The indexes the users' memberships are planned from, built in slices too.
+  if (input.links.size > 0) {
+    yield* indexAccountGroups();
+    yield* indexAddedByUs();
+  }
   for (const u of input.users) {
+    if (due()) yield;
     const link = input.links.get(u.id);
     if (!u.active) {
       if (link && !link.deprovisioned) deprovision(u.id, link, 'is disabled in the IdP');
@@ -189,6 +213,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   for (const id of input.departed) {
+    if (due()) yield;
     const link = input.links.get(id);
     if (link && !link.deprovisioned) deprovision(id, link, 'was deleted in the IdP');
   }
@@ -201,6 +226,7 @@ export function plan(input: PlanInput): Plan {
     for (const g of managedGroups) {
       const group = jira.groups.get(g);
       for (const accountId of (group && jira.members.get(group.groupId)) ?? []) {
+        if (due()) yield;
         if (linked.has(accountId) || input.managedByOthers.has(key(accountId, group!.groupId))) continue;
         // Before the memberships phase: an account this run links is then added back wherever the IdP places it,
         // so the mirror holds after one run for new users too.
@@ -219,7 +245,43 @@ export function plan(input: PlanInput): Plan {
       `${profilesWithoutKey} user${profilesWithoutKey === 1 ? "'s" : "s'"} display name, job title or department from the IdP not written to Jira: Jira updates profiles only through the organization API — save an organization API key with the site credentials.`,
     );
 
-  return { operations: ops.sort((a, b) => a.phase - b.phase), warnings };
+  // Phase order, stable: one pass per phase rather than a sort of every operation.
+  const phases = [...new Set(ops.map((o) => o.phase))].sort((a, b) => a - b);
+  const operations = phases.length > 1 ? phases.flatMap((p) => ops.filter((o) => o.phase === p)) : ops;
+  return { operations, warnings };
+
+  /** The account → managed groups index (see managedGroupsOf), built a slice at a time. */
+  function* indexAccountGroups(): Generator<void, void, void> {
+    accountGroups = new Map();
+    const order = new Map([...managedGroups].map((g, i) => [g, i]));
+    const nameOf = new Map([...jira.groups.values()].map((g) => [g.groupId, lower(g.name)]));
+    for (const [groupId, accounts] of jira.members) {
+      const name = nameOf.get(groupId);
+      if (name === undefined || !order.has(name)) continue;
+      for (const a of accounts) {
+        if (due()) yield;
+        const list = accountGroups.get(a);
+        if (list) list.push(name);
+        else accountGroups.set(a, [name]);
+      }
+    }
+    for (const list of accountGroups.values()) {
+      if (due()) yield;
+      if (list.length > 1) list.sort((x, y) => order.get(x)! - order.get(y)!);
+    }
+  }
+
+  /** The account → groups-added-by-this-connection index (see addedByUs), built a slice at a time. */
+  function* indexAddedByUs(): Generator<void, void, void> {
+    byAccount = new Map();
+    for (const k of input.managed) {
+      if (due()) yield;
+      const at = k.lastIndexOf('|');
+      const list = byAccount.get(k.slice(0, at));
+      if (list) list.push(k.slice(at + 1));
+      else byAccount.set(k.slice(0, at), [k.slice(at + 1)]);
+    }
+  }
 
   /**
    * The managed groups (lower-case names, in managedGroups' order) Jira has the account in: read

@@ -14,7 +14,7 @@ import { pageThroughJsm } from '../jira/paging';
 import type { JsmCustomer } from '../jira/types';
 import type { DirectoryChanges } from '../directory/types';
 import type { JiraState, Link, Plan, PlanInput } from './plan';
-import { plan } from './planner';
+import { planSliced } from './planner';
 import { rulesOf, type Rules } from './rules';
 import { collectGarbage } from '../memory';
 
@@ -79,7 +79,7 @@ export class Plans {
         accounts: unlinked >= ACCOUNT_LIST_FROM,
       });
       await this.d.jiraState.save(connection.clientKey, state);
-      const planned = plan({
+      const planned = await planSliced({
         ...planInput(connection, rules, { snapshot, departed, links, state, managed }),
         profiles: await this.d.jira.hasOrgKey(connection.clientKey),
       });
@@ -148,7 +148,7 @@ export class Plans {
       managedRepo.of(connection.clientKey, connection.id, accounts),
       sweeping ? linkRepo.linkedAmong(connection.id, candidates) : Promise.resolve(new Set<string>()),
     ]);
-    const planned = plan({
+    const planned = await planSliced({
       ...planInput(connection, rules, { snapshot, departed, links, state, managed }),
       sweep: !userIds ? undefined : sweeping ? { linked } : false,
       productGroupsKnown: false,

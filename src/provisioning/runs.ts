@@ -179,7 +179,7 @@ export class RunRepository {
     const inserted = await this.sql.query<Record<string, unknown>>(
       `
       INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, heartbeat_at) VALUES ($1, $2, $3, $4, 'running', 'reading', now())
-      ON CONFLICT (connection_id) WHERE status = 'running' DO NOTHING RETURNING *`,
+      ON CONFLICT (connection_id) WHERE status = 'running' AND NOT alongside DO NOTHING RETURNING *`,
       [run.id, run.connectionId, run.clientKey, run.trigger],
     );
     if (inserted[0]) await this.stopWaiting(run);
