@@ -78,6 +78,9 @@ it.each([
   expect((await s.post('/Users', entraUser('bob'))).status).toBe(201);
   await s.settle();
   expect(s.jira.state.userByEmail('bob@contoso.com')).toBeDefined();
+  // A full reconciliation reads Jira's groups and members (the SCIM run above only wrote: one create).
+  expect((await s.adminApi('POST', `/connections/${s.connectionId}/sync`, {})).status).toBe(202);
+  await s.settle();
   const after = s.jira.calls.slice(callsBefore).map((c) => c.auth);
   expect(after).toContain('forge');
   expect(after).not.toContain('jwt');
