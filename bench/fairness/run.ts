@@ -237,13 +237,17 @@ async function twoSites(world: BenchWorld): Promise<boolean> {
     .filter((c) => c.path.startsWith('/rest/') && c.path !== '/rest/api/3/permissions/check' && c.status !== 429);
   const aWrites = aCalls.filter(isWrite);
   const needed = USERS + GROUPS + USERS * 3; // each user created, each group created, each membership added
-  const created = a.jira.callsTo('POST', '/rest/api/3/user').filter((c) => c.status === 201).length;
+  // Accounts A's Jira has for the onboarded users: each exactly once (a create Jira answered with an
+  // existing account — a creation two runs had in hand at once — made none).
+  const created = [...a.jira.state.users.values()].filter((u) => u.emailAddress.endsWith('@a.example')).length;
+  const createCalls = a.jira.callsTo('POST', '/rest/api/3/user').filter((c) => c.status === 201).length;
   const rates = ratesByEndpoint(a.jira.calls.slice(aFrom));
   const busiest = ['POST /rest/api/3/user', 'POST /rest/api/3/group/user'].map((k) => rates[k]?.perSecond ?? 0);
   const figures = {
     bChangeToJiraMs: { each: latencies, p50: percentile(latencies, 50), max: Math.max(...latencies) },
     aSeconds: Math.round(seconds),
-    aUsersCreated: created,
+    aAccounts: created,
+    aCreateCalls: createCalls,
     aNeededChanges: needed,
     aCalls: aCalls.length,
     aCallsPerNeededChange: Math.round((aCalls.length / needed) * 1000) / 1000,
@@ -257,7 +261,7 @@ async function twoSites(world: BenchWorld): Promise<boolean> {
     'B max <= 5 s': figures.bChangeToJiraMs.max <= 5000,
     'A >= 95% of its limit on each write endpoint': figures.aShareOfLimit >= 0.95,
     'A calls per needed change <= 1.05': figures.aCallsPerNeededChange <= 1.05,
-    'A all users created': created === USERS,
+    'A has every user, once': created === USERS,
   };
   console.log(floors);
   await b.jira.stop();

@@ -49,15 +49,7 @@ function* planSteps(input: PlanInput): Generator<void, Plan, void> {
   const newUserDefaults = new Set(rules.groups.defaultForNewUsers.map(lower));
   /** The group ids of the memberships this connection added for an account. */
   const addedByUs = (accountId: string): string[] => {
-    if (!byAccount) {
-      byAccount = new Map();
-      for (const k of input.managed) {
-        const at = k.lastIndexOf('|');
-        const list = byAccount.get(k.slice(0, at));
-        if (list) list.push(k.slice(at + 1));
-        else byAccount.set(k.slice(0, at), [k.slice(at + 1)]);
-      }
-    }
+    byAccount ??= runAtOnce(indexAddedByUs());
     return byAccount.get(accountId) ?? [];
   };
   const groupsById = () => (byId ??= new Map([...jira.groups.values()].map((g) => [g.groupId, g])));
@@ -100,8 +92,8 @@ function* planSteps(input: PlanInput): Generator<void, Plan, void> {
 
   // The indexes the users' memberships are planned from, built in slices too.
   if (input.links.size > 0) {
-    yield* indexAccountGroups();
-    yield* indexAddedByUs();
+    accountGroups = yield* indexAccountGroups();
+    byAccount = yield* indexAddedByUs();
   }
   for (const u of input.users) {
     if (due()) yield;
@@ -251,8 +243,8 @@ function* planSteps(input: PlanInput): Generator<void, Plan, void> {
   return { operations, warnings };
 
   /** The account → managed groups index (see managedGroupsOf), built a slice at a time. */
-  function* indexAccountGroups(): Generator<void, void, void> {
-    accountGroups = new Map();
+  function* indexAccountGroups(): Generator<void, Map<string, string[]>, void> {
+    const accountGroups = new Map<string, string[]>();
     const order = new Map([...managedGroups].map((g, i) => [g, i]));
     const nameOf = new Map([...jira.groups.values()].map((g) => [g.groupId, lower(g.name)]));
     for (const [groupId, accounts] of jira.members) {
@@ -269,11 +261,12 @@ function* planSteps(input: PlanInput): Generator<void, Plan, void> {
       if (due()) yield;
       if (list.length > 1) list.sort((x, y) => order.get(x)! - order.get(y)!);
     }
+    return accountGroups;
   }
 
   /** The account → groups-added-by-this-connection index (see addedByUs), built a slice at a time. */
-  function* indexAddedByUs(): Generator<void, void, void> {
-    byAccount = new Map();
+  function* indexAddedByUs(): Generator<void, Map<string, string[]>, void> {
+    const byAccount = new Map<string, string[]>();
     for (const k of input.managed) {
       if (due()) yield;
       const at = k.lastIndexOf('|');
@@ -281,6 +274,7 @@ function* planSteps(input: PlanInput): Generator<void, Plan, void> {
       if (list) list.push(k.slice(at + 1));
       else byAccount.set(k.slice(0, at), [k.slice(at + 1)]);
     }
+    return byAccount;
   }
 
   /**
@@ -288,21 +282,7 @@ function* planSteps(input: PlanInput): Generator<void, Plan, void> {
    * from an account → groups index built once, so a plan costs the memberships, not users × groups.
    */
   function managedGroupsOf(accountId: string): string[] {
-    if (!accountGroups) {
-      accountGroups = new Map();
-      const order = new Map([...managedGroups].map((g, i) => [g, i]));
-      const nameOf = new Map([...jira.groups.values()].map((g) => [g.groupId, lower(g.name)]));
-      for (const [groupId, accounts] of jira.members) {
-        const name = nameOf.get(groupId);
-        if (name === undefined || !order.has(name)) continue;
-        for (const a of accounts) {
-          const list = accountGroups.get(a);
-          if (list) list.push(name);
-          else accountGroups.set(a, [name]);
-        }
-      }
-      for (const list of accountGroups.values()) list.sort((x, y) => order.get(x)! - order.get(y)!);
-    }
+    accountGroups ??= runAtOnce(indexAccountGroups());
     return accountGroups.get(accountId) ?? [];
   }
 
