@@ -47,19 +47,39 @@ export class OutboxTrigger {
     this.timer = undefined;
   }
 
-  /** Starts runs for connections whose changes have gone quiet (a burst becomes one run). */
+  /**
+   * Starts runs for connections whose changes have gone quiet (a burst becomes one run). Connections
+   * are taken up side by side, not one after another: a site whose big plan takes seconds does not
+   * hold another site's change; a connection still being taken up from an earlier look is left to it.
+   */
   async drain(): Promise<void> {
     const { debounceMs, maxDelayMs } = this.d.options;
-    for (const q of await this.d.outbox.quietOutboxes(debounceMs, maxDelayMs)) {
-      const connection = await this.d.connections.get(q.clientKey, q.connectionId);
-      // Jira did not answer the last time: the changes wait for the run's next try (one failed run, not a storm).
-      if (connection && !(await this.d.runs.nextTryOf(connection.id))) {
-        const { changes, trigger } = await this.d.outbox.requestsUpTo(connection.id, q.lastId);
-        await this.d.engine.run(connection, trigger ?? (connection.kind === 'scim' ? 'scim' : 'login'), {
-          coveredRequestId: q.lastId,
-          changes,
-        });
-      }
-    }
+    const quiet = (await this.d.outbox.quietOutboxes(debounceMs, maxDelayMs)).filter(
+      (q) => !this.takingUp.has(q.connectionId),
+    );
+    await Promise.all(
+      quiet.map(async (q) => {
+        this.takingUp.add(q.connectionId);
+        try {
+          await this.takeUp(q);
+        } finally {
+          this.takingUp.delete(q.connectionId);
+        }
+      }),
+    );
+  }
+
+  /** Connections this instance is taking up now. */
+  private readonly takingUp = new Set<string>();
+
+  private async takeUp(q: { connectionId: string; clientKey: string; lastId: string }): Promise<void> {
+    const connection = await this.d.connections.get(q.clientKey, q.connectionId);
+    // Jira did not answer the last time: the changes wait for the run's next try (one failed run, not a storm).
+    if (!connection || (await this.d.runs.nextTryOf(connection.id))) return;
+    const { changes, trigger } = await this.d.outbox.requestsUpTo(connection.id, q.lastId);
+    await this.d.engine.run(connection, trigger ?? (connection.kind === 'scim' ? 'scim' : 'login'), {
+      coveredRequestId: q.lastId,
+      changes,
+    });
   }
 }

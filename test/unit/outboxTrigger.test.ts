@@ -37,3 +37,38 @@ it('every SYNC_POLL_MS when that is shorter than half the debounce', () => {
   t.stop();
   expect(looks).toHaveLength(5);
 });
+
+it("takes connections up side by side: one site's slow plan does not hold another site's run", async () => {
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://unused/db' });
+  let release: () => void = () => undefined;
+  const slow = new Promise<void>((r) => (release = r));
+  const started: string[] = [];
+  const deps = {
+    outbox: {
+      quietOutboxes: async () => [
+        { connectionId: 'big', clientKey: 'site-a', lastId: '1' },
+        { connectionId: 'small', clientKey: 'site-b', lastId: '2' },
+      ],
+      requestsUpTo: async () => ({ changes: { userIds: ['u'], groupIds: [], wide: false } }),
+    },
+    connections: { get: async (_: string, id: string) => ({ id, kind: 'scim' }) },
+    runs: { nextTryOf: async () => null },
+    engine: {
+      run: async (c: { id: string }) => {
+        started.push(c.id);
+        if (c.id === 'big') await slow; // a plan of many users, seconds long
+        return { kind: 'started' };
+      },
+    },
+    logger: createLogger('silent'),
+    options: config.sync,
+  } as unknown as OutboxTriggerDeps;
+  const t = new OutboxTrigger(deps);
+  const first = t.drain();
+  await new Promise((r) => setTimeout(r, 20));
+  expect(started).toEqual(['big', 'small']); // the small site's run started while the big plan goes on
+  await t.drain(); // a later look leaves the connection still being taken up to its first look
+  expect(started).toEqual(['big', 'small', 'small']);
+  release();
+  await first;
+});
