@@ -1,6 +1,6 @@
 /**
  * Long work in slices: a plan of 100,000 users, or the rows of a large read turned into maps, gives
- * the event loop back every few thousand items, so SCIM calls and Forge invocations arriving
+ * the event loop back every few milliseconds (SLICE_MS), so SCIM calls and Forge invocations arriving
  * meanwhile are answered within milliseconds rather than after the whole of it.
  */
 
@@ -14,11 +14,11 @@ export const SLICE_MS = 5;
  * Says when a slice of work is over: `due()` is true once SLICE_MS have passed since the last
  * breath (the clock is read every 32 calls, so a cheap item costs no clock read).
  */
-export function sliceTimer(): { due(): boolean } {
+export function sliceTimer(): { due: () => boolean } {
   let calls = 0;
   let since = performance.now();
   return {
-    due() {
+    due: () => {
       if (++calls % 32 !== 0 || performance.now() - since < SLICE_MS) return false;
       since = performance.now();
       return true;

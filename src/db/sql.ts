@@ -59,13 +59,12 @@ export class Sql {
     }
   }
 
-  /** The statement name of a SQL shape, while fewer than maxPrepared shapes have one (values never change a shape). */
   /**
    * Runs one query and hands its rows over `batch` at a time, through a cursor: Postgres plans and
    * runs it once (as for a plain query), and the event loop gives way between batches, since parsing
    * a whole large answer at once held it for up to 100 ms (100,000 directory users).
    */
-  async inBatches<T>(text: string, values: unknown[], batch: number, onBatch: (rows: T[]) => void): Promise<void> {
+  async inBatches<T>(text: string, values: unknown[], onBatch: (rows: T[]) => void, batch = 5000): Promise<void> {
     await this.sequelize.transaction(async (tx) => {
       const client = connectionOf(tx);
       await client.query('SET LOCAL cursor_tuple_fraction = 1');
@@ -80,6 +79,7 @@ export class Sql {
     });
   }
 
+  /** The statement name of a SQL shape, while fewer than maxPrepared shapes have one (values never change a shape). */
   private statementName(text: string): string | undefined {
     let name = this.prepared.get(text);
     if (!name && this.prepared.size < this.maxPrepared) {

@@ -46,10 +46,10 @@ export class SnapshotReader {
       WHERE u.connection_id = $1 AND ($3::uuid[] IS NULL OR u.id = ANY($3::uuid[]))
       GROUP BY u.connection_id, u.id ORDER BY u.created_at, u.id`,
       [connectionId, keys ? keys.map((k) => k.toLowerCase()) : null, userIds ?? null],
-      BATCH,
       (batch) => {
         for (const r of batch) rows.push(r);
       },
+      BATCH,
     );
     const groups = await this.sql.query<{ display_name: string }>(
       'SELECT display_name FROM directory_groups WHERE connection_id = $1',

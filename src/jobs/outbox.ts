@@ -24,6 +24,8 @@ export interface OutboxTriggerDeps {
 export class OutboxTrigger {
   private timer: NodeJS.Timeout | undefined;
   private readonly failures: BackgroundFailures;
+  /** Connections this instance is taking up now. */
+  private readonly takingUp = new Set<string>();
 
   constructor(private readonly d: OutboxTriggerDeps) {
     this.failures = new BackgroundFailures(d.logger);
@@ -68,9 +70,6 @@ export class OutboxTrigger {
       }),
     );
   }
-
-  /** Connections this instance is taking up now. */
-  private readonly takingUp = new Set<string>();
 
   private async takeUp(q: { connectionId: string; clientKey: string; lastId: string }): Promise<void> {
     const connection = await this.d.connections.get(q.clientKey, q.connectionId);

@@ -99,7 +99,6 @@ export class JiraStateStore {
       await this.sql.inBatches<Row>(
         'SELECT group_id, account_id FROM jira_group_members WHERE client_key = $1',
         [clientKey],
-        5000,
         add,
       );
   }

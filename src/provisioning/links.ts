@@ -36,7 +36,7 @@ export class LinkRepository {
           userIds,
         ]),
       );
-    else await this.sql.inBatches<Row>(`${select} WHERE connection_id = $1`, [connectionId], 5000, add);
+    else await this.sql.inBatches<Row>(`${select} WHERE connection_id = $1`, [connectionId], add);
     return links;
   }
 

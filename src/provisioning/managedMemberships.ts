@@ -27,7 +27,7 @@ export class ManagedMemberships {
     // Every membership of the site (300,000 and more) comes in batches, giving the event loop way between them.
     if (accountIds)
       add(await this.sql.query<Row>(`${select} AND mm.account_id = ANY($2::text[])`, [clientKey, accountIds]));
-    else await this.sql.inBatches<Row>(select, [clientKey], 5000, add);
+    else await this.sql.inBatches<Row>(select, [clientKey], add);
     return { mine, others };
   }
 

@@ -13,11 +13,7 @@ const groupIds: Record<string, string> = {};
 beforeAll(async () => {
   s = await startScim('entra');
   await s.storeSiteToken();
-  await request(s.app.url)
-    .put(`/api/v1/connections/${s.connectionId}/rules`)
-    .set(admin())
-    .send({ groups: { onTheFly: { enabled: true } } })
-    .expect(200);
+  await s.saveRules({ groups: { onTheFly: { enabled: true } } });
   for (let i = 0; i < 30; i++) ids[`u${i}`] = (await s.post('/Users', entraUser(`u${i}`))).body.id;
   for (let g = 0; g < 6; g++) {
     const members = Object.values(ids)
@@ -100,11 +96,7 @@ it('drift made in Jira outside the app is left to the full reconciliation, which
 it('new rules apply to every user in a run that follows the save', async () => {
   const audit = s.jira.state.addGroup('audit'); // made in Jira after the app last read it
   audit.members.add(s.jira.state.userByEmail('u4@contoso.com')!.accountId);
-  await request(s.app.url)
-    .put(`/api/v1/connections/${s.connectionId}/rules`)
-    .set(admin())
-    .send({ groups: { onTheFly: { enabled: true }, defaultForAllUsers: ['audit'] } })
-    .expect(200);
+  await s.saveRules({ groups: { onTheFly: { enabled: true }, defaultForAllUsers: ['audit'] } });
   await s.settle();
   expect(audit.members.size).toBe(Object.keys(ids).length + 1); // everyone, newbie too
   expect([...s.jira.state.groups.values()].filter((g) => g.name === 'audit')).toHaveLength(1); // found, not made twice
@@ -113,14 +105,10 @@ it('new rules apply to every user in a run that follows the save', async () => {
 it('rules that need the members of a group the app never read make the run read Jira again', async () => {
   s.jira.state.addGroup('jira-software-users').members.add(s.jira.state.userByEmail('u9@contoso.com')!.accountId);
   await s.settle(); // nothing pending
-  await request(s.app.url)
-    .put(`/api/v1/connections/${s.connectionId}/rules`)
-    .set(admin())
-    .send({
-      groups: { onTheFly: { enabled: true }, defaultForAllUsers: ['audit'] },
-      users: { deprovision: 'removeProductGroups', productGroups: ['jira-software-users'] },
-    })
-    .expect(200);
+  await s.saveRules({
+    groups: { onTheFly: { enabled: true }, defaultForAllUsers: ['audit'] },
+    users: { deprovision: 'removeProductGroups', productGroups: ['jira-software-users'] },
+  });
   mark();
   await s.settle();
   expect(jiraCalls().some((c) => c.path === '/rest/api/3/group/member')).toBe(true);
@@ -149,11 +137,7 @@ it('a full reconciliation runs on schedule (daily by default, per connection) an
   expect(await s.app.reconciler.check()).toBe(0);
   // 0: only on demand
   const rules = (await request(s.app.url).get(`/api/v1/connections/${s.connectionId}/rules`).set(admin())).body;
-  await request(s.app.url)
-    .put(`/api/v1/connections/${s.connectionId}/rules`)
-    .set(admin())
-    .send({ ...rules, users: { ...rules.users, reconcileEveryHours: 0 } })
-    .expect(200);
+  await s.saveRules({ ...rules, users: { ...rules.users, reconcileEveryHours: 0 } });
   await s.settle();
   await s.app.db.sequelize.query(`UPDATE connections SET reconciled_at = now() - interval '400 days'`);
   expect(await s.app.reconciler.check()).toBe(0);

@@ -19,11 +19,7 @@ beforeAll(async () => {
   // One Jira call at a time, each 100 ms: the onboarding below takes seconds to apply.
   s = await startScim('entra', { JIRA_CONCURRENCY_PER_TENANT: '1' });
   await s.storeSiteToken();
-  await request(s.app.url)
-    .put(`/api/v1/connections/${s.connectionId}/rules`)
-    .set(admin())
-    .send({ groups: { onTheFly: { enabled: true } } })
-    .expect(200);
+  await s.saveRules({ groups: { onTheFly: { enabled: true } } });
   for (let i = 0; i < 4; i++) ids[`u${i}`] = (await s.post('/Users', entraUser(`u${i}`))).body.id;
   team0 = (await s.post('/Groups', { displayName: 'team0', members: Object.values(ids).map((value) => ({ value })) }))
     .body.id;

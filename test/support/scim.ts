@@ -38,6 +38,8 @@ export interface ScimHarness {
   del(path: string): request.Test;
   /** Saves the site admin's email and API token as the site credentials (what Jira writes need). */
   storeSiteToken(): Promise<void>;
+  /** Saves the connection's rules through the admin API, as the site admin; fails the test unless 200. */
+  saveRules(rules: Record<string, unknown>): Promise<void>;
   /** Lets the SCIM outbox start its (coalesced) run and works it off; fails the test if it does not end. */
   settle(): Promise<void>;
   /** Creates another connection on the same site (its base and token). */
@@ -128,6 +130,10 @@ export async function startScim(
     del: (path) => auth(request(app.url).delete(c.base + path)),
     newConnection,
     storeSiteToken: () => storeSiteToken(app, jira, clientKey),
+    async saveRules(rules) {
+      const res = await adminApi('PUT', `/connections/${c.id}/rules`, rules);
+      if (res.status !== 200) throw new Error(`saving rules failed: ${res.status} ${JSON.stringify(res.body)}`);
+    },
     async settle() {
       await app.outbox.drain();
       expect(await app.engine.drain(30_000)).toBe(true);

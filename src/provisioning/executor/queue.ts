@@ -68,9 +68,9 @@ export class OperationQueue {
    * (each run's own operations in flight counted first) —
    * so one site's backlog never holds another site's change, nor a big onboarding a small change of
    * the same site. A site has at most `perSite` operations claimed at once (across instances): more
-   * would wait in its Jira queue, ahead of a change another of its runs makes later. Each applying run's phase is found by an index scan that stops at its first open
-   * operation, then that phase's due operations by another, so a claim costs the same in a run of
-   * 100 operations or of 100,000.
+   * would wait in its Jira queue, ahead of a change another of its runs makes later. Each applying
+   * run's phase is found by an index scan that stops at its first open operation, then that phase's
+   * due operations by another, so a claim costs the same in a run of 100 operations or of 100,000.
    */
   async claim(limit: number, perSite = 1_000_000): Promise<StoredOperation[]> {
     const rows = await this.sql.query<Record<string, unknown>>(
