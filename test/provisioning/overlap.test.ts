@@ -131,3 +131,73 @@ it("is planned again when one of the other run's operations for its users (but a
   expect(taken).toEqual({ status: 'done', outcome: 'superseded' });
   await sql.query("UPDATE sync_runs SET status = 'succeeded' WHERE id = ANY($1::uuid[])", [[going, started!.id]]);
 });
+
+/** An applying run of the connection that keeps going (its one operation waits an hour), and how to end it. */
+async function runGoingOn(sql: Sql): Promise<() => Promise<void>> {
+  const id = crypto.randomUUID();
+  await sql.query(
+    "INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, total) VALUES ($1, $2, $3, 'scim', 'running', 'applying', 1)",
+    [id, s.connectionId, s.clientKey],
+  );
+  await sql.query(
+    `INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason, not_before)
+     VALUES ($1, $2, 4, 'addMember', 'user:nobody', '{}'::jsonb, 'test', now() + interval '1 hour')`,
+    [id, s.clientKey],
+  );
+  return async () => {
+    await sql.query("UPDATE sync_operations SET status = 'done' WHERE run_id = $1", [id]);
+    await sql.query("UPDATE sync_runs SET status = 'succeeded' WHERE id = $1", [id]);
+  };
+}
+
+it('a change that plans every user (a group renamed) waits for the run going on; one of a few users does not', async () => {
+  const sql = new Sql(s.app.db.sequelize);
+  const end = await runGoingOn(sql);
+  const count = async () => (await runs()).length;
+  const before = await count();
+  await s.patch(`/Groups/${team0}`, patchBody({ op: 'replace', path: 'displayName', value: 'team0-renamed' }));
+  await s.app.outbox.drain();
+  expect(await count()).toBe(before); // waits: nothing started beside
+  await s.patch(`/Users/${ids.u2}`, patchBody({ op: 'replace', path: 'displayName', value: 'U two' }));
+  await s.app.outbox.drain();
+  expect(await count()).toBe(before); // still one batch with the rename: it waits as a whole
+  await end();
+  await s.settle();
+  expect(await count()).toBe(before + 1); // the run going on ended: the changes' run follows
+});
+
+it('a creation taken over from an earlier run costs no call when that run already linked the user', async () => {
+  const sql = new Sql(s.app.db.sequelize);
+  const id = (await s.post('/Users', entraUser('linked-once'))).body.id;
+  await s.settle();
+  const calls = s.jira.calls.length;
+  const runId = crypto.randomUUID();
+  await sql.query(
+    "INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, total) VALUES ($1, $2, $3, 'scim', 'running', 'applying', 1)",
+    [runId, s.connectionId, s.clientKey],
+  );
+  await sql.query(
+    `INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason)
+     VALUES ($1, $2, 2, 'ensureUser', $3, $4::jsonb, 'test')`,
+    [
+      runId,
+      s.clientKey,
+      `user:${id}`,
+      JSON.stringify({
+        kind: 'ensureUser',
+        userId: id,
+        email: 'linked-once@contoso.com',
+        displayName: null,
+        products: ['jira-software'],
+        create: true,
+      }),
+    ],
+  );
+  expect(await s.app.engine.drain(10_000)).toBe(true);
+  const [op] = await sql.query<{ status: string; outcome: string }>(
+    'SELECT status, outcome FROM sync_operations WHERE run_id = $1',
+    [runId],
+  );
+  expect(op).toEqual({ status: 'done', outcome: 'linked' });
+  expect(s.jira.calls.slice(calls).filter((c) => c.path.startsWith('/rest/api/3/user'))).toEqual([]);
+});

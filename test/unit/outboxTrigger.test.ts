@@ -72,3 +72,9 @@ it("takes connections up side by side: one site's slow plan does not hold anothe
   release();
   await first;
 });
+
+it("a site's claims are bounded by twice JIRA_CONCURRENCY_PER_TENANT", () => {
+  const base = { NODE_ENV: 'test', DATABASE_URL: 'postgres://unused/db' };
+  expect(loadConfig(base).sync.perSiteInFlight).toBe(20); // 10 by default
+  expect(loadConfig({ ...base, JIRA_CONCURRENCY_PER_TENANT: '4' }).sync.perSiteInFlight).toBe(8);
+});
