@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 /**
  * Long work in slices: a plan of 100,000 users, or the rows of a large read turned into maps, gives
  * the event loop back every few milliseconds (SLICE_MS), so SCIM calls and Forge invocations arriving
@@ -52,4 +53,23 @@ export async function runSliced<R>(steps: Generator<void, R, void>): Promise<R> 
     if (r.done) return r.value;
     await breathe();
   }
+}
+
+/** How long the event loop was held at worst while some work ran, all of this process's work included. */
+export interface LoopDelay {
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * Starts measuring the event loop's delay (`perf_hooks.monitorEventLoopDelay`, sampled every 10 ms);
+ * the function returned stops and says what it saw: what a run reports of its read and its plan.
+ */
+export function watchLoop(): () => LoopDelay {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return () => {
+    h.disable();
+    return { p99Ms: Math.round(h.percentile(99) / 1e6), maxMs: Math.round(h.max / 1e6) };
+  };
 }

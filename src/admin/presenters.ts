@@ -124,7 +124,15 @@ export const presentRun = (r: RunRow) => ({
 
 /** How a run was planned: from directory changes (no Jira read) or in full, how many users, how long, what it could not do. */
 function presentPlanning(p: PlanningFacts | undefined) {
-  return p ? { mode: p.mode, users: p.users, planMs: p.planMs, warnings: p.warnings ?? [] } : null;
+  return p
+    ? {
+        mode: p.mode,
+        users: p.users,
+        planMs: p.planMs,
+        ...(p.eventLoop ? { eventLoop: p.eventLoop } : {}),
+        warnings: p.warnings ?? [],
+      }
+    : null;
 }
 
 /**
@@ -163,10 +171,12 @@ function presentRead(p: Record<string, unknown>) {
     groupsSeen: p.groupsSeen,
     membershipsSeen: p.membershipsSeen,
     removed: p.removed,
+    rowsWritten: p.rowsWritten,
     conflicts: p.conflicts,
     ...(typeof p.note === 'string' ? { note: p.note } : {}),
     readMs: p.readMs,
     planMs: p.planMs,
+    ...(p.eventLoop ? { eventLoop: p.eventLoop } : {}),
   };
 }
 

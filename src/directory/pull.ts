@@ -1,5 +1,6 @@
 import type { Transaction } from 'sequelize';
 import { isUniqueViolation, type Sql } from '../db/sql';
+import type { ReadLedger } from './ledger';
 
 /** A user as a pull source hands it over: the identity columns and the whole IdP object. */
 export interface PulledUser {
@@ -26,11 +27,12 @@ export interface PullConflicts {
 
 /**
  * Bulk writes of a pull source (Entra ID, LDAP) into the directory store: upserts in batches of
- * hundreds of rows per statement, membership changes that skip members out of scope, and the
- * mark-and-sweep of a full read (each row written by the read carries its mark; what lacks it at the
- * end was not seen and goes). No sync request is queued: a pull run plans right after it reads.
- * Outside a transaction the upserts commit without waiting for the disk (`Sql.bulk`): a read that a
- * crash interrupts is read again, and the run's own later commits flush them first.
+ * hundreds of rows per statement that write only the rows that differ, membership changes that skip
+ * members out of scope, and the sweep of a full read (what its ledger did not see goes). With a
+ * ledger, each write tells it what the store holds and what changed. No sync request is queued: a
+ * pull run plans right after it reads. Outside a transaction the upserts commit without waiting for
+ * the disk (`Sql.bulk`): a read that a crash interrupts is read again, and the run's own later
+ * commits flush them first.
  */
 export class PullStore {
   constructor(private readonly sql: Sql) {}
@@ -40,13 +42,14 @@ export class PullStore {
   }
 
   /**
-   * Inserts or updates users (version bumped only when something changed). A userName that another
-   * user of the connection holds is left out and reported, never an error for the whole batch.
+   * Inserts users, and updates those that differ (version bumped): a row already equal is not
+   * written. A userName that another user of the connection holds is left out and reported, never an
+   * error for the whole batch.
    */
   async upsertUsers(
     connectionId: string,
     users: PulledUser[],
-    mark: string | null,
+    ledger: ReadLedger | null,
     tx?: Transaction,
   ): Promise<PullConflicts['users']> {
     if (users.length === 0) return [];
@@ -65,65 +68,90 @@ export class PullStore {
       WITH input AS (
         SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, user_name text, email text, display_name text, active boolean, external_id text, resource jsonb)
         WHERE NOT EXISTS (SELECT 1 FROM directory_users d WHERE d.connection_id = $1 AND lower(d.user_name) = lower(x.user_name) AND d.id <> x.id)
+      ), written AS (
+        INSERT INTO directory_users AS d (connection_id, id, user_name, email, display_name, active, external_id, resource)
+        SELECT $1, id, user_name, email, display_name, active, external_id, resource FROM input
+        ON CONFLICT (connection_id, id) DO UPDATE SET
+          user_name = EXCLUDED.user_name, email = EXCLUDED.email, display_name = EXCLUDED.display_name, active = EXCLUDED.active,
+          external_id = EXCLUDED.external_id, resource = EXCLUDED.resource, version = d.version + 1, updated_at = now()
+        WHERE (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource)
+          IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.external_id, EXCLUDED.resource)
+        RETURNING d.id
       )
-      INSERT INTO directory_users AS d (connection_id, id, user_name, email, display_name, active, external_id, resource, sync_mark)
-      SELECT $1, id, user_name, email, display_name, active, external_id, resource, $3::uuid FROM input
-      ON CONFLICT (connection_id, id) DO UPDATE SET
-        user_name = EXCLUDED.user_name, email = EXCLUDED.email, display_name = EXCLUDED.display_name, active = EXCLUDED.active,
-        external_id = EXCLUDED.external_id, resource = EXCLUDED.resource, sync_mark = COALESCE(EXCLUDED.sync_mark, d.sync_mark),
-        version = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.resource) IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.resource)
-                       THEN d.version + 1 ELSE d.version END,
-        updated_at = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.resource) IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.resource)
-                       THEN now() ELSE d.updated_at END
-      RETURNING d.id`;
-    const values = [connectionId, JSON.stringify(rows), mark];
+      SELECT i.id::text AS id, w.id IS NOT NULL AS changed FROM input i LEFT JOIN written w ON w.id = i.id`;
+    const values = [connectionId, JSON.stringify(rows)];
     // Two batches written at once (a reader keeps two in flight) can bring the same username: the one
     // that commits second meets the unique index, after the first committed. Written again, it sees
     // that user and leaves the name out as a conflict.
-    let written: Array<{ id: string }> | undefined;
-    for (let attempt = 1; !written; attempt++) {
+    let stored: Array<{ id: string; changed: boolean }> | undefined;
+    for (let attempt = 1; !stored; attempt++) {
       try {
-        written = await this.sql.bulk<{ id: string }>(text, values, tx);
+        stored = await this.sql.bulk<{ id: string; changed: boolean }>(text, values, tx);
       } catch (err) {
         if (tx || attempt === 3 || !isUniqueViolation(err)) throw err;
       }
     }
-    if (written.length < rows.length) {
-      const ok = new Set(written.map((w) => w.id));
+    if (ledger)
+      for (const r of stored) {
+        ledger.sawUser(r.id);
+        if (!r.changed) continue;
+        ledger.rowsWritten++;
+        ledger.changedUser(r.id);
+      }
+    if (stored.length < rows.length) {
+      const ok = new Set(stored.map((w) => w.id));
       for (const r of rows) if (!ok.has(r.id)) conflicts.push({ id: r.id, userName: r.user_name });
     }
     return conflicts;
   }
 
-  /** Inserts or updates groups; a displayName another group of the connection holds is left out and reported. */
+  /**
+   * Inserts groups, and updates those that differ; a displayName another group of the connection
+   * holds is left out and reported. The ledger learns the groups new to the store, and whether one
+   * was renamed (what its members map to changes).
+   */
   async upsertGroups(
     connectionId: string,
     groups: PulledGroup[],
-    mark: string | null,
+    ledger: ReadLedger | null,
     tx?: Transaction,
   ): Promise<PullConflicts['groups']> {
     if (groups.length === 0) return [];
     const { kept, repeated } = firstOfEachName(groups, (g) => g.displayName);
     const conflicts: PullConflicts['groups'] = repeated.map((g) => ({ id: g.id, displayName: g.displayName }));
     const rows = kept.map((g) => ({ id: g.id, display_name: g.displayName, resource: g.resource }));
-    const written = await this.sql.bulk<{ id: string }>(
+    // Every part of the statement sees the table as it was before it: `before` has the old names.
+    const stored = await this.sql.bulk<{ id: string; changed: boolean; added: boolean; renamed: boolean }>(
       `
       WITH input AS (
         SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, display_name text, resource jsonb)
         WHERE NOT EXISTS (SELECT 1 FROM directory_groups d WHERE d.connection_id = $1 AND lower(d.display_name) = lower(x.display_name) AND d.id <> x.id)
+      ), before AS (
+        SELECT d.id, d.display_name FROM directory_groups d JOIN input i ON d.connection_id = $1 AND d.id = i.id
+      ), written AS (
+        INSERT INTO directory_groups AS d (connection_id, id, display_name, resource)
+        SELECT $1, id, display_name, resource FROM input
+        ON CONFLICT (connection_id, id) DO UPDATE SET display_name = EXCLUDED.display_name, resource = EXCLUDED.resource,
+          version = d.version + 1, updated_at = now()
+        WHERE (d.display_name, d.resource) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.resource)
+        RETURNING d.id
       )
-      INSERT INTO directory_groups AS d (connection_id, id, display_name, resource, sync_mark)
-      SELECT $1, id, display_name, resource, $3::uuid FROM input
-      ON CONFLICT (connection_id, id) DO UPDATE SET display_name = EXCLUDED.display_name, resource = EXCLUDED.resource,
-        sync_mark = COALESCE(EXCLUDED.sync_mark, d.sync_mark),
-        version = CASE WHEN (d.display_name, d.resource) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.resource) THEN d.version + 1 ELSE d.version END,
-        updated_at = CASE WHEN (d.display_name, d.resource) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.resource) THEN now() ELSE d.updated_at END
-      RETURNING d.id`,
-      [connectionId, JSON.stringify(rows), mark],
+      SELECT i.id::text AS id, w.id IS NOT NULL AS changed, b.id IS NULL AS added,
+        b.id IS NOT NULL AND b.display_name <> i.display_name AS renamed
+      FROM input i LEFT JOIN written w ON w.id = i.id LEFT JOIN before b ON b.id = i.id`,
+      [connectionId, JSON.stringify(rows)],
       tx,
     );
-    if (written.length < rows.length) {
-      const ok = new Set(written.map((w) => w.id));
+    if (ledger) {
+      for (const g of stored) {
+        ledger.sawGroup(g.id);
+        if (g.changed) ledger.rowsWritten++;
+        if (g.added) ledger.newGroup(g.id);
+        if (g.renamed) ledger.everyUser();
+      }
+    }
+    if (stored.length < rows.length) {
+      const ok = new Set(stored.map((w) => w.id));
       for (const r of rows) if (!ok.has(r.id)) conflicts.push({ id: r.id, displayName: r.display_name });
     }
     return conflicts;
@@ -131,32 +159,38 @@ export class PullStore {
 
   /**
    * Adds memberships (group id, user id); pairs whose user or group is not in the store (out of
-   * scope, filtered, a conflict) are skipped. With `reportMissing`, returns the user ids that were
-   * not in the store, for a caller that can resolve them (a full read does not ask: one pass less).
+   * scope, filtered, a conflict) are skipped, and pairs already there are not written. With
+   * `reportMissing`, returns the user ids that were not in the store, for a caller that can resolve
+   * them (a full read does not ask: one pass less).
    */
   async addMemberships(
     connectionId: string,
     pairs: Array<[string, string]>,
-    mark: string | null,
+    ledger: ReadLedger | null,
     tx?: Transaction,
     reportMissing = false,
   ): Promise<string[]> {
     if (pairs.length === 0) return [];
+    ledger?.sawMemberships(pairs);
     const groups = pairs.map((p) => p[0]);
     const users = pairs.map((p) => p[1]);
     // Ids joined into one text each (uuids hold no comma): pg's array literal builder allocates per element.
-    await this.sql.bulk(
+    const added = await this.sql.bulk<{ u: string }>(
       `
-      INSERT INTO directory_memberships AS m (connection_id, group_id, user_id, sync_mark)
-      SELECT DISTINCT $1::uuid, x.g, x.u, $4::uuid
+      INSERT INTO directory_memberships AS m (connection_id, group_id, user_id)
+      SELECT DISTINCT $1::uuid, x.g, x.u
       FROM unnest(string_to_array($2, ',')::uuid[], string_to_array($3, ',')::uuid[]) AS x(g, u)
       WHERE EXISTS (SELECT 1 FROM directory_users du WHERE du.connection_id = $1 AND du.id = x.u OFFSET 0)
         AND EXISTS (SELECT 1 FROM directory_groups dg WHERE dg.connection_id = $1 AND dg.id = x.g OFFSET 0)
-      ON CONFLICT (connection_id, group_id, user_id) DO UPDATE SET sync_mark = EXCLUDED.sync_mark
-        WHERE EXCLUDED.sync_mark IS NOT NULL AND m.sync_mark IS DISTINCT FROM EXCLUDED.sync_mark`,
-      [connectionId, groups.join(','), users.join(','), mark],
+      ON CONFLICT (connection_id, group_id, user_id) DO NOTHING
+      RETURNING m.user_id::text AS u`,
+      [connectionId, groups.join(','), users.join(',')],
       tx,
     );
+    if (ledger) {
+      ledger.rowsWritten += added.length;
+      for (const a of added) ledger.changedUser(a.u);
+    }
     if (!reportMissing) return [];
     const rows = await this.sql.query<{ user_id: string }>(
       `
@@ -168,15 +202,18 @@ export class PullStore {
     return rows.map((r) => r.user_id);
   }
 
-  async removeMemberships(connectionId: string, pairs: Array<[string, string]>, tx?: Transaction): Promise<void> {
-    if (pairs.length === 0) return;
-    await this.sql.query(
+  /** Removes these memberships (group id, user id); how many were there. */
+  async removeMemberships(connectionId: string, pairs: Array<[string, string]>, tx?: Transaction): Promise<number> {
+    if (pairs.length === 0) return 0;
+    const rows = await this.sql.query(
       `
-      DELETE FROM directory_memberships m USING jsonb_to_recordset($2::jsonb) AS x(g uuid, u uuid)
-      WHERE m.connection_id = $1 AND m.group_id = x.g AND m.user_id = x.u`,
-      [connectionId, JSON.stringify(pairs.map(([g, u]) => ({ g, u })))],
+      DELETE FROM directory_memberships m
+      USING unnest(string_to_array($2, ',')::uuid[], string_to_array($3, ',')::uuid[]) AS x(g, u)
+      WHERE m.connection_id = $1 AND m.group_id = x.g AND m.user_id = x.u RETURNING 1`,
+      [connectionId, pairs.map((p) => p[0]).join(','), pairs.map((p) => p[1]).join(',')],
       tx,
     );
+    return rows.length;
   }
 
   async deleteUsers(connectionId: string, ids: string[], tx?: Transaction): Promise<number> {
@@ -296,28 +333,51 @@ export class PullStore {
     return new Map(rows.map((r) => [r.id, r.display_name]));
   }
 
-  /** After a full read: removes what the read with this mark did not see. */
+  /**
+   * After a full read: removes the users, groups and memberships its ledger did not see (read, not
+   * written: a directory where nothing went costs three reads of ids), telling the ledger what went.
+   */
   async sweep(
     connectionId: string,
-    mark: string,
-    what: { users: boolean; groups: boolean; memberships: boolean },
+    ledger: ReadLedger,
   ): Promise<{ users: number; groups: number; memberships: number }> {
-    return this.sql.transaction(async (tx) => {
-      const del = async (table: string, on: boolean) =>
-        on
-          ? (
-              await this.sql.query(
-                `DELETE FROM ${table} WHERE connection_id = $1 AND sync_mark IS DISTINCT FROM $2::uuid RETURNING 1`,
-                [connectionId, mark],
-                tx,
-              )
-            ).length
-          : 0;
-      const memberships = await del('directory_memberships', what.memberships);
-      const groups = await del('directory_groups', what.groups);
-      const users = await del('directory_users', what.users);
-      return { users, groups, memberships };
-    });
+    const users: string[] = [];
+    const groups: string[] = [];
+    const memberships: Array<[string, string]> = [];
+    await this.sql.inBatches<{ id: string }>(
+      'SELECT id::text AS id FROM directory_users WHERE connection_id = $1',
+      [connectionId],
+      (rows) => {
+        for (const r of rows) if (!ledger.seesUser(r.id)) users.push(r.id);
+      },
+    );
+    await this.sql.inBatches<{ id: string }>(
+      'SELECT id::text AS id FROM directory_groups WHERE connection_id = $1',
+      [connectionId],
+      (rows) => {
+        for (const r of rows) if (!ledger.seesGroup(r.id)) groups.push(r.id);
+      },
+    );
+    await this.sql.inBatches<{ g: string; u: string }>(
+      'SELECT group_id::text AS g, user_id::text AS u FROM directory_memberships WHERE connection_id = $1',
+      [connectionId],
+      (rows) => {
+        for (const { g, u } of rows)
+          // A membership of a user or group that goes is removed with it.
+          if (!ledger.seesMembership(g, u) && ledger.seesUser(u) && ledger.seesGroup(g)) memberships.push([g, u]);
+      },
+    );
+    if (users.length + groups.length + memberships.length === 0) return { users: 0, groups: 0, memberships: 0 };
+    const gone = await this.sql.transaction(async (tx) => ({
+      memberships: await this.removeMemberships(connectionId, memberships, tx),
+      groups: await this.deleteGroups(connectionId, groups, tx),
+      users: await this.deleteUsers(connectionId, users, tx),
+    }));
+    for (const [, u] of memberships) ledger.changedUser(u);
+    for (const u of users) ledger.changedUser(u);
+    if (groups.length) ledger.everyUser();
+    ledger.rowsWritten += gone.users + gone.groups + gone.memberships;
+    return gone;
   }
 }
 

@@ -5,6 +5,7 @@ import type { Clock } from '../clock';
 import type { Connection } from '../db/connections';
 import type { Logger } from '../logger';
 import { collectGarbage } from '../memory';
+import { watchLoop, type LoopDelay } from '../slices';
 import { PullFailed, type Pull } from '../sources/source';
 import type { Executor } from './executor/worker';
 import { heldForSiteToken, type Plan } from './plan';
@@ -100,7 +101,9 @@ export class ProvisioningEngine {
     opts: { dryRun?: boolean; coveredRequestId?: string; changes?: DirectoryChanges },
   ): Promise<RunResult> {
     const planStarted = this.d.clock.now();
+    const loop = watchLoop();
     const planned = await this.plans.make(connection, opts.changes);
+    const eventLoop = loop();
     if (planned.kind === 'failed') {
       if (!opts.dryRun) {
         const failed = await this.d.runs.recordFailedStart(this.newRun(connection, trigger), planned.error, (n) =>
@@ -133,7 +136,7 @@ export class ProvisioningEngine {
       this.newRun(connection, trigger),
       planned.plan.operations,
       opts.coveredRequestId,
-      planningFacts(planned, this.d.clock.now() - planStarted),
+      planningFacts(planned, this.d.clock.now() - planStarted, eventLoop),
     );
     if (!run) return { kind: 'busy', runId: (await this.d.runs.runs(connection.id, 1))[0]?.id };
     if (planned.full) await this.d.runs.reconciled(connection.id);
@@ -238,28 +241,38 @@ export class ProvisioningEngine {
     const { runs, clock } = this.d;
     const progress = new ProgressReporter(clock, (p) => runs.reportProgress(run.id, p));
     const started = clock.now();
+    let loop = watchLoop();
     try {
+      // A run that fails after its read wrote into the store loses those changes: no later read sees
+      // them as changes (the store already holds them), so the connection's full reconciliation is made due.
+      const fail = async (error: string) => {
+        await progress.settle();
+        await runs.failRun(run.id, error);
+        if (Number(progress.last.rowsWritten) > 0) await runs.reconcileSoon(connection.id);
+      };
       let read;
       try {
         read = await pull((p) => progress.report(p));
       } catch (err) {
-        await progress.settle();
-        await runs.failRun(run.id, this.pullError(connection, err));
+        await fail(this.pullError(connection, err));
         return;
       }
       await progress.settle();
       const readMs = clock.now() - started;
+      const readLoop = loop();
       collectGarbage();
-      // A scheduled delta read plans from what it changed (and the Jira state the app knows); a full read,
+      loop = watchLoop();
+      // A scheduled read plans from what it changed (and the Jira state the app knows): a delta read's
+      // changes, or what a full read found different from the store; a read that changed most users,
       // and any run an admin asked for, reconciles everything with Jira read again.
       const planned = await this.plans.make(connection, run.trigger === 'manual' ? undefined : read?.changes);
       if (planned.kind === 'failed') {
-        await runs.failRun(run.id, planned.error);
+        await fail(planned.error);
         return;
       }
       const held = await this.heldForToken(connection, planned.plan);
       if (held) {
-        await runs.failRun(run.id, held);
+        await fail(held);
         return;
       }
       const planMs = clock.now() - started - readMs;
@@ -267,7 +280,8 @@ export class ProvisioningEngine {
         ...progress.last,
         readMs,
         planMs,
-        plan: planningFacts(planned, planMs),
+        eventLoop: readLoop,
+        plan: planningFacts(planned, planMs, loop()),
       });
       if (planned.full) await runs.reconciled(connection.id);
       const operations = planned.plan.operations.length;
@@ -281,6 +295,9 @@ export class ProvisioningEngine {
     } catch (err) {
       this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
       await runs.failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`).catch(() => undefined);
+      await runs.reconcileSoon(connection.id).catch(() => undefined);
+    } finally {
+      loop(); // stops watching, whatever ended the run
     }
   }
 
@@ -298,11 +315,16 @@ export class ProvisioningEngine {
 }
 
 /** How a run was planned, as its history shows it: in full or from changes, users planned, time, warnings (the first 20). */
-function planningFacts(planned: Extract<Planned, { kind: 'plan' }>, planMs: number): PlanningFacts {
+function planningFacts(
+  planned: Extract<Planned, { kind: 'plan' }>,
+  planMs: number,
+  eventLoop?: LoopDelay,
+): PlanningFacts {
   return {
     mode: planned.full ? 'full' : 'changes',
     users: planned.users,
     planMs,
+    ...(eventLoop ? { eventLoop } : {}),
     ...(planned.plan.warnings.length ? { warnings: planned.plan.warnings.slice(0, 20) } : {}),
   };
 }

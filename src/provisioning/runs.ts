@@ -4,6 +4,7 @@ import { GONE_MARK } from './executor/applyCustomers';
 import { toOp, type OperationQueue, type StoredOperation } from './executor/queue';
 import type { Outbox } from './outbox';
 import type { PlannedOperation } from './plan';
+import type { LoopDelay } from '../slices';
 
 export interface RunRow {
   id: string;
@@ -275,9 +276,9 @@ export class RunRepository {
 
   /**
    * Makes the connection's full reconciliation due at the reconciler's next check: a dry run of a
-   * pull connection wrote what it read into the directory store (and moved the source's position),
-   * so the next incremental run would not see those changes as changes; the reconciliation plans
-   * every user of the store against Jira.
+   * pull connection, or a pull run that failed, wrote what it read into the directory store (and
+   * may have moved the source's position), so no later read would see those changes as changes;
+   * the reconciliation plans every user of the store against Jira.
    */
   async reconcileSoon(connectionId: string): Promise<void> {
     await this.sql.query("UPDATE connections SET reconciled_at = '-infinity' WHERE id = $1", [connectionId]);
@@ -293,11 +294,18 @@ export class RunRepository {
     return row?.next_try_at ?? null;
   }
 
-  /** A run whose reader stopped reporting (its instance died mid-read) ends, so the next one can start. */
+  /**
+   * A run whose reader stopped reporting (its instance died mid-read) ends, so the next one can
+   * start; what it wrote into the store is no later read's change, so its connection's full
+   * reconciliation is made due (see `reconcileSoon`).
+   */
   async failStaleReads(leaseMs: number): Promise<void> {
     await this.sql.query(
-      `UPDATE sync_runs SET status = 'failed', finished_at = now(), error = 'Interrupted: the instance reading the IdP stopped before it finished; the next sync reads again.'
-      WHERE status = 'running' AND stage = 'reading' AND heartbeat_at < now() - ($1 || ' milliseconds')::interval`,
+      `WITH failed AS (
+        UPDATE sync_runs SET status = 'failed', finished_at = now(), error = 'Interrupted: the instance reading the IdP stopped before it finished; the next sync reads again.'
+        WHERE status = 'running' AND stage = 'reading' AND heartbeat_at < now() - ($1 || ' milliseconds')::interval
+        RETURNING connection_id)
+      UPDATE connections SET reconciled_at = '-infinity' WHERE id IN (SELECT connection_id FROM failed)`,
       [String(leaseMs)],
     );
   }
@@ -411,6 +419,8 @@ export interface PlanningFacts {
   mode: 'changes' | 'full';
   users: number;
   planMs: number;
+  /** The event loop's delay while the plan was made (the whole process's, other work included). */
+  eventLoop?: LoopDelay;
   /** What the plan could not do, said once for the run (the first 20). */
   warnings?: string[];
 }

@@ -19,6 +19,18 @@ const api = {
     request(h.app.url).put(`/api/v1/connections/${id}/rules`).set(h.admin()).send(rules),
 };
 const graphPaths = () => h.entra.graphCalls().map((c) => decodeURIComponent(c.path));
+/** Jira calls other than the app's own permission checks. */
+const jiraCalls = () => h.jira.calls.filter((c) => c.path !== '/rest/api/3/permissions/check');
+
+/** One scheduled tick of a connection, its slot free (as a schedule's interval later): its run, finished. */
+async function scheduled(id: string): Promise<ApiBody> {
+  await h.app.db.sequelize.query('UPDATE source_state SET scheduled_at = NULL WHERE connection_id = $1', {
+    bind: [id],
+  });
+  expect(await h.app.scheduler.tick(id)).toBe('ran');
+  const [run] = (await request(h.app.url).get(`/api/v1/connections/${id}/runs`).set(h.admin())).body.runs;
+  return h.waitRun(run.id);
+}
 
 /** A small directory: ann and bob in Engineering, ann in Sales, carl in no group. */
 function seedDirectory() {
@@ -227,18 +239,9 @@ describe('full and incremental sync of the whole directory', () => {
     const id = await h.createConnection({ scheduleMinutes: 15 });
     await api.rules(id, { groups: { onTheFly: { enabled: true } } });
     await h.syncAndWait(id, { mode: 'full' });
-    const scheduled = async () => {
-      // the slot of this tick is free (as it is a schedule's interval later)
-      await h.app.db.sequelize.query('UPDATE source_state SET scheduled_at = NULL WHERE connection_id = $1', {
-        bind: [id],
-      });
-      expect(await h.app.scheduler.tick(id)).toBe('ran');
-      const [run] = (await request(h.app.url).get(`/api/v1/connections/${id}/runs`).set(h.admin())).body.runs;
-      return h.waitRun(run.id);
-    };
     h.jira.calls.length = 0;
     h.entra.addMember(d.sales.id, d.bob.id as string);
-    const inc = await scheduled();
+    const inc = await scheduled(id);
     expect(inc).toMatchObject({
       status: 'succeeded',
       trigger: 'schedule',
@@ -246,13 +249,12 @@ describe('full and incremental sync of the whole directory', () => {
       plan: { mode: 'changes', users: 1 },
     });
     expect(groupsOf('bob@contoso.com')).toEqual(['Engineering', 'Sales']);
-    const jiraCalls = () => h.jira.calls.filter((c) => c.path !== '/rest/api/3/permissions/check');
     expect(jiraCalls().map((c) => `${c.method} ${c.path}`)).toEqual(['POST /rest/api/3/group/user']);
 
     // A renamed group maps its members elsewhere: every user is planned, still from the known state.
     h.jira.calls.length = 0;
     h.entra.renameGroup(d.sales.id, 'Sales EMEA');
-    const wide = await scheduled();
+    const wide = await scheduled(id);
     expect(wide.plan).toMatchObject({ mode: 'changes', users: 3 });
     expect(groupsOf('ann@contoso.com')).toEqual(['Engineering', 'Sales EMEA']);
     expect(jiraCalls().filter((c) => c.method === 'GET')).toEqual([]);
@@ -417,6 +419,35 @@ describe('sync scopes', () => {
         .map((u) => u.emailAddress)
         .sort(),
     ).toEqual(['ann@contoso.com', 'bob@contoso.com']);
+  });
+
+  it('a scheduled read of chosen groups, full every time, writes nothing and plans nothing when nothing changed; a leaver is planned alone', async () => {
+    const d = seedDirectory();
+    const id = await h.createConnection({
+      scope: { kind: 'groups', groupIds: [d.eng.id, d.sales.id] },
+      scheduleMinutes: 15,
+    });
+    await h.syncAndWait(id);
+    h.jira.calls.length = 0;
+    const quiet = await scheduled(id);
+    expect(quiet).toMatchObject({
+      status: 'succeeded',
+      trigger: 'schedule',
+      // a chosen group's delta cannot see a nested group's change: the scope is read whole every time
+      progress: { total: 0, read: { mode: 'incremental', usersSeen: 3, rowsWritten: 0 } },
+      plan: { mode: 'changes', users: 0 },
+    });
+    expect(jiraCalls()).toEqual([]); // Jira not read again
+
+    h.entra.removeMember(d.sales.id, d.ann.id as string);
+    const leaver = await scheduled(id);
+    expect(leaver).toMatchObject({
+      status: 'succeeded',
+      progress: { read: { rowsWritten: 1 } },
+      plan: { mode: 'changes', users: 1 },
+    });
+    expect(groupsOf('ann@contoso.com')).toEqual(['Engineering']);
+    expect(jiraCalls().map((c) => `${c.method} ${c.path}`)).toEqual(['DELETE /rest/api/3/group/user']);
   });
 
   it('an enterprise application: assigned users and the direct members of assigned groups; unassigning removes them', async () => {

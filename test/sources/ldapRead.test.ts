@@ -121,6 +121,65 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
     expect(st.groups).toEqual({ inner: ['anna'], outer: ['anna'], solo: ['cy'] });
   });
 
+  it('a full read of a directory where nothing changed writes no row and reports no change; one that finds changes reports the users they concern', async () => {
+    const f = await fixture();
+    const users = [];
+    for (let i = 0; i < 12; i++) users.push(await slapd.addUser(f.people, `u${i}`, { mail: `u${i}@example.test` }));
+    const team = await slapd.addGroup(f.groups, 'team', users.slice(0, 8));
+    await slapd.addGroup(f.groups, 'ops', users.slice(6));
+    const readFull = async () => {
+      const session = await openSession(f.settings, slapd.adminPassword);
+      try {
+        const r = new LdapRead(f.connectionId, f.settings, session, store);
+        await r.read('full', undefined);
+        return { progress: r.progress, changes: r.changed() };
+      } finally {
+        await session.close();
+      }
+    };
+    // Each row's xmin: the transaction that last wrote it (an update, even to the same values, is a new one).
+    const versions = async () =>
+      (
+        await sql.query<{ v: string }>(
+          `SELECT string_agg(x, ',' ORDER BY x) AS v FROM (
+             SELECT id::text || xmin::text AS x FROM directory_users WHERE connection_id = $1
+             UNION ALL SELECT id::text || xmin::text FROM directory_groups WHERE connection_id = $1
+             UNION ALL SELECT group_id::text || user_id::text || xmin::text FROM directory_memberships WHERE connection_id = $1) r`,
+          [f.connectionId],
+        )
+      )[0].v;
+
+    const first = await readFull();
+    expect(first.progress).toMatchObject({ mode: 'full', usersSeen: 12, rowsWritten: 12 + 2 + 14 });
+    expect(first.changes).toBeUndefined(); // every user is new: the run reconciles in full
+    const before = await versions();
+
+    const again = await readFull();
+    expect(again.progress).toMatchObject({ mode: 'full', usersSeen: 12, groupsSeen: 2, rowsWritten: 0, removed: 0 });
+    expect(again.changes).toEqual({ userIds: [], groupIds: [], wide: false });
+    expect(await versions()).toBe(before);
+
+    // One attribute, one membership gone, one user deleted: those users, and nobody else.
+    const ids = new Map((await f.stored()).users.map((u) => [u.user_name, u.id]));
+    await slapd.modify(users[1], 'replace', 'mail', ['one@example.test']);
+    await slapd.modify(team, 'delete', 'member', [users[2]]);
+    await slapd.del(users[11]);
+    const changed = await readFull();
+    expect(changed.progress).toMatchObject({ usersSeen: 11, removed: 1, rowsWritten: 3 });
+    expect(changed.changes).toEqual({
+      userIds: expect.arrayContaining([ids.get('u1'), ids.get('u2'), ids.get('u11')]),
+      groupIds: [],
+      wide: false,
+    });
+    expect(changed.changes!.userIds).toHaveLength(3);
+
+    // A group renamed changes what each of its members maps to: every user.
+    await slapd.rename(team, `cn=crew,${f.groups}`);
+    const renamed = await readFull();
+    expect(renamed.changes).toMatchObject({ userIds: [], wide: true });
+    expect(renamed.progress.rowsWritten).toBe(1);
+  });
+
   it('reads incrementally by modifyTimestamp: changes, a deletion found by the id scan, a membership change', async () => {
     const f = await fixture();
     const ann = await slapd.addUser(f.people, 'ann', { mail: 'ann@example.test' });

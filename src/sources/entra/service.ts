@@ -118,12 +118,13 @@ export class EntraService implements PullSource {
     return async (report) => {
       const settings = this.settingsOf(c);
       const client = await this.clientFor(c, settings);
+      const read = new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p }));
       try {
         await this.reachable(settings);
-        const read = new EntraPull(c.id, settings, client, this.d.pull, this.d.state, (p) => report({ ...p }));
         await read.run(mode);
         return { changes: read.changes() };
       } catch (err) {
+        read.stopped(); // its last progress says what it wrote
         throw this.failure(settings, err);
       }
     };

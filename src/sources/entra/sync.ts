@@ -1,5 +1,5 @@
-import crypto from 'node:crypto';
 import type { Transaction } from 'sequelize';
+import { ReadLedger } from '../../directory/ledger';
 import type { PullStore } from '../../directory/pull';
 import type { DirectoryChanges } from '../../directory/types';
 import type { SourceStateRepository } from '../state';
@@ -18,6 +18,8 @@ export interface PullProgress {
   groupsSeen: number;
   membershipsSeen: number;
   removed: number;
+  /** Rows of the directory store the read inserted, updated or deleted: 0 when nothing changed. */
+  rowsWritten: number;
   conflicts: string[];
 }
 
@@ -37,7 +39,8 @@ const isUserRef = (m: Obj) => m['@odata.type'] === undefined || m['@odata.type']
  * Reads one Entra ID connection through Graph into the directory store.
  *
  * - Full: the scope's users (`/users`, an application's assignments, or chosen groups' transitive
- *   members) and groups with members, every row marked, then what the read did not see is swept;
+ *   members) and groups with members, only what differs written, then what the read did not see is
+ *   swept, and the run plans from what changed;
  *   the delta links are taken before the read, so changes made during it come again next time.
  * - Incremental (whole directory): `users/delta` and `groups/delta` from the stored links, `@removed`
  *   applied, members that are not in the store yet looked up; each link saved in the transaction of
@@ -50,6 +53,8 @@ export class EntraPull {
   private readonly progress: PullProgress;
   /** What an incremental read of the whole directory changed (undefined for any other read). */
   private delta?: { users: Set<string>; groups: Set<string>; wide: boolean };
+  /** What the read saw and changed: a full read's sweep and run plan from it; every read counts its rows written. */
+  private ledger = new ReadLedger();
 
   constructor(
     private readonly connectionId: string,
@@ -68,6 +73,7 @@ export class EntraPull {
       groupsSeen: 0,
       membershipsSeen: 0,
       removed: 0,
+      rowsWritten: 0,
       conflicts: [],
     };
   }
@@ -96,12 +102,13 @@ export class EntraPull {
   }
 
   /**
-   * The users and groups an incremental read of the whole directory changed, for the run to plan
-   * from; undefined after a full read (or a scope re-read), whose run reconciles everything.
+   * The users and groups the read changed, for the run to plan from: an incremental read's (from
+   * the delta), or what a full read (or a scope re-read) found different from the store; undefined
+   * when most users changed (the run reconciles everything).
    */
   changes(): DirectoryChanges | undefined {
     const d = this.delta;
-    return d && { userIds: [...d.users], groupIds: [...d.groups], wide: d.wide };
+    return d ? { userIds: [...d.users], groupIds: [...d.groups], wide: d.wide } : this.ledger.changes();
   }
 
   /** One user (first login) with the groups of theirs that are in scope; nothing else is touched. */
@@ -120,7 +127,10 @@ export class EntraPull {
   // ---- full ------------------------------------------------------------------------------
 
   private async full(): Promise<void> {
-    const mark = crypto.randomUUID();
+    // A fresh ledger (a delta read that expired may have begun one), counting the rows written so far.
+    const ledger = new ReadLedger();
+    ledger.rowsWritten = this.ledger.rowsWritten;
+    this.ledger = ledger;
     this.step('taking delta links');
     const usersLink = await this.latestUsersLink();
     const scope = this.settings.scope;
@@ -130,29 +140,29 @@ export class EntraPull {
         `/users?$select=${this.select}&$top=999${this.filterParam()}`,
         this.filterHeaders(),
       ))
-        await this.writeUsers(page.value, mark);
+        await this.writeUsers(page.value, ledger);
       this.step('reading groups and members');
       let groupsLink: string | undefined;
       for await (const page of this.pagesOf<Obj>('/groups/delta?$select=displayName,description,members')) {
-        await this.writeGroupEntries(page.value, mark, false);
+        await this.writeGroupEntries(page.value, ledger, false);
         groupsLink = page.deltaLink ?? groupsLink;
       }
-      await this.sweepAndSave(mark, { usersDeltaLink: usersLink, groupsDeltaLink: groupsLink ?? null });
+      await this.sweepAndSave(ledger, { usersDeltaLink: usersLink, groupsDeltaLink: groupsLink ?? null });
       return;
     }
     if (scope.kind === 'groups') {
       for (const groupId of scope.groupIds) {
         this.step(`reading group ${groupId}`);
         const group = await this.graph.get<Obj>(`/groups/${groupId}?$select=id,displayName,description`);
-        await this.writeGroups([group], mark);
+        await this.writeGroups([group], ledger);
         for await (const page of this.pagesOf<Obj>(
           `/groups/${groupId}/transitiveMembers/microsoft.graph.user?$select=${this.select}&$top=999&$count=true${this.filterParam()}`,
           { consistencylevel: 'eventual' },
         )) {
-          await this.writeUsers(page.value, mark);
+          await this.writeUsers(page.value, ledger);
           await this.writeMemberships(
             page.value.map((u) => [groupId, u.id as string]),
-            mark,
+            ledger,
           );
         }
       }
@@ -168,30 +178,30 @@ export class EntraPull {
       for (const groupId of groups) {
         this.step(`reading assigned group ${groupId}`);
         const group = await this.graph.get<Obj>(`/groups/${groupId}?$select=id,displayName,description`);
-        await this.writeGroups([group], mark);
+        await this.writeGroups([group], ledger);
         for await (const page of this.pagesOf<Obj>(
           `/groups/${groupId}/members/microsoft.graph.user?$select=${this.select}&$top=999${this.filterParam()}`,
           this.filterHeaders(),
         )) {
-          await this.writeUsers(page.value, mark);
+          await this.writeUsers(page.value, ledger);
           await this.writeMemberships(
             page.value.map((u) => [groupId, u.id as string]),
-            mark,
+            ledger,
           );
         }
       }
       this.step('reading assigned users');
-      await this.writeUsers(await this.lookUp([...users]), mark);
+      await this.writeUsers(await this.lookUp([...users]), ledger);
     }
-    await this.sweepAndSave(mark, { usersDeltaLink: usersLink, groupsDeltaLink: null });
+    await this.sweepAndSave(ledger, { usersDeltaLink: usersLink, groupsDeltaLink: null });
   }
 
   private async sweepAndSave(
-    mark: string,
+    ledger: ReadLedger,
     links: { usersDeltaLink: string | null; groupsDeltaLink: string | null },
   ): Promise<void> {
     this.step('removing what left the scope');
-    const swept = await this.store.sweep(this.connectionId, mark, { users: true, groups: true, memberships: true });
+    const swept = await this.store.sweep(this.connectionId, ledger);
     this.progress.removed += swept.users;
     await this.state.save(this.connectionId, { ...links, full: true });
   }
@@ -216,7 +226,7 @@ export class EntraPull {
     this.step('reading group changes');
     for await (const page of this.pagesOf<Obj>(groupsLink)) {
       await this.store.transaction(async (tx) => {
-        await this.writeGroupEntries(page.value, null, true, tx);
+        await this.writeGroupEntries(page.value, this.ledger, true, tx);
         if (page.deltaLink) await this.state.save(this.connectionId, { groupsDeltaLink: page.deltaLink }, tx);
       });
     }
@@ -224,7 +234,7 @@ export class EntraPull {
 
   private async applyUserChanges(entries: Obj[], tx: Transaction): Promise<void> {
     const removed = entries.filter((e) => e['@removed']).map((e) => e.id as string);
-    this.progress.removed += await this.store.deleteUsers(this.connectionId, removed, tx);
+    await this.removeUsers(removed, tx);
     this.touched(removed);
     const changed = entries.filter((e) => !e['@removed']);
     if (changed.length === 0) return;
@@ -239,10 +249,10 @@ export class EntraPull {
     if (this.settings.userFilter) {
       const inScope = new Set((await this.lookUp(merged.map((u) => u.id as string))).map((u) => u.id as string));
       const out = merged.filter((u) => !inScope.has(u.id as string)).map((u) => u.id as string);
-      this.progress.removed += await this.store.deleteUsers(this.connectionId, out, tx);
+      await this.removeUsers(out, tx);
       merged = merged.filter((u) => inScope.has(u.id as string));
     }
-    await this.writeUsers(merged, null, tx);
+    await this.writeUsers(merged, this.ledger, tx);
     // A user who comes (back) into a filtered scope brings the memberships that group deltas reported
     // while it was out. Without a filter every user is stored, so a user new to the store is new to
     // Entra ID, and this pass's group delta carries its memberships.
@@ -255,7 +265,7 @@ export class EntraPull {
         groups.push(...page.value);
       await this.writeMemberships(
         groups.map((g) => [g.id as string, u.id as string]),
-        null,
+        this.ledger,
         tx,
       );
     }
@@ -263,29 +273,29 @@ export class EntraPull {
 
   // ---- writing -----------------------------------------------------------------------------
 
-  private async writeUsers(graphUsers: Obj[], mark: string | null, tx?: Transaction): Promise<void> {
+  private async writeUsers(graphUsers: Obj[], ledger: ReadLedger | null, tx?: Transaction): Promise<void> {
     const pulled = graphUsers.map((u) => toPulledUser(u, this.settings.usernameAttribute));
-    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, mark, tx);
+    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, ledger, tx);
     this.progress.usersSeen += graphUsers.length;
     for (const c of conflicts) this.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
     this.tick();
   }
 
-  private async writeGroups(graphGroups: Obj[], mark: string | null, tx?: Transaction): Promise<void> {
+  private async writeGroups(graphGroups: Obj[], ledger: ReadLedger | null, tx?: Transaction): Promise<void> {
     const pulled = graphGroups.filter((g) => typeof g.displayName === 'string' && g.displayName).map(toPulledGroup);
-    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, mark, tx);
+    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, ledger, tx);
     this.progress.groupsSeen += pulled.length;
     for (const c of conflicts) this.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
   }
 
   private async writeMemberships(
     pairs: Array<[string, string]>,
-    mark: string | null,
+    ledger: ReadLedger | null,
     tx?: Transaction,
     reportMissing = false,
   ): Promise<string[]> {
     this.progress.membershipsSeen += pairs.length;
-    const missing = await this.store.addMemberships(this.connectionId, pairs, mark, tx, reportMissing);
+    const missing = await this.store.addMemberships(this.connectionId, pairs, ledger, tx, reportMissing);
     this.tick();
     return missing;
   }
@@ -296,12 +306,12 @@ export class EntraPull {
    */
   private async writeGroupEntries(
     entries: Obj[],
-    mark: string | null,
+    ledger: ReadLedger | null,
     incremental: boolean,
     tx?: Transaction,
   ): Promise<void> {
     const gone = entries.filter((e) => e['@removed']).map((e) => e.id as string);
-    if (gone.length) await this.store.deleteGroups(this.connectionId, gone, tx);
+    if (gone.length) this.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, gone, tx);
     const live = entries.filter((e) => !e['@removed']);
     const byId = new Map<string, Obj>();
     for (const e of live) if (typeof e.displayName === 'string') byId.set(e.id as string, e);
@@ -315,7 +325,7 @@ export class EntraPull {
       // A membership change names its users (below); a group new to the store is a change of its own.
       for (const g of byId.keys()) if (!names.has(g)) this.delta.groups.add(g);
     }
-    await this.writeGroups([...byId.values()], mark, tx);
+    await this.writeGroups([...byId.values()], ledger, tx);
     const added: Array<[string, string]> = [];
     const removed: Array<[string, string]> = [];
     for (const e of live) {
@@ -324,19 +334,25 @@ export class EntraPull {
         (m['@removed'] ? removed : added).push([e.id as string, m.id as string]);
       }
     }
-    await this.store.removeMemberships(this.connectionId, removed, tx);
+    this.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removed, tx);
     if (incremental) this.touched([...added, ...removed].map(([, u]) => u));
-    const missing = await this.writeMemberships(added, mark, tx, incremental);
+    const missing = await this.writeMemberships(added, ledger, tx, incremental);
     if (incremental && missing.length) {
-      await this.writeUsers(await this.lookUp(missing), null, tx);
+      await this.writeUsers(await this.lookUp(missing), this.ledger, tx);
       const resolved = new Set(missing);
       await this.store.addMemberships(
         this.connectionId,
         added.filter(([, u]) => resolved.has(u)),
-        null,
+        this.ledger,
         tx,
       );
     }
+  }
+
+  private async removeUsers(ids: string[], tx: Transaction): Promise<void> {
+    const removed = await this.store.deleteUsers(this.connectionId, ids, tx);
+    this.progress.removed += removed;
+    this.ledger.rowsWritten += removed;
   }
 
   /** Users an incremental read changed (added, updated, removed, or whose memberships changed). */
@@ -384,11 +400,17 @@ export class EntraPull {
   }
 
   private tick(): void {
+    this.progress.rowsWritten = this.ledger.rowsWritten;
     this.report({ ...this.progress, conflicts: [...this.progress.conflicts] });
   }
 
   private conflict(text: string): void {
     if (this.progress.conflicts.length < MAX_CONFLICTS_SHOWN) this.progress.conflicts.push(text);
+  }
+
+  /** Reports the progress once more (what it wrote included): the read stopped on an error. */
+  stopped(): void {
+    this.tick();
   }
 
   private done(): PullProgress {

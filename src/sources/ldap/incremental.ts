@@ -71,9 +71,12 @@ export class LdapRead extends LdapFullRead {
       : { ...next, nested: this.nestedSeen };
   }
 
-  /** The users and groups an incremental read changed (undefined after a full read: the run reconciles everything). */
+  /**
+   * The users and groups the read changed: an incremental read's, or what a full read found
+   * different from the store (undefined when most users changed: the run reconciles everything).
+   */
   changed(): DirectoryChanges | undefined {
-    return this.changes;
+    return this.progress.mode === 'full' ? this.ledger.changes() : this.changes;
   }
 
   private async position(): Promise<LdapCursor | null> {
@@ -178,11 +181,13 @@ export class LdapRead extends LdapFullRead {
       } else ({ gone, mark: this.logMark } = logRead);
     }
     if (gone.users.length) {
-      this.progress.removed += await this.store.deleteUsers(this.connectionId, gone.users);
+      const removed = await this.store.deleteUsers(this.connectionId, gone.users);
+      this.progress.removed += removed;
+      this.ledger.rowsWritten += removed;
       gone.users.forEach((id) => userIds.add(id));
     }
     if (gone.groups.length) {
-      await this.store.deleteGroups(this.connectionId, gone.groups);
+      this.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, gone.groups);
       gone.groups.forEach((id) => groupIds.add(id));
     }
     this.changes = { userIds: [...userIds], groupIds: [...groupIds], wide: false };
@@ -245,8 +250,8 @@ export class LdapRead extends LdapFullRead {
       for (const u of want) if (keep(u) && !have.has(u)) adds.push([g.id, u]);
       for (const u of have) if (keep(u) && !want.has(u)) removes.push([g.id, u]);
     }
-    await this.store.addMemberships(this.connectionId, adds, null);
-    await this.store.removeMemberships(this.connectionId, removes);
+    await this.store.addMemberships(this.connectionId, adds, this.ledger);
+    this.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removes);
     for (const [g, u] of [...adds, ...removes]) {
       groupIds.add(g);
       userIds.add(u);

@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import { ReadLedger } from '../../directory/ledger';
 import type { PulledGroup, PulledUser, PullStore } from '../../directory/pull';
 import type { LdapEntry, LdapSession } from './client';
 import type { LdapSettings } from './settings';
@@ -17,6 +17,8 @@ export interface LdapProgress {
   groupsSeen: number;
   membershipsSeen: number;
   removed: number;
+  /** Rows of the directory store the read inserted, updated or deleted: 0 when nothing changed. */
+  rowsWritten: number;
   /** Entries left out, and why (no id, a name another already has): the first 20. */
   conflicts: string[];
 }
@@ -26,9 +28,9 @@ const WRITE_BATCH = 500;
 const MAX_NOTES = 20;
 /**
  * A full read of one LDAP connection into the directory store: users page by page (each written as
- * it comes, only its DN key and id remembered), then groups, each member resolved to a user id as it
- * is read (a huge directory's member DNs are never all held), then the memberships — nested groups
- * flattened, cycles included — and everything the read did not mark swept. With "only users of
+ * it comes — only what differs — its DN key and id remembered), then groups, each member resolved to
+ * a user id as it is read (a huge directory's member DNs are never all held), then the memberships —
+ * nested groups flattened, cycles included — and everything the read did not see swept. With "only users of
  * these groups" the groups are read once more first, for the scope. Keyed by the directory's unique
  * id, so a rename or a move is an update.
  */
@@ -41,9 +43,11 @@ export class LdapFullRead {
     groupsSeen: 0,
     membershipsSeen: 0,
     removed: 0,
+    rowsWritten: 0,
     conflicts: [],
   };
-  protected readonly mark = crypto.randomUUID();
+  /** What the read saw and changed: the sweep's and the run's. */
+  protected readonly ledger = new ReadLedger();
   protected readonly buffers: string[];
   /** Whether a group was seen in another (the next incremental read's cursor keeps it). */
   protected nestedSeen = false;
@@ -69,18 +73,20 @@ export class LdapFullRead {
     this.step('writing memberships');
     await this.writeMemberships(groups, users);
     this.step('removing what left the directory');
-    const swept = await this.store.sweep(this.connectionId, this.mark, {
-      users: true,
-      groups: true,
-      memberships: true,
-    });
+    const swept = await this.store.sweep(this.connectionId, this.ledger);
     this.progress.removed += swept.users;
     this.step('done');
     return this.progress;
   }
 
+  /** Reports the progress once more (what it wrote included): the read stopped on an error. */
+  stopped(): void {
+    this.step(this.progress.phase);
+  }
+
   protected step(phase: string): void {
     this.progress.phase = phase;
+    this.progress.rowsWritten = this.ledger.rowsWritten;
     this.report(this.progress);
   }
 
@@ -136,7 +142,7 @@ export class LdapFullRead {
         pulled.push({ id, displayName: name, resource: { displayName: name, dn: e.dn, description: null } });
       }
       if (!o.write) continue;
-      const conflicts = await this.store.upsertGroups(this.connectionId, pulled, this.mark);
+      const conflicts = await this.store.upsertGroups(this.connectionId, pulled, this.ledger);
       for (const c of conflicts) this.skip(`group ${c.id}: name ${c.displayName} is already another group's`);
       this.progress.groupsSeen += pulled.length;
       this.report(this.progress);
@@ -220,7 +226,7 @@ export class LdapFullRead {
       const rows = batch;
       batch = [];
       await writes.push(async () => {
-        const conflicts = await this.store.upsertUsers(this.connectionId, rows, this.mark);
+        const conflicts = await this.store.upsertUsers(this.connectionId, rows, this.ledger);
         for (const c of conflicts) this.skip(`user ${c.id}: username ${c.userName} is already another user's`);
       });
     };
@@ -270,7 +276,7 @@ export class LdapFullRead {
       const rows = batch;
       batch = [];
       await writes.push(async () => {
-        await this.store.addMemberships(this.connectionId, rows, this.mark);
+        await this.store.addMemberships(this.connectionId, rows, this.ledger);
         this.progress.membershipsSeen += rows.length;
       });
     };

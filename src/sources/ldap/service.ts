@@ -142,12 +142,13 @@ export class LdapService implements PullSource {
     return async (report) => {
       const s = this.settingsOf(c);
       const session = await openSession(s, await this.passwordOf(c), this.d.guard);
+      const read = new LdapRead(c.id, s, session, this.d.pull, (p) => report({ ...p }));
       try {
-        const read = new LdapRead(c.id, s, session, this.d.pull, (p) => report({ ...p }));
         const next = await read.read(mode, await this.d.state.cursor<LdapCursor>(c.id));
         await this.d.state.saveCursor(c.id, next, read.progress.mode);
         return { changes: read.changed() };
       } catch (err) {
+        read.stopped(); // its last progress says what it wrote
         throw this.failure(s, err, session.url);
       } finally {
         await session.close();
