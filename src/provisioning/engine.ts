@@ -246,7 +246,7 @@ export class ProvisioningEngine {
       // A run that fails after its read wrote into the store loses those changes: no later read sees
       // them as changes (the store already holds them), so the connection's full reconciliation is made due.
       const fail = async (error: string) => {
-        await progress.settle();
+        await progress.flush();
         await runs.failRun(run.id, error);
         if (Number(progress.last.rowsWritten) > 0) await runs.reconcileSoon(connection.id);
       };

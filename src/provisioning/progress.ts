@@ -26,6 +26,13 @@ export class ProgressReporter {
     else this.trailing ??= setTimeout(() => this.send(), EVERY_MS - since);
   }
 
+  /** Sends the last progress now (a run that ends on an error shows how far it came). */
+  async flush(): Promise<void> {
+    clearTimeout(this.trailing);
+    this.send();
+    await this.sending;
+  }
+
   async settle(): Promise<void> {
     clearTimeout(this.trailing);
     this.trailing = undefined;

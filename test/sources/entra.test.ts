@@ -22,6 +22,17 @@ const graphPaths = () => h.entra.graphCalls().map((c) => decodeURIComponent(c.pa
 /** Jira calls other than the app's own permission checks. */
 const jiraCalls = () => h.jira.calls.filter((c) => c.path !== '/rest/api/3/permissions/check');
 
+/** Whether the connection's full reconciliation is due at the reconciler's next check (made so by a run that lost changes). */
+async function reconcileDue(id: string): Promise<boolean> {
+  const [rows] = await h.app.db.sequelize.query(
+    "SELECT reconciled_at = '-infinity' AS due FROM connections WHERE id = $1",
+    {
+      bind: [id],
+    },
+  );
+  return (rows as Array<{ due: boolean | null }>)[0].due === true;
+}
+
 /** One scheduled tick of a connection, its slot free (as a schedule's interval later): its run, finished. */
 async function scheduled(id: string): Promise<ApiBody> {
   await h.app.db.sequelize.query('UPDATE source_state SET scheduled_at = NULL WHERE connection_id = $1', {
@@ -364,12 +375,37 @@ describe('full and incremental sync of the whole directory', () => {
     const failed = await h.syncAndWait(id);
     expect(failed).toMatchObject({ status: 'failed' });
     expect(failed.error).toMatch(/client secret is wrong/);
+    expect(await reconcileDue(id)).toBe(false); // it wrote nothing: no change is lost
     expect((await api.patch(id, { clientSecret: 'rotated-in-entra' })).status).toBe(200);
     const ok = await h.syncAndWait(id);
     expect(ok.status).toBe('succeeded');
     expect(jiraUser('ann@contoso.com')).toBeDefined();
     expect(h.app.logs.join('')).not.toContain('rotated-in-entra');
     expect(h.app.logs.join('')).not.toContain(old);
+  });
+
+  it('a read that wrote into the store and then failed makes the full reconciliation due, as does a read whose instance stopped', async () => {
+    const d = seedDirectory();
+    const missing = '00000000-0000-4000-8000-00000000dead';
+    const id = await h.createConnection({ scope: { kind: 'groups', groupIds: [d.eng.id, missing] } });
+    const failed = await h.syncAndWait(id);
+    expect(failed).toMatchObject({ status: 'failed', progress: { read: { rowsWritten: 5 } } }); // Engineering, ann, bob, their 2 memberships
+    expect(await reconcileDue(id)).toBe(true);
+    // The reconciler's next check plans every user the store holds, against Jira read again.
+    expect(await h.app.reconciler.check()).toBe(1);
+    const [run] = (await request(h.app.url).get(`/api/v1/connections/${id}/runs`).set(h.admin())).body.runs;
+    expect(await h.waitRun(run.id)).toMatchObject({ status: 'succeeded', trigger: 'schedule', plan: { mode: 'full' } });
+    expect(groupsOf('bob@contoso.com')).toEqual(['Engineering']);
+
+    // An instance that died mid-read: the run fails once its lease is out, and the reconciliation is due.
+    await h.app.db.sequelize.query(
+      `INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, heartbeat_at)
+       SELECT gen_random_uuid(), id, client_key, 'schedule', 'running', 'reading', now() - interval '1 hour' FROM connections WHERE id = $1`,
+      { bind: [id] },
+    );
+    expect(await reconcileDue(id)).toBe(false);
+    await h.app.runs.failStaleReads(60_000);
+    expect(await reconcileDue(id)).toBe(true);
   });
 
   it('with a user filter, only matching users are read; a user who stops matching leaves', async () => {
@@ -437,6 +473,10 @@ describe('sync scopes', () => {
       progress: { total: 0, read: { mode: 'incremental', usersSeen: 3, rowsWritten: 0 } },
       plan: { mode: 'changes', users: 0 },
     });
+    // How long the server's event loop was held while it read and planned (what a SCIM call could wait).
+    const loop = { p99Ms: expect.any(Number), maxMs: expect.any(Number) };
+    expect(quiet.progress.read.eventLoop).toEqual(loop);
+    expect(quiet.plan.eventLoop).toEqual(loop);
     expect(jiraCalls()).toEqual([]); // Jira not read again
 
     h.entra.removeMember(d.sales.id, d.ann.id as string);
