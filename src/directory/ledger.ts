@@ -2,15 +2,18 @@ import type { DirectoryChanges } from './types';
 
 /**
  * What one read of a pull source saw and what it changed in the directory store, kept in memory
- * while it reads (ids only: about 10 MB for 100,000 users in 300,000 memberships). A full read
- * needs it twice: at its end, the store's rows the read did not see are removed (`PullStore.sweep`)
- * without a mark written on every row it did see; and its run plans from what changed, as a delta
- * read's does — so a full read of a directory where nothing changed writes no row and plans nothing.
+ * while it reads (ids only: some tens of MB for 100,000 users in 300,000 memberships). A full read
+ * needs it three times: memberships the store already holds are not written again (the store's
+ * pairs are loaded when it begins, and crossed off as they are seen); at its end, the store's rows
+ * the read did not see are removed (`PullStore.sweep`) without a mark written on every row it did
+ * see; and its run plans from what changed, as a delta read's does — so a full read of a directory
+ * where nothing changed writes no row and plans nothing.
  */
 export class ReadLedger {
   private readonly users = new Set<string>();
   private readonly groups = new Set<string>();
-  private readonly members = new Map<string, Set<string>>();
+  /** A full read's: the store's memberships not seen yet (loaded when it begins; what is left at the end goes). */
+  private unseenMembers?: Map<string, Set<string>>;
   private readonly changedUsers = new Set<string>();
   private readonly changedGroups = new Set<string>();
   /** A group renamed or removed: what every member maps to may differ. */
@@ -27,13 +30,35 @@ export class ReadLedger {
     this.groups.add(id);
   }
 
-  /** Memberships as the source gave them (pairs the store skips — a user out of scope — go with their user). */
-  sawMemberships(pairs: Iterable<[string, string]>): void {
-    for (const [g, u] of pairs) {
-      let set = this.members.get(g);
-      if (!set) this.members.set(g, (set = new Set()));
-      set.add(u);
+  /** The store's memberships as a full read begins (group id → user ids): each is crossed off as the read sees it. */
+  storedMemberships(members: Map<string, Set<string>>): void {
+    this.unseenMembers = members;
+  }
+
+  /**
+   * The memberships of these pairs that the store does not hold yet (all, when its memberships
+   * were not loaded); those it holds are seen, crossed off, and need no write.
+   */
+  newMemberships(pairs: Array<[string, string]>): Array<[string, string]> {
+    const unseen = this.unseenMembers;
+    if (!unseen) return pairs;
+    const fresh: Array<[string, string]> = [];
+    for (const pair of pairs) {
+      const [g, u] = pair;
+      // A pair seen twice is crossed off once; the second time it is written again, and the store keeps one.
+      if (!unseen.get(g)?.delete(u)) fresh.push(pair);
     }
+    return fresh;
+  }
+
+  /** The store's memberships the read has not seen, of users and groups it has (the others go with them). */
+  unseenMemberships(): Array<[string, string]> {
+    if (!this.unseenMembers)
+      throw new Error("a full read loads the store's memberships as it begins (PullStore.loadMemberships)");
+    const out: Array<[string, string]> = [];
+    for (const [g, users] of this.unseenMembers)
+      if (this.groups.has(g)) for (const u of users) if (this.users.has(u)) out.push([g, u]);
+    return out;
   }
 
   /** A user whose row, or one of whose memberships, this read wrote or removed. */
@@ -57,10 +82,6 @@ export class ReadLedger {
 
   seesGroup(id: string): boolean {
     return this.groups.has(id);
-  }
-
-  seesMembership(groupId: string, userId: string): boolean {
-    return this.members.get(groupId)?.has(userId) ?? false;
   }
 
   /**

@@ -171,7 +171,26 @@ export class PullStore {
     reportMissing = false,
   ): Promise<string[]> {
     if (pairs.length === 0) return [];
-    ledger?.sawMemberships(pairs);
+    const fresh = ledger ? ledger.newMemberships(pairs) : pairs;
+    const users = pairs.map((p) => p[1]);
+    if (fresh.length > 0) await this.insertMemberships(connectionId, fresh, ledger, tx);
+    if (!reportMissing) return [];
+    const rows = await this.sql.query<{ user_id: string }>(
+      `
+      SELECT DISTINCT x.u::text AS user_id FROM unnest($2::uuid[]) AS x(u)
+      WHERE NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = x.u)`,
+      [connectionId, users],
+      tx,
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  private async insertMemberships(
+    connectionId: string,
+    pairs: Array<[string, string]>,
+    ledger: ReadLedger | null,
+    tx?: Transaction,
+  ): Promise<void> {
     const groups = pairs.map((p) => p[0]);
     const users = pairs.map((p) => p[1]);
     // Ids joined into one text each (uuids hold no comma): pg's array literal builder allocates per element.
@@ -191,15 +210,26 @@ export class PullStore {
       ledger.rowsWritten += added.length;
       for (const a of added) ledger.changedUser(a.u);
     }
-    if (!reportMissing) return [];
-    const rows = await this.sql.query<{ user_id: string }>(
-      `
-      SELECT DISTINCT x.u::text AS user_id FROM unnest($2::uuid[]) AS x(u)
-      WHERE NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.connection_id = $1 AND u.id = x.u)`,
-      [connectionId, users],
-      tx,
+  }
+
+  /**
+   * Loads the connection's memberships into a full read's ledger as it begins: those the read sees
+   * again are not written, and those it does not are the sweep's (one read instead of a write each).
+   */
+  async loadMemberships(connectionId: string, ledger: ReadLedger): Promise<void> {
+    const members = new Map<string, Set<string>>();
+    await this.sql.inBatches<{ g: string; u: string }>(
+      'SELECT group_id::text AS g, user_id::text AS u FROM directory_memberships WHERE connection_id = $1',
+      [connectionId],
+      (rows) => {
+        for (const { g, u } of rows) {
+          let set = members.get(g);
+          if (!set) members.set(g, (set = new Set()));
+          set.add(u);
+        }
+      },
     );
-    return rows.map((r) => r.user_id);
+    ledger.storedMemberships(members);
   }
 
   /** Removes these memberships (group id, user id); how many were there. */
@@ -334,8 +364,9 @@ export class PullStore {
   }
 
   /**
-   * After a full read: removes the users, groups and memberships its ledger did not see (read, not
-   * written: a directory where nothing went costs three reads of ids), telling the ledger what went.
+   * After a full read: removes the users, groups and memberships its ledger did not see (the
+   * memberships loaded when it began, see `loadMemberships`; a directory where nothing went costs
+   * two reads of ids and no write), telling the ledger what went.
    */
   async sweep(
     connectionId: string,
@@ -343,7 +374,6 @@ export class PullStore {
   ): Promise<{ users: number; groups: number; memberships: number }> {
     const users: string[] = [];
     const groups: string[] = [];
-    const memberships: Array<[string, string]> = [];
     await this.sql.inBatches<{ id: string }>(
       'SELECT id::text AS id FROM directory_users WHERE connection_id = $1',
       [connectionId],
@@ -358,15 +388,7 @@ export class PullStore {
         for (const r of rows) if (!ledger.seesGroup(r.id)) groups.push(r.id);
       },
     );
-    await this.sql.inBatches<{ g: string; u: string }>(
-      'SELECT group_id::text AS g, user_id::text AS u FROM directory_memberships WHERE connection_id = $1',
-      [connectionId],
-      (rows) => {
-        for (const { g, u } of rows)
-          // A membership of a user or group that goes is removed with it.
-          if (!ledger.seesMembership(g, u) && ledger.seesUser(u) && ledger.seesGroup(g)) memberships.push([g, u]);
-      },
-    );
+    const memberships = ledger.unseenMemberships();
     if (users.length + groups.length + memberships.length === 0) return { users: 0, groups: 0, memberships: 0 };
     const gone = await this.sql.transaction(async (tx) => ({
       memberships: await this.removeMemberships(connectionId, memberships, tx),

@@ -63,6 +63,7 @@ export class LdapFullRead {
   }
 
   async run(): Promise<LdapProgress> {
+    await this.store.loadMemberships(this.connectionId, this.ledger);
     // The scope needs the groups' members before any user is read: a first pass, members unresolved.
     const allowed = this.s.users.onlyMembersOf.length
       ? scopeOf(await this.readGroups({ write: false }), this.s.users.onlyMembersOf.map(dnKey))
