@@ -1,18 +1,14 @@
 import v8 from 'node:v8';
-import vm from 'node:vm';
-
-let gc: (() => void) | undefined;
 
 /**
- * A full garbage collection now. A pull run reads a whole directory and then plans over it; V8
- * would otherwise keep the read's garbage (hundreds of MB for 100,000 users) until its heap limit,
- * which on a large machine is gigabytes. Collecting between the two keeps the process's peak close
- * to what it really holds.
+ * How far V8 lets the heap grow past what a collection left alive, before the next one: half of
+ * it. V8's own factor (up to four times the live size) let a full read of 100,000 users pile some
+ * 400 MB of garbage before collecting; a forced full collection instead (what this module used to
+ * do between a read and its plan) held the event loop for 60–110 ms, since it marks the whole heap
+ * at once, where V8's own collections mark concurrently and pause for 10–25 ms. With this factor
+ * a 100,000-user read and its plan stay near 330 MB and the loop is never held 50 ms
+ * (docs/benchmarks.md, `bench/entra`). Set once, as the server starts.
  */
-export function collectGarbage(): void {
-  if (!gc) {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as () => void;
-  }
-  gc();
+export function limitHeapGrowth(): void {
+  v8.setFlagsFromString('--heap-growing-percent=50');
 }

@@ -8,9 +8,11 @@ import { resolveSecretKey } from './crypto/key';
 import { migrateUp } from './db/migrator';
 import { openDatabase } from './db/open';
 import { createLogger } from './logger';
+import { limitHeapGrowth } from './memory';
 
 /** Process entry: config → database (+ migrations) → app → listen; stops cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
+  limitHeapGrowth();
   process.chdir(PROJECT_ROOT); // atlassian-connect-express reads its descriptor and config.json from the working folder
   const loaded = loadConfig();
   const config = Object.freeze({

@@ -15,6 +15,7 @@ import { ConnectionRepository } from '../../src/db/connections';
 import { Sql } from '../../src/db/sql';
 import { SnapshotReader } from '../../src/directory/snapshot';
 import { createLogger } from '../../src/logger';
+import { limitHeapGrowth } from '../../src/memory';
 import { ProvisioningEngine, type EngineDeps } from '../../src/provisioning/engine';
 import { JiraStateStore } from '../../src/provisioning/jiraStateStore';
 import { LinkRepository } from '../../src/provisioning/links';
@@ -67,6 +68,7 @@ async function seed(sql: Sql, clientKey: string, connectionId: string): Promise<
 }
 
 async function main(): Promise<void> {
+  limitHeapGrowth(); // as the server does
   const pg = await startTestPostgres();
   await buildTemplate(pg.adminUrl);
   await adminQuery(pg.adminUrl, `CREATE DATABASE bench_plan TEMPLATE ${TEMPLATE_DB}`);

@@ -4,7 +4,6 @@ import { backoffDelay } from '../backoff';
 import type { Clock } from '../clock';
 import type { Connection } from '../db/connections';
 import type { Logger } from '../logger';
-import { collectGarbage } from '../memory';
 import { watchLoop, type LoopDelay } from '../slices';
 import { PullFailed, type Pull } from '../sources/source';
 import type { Executor } from './executor/worker';
@@ -260,7 +259,6 @@ export class ProvisioningEngine {
       await progress.settle();
       const readMs = clock.now() - started;
       const readLoop = loop();
-      collectGarbage();
       loop = watchLoop();
       // A scheduled read plans from what it changed (and the Jira state the app knows): a delta read's
       // changes, or what a full read found different from the store; a read that changed most users,
@@ -285,7 +283,6 @@ export class ProvisioningEngine {
       });
       if (planned.full) await runs.reconciled(connection.id);
       const operations = planned.plan.operations.length;
-      collectGarbage();
       this.d.logger.info(
         { connectionId: connection.id, runId: run.id, operations },
         'sync run read the IdP and planned',

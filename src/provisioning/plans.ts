@@ -16,17 +16,9 @@ import type { DirectoryChanges } from '../directory/types';
 import type { JiraState, Link, Plan, PlanInput } from './plan';
 import { planSliced } from './planner';
 import { rulesOf, type Rules } from './rules';
-import { collectGarbage } from '../memory';
 
 /** From this many users to link or create, a full reconciliation reads the site's account list. */
 const ACCOUNT_LIST_FROM = 10;
-
-/**
- * From this many users, a full reconciliation collects garbage between its steps: reading the
- * snapshot and planning each leave as much garbage as they keep (100,000 users: about 60 MB kept,
- * as much again thrown away), which V8 would otherwise carry into the next step's peak.
- */
-const COLLECT_FROM = 20_000;
 
 export interface PlansDeps {
   snapshot: SnapshotReader;
@@ -65,8 +57,6 @@ export class Plans {
       this.d.snapshot.read(connection.id, resourceKeysOf(rules)),
       this.d.links.departed(connection.id),
     ]);
-    const large = snapshot.users.length >= COLLECT_FROM;
-    if (large) collectGarbage();
     try {
       const jira = this.d.jira.forTenant(connection.clientKey);
       const [links, managed] = await Promise.all([
@@ -83,7 +73,6 @@ export class Plans {
         ...planInput(connection, rules, { snapshot, departed, links, state, managed }),
         profiles: await this.d.jira.hasOrgKey(connection.clientKey),
       });
-      if (large) collectGarbage();
       return { kind: 'plan', full: true, users: snapshot.users.length, plan: planned };
     } catch (err) {
       if (!(err instanceof JiraError)) throw err;
