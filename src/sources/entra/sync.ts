@@ -5,6 +5,7 @@ import type { DirectoryChanges } from '../../directory/types';
 import type { SourceStateRepository } from '../state';
 import { GraphError, type GraphClient, type GraphPage } from './graph';
 import { stripOdata, toPulledGroup, toPulledUser } from './mapping';
+import { WriteQueue } from '../writeQueue';
 import { servicePrincipalPath, userSelect, type EntraSettings } from './settings';
 
 type Obj = Record<string, unknown>;
@@ -137,11 +138,14 @@ export class EntraPull {
     const scope = this.settings.scope;
     if (scope.kind === 'directory') {
       this.step('reading users');
+      // Two pages written at once while the next is fetched: Postgres on one core, this process on the other.
+      const writes = new WriteQueue(2);
       for await (const page of this.pagesOf<Obj>(
         `/users?$select=${this.select}&$top=999${this.filterParam()}`,
         this.filterHeaders(),
       ))
-        await this.writeUsers(page.value, ledger);
+        await writes.push(() => this.writeUsers(page.value, ledger));
+      await writes.drain();
       this.step('reading groups and members');
       let groupsLink: string | undefined;
       for await (const page of this.pagesOf<Obj>('/groups/delta?$select=displayName,description,members')) {
