@@ -214,9 +214,13 @@ export interface PullReadFigures {
   groupsSeen: number;
   membershipsSeen: number;
   removed: number;
+  /** Rows of the directory store the read inserted, updated or deleted, as the run reports them. */
+  rowsWritten: number;
   usersPerSecond: number;
   plannedOperations: number;
   phasesStartedAtMs: Record<string, number>;
+  /** The server's event-loop delay (ms) while it read, and while it planned, as the run reports them. */
+  eventLoopMs: { read: { p99: number; max: number }; plan: { p99: number; max: number } };
   /** The server's RSS sampled every 100 ms while it read. */
   readPeakRssMb: number;
   /** The server's high-water mark over this run (read and plan), VmHWM reset when it began. */
@@ -278,8 +282,13 @@ export async function pullRead(
     groupsSeen: read.groupsSeen,
     membershipsSeen: read.membershipsSeen,
     removed: read.removed,
+    rowsWritten: read.rowsWritten,
     usersPerSecond: read.readMs ? Math.round(read.usersSeen / (read.readMs / 1000)) : 0,
     plannedOperations: run.progress.total,
+    eventLoopMs: {
+      read: { p99: read.eventLoop?.p99Ms, max: read.eventLoop?.maxMs },
+      plan: { p99: run.plan?.eventLoop?.p99Ms, max: run.plan?.eventLoop?.maxMs },
+    },
     phasesStartedAtMs: Object.fromEntries(phases),
     readPeakRssMb: Math.round(peak / 1024),
     peakRssMb: Math.round(Math.max(peak, procStatusKb(server.pid!, 'VmHWM')) / 1024),
@@ -287,4 +296,31 @@ export async function pullRead(
 }
 
 /** The machine a benchmark ran on, as every report starts. */
+/**
+ * Rows of a connection's directory store (users, groups, memberships) written since `since`, a
+ * transaction id taken before (each row's xmin: the transaction that last inserted or updated it),
+ * counted by the database itself rather than by the app.
+ */
+export async function rowsWrittenSince(
+  db: { query: (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }> },
+  connectionId: string,
+  since: string,
+): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1 AND xmin::text::bigint >= $2::bigint)
+          + (SELECT count(*) FROM directory_groups WHERE connection_id = $1 AND xmin::text::bigint >= $2::bigint)
+          + (SELECT count(*) FROM directory_memberships WHERE connection_id = $1 AND xmin::text::bigint >= $2::bigint) AS n`,
+    [connectionId, since],
+  );
+  return Number(rows[0].n);
+}
+
+/** The next transaction id (32 bits, as xmin holds it): rows written from now on have an xmin at least this. */
+export async function nextXid(db: {
+  query: (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>;
+}): Promise<string> {
+  const { rows } = await db.query('SELECT (txid_current() % 4294967296)::text AS x', []);
+  return String(BigInt(rows[0].x as string) + 1n);
+}
+
 export const machine = () => ({ cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version });
