@@ -3,8 +3,8 @@ import type { DirectoryChanges } from './types';
 /**
  * What one read of a pull source saw and what it changed in the directory store, kept in memory
  * while it reads (ids only: some tens of MB for 100,000 users in 300,000 memberships). A full read
- * needs it three times: memberships the store already holds are not written again (the store's
- * pairs are loaded when it begins, and crossed off as they are seen); at its end, the store's rows
+ * needs it three times: users and memberships the store already holds are not sent again (the
+ * users' digests and the memberships are loaded when it begins, pairs crossed off as they come); at its end, the store's rows
  * the read did not see are removed (`PullStore.sweep`) without a mark written on every row it did
  * see; and its run plans from what changed, as a delta read's does — so a full read of a directory
  * where nothing changed writes no row and plans nothing.
@@ -12,6 +12,8 @@ import type { DirectoryChanges } from './types';
 export class ReadLedger {
   private readonly users = new Set<string>();
   private readonly groups = new Set<string>();
+  /** A full read's: the digest of each stored user (what the source last wrote of it). */
+  private digests?: Map<string, string>;
   /** A full read's: the store's memberships not seen yet (loaded when it begins; what is left at the end goes). */
   private unseenMembers?: Map<string, Set<string>>;
   private readonly changedUsers = new Set<string>();
@@ -28,6 +30,16 @@ export class ReadLedger {
 
   sawGroup(id: string): void {
     this.groups.add(id);
+  }
+
+  /** The stored users' digests as a full read begins. */
+  storedDigests(digests: Map<string, string>): void {
+    this.digests = digests;
+  }
+
+  /** Whether the store holds this user as the source gives it now (same digest): nothing to write. */
+  sameDigest(id: string, digest: string): boolean {
+    return this.digests?.get(id) === digest;
   }
 
   /** The store's memberships as a full read begins (group id → user ids): each is crossed off as the read sees it. */
@@ -54,7 +66,7 @@ export class ReadLedger {
   /** The store's memberships the read has not seen, of users and groups it has (the others go with them). */
   unseenMemberships(): Array<[string, string]> {
     if (!this.unseenMembers)
-      throw new Error("a full read loads the store's memberships as it begins (PullStore.loadMemberships)");
+      throw new Error("a full read loads the store's memberships as it begins (PullStore.beginFullRead)");
     const out: Array<[string, string]> = [];
     for (const [g, users] of this.unseenMembers)
       if (this.groups.has(g)) for (const u of users) if (this.users.has(u)) out.push([g, u]);

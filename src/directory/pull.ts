@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import { isUniqueViolation, type Sql } from '../db/sql';
 import type { ReadLedger } from './ledger';
@@ -55,38 +56,60 @@ export class PullStore {
     if (users.length === 0) return [];
     const { kept, repeated } = firstOfEachName(users, (u) => u.userName);
     const conflicts: PullConflicts['users'] = repeated.map((u) => ({ id: u.id, userName: u.userName }));
-    const rows = kept.map((u) => ({
-      id: u.id,
-      user_name: u.userName,
-      email: u.email,
-      display_name: u.displayName,
-      active: u.active,
-      external_id: u.externalId,
-      resource: u.resource,
-    }));
+    const rows = [];
+    for (const u of kept) {
+      const digest = digestOf(u);
+      // The digest a full read loaded is the same: so is the row, and it is not sent.
+      if (ledger?.sameDigest(u.id, digest)) ledger.sawUser(u.id);
+      else
+        rows.push({
+          id: u.id,
+          user_name: u.userName,
+          email: u.email,
+          display_name: u.displayName,
+          active: u.active,
+          external_id: u.externalId,
+          resource: u.resource,
+          digest,
+        });
+    }
+    if (rows.length === 0) return conflicts;
+    // Every part of the statement sees the table as it was before it: `before` has the old values.
+    // A row whose values are the same is not written (only a missing digest is added to it).
     const text = `
       WITH input AS (
-        SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, user_name text, email text, display_name text, active boolean, external_id text, resource jsonb)
+        SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, user_name text, email text, display_name text, active boolean, external_id text, resource jsonb, digest text)
         WHERE NOT EXISTS (SELECT 1 FROM directory_users d WHERE d.connection_id = $1 AND lower(d.user_name) = lower(x.user_name) AND d.id <> x.id)
+      ), before AS (
+        SELECT d.id, (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource) IS DISTINCT FROM
+          (i.user_name, i.email, i.display_name, i.active, i.external_id, i.resource) AS differs
+        FROM directory_users d JOIN input i ON d.connection_id = $1 AND d.id = i.id
       ), written AS (
-        INSERT INTO directory_users AS d (connection_id, id, user_name, email, display_name, active, external_id, resource)
-        SELECT $1, id, user_name, email, display_name, active, external_id, resource FROM input
+        INSERT INTO directory_users AS d (connection_id, id, user_name, email, display_name, active, external_id, resource, digest)
+        SELECT $1, id, user_name, email, display_name, active, external_id, resource, digest FROM input
         ON CONFLICT (connection_id, id) DO UPDATE SET
           user_name = EXCLUDED.user_name, email = EXCLUDED.email, display_name = EXCLUDED.display_name, active = EXCLUDED.active,
-          external_id = EXCLUDED.external_id, resource = EXCLUDED.resource, version = d.version + 1, updated_at = now()
-        WHERE (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource)
-          IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.external_id, EXCLUDED.resource)
+          external_id = EXCLUDED.external_id, resource = EXCLUDED.resource, digest = EXCLUDED.digest,
+          version = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource)
+                               IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.external_id, EXCLUDED.resource)
+                         THEN d.version + 1 ELSE d.version END,
+          updated_at = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource)
+                                  IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.external_id, EXCLUDED.resource)
+                            THEN now() ELSE d.updated_at END
+        WHERE (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource, d.digest)
+          IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.external_id, EXCLUDED.resource, EXCLUDED.digest)
         RETURNING d.id
       )
-      SELECT i.id::text AS id, w.id IS NOT NULL AS changed FROM input i LEFT JOIN written w ON w.id = i.id`;
+      SELECT i.id::text AS id, w.id IS NOT NULL AS written, COALESCE(b.differs, true) AS changed
+      FROM input i LEFT JOIN written w ON w.id = i.id LEFT JOIN before b ON b.id = i.id`;
     const values = [connectionId, JSON.stringify(rows)];
     // Two batches written at once (a reader keeps two in flight) can bring the same username: the one
     // that commits second meets the unique index, after the first committed. Written again, it sees
     // that user and leaves the name out as a conflict.
-    let stored: Array<{ id: string; changed: boolean }> | undefined;
+    let stored: Array<{ id: string; written: boolean; changed: boolean }> | undefined;
     for (let attempt = 1; !stored; attempt++) {
       try {
-        stored = await this.sql.bulk<{ id: string; changed: boolean }>(text, values, tx);
+        stored = await this.sql.bulk<{ id: string; written: boolean; changed: boolean }>(text, values, tx);
       } catch (err) {
         if (tx || attempt === 3 || !isUniqueViolation(err)) throw err;
       }
@@ -94,9 +117,8 @@ export class PullStore {
     if (ledger)
       for (const r of stored) {
         ledger.sawUser(r.id);
-        if (!r.changed) continue;
-        ledger.rowsWritten++;
-        ledger.changedUser(r.id);
+        if (r.written) ledger.rowsWritten++;
+        if (r.written && r.changed) ledger.changedUser(r.id);
       }
     if (stored.length < rows.length) {
       const ok = new Set(stored.map((w) => w.id));
@@ -213,10 +235,20 @@ export class PullStore {
   }
 
   /**
-   * Loads the connection's memberships into a full read's ledger as it begins: those the read sees
-   * again are not written, and those it does not are the sweep's (one read instead of a write each).
+   * What a full read needs as it begins, into its ledger: the digests of the connection's users (a
+   * user whose digest is unchanged is not sent to the database) and its memberships (those the
+   * read sees again are not written, and those it does not are the sweep's).
    */
-  async loadMemberships(connectionId: string, ledger: ReadLedger): Promise<void> {
+  async beginFullRead(connectionId: string, ledger: ReadLedger): Promise<void> {
+    const digests = new Map<string, string>();
+    await this.sql.inBatches<{ id: string; digest: string }>(
+      'SELECT id::text AS id, digest FROM directory_users WHERE connection_id = $1 AND digest IS NOT NULL',
+      [connectionId],
+      (rows) => {
+        for (const r of rows) digests.set(r.id, r.digest);
+      },
+    );
+    ledger.storedDigests(digests);
     const members = new Map<string, Set<string>>();
     await this.sql.inBatches<{ g: string; u: string }>(
       'SELECT group_id::text AS g, user_id::text AS u FROM directory_memberships WHERE connection_id = $1',
@@ -365,7 +397,7 @@ export class PullStore {
 
   /**
    * After a full read: removes the users, groups and memberships its ledger did not see (the
-   * memberships loaded when it began, see `loadMemberships`; a directory where nothing went costs
+   * memberships loaded when it began, see `beginFullRead`; a directory where nothing went costs
    * two reads of ids and no write), telling the ledger what went.
    */
   async sweep(
@@ -414,4 +446,12 @@ function firstOfEachName<T>(items: T[], name: (t: T) => string): { kept: T[]; re
     seen.add(key);
   }
   return { kept, repeated };
+}
+
+/** What a source wrote of a user, as one digest: equal digests, equal rows (the app computes it, the store keeps it). */
+function digestOf(u: PulledUser): string {
+  return crypto
+    .createHash('sha1')
+    .update(JSON.stringify([u.userName, u.email, u.displayName, u.active, u.externalId, u.resource]))
+    .digest('base64');
 }

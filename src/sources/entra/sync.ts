@@ -132,7 +132,7 @@ export class EntraPull {
     const ledger = new ReadLedger();
     ledger.rowsWritten = this.ledger.rowsWritten;
     this.ledger = ledger;
-    await this.store.loadMemberships(this.connectionId, ledger);
+    await this.store.beginFullRead(this.connectionId, ledger);
     this.step('taking delta links');
     const usersLink = await this.latestUsersLink();
     const scope = this.settings.scope;

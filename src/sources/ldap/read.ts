@@ -5,6 +5,7 @@ import type { LdapSettings } from './settings';
 import { adDisabled, all, dnKey, entryId, first, toPulledUser, userAttributes } from './entry';
 import { addMemberOf, childGroups, flatten, scopeOf, type GroupRead, type Scope, type UserMaps } from './groups';
 import { WriteQueue } from '../writeQueue';
+import { breathe, sliceTimer } from '../../slices';
 
 /** What a read has done so far (the run's progress and, at the end, its summary). */
 export interface LdapProgress {
@@ -63,7 +64,7 @@ export class LdapFullRead {
   }
 
   async run(): Promise<LdapProgress> {
-    await this.store.loadMemberships(this.connectionId, this.ledger);
+    await this.store.beginFullRead(this.connectionId, this.ledger);
     // The scope needs the groups' members before any user is read: a first pass, members unresolved.
     const allowed = this.s.users.onlyMembersOf.length
       ? scopeOf(await this.readGroups({ write: false }), this.s.users.onlyMembersOf.map(dnKey))
@@ -223,6 +224,7 @@ export class LdapFullRead {
     // Two writes in flight while the next page is read: the directory, the database (on two
     // connections: the writes are what a full read waits for) and this process work at once.
     const writes = new WriteQueue(2);
+    const slice = sliceTimer();
     const flush = async () => {
       const rows = batch;
       batch = [];
@@ -239,6 +241,7 @@ export class LdapFullRead {
     })) {
       this.progress.pages++;
       for (const e of page) {
+        if (slice.due()) await breathe(); // a page of 1,000 entries is not mapped in one go
         const key = dnKey(e.dn);
         const groupsOf = s.membership === 'memberOf' ? all(e, 'memberOf').map(dnKey) : [];
         if (
