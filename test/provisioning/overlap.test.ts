@@ -132,17 +132,23 @@ it("is planned again when one of the other run's operations for its users (but a
   await sql.query("UPDATE sync_runs SET status = 'succeeded' WHERE id = ANY($1::uuid[])", [[going, started!.id]]);
 });
 
-/** An applying run of the connection that keeps going (its one operation waits an hour), and how to end it. */
-async function runGoingOn(sql: Sql): Promise<() => Promise<void>> {
+/**
+ * An applying run of the connection that keeps going (its one operation waits an hour, or is in
+ * Jira's hands: claimed, and not done), and how to end it.
+ */
+async function runGoingOn(
+  sql: Sql,
+  op: { subject: string; status: 'pending' | 'running' } = { subject: 'user:nobody', status: 'pending' },
+): Promise<() => Promise<void>> {
   const id = crypto.randomUUID();
   await sql.query(
     "INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, total) VALUES ($1, $2, $3, 'scim', 'running', 'applying', 1)",
     [id, s.connectionId, s.clientKey],
   );
   await sql.query(
-    `INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason, not_before)
-     VALUES ($1, $2, 4, 'addMember', 'user:nobody', '{}'::jsonb, 'test', now() + interval '1 hour')`,
-    [id, s.clientKey],
+    `INSERT INTO sync_operations (run_id, client_key, phase, kind, subject, payload, reason, not_before, status, claimed_at)
+     VALUES ($1, $2, 4, 'addMember', $3, '{}'::jsonb, 'test', now() + interval '1 hour', $4, now())`,
+    [id, s.clientKey, op.subject, op.status],
   );
   return async () => {
     await sql.query("UPDATE sync_operations SET status = 'done' WHERE run_id = $1", [id]);
@@ -200,4 +206,39 @@ it('a creation taken over from an earlier run costs no call when that run alread
   );
   expect(op).toEqual({ status: 'done', outcome: 'linked' });
   expect(s.jira.calls.slice(calls).filter((c) => c.path.startsWith('/rest/api/3/user'))).toEqual([]);
+});
+
+it("a change whose user has an operation in Jira's hands is planned again five times, then waits for the run going on", async () => {
+  const sql = new Sql(s.app.db.sequelize);
+  const end = await runGoingOn(sql, { subject: `user:${ids.u3}`, status: 'running' });
+  const before = (await runs()).length;
+  const createRun = jest.spyOn(s.app.runs, 'createRun');
+  try {
+    await s.patch(`/Users/${ids.u3}`, patchBody({ op: 'replace', path: 'displayName', value: 'U three' }));
+    await s.app.outbox.drain();
+    expect(createRun.mock.calls.filter((call) => call[4] !== undefined)).toHaveLength(5); // five plans beside it
+    expect((await runs()).length).toBe(before); // then the change waits
+  } finally {
+    createRun.mockRestore();
+  }
+  await end();
+  await s.settle();
+  expect((await runs()).length).toBe(before + 1); // the run going on ended: the change's run follows
+});
+
+it('while the rules mirror groups, a change that links a new user waits for the run going on', async () => {
+  await s.saveRules({ groups: { onTheFly: { enabled: true }, keepExisting: false } });
+  await s.settle();
+  const sql = new Sql(s.app.db.sequelize);
+  const end = await runGoingOn(sql);
+  const before = (await runs()).length;
+  await s.post('/Users', entraUser('mirrored'));
+  await s.app.outbox.drain();
+  expect((await runs()).length).toBe(before); // the sweep of unlinked accounts could meet the other run's: it waits
+  await end();
+  await s.settle();
+  expect((await runs()).length).toBe(before + 1);
+  expect(s.jira.state.userByEmail('mirrored@contoso.com')).toBeDefined();
+  await s.saveRules({ groups: { onTheFly: { enabled: true } } });
+  await s.settle();
 });
