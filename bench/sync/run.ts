@@ -42,6 +42,35 @@ const isWrite = (c: CallRecord) =>
   c.method !== 'GET' && c.path !== '/rest/api/3/permissions/check' && c.path !== '/installed';
 const ok = (c: CallRecord) => typeof c.status === 'number' && c.status >= 200 && c.status < 300;
 
+/**
+ * SCIM `GET /Users?count=1` one after another, from now until stop(): how long each took (what an
+ * IdP's call waits while the server works, its event loop included).
+ */
+function scimProbe(base: string, scim: { baseUrl: string; token: string }) {
+  const latencies: number[] = [];
+  let going = true;
+  const loop = (async () => {
+    while (going) {
+      const t = performance.now();
+      await request(base)
+        .get(`${new URL(scim.baseUrl).pathname}/Users?count=1`)
+        .set('Authorization', `Bearer ${scim.token}`)
+        .expect(200);
+      latencies.push(performance.now() - t);
+    }
+  })();
+  return {
+    async stop() {
+      going = false;
+      await loop;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const at = (p: number) =>
+        Math.round(sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0);
+      return { calls: sorted.length, p50Ms: at(50), p99Ms: at(99), maxMs: Math.round(sorted[sorted.length - 1] ?? 0) };
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const world = await startBenchWorld({ SYNC_POLL_MS: '200' });
   const { base, jira, server } = world;
@@ -55,7 +84,10 @@ async function main(): Promise<void> {
     const runOnce = async (label: string) => {
       const from = jira.calls.length;
       const t0 = Date.now();
+      // SCIM calls answered while the server plans (a manual run is planned before its 202).
+      const probe = scimProbe(base, conn.scim);
       const started = await request(base).post(`/api/v1/connections/${conn.id}/sync`).set(admin()).send({});
+      const scimWhilePlanning = await probe.stop();
       if (started.status !== 202)
         throw new Error(`sync did not start: ${started.status} ${JSON.stringify(started.body)}`);
       let run = started.body;
@@ -115,6 +147,10 @@ async function main(): Promise<void> {
       return {
         status: run.status,
         seconds: Math.round(seconds),
+        planSeconds: Math.round((run.plan?.planMs ?? 0) / 10) / 100,
+        // The server's event-loop delay while it planned (the run's plan.eventLoop), and SCIM meanwhile.
+        planEventLoopMs: { p99: run.plan?.eventLoop?.p99Ms, max: run.plan?.eventLoop?.maxMs },
+        scimWhilePlanning,
         endpoints,
         operations: run.progress.total,
         counts: run.counts,
