@@ -154,7 +154,13 @@ describeWithSlapd('LDAP full read (OpenLDAP)', () => {
     expect(first.changes).toBeUndefined(); // every user is new: the run reconciles in full
     const before = await versions();
 
+    const bulk = jest.spyOn(sql, 'bulk');
     const again = await readFull();
+    // Same digests: no user is even sent to the database (nor a membership it already holds).
+    const sent = bulk.mock.calls.map(([text]) => text);
+    bulk.mockRestore();
+    expect(sent.filter((t) => t.includes('INSERT INTO directory_users'))).toEqual([]);
+    expect(sent.filter((t) => t.includes('INSERT INTO directory_memberships'))).toEqual([]);
     expect(again.progress).toMatchObject({ mode: 'full', usersSeen: 12, groupsSeen: 2, rowsWritten: 0, removed: 0 });
     expect(again.changes).toEqual({ userIds: [], groupIds: [], wide: false });
     expect(await versions()).toBe(before);
