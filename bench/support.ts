@@ -296,31 +296,31 @@ export async function pullRead(
 }
 
 /** The machine a benchmark ran on, as every report starts. */
+type Queryable = {
+  query: (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>;
+};
+
 /**
- * Rows of a connection's directory store (users, groups, memberships) written since `since`, a
- * transaction id taken before (each row's xmin: the transaction that last inserted or updated it),
- * counted by the database itself rather than by the app.
+ * A read, and the rows of the connection's directory store (users, groups, memberships) it wrote,
+ * counted by the database itself rather than by the app: rows whose xmin (the transaction that
+ * last inserted or updated them) is newer than a transaction id taken before it (32 bits, as xmin
+ * holds it; no wraparound in a benchmark's database).
  */
-export async function rowsWrittenSince(
-  db: { query: (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }> },
+export async function countingRowsWritten<T>(
+  db: Queryable,
   connectionId: string,
-  since: string,
-): Promise<number> {
+  read: () => Promise<T>,
+): Promise<T & { rowsWrittenByXmin: number }> {
+  const before = await db.query('SELECT (txid_current() % 4294967296)::text AS x', []);
+  const since = String(BigInt(before.rows[0].x as string) + 1n);
+  const figures = await read();
   const { rows } = await db.query(
     `SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1 AND xmin::text::bigint >= $2::bigint)
           + (SELECT count(*) FROM directory_groups WHERE connection_id = $1 AND xmin::text::bigint >= $2::bigint)
           + (SELECT count(*) FROM directory_memberships WHERE connection_id = $1 AND xmin::text::bigint >= $2::bigint) AS n`,
     [connectionId, since],
   );
-  return Number(rows[0].n);
-}
-
-/** The next transaction id (32 bits, as xmin holds it): rows written from now on have an xmin at least this. */
-export async function nextXid(db: {
-  query: (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>;
-}): Promise<string> {
-  const { rows } = await db.query('SELECT (txid_current() % 4294967296)::text AS x', []);
-  return String(BigInt(rows[0].x as string) + 1n);
+  return { ...figures, rowsWrittenByXmin: Number(rows[0].n) };
 }
 
 export const machine = () => ({ cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version });

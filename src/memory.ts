@@ -6,8 +6,8 @@ import v8 from 'node:v8';
  * 400 MB of garbage before collecting; a forced full collection instead (what this module used to
  * do between a read and its plan) held the event loop for 60–110 ms, since it marks the whole heap
  * at once, where V8's own collections mark concurrently and pause for 10–25 ms. With this factor
- * a 100,000-user read and its plan stay near 330 MB and the loop is never held 50 ms
- * (docs/benchmarks.md, `bench/entra`). Set once, as the server starts.
+ * a 100,000-user read and its plan peak at 320–350 MB (docs/benchmarks.md, `bench/entra`). Set
+ * once, as the server starts.
  */
 export function limitHeapGrowth(): void {
   v8.setFlagsFromString('--heap-growing-percent=50');

@@ -22,10 +22,9 @@ import { Slapd } from '../../test/support/slapd';
 import {
   installWithSiteToken,
   machine,
-  nextXid,
   numberArg,
   pullRead,
-  rowsWrittenSince,
+  countingRowsWritten,
   runBenchmark,
   startBenchWorld,
 } from '../support';
@@ -118,9 +117,9 @@ async function main(): Promise<void> {
     const stored = await count();
     // The same directory read in full again: nothing changed, so nothing is written (counted by the
     // database, from each row's xmin, as well as by the run).
-    const xid = await nextXid(db);
-    const stable = await pullRead(world, db, conn.id, 'full', 'full read, nothing changed');
-    const stableRows = await rowsWrittenSince(db, conn.id, xid);
+    const stable = await countingRowsWritten(db, conn.id, () =>
+      pullRead(world, db, conn.id, 'full', 'full read, nothing changed'),
+    );
 
     // CHANGES changes in round r: 40% attribute changes, 25% joins, 20% leaves, 10% new users (each
     // put in a group), 5% deletions; each round on other users.
@@ -182,7 +181,7 @@ async function main(): Promise<void> {
       memberships,
       changes: CHANGES,
       full: { ...full, stored },
-      unchangedFull: { ...stable, rowsWrittenByXmin: stableRows },
+      unchangedFull: stable,
       incrementalScan: { ...scanned, stored: afterScan, expectedUsers: expected(1) },
       incrementalAccessLog: { ...logged, stored: afterLog, expectedUsers: expected(2) },
     };
@@ -193,7 +192,7 @@ async function main(): Promise<void> {
       stored.memberships === memberships &&
       full.usersPerSecond >= FLOORS.usersPerSecond &&
       stable.rowsWritten === 0 &&
-      stableRows === 0 &&
+      stable.rowsWrittenByXmin === 0 &&
       stable.usersPerSecond >= FLOORS.unchangedUsersPerSecond &&
       scanned.mode === 'incremental' &&
       afterScan.users === expected(1) &&

@@ -7,7 +7,6 @@
  * Usage: npm run bench:plan [-- --users 100000 --groups 500 --repeat 20]
  */
 import crypto from 'node:crypto';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Sequelize } from 'sequelize';
 import { systemClock } from '../../src/clock';
 import type { Connection } from '../../src/db/connections';
@@ -16,6 +15,7 @@ import { Sql } from '../../src/db/sql';
 import { SnapshotReader } from '../../src/directory/snapshot';
 import { createLogger } from '../../src/logger';
 import { limitHeapGrowth } from '../../src/memory';
+import { watchLoop } from '../../src/slices';
 import { ProvisioningEngine, type EngineDeps } from '../../src/provisioning/engine';
 import { JiraStateStore } from '../../src/provisioning/jiraStateStore';
 import { LinkRepository } from '../../src/provisioning/links';
@@ -149,8 +149,7 @@ async function main(): Promise<void> {
     const wideMs: number[] = [];
     let wideOps = 0;
     // How long the event loop is held at a time while every user is planned (a SCIM call waits that long).
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
+    const loop = watchLoop();
     for (let i = 0; i < REPEAT_WIDE; i++) {
       const s = process.hrtime.bigint();
       const result = await engine.run(connection, 'scim', {
@@ -160,11 +159,11 @@ async function main(): Promise<void> {
       wideMs.push(Number(process.hrtime.bigint() - s) / 1e6);
       if (result.kind === 'plan') wideOps = result.plan.operations.length;
     }
-    loop.disable();
+    const delay = loop();
     const wide = {
       operations: wideOps,
       medianMs: Math.round(wideMs.sort((a, b) => a - b)[Math.floor(REPEAT_WIDE / 2)]),
-      eventLoopDelayMs: { p99: Math.round(loop.percentile(99) / 1e6), max: Math.round(loop.max / 1e6) },
+      eventLoopDelayMs: { p99: delay.p99Ms, max: delay.maxMs },
     };
     console.log(`every user from the known state (a group renamed): ${JSON.stringify(wide)}`);
     const result = {

@@ -366,22 +366,26 @@ export class PullStore {
     return rows.map((r) => ({ id: r.id, externalId: r.external_id }));
   }
 
-  /** Stored ids of a connection's users. */
-  async userIds(connectionId: string): Promise<string[]> {
-    const rows = await this.sql.query<{ id: string }>(
-      'SELECT id::text AS id FROM directory_users WHERE connection_id = $1',
-      [connectionId],
-    );
-    return rows.map((r) => r.id);
+  /** Stored ids of a connection's users (through a cursor: 100,000 ids are not parsed in one go). */
+  userIds(connectionId: string): Promise<string[]> {
+    return this.ids('directory_users', connectionId);
   }
 
   /** Stored ids of a connection's groups. */
-  async groupIds(connectionId: string): Promise<string[]> {
-    const rows = await this.sql.query<{ id: string }>(
-      'SELECT id::text AS id FROM directory_groups WHERE connection_id = $1',
+  groupIds(connectionId: string): Promise<string[]> {
+    return this.ids('directory_groups', connectionId);
+  }
+
+  private async ids(table: 'directory_users' | 'directory_groups', connectionId: string): Promise<string[]> {
+    const ids: string[] = [];
+    await this.sql.inBatches<{ id: string }>(
+      `SELECT id::text AS id FROM ${table} WHERE connection_id = $1`,
       [connectionId],
+      (rows) => {
+        for (const r of rows) ids.push(r.id);
+      },
     );
-    return rows.map((r) => r.id);
+    return ids;
   }
 
   /** The stored names of these groups (those that exist). */
@@ -404,22 +408,8 @@ export class PullStore {
     connectionId: string,
     ledger: ReadLedger,
   ): Promise<{ users: number; groups: number; memberships: number }> {
-    const users: string[] = [];
-    const groups: string[] = [];
-    await this.sql.inBatches<{ id: string }>(
-      'SELECT id::text AS id FROM directory_users WHERE connection_id = $1',
-      [connectionId],
-      (rows) => {
-        for (const r of rows) if (!ledger.seesUser(r.id)) users.push(r.id);
-      },
-    );
-    await this.sql.inBatches<{ id: string }>(
-      'SELECT id::text AS id FROM directory_groups WHERE connection_id = $1',
-      [connectionId],
-      (rows) => {
-        for (const r of rows) if (!ledger.seesGroup(r.id)) groups.push(r.id);
-      },
-    );
+    const users = (await this.userIds(connectionId)).filter((id) => !ledger.seesUser(id));
+    const groups = (await this.groupIds(connectionId)).filter((id) => !ledger.seesGroup(id));
     const memberships = ledger.unseenMemberships();
     if (users.length + groups.length + memberships.length === 0) return { users: 0, groups: 0, memberships: 0 };
     const gone = await this.sql.transaction(async (tx) => ({

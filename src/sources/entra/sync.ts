@@ -54,7 +54,10 @@ export class EntraPull {
   private readonly progress: PullProgress;
   /** What an incremental read of the whole directory changed (undefined for any other read). */
   private delta?: { users: Set<string>; groups: Set<string>; wide: boolean };
-  /** What the read saw and changed: a full read's sweep and run plan from it; every read counts its rows written. */
+  /**
+   * What the read saw and changed, every write told (with nothing loaded, it only counts): a full
+   * read's sweep and run plan from it; every read counts its rows written.
+   */
   private ledger = new ReadLedger();
 
   constructor(
@@ -115,11 +118,10 @@ export class EntraPull {
   /** One user (first login) with the groups of theirs that are in scope; nothing else is touched. */
   async writeOne(user: Obj, groups: Obj[]): Promise<void> {
     await this.store.transaction(async (tx) => {
-      await this.writeUsers([user], null, tx);
-      await this.writeGroups(groups, null, tx);
+      await this.writeUsers([user], tx);
+      await this.writeGroups(groups, tx);
       await this.writeMemberships(
         groups.map((g) => [g.id as string, user.id as string]),
-        null,
         tx,
       );
     });
@@ -129,10 +131,10 @@ export class EntraPull {
 
   private async full(): Promise<void> {
     // A fresh ledger (a delta read that expired may have begun one), counting the rows written so far.
-    const ledger = new ReadLedger();
-    ledger.rowsWritten = this.ledger.rowsWritten;
-    this.ledger = ledger;
-    await this.store.beginFullRead(this.connectionId, ledger);
+    const written = this.ledger.rowsWritten;
+    this.ledger = new ReadLedger();
+    this.ledger.rowsWritten = written;
+    await this.store.beginFullRead(this.connectionId, this.ledger);
     this.step('taking delta links');
     const usersLink = await this.latestUsersLink();
     const scope = this.settings.scope;
@@ -144,31 +146,28 @@ export class EntraPull {
         `/users?$select=${this.select}&$top=999${this.filterParam()}`,
         this.filterHeaders(),
       ))
-        await writes.push(() => this.writeUsers(page.value, ledger));
+        await writes.push(() => this.writeUsers(page.value));
       await writes.drain();
       this.step('reading groups and members');
       let groupsLink: string | undefined;
       for await (const page of this.pagesOf<Obj>('/groups/delta?$select=displayName,description,members')) {
-        await this.writeGroupEntries(page.value, ledger, false);
+        await this.writeGroupEntries(page.value, false);
         groupsLink = page.deltaLink ?? groupsLink;
       }
-      await this.sweepAndSave(ledger, { usersDeltaLink: usersLink, groupsDeltaLink: groupsLink ?? null });
+      await this.sweepAndSave({ usersDeltaLink: usersLink, groupsDeltaLink: groupsLink ?? null });
       return;
     }
     if (scope.kind === 'groups') {
       for (const groupId of scope.groupIds) {
         this.step(`reading group ${groupId}`);
         const group = await this.graph.get<Obj>(`/groups/${groupId}?$select=id,displayName,description`);
-        await this.writeGroups([group], ledger);
+        await this.writeGroups([group]);
         for await (const page of this.pagesOf<Obj>(
           `/groups/${groupId}/transitiveMembers/microsoft.graph.user?$select=${this.select}&$top=999&$count=true${this.filterParam()}`,
           { consistencylevel: 'eventual' },
         )) {
-          await this.writeUsers(page.value, ledger);
-          await this.writeMemberships(
-            page.value.map((u) => [groupId, u.id as string]),
-            ledger,
-          );
+          await this.writeUsers(page.value);
+          await this.writeMemberships(page.value.map((u) => [groupId, u.id as string]));
         }
       }
     } else {
@@ -183,30 +182,24 @@ export class EntraPull {
       for (const groupId of groups) {
         this.step(`reading assigned group ${groupId}`);
         const group = await this.graph.get<Obj>(`/groups/${groupId}?$select=id,displayName,description`);
-        await this.writeGroups([group], ledger);
+        await this.writeGroups([group]);
         for await (const page of this.pagesOf<Obj>(
           `/groups/${groupId}/members/microsoft.graph.user?$select=${this.select}&$top=999${this.filterParam()}`,
           this.filterHeaders(),
         )) {
-          await this.writeUsers(page.value, ledger);
-          await this.writeMemberships(
-            page.value.map((u) => [groupId, u.id as string]),
-            ledger,
-          );
+          await this.writeUsers(page.value);
+          await this.writeMemberships(page.value.map((u) => [groupId, u.id as string]));
         }
       }
       this.step('reading assigned users');
-      await this.writeUsers(await this.lookUp([...users]), ledger);
+      await this.writeUsers(await this.lookUp([...users]));
     }
-    await this.sweepAndSave(ledger, { usersDeltaLink: usersLink, groupsDeltaLink: null });
+    await this.sweepAndSave({ usersDeltaLink: usersLink, groupsDeltaLink: null });
   }
 
-  private async sweepAndSave(
-    ledger: ReadLedger,
-    links: { usersDeltaLink: string | null; groupsDeltaLink: string | null },
-  ): Promise<void> {
+  private async sweepAndSave(links: { usersDeltaLink: string | null; groupsDeltaLink: string | null }): Promise<void> {
     this.step('removing what left the scope');
-    const swept = await this.store.sweep(this.connectionId, ledger);
+    const swept = await this.store.sweep(this.connectionId, this.ledger);
     this.progress.removed += swept.users;
     await this.state.save(this.connectionId, { ...links, full: true });
   }
@@ -231,7 +224,7 @@ export class EntraPull {
     this.step('reading group changes');
     for await (const page of this.pagesOf<Obj>(groupsLink)) {
       await this.store.transaction(async (tx) => {
-        await this.writeGroupEntries(page.value, this.ledger, true, tx);
+        await this.writeGroupEntries(page.value, true, tx);
         if (page.deltaLink) await this.state.save(this.connectionId, { groupsDeltaLink: page.deltaLink }, tx);
       });
     }
@@ -257,7 +250,7 @@ export class EntraPull {
       await this.removeUsers(out, tx);
       merged = merged.filter((u) => inScope.has(u.id as string));
     }
-    await this.writeUsers(merged, this.ledger, tx);
+    await this.writeUsers(merged, tx);
     // A user who comes (back) into a filtered scope brings the memberships that group deltas reported
     // while it was out. Without a filter every user is stored, so a user new to the store is new to
     // Entra ID, and this pass's group delta carries its memberships.
@@ -270,7 +263,6 @@ export class EntraPull {
         groups.push(...page.value);
       await this.writeMemberships(
         groups.map((g) => [g.id as string, u.id as string]),
-        this.ledger,
         tx,
       );
     }
@@ -278,29 +270,28 @@ export class EntraPull {
 
   // ---- writing -----------------------------------------------------------------------------
 
-  private async writeUsers(graphUsers: Obj[], ledger: ReadLedger | null, tx?: Transaction): Promise<void> {
+  private async writeUsers(graphUsers: Obj[], tx?: Transaction): Promise<void> {
     const pulled = graphUsers.map((u) => toPulledUser(u, this.settings.usernameAttribute));
-    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, ledger, tx);
+    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, this.ledger, tx);
     this.progress.usersSeen += graphUsers.length;
     for (const c of conflicts) this.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
     this.tick();
   }
 
-  private async writeGroups(graphGroups: Obj[], ledger: ReadLedger | null, tx?: Transaction): Promise<void> {
+  private async writeGroups(graphGroups: Obj[], tx?: Transaction): Promise<void> {
     const pulled = graphGroups.filter((g) => typeof g.displayName === 'string' && g.displayName).map(toPulledGroup);
-    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, ledger, tx);
+    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, this.ledger, tx);
     this.progress.groupsSeen += pulled.length;
     for (const c of conflicts) this.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
   }
 
   private async writeMemberships(
     pairs: Array<[string, string]>,
-    ledger: ReadLedger | null,
     tx?: Transaction,
     reportMissing = false,
   ): Promise<string[]> {
     this.progress.membershipsSeen += pairs.length;
-    const missing = await this.store.addMemberships(this.connectionId, pairs, ledger, tx, reportMissing);
+    const missing = await this.store.addMemberships(this.connectionId, pairs, this.ledger, tx, reportMissing);
     this.tick();
     return missing;
   }
@@ -309,12 +300,7 @@ export class EntraPull {
    * Group entries of a groups/delta page (the same group may come on several pages, each with part
    * of its members). In an incremental pass, members not in the store are looked up and added.
    */
-  private async writeGroupEntries(
-    entries: Obj[],
-    ledger: ReadLedger | null,
-    incremental: boolean,
-    tx?: Transaction,
-  ): Promise<void> {
+  private async writeGroupEntries(entries: Obj[], incremental: boolean, tx?: Transaction): Promise<void> {
     const gone = entries.filter((e) => e['@removed']).map((e) => e.id as string);
     if (gone.length) this.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, gone, tx);
     const live = entries.filter((e) => !e['@removed']);
@@ -330,7 +316,7 @@ export class EntraPull {
       // A membership change names its users (below); a group new to the store is a change of its own.
       for (const g of byId.keys()) if (!names.has(g)) this.delta.groups.add(g);
     }
-    await this.writeGroups([...byId.values()], ledger, tx);
+    await this.writeGroups([...byId.values()], tx);
     const added: Array<[string, string]> = [];
     const removed: Array<[string, string]> = [];
     for (const e of live) {
@@ -341,9 +327,9 @@ export class EntraPull {
     }
     this.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removed, tx);
     if (incremental) this.touched([...added, ...removed].map(([, u]) => u));
-    const missing = await this.writeMemberships(added, ledger, tx, incremental);
+    const missing = await this.writeMemberships(added, tx, incremental);
     if (incremental && missing.length) {
-      await this.writeUsers(await this.lookUp(missing), this.ledger, tx);
+      await this.writeUsers(await this.lookUp(missing), tx);
       const resolved = new Set(missing);
       await this.store.addMemberships(
         this.connectionId,
