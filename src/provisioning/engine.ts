@@ -246,8 +246,9 @@ export class ProvisioningEngine {
       // them as changes (the store already holds them), so the connection's full reconciliation is made due.
       const fail = async (error: string) => {
         await progress.flush();
-        await runs.failRun(run.id, error);
+        // Due before the run shows as failed: whoever sees the failure sees the reconciliation due.
         if (Number(progress.last.rowsWritten) > 0) await runs.reconcileSoon(connection.id);
+        await runs.failRun(run.id, error);
       };
       let read;
       try {
@@ -291,8 +292,8 @@ export class ProvisioningEngine {
       else this.kick();
     } catch (err) {
       this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
-      await runs.failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`).catch(() => undefined);
       await runs.reconcileSoon(connection.id).catch(() => undefined);
+      await runs.failRun(run.id, `internal error: ${(err as Error)?.message ?? String(err)}`).catch(() => undefined);
     } finally {
       loop(); // stops watching, whatever ended the run
     }
