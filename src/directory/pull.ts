@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import { isUniqueViolation, type Sql } from '../db/sql';
+import { breathe, sliceTimer } from '../slices';
 import type { ReadLedger } from './ledger';
 
 /** A user as a pull source hands it over: the identity columns and the whole IdP object. */
@@ -57,7 +58,9 @@ export class PullStore {
     const { kept, repeated } = firstOfEachName(users, (u) => u.userName);
     const conflicts: PullConflicts['users'] = repeated.map((u) => ({ id: u.id, userName: u.userName }));
     const rows = [];
+    const slice = sliceTimer(); // a page of 999 users' digests is some 10 ms of work
     for (const u of kept) {
+      if (slice.due()) await breathe();
       const digest = digestOf(u);
       // The digest a full read loaded is the same: so is the row, and it is not sent.
       if (ledger?.sameDigest(u.id, digest)) ledger.sawUser(u.id);

@@ -6,6 +6,7 @@ import type { SourceStateRepository } from '../state';
 import { GraphError, type GraphClient, type GraphPage } from './graph';
 import { stripOdata, toPulledGroup, toPulledUser } from './mapping';
 import { WriteQueue } from '../writeQueue';
+import { mapSliced } from '../../slices';
 import { servicePrincipalPath, userSelect, type EntraSettings } from './settings';
 
 type Obj = Record<string, unknown>;
@@ -271,7 +272,7 @@ export class EntraPull {
   // ---- writing -----------------------------------------------------------------------------
 
   private async writeUsers(graphUsers: Obj[], tx?: Transaction): Promise<void> {
-    const pulled = graphUsers.map((u) => toPulledUser(u, this.settings.usernameAttribute));
+    const pulled = await mapSliced(graphUsers, (u) => toPulledUser(u, this.settings.usernameAttribute));
     const conflicts = await this.store.upsertUsers(this.connectionId, pulled, this.ledger, tx);
     this.progress.usersSeen += graphUsers.length;
     for (const c of conflicts) this.conflict(`user ${c.id}: username ${c.userName} is already another user's`);

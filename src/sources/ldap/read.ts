@@ -116,6 +116,7 @@ export class LdapFullRead {
       ...(s.membership === 'memberOf' ? ['memberOf'] : []),
     ];
     const out: GroupRead[] = [];
+    const slice = sliceTimer();
     for await (const page of this.session.pages(s.groups.baseDn, {
       scope: 'sub',
       filter: o.filter ? `(&${s.groups.filter}${o.filter})` : s.groups.filter,
@@ -125,6 +126,7 @@ export class LdapFullRead {
       this.progress.pages++;
       const pulled: PulledGroup[] = [];
       for (const e of page) {
+        if (slice.due()) await breathe(); // a page of 1,000 groups holds some 60,000 members to place
         const id = entryId(e, s.attributes.id);
         const name = first(e, s.attributes.groupName);
         if (!id || !name) {
@@ -276,6 +278,8 @@ export class LdapFullRead {
     // Two writes at once: nothing else is read meanwhile, and each batch holds other groups' rows.
     const writes = new WriteQueue(2);
     let batch: Array<[string, string]> = [];
+    // Memberships the store holds already cost no write, so nothing here waits on I/O: give way by time.
+    const slice = sliceTimer();
     const flush = async () => {
       const rows = batch;
       batch = [];
@@ -285,6 +289,7 @@ export class LdapFullRead {
       });
     };
     for (const [group, members] of this.membersOf(groups, users)) {
+      if (slice.due()) await breathe();
       for (const u of members) batch.push([group.id, u]);
       if (batch.length >= WRITE_BATCH * 4) await flush();
     }
