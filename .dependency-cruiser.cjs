@@ -23,7 +23,7 @@ module.exports = {
       name: 'base-imports-no-layer',
       severity: 'error',
       comment: 'config, logger, crypto, db, http and the root helpers sit under every layer.',
-      from: { path: '^src/((crypto|db|http)/|(config|logger|backoff|memory|slices|asyncHandler)\\.ts$)' },
+      from: { path: '^src/((crypto|db|http)/|(config|logger|backoff|memory|slices|every|asyncHandler)\\.ts$)' },
       to: { path: layer(...LAYERS) },
     },
     {
@@ -45,6 +45,13 @@ module.exports = {
       comment: 'Sources know nothing about Jira or the engine.',
       from: { path: layer('sources') },
       to: { path: others('sources', 'directory') },
+    },
+    {
+      name: 'no-source-imports-another',
+      severity: 'error',
+      comment: 'A source is one folder; what two sources share lives in src/sources/ beside the contract.',
+      from: { path: '^src/sources/([^/]+)/' },
+      to: { path: '^src/sources/[^/]+/', pathNot: '^src/sources/$1/' },
     },
     {
       name: 'provisioning-reads-directory-writes-jira',

@@ -54,10 +54,8 @@ import { scimErrorHandler, scimRouter } from './scim/router';
 import { ScimTokenCache } from './scim/tokenCache';
 import { PullStore } from './directory/pull';
 import { Scheduler } from './jobs/scheduler';
-import { EntraService } from './sources/entra/service';
-import { LdapService } from './sources/ldap/service';
 import { FirstLogins, type UserCreatedEvent } from './jobs/firstLogin';
-import { PullSources } from './sources/source';
+import { PullSources } from './sources/registry';
 import { SourceStateRepository } from './sources/state';
 
 /** How long the first call of a Forge installation waits for Jira to say which site it is on. */
@@ -86,8 +84,8 @@ export interface AppServices {
   /** The SCIM trigger: starts a run once a connection's changes have gone quiet. */
   outbox: OutboxTrigger;
   reconciler: Reconciler;
-  entra: EntraService;
-  ldap: LdapService;
+  /** The pull sources (Entra ID, LDAP…), by connection kind. */
+  sources: PullSources;
   scheduler: Scheduler;
   startBackground: () => void;
   /** Stops what the app runs in the background (the notification listener). */
@@ -187,17 +185,15 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   });
   const sourceState = new SourceStateRepository(sql);
   const guard = new AddressGuard(config.outboundAllow);
-  const entra = new EntraService({
+  const sources = new PullSources({
     connections,
     box,
     pull: new PullStore(sql),
     state: sourceState,
-    options: config.entra,
     logger,
     guard,
+    config,
   });
-  const ldap = new LdapService({ connections, state: sourceState, box, pull: new PullStore(sql), logger, guard });
-  const sources = new PullSources({ entra, ldap });
   const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
   let stopRetention: (() => void) | undefined;
   const firstLogins = new FirstLogins({ connections, sources, engine, outbox: outboxStore, jira, logger });
@@ -256,8 +252,6 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       parked: new ParkedOperations(sql),
       links,
       outbox: outboxStore,
-      entra,
-      ldap,
       sources,
       sourceState,
       onConnectionChanged: (id) => {
@@ -296,8 +290,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     queue,
     outbox,
     reconciler,
-    entra,
-    ldap,
+    sources,
     scheduler,
     /** Starts the background work: the executor's polling, the SCIM trigger, scheduled reconciliation and history retention. */
     startBackground: () => {
@@ -314,7 +307,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
       await firstLogins.settle();
       await engine.stop();
       await tokens.stop();
-      entra.close();
+      sources.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Connection } from '../db/connections';
 import type { PlanningFacts, RunRow } from '../provisioning/runs';
-import type { EntraSettings } from '../sources/entra/settings';
+import { kindOf } from '../sources/registry';
 import type { SourceState } from '../sources/state';
 
 /*
@@ -15,90 +15,40 @@ const PROVIDER_LABELS: Record<string, string> = {
   generic: 'Generic SCIM 2.0',
 };
 
-/** Every field a connection shows on the admin API (the token never: only its last characters; a client secret never, only whether one is set). */
+/** Every field a connection shows on the admin API (the token never: only its last characters; a source's secret never, only whether one is set). */
 export function presentConnection(
   c: Connection,
   localBaseUrl: string,
   pull?: { secretSet: boolean; state?: SourceState },
 ) {
+  const kind = kindOf(c.kind);
   return {
     id: c.id,
     name: c.name,
     kind: c.kind,
     provider: c.provider,
-    providerLabel:
-      c.kind === 'entra'
-        ? 'Microsoft Entra ID (Graph)'
-        : c.kind === 'ldap'
-          ? (LDAP_LABELS[c.provider] ?? 'LDAP')
-          : (PROVIDER_LABELS[c.provider] ?? c.provider),
+    providerLabel: kind ? kind.label(c.provider) : (PROVIDER_LABELS[c.provider] ?? c.provider),
     target: c.target,
     importUsers: c.importUsers,
     importGroups: c.importGroups,
-    ...(c.kind === 'scim'
-      ? {
-          scim: {
-            baseUrl: scimBaseUrl(localBaseUrl, c.id),
-            tokenHint: c.scimTokenHint && `…${c.scimTokenHint}`,
-            tokenCreatedAt: c.scimTokenCreatedAt?.toISOString() ?? null,
-          },
-        }
-      : {}),
-    ...(c.kind === 'entra'
-      ? {
-          entra: {
-            ...presentEntraSettings(c.settings.entra as Partial<EntraSettings> | undefined),
-            clientSecretSet: pull?.secretSet ?? false,
-            lastFullSyncAt: pull?.state?.lastFullAt?.toISOString() ?? null,
-            lastIncrementalSyncAt: pull?.state?.lastIncrementalAt?.toISOString() ?? null,
-            incrementalReady: !!pull?.state?.usersDeltaLink,
-          },
-        }
-      : {}),
-    ...(c.kind === 'ldap'
-      ? {
-          // Every setting as stored (the CA certificate is public); the bind password never, only whether one is set.
-          ldap: {
-            ...(c.settings.ldap as Record<string, unknown> | undefined),
-            bindPasswordSet: pull?.secretSet ?? false,
-          },
-        }
-      : {}),
+    // A pull connection shows its source's settings (never its secret); a SCIM one its base URL and token hint.
+    ...(kind
+      ? { [kind.settingsField]: kind.present(c.settings[kind.settingsField], pull ?? { secretSet: false }) }
+      : { scim: presentScim(c, localBaseUrl) }),
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
 }
 
-const LDAP_LABELS: Record<string, string> = {
-  activeDirectory: 'Active Directory (LDAP)',
-  openldap: 'OpenLDAP',
-  other: 'LDAP directory',
-};
+/** What an IdP is given to push to a SCIM connection: its base URL, and the token's last characters. */
+export const presentScim = (c: Connection, localBaseUrl: string) => ({
+  baseUrl: scimBaseUrl(localBaseUrl, c.id),
+  tokenHint: c.scimTokenHint && `…${c.scimTokenHint}`,
+  tokenCreatedAt: c.scimTokenCreatedAt?.toISOString() ?? null,
+});
 
 /** The SCIM base URL a client is given for a connection. */
 export const scimBaseUrl = (localBaseUrl: string, id: string) => `${localBaseUrl}/scim/v2/${id}`;
-
-/** A connection's Entra ID settings (the client secret is never among them). */
-function presentEntraSettings(e: Partial<EntraSettings> | undefined) {
-  if (!e) return {};
-  const scope = e.scope && {
-    kind: e.scope.kind,
-    ...(e.scope.kind === 'application' ? { servicePrincipalId: e.scope.servicePrincipalId, appId: e.scope.appId } : {}),
-    ...(e.scope.kind === 'groups' ? { groupIds: e.scope.groupIds } : {}),
-  };
-  return {
-    tenantId: e.tenantId,
-    clientId: e.clientId,
-    cloud: e.cloud,
-    authorityHost: e.authorityHost,
-    graphUrl: e.graphUrl,
-    usernameAttribute: e.usernameAttribute,
-    attributes: e.attributes,
-    scope,
-    userFilter: e.userFilter,
-    scheduleMinutes: e.scheduleMinutes,
-  };
-}
 
 /** A run: status, stage, progress (with what a pull source's read reported), counts. */
 export const presentRun = (r: RunRow) => ({

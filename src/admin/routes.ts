@@ -20,9 +20,7 @@ import {
   testUserSchema,
   updateConnectionSchema,
 } from './connections/schema';
-import type { EntraService } from '../sources/entra/service';
-import type { LdapService } from '../sources/ldap/service';
-import type { PullSources } from '../sources/source';
+import type { PullSources } from '../sources/registry';
 import type { SourceStateRepository } from '../sources/state';
 import {
   getRules,
@@ -65,8 +63,6 @@ export interface AdminApiDeps {
   parked: ParkedOperations;
   links: LinkRepository;
   outbox: Outbox;
-  entra: EntraService;
-  ldap: LdapService;
   sources: PullSources;
   sourceState: SourceStateRepository;
   onConnectionChanged: (id: string) => void;

@@ -1,7 +1,8 @@
 import { isUniqueViolation, type Sql } from './sql';
 import { isUuid } from './ids';
 
-export type ConnectionKind = 'scim' | 'entra' | 'ldap';
+/** 'scim' (the IdP pushes), or a pull source's kind (sources/registry.ts lists them; the admin API checks). */
+export type ConnectionKind = string;
 export type ScimProvider = 'entra' | 'okta' | 'miniorange' | 'generic';
 
 /** A configured IdP of a tenant. The SCIM token itself is never here: only its hash and a hint. */

@@ -30,6 +30,17 @@ export const notFound = (message = 'Not found.') => new AppError(404, 'not_found
 export const badRequest = (message: string, details?: Record<string, unknown>) =>
   new AppError(400, 'invalid_request', message, details);
 export const jiraUnavailable = (message: string) => new AppError(502, 'jira_unavailable', message);
+/** `502 idp_unavailable`: the identity provider could not be read (the message says what to fix). */
+export const idpUnavailable = (message: string) => new AppError(502, 'idp_unavailable', message);
+/** `400 not_supported`: what this kind of connection cannot do, and where it is done instead. */
+export const notSupported = (message: string) => new AppError(400, 'not_supported', message);
+/** `409` with its code (`conflict`, `run_in_progress`, …): the request clashes with the state it found. */
+export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
+  new AppError(409, code, message, details);
+
+/** `400 validation_failed` for one field: the sentence said, and what the form shows beside the field. */
+export const invalidField = (field: string, sentence: string, beside = sentence) =>
+  new AppError(400, 'validation_failed', sentence, { fields: { [field]: beside } });
 
 /** A validation failure, naming each wrong field. */
 export function validationError(err: ZodError, prefix?: string): AppError {

@@ -3,7 +3,8 @@ import type { JiraClientFactory } from '../jira/factory';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { Outbox } from '../provisioning/outbox';
-import { PullFailed, type PullSources } from '../sources/source';
+import { PullFailed } from '../sources/source';
+import type { PullSources } from '../sources/registry';
 
 export interface FirstLoginDeps {
   connections: ConnectionRepository;

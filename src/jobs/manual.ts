@@ -1,6 +1,6 @@
 import type { Connection } from '../db/connections';
 import type { ProvisioningEngine, RunResult } from '../provisioning/engine';
-import type { PullSources } from '../sources/source';
+import type { PullSources } from '../sources/registry';
 
 /**
  * The manual trigger (Synchronize / Dry run in the admin page): a pull connection reads its IdP

@@ -1,10 +1,11 @@
 import type { Config } from '../config';
 import type { ConnectionRepository } from '../db/connections';
-import { BackgroundFailures } from '../db/unavailable';
+import { every, type Job } from '../every';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { Outbox } from '../provisioning/outbox';
 import type { RunRepository } from '../provisioning/runs';
+import { kindOf } from '../sources/registry';
 
 export interface OutboxTriggerDeps {
   outbox: Outbox;
@@ -22,31 +23,21 @@ export interface OutboxTriggerDeps {
  * of Jira waits for its next try, the changes wait with it.
  */
 export class OutboxTrigger {
-  private timer: NodeJS.Timeout | undefined;
-  private readonly failures: BackgroundFailures;
+  private job: Job | undefined;
   /** Connections this instance is taking up now. */
   private readonly takingUp = new Set<string>();
 
-  constructor(private readonly d: OutboxTriggerDeps) {
-    this.failures = new BackgroundFailures(d.logger);
-  }
+  constructor(private readonly d: OutboxTriggerDeps) {}
 
   start(): void {
-    this.timer = setInterval(
-      () =>
-        void this.drain().then(
-          () => this.failures.succeeded('outbox check'),
-          (err) => this.failures.failed('outbox check', err),
-        ),
-      // Often enough that a change waits about its debounce, not a whole poll more.
-      Math.min(this.d.options.pollMs, Math.max(50, Math.floor(this.d.options.debounceMs / 2))),
-    );
-    this.timer.unref();
+    // Often enough that a change waits about its debounce, not a whole poll more.
+    const ms = Math.min(this.d.options.pollMs, Math.max(50, Math.floor(this.d.options.debounceMs / 2)));
+    this.job = every('outbox check', ms, () => this.drain(), this.d.logger, { overlapping: true });
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.job?.stop();
+    this.job = undefined;
   }
 
   /**
@@ -76,7 +67,7 @@ export class OutboxTrigger {
     // Jira did not answer the last time: the changes wait for the run's next try (one failed run, not a storm).
     if (!connection || (await this.d.runs.nextTryOf(connection.id))) return;
     const { changes, trigger } = await this.d.outbox.requestsUpTo(connection.id, q.lastId);
-    await this.d.engine.run(connection, trigger ?? (connection.kind === 'scim' ? 'scim' : 'login'), {
+    await this.d.engine.run(connection, trigger ?? (kindOf(connection.kind) ? 'login' : 'scim'), {
       coveredRequestId: q.lastId,
       changes,
     });

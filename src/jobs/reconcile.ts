@@ -1,4 +1,5 @@
 import type { ConnectionRepository } from '../db/connections';
+import { every, type Job } from '../every';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
 
@@ -18,21 +19,17 @@ export interface ReconcilerDeps {
  * ID delta reads in between plan from the Jira state the app knows).
  */
 export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
+  private job: Job | undefined;
 
   constructor(private readonly d: ReconcilerDeps) {}
 
   start(): void {
-    this.timer = setInterval(
-      () => void this.check().catch((err) => this.d.logger.warn({ err }, 'could not start a scheduled reconciliation')),
-      this.d.checkMs,
-    );
-    this.timer.unref();
+    this.job = every('starting scheduled reconciliations', this.d.checkMs, () => this.check(), this.d.logger);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.job?.stop();
+    this.job = undefined;
   }
 
   /** Starts the reconciliations that are due; how many started. */

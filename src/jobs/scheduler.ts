@@ -4,7 +4,7 @@ import type { Connection, ConnectionRepository } from '../db/connections';
 import { ChannelListener } from '../db/notifications';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
-import type { PullSources } from '../sources/source';
+import type { PullSources } from '../sources/registry';
 import type { SourceStateRepository } from '../sources/state';
 
 /** The cron expression for "every N minutes" (N from the allowed list: divisors of an hour, or whole hours dividing a day). */

@@ -1,10 +1,13 @@
-import type { Connection, ConnectionKind } from '../db/connections';
+import type { z } from 'zod';
+import type { Connection } from '../db/connections';
 import type { DirectoryChanges } from '../directory/types';
+import type { SourceState } from './state';
 
 /**
  * The contract every pull source (Entra ID through Graph, LDAP and Active Directory) keeps. Sources only write
  * the directory store; the engine runs a source's `Pull` without knowing which source it is, and
- * the triggers (schedule, first login, manual) find a connection's source through `PullSources`.
+ * the triggers (schedule, first login, manual) and the admin API find a connection's source
+ * through `PullSources` (sources/registry.ts).
  */
 
 /**
@@ -25,7 +28,32 @@ export class PullFailed extends Error {}
 /** How much to read: everything, the changes since the last read, or changes when it can. */
 export type PullMode = 'full' | 'incremental' | 'auto';
 
-/** One kind of pull source. */
+/** What Test Sync shows of one directory user: what the source read of it (the admin API adds what the rules make of it). */
+export type UserProbe =
+  | { found: false; message: string }
+  | {
+      found: true;
+      /** What the store would keep: SCIM's names and the attributes read (the rules read this). */
+      resource: Record<string, unknown>;
+      /** The groups the user is in, nested ones included. */
+      groups: Array<{ name: string }>;
+      /** Whatever else the source shows of the user (its DN, raw attributes, scope, …). */
+      [detail: string]: unknown;
+    };
+
+/** Settings or a secret an admin is trying before saving them (Test connection, Test Sync). */
+export interface Candidate {
+  /** The stored settings with the admin's patch merged over them (`SourceKind.merge`). */
+  settings: unknown;
+  /** A secret typed now; undefined for the stored one. */
+  secret?: string;
+}
+
+/**
+ * One kind of pull source, at run time: the read the engine runs, and what the admin API asks of
+ * a connection's IdP. Its static description (settings schema, fields, presentation) is its
+ * `SourceKind`; both are registered in sources/registry.ts.
+ */
 export interface PullSource {
   /** The read of this connection's IdP, for the engine to run. */
   pull(c: Connection, mode: PullMode): Pull;
@@ -33,19 +61,51 @@ export interface PullSource {
   pullUser(c: Connection, email: string): Promise<'pulled' | 'absent'>;
   /** Minutes between scheduled syncs; 0 for none. */
   scheduleMinutes(c: Connection): number;
+  /** The connection's secret sealed for storage (write-only: never shown again). */
+  seal(connectionId: string, secret: string): string;
+  /** Test connection with candidate settings (and secret, else the stored one): ok, or one sentence saying what to fix. */
+  testConnection(c: Connection, candidate: Candidate): Promise<{ ok: boolean; message: string }>;
+  /** Test Sync: one user as the IdP gives it, when the source offers it; the settings when the admin tries new ones. */
+  probeUser?(c: Connection, username: string, candidate?: Candidate): Promise<UserProbe>;
+  /** Forgets what is kept for a connection that changed or went away (clients, tokens). */
+  forget(connectionId: string): void;
+  /** Closes what it keeps open, as the app stops. */
+  close?(): void;
 }
 
-/** The pull sources by connection kind. */
-export class PullSources {
-  constructor(private readonly byKind: Partial<Record<ConnectionKind, PullSource>>) {}
-
-  /** The connection kinds that pull. */
-  kinds(): ConnectionKind[] {
-    return Object.keys(this.byKind) as ConnectionKind[];
-  }
-
-  /** The source of a connection, or undefined for one the IdP pushes to (SCIM). */
-  for(c: Connection): PullSource | undefined {
-    return this.byKind[c.kind];
-  }
+/**
+ * The static description of a pull source's connections, for the admin API and its schemas: the
+ * request fields of its settings and secret, how a patch merges, how it is shown. `S` is its
+ * settings' type.
+ */
+export interface SourceKind<S = unknown> {
+  /** The connection kind stored and sent (`entra`, `ldap`). */
+  readonly kind: string;
+  /** Its name in a sentence ("Entra ID", "LDAP"). */
+  readonly title: string;
+  /** The request field holding its settings (patched by merging, validated whole). */
+  readonly settingsField: string;
+  /** The request field holding its write-only secret. */
+  readonly secretField: string;
+  readonly settingsSchema: z.ZodType<S, z.ZodTypeDef, unknown>;
+  /** The secret's schema on create (optional where the settings may need none). */
+  readonly secretSchema: z.ZodTypeAny;
+  /** More fields a create accepts (Entra ID: its fixed `provider`). */
+  readonly createExtras?: z.ZodRawShape;
+  /** What a PATCH is told that gives these fields to another kind of connection. */
+  readonly onlyFor: string;
+  /** Whether Test Sync (one user) is offered: its source has `probeUser`. */
+  readonly probesUsers: boolean;
+  /** The provider recorded for a connection of these settings. */
+  providerOf(settings: S): string;
+  /** The label the admin page shows for a connection of this provider. */
+  label(provider: string): string;
+  /** Stored settings with a patch merged over them, validated whole (errors name `<settingsField>.<field>`). */
+  merge(stored: unknown, patch: Record<string, unknown> | undefined): S;
+  /** Refuses a new connection whose settings need a secret it was not given (`AppError`). */
+  checkSecret?(settings: S, secret: string | undefined): void;
+  /** Whether new settings make the stored read position useless: the next read is then full. */
+  movesPosition(before: unknown, after: S): boolean;
+  /** The settings as the admin API shows them (never the secret: whether one is set), and the read's state. */
+  present(stored: unknown, pull: { secretSet: boolean; state?: SourceState }): Record<string, unknown>;
 }

@@ -301,7 +301,7 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
   it('first login pulls that one user by email; an email carrying a filter is escaped and matches nobody', async () => {
     const created = await s.adminApi('POST', '/connections', body());
     const c = (await s.app.connections.get(s.clientKey, created.body.id as string))!;
-    const svc = s.app.ldap;
+    const svc = s.app.sources.forKind('ldap')!;
     expect(await svc.pullUser(c, '*)(uid=*')).toBe('absent');
     expect(await svc.pullUser(c, 'bob@acme.test')).toBe('pulled');
     const [users] = (await s.app.db.sequelize.query('SELECT user_name FROM directory_users WHERE connection_id = $1', {

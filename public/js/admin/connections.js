@@ -2,6 +2,7 @@
 import { refreshBanners } from './banners.js';
 import { button, h, lozenge, message, when } from './dom.js';
 import { customerSummary } from './history.js';
+import { sourceOf } from './sources/index.js';
 
 export function viewConnections(mount) {
   mount(h('h2', { text: 'Configured IdPs' }), h('p', { class: 'idp-loading', text: 'Loading…' }));
@@ -36,7 +37,7 @@ export function viewConnections(mount) {
         'tr',
         { 'data-connection': c.id },
         h('td', {}, h('a', { href: '#/c/' + c.id, text: c.name })),
-        h('td', { text: c.kind === 'scim' ? 'SCIM push' : c.kind === 'ldap' ? 'LDAP pull' : 'Graph pull' }),
+        h('td', { text: sourceOf(c.kind) ? sourceOf(c.kind).listLabel : 'SCIM push' }),
         h('td', { text: c.providerLabel }),
         h('td', { text: c.target === 'users' ? 'Jira users' : 'JSM customers' }),
         h(

@@ -1,14 +1,14 @@
-/* Add new app: a SCIM connection per provider, Entra ID through Microsoft Graph, or an LDAP directory. */
+/* Add new app: a SCIM connection per provider, or a pull source (its form from sources/). */
 import { api } from './api.js';
 import { $, field, h, message, select, showFieldErrors, text } from './dom.js';
-import { entraFields, readEntra } from './entraForm.js';
-import { ldapFields, readLdap } from './ldapForm.js';
+import { sourceOf } from './sources/index.js';
 import { PROVIDERS, scimDetails } from './providers.js';
 
 export function viewNew(providerKey, mount) {
   var p = PROVIDERS.filter(function (x) {
     return x.key === providerKey;
   })[0];
+  var source = p && sourceOf(p.kind);
   if (!p) {
     return mount(
       h('h2', { text: 'Add new app' }),
@@ -54,19 +54,7 @@ export function viewNew(providerKey, mount) {
       ),
       'Customers get access to service desk portals and JSM organizations. This cannot be changed later.',
     ),
-    p.kind === 'entra'
-      ? entraFields(
-          {
-            cloud: 'global',
-            scope: { kind: 'directory' },
-            scheduleMinutes: 60,
-            usernameAttribute: 'userPrincipalName',
-          },
-          true,
-        )
-      : p.kind === 'ldap'
-        ? ldapFields({ directoryType: 'activeDirectory', scheduleMinutes: 60 }, true)
-        : null,
+    source ? source.fields(source.defaults, true) : null,
     h(
       'div',
       { class: 'buttons-container' },
@@ -81,20 +69,14 @@ export function viewNew(providerKey, mount) {
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
     var body = { name: $('name').value.trim(), kind: p.kind, target: $('target').value };
-    if (p.kind === 'scim') body.provider = p.provider;
-    else if (p.kind === 'ldap') {
-      body.ldap = readLdap();
-      if ($('bindPassword').value) body.bindPassword = $('bindPassword').value;
-    } else {
-      body.entra = readEntra();
-      body.clientSecret = $('clientSecret').value;
-    }
+    if (source) Object.assign(body, source.read(true));
+    else body.provider = p.provider;
     api('POST', '/connections', body).then(function (r) {
       if (!r.ok) {
         if (!showFieldErrors(form, r.data)) mount(form, message('error', 'Not created', r.data.message));
         return;
       }
-      if (p.kind === 'scim') {
+      if (!source) {
         mount(
           h('h2', { text: r.data.name }),
           message('success', 'Connection created', 'Give these details to ' + r.data.providerLabel + '.'),

@@ -1,8 +1,7 @@
 /* A connection's tabs and its overview: settings, Test connection, Rotate token. */
 import { api, must } from './api.js';
 import { $, append, button, checkbox, field, h, message, showFieldErrors, text } from './dom.js';
-import { entraFields, readEntra } from './entraForm.js';
-import { ldapFields, readLdap } from './ldapForm.js';
+import { sourceOf } from './sources/index.js';
 import { testSyncSection } from './testSync.js';
 import { scimDetails } from './providers.js';
 
@@ -75,13 +74,14 @@ export function loadConnection(id) {
 
 export function viewOverview(id, query, mount) {
   return loadConnection(id).then(function (c) {
+    var source = sourceOf(c.kind);
     var form = h(
       'form',
       { class: 'aui', id: 'connection-settings', novalidate: true },
       field('name', 'Name', text('name', c.name, { required: true }), null, true),
       checkbox('importUsers', 'Import users: create Jira accounts for new IdP users', c.importUsers),
       checkbox('importGroups', 'Import groups: create missing Jira groups', c.importGroups),
-      c.kind === 'entra' ? entraFields(c.entra, false) : c.kind === 'ldap' ? ldapFields(c.ldap, false) : null,
+      source ? source.fields(c[source.settingsField], false) : null,
       h(
         'div',
         { class: 'buttons-container' },
@@ -89,7 +89,7 @@ export function viewOverview(id, query, mount) {
           'div',
           { class: 'buttons' },
           h('button', { class: 'aui-button aui-button-primary', type: 'submit', id: 'save-connection' }, 'Save'),
-          c.kind !== 'scim' ? button('Test connection', { id: 'test-connection', onclick: testConnection }) : null,
+          source ? button('Test connection', { id: 'test-connection', onclick: testConnection }) : null,
           h('span', { class: 'idp-status', id: 'connection-status', 'aria-live': 'polite' }),
         ),
       ),
@@ -119,17 +119,7 @@ export function viewOverview(id, query, mount) {
     }
     /** A pull connection's settings and (when typed) secret, as the form holds them. */
     function pullSettings() {
-      if (c.kind === 'entra') {
-        var e = { entra: readEntra() };
-        if ($('clientSecret').value) e.clientSecret = $('clientSecret').value;
-        return e;
-      }
-      if (c.kind === 'ldap') {
-        var l = { ldap: readLdap() };
-        if ($('bindPassword').value) l.bindPassword = $('bindPassword').value;
-        return l;
-      }
-      return {};
+      return source ? source.read(false) : {};
     }
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -146,31 +136,30 @@ export function viewOverview(id, query, mount) {
         if (r.ok) showFieldErrors(form, {});
       });
     });
-    var rotate =
-      c.kind === 'scim'
-        ? h(
-            'p',
-            {},
-            button('Rotate token', {
-              id: 'rotate-token',
-              onclick: function () {
-                api('POST', '/connections/' + id + '/token')
-                  .then(must)
-                  .then(function (t) {
-                    mount(
-                      tabs(c, ''),
-                      message(
-                        'success',
-                        'Token rotated',
-                        'The old token stopped working. Update it in ' + c.providerLabel + '.',
-                      ),
-                      scimDetails(Object.assign({}, c, { scim: t }), t.token),
-                    );
-                  });
-              },
-            }),
-          )
-        : null;
+    var rotate = !source
+      ? h(
+          'p',
+          {},
+          button('Rotate token', {
+            id: 'rotate-token',
+            onclick: function () {
+              api('POST', '/connections/' + id + '/token')
+                .then(must)
+                .then(function (t) {
+                  mount(
+                    tabs(c, ''),
+                    message(
+                      'success',
+                      'Token rotated',
+                      'The old token stopped working. Update it in ' + c.providerLabel + '.',
+                    ),
+                    scimDetails(Object.assign({}, c, { scim: t }), t.token),
+                  );
+                });
+            },
+          }),
+        )
+      : null;
     var confirmBox = h(
       'div',
       { id: 'delete-confirm', hidden: true },
@@ -199,7 +188,7 @@ export function viewOverview(id, query, mount) {
     mount(
       tabs(c, ''),
       query.created ? message('success', 'Connection created', 'Test it, then Synchronize.') : null,
-      c.kind === 'scim' ? [scimDetails(c, null), rotate] : null,
+      source ? null : [scimDetails(c, null), rotate],
       h(
         'section',
         { class: 'idp-section' },
@@ -207,7 +196,7 @@ export function viewOverview(id, query, mount) {
         form,
         h('div', { id: 'test-result', 'aria-live': 'polite' }),
       ),
-      c.kind === 'ldap' ? testSyncSection(id) : null,
+      source && source.testsUsers ? testSyncSection(id) : null,
       h(
         'section',
         { class: 'idp-section' },

@@ -4,6 +4,7 @@ import { refreshBanners } from './banners.js';
 import { append, button, h, lozenge, message, runError, timers } from './dom.js';
 import { customerSummary, subjectOf } from './history.js';
 import { loadConnection, tabs } from './overview.js';
+import { sourceOf } from './sources/index.js';
 
 export function progressPanel(run) {
   var read = run.progress.read;
@@ -76,7 +77,7 @@ export function progressPanel(run) {
 export function viewSync(id, mount) {
   return loadConnection(id).then(function (c) {
     mount(tabs(c, 'history'), h('h3', { text: 'Synchronize' }), h('p', { text: 'Starting…', id: 'sync-status' }));
-    var body = c.kind !== 'scim' ? { mode: 'incremental' } : {};
+    var body = sourceOf(c.kind) ? { mode: 'incremental' } : {};
     return api('POST', '/connections/' + id + '/sync', body).then(function (r) {
       var runId = r.ok ? r.data.id : r.data.runId;
       if (!runId) return mount(tabs(c, 'history'), message('error', 'The sync did not start', r.data.message));
@@ -112,12 +113,7 @@ export function viewDryRun(id, mount) {
       tabs(c, 'history'),
       h('h3', { text: 'Dry run' }),
       h('p', {
-        text:
-          c.kind === 'entra'
-            ? 'Reading Entra ID and planning…'
-            : c.kind === 'ldap'
-              ? 'Reading the directory and planning…'
-              : 'Planning…',
+        text: sourceOf(c.kind) ? sourceOf(c.kind).reading : 'Planning…',
       }),
     );
     return api('POST', '/connections/' + id + '/sync', { dryRun: true }).then(function (r) {

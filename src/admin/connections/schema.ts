@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { hasControlCharacters } from '../../text';
-import { entraSettingsSchema } from '../../sources/entra/settings';
-import { ldapSettingsSchema } from '../../sources/ldap/settings';
+import { PULL_KINDS, PUSH_KIND, SOURCE_KINDS } from '../../sources/registry';
+import type { SourceKind } from '../../sources/source';
 
 const name = z
   .string()
@@ -12,91 +12,95 @@ const name = z
 const scimProvider = z.enum(['entra', 'okta', 'miniorange', 'generic'], {
   errorMap: () => ({ message: 'must be one of entra, okta, miniorange, generic' }),
 });
-const clientSecret = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(1024, 'at most 1,024 characters')
-  .refine((v) => v.trim() === v, 'must not start or end with spaces');
-const bindPassword = z.string().min(1, 'must not be empty').max(1024, 'at most 1,024 characters');
 /** What the connection provisions: Jira users, or JSM customers (portal access by group, no licence). */
 const target = z
   .enum(['users', 'customers'], { errorMap: () => ({ message: 'must be "users" or "customers"' }) })
   .default('users');
 
-/** POST /api/v1/connections: a SCIM connection (the IdP pushes), an Entra ID connection (we read Graph) or an LDAP / Active Directory one (we read the directory). */
+/** The fields every connection has on create, whatever its kind. */
+const common = {
+  name,
+  target,
+  importUsers: z.boolean().default(true),
+  importGroups: z.boolean().default(true),
+};
+
+const scimCreate = z
+  .object({ ...common, kind: z.literal(PUSH_KIND), provider: scimProvider.default('generic') })
+  .strict();
+
+/** A pull source's create: the common fields, its settings and its secret (sources/registry.ts). */
+const pullCreate = (k: SourceKind) =>
+  z
+    .object({
+      ...common,
+      kind: z.literal(k.kind),
+      ...k.createExtras,
+      [k.settingsField]: k.settingsSchema,
+      [k.secretField]: k.secretSchema,
+    })
+    .strict();
+
+const KINDS = [PUSH_KIND, ...PULL_KINDS];
+
+/** POST /api/v1/connections: a SCIM connection (the IdP pushes), or one of a pull source (we read the IdP: Entra ID, LDAP…). */
 export const createConnectionSchema = z.discriminatedUnion(
   'kind',
-  [
-    z
-      .object({
-        name,
-        kind: z.literal('scim'),
-        provider: scimProvider.default('generic'),
-        target,
-        importUsers: z.boolean().default(true),
-        importGroups: z.boolean().default(true),
-      })
-      .strict(),
-    z
-      .object({
-        name,
-        kind: z.literal('entra'),
-        provider: z.literal('entra').default('entra'),
-        target,
-        importUsers: z.boolean().default(true),
-        importGroups: z.boolean().default(true),
-        entra: entraSettingsSchema,
-        clientSecret,
-      })
-      .strict(),
-    z
-      .object({
-        name,
-        kind: z.literal('ldap'),
-        target,
-        importUsers: z.boolean().default(true),
-        importGroups: z.boolean().default(true),
-        ldap: ldapSettingsSchema,
-        /** The bind account's password (write-only); none for an anonymous bind. */
-        bindPassword: bindPassword.optional(),
-      })
-      .strict(),
-  ],
+  [scimCreate, ...PULL_KINDS.map((k) => pullCreate(SOURCE_KINDS[k]))],
   {
     errorMap: (issue, ctx) =>
       issue.code === 'invalid_union_discriminator'
-        ? { message: 'must be "scim", "entra" or "ldap"' }
+        ? {
+            message: `must be ${KINDS.slice(0, -1)
+              .map((k) => `"${k}"`)
+              .join(', ')} or "${KINDS.at(-1)}"`,
+          }
         : { message: ctx.defaultError },
   },
 );
 
-/** PATCH /api/v1/connections/{id}: kind and target cannot change; `entra` is merged over the stored settings, then validated whole. */
+/** Each pull source's settings (a patch, merged over what is stored) and secret, all optional. */
+const pullFields = (kinds: SourceKind[]) =>
+  Object.fromEntries(
+    kinds.flatMap((k) => [
+      [k.settingsField, z.record(z.unknown()).optional()],
+      [k.secretField, k.secretSchema.optional()],
+    ]),
+  );
+const ALL_SOURCES: SourceKind[] = PULL_KINDS.map((k) => SOURCE_KINDS[k]);
+
+/** PATCH /api/v1/connections/{id}: kind and target cannot change; a source's settings are merged over the stored ones, then validated whole. */
 export const updateConnectionSchema = z
   .object({
     name: name.optional(),
     provider: scimProvider.optional(),
     importUsers: z.boolean().optional(),
     importGroups: z.boolean().optional(),
-    entra: z.record(z.unknown()).optional(),
-    clientSecret: clientSecret.optional(),
-    ldap: z.record(z.unknown()).optional(),
-    bindPassword: bindPassword.optional(),
+    ...pullFields(ALL_SOURCES),
   })
   .strict();
 
 /** POST /api/v1/connections/{id}/test: the stored settings, or candidate ones merged over them. */
-export const testConnectionSchema = z
-  .object({
-    entra: z.record(z.unknown()).optional(),
-    clientSecret: clientSecret.optional(),
-    ldap: z.record(z.unknown()).optional(),
-    bindPassword: bindPassword.optional(),
-  })
-  .strict();
+export const testConnectionSchema = z.object(pullFields(ALL_SOURCES)).strict();
 
-export type CreateConnection = z.infer<typeof createConnectionSchema>;
-export type UpdateConnection = z.infer<typeof updateConnectionSchema>;
-export type TestConnection = z.infer<typeof testConnectionSchema>;
+/** A connection's body with a pull source's fields, read by the source's field names. */
+type WithSourceFields<T> = T & Record<string, unknown>;
+
+export type CreateConnection = WithSourceFields<{
+  name: string;
+  kind: string;
+  provider?: string;
+  target: 'users' | 'customers';
+  importUsers: boolean;
+  importGroups: boolean;
+}>;
+export type UpdateConnection = WithSourceFields<{
+  name?: string;
+  provider?: string;
+  importUsers?: boolean;
+  importGroups?: boolean;
+}>;
+export type TestConnection = WithSourceFields<object>;
 
 /** POST /api/v1/connections/{id}/test-user: Test Sync of one directory user, by username (with candidate settings, as Test connection). */
 export const testUserSchema = z
@@ -107,9 +111,8 @@ export const testUserSchema = z
       .min(1, 'must not be empty')
       .max(256, 'at most 256 characters')
       .refine((v) => !hasControlCharacters(v), 'must not contain control characters'),
-    ldap: z.record(z.unknown()).optional(),
-    bindPassword: bindPassword.optional(),
+    ...pullFields(ALL_SOURCES.filter((k) => k.probesUsers)),
   })
   .strict();
 
-export type TestUser = z.infer<typeof testUserSchema>;
+export type TestUser = WithSourceFields<{ username: string }>;

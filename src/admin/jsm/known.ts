@@ -1,4 +1,4 @@
-import { AppError, invalidFields, jiraUnavailable } from '../../http/errors';
+import { invalidField, invalidFields, jiraUnavailable } from '../../http/errors';
 import { JiraError } from '../../jira/errors';
 import type { JiraClientFactory } from '../../jira/factory';
 import { pageThroughJsm } from '../../jira/paging';
@@ -66,11 +66,10 @@ export class JsmCatalog {
     } catch (err) {
       if (!(err instanceof JiraError)) throw err;
       if (err.status === 404)
-        throw new AppError(
-          400,
-          'validation_failed',
+        throw invalidField(
+          'customers',
           'Jira Service Management is not on this site (Jira answered 404 for its service desks): rules cannot name service desks or organizations.',
-          { fields: { customers: 'Jira Service Management is not on this site' } },
+          'Jira Service Management is not on this site',
         );
       throw jiraUnavailable(`Could not check the service desks and organizations with Jira: ${err.message}`);
     }

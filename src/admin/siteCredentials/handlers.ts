@@ -6,7 +6,7 @@ import type { SiteCredentialsRepository } from '../../db/siteCredentials';
 import { JiraError } from '../../jira/errors';
 import type { JiraClient } from '../../jira/client';
 import type { JiraClientFactory } from '../../jira/factory';
-import { AppError, jiraUnavailable, notFound } from '../../http/errors';
+import { AppError, invalidField, jiraUnavailable, notFound } from '../../http/errors';
 import type { PutSiteCredentials } from './schema';
 
 export interface SiteCredentialsDeps {
@@ -116,7 +116,7 @@ async function orgIdFor(candidate: JiraClient, orgId: string | null): Promise<st
 }
 
 function fieldError(field: string, message: string): AppError {
-  return new AppError(400, 'validation_failed', `${field}: ${message}`, { fields: { [field]: message } });
+  return invalidField(field, `${field}: ${message}`, message);
 }
 
 /** Runs a verification call; a refusal by Jira becomes a field error, an outage a 502. */

@@ -10,8 +10,8 @@ import { rulesOf, rulesSchema } from '../../provisioning/rules';
 import type { Outbox } from '../../provisioning/outbox';
 import type { RunRepository } from '../../provisioning/runs';
 import { startManualSync } from '../../jobs/manual';
-import { AppError, notFound } from '../../http/errors';
-import type { PullSources } from '../../sources/source';
+import { conflict, idpUnavailable, invalidField, jiraUnavailable, notFound } from '../../http/errors';
+import { kindOf, type PullSources } from '../../sources/registry';
 import { presentOperation, presentPlanned, whoOf } from '../presentOperations';
 import { presentRun } from '../presenters';
 import type { LinkRepository, Names } from '../../provisioning/links';
@@ -88,12 +88,11 @@ export const startSync = (deps: SyncDeps): RequestHandler =>
   wrap(async (req, res) => {
     const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
     const { dryRun, mode } = res.locals.body as z.infer<typeof syncBodySchema>;
-    if (mode && c.kind === 'scim')
-      throw new AppError(
-        400,
-        'validation_failed',
+    if (mode && !kindOf(c.kind))
+      throw invalidField(
+        'mode',
         'mode: only for connections that read the IdP (a SCIM connection is pushed to)',
-        { fields: { mode: 'only for pull connections' } },
+        'only for pull connections',
       );
     const result = await startManualSync(deps, c, { dryRun, mode });
     switch (result.kind) {
@@ -114,17 +113,14 @@ export const startSync = (deps: SyncDeps): RequestHandler =>
         res.status(202).location(`/api/v1/runs/${result.run.id}`).json(presentRun(result.run));
         return;
       case 'busy':
-        throw new AppError(
-          409,
-          'run_in_progress',
-          'A sync of this connection is already running; wait for it to finish.',
-          { runId: result.runId ?? null },
-        );
+        throw conflict('run_in_progress', 'A sync of this connection is already running; wait for it to finish.', {
+          runId: result.runId ?? null,
+        });
       case 'failed':
-        if (result.needs) throw new AppError(409, 'needs_credentials', result.error, { needs: result.needs });
+        if (result.needs) throw conflict('needs_credentials', result.error, { needs: result.needs });
         throw deps.sources.for(c) && !result.error.startsWith('Could not read Jira')
-          ? new AppError(502, 'idp_unavailable', result.error)
-          : new AppError(502, 'jira_unavailable', result.error);
+          ? idpUnavailable(result.error)
+          : jiraUnavailable(result.error);
     }
   });
 

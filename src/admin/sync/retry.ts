@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { isUuid } from '../../db/ids';
 import { asyncHandler as wrap } from '../../http/asyncHandler';
 import { requireContext } from '../../http/context';
-import { AppError, notFound } from '../../http/errors';
+import { conflict, notFound } from '../../http/errors';
 import type { Logger } from '../../logger';
 import type { ProvisioningEngine } from '../../provisioning/engine';
 import type { ParkedOperations } from '../../provisioning/retryParked';
@@ -29,14 +29,12 @@ export const retryParked = (deps: RetryDeps): RequestHandler =>
       case 'not-found':
         throw notFound('No such run.');
       case 'busy':
-        throw new AppError(
-          409,
+        throw conflict(
           'run_in_progress',
           'This run, or another sync of its connection, is still going: retry its parked operations when it has ended.',
         );
       case 'nothing':
-        throw new AppError(
-          409,
+        throw conflict(
           'nothing_to_retry',
           result.superseded
             ? `Its ${result.superseded} parked operation(s) were planned again by a later sync, which saw fresher state: nothing is left to retry here.`

@@ -1,5 +1,6 @@
 import { setTimeout as pause } from 'node:timers/promises';
 import { backoffDelay } from '../../backoff';
+import { every, type Job } from '../../every';
 import type { Clock } from '../../clock';
 import type { Config } from '../../config';
 import { JiraError } from '../../jira/errors';
@@ -40,7 +41,7 @@ const APP_TOKEN_WAIT_MS = 5 * 60_000;
  * jitter) go through the injected Clock.
  */
 export class Executor {
-  private timer: NodeJS.Timeout | undefined;
+  private poll: Job | undefined;
   private working = false;
   private again = false;
   private active = 0;
@@ -53,14 +54,14 @@ export class Executor {
 
   /** Polls for ready operations (another instance's, retries that came due) every SYNC_POLL_MS. */
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.d.options.pollMs);
-    this.timer.unref();
+    // kick() guards its own loop and records its own failures: the round is over at once.
+    this.poll = every('executor poll', this.d.options.pollMs, async () => this.kick(), this.d.logger);
   }
 
   /** Stops polling and waits for the operations in hand to finish. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.poll?.stop();
+    this.poll = undefined;
     while (this.working || this.active > 0) await pause(10);
   }
 

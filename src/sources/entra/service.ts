@@ -4,7 +4,8 @@ import type { SecretBox } from '../../crypto/secrets';
 import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
 import type { Logger } from '../../logger';
-import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
+import { invalidField } from '../../http/errors';
+import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource } from '../source';
 import { OutboundRefused, RedirectRefused, type AddressGuard } from '../outbound';
 import type { SourceStateRepository } from '../state';
 import { explainEntraError, isEntraError } from './errors';
@@ -111,6 +112,23 @@ export class EntraService implements PullSource {
     } catch (err) {
       return { ok: false, message: this.failure(settings, err).message };
     }
+  }
+
+  /** Test connection with candidate settings, and the secret typed or the stored one. */
+  async testConnection(c: Connection, candidate: Candidate): Promise<TestResult> {
+    const settings = candidate.settings as EntraSettings;
+    let secret = candidate.secret;
+    if (secret === undefined) {
+      const sealed = await this.d.connections.sealedSecret(c.clientKey, c.id);
+      if (!sealed)
+        throw invalidField(
+          'clientSecret',
+          'clientSecret: no client secret is stored; enter one',
+          'Required: no client secret is stored.',
+        );
+      secret = this.openSecret(c.id, sealed);
+    }
+    return this.test(settings, this.candidate(settings, secret));
   }
 
   /** The engine's pull for a connection: full, incremental, or incremental when possible. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hasControlCharacters } from '../../text';
+import { scheduleMinutesSchema } from '../schedule';
 
 /** Microsoft's national clouds: where to sign in and which Graph to read. */
 export const CLOUDS = {
@@ -8,7 +9,6 @@ export const CLOUDS = {
   china: { authorityHost: 'https://login.chinacloudapi.cn', graphUrl: 'https://microsoftgraph.chinacloudapi.cn' },
 } as const;
 
-export const SCHEDULE_MINUTES = [0, 5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440] as const;
 export const USERNAME_ATTRIBUTES = [
   'userPrincipalName',
   'mail',
@@ -16,16 +16,6 @@ export const USERNAME_ATTRIBUTES = [
   'onPremisesSamAccountName',
   'employeeId',
 ] as const;
-
-/** Minutes between scheduled syncs of a pull connection (0: none); every pull source offers the same choices. */
-export const scheduleMinutesSchema = z
-  .number()
-  .int()
-  .refine(
-    (n) => (SCHEDULE_MINUTES as readonly number[]).includes(n),
-    `must be one of ${SCHEDULE_MINUTES.join(', ')} (0: no schedule)`,
-  )
-  .default(60);
 
 const guid = z
   .string()

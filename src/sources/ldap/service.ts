@@ -2,7 +2,7 @@ import type { SecretBox } from '../../crypto/secrets';
 import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
 import type { Logger } from '../../logger';
-import { PullFailed, type Pull, type PullMode, type PullSource } from '../source';
+import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, type UserProbe } from '../source';
 import type { AddressGuard } from '../outbound';
 import type { SourceStateRepository } from '../state';
 import { LdapRead, type LdapCursor } from './incremental';
@@ -211,11 +211,34 @@ export class LdapService implements PullSource {
     }
   }
 
+  /** Test connection with candidate settings, and the password typed or the stored one. */
+  async testConnection(c: Connection, candidate: Candidate): Promise<LdapTestResult> {
+    return this.test(candidate.settings as LdapSettings, candidate.secret ?? (await this.passwordOf(c)));
+  }
+
+  /** Test Sync (see `probe`); a directory it cannot read is said in the answer. */
+  async probeUser(c: Connection, username: string, candidate?: Candidate): Promise<UserProbe> {
+    try {
+      const password = candidate && (candidate.secret ?? (await this.passwordOf(c)));
+      return await this.probe(
+        c,
+        username,
+        candidate && { settings: candidate.settings as LdapSettings, password: password ?? null },
+      );
+    } catch (err) {
+      if (err instanceof PullFailed) return { found: false, message: err.message };
+      throw err;
+    }
+  }
+
+  /** Nothing is kept per connection: each read opens its own session. */
+  forget(): void {}
+
   /**
    * Test Sync: finds one user by its username (escaped into the filter) under the users' base DN,
    * in scope or not, and says what a read makes of it. Changes nothing.
    */
-  async probeUser(
+  private async probe(
     c: Connection,
     username: string,
     candidate?: { settings: LdapSettings; password: string | null },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hasControlCharacters } from '../../text';
-import { scheduleMinutesSchema } from '../entra/settings';
+import { scheduleMinutesSchema } from '../schedule';
 
 /** The kinds of directory the form offers; each fills the defaults below (every one can be changed). */
 export const DIRECTORY_TYPES = ['activeDirectory', 'openldap', 'other'] as const;
