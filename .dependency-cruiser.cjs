@@ -23,7 +23,9 @@ module.exports = {
       name: 'base-imports-no-layer',
       severity: 'error',
       comment: 'config, logger, crypto, db, http and the root helpers sit under every layer.',
-      from: { path: '^src/((crypto|db|http)/|(config|logger|backoff|memory|slices|every|asyncHandler)\\.ts$)' },
+      from: {
+        path: '^src/((crypto|db|http)/|(config|configSchema|logger|backoff|memory|slices|every|asyncHandler)\\.ts$)',
+      },
       to: { path: layer(...LAYERS) },
     },
     {

@@ -1,32 +1,23 @@
-import path from 'node:path';
 import type { AddOn } from 'atlassian-connect-express';
-import express, { type Express } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import type { Sequelize } from 'sequelize';
+import { baseApp } from './http/base';
 import { errorHandler, notFound } from './http/errors';
-import { checkJsonDepth } from './http/jsonDepth';
-import { limitUrlLength } from './http/limits';
-import { requestLog } from './http/requestLog';
-import { securityHeaders } from './http/securityHeaders';
+import { mountForge } from './forge/host';
+import { buildProvisioning } from './provisioning/wiring';
 import { AdminCheck } from './admin/auth';
 import { adminPageRouter, outsideJira } from './admin/page';
 import { adminApiRouter } from './admin/routes';
-import { PROJECT_ROOT, type Config } from './config';
+import type { Config } from './config';
 import { createAddon } from './connect/addon';
 import { requireContextJwt } from './connect/contextJwt';
 import { lifecycleRouter, siteRemover } from './connect/lifecycle';
 import { ForgeTokenRepository } from './db/forgeTokens';
-import { InvocationVerifier } from './forge/invocation';
-import { forgeLifecycleRouter } from './forge/lifecycle';
-import { ForgeTrust } from './forge/authenticate';
-import { forgeEventsRouter } from './forge/events';
-import { ForgeSites } from './forge/sites';
-import { readForgeSite } from './jira/forgeSite';
 import { wakeSite } from './jobs/wake';
 import { AddonSettingsStore } from './connect/store';
 import { isForgeOnly, TenantRepository } from './db/tenants';
 import { createSecretBox } from './crypto/secrets';
 import { defineModels } from './db/models';
-import { homeRouter } from './http/home';
 import { ConnectionRepository } from './db/connections';
 import { SiteCredentialsRepository } from './db/siteCredentials';
 import { Sql } from './db/sql';
@@ -35,18 +26,11 @@ import { UserStore } from './directory/users';
 import { JiraClientFactory } from './jira/factory';
 import { systemClock, type Clock } from './clock';
 import type { Logger } from './logger';
-import { ProvisioningEngine } from './provisioning/engine';
-import { OperationQueue } from './provisioning/executor/queue';
-import { Executor } from './provisioning/executor/worker';
-import { JiraStateStore } from './provisioning/jiraStateStore';
-import { LinkRepository } from './provisioning/links';
-import { CustomerGrants } from './provisioning/customerGrants';
+import type { ProvisioningEngine } from './provisioning/engine';
+import type { OperationQueue } from './provisioning/executor/queue';
 import { AddressGuard } from './sources/outbound';
-import { ManagedMemberships } from './provisioning/managedMemberships';
-import { Outbox } from './provisioning/outbox';
 import { ParkedOperations } from './provisioning/retryParked';
-import { RunRepository } from './provisioning/runs';
-import { SnapshotReader } from './directory/snapshot';
+import type { RunRepository } from './provisioning/runs';
 import { OutboxTrigger } from './jobs/outbox';
 import { Reconciler } from './jobs/reconcile';
 import { startRetention } from './jobs/retention';
@@ -57,9 +41,6 @@ import { Scheduler } from './jobs/scheduler';
 import { FirstLogins, type UserCreatedEvent } from './jobs/firstLogin';
 import { PullSources } from './sources/registry';
 import { SourceStateRepository } from './sources/state';
-
-/** How long the first call of a Forge installation waits for Jira to say which site it is on. */
-const FORGE_SITE_LOOKUP_MS = 2000;
 
 /** Everything the app is built from; tests pass exactly what they need. */
 export interface AppDeps {
@@ -108,28 +89,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const tokens = new ScimTokenCache(connections, sequelize, logger);
   await tokens.start();
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false); // SCIM resources carry their own version ETags; hashing every body costs CPU for nothing
-  app.set('trust proxy', 'loopback');
-  app.use(requestLog(logger));
-  app.use(securityHeaders(config.localBaseUrl));
-  app.use(limitUrlLength);
-  // SCIM parses its own bodies, so that even a malformed one gets a SCIM error.
-  const json = express.json({
-    limit: '1mb',
-    type: ['application/json', 'application/*+json'],
-    verify: checkJsonDepth,
-  });
-  app.use((req, res, next) => (req.path.startsWith('/scim/') ? next() : json(req, res, next)));
-  app.use(
-    homeRouter({ sequelize, localBaseUrl: config.localBaseUrl, port: config.port, forgeAppId: config.forgeAppId }),
-  );
-  app.use(
-    '/vendor/aui',
-    express.static(path.join(PROJECT_ROOT, 'node_modules/@atlassian/aui/dist/aui'), { maxAge: '7d', index: false }),
-  );
-  app.use('/public', express.static(path.join(PROJECT_ROOT, 'public'), { maxAge: '1h', index: false }));
+  const app = baseApp({ config, sequelize, logger });
 
   const addon = await createAddon(app, config, store, logger);
   const forgeTokens = new ForgeTokenRepository(sql, box);
@@ -144,38 +104,7 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     forgeTokens,
     (clientKey) => !isForgeOnly(clientKey),
   );
-  const queue = new OperationQueue(sql);
-  const outboxStore = new Outbox(sql);
-  const runs = new RunRepository(sql, queue, outboxStore);
-  const links = new LinkRepository(sql);
-  const managed = new ManagedMemberships(sql);
-  const jiraState = new JiraStateStore(sql);
-  const grants = new CustomerGrants(sql);
-  const executor = new Executor({
-    queue,
-    runs,
-    links,
-    managed,
-    jiraState,
-    grants,
-    jira,
-    logger,
-    options: config.sync,
-    clock,
-  });
-  const engine = new ProvisioningEngine({
-    runs,
-    snapshot: new SnapshotReader(sql),
-    links,
-    managed,
-    jiraState,
-    grants,
-    jira,
-    executor,
-    logger,
-    clock,
-    retry: config.sync.runRetry,
-  });
+  const { queue, outbox: outboxStore, runs, links, engine } = buildProvisioning({ sql, jira, config, logger, clock });
   const outbox = new OutboxTrigger({ outbox: outboxStore, connections, engine, runs, logger, options: config.sync });
   const reconciler = new Reconciler({
     connections,
@@ -197,48 +126,34 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
   let stopRetention: (() => void) | undefined;
   const firstLogins = new FirstLogins({ connections, sources, engine, outbox: outboxStore, jira, logger });
-  addon.on('user_created', (_event: string, body: UserCreatedEvent, req: express.Request) => {
-    const clientKey = (req as express.Request & { context?: { clientKey?: string } }).context?.clientKey;
+  addon.on('user_created', (_event: string, body: UserCreatedEvent, req: Request) => {
+    const clientKey = (req as Request & { context?: { clientKey?: string } }).context?.clientKey;
     if (clientKey) firstLogins.enqueue(clientKey, body ?? {});
   });
 
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
   const removeSite = siteRemover({ sequelize, store, tenants });
-  // Calls from Forge (the remote's endpoints) are accepted only once the app id, their tokens' audience, is configured.
-  const forge = config.forgeAppId
-    ? new ForgeTrust({
-        verifier: new InvocationVerifier({ appId: config.forgeAppId, jwksUrl: config.forgeJwksUrl }),
-        sites: new ForgeSites({
-          tenants,
-          // Forge gives a backend call 5 s: Jira gets at most 2 of them, and a miss is delivered again.
-          readSite: (apiBaseUrl, systemToken) =>
-            readForgeSite({ apiBaseUrl, systemToken, appKey: addon.key, timeoutMs: FORGE_SITE_LOOKUP_MS }),
-        }),
-        tokens: forgeTokens,
-        logger,
-        onFreshToken: (clientKey) => {
-          jira.forget(clientKey);
-          void wakeSite({ connections, runs, outbox: outboxStore }, clientKey, { onlyWaiting: true }).catch((err) =>
-            logger.error({ err, clientKey }, 'waking runs after a fresh Forge token failed'),
-          );
-        },
-      })
-    : undefined;
-  if (forge) {
-    app.use(forgeLifecycleRouter({ trust: forge, removeSite, logger }));
-    app.use(
-      forgeEventsRouter({
-        trust: forge,
-        logger,
-        userCreated: (clientKey, user) => firstLogins.enqueue(clientKey, { user }),
-        scheduled: (clientKey) =>
-          wakeSite({ connections, runs, outbox: outboxStore }, clientKey, { onlyWaiting: true }),
-      }),
-    );
-  }
+  const wake = (clientKey: string) =>
+    wakeSite({ connections, runs, outbox: outboxStore }, clientKey, { onlyWaiting: true });
+  const forge = mountForge(app, {
+    config,
+    appKey: addon.key,
+    tenants,
+    tokens: forgeTokens,
+    logger,
+    removeSite,
+    onFreshToken: (clientKey) => {
+      jira.forget(clientKey);
+      void wake(clientKey).catch((err) =>
+        logger.error({ err, clientKey }, 'waking runs after a fresh Forge token failed'),
+      );
+    },
+    userCreated: (clientKey, user) => firstLogins.enqueue(clientKey, { user }),
+    scheduled: wake,
+  });
   const adminCheck = new AdminCheck(jira, clock);
   app.use(adminPageRouter({ authenticate: addon.authenticate(), adminCheck, localBaseUrl: config.localBaseUrl }));
-  const adminApi = (authenticate: express.RequestHandler) =>
+  const adminApi = (authenticate: RequestHandler) =>
     adminApiRouter({
       authenticate,
       adminCheck,

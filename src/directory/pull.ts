@@ -1,31 +1,9 @@
-import crypto from 'node:crypto';
 import type { Transaction } from 'sequelize';
-import { isUniqueViolation, type Sql } from '../db/sql';
+import { isUniqueViolation } from '../db/sql';
 import { breathe, sliceTimer } from '../slices';
 import type { ReadLedger } from './ledger';
-
-/** A user as a pull source hands it over: the identity columns and the whole IdP object. */
-export interface PulledUser {
-  id: string;
-  userName: string;
-  email: string | null;
-  displayName: string | null;
-  active: boolean;
-  externalId: string | null;
-  resource: Record<string, unknown>;
-}
-
-export interface PulledGroup {
-  id: string;
-  displayName: string;
-  resource: Record<string, unknown>;
-}
-
-/** What a write left out, and why (a name another object already has). */
-export interface PullConflicts {
-  users: Array<{ id: string; userName: string }>;
-  groups: Array<{ id: string; displayName: string }>;
-}
+import { PullLookups } from './pullLookups';
+import { digestOf, firstOfEachName, type PullConflicts, type PulledGroup, type PulledUser } from './pulled';
 
 /**
  * Bulk writes of a pull source (Entra ID, LDAP) into the directory store: upserts in batches of
@@ -36,13 +14,7 @@ export interface PullConflicts {
  * the disk (`Sql.bulk`): a read that a crash interrupts is read again, and the run's own later
  * commits flush them first.
  */
-export class PullStore {
-  constructor(private readonly sql: Sql) {}
-
-  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.sql.transaction(fn);
-  }
-
+export class PullStore extends PullLookups {
   /**
    * Inserts users, and updates those that differ (version bumped): a row already equal is not
    * written. A userName that another user of the connection holds is left out and reported, never an
@@ -301,107 +273,6 @@ export class PullStore {
     return rows.length;
   }
 
-  /** The stored resources of these users (those that exist). */
-  async users(connectionId: string, ids: string[], tx?: Transaction): Promise<Map<string, Record<string, unknown>>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.sql.query<{ id: string; resource: Record<string, unknown> }>(
-      'SELECT id, resource FROM directory_users WHERE connection_id = $1 AND id = ANY($2::uuid[])',
-      [connectionId, ids],
-      tx,
-    );
-    return new Map(rows.map((r) => [r.id, r.resource]));
-  }
-
-  /** The stored members of these groups of a connection, by group id. */
-  async membersByGroup(connectionId: string, groupIds: string[]): Promise<Map<string, string[]>> {
-    if (groupIds.length === 0) return new Map();
-    const rows = await this.sql.query<{ g: string; u: string[] }>(
-      `SELECT group_id::text AS g, array_agg(user_id::text) AS u FROM directory_memberships
-       WHERE connection_id = $1 AND group_id = ANY(string_to_array($2, ',')::uuid[]) GROUP BY group_id`,
-      [connectionId, groupIds.join(',')],
-    );
-    return new Map(rows.map((r) => [r.g, r.u]));
-  }
-
-  /**
-   * Ids of a connection's users by their external ids (LDAP DNs) compared as DN keys: lower case,
-   * no spaces around `,` `=` `+` (as `dnKey` makes them). Keys no user has are left out.
-   */
-  async userIdsByDnKey(connectionId: string, keys: string[]): Promise<Map<string, string>> {
-    if (keys.length === 0) return new Map();
-    const rows = await this.sql.query<{ id: string; key: string }>(
-      String.raw`
-      SELECT u.id::text AS id, k.key FROM jsonb_array_elements_text($2::jsonb) AS k(key)
-      JOIN directory_users u ON u.connection_id = $1 AND lower(CASE WHEN u.external_id ~ '\s'
-        THEN regexp_replace(regexp_replace(u.external_id, '^\s+|\s+$', '', 'g'), '\s*([,=+])\s*', '\1', 'g')
-        ELSE u.external_id END) = k.key`,
-      [connectionId, JSON.stringify(keys)],
-    );
-    return new Map(rows.map((r) => [r.key, r.id]));
-  }
-
-  /** Ids of a connection's users by user name, compared in lower case (names given in lower case). */
-  async userIdsByName(connectionId: string, names: string[]): Promise<Map<string, string>> {
-    if (names.length === 0) return new Map();
-    const rows = await this.sql.query<{ id: string; name: string }>(
-      `SELECT u.id::text AS id, k.name FROM jsonb_array_elements_text($2::jsonb) AS k(name)
-       JOIN directory_users u ON u.connection_id = $1 AND lower(u.user_name) = k.name`,
-      [connectionId, JSON.stringify(names)],
-    );
-    return new Map(rows.map((r) => [r.name, r.id]));
-  }
-
-  /** One text field of every stored group's resource (an LDAP group's DN), by group id. */
-  async groupResourceValues(connectionId: string, field: string): Promise<Map<string, string>> {
-    const rows = await this.sql.query<{ id: string; v: string }>(
-      'SELECT id::text AS id, resource->>$2 AS v FROM directory_groups WHERE connection_id = $1 AND resource->>$2 IS NOT NULL',
-      [connectionId, field],
-    );
-    return new Map(rows.map((r) => [r.id, r.v]));
-  }
-
-  /** Stored ids of a connection's users, with the external id each came with (an LDAP DN). */
-  async externalIds(connectionId: string): Promise<Array<{ id: string; externalId: string | null }>> {
-    const rows = await this.sql.query<{ id: string; external_id: string | null }>(
-      'SELECT id::text AS id, external_id FROM directory_users WHERE connection_id = $1',
-      [connectionId],
-    );
-    return rows.map((r) => ({ id: r.id, externalId: r.external_id }));
-  }
-
-  /** Stored ids of a connection's users (through a cursor: 100,000 ids are not parsed in one go). */
-  userIds(connectionId: string): Promise<string[]> {
-    return this.ids('directory_users', connectionId);
-  }
-
-  /** Stored ids of a connection's groups. */
-  groupIds(connectionId: string): Promise<string[]> {
-    return this.ids('directory_groups', connectionId);
-  }
-
-  private async ids(table: 'directory_users' | 'directory_groups', connectionId: string): Promise<string[]> {
-    const ids: string[] = [];
-    await this.sql.inBatches<{ id: string }>(
-      `SELECT id::text AS id FROM ${table} WHERE connection_id = $1`,
-      [connectionId],
-      (rows) => {
-        for (const r of rows) ids.push(r.id);
-      },
-    );
-    return ids;
-  }
-
-  /** The stored names of these groups (those that exist). */
-  async groupNames(connectionId: string, ids: string[], tx?: Transaction): Promise<Map<string, string>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.sql.query<{ id: string; display_name: string }>(
-      'SELECT id, display_name FROM directory_groups WHERE connection_id = $1 AND id = ANY($2::uuid[])',
-      [connectionId, ids],
-      tx,
-    );
-    return new Map(rows.map((r) => [r.id, r.display_name]));
-  }
-
   /**
    * After a full read: removes the users, groups and memberships its ledger did not see (the
    * memberships loaded when it began, see `beginFullRead`; a directory where nothing went costs
@@ -426,25 +297,4 @@ export class PullStore {
     ledger.rowsWritten += gone.users + gone.groups + gone.memberships;
     return gone;
   }
-}
-
-/** The first of the items sharing a name (case-insensitive, as the store's unique indexes are), and the others. */
-function firstOfEachName<T>(items: T[], name: (t: T) => string): { kept: T[]; repeated: T[] } {
-  const seen = new Set<string>();
-  const kept: T[] = [];
-  const repeated: T[] = [];
-  for (const item of items) {
-    const key = name(item).toLowerCase();
-    (seen.has(key) ? repeated : kept).push(item);
-    seen.add(key);
-  }
-  return { kept, repeated };
-}
-
-/** What a source wrote of a user, as one digest: equal digests, equal rows (the app computes it, the store keeps it). */
-function digestOf(u: PulledUser): string {
-  return crypto
-    .createHash('sha1')
-    .update(JSON.stringify([u.userName, u.email, u.displayName, u.active, u.externalId, u.resource]))
-    .digest('base64');
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { Sql } from '../../src/db/sql';
-import { PullStore, type PulledUser } from '../../src/directory/pull';
+import { PullStore } from '../../src/directory/pull';
+import type { PulledUser } from '../../src/directory/pulled';
 import { WriteQueue } from '../../src/sources/writeQueue';
 import { createTestDatabase, insertLdapConnection, type TestDatabase } from '../support/db';
 

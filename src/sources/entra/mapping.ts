@@ -1,4 +1,4 @@
-import type { PulledGroup, PulledUser } from '../../directory/pull';
+import type { PulledGroup, PulledUser } from '../../directory/pulled';
 
 type Obj = Record<string, unknown>;
 

@@ -1,41 +1,16 @@
 import type { Transaction } from 'sequelize';
 import { ReadLedger } from '../../directory/ledger';
-import type { PullStore } from '../../directory/pull';
 import type { DirectoryChanges } from '../../directory/types';
-import type { SourceStateRepository } from '../state';
-import { GraphError, type GraphClient, type GraphPage } from './graph';
-import { stripOdata, toPulledGroup, toPulledUser } from './mapping';
+import { GraphError } from './graph';
+import { stripOdata } from './mapping';
 import { WriteQueue } from '../writeQueue';
-import { mapSliced } from '../../slices';
-import { servicePrincipalPath, userSelect, type EntraSettings } from './settings';
+import { servicePrincipalPath } from './settings';
+import { EntraWrites, type PullProgress } from './writes';
 
 type Obj = Record<string, unknown>;
 
-/** What a pull has done so far: shown in the run while it reads. */
-export interface PullProgress {
-  mode: 'full' | 'incremental';
-  phase: string;
-  pages: number;
-  usersSeen: number;
-  groupsSeen: number;
-  membershipsSeen: number;
-  removed: number;
-  /** Rows of the directory store the read inserted, updated or deleted: 0 when nothing changed. */
-  rowsWritten: number;
-  conflicts: string[];
-}
-
-export type ProgressSink = (p: PullProgress) => void;
-
 /** A delta token older than this is not trusted (Graph keeps sync state for about 7 days). */
 const DELTA_MAX_AGE_MS = 7 * 24 * 3600_000;
-/** Graph takes at most 15 values in an `in (…)` filter. */
-const IN_CHUNK = 15;
-const MAX_CONFLICTS_SHOWN = 20;
-
-const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
-const isGroupRef = (m: Obj) => m['@odata.type'] === '#microsoft.graph.group';
-const isUserRef = (m: Obj) => m['@odata.type'] === undefined || m['@odata.type'] === '#microsoft.graph.user';
 
 /**
  * Reads one Entra ID connection through Graph into the directory store.
@@ -50,39 +25,7 @@ const isUserRef = (m: Obj) => m['@odata.type'] === undefined || m['@odata.type']
  *   nested group's change is invisible to the chosen group's delta) — its cost is the scope's size.
  * - An expired delta state (410, syncStateNotFound, older than 7 days) falls back to a full read.
  */
-export class EntraPull {
-  private readonly select: string;
-  private readonly progress: PullProgress;
-  /** What an incremental read of the whole directory changed (undefined for any other read). */
-  private delta?: { users: Set<string>; groups: Set<string>; wide: boolean };
-  /**
-   * What the read saw and changed, every write told (with nothing loaded, it only counts): a full
-   * read's sweep and run plan from it; every read counts its rows written.
-   */
-  private ledger = new ReadLedger();
-
-  constructor(
-    private readonly connectionId: string,
-    private readonly settings: EntraSettings,
-    private readonly graph: GraphClient,
-    private readonly store: PullStore,
-    private readonly state: SourceStateRepository,
-    private readonly report: ProgressSink = () => undefined,
-  ) {
-    this.select = userSelect(settings).join(',');
-    this.progress = {
-      mode: 'full',
-      phase: 'starting',
-      pages: 0,
-      usersSeen: 0,
-      groupsSeen: 0,
-      membershipsSeen: 0,
-      removed: 0,
-      rowsWritten: 0,
-      conflicts: [],
-    };
-  }
-
+export class EntraPull extends EntraWrites {
   /** Pulls: incremental when asked (or 'auto') and possible, else full. */
   async run(mode: 'full' | 'incremental' | 'auto'): Promise<PullProgress> {
     const st = await this.state.get(this.connectionId);
@@ -114,18 +57,6 @@ export class EntraPull {
   changes(): DirectoryChanges | undefined {
     const d = this.delta;
     return d ? { userIds: [...d.users], groupIds: [...d.groups], wide: d.wide } : this.ledger.changes();
-  }
-
-  /** One user (first login) with the groups of theirs that are in scope; nothing else is touched. */
-  async writeOne(user: Obj, groups: Obj[]): Promise<void> {
-    await this.store.transaction(async (tx) => {
-      await this.writeUsers([user], tx);
-      await this.writeGroups(groups, tx);
-      await this.writeMemberships(
-        groups.map((g) => [g.id as string, user.id as string]),
-        tx,
-      );
-    });
   }
 
   // ---- full ------------------------------------------------------------------------------
@@ -267,147 +198,5 @@ export class EntraPull {
         tx,
       );
     }
-  }
-
-  // ---- writing -----------------------------------------------------------------------------
-
-  private async writeUsers(graphUsers: Obj[], tx?: Transaction): Promise<void> {
-    const pulled = await mapSliced(graphUsers, (u) => toPulledUser(u, this.settings.usernameAttribute));
-    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, this.ledger, tx);
-    this.progress.usersSeen += graphUsers.length;
-    for (const c of conflicts) this.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
-    this.tick();
-  }
-
-  private async writeGroups(graphGroups: Obj[], tx?: Transaction): Promise<void> {
-    const pulled = graphGroups.filter((g) => typeof g.displayName === 'string' && g.displayName).map(toPulledGroup);
-    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, this.ledger, tx);
-    this.progress.groupsSeen += pulled.length;
-    for (const c of conflicts) this.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
-  }
-
-  private async writeMemberships(
-    pairs: Array<[string, string]>,
-    tx?: Transaction,
-    reportMissing = false,
-  ): Promise<string[]> {
-    this.progress.membershipsSeen += pairs.length;
-    const missing = await this.store.addMemberships(this.connectionId, pairs, this.ledger, tx, reportMissing);
-    this.tick();
-    return missing;
-  }
-
-  /**
-   * Group entries of a groups/delta page (the same group may come on several pages, each with part
-   * of its members). In an incremental pass, members not in the store are looked up and added.
-   */
-  private async writeGroupEntries(entries: Obj[], incremental: boolean, tx?: Transaction): Promise<void> {
-    const gone = entries.filter((e) => e['@removed']).map((e) => e.id as string);
-    if (gone.length) this.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, gone, tx);
-    const live = entries.filter((e) => !e['@removed']);
-    const byId = new Map<string, Obj>();
-    for (const e of live) if (typeof e.displayName === 'string') byId.set(e.id as string, e);
-    if (incremental && this.delta) {
-      // A group deleted or renamed changes what every member maps to: the run reconciles everyone.
-      const names = await this.store.groupNames(this.connectionId, [...byId.keys()], tx);
-      const renamed = [...byId.values()].some(
-        (g) => names.has(g.id as string) && names.get(g.id as string) !== g.displayName,
-      );
-      if (gone.length || renamed) this.delta.wide = true;
-      // A membership change names its users (below); a group new to the store is a change of its own.
-      for (const g of byId.keys()) if (!names.has(g)) this.delta.groups.add(g);
-    }
-    await this.writeGroups([...byId.values()], tx);
-    const added: Array<[string, string]> = [];
-    const removed: Array<[string, string]> = [];
-    for (const e of live) {
-      for (const m of (e['members@delta'] as Obj[] | undefined) ?? []) {
-        if (isGroupRef(m) || !isUserRef(m)) continue;
-        (m['@removed'] ? removed : added).push([e.id as string, m.id as string]);
-      }
-    }
-    this.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removed, tx);
-    if (incremental) this.touched([...added, ...removed].map(([, u]) => u));
-    const missing = await this.writeMemberships(added, tx, incremental);
-    if (incremental && missing.length) {
-      await this.writeUsers(await this.lookUp(missing), tx);
-      const resolved = new Set(missing);
-      await this.store.addMemberships(
-        this.connectionId,
-        added.filter(([, u]) => resolved.has(u)),
-        this.ledger,
-        tx,
-      );
-    }
-  }
-
-  private async removeUsers(ids: string[], tx: Transaction): Promise<void> {
-    const removed = await this.store.deleteUsers(this.connectionId, ids, tx);
-    this.progress.removed += removed;
-    this.ledger.rowsWritten += removed;
-  }
-
-  /** Users an incremental read changed (added, updated, removed, or whose memberships changed). */
-  private touched(userIds: string[]): void {
-    if (this.delta) for (const id of userIds) this.delta.users.add(id);
-  }
-
-  /** Users by id, `in (…)` 15 at a time, with the connection's filter: those in scope. */
-  private async lookUp(ids: string[]): Promise<Obj[]> {
-    const out: Obj[] = [];
-    for (let i = 0; i < ids.length; i += IN_CHUNK) {
-      const list = ids
-        .slice(i, i + IN_CHUNK)
-        .map(quote)
-        .join(',');
-      const filter = this.settings.userFilter ? `(${this.settings.userFilter}) and id in (${list})` : `id in (${list})`;
-      const headers: Record<string, string> = this.settings.userFilter ? { consistencylevel: 'eventual' } : {};
-      for await (const page of this.pagesOf<Obj>(
-        `/users?$select=${this.select}&$top=999&$filter=${encodeURIComponent(filter)}${this.settings.userFilter ? '&$count=true' : ''}`,
-        headers,
-      ))
-        out.push(...page.value);
-    }
-    return out;
-  }
-
-  private filterParam(): string {
-    return this.settings.userFilter ? `&$filter=${encodeURIComponent(this.settings.userFilter)}&$count=true` : '';
-  }
-
-  private filterHeaders(): Record<string, string> {
-    return this.settings.userFilter ? { consistencylevel: 'eventual' } : {};
-  }
-
-  private async *pagesOf<T>(pathOrUrl: string, headers: Record<string, string> = {}): AsyncGenerator<GraphPage<T>> {
-    for await (const page of this.graph.pages<T>(pathOrUrl, headers)) {
-      this.progress.pages += page.pages;
-      yield page;
-    }
-  }
-
-  private step(phase: string): void {
-    this.progress.phase = phase;
-    this.tick();
-  }
-
-  private tick(): void {
-    this.progress.rowsWritten = this.ledger.rowsWritten;
-    this.report({ ...this.progress, conflicts: [...this.progress.conflicts] });
-  }
-
-  private conflict(text: string): void {
-    if (this.progress.conflicts.length < MAX_CONFLICTS_SHOWN) this.progress.conflicts.push(text);
-  }
-
-  /** Reports the progress once more (what it wrote included): the read stopped on an error. */
-  stopped(): void {
-    this.tick();
-  }
-
-  private done(): PullProgress {
-    this.progress.phase = 'read';
-    this.tick();
-    return { ...this.progress };
   }
 }

@@ -1,4 +1,4 @@
-import type { PulledUser } from '../../directory/pull';
+import type { PulledUser } from '../../directory/pulled';
 import type { LdapEntry } from './client';
 import type { LdapSettings } from './settings';
 

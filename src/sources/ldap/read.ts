@@ -1,6 +1,8 @@
 import { ReadLedger } from '../../directory/ledger';
-import type { PulledGroup, PulledUser, PullStore } from '../../directory/pull';
-import type { LdapEntry, LdapSession } from './client';
+import type { PullStore } from '../../directory/pull';
+import type { PulledGroup, PulledUser } from '../../directory/pulled';
+import type { LdapSession } from './client';
+import { memberDns } from './members';
 import type { LdapSettings } from './settings';
 import { adDisabled, all, dnKey, entryId, first, toPulledUser, userAttributes } from './entry';
 import { addMemberOf, childGroups, flatten, scopeOf, type GroupRead, type Scope, type UserMaps } from './groups';
@@ -141,7 +143,7 @@ export class LdapFullRead {
             all(e, 'memberUid').map((u) => u.toLowerCase()),
             o.users,
           );
-        else this.place(group, [...(await this.memberDns(e)), ...all(e, 'uniqueMember')].map(dnKey), o.users);
+        else this.place(group, [...(await memberDns(this.session, e)), ...all(e, 'uniqueMember')].map(dnKey), o.users);
         out.push(group);
         pulled.push({ id, displayName: name, resource: { displayName: name, dn: e.dn, description: null } });
       }
@@ -176,26 +178,6 @@ export class LdapFullRead {
       g.others = [];
       this.place(g, members, known);
     }
-  }
-
-  /**
-   * A group's member DNs, by ranges when the server slices them (`member;range=0-1499`, then on,
-   * the last slice ending in `-*`); a plain `member` when it does not.
-   */
-  protected async memberDns(e: LdapEntry): Promise<string[]> {
-    const ranged = Object.keys(e).find((k) => /^member;range=/i.test(k));
-    if (!ranged) return all(e, 'member');
-    const members = all(e, ranged);
-    let m = /^member;range=(\d+)-(\d+|\*)$/i.exec(ranged);
-    while (m && m[2] !== '*') {
-      const next = Number(m[2]) + 1;
-      const slice = await this.session.read(e.dn, [`member;range=${next}-*`]);
-      const key = slice && Object.keys(slice).find((k) => /^member;range=/i.test(k));
-      if (!slice || !key) break;
-      members.push(...all(slice, key));
-      m = /^member;range=(\d+)-(\d+|\*)$/i.exec(key);
-    }
-    return members;
   }
 
   /** Ids of the users a disabled filter matches (directories other than Active Directory). */

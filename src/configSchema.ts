@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_SHARED_DIR } from './db/embedded';
+
+/* The settings the server reads, by environment variable (or config.json key), and how each is checked. */
+
+const port = z.coerce.number().int().min(1).max(65535);
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every setting, by the environment variable that sets it. */
+export const settingsSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: port.default(3000),
+  AC_LOCAL_BASE_URL: httpUrl.optional(),
+  AC_HOST_WHITELIST: z.string().default(''),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// connection URL')
+    .optional(),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+  DATA_DIR: z.string().min(1).optional(),
+  EMBEDDED_PG_PORT: port.default(54329),
+  EMBEDDED_PG_SHARED_DIR: z
+    .string()
+    .refine((p) => path.isAbsolute(p), 'must be an absolute path')
+    .default(DEFAULT_SHARED_DIR),
+  FORGE_APP_ID: z
+    .string()
+    .regex(
+      /^(ari:cloud:ecosystem::app\/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      'must be the app id that `forge register` printed (ari:cloud:ecosystem::app/<uuid>)',
+    )
+    .optional(),
+  FORGE_JWKS_URL: z.string().url().default('https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json'),
+  CONNECT_ONLY: z.enum(['true', 'false']).default('false'),
+  APP_SECRET_KEY: z
+    .string()
+    .refine(isValidSecretKey, 'must be 32 random bytes, as 64 hex characters or as base64')
+    .optional(),
+  CONNECT_KEYS_CDN_URL: httpUrl.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  JIRA_CONCURRENCY_PER_TENANT: positiveInt.max(32).default(10),
+  JIRA_MAX_ATTEMPTS: positiveInt.max(20).default(5),
+  JIRA_BACKOFF_BASE_MS: positiveInt.default(500),
+  JIRA_BACKOFF_MAX_MS: positiveInt.default(30_000),
+  JIRA_MAX_RETRY_WAIT_MS: positiveInt.default(120_000),
+  JIRA_TIMEOUT_MS: positiveInt.default(30_000),
+  ATLASSIAN_API_URL: httpUrl.default('https://api.atlassian.com'),
+  SYNC_WORKER_CONCURRENCY: positiveInt.max(64).default(32),
+  SYNC_POLL_MS: positiveInt.default(1000),
+  SYNC_DEBOUNCE_MS: positiveInt.default(500),
+  SYNC_MAX_DELAY_MS: positiveInt.default(30_000),
+  SYNC_MAX_ATTEMPTS: positiveInt.max(50).default(8),
+  SYNC_LEASE_MS: positiveInt.default(120_000),
+  SYNC_HISTORY_DAYS: positiveInt.default(90),
+  SYNC_RUN_RETRY_BASE_MS: positiveInt.default(30_000),
+  SYNC_RUN_RETRY_MAX_MS: positiveInt.default(900_000),
+  SYNC_RECONCILE_CHECK_MS: positiveInt.default(300_000),
+  ENTRA_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((f) => fs.existsSync(f), 'no such file')
+    .optional(),
+  ENTRA_TIMEOUT_MS: positiveInt.default(60_000),
+  ENTRA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
+  SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
+  SCIM_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((c) => c === '*' || isCidr(c)),
+      'must be CIDRs separated by commas (10.0.0.0/8, 127.0.0.1/32, fd00::/8), or *',
+    ),
+});
+
+/** "10.0.0.0/8", "127.0.0.1", "fd00::/8": an address with an optional prefix length that fits it. */
+function isCidr(c: string): boolean {
+  const [address, bits, extra] = c.split('/');
+  const family = net.isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 6 ? 128 : 32);
+}
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+function isValidSecretKey(value: string): boolean {
+  return decodeSecretKey(value)?.length === 32;
+}
+
+export function decodeSecretKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return Buffer.from(value, 'base64');
+  return undefined;
+}
