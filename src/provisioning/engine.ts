@@ -1,38 +1,15 @@
-import crypto from 'node:crypto';
 import { setTimeout as pause } from 'node:timers/promises';
-import { backoffDelay } from '../backoff';
-import type { Clock } from '../clock';
 import type { Connection } from '../db/connections';
-import type { Logger } from '../logger';
-import { watchLoop, type LoopDelay } from '../slices';
-import { PullFailed, type Pull } from '../sources/source';
-import type { Executor } from './executor/worker';
-import { heldForSiteToken, type Plan } from './plan';
-import { Plans, type Planned, type PlansDeps } from './plans';
 import type { DirectoryChanges } from '../directory/types';
+import { watchLoop } from '../slices';
+import type { Pull } from '../sources/source';
+import { Plans } from './plans';
 import { ProgressReporter } from './progress';
-import { Replan, type NewRun, type PlanningFacts, type RunRepository, type RunRow } from './runs';
+import { planningFacts } from './runHistory';
+import { Replan, type RunRow } from './runs';
+import { RunStarter, type EngineDeps, type RunResult, type Trigger } from './runStarter';
 
-export type Trigger = 'scim' | 'manual' | 'schedule' | 'login' | 'rules';
-
-/** What asking for a run gave: a dry-run plan, a started run, or the run already going. */
-export type RunResult =
-  | { kind: 'plan'; plan: Plan }
-  | { kind: 'started'; run: RunRow }
-  | { kind: 'busy'; runId?: string }
-  /** Saved rules asked for a run and the plan found nothing to change in Jira: no run is recorded. */
-  | { kind: 'nothing' }
-  /** `needs`: the run was held for a credential the site has not stored (not a failure of Jira or the IdP). */
-  | { kind: 'failed'; error: string; needs?: 'site-admin-token' };
-
-export interface EngineDeps extends PlansDeps {
-  runs: RunRepository;
-  executor: Executor;
-  logger: Logger;
-  clock: Clock;
-  /** The wait before trying again a run that could not start for want of Jira. */
-  retry: { backoffBaseMs: number; backoffMaxMs: number };
-}
+export type { EngineDeps, RunResult, Trigger } from './runStarter';
 
 /**
  * The provisioning engine: starts a connection's run — after a pull source has read the IdP into
@@ -40,8 +17,7 @@ export interface EngineDeps extends PlansDeps {
  * it as the run's operations, and hands them to the executor. One plan per connection at a time; a
  * dry run returns the plan and writes nothing.
  */
-export class ProvisioningEngine {
-  private readonly reading = new Set<Promise<void>>();
+export class ProvisioningEngine extends RunStarter {
   /** Connections whose plan this instance is making (one at a time each). */
   private readonly planning = new Map<string, Promise<RunResult>>();
   /** Connections whose changes (up to a request) wait for the runs going on (by id): not planned again until those change. */
@@ -49,7 +25,8 @@ export class ProvisioningEngine {
 
   private readonly plans: Plans;
 
-  constructor(private readonly d: EngineDeps) {
+  constructor(d: EngineDeps) {
+    super(d);
     this.plans = new Plans(d);
   }
 
@@ -104,24 +81,14 @@ export class ProvisioningEngine {
     const planned = await this.plans.make(connection, opts.changes);
     const eventLoop = loop();
     if (planned.kind === 'failed') {
-      if (!opts.dryRun) {
-        const failed = await this.d.runs.recordFailedStart(this.newRun(connection, trigger), planned.error, (n) =>
-          backoffDelay(n, this.d.retry, () => this.d.clock.random()),
-        );
-        this.d.logger.warn(
-          { connectionId: connection.id, runId: failed.id, attempts: failed.attempts, nextTryAt: failed.nextTryAt },
-          'sync run could not start: Jira did not answer; trying again later',
-        );
-      }
+      if (!opts.dryRun)
+        await this.failedStart(connection, trigger, planned.error, 'Jira did not answer; trying again later');
       return planned;
     }
     if (opts.dryRun) return planned;
     const held = await this.heldForToken(connection, planned.plan);
     if (held) {
-      const failed = await this.d.runs.recordFailedStart(this.newRun(connection, trigger), held, (n) =>
-        backoffDelay(n, this.d.retry, () => this.d.clock.random()),
-      );
-      this.d.logger.warn({ connectionId: connection.id, runId: failed.id }, 'sync run held: no site-admin API token');
+      await this.failedStart(connection, trigger, held, 'no site-admin API token');
       return { kind: 'failed', error: held, needs: 'site-admin-token' };
     }
     // Saved rules that change nothing in Jira make no empty run in the history (what a plan cannot do
@@ -138,14 +105,7 @@ export class ProvisioningEngine {
       planningFacts(planned, this.d.clock.now() - planStarted, eventLoop),
     );
     if (!run) return { kind: 'busy', runId: (await this.d.runs.runs(connection.id, 1))[0]?.id };
-    if (planned.full) await this.d.runs.reconciled(connection.id);
-    this.d.logger.info(
-      { connectionId: connection.id, runId: run.id, trigger, operations: run.total, full: !!planned.full },
-      'sync run started',
-    );
-    if (run.total === 0) await this.d.runs.closeFinishedRuns();
-    else this.kick();
-    return { kind: 'started', run };
+    return this.begin(connection, run, run.total, !!planned.full, 'sync run started', { trigger });
   }
 
   /**
@@ -171,48 +131,19 @@ export class ProvisioningEngine {
           this.newRun(connection, trigger),
           planned.plan.operations,
           coveredRequestId,
-          planningFacts({ kind: 'plan', plan: planned.plan, users: planned.users }, this.d.clock.now() - started),
+          planningFacts({ plan: planned.plan, users: planned.users }, this.d.clock.now() - started),
           { userIds: planned.userIds, since },
         );
         if (!run) return undefined;
-        this.d.logger.info(
-          { connectionId: connection.id, runId: run.id, trigger, operations: run.total },
-          'sync run started beside the run going on',
-        );
-        if (run.total === 0) await this.d.runs.closeFinishedRuns();
-        else this.kick();
-        return { kind: 'started', run };
+        return await this.begin(connection, run, run.total, false, 'sync run started beside the run going on', {
+          trigger,
+        });
       } catch (err) {
         if (!(err instanceof Replan)) throw err;
         await pause(50 * attempt);
       }
     }
     return undefined;
-  }
-
-  /** Starts the executor's polling. */
-  start(): void {
-    this.d.executor.start();
-  }
-
-  /** Waits for reads in progress and the operations in hand. */
-  async stop(): Promise<void> {
-    while (this.reading.size > 0) await pause(10);
-    await this.d.executor.stop();
-  }
-
-  /** Works off ready operations now (the executor's loop). */
-  kick(): void {
-    this.d.executor.kick();
-  }
-
-  /** Runs the executor until every operation is finished (tests and benchmarks); false on timeout. */
-  drain(timeoutMs?: number): Promise<boolean> {
-    return this.d.executor.drain(timeoutMs);
-  }
-
-  private newRun(connection: Connection, trigger: Trigger): NewRun {
-    return { id: crypto.randomUUID(), connectionId: connection.id, clientKey: connection.clientKey, trigger };
   }
 
   private async runWithPull(connection: Connection, trigger: Trigger, pull: Pull, dryRun: boolean): Promise<RunResult> {
@@ -282,14 +213,13 @@ export class ProvisioningEngine {
         eventLoop: readLoop,
         plan: planningFacts(planned, planMs, loop()),
       });
-      if (planned.full) await runs.reconciled(connection.id);
-      const operations = planned.plan.operations.length;
-      this.d.logger.info(
-        { connectionId: connection.id, runId: run.id, operations },
+      await this.begin(
+        connection,
+        run,
+        planned.plan.operations.length,
+        !!planned.full,
         'sync run read the IdP and planned',
       );
-      if (operations === 0) await runs.closeFinishedRuns();
-      else this.kick();
     } catch (err) {
       this.d.logger.error({ err, runId: run.id }, 'sync run failed after reading');
       await runs.reconcileSoon(connection.id).catch(() => undefined);
@@ -298,31 +228,4 @@ export class ProvisioningEngine {
       loop(); // stops watching, whatever ended the run
     }
   }
-
-  /** The sentence a run says instead of queueing writes that need the site-admin token the site has not stored. */
-  private async heldForToken(connection: Connection, plan: Plan): Promise<string | undefined> {
-    const held = heldForSiteToken(plan);
-    return held && !(await this.d.jira.hasSiteToken(connection.clientKey)) ? held : undefined;
-  }
-
-  private pullError(connection: Connection, err: unknown): string {
-    if (err instanceof PullFailed) return err.message;
-    this.d.logger.error({ err, connectionId: connection.id }, 'reading the IdP failed unexpectedly');
-    return `internal error while reading the IdP: ${(err as Error)?.message ?? String(err)}`;
-  }
-}
-
-/** How a run was planned, as its history shows it: in full or from changes, users planned, time, warnings (the first 20). */
-function planningFacts(
-  planned: Extract<Planned, { kind: 'plan' }>,
-  planMs: number,
-  eventLoop?: LoopDelay,
-): PlanningFacts {
-  return {
-    mode: planned.full ? 'full' : 'changes',
-    users: planned.users,
-    planMs,
-    ...(eventLoop ? { eventLoop } : {}),
-    ...(planned.plan.warnings.length ? { warnings: planned.plan.warnings.slice(0, 20) } : {}),
-  };
 }

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql';
+import type { LoopDelay } from '../slices';
 import { GONE_MARK } from './executor/applyCustomers';
 import { toOp, type StoredOperation } from './executor/queue';
 
@@ -150,4 +151,30 @@ export function summarize(raw: Record<string, number>): Record<string, number> {
     else if (COUNTERS[k]) counts[COUNTERS[k]] += Number(n);
   }
   return counts;
+}
+
+/** How a run was planned: from directory changes or in full (reading Jira), how many users, how long. */
+export interface PlanningFacts {
+  mode: 'changes' | 'full';
+  users: number;
+  planMs: number;
+  /** The event loop's delay while the plan was made (the whole process's, other work included). */
+  eventLoop?: LoopDelay;
+  /** What the plan could not do, said once for the run (the first 20). */
+  warnings?: string[];
+}
+
+/** How a run was planned, as its history shows it: in full or from changes, users planned, time, warnings (the first 20). */
+export function planningFacts(
+  planned: { full?: boolean; users: number; plan: { warnings: string[] } },
+  planMs: number,
+  eventLoop?: LoopDelay,
+): PlanningFacts {
+  return {
+    mode: planned.full ? 'full' : 'changes',
+    users: planned.users,
+    planMs,
+    ...(eventLoop ? { eventLoop } : {}),
+    ...(planned.plan.warnings.length ? { warnings: planned.plan.warnings.slice(0, 20) } : {}),
+  };
 }

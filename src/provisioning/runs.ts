@@ -1,12 +1,11 @@
 import type { Transaction } from 'sequelize';
 import type { Sql } from '../db/sql';
 import type { OperationQueue } from './executor/queue';
-import { RunHistory, summarize, toRun, type RunRow } from './runHistory';
+import { RunHistory, summarize, toRun, type PlanningFacts, type RunRow } from './runHistory';
 
-export type { RunRow } from './runHistory';
+export type { PlanningFacts, RunRow } from './runHistory';
 import type { Outbox } from './outbox';
 import type { PlannedOperation } from './plan';
-import type { LoopDelay } from '../slices';
 
 /** Who started a run, for which connection. */
 export interface NewRun {
@@ -275,15 +274,4 @@ export class Replan extends Error {
   constructor() {
     super('an operation for the same users was applied while the run was planned');
   }
-}
-
-/** How a run was planned: from directory changes or in full (reading Jira), how many users, how long. */
-export interface PlanningFacts {
-  mode: 'changes' | 'full';
-  users: number;
-  planMs: number;
-  /** The event loop's delay while the plan was made (the whole process's, other work included). */
-  eventLoop?: LoopDelay;
-  /** What the plan could not do, said once for the run (the first 20). */
-  warnings?: string[];
 }
