@@ -1,5 +1,6 @@
 /**
- * The layering of docs/architecture.md, checked by `npm run depcheck` (part of `npm test`).
+ * The layering of docs/architecture.md, checked by `npm run depcheck` (part of `npm test`) over
+ * src/ and the admin page's modules (public/js/: no cycle there either).
  * Arrows: scim, sources → directory; provisioning → directory, jira (and the source contract,
  * sources/source.ts, whose Pull it runs); triggers (jobs) → sources,
  * provisioning; admin → what it configures; the hosts (connect, forge) → what they need, and

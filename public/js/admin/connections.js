@@ -1,7 +1,7 @@
 /* Configured IdPs: the list, with the last run and Synchronize / Dry run / Edit / Delete. */
 import { refreshBanners } from './banners.js';
 import { button, h, lozenge, message, when } from './dom.js';
-import { customerSummary } from './history.js';
+import { customerSummary } from './runWords.js';
 import { sourceOf } from './sources/index.js';
 
 export function viewConnections(mount) {
