@@ -2,15 +2,15 @@ import crypto from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { GroupStore } from '../directory/groups';
-import { UniquenessConflict, type DirectoryGroup, type GroupFields, type MemberRef } from '../directory/types';
-import { invalidValue, notFound, tooMany, uniqueness } from './errors';
-import { baseUrlOf, checkIfMatch, connectionOf, handler, notModified, sendList, sendScim } from './http';
+import type { DirectoryGroup, GroupFields, MemberRef } from '../directory/types';
+import { invalidValue, notFound, tooMany } from './errors';
+import { baseUrlOf, connectionOf, handler, notModified, sendList, sendScim } from './http';
 import { queryParam, readListRequest } from './listParams';
-import { applyPatch, type MemberOp } from './patch';
-import { normalizePatch } from './patchOps';
+import type { MemberOp } from './patch';
 import { etag, excludes, parseProjection, presentGroup, project, type Projection } from './presenter';
 import { checkIndexedLengths, normalizeResource, type JsonObject } from './resource';
 import { GROUP_TYPE } from './schemas';
+import { answerPatch, changeLocked, clashOf, patched } from './writes';
 import { isUuid } from '../db/ids';
 
 export interface ScimGroupDeps {
@@ -76,19 +76,13 @@ export function groupsRouter(d: ScimGroupDeps): Router {
     return ops.length > 0 ? d.groups.membersChanged(connectionId, groupId, tx, named) : undefined;
   };
 
-  const lockOrFail = async (req: Request, connectionId: string, tx: Transaction) => {
-    const current = isUuid(req.params.id)
-      ? await d.groups.get(connectionId, req.params.id, { tx, forUpdate: true })
-      : undefined;
-    if (!current) throw notFound('Group', req.params.id);
-    checkIfMatch(req, etag(current.version));
-    return current;
-  };
-
-  const uniquenessError = (err: unknown) =>
-    err instanceof UniquenessConflict
-      ? uniqueness(`displayName "${err.value}" is already in use in this connection.`)
-      : err;
+  /** How PUT, PATCH and DELETE find the connection's group they change (writes.ts changeLocked). */
+  const locked = (connectionId: string) => ({
+    sequelize: d.sequelize,
+    what: 'Group',
+    unique: 'displayName',
+    lock: (id: string, tx: Transaction) => d.groups.get(connectionId, id, { tx, forUpdate: true }),
+  });
 
   router.get(
     '/',
@@ -134,7 +128,7 @@ export function groupsRouter(d: ScimGroupDeps): Router {
           );
         })
         .catch((err) => {
-          throw uniquenessError(err);
+          throw clashOf(err, 'displayName');
         });
       await sendOne(req, res, 201, group);
     }),
@@ -145,23 +139,12 @@ export function groupsRouter(d: ScimGroupDeps): Router {
     handler(async (req, res) => {
       const { id: connectionId } = connectionOf(res);
       const { resource, members } = normalizeResource(GROUP_TYPE, req.body);
-      const group = await d.sequelize
-        .transaction(async (tx) => {
-          const current = await lockOrFail(req, connectionId, tx);
-          const replaced = (await d.groups.replace(connectionId, current.id, groupFields(resource), tx))!;
-          // PUT replaces the whole resource: members not sent are members no more.
-          return (
-            (await applyMembers(
-              connectionId,
-              current.id,
-              [{ kind: 'removeAll' }, { kind: 'add', ids: members ?? [] }],
-              tx,
-            )) ?? replaced
-          );
-        })
-        .catch((err) => {
-          throw uniquenessError(err);
-        });
+      const group = await changeLocked(locked(connectionId), req, async (current, tx) => {
+        const replaced = (await d.groups.replace(connectionId, current.id, groupFields(resource), tx))!;
+        // PUT replaces the whole resource: members not sent are members no more.
+        const all: MemberOp[] = [{ kind: 'removeAll' }, { kind: 'add', ids: members ?? [] }];
+        return (await applyMembers(connectionId, current.id, all, tx)) ?? replaced;
+      });
       await sendOne(req, res, 200, group);
     }),
   );
@@ -170,32 +153,19 @@ export function groupsRouter(d: ScimGroupDeps): Router {
     '/:id',
     handler(async (req, res) => {
       const { id: connectionId } = connectionOf(res);
-      const group = await d.sequelize
-        .transaction(async (tx) => {
-          const current = await lockOrFail(req, connectionId, tx);
-          const stored = {
-            ...current.resource,
-            displayName: current.displayName,
-            ...(current.externalId !== null ? { externalId: current.externalId } : {}),
-          } as JsonObject;
-          const { resource, memberOps } = applyPatch(
-            GROUP_TYPE,
-            stored,
-            normalizePatch(GROUP_TYPE, req.body, current.id),
-          );
-          const { resource: clean } = normalizeResource(GROUP_TYPE, resource);
-          let latest = current;
-          if (JSON.stringify(clean) !== JSON.stringify(normalizeResource(GROUP_TYPE, stored).resource)) {
-            latest = (await d.groups.replace(connectionId, current.id, groupFields(clean), tx))!;
-          }
-          return (await applyMembers(connectionId, current.id, memberOps, tx)) ?? latest;
-        })
-        .catch((err) => {
-          throw uniquenessError(err);
-        });
-      if (queryParam(req, 'attributes') !== undefined || queryParam(req, 'excludedAttributes') !== undefined)
-        await sendOne(req, res, 200, group);
-      else res.status(204).set('ETag', etag(group.version)).end();
+      const group = await changeLocked(locked(connectionId), req, async (current, tx) => {
+        const stored = {
+          ...current.resource,
+          displayName: current.displayName,
+          ...(current.externalId !== null ? { externalId: current.externalId } : {}),
+        } as JsonObject;
+        const { resource, changed, memberOps } = patched(GROUP_TYPE, stored, req, current.id);
+        const latest = changed
+          ? (await d.groups.replace(connectionId, current.id, groupFields(resource), tx))!
+          : current;
+        return (await applyMembers(connectionId, current.id, memberOps, tx)) ?? latest;
+      });
+      await answerPatch(req, res, group, sendOne);
     }),
   );
 
@@ -203,10 +173,7 @@ export function groupsRouter(d: ScimGroupDeps): Router {
     '/:id',
     handler(async (req, res) => {
       const { id: connectionId } = connectionOf(res);
-      await d.sequelize.transaction(async (tx) => {
-        const current = await lockOrFail(req, connectionId, tx);
-        await d.groups.delete(connectionId, current.id, tx);
-      });
+      await changeLocked(locked(connectionId), req, (current, tx) => d.groups.delete(connectionId, current.id, tx));
       res.status(204).end();
     }),
   );

@@ -2,16 +2,15 @@ import crypto from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { GroupStore } from '../directory/groups';
-import { UniquenessConflict, type DirectoryUser, type UserFields } from '../directory/types';
+import type { DirectoryUser, UserFields } from '../directory/types';
 import type { UserStore } from '../directory/users';
-import { notFound, uniqueness } from './errors';
-import { baseUrlOf, checkIfMatch, connectionOf, handler, notModified, sendList, sendScim } from './http';
+import { notFound } from './errors';
+import { baseUrlOf, connectionOf, handler, notModified, sendList, sendScim } from './http';
 import { queryParam, readListRequest } from './listParams';
-import { applyPatch } from './patch';
-import { normalizePatch } from './patchOps';
 import { etag, excludes, parseProjection, presentUser, project, type Projection } from './presenter';
 import { checkIndexedLengths, normalizeResource, primaryValue, type JsonObject } from './resource';
 import { USER_TYPE } from './schemas';
+import { answerPatch, changeLocked, clashOf, patched } from './writes';
 import { isUuid } from '../db/ids';
 
 export interface ScimUserDeps {
@@ -53,25 +52,18 @@ export function usersRouter(d: ScimUserDeps): Router {
     return list.map((u) => project(presentUser(u, base(req), wanted ? (u.groups ?? read?.get(u.id)) : undefined), p));
   };
 
-  /** The user to change, locked until the transaction ends; 404 when there is none, 412 on a stale If-Match. */
-  const lockOrFail = async (req: Request, connectionId: string, tx: Transaction) => {
-    const current = isUuid(req.params.id)
-      ? await d.users.get(connectionId, req.params.id, { tx, forUpdate: true })
-      : undefined;
-    if (!current) throw notFound('User', req.params.id);
-    checkIfMatch(req, etag(current.version));
-    return current;
-  };
+  /** How PUT, PATCH and DELETE find the connection's user they change (writes.ts changeLocked). */
+  const locked = (connectionId: string) => ({
+    sequelize: d.sequelize,
+    what: 'User',
+    unique: 'userName',
+    lock: (id: string, tx: Transaction) => d.users.get(connectionId, id, { tx, forUpdate: true }),
+  });
 
   const sendOne = async (req: Request, res: Parameters<typeof sendScim>[0], status: number, user: DirectoryUser) => {
     const [body] = await present(req, [user], projectionOf(req));
     sendScim(res, status, body, { ETag: etag(user.version), Location: `${base(req)}/Users/${user.id}` });
   };
-
-  const uniquenessError = (err: unknown) =>
-    err instanceof UniquenessConflict
-      ? uniqueness(`userName "${err.value}" is already in use in this connection.`)
-      : err;
 
   router.get(
     '/',
@@ -114,7 +106,7 @@ export function usersRouter(d: ScimUserDeps): Router {
           await d.users.create(connectionOf(res).id, crypto.randomUUID(), userFields(resource)),
         );
       } catch (err) {
-        throw uniquenessError(err);
+        throw clashOf(err, 'userName');
       }
     }),
   );
@@ -124,14 +116,9 @@ export function usersRouter(d: ScimUserDeps): Router {
     handler(async (req, res) => {
       const { id: connectionId } = connectionOf(res);
       const { resource } = normalizeResource(USER_TYPE, req.body);
-      const user = await d.sequelize
-        .transaction(async (tx) => {
-          const current = await lockOrFail(req, connectionId, tx);
-          return d.users.replace(connectionId, current.id, userFields(resource), tx);
-        })
-        .catch((err) => {
-          throw uniquenessError(err);
-        });
+      const user = await changeLocked(locked(connectionId), req, (current, tx) =>
+        d.users.replace(connectionId, current.id, userFields(resource), tx),
+      );
       await sendOne(req, res, 200, user!);
     }),
   );
@@ -140,26 +127,17 @@ export function usersRouter(d: ScimUserDeps): Router {
     '/:id',
     handler(async (req, res) => {
       const { id: connectionId } = connectionOf(res);
-      const user = await d.sequelize
-        .transaction(async (tx) => {
-          const current = await lockOrFail(req, connectionId, tx);
-          const stored = {
-            ...current.resource,
-            userName: current.userName,
-            active: current.active,
-            ...(current.externalId !== null ? { externalId: current.externalId } : {}),
-          } as JsonObject;
-          const { resource } = applyPatch(USER_TYPE, stored, normalizePatch(USER_TYPE, req.body, current.id));
-          const { resource: clean } = normalizeResource(USER_TYPE, resource);
-          if (JSON.stringify(clean) === JSON.stringify(normalizeResource(USER_TYPE, stored).resource)) return current; // nothing changed
-          return (await d.users.replace(connectionId, current.id, userFields(clean), tx))!;
-        })
-        .catch((err) => {
-          throw uniquenessError(err);
-        });
-      if (queryParam(req, 'attributes') !== undefined || queryParam(req, 'excludedAttributes') !== undefined)
-        await sendOne(req, res, 200, user);
-      else res.status(204).set('ETag', etag(user.version)).end();
+      const user = await changeLocked(locked(connectionId), req, async (current, tx) => {
+        const stored = {
+          ...current.resource,
+          userName: current.userName,
+          active: current.active,
+          ...(current.externalId !== null ? { externalId: current.externalId } : {}),
+        } as JsonObject;
+        const { resource, changed } = patched(USER_TYPE, stored, req, current.id);
+        return changed ? (await d.users.replace(connectionId, current.id, userFields(resource), tx))! : current;
+      });
+      await answerPatch(req, res, user, sendOne);
     }),
   );
 
@@ -167,10 +145,7 @@ export function usersRouter(d: ScimUserDeps): Router {
     '/:id',
     handler(async (req, res) => {
       const { id: connectionId } = connectionOf(res);
-      await d.sequelize.transaction(async (tx) => {
-        const current = await lockOrFail(req, connectionId, tx);
-        await d.users.delete(connectionId, current.id, tx);
-      });
+      await changeLocked(locked(connectionId), req, (current, tx) => d.users.delete(connectionId, current.id, tx));
       res.status(204).end();
     }),
   );
