@@ -19,6 +19,23 @@ export interface PullResult {
   changes?: DirectoryChanges;
 }
 
+/** What a read has done so far, as its run shows it while it reads (`progress.read`). */
+export interface ReadProgress {
+  mode: 'full' | 'incremental';
+  /** Why a read asked to be incremental was full (another DC, no position yet…). */
+  note?: string;
+  phase: string;
+  pages: number;
+  usersSeen: number;
+  groupsSeen: number;
+  membershipsSeen: number;
+  removed: number;
+  /** Rows of the directory store the read inserted, updated or deleted: 0 when nothing changed. */
+  rowsWritten: number;
+  /** Entries left out, and why (no id, a name another already has): the first 20. */
+  conflicts: string[];
+}
+
 /** A read of the IdP into the directory store, reporting progress as it goes. */
 export type Pull = (report: (progress: Record<string, unknown>) => void) => Promise<PullResult>;
 

@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import { ReadLedger } from '../../directory/ledger';
 import type { PullStore } from '../../directory/pull';
+import type { ReadProgress } from '../source';
 import type { SourceStateRepository } from '../state';
 import type { GraphClient, GraphPage } from './graph';
 import { toPulledGroup, toPulledUser } from './mapping';
@@ -10,18 +11,7 @@ import { userSelect, type EntraSettings } from './settings';
 type Obj = Record<string, unknown>;
 
 /** What a pull has done so far: shown in the run while it reads. */
-export interface PullProgress {
-  mode: 'full' | 'incremental';
-  phase: string;
-  pages: number;
-  usersSeen: number;
-  groupsSeen: number;
-  membershipsSeen: number;
-  removed: number;
-  /** Rows of the directory store the read inserted, updated or deleted: 0 when nothing changed. */
-  rowsWritten: number;
-  conflicts: string[];
-}
+export type PullProgress = ReadProgress;
 
 export type ProgressSink = (p: PullProgress) => void;
 

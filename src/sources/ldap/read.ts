@@ -6,25 +6,12 @@ import { memberDns } from './members';
 import type { LdapSettings } from './settings';
 import { adDisabled, all, dnKey, entryId, first, toPulledUser, userAttributes } from './entry';
 import { addMemberOf, childGroups, flatten, scopeOf, type GroupRead, type Scope, type UserMaps } from './groups';
+import type { ReadProgress } from '../source';
 import { WriteQueue } from '../writeQueue';
 import { breathe, sliceTimer } from '../../slices';
 
 /** What a read has done so far (the run's progress and, at the end, its summary). */
-export interface LdapProgress {
-  mode: 'full' | 'incremental';
-  /** Why a read asked to be incremental was full (another DC, no position yet…). */
-  note?: string;
-  phase: string;
-  pages: number;
-  usersSeen: number;
-  groupsSeen: number;
-  membershipsSeen: number;
-  removed: number;
-  /** Rows of the directory store the read inserted, updated or deleted: 0 when nothing changed. */
-  rowsWritten: number;
-  /** Entries left out, and why (no id, a name another already has): the first 20. */
-  conflicts: string[];
-}
+export type LdapProgress = ReadProgress;
 
 const WRITE_BATCH = 500;
 
