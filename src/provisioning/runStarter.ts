@@ -6,7 +6,8 @@ import type { Connection } from '../db/connections';
 import type { Logger } from '../logger';
 import { PullFailed } from '../sources/source';
 import type { Executor } from './executor/worker';
-import { heldForSiteToken, type Plan } from './plan';
+import { heldForSiteToken } from './credentials';
+import type { Plan } from './plan';
 import type { PlansDeps } from './plans';
 import type { NewRun, RunRepository, RunRow } from './runs';
 

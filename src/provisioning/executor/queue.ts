@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { Sql } from '../../db/sql';
 import type { PlannedOperation } from '../plan';
+import { needsSql } from '../credentials';
 
 /** An operation as stored: what to do, where it stands. */
 export interface StoredOperation {
@@ -136,7 +137,7 @@ export class OperationQueue {
       `
       WITH o AS (
         UPDATE sync_operations SET status = 'parked', error = $2, finished_at = now()
-        WHERE run_id = $1 AND status = 'pending' AND (${NEEDS[needs]}) RETURNING 1),
+        WHERE run_id = $1 AND status = 'pending' AND (${needsSql(needs)}) RETURNING 1),
       r AS (UPDATE sync_runs SET done = done + (SELECT count(*) FROM o) WHERE id = $1)
       SELECT count(*) AS n FROM o`,
       [runId, error],
@@ -168,16 +169,3 @@ export class OperationQueue {
     return Number(n);
   }
 }
-
-/**
- * The operations that cannot be applied without each credential (constant SQL: no input reaches
- * it); for the site-admin token, the same as plan.ts's needsSiteToken.
- */
-const NEEDS: Record<'site-admin-token' | 'org-api-key', string> = {
-  'site-admin-token': `kind IN ('createGroup', 'addMember', 'removeMember')
-    OR (kind = 'ensureUser' AND payload->>'create' = 'true' AND payload->'site'->>'accountId' IS NULL)
-    OR (kind = 'deprovision' AND payload->>'mode' = 'deleteFromSite')
-    OR (kind = 'reactivate' AND jsonb_array_length(payload->'regroup') > 0)
-    OR kind = 'revokeAccess'`,
-  'org-api-key': `kind = 'updateProfile' OR (kind = 'deprovision' AND payload->>'mode' = 'deactivate')`,
-};
