@@ -191,6 +191,23 @@ describeWithSlapd('LDAP connections (OpenLDAP)', () => {
     expect(s.jira.state.groupMembers('Engineering').map((u) => u.emailAddress)).toEqual(['bob@acme.test']);
   });
 
+  it('a change of what the connection reads (a narrower filter) makes the next read full, so a user out of it leaves; the schedule alone does not', async () => {
+    const id = (await s.adminApi('POST', '/connections', body())).body.id as string;
+    await syncToEnd(id, 'full');
+    expect((await syncToEnd(id, 'incremental')).progress.read.mode).toBe('incremental');
+    const patch = (ldap: Record<string, unknown>) => s.adminApi('PATCH', `/connections/${id}`, { ldap });
+    expect((await patch({ scheduleMinutes: 60 })).status).toBe(200);
+    expect((await syncToEnd(id, 'incremental')).progress.read.mode).toBe('incremental');
+    expect((await patch({ users: { filter: '(&(objectClass=inetOrgPerson)(uid=ann))' } })).status).toBe(200);
+    const run = await syncToEnd(id, 'incremental');
+    expect(run.progress.read).toMatchObject({ mode: 'full', note: expect.stringMatching(/^no position/) });
+    const [users] = (await s.app.db.sequelize.query(
+      'SELECT user_name FROM directory_users WHERE connection_id = $1 ORDER BY user_name',
+      { bind: [id] },
+    )) as [Array<{ user_name: string }>, unknown];
+    expect(users.map((u) => u.user_name)).toEqual(['ann']);
+  });
+
   it('an LDAP connection whose target is customers: the directory users become JSM customers with portal access by group (nested included)', async () => {
     s.jira.state.addServiceDesk('7', 'SUP', 'Support');
     s.jira.state.organizations.set('70', { id: '70', name: 'Engineers', members: new Set() });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validationError } from '../../http/errors';
+import { sameSettings } from '../same';
 import type { SourceKind } from '../source';
 import { entraSettingsSchema, type EntraSettings } from './settings';
 
@@ -33,9 +34,14 @@ export const entraKind: SourceKind<EntraSettings> = {
   /** A new scope, filter, tenant or set of attributes changes what the delta links cover. */
   movesPosition(before, after) {
     const old = before as Partial<EntraSettings> | undefined;
-    const covered = (s: Partial<EntraSettings> | undefined) =>
-      JSON.stringify([s?.scope, s?.userFilter, s?.attributes, s?.usernameAttribute, s?.tenantId]);
-    return covered(old) !== covered(after);
+    const covered = (s: Partial<EntraSettings> | undefined) => [
+      s?.scope,
+      s?.userFilter,
+      s?.attributes,
+      s?.usernameAttribute,
+      s?.tenantId,
+    ];
+    return !sameSettings(covered(old), covered(after));
   },
 
   present(stored, pull) {

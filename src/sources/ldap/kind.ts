@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalidField, validationError } from '../../http/errors';
+import { sameSettings } from '../same';
 import type { SourceKind } from '../source';
 import { ldapSettingsSchema, type LdapSettings } from './settings';
 
@@ -46,8 +47,19 @@ export const ldapKind: SourceKind<LdapSettings> = {
       );
   },
 
-  /** The read's cursor is kept when the settings change: a new scope reaches the store with the next full read. */
-  movesPosition: () => false,
+  /**
+   * Any change but the schedule and the timeout: a new server, bind account, base DN, filter,
+   * attribute or membership model changes what the cursor covers (a user out of a narrowed filter
+   * is seen gone only by a full read), so the next read is full.
+   */
+  movesPosition(before, after) {
+    const covered = (s: Partial<LdapSettings> | undefined) => {
+      if (!s) return undefined;
+      const { scheduleMinutes: _every, timeoutMs: _wait, ...rest } = s;
+      return rest;
+    };
+    return !sameSettings(covered(before as Partial<LdapSettings> | undefined), covered(after));
+  },
 
   /** Every setting as stored (the CA certificate is public); the bind password never, only whether one is set. */
   present(stored, pull) {
