@@ -25,7 +25,7 @@ export interface OutboxTriggerDeps {
 export class OutboxTrigger {
   private job: Job | undefined;
   /** Connections this instance is taking up now. */
-  private readonly takingUp = new Set<string>();
+  private readonly takingUp = new Map<string, Promise<void>>();
 
   constructor(private readonly d: OutboxTriggerDeps) {}
 
@@ -51,15 +51,17 @@ export class OutboxTrigger {
       (q) => !this.takingUp.has(q.connectionId),
     );
     await Promise.all(
-      quiet.map(async (q) => {
-        this.takingUp.add(q.connectionId);
-        try {
-          await this.takeUp(q);
-        } finally {
-          this.takingUp.delete(q.connectionId);
-        }
+      quiet.map((q) => {
+        const taking = this.takeUp(q).finally(() => this.takingUp.delete(q.connectionId));
+        this.takingUp.set(q.connectionId, taking);
+        return taking;
       }),
     );
+  }
+
+  /** Resolves once no connection is being taken up here (its run created, or found not needed). */
+  async settled(): Promise<void> {
+    while (this.takingUp.size > 0) await Promise.allSettled([...this.takingUp.values()]);
   }
 
   private async takeUp(q: { connectionId: string; clientKey: string; lastId: string }): Promise<void> {

@@ -136,6 +136,8 @@ export async function startScim(
     },
     async settle() {
       await app.outbox.drain();
+      // A take-up the background loop began just before is not this drain's: wait for its run too.
+      await app.outbox.settled();
       expect(await app.engine.drain(30_000)).toBe(true);
     },
     async close() {
