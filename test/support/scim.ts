@@ -135,10 +135,18 @@ export async function startScim(
       if (res.status !== 200) throw new Error(`saving rules failed: ${res.status} ${JSON.stringify(res.body)}`);
     },
     async settle() {
-      await app.outbox.drain();
-      // A take-up the background loop began just before is not this drain's: wait for its run too.
-      await app.outbox.settled();
-      expect(await app.engine.drain(30_000)).toBe(true);
+      // Until the outbox holds nothing unprocessed (a change younger than the debounce, or one that
+      // waited for a run just closing, is taken up at the next look), for at most two seconds.
+      for (let i = 0; i < 100; i++) {
+        await app.outbox.drain();
+        await app.outbox.settled();
+        expect(await app.engine.drain(30_000)).toBe(true);
+        const [rows] = (await app.db.sequelize.query(
+          'SELECT count(*)::int AS n FROM sync_requests WHERE processed_at IS NULL',
+        )) as [Array<{ n: number }>, unknown];
+        if (rows[0].n === 0) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async close() {
       await app.close();
