@@ -36,6 +36,19 @@ export interface ReadProgress {
   conflicts: string[];
 }
 
+/** A read's progress as it begins (full until it finds it can read only the changes). */
+export const startingProgress = (): ReadProgress => ({
+  mode: 'full',
+  phase: 'starting',
+  pages: 0,
+  usersSeen: 0,
+  groupsSeen: 0,
+  membershipsSeen: 0,
+  removed: 0,
+  rowsWritten: 0,
+  conflicts: [],
+});
+
 /** A read of the IdP into the directory store, reporting progress as it goes. */
 export type Pull = (report: (progress: Record<string, unknown>) => void) => Promise<PullResult>;
 

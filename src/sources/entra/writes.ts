@@ -1,7 +1,7 @@
 import type { Transaction } from 'sequelize';
 import { ReadLedger } from '../../directory/ledger';
 import type { PullStore } from '../../directory/pull';
-import type { ReadProgress } from '../source';
+import { startingProgress, type ReadProgress } from '../source';
 import type { SourceStateRepository } from '../state';
 import type { GraphClient, GraphPage } from './graph';
 import { toPulledGroup, toPulledUser } from './mapping';
@@ -48,17 +48,7 @@ export class EntraWrites {
     protected readonly report: ProgressSink = () => undefined,
   ) {
     this.select = userSelect(settings).join(',');
-    this.progress = {
-      mode: 'full',
-      phase: 'starting',
-      pages: 0,
-      usersSeen: 0,
-      groupsSeen: 0,
-      membershipsSeen: 0,
-      removed: 0,
-      rowsWritten: 0,
-      conflicts: [],
-    };
+    this.progress = startingProgress();
   }
 
   /** One user (first login) with the groups of theirs that are in scope; nothing else is touched. */

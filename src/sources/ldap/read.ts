@@ -6,7 +6,7 @@ import { memberDns } from './members';
 import type { LdapSettings } from './settings';
 import { adDisabled, all, dnKey, entryId, first, toPulledUser, userAttributes } from './entry';
 import { addMemberOf, childGroups, flatten, scopeOf, type GroupRead, type Scope, type UserMaps } from './groups';
-import type { ReadProgress } from '../source';
+import { startingProgress, type ReadProgress } from '../source';
 import { WriteQueue } from '../writeQueue';
 import { breathe, sliceTimer } from '../../slices';
 
@@ -25,17 +25,7 @@ const MAX_NOTES = 20;
  * id, so a rename or a move is an update.
  */
 export class LdapFullRead {
-  readonly progress: LdapProgress = {
-    mode: 'full',
-    phase: 'starting',
-    pages: 0,
-    usersSeen: 0,
-    groupsSeen: 0,
-    membershipsSeen: 0,
-    removed: 0,
-    rowsWritten: 0,
-    conflicts: [],
-  };
+  readonly progress: LdapProgress = startingProgress();
   /** What the read saw and changed: the sweep's and the run's. */
   protected readonly ledger = new ReadLedger();
   protected readonly buffers: string[];
