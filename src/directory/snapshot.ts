@@ -9,8 +9,12 @@ export interface DirectorySnapshot {
   allIdpGroups: string[];
 }
 
-/** Users handed over at a time: a few milliseconds of the event loop to parse. */
-const BATCH = 2000;
+/**
+ * Users handed over at a time: a few milliseconds of the event loop to parse. A plan reads the links
+ * and the Jira state beside it, and their batches can arrive in the same turn of the loop: 2,000
+ * users with their groups' names and the links' batch beside them held it for 40–57 ms.
+ */
+const BATCH = 1000;
 
 interface UserRow {
   id: string;

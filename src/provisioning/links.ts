@@ -1,6 +1,9 @@
 import type { Sql } from '../db/sql';
 import type { Link } from './plan';
 
+/** Links handed over at a time when all are read. */
+const LINK_BATCH = 2000;
+
 /**
  * Links: which Jira account each IdP user of a connection became (matched by email once, then kept,
  * so an email change never makes a duplicate), whether it is deprovisioned, and what was written.
@@ -28,7 +31,8 @@ export class LinkRepository {
         });
     };
     const select = 'SELECT user_id, account_id, deprovisioned, properties, removed_groups FROM jira_links';
-    // Every link (100,000 for a large directory) comes in batches, giving the event loop way between them.
+    // Every link (100,000 for a large directory) comes in batches, giving the event loop way between them
+    // (each with its properties and removed groups to parse: fewer than the cursor's default).
     if (userIds)
       add(
         await this.sql.query<Row>(`${select} WHERE connection_id = $1 AND user_id = ANY($2::uuid[])`, [
@@ -36,7 +40,7 @@ export class LinkRepository {
           userIds,
         ]),
       );
-    else await this.sql.inBatches<Row>(`${select} WHERE connection_id = $1`, [connectionId], add);
+    else await this.sql.inBatches<Row>(`${select} WHERE connection_id = $1`, [connectionId], add, LINK_BATCH);
     return links;
   }
 

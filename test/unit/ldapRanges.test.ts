@@ -1,4 +1,4 @@
-import type { LdapEntry, LdapSession } from '../../src/sources/ldap/client';
+import type { LdapEntry, LdapSession } from '../../src/sources/ldap/session';
 import { dnKey, guidToString } from '../../src/sources/ldap/entry';
 import { memberDns } from '../../src/sources/ldap/members';
 

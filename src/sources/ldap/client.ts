@@ -1,239 +1,191 @@
-import type net from 'node:net';
-import tls, { connect as tlsConnect } from 'node:tls';
-import type { ConnectionOptions } from 'node:tls';
-import {
-  Client,
-  ConfidentialityRequiredError,
-  Control,
-  InsufficientAccessError,
-  InvalidCredentialsError,
-  NoSuchObjectError,
-  OperationsError,
-  ResultCodeError,
-  SizeLimitExceededError,
-  escapeFilter,
-  StrongAuthRequiredError,
-  type Entry,
-  type SearchOptions,
-} from 'ldapts';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { AddressGuard } from '../outbound';
 import { PullFailed } from '../source';
+import type { LdapEntry, LdapSearch, LdapSession } from './session';
 import type { LdapSettings } from './settings';
+import { errorFromWire, fromWire, type Chunk, type Reply, type Request } from './wire';
 
-/** A value as it may stand in a filter: `\`, `*`, `(`, `)` and NUL escaped (RFC 4515), so input cannot change the filter. */
-export const escapeValue = (value: string): string => escapeFilter`${value}`;
-
-/** Active Directory's Show Deleted control: searches see tombstones (deleted objects keep their objectGUID). */
-const SHOW_DELETED = '1.2.840.113556.1.4.417';
-
-/** The largest page asked for: Active Directory's MaxPageSize. */
-export const PAGE_SIZE = 1000;
-
-/** One entry's attribute values as strings (binary ones, such as objectGUID, as Buffers). */
-export type LdapEntry = Entry;
+/** A request without its id (given when it is sent). */
+type Ask = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /**
- * A bound connection to one of the connection's servers. `search` pages through results (the
- * server's size limit is per page, so a directory of any size is read page by page, never whole).
+ * The LDAP reader's thread, seen from the event loop's: one worker thread for every LDAP session of
+ * the process, started on first use and again after it stopped. While it has nothing to answer it
+ * does not keep the process alive.
  */
-export class LdapSession {
-  constructor(
-    private readonly client: Client,
-    readonly url: string,
-  ) {}
+class ReaderThread {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  /** Which thread this is (counted from 1): a session opened on an earlier one has ended with it. */
+  private generation = 0;
+  /** Sessions open on the thread: with none and nothing asked, it stops after IDLE_MS (its heap goes with it). */
+  private sessions = 0;
+  private idle: NodeJS.Timeout | undefined;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  /**
-   * Every entry under `base`, page by page (with `showDeleted`, Active Directory's tombstones too).
-   * The next page is asked for as soon as one arrives, so the server prepares it while the caller
-   * handles this one (one page ahead, never more).
-   */
-  async *pages(base: string, opts: SearchOptions, more: { showDeleted?: boolean } = {}): AsyncGenerator<LdapEntry[]> {
-    const controls = more.showDeleted ? [new Control(SHOW_DELETED, { critical: true })] : [];
-    const it = this.client.searchPaginated(base, { ...opts, paged: { pageSize: PAGE_SIZE } }, controls);
-    let ahead = it.next();
-    try {
-      for (;;) {
-        const page = await ahead;
-        if (page.done) return;
-        ahead = it.next();
-        ahead.catch(() => undefined); // its failure is thrown where it is awaited, the line above
-        yield page.value.searchEntries;
-      }
-    } finally {
-      // Left early (the caller stopped, or failed): end the search once the page in flight is in.
-      void ahead.then(() => it.return(undefined)).catch(() => undefined);
-    }
+  /** Asks the thread; with `on`, only the thread of that generation (a session's calls). */
+  call<T>(ask: Ask, on?: number): Promise<T> {
+    if (on !== undefined && (on !== this.generation || !this.worker)) return Promise.reject(new PullFailed(ENDED));
+    const w = this.worker ?? this.start();
+    const id = this.nextId++;
+    clearTimeout(this.idle);
+    if (ask.op === 'close') this.sessions--;
+    return new Promise<T>((resolve, reject) => {
+      const opened = (v: unknown) => {
+        if (ask.op === 'open' && this.worker === w) this.sessions++;
+        (resolve as (v: unknown) => void)(v);
+      };
+      this.waiting.set(id, { resolve: opened, reject });
+      if (this.waiting.size === 1) w.ref();
+      w.postMessage({ ...ask, id });
+    });
   }
 
-  /** A small search in one request (a first login's user, whether one entry matches a filter). */
-  async find(base: string, opts: SearchOptions): Promise<LdapEntry[]> {
-    try {
-      return (await this.client.search(base, opts)).searchEntries;
-    } catch (err) {
-      if (err instanceof NoSuchObjectError) return [];
-      throw err;
-    }
+  /** Stops the thread (at shutdown, and in tests: what a crash of it does). Calls in flight fail. */
+  async stop(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    this.stopped(w, 'stopped');
+    await w.terminate();
   }
 
-  /** One base-scope read of an entry (null when it does not exist). */
-  async read(dn: string, attributes: string[], explicitBufferAttributes: string[] = []): Promise<LdapEntry | null> {
-    try {
-      const r = await this.client.search(dn, { scope: 'base', attributes, explicitBufferAttributes });
-      return r.searchEntries[0] ?? null;
-    } catch (err) {
-      if (err instanceof NoSuchObjectError) return null;
-      throw err;
-    }
+  private start(): Worker {
+    // Compiled, the thread runs worker.js beside this file; from TypeScript sources (tests, `npm run
+    // dev`) it runs worker.ts through tsx, a development dependency.
+    const entry = path.join(__dirname, `worker${path.extname(__filename)}`);
+    const boot = `${entry.endsWith('.ts') ? "require('tsx/cjs');" : ''}require(${JSON.stringify(entry)});`;
+    // A small young generation: the thread's garbage is collected often, off the event loop, and
+    // its heap stays small beside a plan's.
+    const w = new Worker(boot, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    w.unref();
+    w.on('message', (r: Reply) => {
+      const waiter = this.waiting.get(r.id);
+      if (!waiter) return;
+      this.waiting.delete(r.id);
+      if (r.ok) waiter.resolve(r.value);
+      else waiter.reject(errorFromWire(r.error));
+      if (this.waiting.size > 0) return;
+      w.unref();
+      if (this.sessions <= 0) this.idle = setTimeout(() => void this.stop(), IDLE_MS).unref();
+    });
+    w.on('error', (err) => this.stopped(w, err.message));
+    w.on('exit', (code) => this.stopped(w, `exit code ${code}`));
+    this.worker = w;
+    this.generation++;
+    return w;
   }
 
-  /**
-   * Whether this bind sees Active Directory's tombstones: any entry under `CN=Deleted Objects` of
-   * the naming context, searched with Show Deleted (one is enough). Administrators do; a plain
-   * domain account sees none unless granted "List contents" on the container. (A domain with no
-   * deletion within its tombstone lifetime shows none either: then a scan is as right, if slower.)
-   */
-  async seesTombstones(namingContext: string): Promise<boolean> {
-    try {
-      const r = await this.client.search(
-        `CN=Deleted Objects,${namingContext}`,
-        { scope: 'one', filter: '(isDeleted=TRUE)', attributes: ['1.1'], sizeLimit: 1 },
-        [new Control(SHOW_DELETED, { critical: true })],
-      );
-      return r.searchEntries.length > 0;
-    } catch (err) {
-      // One found and the size limit reached is a yes; no such object (hidden) or a refusal is a no.
-      return err instanceof SizeLimitExceededError;
-    }
+  /** The thread now running (after `call`, the one that answered). */
+  get current(): number {
+    return this.generation;
   }
 
-  /** The server's root DSE (naming contexts, Active Directory's highestCommittedUSN, dsServiceName…). */
-  async rootDse(attributes: string[]): Promise<LdapEntry | null> {
-    const r = await this.client.search('', { scope: 'base', filter: '(objectClass=*)', attributes });
-    return r.searchEntries[0] ?? null;
-  }
-
-  async close(): Promise<void> {
-    await this.client.unbind().catch(() => undefined);
+  private stopped(w: Worker, why: string): void {
+    if (this.worker !== w) return;
+    this.worker = undefined;
+    this.sessions = 0;
+    clearTimeout(this.idle);
+    const failure = new PullFailed(
+      `The LDAP reader's thread stopped (${why}) before the directory answered: read again.`,
+    );
+    for (const waiter of this.waiting.values()) waiter.reject(failure);
+    this.waiting.clear();
   }
 }
 
-/** Errors that mean "this server cannot be reached": the next URL is tried. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNRESET',
-  'ETIMEDOUT',
-]);
+/** How long the thread stays with no session open: a read's sessions follow each other closely. */
+const IDLE_MS = 2000;
+
+const ENDED = 'The connection to the directory has ended (its reader thread stopped): read again.';
+
+export const readerThread = new ReaderThread();
+
+/** A session whose LDAP client runs on the reader's thread; its entries arrive part by part. */
+class ThreadSession implements LdapSession {
+  constructor(
+    private readonly id: number,
+    readonly url: string,
+    /** The thread it lives on. */
+    private readonly thread: number,
+  ) {}
+
+  async *pages(base: string, opts: LdapSearch, more: { showDeleted?: boolean } = {}): AsyncGenerator<LdapEntry[]> {
+    const search = await readerThread.call<number>(
+      {
+        op: 'pages',
+        session: this.id,
+        base,
+        opts,
+        showDeleted: more.showDeleted ?? false,
+      },
+      this.thread,
+    );
+    let page: LdapEntry[] = [];
+    try {
+      for (;;) {
+        const part = await readerThread.call<Chunk>({ op: 'next', search }, this.thread);
+        if ('done' in part) return;
+        for (const e of part.entries) page.push(fromWire(e));
+        if (part.pageEnd) {
+          yield page;
+          page = [];
+        }
+      }
+    } finally {
+      void readerThread.call({ op: 'end', search }, this.thread).catch(() => undefined);
+    }
+  }
+
+  async find(base: string, opts: LdapSearch): Promise<LdapEntry[]> {
+    return (await readerThread.call<LdapEntry[]>({ op: 'find', session: this.id, base, opts }, this.thread)).map(
+      fromWire,
+    );
+  }
+
+  async read(dn: string, attributes: string[], explicitBufferAttributes: string[] = []): Promise<LdapEntry | null> {
+    const e = await readerThread.call<LdapEntry | null>(
+      {
+        op: 'read',
+        session: this.id,
+        dn,
+        attributes,
+        explicitBufferAttributes,
+      },
+      this.thread,
+    );
+    return e && fromWire(e);
+  }
+
+  seesTombstones(namingContext: string): Promise<boolean> {
+    return readerThread.call<boolean>({ op: 'seesTombstones', session: this.id, namingContext }, this.thread);
+  }
+
+  async rootDse(attributes: string[]): Promise<LdapEntry | null> {
+    const e = await readerThread.call<LdapEntry | null>({ op: 'rootDse', session: this.id, attributes }, this.thread);
+    return e && fromWire(e);
+  }
+
+  async close(): Promise<void> {
+    await readerThread.call({ op: 'close', session: this.id }, this.thread).catch(() => undefined);
+  }
+}
 
 /**
  * Connects to the first server that answers (in the order given), upgrades an `ldap://` connection
- * with StartTLS when asked, verifies the certificate (unless the admin turned that off) and binds.
- * Every failure is a PullFailed whose message says what to fix.
+ * with StartTLS when asked, verifies the certificate (unless the admin turned that off) and binds —
+ * on the reader's thread. Every failure is a PullFailed whose message says what to fix.
  */
 export async function openSession(
   s: LdapSettings,
   password: string | null,
   guard?: AddressGuard,
 ): Promise<LdapSession> {
-  let last: unknown;
-  for (const url of s.urls) {
-    const host = new URL(url).hostname;
-    const tlsOptions: ConnectionOptions = {
-      ...(s.caCertificate ? { ca: [s.caCertificate] } : {}),
-      rejectUnauthorized: s.verifyCertificate,
-      ...(s.tlsServerName ? { servername: s.tlsServerName } : isIp(host) ? {} : { servername: host }),
-    };
-    const secure = url.toLowerCase().startsWith('ldaps://');
-    const client = new Client({
-      url,
-      timeout: s.timeoutMs,
-      connectTimeout: s.connectTimeoutMs,
-      strictDN: false,
-      ...(secure ? { tlsOptions } : {}),
-      // Where the URL may go: checked on the address connected to, after DNS (private ranges only if allowed).
-      ...(guard
-        ? {
-            createConnection: ((port: number, host: string) => guard.connect(port, host)) as typeof net.connect,
-            // StartTLS upgrades the socket already connected (one options argument): nothing new to check.
-            createSecureConnection: ((port: number | ConnectionOptions, host: string, o?: ConnectionOptions) =>
-              typeof port === 'object' ? tlsConnect(port) : guard.connectTls(port, host, o)) as typeof tls.connect,
-          }
-        : {}),
-    });
-    try {
-      if (!secure && s.startTls) await client.startTLS(tlsOptions);
-      if (s.bindName) await client.bind(s.bindName, password ?? '');
-      return new LdapSession(client, url);
-    } catch (err) {
-      await client.unbind().catch(() => undefined);
-      last = err;
-      if (isUnreachable(err) && url !== s.urls[s.urls.length - 1]) continue;
-      throw new PullFailed(explainLdapError(err, { url, bindName: s.bindName }));
-    }
-  }
-  throw new PullFailed(explainLdapError(last, { url: s.urls[s.urls.length - 1], bindName: s.bindName }));
-}
-
-function isIp(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
-}
-
-function codeOf(err: unknown): string | undefined {
-  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  return e?.code ?? e?.cause?.code;
-}
-
-function isUnreachable(err: unknown): boolean {
-  const code = codeOf(err);
-  return (code !== undefined && UNREACHABLE.has(code)) || /timed? ?out/i.test(String((err as Error)?.message));
-}
-
-/** Active Directory's reasons for a refused bind (`data 52e` in the message), in words. */
-const AD_BIND_REASONS: Record<string, string> = {
-  '525': 'the bind account does not exist',
-  '52e': 'the password is wrong, or the bind account does not exist',
-  '530': 'the bind account may not sign in at this time',
-  '531': 'the bind account may not sign in from this workstation',
-  '532': "the bind account's password has expired",
-  '533': 'the bind account is disabled',
-  '701': 'the bind account has expired',
-  '773':
-    "the bind account must change its password before it can bind (sign in once and change it, or clear 'must change password')",
-  '775': 'the bind account is locked out',
-};
-
-/** What a failure of the directory means for the admin, in one sentence that says what to fix. */
-export function explainLdapError(
-  err: unknown,
-  ctx: { url: string; bindName?: string | null; baseDn?: string },
-): string {
-  const where = new URL(ctx.url).host;
-  const code = codeOf(err);
-  const message = String((err as Error)?.message ?? err);
-  if (err instanceof PullFailed) return err.message;
-  if (err instanceof InvalidCredentialsError) {
-    const reason = /data ([0-9a-f]{3})/i.exec(message)?.[1]?.toLowerCase();
-    const why = (reason && AD_BIND_REASONS[reason]) ?? 'the password is wrong, or the bind account does not exist';
-    return `${where} refused the bind as ${ctx.bindName ?? '(anonymous)'}: ${why}.`;
-  }
-  if (err instanceof StrongAuthRequiredError || err instanceof ConfidentialityRequiredError)
-    return `${where} requires an encrypted connection: use an ldaps:// URL, or turn StartTLS on.`;
-  if (err instanceof NoSuchObjectError)
-    return `${where} has no entry ${ctx.baseDn ? `"${ctx.baseDn}"` : 'at that base DN'}: check the base DN (for example OU=Staff,DC=corp,DC=example).`;
-  if (err instanceof InsufficientAccessError || (err instanceof OperationsError && /authenticat/i.test(message)))
-    return `${where} did not let ${ctx.bindName ?? 'an anonymous bind'} read ${ctx.baseDn ?? 'the directory'}: bind with an account that may read users and groups.`;
-  if (/certificate|self[- ]signed|unable to verify|CERT_|ERR_TLS/i.test(`${code ?? ''} ${message}`))
-    return `${where}'s TLS certificate is not trusted (${message}): paste the CA certificate that signed it, or check that the URL's host name is the one in the certificate.`;
-  if (code === 'EADDRNOTALLOWED') return `${where} was not called: ${message}.`;
-  if (code === 'ECONNREFUSED')
-    return `${where} refused the connection: is the directory server running, and is the port right (389 for ldap://, 636 for ldaps://)?`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${where} was not found: check the server's host name.`;
-  if (code === 'ECONNRESET' || /connection closed/i.test(message))
-    return `${where} closed the connection: if it expects TLS from the start, use ldaps://; if it expects StartTLS, turn it on.`;
-  if (isUnreachable(err)) return `${where} did not answer in time: check the URL, the firewall and the timeouts.`;
-  if (err instanceof ResultCodeError) return `${where} answered: ${message} (LDAP result ${err.code}).`;
-  return `${where}: ${message}`;
+  const { session, url } = await readerThread.call<{ session: number; url: string }>({
+    op: 'open',
+    settings: s,
+    password,
+    allow: guard ? guard.allow : null,
+  });
+  return new ThreadSession(session, url, readerThread.current);
 }

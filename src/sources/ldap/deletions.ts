@@ -1,5 +1,6 @@
 import type { PullStore } from '../../directory/pull';
-import { escapeValue, explainLdapError, type LdapEntry, type LdapSession } from './client';
+import { explainLdapError } from './errors';
+import { escapeValue, type LdapEntry, type LdapSession } from './session';
 import { dnKey, entryId, first } from './entry';
 import type { LdapSettings } from './settings';
 

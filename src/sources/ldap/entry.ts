@@ -1,5 +1,5 @@
 import type { PulledUser } from '../../directory/pulled';
-import type { LdapEntry } from './client';
+import type { LdapEntry } from './session';
 import type { LdapSettings } from './settings';
 
 /*

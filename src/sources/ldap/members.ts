@@ -1,4 +1,4 @@
-import type { LdapEntry, LdapSession } from './client';
+import type { LdapEntry, LdapSession } from './session';
 import { all } from './entry';
 
 /**

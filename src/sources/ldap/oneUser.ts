@@ -1,5 +1,5 @@
 import type { LdapSettings } from './settings';
-import { escapeValue, type LdapEntry, type LdapSession } from './client';
+import { escapeValue, type LdapEntry, type LdapSession } from './session';
 import { adDisabled, all, dnKey, entryId, first, guidToString, toPulledUser, userAttributes } from './entry';
 
 /*

@@ -1,7 +1,7 @@
 import { ReadLedger } from '../../directory/ledger';
 import type { PullStore } from '../../directory/pull';
 import type { PulledGroup, PulledUser } from '../../directory/pulled';
-import type { LdapSession } from './client';
+import type { LdapSession } from './session';
 import { memberDns } from './members';
 import type { LdapSettings } from './settings';
 import { adDisabled, all, dnKey, entryId, first, toPulledUser, userAttributes } from './entry';

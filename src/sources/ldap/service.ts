@@ -7,7 +7,9 @@ import type { AddressGuard } from '../outbound';
 import type { SourceStateRepository } from '../state';
 import { LdapRead, type LdapCursor } from './incremental';
 import { groupsOf, judge, probeEntry, type LdapUserProbe } from './oneUser';
-import { escapeValue, explainLdapError, openSession, type LdapSession } from './client';
+import { openSession } from './client';
+import { explainLdapError } from './errors';
+import { escapeValue, type LdapSession } from './session';
 import { first, toPulledUser, userAttributes } from './entry';
 import { ldapSettingsSchema, type LdapSettings } from './settings';
 
