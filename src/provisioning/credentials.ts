@@ -1,43 +1,20 @@
+import { credentialRules, OPERATIONS, type Credential } from './operations';
+import type { Condition } from './operations/kind';
 import type { Operation, Plan } from './plan';
 
-/** A credential beyond the app's own that some operations need. */
-export type Credential = 'site-admin-token' | 'org-api-key';
+export type { Credential } from './operations';
 
-/** A condition on an operation's fields (as stored: `sync_operations.payload`). */
-type Condition = { path: string[]; is: 'true' | 'absent' | 'nonEmpty' } | { path: string[]; equals: string };
-
-/** When an operation kind needs the credential: always, or when every condition holds. */
-type Rule = 'always' | Condition[];
-
-/**
- * Which operations need which credential (docs/jira.md says why), in one place read two ways: on an
- * operation in hand (`needs`: the planner holds a run that needs the site-admin token the site has
- * not stored) and as SQL on stored ones (`needsSql`: the executor parks, in one statement, a run's
- * pending operations that need a credential one of them found missing).
+/*
+ * Which operations need which credential (docs/jira.md says why): each kind's module says it
+ * (operations/<kind>.ts, `needs`), read here two ways — on an operation in hand (`needs`: the
+ * planner holds a run that needs the site-admin token the site has not stored) and as SQL on
+ * stored ones (`needsSql`: the executor parks, in one statement, a run's pending operations that
+ * need a credential one of them found missing).
  */
-const RULES: Record<Credential, Partial<Record<Operation['kind'], Rule>>> = {
-  'site-admin-token': {
-    createGroup: 'always',
-    addMember: 'always',
-    removeMember: 'always',
-    // A creation, unless the site's account list already named the account to link.
-    ensureUser: [
-      { path: ['create'], is: 'true' },
-      { path: ['site', 'accountId'], is: 'absent' },
-    ],
-    deprovision: [{ path: ['mode'], equals: 'deleteFromSite' }],
-    reactivate: [{ path: ['regroup'], is: 'nonEmpty' }],
-    revokeAccess: 'always', // JSM's removals take no Connect JWT (and the app has no DELETE scope)
-  },
-  'org-api-key': {
-    updateProfile: 'always',
-    deprovision: [{ path: ['mode'], equals: 'deactivate' }],
-  },
-};
 
 /** Whether this operation needs the credential. */
 export function needs(credential: Credential, op: Operation): boolean {
-  const rule = RULES[credential][op.kind];
+  const rule = OPERATIONS[op.kind].needs[credential];
   if (!rule) return false;
   if (rule === 'always') return true;
   return rule.every((c) => {
@@ -63,7 +40,7 @@ export function needsSql(credential: Credential): string {
     if (c.is === 'absent') return `${text(c.path)} IS NULL`;
     return `jsonb_array_length(${json(c.path)}) > 0`;
   };
-  return Object.entries(RULES[credential])
+  return credentialRules(credential)
     .map(([kind, rule]) =>
       rule === 'always' ? `kind = '${kind}'` : `(kind = '${kind}' AND ${rule.map(sql).join(' AND ')})`,
     )

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/sql';
 import type { LoopDelay } from '../slices';
-import { GONE_MARK } from './executor/applyCustomers';
+import { counterOf, GONE_MARK, OPERATIONS } from './operations';
 import { toOp, type StoredOperation } from './executor/queue';
 
 export interface RunRow {
@@ -44,27 +44,6 @@ export const toRun = (r: Record<string, unknown>): RunRow => ({
   attempts: (r.attempts as number | undefined) ?? 1,
   nextTryAt: (r.next_try_at as Date | null | undefined) ?? null,
 });
-
-/** What outcome counts as which figure of a run. */
-const COUNTERS: Record<string, string> = {
-  'ensureUser:created': 'usersCreated',
-  'ensureUser:linked': 'usersLinked',
-  'setProperty:updated': 'usersUpdated',
-  'updateProfile:updated': 'profilesUpdated',
-  'updateProfile:not-managed': 'profilesNotManaged',
-  'ensureUser:linked-access-granted': 'usersLinked',
-  'deprovision:deprovisioned': 'usersDeprovisioned',
-  'reactivate:reactivated': 'usersReactivated',
-  'createGroup:created': 'groupsCreated',
-  'addMember:added': 'membershipsAdded',
-  'removeMember:removed': 'membershipsRemoved',
-  'reassignLeads:reassigned': 'leadsReassigned',
-  'ensureCustomer:created': 'customersCreated',
-  'ensureCustomer:linked': 'customersLinked',
-  'grantAccess:granted': 'accessGrants',
-  'revokeAccess:withdrawn': 'accessWithdrawals',
-  'revokeAccess:open-access-desk': 'openAccessDesks',
-};
 
 /**
  * The history of sync runs as the admin API and the page read it: a connection's runs, one run with
@@ -123,32 +102,20 @@ export class RunHistory {
   }
 }
 
-/** A run's figures from its operations' outcomes (`kind:outcome` → count). */
+/** Every figure a run counts (the operation kinds' counters), each once. */
+const FIGURES = [...new Set(Object.values(OPERATIONS).flatMap((m) => Object.values(m.counters)))];
+
+/** A run's figures from its operations' outcomes (`kind:outcome` → count), through the kinds' counters. */
 export function summarize(raw: Record<string, number>): Record<string, number> {
-  const counts: Record<string, number> = {
-    usersCreated: 0,
-    usersLinked: 0,
-    usersUpdated: 0,
-    profilesUpdated: 0,
-    profilesNotManaged: 0,
-    usersDeprovisioned: 0,
-    usersReactivated: 0,
-    groupsCreated: 0,
-    membershipsAdded: 0,
-    membershipsRemoved: 0,
-    leadsReassigned: 0,
-    customersCreated: 0,
-    customersLinked: 0,
-    accessGrants: 0,
-    accessWithdrawals: 0,
-    openAccessDesks: 0,
-    superseded: 0,
-    failed: 0,
-  };
+  const counts: Record<string, number> = Object.fromEntries([...FIGURES, 'superseded', 'failed'].map((f) => [f, 0]));
   for (const [k, n] of Object.entries(raw ?? {})) {
     if (k.endsWith(':parked')) counts.failed += Number(n);
     else if (k.endsWith(':superseded')) counts.superseded += Number(n);
-    else if (COUNTERS[k]) counts[COUNTERS[k]] += Number(n);
+    else {
+      const at = k.indexOf(':');
+      const figure = counterOf(k.slice(0, at), k.slice(at + 1));
+      if (figure) counts[figure] += Number(n);
+    }
   }
   return counts;
 }

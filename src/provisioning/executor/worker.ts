@@ -12,7 +12,7 @@ import type { JiraStateStore } from '../jiraStateStore';
 import type { ManagedMemberships } from '../managedMemberships';
 import type { CustomerGrants } from '../customerGrants';
 import type { RunRepository } from '../runs';
-import { applyOperation, CannotApply, GroupIds } from './apply';
+import { applyOperation, CannotApply, GroupIds } from '../operations';
 import type { OperationQueue, StoredOperation } from './queue';
 
 export interface ExecutorDeps {
