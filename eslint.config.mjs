@@ -62,4 +62,13 @@ export default tseslint.config(
     files: ['public/js/**/*.js'],
     languageOptions: { sourceType: 'module', globals: { ...globals.browser, AP: 'readonly' } },
   },
+  {
+    // The product's code in small pieces (docs/architecture.md, "Code shape"): a file of at most 300
+    // lines, a function of at most 80 (blank lines and comments not counted).
+    files: ['src/**/*.ts', 'public/js/**/*.js'],
+    rules: {
+      'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
+    },
+  },
 );

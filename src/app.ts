@@ -75,22 +75,24 @@ export interface AppServices {
 
 /** Builds the Express app: Connect (ACE), lifecycle, admin page, admin API, health. */
 export async function createApp(deps: AppDeps): Promise<AppServices> {
-  const { config, sequelize, logger } = deps;
-  const clock = deps.clock ?? systemClock;
+  const app = baseApp({ config: deps.config, sequelize: deps.sequelize, logger: deps.logger });
+  const core = await buildCore(app, deps);
+  mountSurfaces(app, deps, core);
+  return withLifetime(app, deps, core);
+}
+
+type Core = Awaited<ReturnType<typeof buildCore>>;
+
+/** The stores, the Jira client, provisioning, the triggers and the sources, wired once. */
+async function buildCore(app: Express, { config, sequelize, logger, secretKey, clock = systemClock }: AppDeps) {
   const models = defineModels(sequelize);
-  const box = createSecretBox(deps.secretKey);
+  const box = createSecretBox(secretKey);
   const store = new AddonSettingsStore(models, box);
-  const tenants = new TenantRepository(models);
   const credentials = new SiteCredentialsRepository(models, box);
   const sql = new Sql(sequelize);
   const connections = new ConnectionRepository(sql);
-  const users = new UserStore(sql);
-  const groups = new GroupStore(sql);
   const tokens = new ScimTokenCache(connections, sequelize, logger);
   await tokens.start();
-
-  const app = baseApp({ config, sequelize, logger });
-
   const addon = await createAddon(app, config, store, logger);
   const forgeTokens = new ForgeTokenRepository(sql, box);
   const jira = new JiraClientFactory(
@@ -104,44 +106,56 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     forgeTokens,
     (clientKey) => !isForgeOnly(clientKey),
   );
-  const { queue, outbox: outboxStore, runs, links, engine } = buildProvisioning({ sql, jira, config, logger, clock });
-  const outbox = new OutboxTrigger({ outbox: outboxStore, connections, engine, runs, logger, options: config.sync });
-  const reconciler = new Reconciler({
-    connections,
-    engine,
-    logger,
-    checkMs: config.sync.reconcileCheckMs,
-  });
+  const provisioning = buildProvisioning({ sql, jira, config, logger, clock });
+  const { outbox: outboxStore, runs, engine } = provisioning;
   const sourceState = new SourceStateRepository(sql);
-  const guard = new AddressGuard(config.outboundAllow);
   const sources = new PullSources({
     connections,
     box,
     pull: new PullStore(sql),
     state: sourceState,
     logger,
-    guard,
+    guard: new AddressGuard(config.outboundAllow),
     config,
   });
-  const scheduler = new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger });
-  let stopRetention: (() => void) | undefined;
-  const firstLogins = new FirstLogins({ connections, sources, engine, outbox: outboxStore, jira, logger });
+  return {
+    ...provisioning,
+    sql,
+    store,
+    tenants: new TenantRepository(models),
+    credentials,
+    connections,
+    tokens,
+    addon,
+    forgeTokens,
+    jira,
+    sourceState,
+    sources,
+    outboxTrigger: new OutboxTrigger({ outbox: outboxStore, connections, engine, runs, logger, options: config.sync }),
+    reconciler: new Reconciler({ connections, engine, logger, checkMs: config.sync.reconcileCheckMs }),
+    scheduler: new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger }),
+    firstLogins: new FirstLogins({ connections, sources, engine, outbox: outboxStore, jira, logger }),
+    adminCheck: new AdminCheck(jira, clock),
+  };
+}
+
+/** The surfaces: Connect's lifecycle and events, the Forge host, the admin page and API (under both hosts), SCIM. */
+function mountSurfaces(app: Express, { config, sequelize, logger }: AppDeps, c: Core): void {
+  const { addon, tenants, store, jira, firstLogins, adminCheck } = c;
   addon.on('user_created', (_event: string, body: UserCreatedEvent, req: Request) => {
     const clientKey = (req as Request & { context?: { clientKey?: string } }).context?.clientKey;
     if (clientKey) firstLogins.enqueue(clientKey, body ?? {});
   });
-
   app.use(lifecycleRouter({ addon, sequelize, store, tenants, logger }));
-  const removeSite = siteRemover({ sequelize, store, tenants });
   const wake = (clientKey: string) =>
-    wakeSite({ connections, runs, outbox: outboxStore }, clientKey, { onlyWaiting: true });
+    wakeSite({ connections: c.connections, runs: c.runs, outbox: c.outbox }, clientKey, { onlyWaiting: true });
   const forge = mountForge(app, {
     config,
     appKey: addon.key,
     tenants,
-    tokens: forgeTokens,
+    tokens: c.forgeTokens,
     logger,
-    removeSite,
+    removeSite: siteRemover({ sequelize, store, tenants }),
     onFreshToken: (clientKey) => {
       jira.forget(clientKey);
       void wake(clientKey).catch((err) =>
@@ -151,27 +165,26 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     userCreated: (clientKey, user) => firstLogins.enqueue(clientKey, { user }),
     scheduled: wake,
   });
-  const adminCheck = new AdminCheck(jira, clock);
   app.use(adminPageRouter({ authenticate: addon.authenticate(), adminCheck, localBaseUrl: config.localBaseUrl }));
   const adminApi = (authenticate: RequestHandler) =>
     adminApiRouter({
       authenticate,
       adminCheck,
       tenants,
-      credentials,
-      connections,
+      credentials: c.credentials,
+      connections: c.connections,
       jira,
       localBaseUrl: config.localBaseUrl,
-      engine,
-      runs,
-      parked: new ParkedOperations(sql),
-      links,
-      outbox: outboxStore,
-      sources,
-      sourceState,
+      engine: c.engine,
+      runs: c.runs,
+      parked: new ParkedOperations(c.sql),
+      links: c.links,
+      outbox: c.outbox,
+      sources: c.sources,
+      sourceState: c.sourceState,
       onConnectionChanged: (id) => {
-        tokens.forget(id);
-        void scheduler.refresh(id);
+        c.tokens.forget(id);
+        void c.scheduler.refresh(id);
       },
       logger,
     });
@@ -182,9 +195,9 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
     '/scim/v2/:connectionId',
     scimRouter({
       sequelize,
-      tokens,
-      users,
-      groups,
+      tokens: c.tokens,
+      users: new UserStore(c.sql),
+      groups: new GroupStore(c.sql),
       localBaseUrl: config.localBaseUrl,
       logger,
       requestTimeoutMs: config.scimRequestTimeoutMs,
@@ -193,36 +206,41 @@ export async function createApp(deps: AppDeps): Promise<AppServices> {
   app.use('/scim', scimErrorHandler(logger));
   app.use((_req, _res, next) => next(notFound()));
   app.use(errorHandler(logger));
+}
+
+/** The services for the server and tests, with how the background work starts and stops. */
+function withLifetime(app: Express, { config, logger }: AppDeps, c: Core): AppServices {
+  let stopRetention: (() => void) | undefined;
   return {
     app,
-    addon,
-    jira,
-    tenants,
-    credentials,
-    connections,
-    engine,
-    runs,
-    queue,
-    outbox,
-    reconciler,
-    sources,
-    scheduler,
+    addon: c.addon,
+    jira: c.jira,
+    tenants: c.tenants,
+    credentials: c.credentials,
+    connections: c.connections,
+    engine: c.engine,
+    runs: c.runs,
+    queue: c.queue,
+    outbox: c.outboxTrigger,
+    reconciler: c.reconciler,
+    sources: c.sources,
+    scheduler: c.scheduler,
     /** Starts the background work: the executor's polling, the SCIM trigger, scheduled reconciliation and history retention. */
     startBackground: () => {
-      engine.start();
-      outbox.start();
-      reconciler.start();
-      stopRetention ??= startRetention(runs, config.sync.historyDays, logger);
+      c.engine.start();
+      c.outboxTrigger.start();
+      c.reconciler.start();
+      stopRetention ??= startRetention(c.runs, config.sync.historyDays, logger);
     },
     close: async () => {
       stopRetention?.();
-      outbox.stop();
-      reconciler.stop();
-      await scheduler.stop();
-      await firstLogins.settle();
-      await engine.stop();
-      await tokens.stop();
-      sources.close();
+      c.outboxTrigger.stop();
+      c.reconciler.stop();
+      await c.scheduler.stop();
+      await c.firstLogins.settle();
+      await c.engine.stop();
+      await c.tokens.stop();
+      c.sources.close();
     },
   };
 }

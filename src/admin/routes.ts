@@ -14,35 +14,16 @@ import {
   testUser,
   updateConnection,
 } from './connections/handlers';
-import {
-  createConnectionSchema,
-  testConnectionSchema,
-  testUserSchema,
-  updateConnectionSchema,
-} from './connections/schema';
 import type { PullSources } from '../sources/registry';
 import type { SourceStateRepository } from '../sources/state';
-import {
-  getRules,
-  getRun,
-  listRuns,
-  previewRules,
-  previewSchema,
-  putRules,
-  runQuerySchema,
-  startSync,
-  syncBodySchema,
-} from './sync/handlers';
-import { rulesSchema } from '../provisioning/rules';
+import { getRules, getRun, listRuns, previewRules, putRules, startSync } from './sync/handlers';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { LinkRepository } from '../provisioning/links';
 import type { Outbox } from '../provisioning/outbox';
 import type { RunRepository } from '../provisioning/runs';
 import { notFound } from '../http/errors';
 import { getSiteCredentials, putSiteCredentials } from './siteCredentials/handlers';
-import { putSiteCredentialsSchema } from './siteCredentials/schema';
-import { validateBody, validateQuery } from './validate';
-import { jsmPageQuerySchema, listJsmOrganizations, listServiceDesks } from './jsm/handlers';
+import { listJsmOrganizations, listServiceDesks } from './jsm/handlers';
 import { JsmCatalog } from './jsm/known';
 import { wakeSite } from '../jobs/wake';
 import type { ParkedOperations } from '../provisioning/retryParked';
@@ -78,7 +59,6 @@ export function adminApiRouter(given: AdminApiDeps): Router {
   router.get('/site-credentials', getSiteCredentials(deps));
   router.put(
     '/site-credentials',
-    validateBody(putSiteCredentialsSchema),
     putSiteCredentials({
       ...deps,
       afterSave: (clientKey) => wakeSite(deps, clientKey),
@@ -86,22 +66,22 @@ export function adminApiRouter(given: AdminApiDeps): Router {
   );
 
   router.get('/connections', listConnections(deps));
-  router.post('/connections', validateBody(createConnectionSchema), createConnection(deps));
+  router.post('/connections', createConnection(deps));
   router.get('/connections/:id', getConnection(deps));
-  router.patch('/connections/:id', validateBody(updateConnectionSchema), updateConnection(deps));
+  router.patch('/connections/:id', updateConnection(deps));
   router.delete('/connections/:id', deleteConnection(deps));
   router.post('/connections/:id/token', rotateToken(deps));
-  router.post('/connections/:id/test', validateBody(testConnectionSchema), testConnection(deps));
-  router.post('/connections/:id/test-user', validateBody(testUserSchema), testUser(deps));
+  router.post('/connections/:id/test', testConnection(deps));
+  router.post('/connections/:id/test-user', testUser(deps));
   router.get('/connections/:id/rules', getRules(deps));
-  router.put('/connections/:id/rules', validateBody(rulesSchema), putRules(deps));
-  router.post('/connections/:id/rules/preview', validateBody(previewSchema), previewRules(deps));
-  router.post('/connections/:id/sync', validateBody(syncBodySchema), startSync(deps));
+  router.put('/connections/:id/rules', putRules(deps));
+  router.post('/connections/:id/rules/preview', previewRules(deps));
+  router.post('/connections/:id/sync', startSync(deps));
   router.get('/connections/:id/runs', listRuns(deps));
-  router.get('/runs/:id', validateQuery(runQuerySchema), getRun(deps));
+  router.get('/runs/:id', getRun(deps));
   router.post('/runs/:id/retry', retryParked(deps));
-  router.get('/jsm/service-desks', validateQuery(jsmPageQuerySchema), listServiceDesks(deps));
-  router.get('/jsm/organizations', validateQuery(jsmPageQuerySchema), listJsmOrganizations(deps));
+  router.get('/jsm/service-desks', listServiceDesks(deps));
+  router.get('/jsm/organizations', listJsmOrganizations(deps));
 
   router.use((_req, _res, next) => next(notFound('No such admin API resource.')));
   return router;

@@ -1,23 +1,28 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
+import { asyncHandler } from '../http/asyncHandler';
 import { validationError } from '../http/errors';
 
-/** Validates req.body against a zod schema at the edge; the handler then reads `res.locals.body` typed. */
-export function validateBody<S extends z.ZodTypeAny>(schema: S): RequestHandler {
-  return (req, res, next) => {
+type Handle<T> = (input: T, req: Request, res: Response) => Promise<void>;
+
+/**
+ * A handler of a JSON body: the body is validated against the schema at the edge (a 400 naming each
+ * wrong field otherwise) and handed to `handle` as the schema made it — typed by the same schema
+ * that checked it, so a route and its handler cannot disagree.
+ */
+export function withBody<S extends z.ZodTypeAny>(schema: S, handle: Handle<z.infer<S>>): RequestHandler {
+  return asyncHandler(async (req, res) => {
     const parsed = schema.safeParse(req.body ?? {});
-    if (!parsed.success) return next(validationError(parsed.error));
-    res.locals.body = parsed.data as z.infer<S>;
-    next();
-  };
+    if (!parsed.success) throw validationError(parsed.error);
+    await handle(parsed.data as z.infer<S>, req, res);
+  });
 }
 
-/** Validates the query string against a zod schema at the edge; the handler then reads `res.locals.query` typed. */
-export function validateQuery<S extends z.ZodTypeAny>(schema: S): RequestHandler {
-  return (req, res, next) => {
+/** The same for the query string. */
+export function withQuery<S extends z.ZodTypeAny>(schema: S, handle: Handle<z.infer<S>>): RequestHandler {
+  return asyncHandler(async (req, res) => {
     const parsed = schema.safeParse(req.query);
-    if (!parsed.success) return next(validationError(parsed.error));
-    res.locals.query = parsed.data as z.infer<S>;
-    next();
-  };
+    if (!parsed.success) throw validationError(parsed.error);
+    await handle(parsed.data as z.infer<S>, req, res);
+  });
 }

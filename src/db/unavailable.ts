@@ -76,8 +76,9 @@ export class BackgroundFailures {
 
   constructor(private readonly logger: Logger) {}
 
-  failed(job: string, err: unknown): void {
-    if (!isDatabaseUnavailable(err)) return this.logger.error({ err, job }, `${job} failed`);
+  /** `context`: what the failure concerns (a connection's id), logged with it; never a secret. */
+  failed(job: string, err: unknown, context: Record<string, unknown> = {}): void {
+    if (!isDatabaseUnavailable(err)) return this.logger.error({ ...context, err, job }, `${job} failed`);
     if (this.away.has(job)) return;
     this.away.add(job);
     this.logger.warn(

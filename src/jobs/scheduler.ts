@@ -2,6 +2,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Sequelize } from 'sequelize';
 import type { Connection, ConnectionRepository } from '../db/connections';
 import { ChannelListener } from '../db/notifications';
+import { BackgroundFailures } from '../db/unavailable';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { PullSources } from '../sources/registry';
@@ -33,8 +34,11 @@ export class Scheduler {
   private readonly tasks = new Map<string, { expression: string; task: ScheduledTask }>();
   private readonly listener: ChannelListener;
   private readonly ticking = new Set<Promise<unknown>>();
+  /** How its failures are logged: as every periodic job's (`every.ts`), a database that went away once. */
+  private readonly failures: BackgroundFailures;
 
   constructor(private readonly d: SchedulerDeps) {
+    this.failures = new BackgroundFailures(d.logger);
     this.listener = new ChannelListener(
       d.sequelize,
       'idp_sync_schedules',
@@ -66,8 +70,9 @@ export class Scheduler {
     try {
       const c = await this.d.connections.byId(connectionId);
       this.apply(connectionId, c);
+      this.failures.succeeded('connection schedules');
     } catch (err) {
-      this.d.logger.warn({ err, connectionId }, 'could not refresh a connection schedule');
+      this.failures.failed('connection schedules', err, { connectionId });
     }
   }
 
@@ -88,8 +93,9 @@ export class Scheduler {
       const ids = new Set(all.map((c) => c.id));
       for (const id of [...this.tasks.keys()]) if (!ids.has(id)) this.apply(id, undefined);
       for (const c of all) this.apply(c.id, c);
+      this.failures.succeeded('connection schedules');
     } catch (err) {
-      this.d.logger.warn({ err }, 'could not load the connection schedules');
+      this.failures.failed('connection schedules', err);
     }
   }
 
@@ -104,8 +110,9 @@ export class Scheduler {
     const task = cron.schedule(
       expression,
       () => {
-        const p = this.tick(id).catch((err) =>
-          this.d.logger.error({ err, connectionId: id }, 'scheduled sync failed to start'),
+        const p = this.tick(id).then(
+          () => this.failures.succeeded('scheduled sync'),
+          (err: unknown) => this.failures.failed('scheduled sync', err, { connectionId: id }),
         );
         this.ticking.add(p);
         void p.finally(() => this.ticking.delete(p));

@@ -42,137 +42,169 @@ const label = (place: Place) =>
  * Grants and withdrawals go in calls of up to 50 accounts per desk or organization.
  */
 export function planCustomers(input: CustomerPlanInput): Plan {
-  const { rules } = input;
-  const c = rules.customers;
-  const ops: PlannedOperation[] = [];
-  const warnings: string[] = [];
-  const push = (op: Operation, subject: string, reason: string) =>
-    ops.push({ op, phase: PHASES[op.kind], subject, reason });
-
-  const forAll: Place[] = [
-    ...c.serviceDesksForAll.map((id): Place => `desk:${id}`),
-    ...c.organizationsForAll.map((id): Place => `org:${id}`),
-  ];
-  const byGroup = new Map<string, Place[]>();
-  for (const m of c.groups) {
-    const places = byGroup.get(m.idpGroup.toLowerCase()) ?? [];
-    places.push(...m.serviceDesks.map((id): Place => `desk:${id}`), ...m.organizations.map((id): Place => `org:${id}`));
-    byGroup.set(m.idpGroup.toLowerCase(), places);
-  }
-  /** The places this connection granted, by account. */
-  const granted = new Map<string, Place[]>();
-  for (const k of input.grants) {
-    const at = k.lastIndexOf('|');
-    const account = k.slice(at + 1);
-    const list = granted.get(account) ?? [];
-    list.push(k.slice(0, at) as Place);
-    granted.set(account, list);
-  }
-
-  const toGrant = new Map<Place, string[]>(); // place → user ids
-  const toRevoke = new Map<Place, string[]>(); // place → account ids
-  const add = <T>(m: Map<Place, T[]>, place: Place, v: T) => {
-    const list = m.get(place);
-    if (list) list.push(v);
-    else m.set(place, [v]);
-  };
-  const withdraw = (accountId: string, keep: Set<Place>) => {
-    for (const place of granted.get(accountId) ?? []) if (!keep.has(place)) add(toRevoke, place, accountId);
-  };
-  /** Mirroring: the accounts the IdP gives each place, and the emails of users about to be linked there. */
-  const mirror = !c.keepExisting && input.current ? { kept: new Set<string>(), pending: new Set<string>() } : undefined;
-  const keepFor = (place: Place, accountId: string) => mirror?.kept.add(`${place}|${accountId}`);
-
-  let withoutEmail = 0;
-  for (const u of input.users) {
-    const link = input.links.get(u.id);
-    if (!u.active) {
-      if (link && c.deprovision === 'removeAccess') withdraw(link.accountId, new Set());
-      else if (link) for (const p of granted.get(link.accountId) ?? []) keepFor(p, link.accountId);
-      continue;
-    }
-    const want = new Set<Place>(forAll);
-    for (const g of u.groups) for (const p of byGroup.get(g.toLowerCase()) ?? []) want.add(p);
-    if (!link) {
-      const email =
-        readAttribute(u.resource, rules.attributes.email) ??
-        (looksLikeEmail(readAttribute(u.resource, rules.attributes.userName))
-          ? readAttribute(u.resource, rules.attributes.userName)
-          : undefined);
-      if (!email) {
-        withoutEmail++;
-        continue;
-      }
-      push(
-        {
-          kind: 'ensureCustomer',
-          userId: u.id,
-          email,
-          displayName: readAttribute(u.resource, rules.attributes.displayName) ?? null,
-          create: input.importUsers,
-        },
-        `user:${u.id}`,
-        input.importUsers
-          ? `${email} is not a customer yet: linked to the account the email has, else created`
-          : `${email} is not linked yet: linked to the account the email has (user import is off: none is created)`,
-      );
-      for (const p of want) {
-        add(toGrant, p, u.id);
-        mirror?.pending.add(`${p}|${email.toLowerCase()}`);
-      }
-      continue;
-    }
-    for (const p of want) keepFor(p, link.accountId);
-    const has = new Set(granted.get(link.accountId) ?? []);
-    for (const p of want) if (!has.has(p)) add(toGrant, p, u.id);
-    withdraw(link.accountId, want);
-  }
-  if (c.deprovision === 'removeAccess')
+  const p = new CustomerPlanning(input);
+  for (const u of input.users) p.user(u);
+  if (input.rules.customers.deprovision === 'removeAccess')
     for (const id of input.departed) {
       const link = input.links.get(id);
-      if (link) withdraw(link.accountId, new Set());
+      if (link) p.withdraw(link.accountId, new Set());
     }
-  if (mirror)
-    for (const [place, members] of input.current!) {
-      const revoking = new Set(toRevoke.get(place) ?? []);
+  p.sweep();
+  return p.plan();
+}
+
+const add = <T>(m: Map<Place, T[]>, place: Place, v: T) => {
+  const list = m.get(place);
+  if (list) list.push(v);
+  else m.set(place, [v]);
+};
+
+/** One customers plan as it is made: what each place gains and loses, and the operations. */
+class CustomerPlanning {
+  private readonly ops: PlannedOperation[] = [];
+  private readonly c: Rules['customers'];
+  /** The places everyone gets, and each IdP group's (by lower-case name). */
+  private readonly forAll: Place[];
+  private readonly byGroup = new Map<string, Place[]>();
+  /** The places this connection granted, by account. */
+  private readonly granted = new Map<string, Place[]>();
+  private readonly toGrant = new Map<Place, string[]>(); // place → user ids
+  private readonly toRevoke = new Map<Place, string[]>(); // place → account ids
+  /** Mirroring: the accounts the IdP gives each place, and the emails of users about to be linked there. */
+  private readonly mirror: { kept: Set<string>; pending: Set<string> } | undefined;
+  private withoutEmail = 0;
+
+  constructor(private readonly input: CustomerPlanInput) {
+    this.c = input.rules.customers;
+    this.forAll = [
+      ...this.c.serviceDesksForAll.map((id): Place => `desk:${id}`),
+      ...this.c.organizationsForAll.map((id): Place => `org:${id}`),
+    ];
+    for (const m of this.c.groups) {
+      const places = this.byGroup.get(m.idpGroup.toLowerCase()) ?? [];
+      places.push(
+        ...m.serviceDesks.map((id): Place => `desk:${id}`),
+        ...m.organizations.map((id): Place => `org:${id}`),
+      );
+      this.byGroup.set(m.idpGroup.toLowerCase(), places);
+    }
+    for (const k of input.grants) {
+      const at = k.lastIndexOf('|');
+      const account = k.slice(at + 1);
+      const list = this.granted.get(account) ?? [];
+      list.push(k.slice(0, at) as Place);
+      this.granted.set(account, list);
+    }
+    this.mirror = !this.c.keepExisting && input.current ? { kept: new Set(), pending: new Set() } : undefined;
+  }
+
+  /** One IdP user: a customer (linked or created) with the places the rules give them, and no others of ours. */
+  user(u: PlannedUser): void {
+    const link = this.input.links.get(u.id);
+    if (!u.active) {
+      if (link && this.c.deprovision === 'removeAccess') this.withdraw(link.accountId, new Set());
+      else if (link) for (const p of this.granted.get(link.accountId) ?? []) this.keepFor(p, link.accountId);
+      return;
+    }
+    const want = new Set<Place>(this.forAll);
+    for (const g of u.groups) for (const p of this.byGroup.get(g.toLowerCase()) ?? []) want.add(p);
+    if (!link) return this.newCustomer(u, want);
+    for (const p of want) this.keepFor(p, link.accountId);
+    const has = new Set(this.granted.get(link.accountId) ?? []);
+    for (const p of want) if (!has.has(p)) add(this.toGrant, p, u.id);
+    this.withdraw(link.accountId, want);
+  }
+
+  /** What this connection granted the account and it should no longer have. */
+  withdraw(accountId: string, keep: Set<Place>): void {
+    for (const place of this.granted.get(accountId) ?? []) if (!keep.has(place)) add(this.toRevoke, place, accountId);
+  }
+
+  /** Mirroring: everyone a place has whom the IdP does not give it is withdrawn (one about to be linked by email excepted). */
+  sweep(): void {
+    if (!this.mirror) return;
+    for (const [place, members] of this.input.current!) {
+      const revoking = new Set(this.toRevoke.get(place) ?? []);
       for (const m of members) {
-        if (mirror.kept.has(`${place}|${m.accountId}`) || revoking.has(m.accountId)) continue;
-        // Someone about to be linked to this account (found by email) keeps it.
-        if (m.email && mirror.pending.has(`${place}|${m.email.toLowerCase()}`)) continue;
-        add(toRevoke, place, m.accountId);
+        if (this.mirror.kept.has(`${place}|${m.accountId}`) || revoking.has(m.accountId)) continue;
+        if (m.email && this.mirror.pending.has(`${place}|${m.email.toLowerCase()}`)) continue;
+        add(this.toRevoke, place, m.accountId);
         revoking.add(m.accountId);
       }
     }
-  if (withoutEmail > 0)
-    warnings.push(`${withoutEmail} user(s) have no email (rules.attributes.email): they cannot be customers.`);
+  }
+
+  /** The operations in phase order: customers first, then grants and withdrawals of up to CUSTOMER_BATCH accounts a call. */
+  plan(): Plan {
+    const warnings =
+      this.withoutEmail > 0
+        ? [`${this.withoutEmail} user(s) have no email (rules.attributes.email): they cannot be customers.`]
+        : [];
+    this.batches(
+      this.toGrant,
+      (target, targetId, userIds) => ({ kind: 'grantAccess', target, targetId, userIds }),
+      (place, n, what) => `${n} customer(s) get ${what} ${label(place)}`,
+    );
+    this.batches(
+      this.toRevoke,
+      (target, targetId, accountIds) => ({ kind: 'revokeAccess', target, targetId, accountIds }),
+      (place, n, what) =>
+        `${n} customer(s) no longer get ${what} ${label(place)} (${this.mirror ? 'the IdP does not give it to them' : 'granted by this connection'})`,
+    );
+    this.ops.sort((a, b) => a.phase - b.phase);
+    return { operations: this.ops, warnings };
+  }
+
+  private newCustomer(u: PlannedUser, want: Set<Place>): void {
+    const { rules, importUsers } = this.input;
+    const userName = readAttribute(u.resource, rules.attributes.userName);
+    const email =
+      readAttribute(u.resource, rules.attributes.email) ?? (looksLikeEmail(userName) ? userName : undefined);
+    if (!email) {
+      this.withoutEmail++;
+      return;
+    }
+    this.push(
+      {
+        kind: 'ensureCustomer',
+        userId: u.id,
+        email,
+        displayName: readAttribute(u.resource, rules.attributes.displayName) ?? null,
+        create: importUsers,
+      },
+      `user:${u.id}`,
+      importUsers
+        ? `${email} is not a customer yet: linked to the account the email has, else created`
+        : `${email} is not linked yet: linked to the account the email has (user import is off: none is created)`,
+    );
+    for (const p of want) {
+      add(this.toGrant, p, u.id);
+      this.mirror?.pending.add(`${p}|${email.toLowerCase()}`);
+    }
+  }
+
+  private keepFor(place: Place, accountId: string): void {
+    this.mirror?.kept.add(`${place}|${accountId}`);
+  }
+
+  private push(op: Operation, subject: string, reason: string): void {
+    this.ops.push({ op, phase: PHASES[op.kind], subject, reason });
+  }
 
   /** Each place's ids in calls of up to CUSTOMER_BATCH. */
-  const batches = (
+  private batches(
     m: Map<Place, string[]>,
     op: (target: CustomerTarget, targetId: string, ids: string[]) => Operation,
     why: (place: Place, n: number, what: string) => string,
-  ) => {
+  ): void {
     for (const [place, ids] of m) {
       const at = place.indexOf(':');
       const [target, targetId] = [place.slice(0, at) as CustomerTarget, place.slice(at + 1)];
       const what = target === 'desk' ? 'portal access to' : 'membership of';
       for (let i = 0; i < ids.length; i += CUSTOMER_BATCH) {
         const batch = ids.slice(i, i + CUSTOMER_BATCH);
-        push(op(target, targetId, batch), place, why(place, batch.length, what));
+        this.push(op(target, targetId, batch), place, why(place, batch.length, what));
       }
     }
-  };
-  batches(
-    toGrant,
-    (target, targetId, userIds) => ({ kind: 'grantAccess', target, targetId, userIds }),
-    (place, n, what) => `${n} customer(s) get ${what} ${label(place)}`,
-  );
-  batches(
-    toRevoke,
-    (target, targetId, accountIds) => ({ kind: 'revokeAccess', target, targetId, accountIds }),
-    (place, n, what) =>
-      `${n} customer(s) no longer get ${what} ${label(place)} (${mirror ? 'the IdP does not give it to them' : 'granted by this connection'})`,
-  );
-  ops.sort((a, b) => a.phase - b.phase);
-  return { operations: ops, warnings };
+  }
 }

@@ -136,17 +136,31 @@ export async function startScim(
     },
     async settle() {
       // Until the outbox holds nothing unprocessed (a change younger than the debounce, or one that
-      // waited for a run just closing, is taken up at the next look), for at most two seconds.
+      // waited for a run just closing, is taken up at the next look), for at most two seconds; then
+      // the test fails saying what the runs were doing.
       for (let i = 0; i < 100; i++) {
         await app.outbox.drain();
         await app.outbox.settled();
         expect(await app.engine.drain(30_000)).toBe(true);
+        // (Requests of a connection whose last run waits for its next try wait with it, by design.)
         const [rows] = (await app.db.sequelize.query(
-          'SELECT count(*)::int AS n FROM sync_requests WHERE processed_at IS NULL',
+          `SELECT count(*)::int AS n FROM sync_requests q WHERE q.processed_at IS NULL AND NOT EXISTS (
+             SELECT 1 FROM sync_runs r WHERE r.connection_id = q.connection_id AND r.next_try_at > now()
+               AND r.started_at = (SELECT max(started_at) FROM sync_runs WHERE connection_id = q.connection_id))`,
         )) as [Array<{ n: number }>, unknown];
         if (rows[0].n === 0) return;
         await new Promise((r) => setTimeout(r, 20));
       }
+      // Still unprocessed: say what the runs were doing, rather than let a later assertion guess.
+      const [runs] = await app.db.sequelize.query(
+        `SELECT status, stage, trigger, next_try_at, error, counts FROM sync_runs ORDER BY started_at DESC LIMIT 3`,
+      );
+      const [requests] = await app.db.sequelize.query(
+        'SELECT subject_type, change, trigger, created_at FROM sync_requests WHERE processed_at IS NULL',
+      );
+      throw new Error(
+        `settle(): the outbox still holds unprocessed requests after 2 s: ${JSON.stringify(requests)}; the latest runs: ${JSON.stringify(runs)}`,
+      );
     },
     async close() {
       await app.close();

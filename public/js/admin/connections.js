@@ -19,63 +19,7 @@ export function viewConnections(mount) {
       );
     }
     var rows = all.map(function (x) {
-      var c = x.c;
-      var last = x.runs[0];
-      var counts =
-        last && customerSummary(last.counts)
-          ? customerSummary(last.counts) + ', ' + last.counts.failed + ' failed'
-          : last
-            ? [
-                last.counts.usersCreated + ' created',
-                last.counts.usersDeprovisioned + ' deprovisioned',
-                last.counts.membershipsAdded + ' added',
-                last.counts.membershipsRemoved + ' removed',
-                last.counts.failed + ' failed',
-              ].join(', ')
-            : '';
-      return h(
-        'tr',
-        { 'data-connection': c.id },
-        h('td', {}, h('a', { href: '#/c/' + c.id, text: c.name })),
-        h('td', { text: sourceOf(c.kind) ? sourceOf(c.kind).listLabel : 'SCIM push' }),
-        h('td', { text: c.providerLabel }),
-        h('td', { text: c.target === 'users' ? 'Jira users' : 'JSM customers' }),
-        h(
-          'td',
-          {},
-          last
-            ? [
-                lozenge(last.status),
-                ' ',
-                h('a', { href: '#/run/' + last.id, text: when(last.startedAt) }),
-                h('div', { class: 'idp-muted', text: counts }),
-              ]
-            : h('span', { class: 'idp-muted', text: 'never' }),
-        ),
-        h(
-          'td',
-          { class: 'idp-actions' },
-          button('Synchronize', {
-            onclick: function () {
-              location.hash = '#/c/' + c.id + '/sync';
-            },
-            'aria-label': 'Synchronize ' + c.name,
-          }),
-          button('Dry run', {
-            onclick: function () {
-              location.hash = '#/c/' + c.id + '/dryrun';
-            },
-            'aria-label': 'Dry run ' + c.name,
-          }),
-          h('a', { class: 'aui-button', href: '#/c/' + c.id, 'aria-label': 'Edit ' + c.name, text: 'Edit' }),
-          h('a', {
-            class: 'aui-button',
-            href: '#/c/' + c.id + '?delete=1',
-            'aria-label': 'Delete ' + c.name,
-            text: 'Delete',
-          }),
-        ),
-      );
+      return connectionRow(x.c, x.runs[0]);
     });
     mount(
       h(
@@ -106,4 +50,63 @@ export function viewConnections(mount) {
       ),
     );
   });
+}
+
+/** One connection: its kind, provider and target, its last run with its figures, and what can be done with it. */
+function connectionRow(c, last) {
+  var counts =
+    last && customerSummary(last.counts)
+      ? customerSummary(last.counts) + ', ' + last.counts.failed + ' failed'
+      : last
+        ? [
+            last.counts.usersCreated + ' created',
+            last.counts.usersDeprovisioned + ' deprovisioned',
+            last.counts.membershipsAdded + ' added',
+            last.counts.membershipsRemoved + ' removed',
+            last.counts.failed + ' failed',
+          ].join(', ')
+        : '';
+  return h(
+    'tr',
+    { 'data-connection': c.id },
+    h('td', {}, h('a', { href: '#/c/' + c.id, text: c.name })),
+    h('td', { text: sourceOf(c.kind) ? sourceOf(c.kind).listLabel : 'SCIM push' }),
+    h('td', { text: c.providerLabel }),
+    h('td', { text: c.target === 'users' ? 'Jira users' : 'JSM customers' }),
+    h(
+      'td',
+      {},
+      last
+        ? [
+            lozenge(last.status),
+            ' ',
+            h('a', { href: '#/run/' + last.id, text: when(last.startedAt) }),
+            h('div', { class: 'idp-muted', text: counts }),
+          ]
+        : h('span', { class: 'idp-muted', text: 'never' }),
+    ),
+    h(
+      'td',
+      { class: 'idp-actions' },
+      button('Synchronize', {
+        onclick: function () {
+          location.hash = '#/c/' + c.id + '/sync';
+        },
+        'aria-label': 'Synchronize ' + c.name,
+      }),
+      button('Dry run', {
+        onclick: function () {
+          location.hash = '#/c/' + c.id + '/dryrun';
+        },
+        'aria-label': 'Dry run ' + c.name,
+      }),
+      h('a', { class: 'aui-button', href: '#/c/' + c.id, 'aria-label': 'Edit ' + c.name, text: 'Edit' }),
+      h('a', {
+        class: 'aui-button',
+        href: '#/c/' + c.id + '?delete=1',
+        'aria-label': 'Delete ' + c.name,
+        text: 'Delete',
+      }),
+    ),
+  );
 }

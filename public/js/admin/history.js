@@ -112,58 +112,7 @@ export function viewRun(id, query, mount) {
   return api('GET', '/runs/' + id + '?limit=200' + (status ? '&status=' + status : ''))
     .then(must)
     .then(function (run) {
-      var tbody = h('tbody', {});
-      var more = h('p', {});
-      function addRows(ops) {
-        ops.forEach(function (o) {
-          tbody.appendChild(
-            h(
-              'tr',
-              { 'data-status': o.status },
-              h('td', { text: o.kind }),
-              h('td', { text: subjectOf(o) }),
-              h('td', {}, lozenge(o.status), o.outcome ? ' ' + o.outcome : ''),
-              h('td', { text: o.error || '' }),
-              h('td', { text: o.reason }),
-              h('td', { text: String(o.attempts) }),
-            ),
-          );
-        });
-      }
-      function pager(next) {
-        more.textContent = '';
-        if (next)
-          append(
-            more,
-            button('Load more', {
-              id: 'load-more',
-              onclick: function () {
-                api('GET', '/runs/' + id + '?limit=200&after=' + next + (status ? '&status=' + status : ''))
-                  .then(must)
-                  .then(function (p) {
-                    addRows(p.operations);
-                    pager(p.nextOperations);
-                  });
-              },
-            }),
-          );
-      }
-      addRows(run.operations);
-      pager(run.nextOperations);
-      var filter = select(
-        'outcome-filter',
-        [
-          ['', 'All operations'],
-          ['done', 'Done'],
-          ['parked', 'Parked (failed)'],
-          ['pending', 'Pending'],
-          ['running', 'Running'],
-        ],
-        status,
-      );
-      filter.addEventListener('change', function () {
-        location.hash = '#/run/' + id + (filter.value ? '?status=' + filter.value : '');
-      });
+      var ops = operationsTable(id, status, run);
       mount(
         h('p', {}, h('a', { href: '#/c/' + run.connectionId + '/history', text: '← Sync history' })),
         h('h2', { text: 'Run of ' + when(run.startedAt) }),
@@ -171,19 +120,7 @@ export function viewRun(id, query, mount) {
         retryPanel(run, function () {
           return viewRun(id, query, mount);
         }),
-        (run.notes || []).length
-          ? h(
-              'div',
-              { class: 'aui-message aui-message-info', id: 'run-notes' },
-              h(
-                'ul',
-                {},
-                run.notes.map(function (n) {
-                  return h('li', { text: n });
-                }),
-              ),
-            )
-          : null,
+        runNotes(run),
         h(
           'dl',
           { class: 'idp-kv' },
@@ -192,31 +129,17 @@ export function viewRun(id, query, mount) {
           h('dt', { text: 'Finished' }),
           h('dd', { text: when(run.finishedAt) }),
         ),
-        h('div', { class: 'aui field-group idp-filter' }, h('label', { for: 'outcome-filter', text: 'Show ' }), filter),
         h(
           'div',
-          { class: 'idp-table-wrap' },
-          h(
-            'table',
-            { class: 'aui', id: 'operations' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ['Operation', 'User / group', 'Outcome', 'Error', 'Reason', 'Attempts'].map(function (t) {
-                  return h('th', { scope: 'col', text: t });
-                }),
-              ),
-            ),
-            tbody,
-          ),
+          { class: 'aui field-group idp-filter' },
+          h('label', { for: 'outcome-filter', text: 'Show ' }),
+          statusFilter(id, status),
         ),
+        ops.table,
         run.operations.length
           ? null
           : h('p', { class: 'idp-muted', text: 'No operations' + (status ? ' with this outcome.' : '.') }),
-        more,
+        ops.more,
       );
       if (run.status === 'running')
         timers.push(
@@ -230,6 +153,105 @@ export function viewRun(id, query, mount) {
           }, 1500),
         );
     });
+}
+
+/** What the run has to say once (why its read was not what was asked, the plan's warnings…). */
+function runNotes(run) {
+  return (run.notes || []).length
+    ? h(
+        'div',
+        { class: 'aui-message aui-message-info', id: 'run-notes' },
+        h(
+          'ul',
+          {},
+          run.notes.map(function (n) {
+            return h('li', { text: n });
+          }),
+        ),
+      )
+    : null;
+}
+
+/** Which operations to show: all, or those of one status. */
+function statusFilter(id, status) {
+  var filter = select(
+    'outcome-filter',
+    [
+      ['', 'All operations'],
+      ['done', 'Done'],
+      ['parked', 'Parked (failed)'],
+      ['pending', 'Pending'],
+      ['running', 'Running'],
+    ],
+    status,
+  );
+  filter.addEventListener('change', function () {
+    location.hash = '#/run/' + id + (filter.value ? '?status=' + filter.value : '');
+  });
+  return filter;
+}
+
+/** The run's operations, 200 at a time (Load more asks for the next page). */
+function operationsTable(id, status, run) {
+  var tbody = h('tbody', {});
+  var more = h('p', {});
+  function addRows(ops) {
+    ops.forEach(function (o) {
+      tbody.appendChild(
+        h(
+          'tr',
+          { 'data-status': o.status },
+          h('td', { text: o.kind }),
+          h('td', { text: subjectOf(o) }),
+          h('td', {}, lozenge(o.status), o.outcome ? ' ' + o.outcome : ''),
+          h('td', { text: o.error || '' }),
+          h('td', { text: o.reason }),
+          h('td', { text: String(o.attempts) }),
+        ),
+      );
+    });
+  }
+  function pager(next) {
+    more.textContent = '';
+    if (next)
+      append(
+        more,
+        button('Load more', {
+          id: 'load-more',
+          onclick: function () {
+            api('GET', '/runs/' + id + '?limit=200&after=' + next + (status ? '&status=' + status : ''))
+              .then(must)
+              .then(function (p) {
+                addRows(p.operations);
+                pager(p.nextOperations);
+              });
+          },
+        }),
+      );
+  }
+  addRows(run.operations);
+  pager(run.nextOperations);
+  var table = h(
+    'div',
+    { class: 'idp-table-wrap' },
+    h(
+      'table',
+      { class: 'aui', id: 'operations' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Operation', 'User / group', 'Outcome', 'Error', 'Reason', 'Attempts'].map(function (t) {
+            return h('th', { scope: 'col', text: t });
+          }),
+        ),
+      ),
+      tbody,
+    ),
+  );
+  return { table: table, more: more };
 }
 
 /**

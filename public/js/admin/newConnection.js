@@ -9,28 +9,7 @@ export function viewNew(providerKey, mount) {
     return x.key === providerKey;
   })[0];
   var source = p && sourceOf(p.kind);
-  if (!p) {
-    return mount(
-      h('h2', { text: 'Add new app' }),
-      h('p', { text: 'Choose the identity provider to connect.' }),
-      h(
-        'ul',
-        { class: 'idp-cards' },
-        PROVIDERS.map(function (x) {
-          return h(
-            'li',
-            {},
-            h(
-              'a',
-              { class: 'idp-card', href: '#/new/' + x.key },
-              h('strong', { text: x.title }),
-              h('span', { text: x.text }),
-            ),
-          );
-        }),
-      ),
-    );
-  }
+  if (!p) return chooseProvider(mount);
   var form = h(
     'form',
     { class: 'aui', id: 'new-connection', novalidate: true },
@@ -88,4 +67,28 @@ export function viewNew(providerKey, mount) {
   });
   mount(h('h2', { text: 'Add ' + p.title }), h('p', { class: 'description', text: p.text }), form);
   $('name').focus();
+}
+
+/** Add new app: a card for each identity provider. */
+function chooseProvider(mount) {
+  return mount(
+    h('h2', { text: 'Add new app' }),
+    h('p', { text: 'Choose the identity provider to connect.' }),
+    h(
+      'ul',
+      { class: 'idp-cards' },
+      PROVIDERS.map(function (x) {
+        return h(
+          'li',
+          {},
+          h(
+            'a',
+            { class: 'idp-card', href: '#/new/' + x.key },
+            h('strong', { text: x.title }),
+            h('span', { text: x.text }),
+          ),
+        );
+      }),
+    ),
+  );
 }

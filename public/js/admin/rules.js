@@ -47,53 +47,9 @@ export function rulesView(id, part, mount) {
       r[part] = part_.read(form);
       return r;
     }
-    /** The preview's errors name fields inside its `rules` member; the form names them from the rules down. */
-    function withinRules(err) {
-      var fields = {};
-      Object.keys((err && err.fields) || {}).forEach(function (k) {
-        fields[k.replace(/^rules\./, '')] = err.fields[k];
-      });
-      return Object.assign({}, err, { fields: fields });
-    }
-    var previewTimer;
-    function schedulePreview() {
-      clearTimeout(previewTimer);
-      previewTimer = setTimeout(preview, 250);
-    }
-    function preview() {
-      if (part !== 'groups' || !form.isConnected) return; // the admin moved on to another page
-      api('POST', '/connections/' + id + '/rules/preview', {
-        samples: lines($('preview-samples').value.replace(/,/g, ' ')).slice(0, 100),
-        rules: collect(),
-      }).then(function (r) {
-        if (!form.isConnected) return;
-        var tb = $('preview').querySelector('tbody');
-        tb.textContent = '';
-        $('preview-error').textContent = '';
-        if (!r.ok) {
-          showFieldErrors(form, withinRules(r.data));
-          $('preview-error').textContent = 'Fix the settings above to see the preview.';
-          return;
-        }
-        showFieldErrors(form, {});
-        r.data.mappings.forEach(function (m) {
-          tb.appendChild(
-            h(
-              'tr',
-              {},
-              h('td', { text: m.idpGroup }),
-              h(
-                'td',
-                {},
-                m.jiraGroups.length ? m.jiraGroups.join(', ') : h('span', { class: 'idp-muted', text: 'not mapped' }),
-              ),
-            ),
-          );
-        });
-      });
-    }
-    form.addEventListener('input', schedulePreview);
-    form.addEventListener('change', schedulePreview);
+    var preview = part === 'groups' ? livePreview(id, form, collect) : { soon: function () {} };
+    form.addEventListener('input', preview.soon);
+    form.addEventListener('change', preview.soon);
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       $('rules-status').textContent = 'Saving…';
@@ -107,8 +63,62 @@ export function rulesView(id, part, mount) {
     });
     mount(tabs(c, part), form, extra);
     if (extra) {
-      $('preview-samples').addEventListener('input', schedulePreview);
+      $('preview-samples').addEventListener('input', preview.soon);
       preview();
     }
   });
+}
+
+/**
+ * Group Sync's live preview: what sample IdP group names map to under the rules as the form holds
+ * them, asked again a quarter of a second after the last edit (`soon`), or at once (called).
+ */
+function livePreview(id, form, collect) {
+  var timer;
+  function preview() {
+    if (!form.isConnected) return; // the admin moved on to another page
+    api('POST', '/connections/' + id + '/rules/preview', {
+      samples: lines($('preview-samples').value.replace(/,/g, ' ')).slice(0, 100),
+      rules: collect(),
+    }).then(function (r) {
+      if (!form.isConnected) return;
+      var tb = $('preview').querySelector('tbody');
+      tb.textContent = '';
+      $('preview-error').textContent = '';
+      if (!r.ok) {
+        showFieldErrors(form, withinRules(r.data));
+        $('preview-error').textContent = 'Fix the settings above to see the preview.';
+        return;
+      }
+      showFieldErrors(form, {});
+      r.data.mappings.forEach(function (m) {
+        tb.appendChild(
+          h(
+            'tr',
+            {},
+            h('td', { text: m.idpGroup }),
+            h(
+              'td',
+              {},
+              m.jiraGroups.length ? m.jiraGroups.join(', ') : h('span', { class: 'idp-muted', text: 'not mapped' }),
+            ),
+          ),
+        );
+      });
+    });
+  }
+  preview.soon = function () {
+    clearTimeout(timer);
+    timer = setTimeout(preview, 250);
+  };
+  return preview;
+}
+
+/** The preview's errors name fields inside its `rules` member; the form names them from the rules down. */
+function withinRules(err) {
+  var fields = {};
+  Object.keys((err && err.fields) || {}).forEach(function (k) {
+    fields[k.replace(/^rules\./, '')] = err.fields[k];
+  });
+  return Object.assign({}, err, { fields: fields });
 }

@@ -66,54 +66,8 @@ export function viewDryRun(id, mount) {
           ops.length ? ops.length + ' change(s) would be made' : 'Jira is in step: nothing to do',
           'Nothing has been changed. Synchronize to apply the plan.',
         ),
-        r.data.warnings.length
-          ? message(
-              'warning',
-              'Warnings',
-              null,
-              h(
-                'ul',
-                {},
-                r.data.warnings.map(function (w) {
-                  return h('li', { text: w });
-                }),
-              ),
-            )
-          : null,
-        ops.length
-          ? h(
-              'div',
-              { class: 'idp-table-wrap' },
-              h(
-                'table',
-                { class: 'aui', id: 'plan' },
-                h(
-                  'thead',
-                  {},
-                  h(
-                    'tr',
-                    {},
-                    ['Operation', 'User / group', 'Reason'].map(function (t) {
-                      return h('th', { scope: 'col', text: t });
-                    }),
-                  ),
-                ),
-                h(
-                  'tbody',
-                  {},
-                  shown.map(function (o) {
-                    return h(
-                      'tr',
-                      {},
-                      h('td', { text: o.kind }),
-                      h('td', { text: subjectOf(o) }),
-                      h('td', { text: o.reason }),
-                    );
-                  }),
-                ),
-              ),
-            )
-          : null,
+        warningsOf(r.data.warnings),
+        planTable(shown),
         ops.length > shown.length
           ? h('p', { class: 'idp-muted', text: 'Showing the first ' + shown.length + ' of ' + ops.length + '.' })
           : null,
@@ -132,4 +86,60 @@ export function viewDryRun(id, mount) {
       );
     });
   });
+}
+
+/** What the plan could not do, with why. */
+function warningsOf(warnings) {
+  return warnings.length
+    ? message(
+        'warning',
+        'Warnings',
+        null,
+        h(
+          'ul',
+          {},
+          warnings.map(function (w) {
+            return h('li', { text: w });
+          }),
+        ),
+      )
+    : null;
+}
+
+/** The plan's operations (the first 500), each with who or what it is about and why. */
+function planTable(shown) {
+  return shown.length
+    ? h(
+        'div',
+        { class: 'idp-table-wrap' },
+        h(
+          'table',
+          { class: 'aui', id: 'plan' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Operation', 'User / group', 'Reason'].map(function (t) {
+                return h('th', { scope: 'col', text: t });
+              }),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            shown.map(function (o) {
+              return h(
+                'tr',
+                {},
+                h('td', { text: o.kind }),
+                h('td', { text: subjectOf(o) }),
+                h('td', { text: o.reason }),
+              );
+            }),
+          ),
+        ),
+      )
+    : null;
 }

@@ -9,7 +9,8 @@ import { kindOf, SOURCE_KINDS, type PullSources } from '../../sources/registry';
 import type { PullSource, SourceKind } from '../../sources/source';
 import { conflict, invalidField, notFound, notSupported } from '../../http/errors';
 import { presentConnection, presentScim } from '../presenters';
-import type { CreateConnection, TestConnection, TestUser, UpdateConnection } from './schema';
+import { createConnectionSchema, testConnectionSchema, testUserSchema, updateConnectionSchema } from './schema';
+import { withBody } from '../validate';
 import { rulesOf } from '../../provisioning/rules';
 import { jiraGroupsFor } from '../../provisioning/groupMapping';
 import { readAttribute } from '../../provisioning/attributes';
@@ -58,8 +59,7 @@ export const getConnection = (deps: ConnectionDeps): RequestHandler =>
   });
 
 export const createConnection = (deps: ConnectionDeps): RequestHandler =>
-  wrap(async (req, res) => {
-    const body = res.locals.body as CreateConnection;
+  withBody(createConnectionSchema, async (body, req, res) => {
     const { clientKey } = requireContext(req);
     const id = crypto.randomUUID();
     try {
@@ -132,9 +132,8 @@ function refuseOtherKinds(c: Connection, body: Record<string, unknown>): void {
 }
 
 export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
-  wrap(async (req, res) => {
+  withBody(updateConnectionSchema, async (body, req, res) => {
     const { clientKey } = requireContext(req);
-    const body = res.locals.body as UpdateConnection;
     const before = await deps.connections.get(clientKey, req.params.id);
     if (!before) throw notFound('No such connection.');
     refuseOtherKinds(before, body);
@@ -170,7 +169,7 @@ export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
  * one binds, reads both base DNs and counts; the answer says what to fix.
  */
 export const testConnection = (deps: ConnectionDeps): RequestHandler =>
-  wrap(async (req, res) => {
+  withBody(testConnectionSchema, async (body, req, res) => {
     const { clientKey } = requireContext(req);
     const c = await deps.connections.get(clientKey, req.params.id);
     if (!c) throw notFound('No such connection.');
@@ -179,7 +178,6 @@ export const testConnection = (deps: ConnectionDeps): RequestHandler =>
       throw notSupported(
         'A SCIM connection is tested from the identity provider (for Entra ID: Provisioning → Test Connection); its requests then appear in the sync history.',
       );
-    const body = res.locals.body as TestConnection;
     res.json(await sourceOf(deps, kind).testConnection(c, candidateOf(kind, c, body)));
   });
 
@@ -194,7 +192,7 @@ function candidateOf(kind: SourceKind, c: Connection, body: Record<string, unkno
  * included) and the Jira groups they map to, custom attributes, in scope, active. Changes nothing.
  */
 export const testUser = (deps: ConnectionDeps): RequestHandler =>
-  wrap(async (req, res) => {
+  withBody(testUserSchema, async (body, req, res) => {
     const { clientKey } = requireContext(req);
     const c = await deps.connections.get(clientKey, req.params.id);
     if (!c) throw notFound('No such connection.');
@@ -202,7 +200,6 @@ export const testUser = (deps: ConnectionDeps): RequestHandler =>
     const source = kind && sourceOf(deps, kind);
     if (!kind?.probesUsers || !source?.probeUser)
       throw notSupported(`Test Sync reads one user from a directory: only for ${probingKinds()} connections.`);
-    const body = res.locals.body as TestUser;
     const tried = body[kind.settingsField] !== undefined || body[kind.secretField] !== undefined;
     const probe = await source.probeUser(c, body.username, tried ? candidateOf(kind, c, body) : undefined);
     if (!probe.found) return void res.json(probe);

@@ -44,7 +44,7 @@ const pullCreate = (k: SourceKind) =>
 const KINDS = [PUSH_KIND, ...PULL_KINDS];
 
 /** POST /api/v1/connections: a SCIM connection (the IdP pushes), or one of a pull source (we read the IdP: Entra ID, LDAP…). */
-export const createConnectionSchema = z.discriminatedUnion(
+export const createConnectionSchema: z.ZodType<CreateConnection, z.ZodTypeDef, unknown> = z.discriminatedUnion(
   'kind',
   [scimCreate, ...PULL_KINDS.map((k) => pullCreate(SOURCE_KINDS[k]))],
   {
@@ -70,7 +70,7 @@ const pullFields = (kinds: SourceKind[]) =>
 const ALL_SOURCES: SourceKind[] = PULL_KINDS.map((k) => SOURCE_KINDS[k]);
 
 /** PATCH /api/v1/connections/{id}: kind and target cannot change; a source's settings are merged over the stored ones, then validated whole. */
-export const updateConnectionSchema = z
+export const updateConnectionSchema: z.ZodType<UpdateConnection, z.ZodTypeDef, unknown> = z
   .object({
     name: name.optional(),
     provider: scimProvider.optional(),
@@ -81,7 +81,9 @@ export const updateConnectionSchema = z
   .strict();
 
 /** POST /api/v1/connections/{id}/test: the stored settings, or candidate ones merged over them. */
-export const testConnectionSchema = z.object(pullFields(ALL_SOURCES)).strict();
+export const testConnectionSchema: z.ZodType<TestConnection, z.ZodTypeDef, unknown> = z
+  .object(pullFields(ALL_SOURCES))
+  .strict();
 
 /** A connection's body with a pull source's fields, read by the source's field names. */
 type WithSourceFields<T> = T & Record<string, unknown>;
@@ -103,7 +105,7 @@ export type UpdateConnection = WithSourceFields<{
 export type TestConnection = WithSourceFields<object>;
 
 /** POST /api/v1/connections/{id}/test-user: Test Sync of one directory user, by username (with candidate settings, as Test connection). */
-export const testUserSchema = z
+export const testUserSchema: z.ZodType<TestUser, z.ZodTypeDef, unknown> = z
   .object({
     username: z
       .string()

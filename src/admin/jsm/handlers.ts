@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { asyncHandler } from '../../http/asyncHandler';
 import { requireContext } from '../../http/context';
 import { jiraUnavailable } from '../../http/errors';
+import { withQuery } from '../validate';
 import { JiraError } from '../../jira/errors';
 import type { JiraClientFactory } from '../../jira/factory';
 
@@ -23,15 +23,13 @@ export const jsmPageQuerySchema = z
       .default(50),
   })
   .strict();
-type PageQuery = z.infer<typeof jsmPageQuerySchema>;
 
 /**
  * GET /api/v1/jsm/service-desks: one page of the site's service desks, for the customer rules'
  * pickers (ids as the rules take them, with the project's key and name).
  */
 export function listServiceDesks({ jira }: { jira: JiraClientFactory }): RequestHandler {
-  return asyncHandler(async (req, res) => {
-    const { start, limit } = res.locals.query as PageQuery;
+  return withQuery(jsmPageQuerySchema, async ({ start, limit }, req, res) => {
     const page = await ask(() => jira.forTenant(requireContext(req).clientKey).listServiceDesks(start, limit));
     res.json({
       values: page.values.map((d) => ({ id: d.id, projectKey: d.projectKey, name: d.projectName })),
@@ -44,8 +42,7 @@ export function listServiceDesks({ jira }: { jira: JiraClientFactory }): Request
 
 /** GET /api/v1/jsm/organizations: one page of the site's JSM organizations, for the same pickers. */
 export function listJsmOrganizations({ jira }: { jira: JiraClientFactory }): RequestHandler {
-  return asyncHandler(async (req, res) => {
-    const { start, limit } = res.locals.query as PageQuery;
+  return withQuery(jsmPageQuerySchema, async ({ start, limit }, req, res) => {
     const page = await ask(() => jira.forTenant(requireContext(req).clientKey).listJsmOrganizations(start, limit));
     res.json({
       values: page.values.map((o) => ({ id: o.id, name: o.name })),

@@ -7,7 +7,8 @@ import { JiraError } from '../../jira/errors';
 import type { JiraClient } from '../../jira/client';
 import type { JiraClientFactory } from '../../jira/factory';
 import { AppError, invalidField, jiraUnavailable, notFound } from '../../http/errors';
-import type { PutSiteCredentials } from './schema';
+import { putSiteCredentialsSchema, type PutSiteCredentials } from './schema';
+import { withBody } from '../validate';
 
 export interface SiteCredentialsDeps {
   tenants: TenantRepository;
@@ -26,9 +27,8 @@ export function getSiteCredentials({ credentials }: SiteCredentialsDeps): Reques
 
 /** PUT /api/v1/site-credentials: verifies the credentials against Jira with real calls, then stores them sealed. */
 export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
-  return asyncHandler(async (req, res) => {
+  return withBody(putSiteCredentialsSchema, async (body, req, res) => {
     const { clientKey, userAccountId } = requireContext(req);
-    const body = res.locals.body as PutSiteCredentials;
     const tenant = await deps.tenants.find(clientKey);
     if (!tenant) throw notFound('This Jira site is not installed.');
     const merged = await mergeWithStored(deps.credentials, clientKey, body);

@@ -17,6 +17,7 @@ import { presentRun } from '../presenters';
 import type { LinkRepository, Names } from '../../provisioning/links';
 import type { Operation } from '../../provisioning/plan';
 import type { JsmCatalog } from '../jsm/known';
+import { withBody, withQuery } from '../validate';
 
 export interface SyncDeps {
   connections: ConnectionRepository;
@@ -63,10 +64,9 @@ export const getRules = (deps: SyncDeps): RequestHandler =>
 
 /** PUT /api/v1/connections/{id}/rules: validates (naming each wrong field), fills defaults, stores, and asks for a run. */
 export const putRules = (deps: SyncDeps): RequestHandler =>
-  wrap(async (req, res) => {
+  withBody(rulesSchema, async (rules, req, res) => {
     const { clientKey } = requireContext(req);
     await connectionOr404(deps, clientKey, req.params.id);
-    const rules = res.locals.body as z.infer<typeof rulesSchema>;
     await deps.jsm.check(clientKey, rules);
     await deps.connections.saveSettings(clientKey, req.params.id, { rules });
     // New rules concern every user: a run plans them all (from the Jira state the app knows) once the admin is done.
@@ -76,18 +76,16 @@ export const putRules = (deps: SyncDeps): RequestHandler =>
 
 /** POST /api/v1/connections/{id}/rules/preview: what sample IdP group names map to (saved or given rules). */
 export const previewRules = (deps: SyncDeps): RequestHandler =>
-  wrap(async (req, res) => {
+  withBody(previewSchema, async (body, req, res) => {
     const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
-    const body = res.locals.body as z.infer<typeof previewSchema>;
     const rules = body.rules ?? rulesOf(c.settings);
     res.json({ mappings: previewMapping(body.samples, rules.groups) });
   });
 
 /** POST /api/v1/connections/{id}/sync: a dry run returns the plan; otherwise a run starts (202). */
 export const startSync = (deps: SyncDeps): RequestHandler =>
-  wrap(async (req, res) => {
+  withBody(syncBodySchema, async ({ dryRun, mode }, req, res) => {
     const c = await connectionOr404(deps, requireContext(req).clientKey, req.params.id);
-    const { dryRun, mode } = res.locals.body as z.infer<typeof syncBodySchema>;
     if (mode && !kindOf(c.kind))
       throw invalidField(
         'mode',
@@ -133,11 +131,10 @@ export const listRuns = (deps: SyncDeps): RequestHandler =>
 
 /** GET /api/v1/runs/{id}?status=parked&limit=100&after=…: one run with a page of its operations (optionally of one status). */
 export const getRun = (deps: SyncDeps): RequestHandler =>
-  wrap(async (req, res) => {
+  withQuery(runQuerySchema, async ({ status, limit, after }, req, res) => {
     const { clientKey } = requireContext(req);
     const run = isUuid(req.params.id) ? await deps.runs.run(clientKey, req.params.id) : undefined;
     if (!run) throw notFound('No such run.');
-    const { status, limit, after } = res.locals.query as z.infer<typeof runQuerySchema>;
     const ops = await deps.runs.operations(run.id, status, { limit: limit + 1, after });
     const page = ops.slice(0, limit);
     const names = await namesFor(

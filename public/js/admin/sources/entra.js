@@ -3,6 +3,11 @@ import { $, field, h, lines, scheduleSelect, select, text } from '../dom.js';
 
 export function entraFields(e, isNew) {
   var scope = e.scope || { kind: 'directory' };
+  return [].concat(appFields(e, isNew), scopeFields(scope), readFields(e));
+}
+
+/** The app registration: tenant, client, secret (write-only), and the cloud it lives in. */
+function appFields(e, isNew) {
   return [
     field(
       'tenantId',
@@ -60,6 +65,12 @@ export function entraFields(e, isNew) {
       'Graph URL (other clouds)',
       text('graphUrl', e.graphUrl, { placeholder: 'https://graph.microsoft.com' }),
     ),
+  ];
+}
+
+/** What to read: the whole directory, an enterprise application's users and groups, or chosen groups. */
+function scopeFields(scope) {
+  return [
     field(
       'scope-kind',
       'Sync scope',
@@ -107,6 +118,12 @@ export function entraFields(e, isNew) {
       ),
       'For the chosen-groups scope: one per line.',
     ),
+  ];
+}
+
+/** How users are read: a filter, the username, extra attributes, and the schedule. */
+function readFields(e) {
+  return [
     field(
       'userFilter',
       'User filter (optional)',

@@ -33,10 +33,16 @@ function area(id, value, rows, placeholder) {
 
 export function ldapFields(l, isNew) {
   var type = l.directoryType || 'activeDirectory';
-  var d = LDAP_DEFAULTS[type];
-  var users = l.users || {};
-  var groups = l.groups || {};
-  var attrs = l.attributes || {};
+  return [].concat(
+    serverFields(l, type),
+    bindFields(l, isNew),
+    scopeFields(LDAP_DEFAULTS[type], l.users || {}, l.groups || {}, l.attributes || {}),
+    readFields(l),
+  );
+}
+
+/** The directory's type and servers, and how the connection to them is secured. */
+function serverFields(l, type) {
   return [
     field(
       'ldap-directoryType',
@@ -79,6 +85,12 @@ export function ldapFields(l, isNew) {
       l.verifyCertificate !== false,
       'Turn this off only for a test: anyone on the network path could then read the bind password.',
     ),
+  ];
+}
+
+/** The account the connection binds as, and its password (write-only). */
+function bindFields(l, isNew) {
+  return [
     field(
       'ldap-bindName',
       'Bind account',
@@ -103,6 +115,12 @@ export function ldapFields(l, isNew) {
       isNew ? 'Stored encrypted; never shown again.' : l.bindPasswordSet ? 'Set. Leave empty to keep it.' : 'Not set.',
       isNew,
     ),
+  ];
+}
+
+/** Where users and groups are, which of them, and the attributes read (empty: the type's defaults). */
+function scopeFields(d, users, groups, attrs) {
+  return [
     field(
       'ldap-users-baseDn',
       'Users base DN',
@@ -141,6 +159,12 @@ export function ldapFields(l, isNew) {
       text('ldap-attributes-extra', (attrs.extra || []).join(', '), { placeholder: 'department, employeeNumber' }),
       'Comma-separated; map them to user properties under Attribute Mapping.',
     ),
+  ];
+}
+
+/** How memberships and disabled users are read, the access log, the schedule. */
+function readFields(l) {
+  return [
     field(
       'ldap-membership',
       'Group membership',
