@@ -1,7 +1,7 @@
 import type { StoredOperation } from '../provisioning/executor/queue';
-import type { Names } from '../provisioning/links';
+import type { Names } from '../provisioning/stores/links';
 import { detailsOf, namedIn } from '../provisioning/operations';
-import type { Operation, PlannedOperation } from '../provisioning/plan';
+import type { Operation, PlannedOperation } from '../provisioning/planning/types';
 
 /* Operations as the admin API shows them: in dry runs, in a run's history, naming who and what they are about. */
 

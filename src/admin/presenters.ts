@@ -1,5 +1,5 @@
 import type { Connection } from '../db/connections';
-import type { PlanningFacts, RunRow } from '../provisioning/runs';
+import type { PlanningFacts, RunRow } from '../provisioning/stores/runs';
 import { kindOf } from '../sources/registry';
 import type { SourceState } from '../sources/state';
 

@@ -2,7 +2,7 @@ import type { ConnectionRepository } from '../db/connections';
 import type { JiraClientFactory } from '../jira/factory';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
-import type { Outbox } from '../provisioning/outbox';
+import type { Outbox } from '../provisioning/stores/outbox';
 import { PullFailed } from '../sources/source';
 import type { PullSources } from '../sources/registry';
 

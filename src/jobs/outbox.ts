@@ -3,8 +3,8 @@ import type { ConnectionRepository } from '../db/connections';
 import { every, type Job } from '../every';
 import type { Logger } from '../logger';
 import type { ProvisioningEngine } from '../provisioning/engine';
-import type { Outbox } from '../provisioning/outbox';
-import type { RunRepository } from '../provisioning/runs';
+import type { Outbox } from '../provisioning/stores/outbox';
+import type { RunRepository } from '../provisioning/stores/runs';
 import { kindOf } from '../sources/registry';
 
 export interface OutboxTriggerDeps {

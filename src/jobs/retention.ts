@@ -1,6 +1,6 @@
 import { every } from '../every';
 import type { Logger } from '../logger';
-import type { RunRepository } from '../provisioning/runs';
+import type { RunRepository } from '../provisioning/stores/runs';
 
 /** Deletes sync history older than SYNC_HISTORY_DAYS, hourly; returns the stop function. */
 export function startRetention(runs: RunRepository, historyDays: number, logger: Logger): () => void {

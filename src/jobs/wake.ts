@@ -1,6 +1,6 @@
 import type { ConnectionRepository } from '../db/connections';
-import type { Outbox } from '../provisioning/outbox';
-import type { RunRepository } from '../provisioning/runs';
+import type { Outbox } from '../provisioning/stores/outbox';
+import type { RunRepository } from '../provisioning/stores/runs';
 
 export interface WakeDeps {
   connections: ConnectionRepository;

@@ -1,6 +1,6 @@
 import { credentialRules, OPERATIONS, type Credential } from './operations';
 import type { Condition } from './operations/kind';
-import type { Operation, Plan } from './plan';
+import type { Operation, Plan } from './planning/types';
 
 export type { Credential } from './operations';
 

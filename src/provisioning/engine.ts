@@ -3,17 +3,17 @@ import type { Connection } from '../db/connections';
 import type { DirectoryChanges } from '../directory/types';
 import { watchLoop } from '../slices';
 import type { Pull } from '../sources/source';
-import { Plans } from './plans';
+import { Plans } from './inputs';
 import { ProgressReporter } from './progress';
-import { planningFacts } from './runHistory';
-import { Replan, type RunRow } from './runs';
+import { planningFacts } from './stores/runHistory';
+import { Replan, type RunRow } from './stores/runs';
 import { RunStarter, type EngineDeps, type RunResult, type Trigger } from './runStarter';
 
 export type { EngineDeps, RunResult, Trigger } from './runStarter';
 
 /**
  * The provisioning engine: starts a connection's run — after a pull source has read the IdP into
- * the directory, if there is one — has its plan made (plans.ts: in full or from changes), persists
+ * the directory, if there is one — has its plan made (inputs.ts: in full or from changes), persists
  * it as the run's operations, and hands them to the executor. One plan per connection at a time; a
  * dry run returns the plan and writes nothing.
  */

@@ -7,9 +7,9 @@ import type { Logger } from '../logger';
 import { PullFailed } from '../sources/source';
 import type { Executor } from './executor/worker';
 import { heldForSiteToken } from './credentials';
-import type { Plan } from './plan';
-import type { PlansDeps } from './plans';
-import type { NewRun, RunRepository, RunRow } from './runs';
+import type { Plan } from './planning/types';
+import type { PlansDeps } from './inputs';
+import type { NewRun, RunRepository, RunRow } from './stores/runs';
 
 export type Trigger = 'scim' | 'manual' | 'schedule' | 'login' | 'rules';
 

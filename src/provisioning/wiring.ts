@@ -4,15 +4,15 @@ import type { Sql } from '../db/sql';
 import { SnapshotReader } from '../directory/snapshot';
 import type { JiraClientFactory } from '../jira/factory';
 import type { Logger } from '../logger';
-import { CustomerGrants } from './customerGrants';
+import { CustomerGrants } from './stores/customerGrants';
 import { ProvisioningEngine } from './engine';
 import { OperationQueue } from './executor/queue';
 import { Executor } from './executor/worker';
-import { JiraStateStore } from './jiraStateStore';
-import { LinkRepository } from './links';
-import { ManagedMemberships } from './managedMemberships';
-import { Outbox } from './outbox';
-import { RunRepository } from './runs';
+import { JiraStateStore } from './stores/jiraState';
+import { LinkRepository } from './stores/links';
+import { ManagedMemberships } from './stores/managedMemberships';
+import { Outbox } from './stores/outbox';
+import { RunRepository } from './stores/runs';
 
 /** The provisioning room built once: its stores, the durable executor, and the engine over them. */
 export function buildProvisioning(d: {

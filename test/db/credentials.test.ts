@@ -1,6 +1,6 @@
 import { Sql } from '../../src/db/sql';
 import { needs, needsSql, type Credential } from '../../src/provisioning/credentials';
-import type { Operation } from '../../src/provisioning/plan';
+import type { Operation } from '../../src/provisioning/planning/types';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 /**

@@ -1,5 +1,5 @@
-import { CUSTOMER_BATCH, planCustomers, type CustomerPlanInput } from '../../src/provisioning/customerPlanner';
-import type { Operation, PlannedUser } from '../../src/provisioning/plan';
+import { CUSTOMER_BATCH, planCustomers, type CustomerPlanInput } from '../../src/provisioning/planning/customers';
+import type { Operation, PlannedUser } from '../../src/provisioning/planning/types';
 import { rulesSchema } from '../../src/provisioning/rules';
 
 /** The customer planner as a table of cases: what it plans for each state of users, links and grants. */

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { Sql } from '../../src/db/sql';
-import { Replan } from '../../src/provisioning/runs';
+import { Replan } from '../../src/provisioning/stores/runs';
 import { jwtHeader } from '../support/app';
 import { entraUser, patchBody, startScim, type ScimHarness } from '../support/scim';
 

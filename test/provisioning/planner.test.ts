@@ -1,5 +1,5 @@
-import { plan } from '../../src/provisioning/planner';
-import type { Link, PlanInput, PlannedUser } from '../../src/provisioning/plan';
+import { plan } from '../../src/provisioning/planning';
+import type { Link, PlanInput, PlannedUser } from '../../src/provisioning/planning/types';
 import { rulesSchema } from '../../src/provisioning/rules';
 
 /** A compact world: Jira groups by name (with member account IDs), links, users, rules. */

@@ -1,5 +1,5 @@
 import type { Connection } from '../../src/db/connections';
-import { Plans, type PlansDeps } from '../../src/provisioning/plans';
+import { Plans, type PlansDeps } from '../../src/provisioning/inputs';
 
 /**
  * Which changes are planned beside a run going on (docs/provisioning.md, "Overlapping runs"): a

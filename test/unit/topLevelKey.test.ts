@@ -1,4 +1,4 @@
-import { readAttribute, topLevelKey } from '../../src/provisioning/attributes';
+import { readAttribute, topLevelKey } from '../../src/provisioning/planning/attributes';
 
 describe('topLevelKey: the resource key an attribute path reads (the snapshot keeps only those)', () => {
   it.each([

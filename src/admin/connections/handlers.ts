@@ -12,8 +12,8 @@ import { presentConnection, presentScim } from '../presenters';
 import { createConnectionSchema, testConnectionSchema, testUserSchema, updateConnectionSchema } from './schema';
 import { withBody } from '../validate';
 import { rulesOf } from '../../provisioning/rules';
-import { jiraGroupsFor } from '../../provisioning/groupMapping';
-import { readAttribute } from '../../provisioning/attributes';
+import { jiraGroupsFor } from '../../provisioning/planning/groupMapping';
+import { readAttribute } from '../../provisioning/planning/attributes';
 
 export interface ConnectionDeps {
   connections: ConnectionRepository;

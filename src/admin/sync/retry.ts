@@ -5,8 +5,8 @@ import { requireContext } from '../../http/context';
 import { conflict, notFound } from '../../http/errors';
 import type { Logger } from '../../logger';
 import type { ProvisioningEngine } from '../../provisioning/engine';
-import type { ParkedOperations } from '../../provisioning/retryParked';
-import type { RunRepository } from '../../provisioning/runs';
+import type { ParkedOperations } from '../../provisioning/stores/parked';
+import type { RunRepository } from '../../provisioning/stores/runs';
 import { presentRun } from '../presenters';
 
 export interface RetryDeps {

@@ -1,6 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { Sql } from '../../db/sql';
-import type { PlannedOperation } from '../plan';
+import type { PlannedOperation } from '../planning/types';
 import { needsSql } from '../credentials';
 
 /** An operation as stored: what to do, where it stands. */

@@ -7,11 +7,11 @@ import { JiraError } from '../../jira/errors';
 import type { JiraClientFactory } from '../../jira/factory';
 import { BackgroundFailures, isDatabaseUnavailable } from '../../db/unavailable';
 import type { Logger } from '../../logger';
-import type { LinkRepository } from '../links';
-import type { JiraStateStore } from '../jiraStateStore';
-import type { ManagedMemberships } from '../managedMemberships';
-import type { CustomerGrants } from '../customerGrants';
-import type { RunRepository } from '../runs';
+import type { LinkRepository } from '../stores/links';
+import type { JiraStateStore } from '../stores/jiraState';
+import type { ManagedMemberships } from '../stores/managedMemberships';
+import type { CustomerGrants } from '../stores/customerGrants';
+import type { RunRepository } from '../stores/runs';
 import { applyOperation, CannotApply, GroupIds } from '../operations';
 import type { OperationQueue, StoredOperation } from './queue';
 

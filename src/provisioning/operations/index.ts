@@ -1,5 +1,5 @@
 import type { JiraClient } from '../../jira/client';
-import type { Operation } from '../plan';
+import type { Operation } from '../planning/types';
 import { addMember } from './addMember';
 import { createGroup } from './createGroup';
 import { deprovision } from './deprovision';

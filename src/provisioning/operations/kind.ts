@@ -1,9 +1,9 @@
 import type { JiraClient } from '../../jira/client';
-import type { CustomerGrants } from '../customerGrants';
-import type { JiraStateStore } from '../jiraStateStore';
-import type { LinkRepository } from '../links';
-import type { ManagedMemberships } from '../managedMemberships';
-import type { Operation } from '../plan';
+import type { CustomerGrants } from '../stores/customerGrants';
+import type { JiraStateStore } from '../stores/jiraState';
+import type { LinkRepository } from '../stores/links';
+import type { ManagedMemberships } from '../stores/managedMemberships';
+import type { Operation } from '../planning/types';
 
 /** An operation of one kind. */
 export type Op<K extends Operation['kind']> = Extract<Operation, { kind: K }>;

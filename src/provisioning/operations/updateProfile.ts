@@ -1,5 +1,5 @@
 import { JiraError } from '../../jira/errors';
-import { PROFILE_KEY } from '../plan';
+import { PROFILE_KEY } from '../planning/types';
 import type { OperationKind } from './kind';
 
 /** A managed account's name, job title and department, through the organization API. */

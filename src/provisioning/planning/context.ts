@@ -1,6 +1,6 @@
-import { jiraGroupsFor } from '../groupMapping';
+import { jiraGroupsFor } from './groupMapping';
 import { runAtOnce, sliceTimer } from '../../slices';
-import { PHASES, type Operation, type PlannedOperation, type PlannedUser, type PlanInput } from '../plan';
+import { PHASES, type Operation, type PlannedOperation, type PlannedUser, type PlanInput } from './types';
 
 export const key = (accountId: string, groupId: string) => `${accountId}|${groupId}`;
 export const lower = (s: string) => s.toLowerCase();

@@ -1,4 +1,4 @@
-import { PHASES, type Link } from '../plan';
+import { PHASES, type Link } from './types';
 import { key, lower, type PlanContext, type Steps } from './context';
 
 /**

@@ -1,4 +1,4 @@
-import { jiraGroupsFor } from '../groupMapping';
+import { jiraGroupsFor } from './groupMapping';
 import { lower, type PlanContext, type Steps } from './context';
 
 /**

@@ -1,5 +1,5 @@
-import { readAttribute } from '../attributes';
-import { PROFILE_KEY, type Link, type PlannedUser, type Profile } from '../plan';
+import { readAttribute } from './attributes';
+import { PROFILE_KEY, type Link, type PlannedUser, type Profile } from './types';
 import type { PlanContext } from './context';
 
 /**

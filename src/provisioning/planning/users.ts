@@ -1,5 +1,5 @@
-import { readAttribute } from '../attributes';
-import type { Link, PlannedUser } from '../plan';
+import { readAttribute } from './attributes';
+import type { Link, PlannedUser } from './types';
 import { accessGroupsFor } from '../rules';
 import { lower, type PlanContext, type Steps } from './context';
 import { planDeprovision } from './deprovision';

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql';
+import type { Sql } from '../../db/sql';
 
 /**
  * The Jira group memberships the app added (per connection), so that it removes only what it added

@@ -1,10 +1,10 @@
-import { runAtOnce, runSliced } from '../slices';
-import type { Plan, PlanInput } from './plan';
-import { PlanContext, type Steps } from './planning/context';
-import { planDeparted, planMirror } from './planning/deprovision';
-import { planGroups } from './planning/groups';
-import { profilesWarning } from './planning/profiles';
-import { planUsers } from './planning/users';
+import { runAtOnce, runSliced } from '../../slices';
+import type { Plan, PlanInput } from './types';
+import { PlanContext, type Steps } from './context';
+import { planDeparted, planMirror } from './deprovision';
+import { planGroups } from './groups';
+import { profilesWarning } from './profiles';
+import { planUsers } from './users';
 
 /**
  * Plans what Jira needs so that it matches what the IdP says, under the connection's rules: pure,

@@ -1,11 +1,11 @@
 import type { Transaction } from 'sequelize';
-import type { Sql } from '../db/sql';
-import type { OperationQueue } from './executor/queue';
+import type { Sql } from '../../db/sql';
+import type { OperationQueue } from '../executor/queue';
 import { RunHistory, summarize, toRun, type PlanningFacts, type RunRow } from './runHistory';
 
 export type { PlanningFacts, RunRow } from './runHistory';
 import type { Outbox } from './outbox';
-import type { PlannedOperation } from './plan';
+import type { PlannedOperation } from '../planning/types';
 
 /** Who started a run, for which connection. */
 export interface NewRun {

@@ -1,4 +1,4 @@
-import type { DeprovisionMode } from './rules';
+import type { DeprovisionMode } from '../rules';
 
 /** Operations run phase by phase: groups exist before users join them; leads move before deprovisioning. */
 export const PHASES = {
@@ -121,7 +121,7 @@ export interface JiraState {
 export interface PlanInput {
   importUsers: boolean;
   importGroups: boolean;
-  rules: import('./rules').Rules;
+  rules: import('../rules').Rules;
   users: PlannedUser[];
   /** Every IdP group of the connection (its mapped Jira groups are the groups it manages). */
   allIdpGroups: string[];

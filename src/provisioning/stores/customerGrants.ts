@@ -1,5 +1,5 @@
-import type { Sql } from '../db/sql';
-import type { CustomerTarget } from './plan';
+import type { Sql } from '../../db/sql';
+import type { CustomerTarget } from '../planning/types';
 
 /**
  * The portal accesses and organization memberships a customers connection granted (JSM Customer

@@ -1,7 +1,7 @@
 import { readAttribute } from './attributes';
-import { PHASES, type CustomerTarget, type Link, type Operation, type Plan, type PlannedOperation } from './plan';
-import type { PlannedUser } from './plan';
-import type { Rules } from './rules';
+import { PHASES, type CustomerTarget, type Link, type Operation, type Plan, type PlannedOperation } from './types';
+import type { PlannedUser } from './types';
+import type { Rules } from '../rules';
 
 /** Accounts per JSM call: portal access and organization membership take a list of accountIds. */
 export const CUSTOMER_BATCH = 50;

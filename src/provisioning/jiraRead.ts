@@ -1,7 +1,7 @@
 import type { JiraClient } from '../jira/client';
 import { collect } from '../jira/paging';
-import { jiraGroupsFor } from './groupMapping';
-import type { JiraState } from './plan';
+import { jiraGroupsFor } from './planning/groupMapping';
+import type { JiraState } from './planning/types';
 import type { Rules } from './rules';
 
 /**

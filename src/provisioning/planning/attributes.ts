@@ -1,4 +1,4 @@
-import { parsePatchPath, type Filter } from '../directory/filter';
+import { parsePatchPath, type Filter } from '../../directory/filter';
 
 type Json = unknown;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

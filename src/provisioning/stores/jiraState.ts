@@ -1,5 +1,5 @@
-import type { Sql } from '../db/sql';
-import type { JiraState } from './plan';
+import type { Sql } from '../../db/sql';
+import type { JiraState } from '../planning/types';
 
 /**
  * What the app knows of a site's Jira between full reads: every group (by id and name) and the

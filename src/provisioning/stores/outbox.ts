@@ -1,6 +1,6 @@
 import type { Transaction } from 'sequelize';
-import type { Sql } from '../db/sql';
-import type { DirectoryChanges } from '../directory/types';
+import type { Sql } from '../../db/sql';
+import type { DirectoryChanges } from '../../directory/types';
 
 /**
  * The outbox: every directory change writes a request row in the same statement (sync_requests);

@@ -1,4 +1,4 @@
-import type { Rules } from './rules';
+import type { Rules } from '../rules';
 
 /**
  * The Jira groups an IdP group maps to: its manual mappings, plus (when on-the-fly mapping is on

@@ -1,7 +1,7 @@
-import type { Sql } from '../db/sql';
-import type { LoopDelay } from '../slices';
-import { counterOf, GONE_MARK, OPERATIONS } from './operations';
-import { toOp, type StoredOperation } from './executor/queue';
+import type { Sql } from '../../db/sql';
+import type { LoopDelay } from '../../slices';
+import { counterOf, GONE_MARK, OPERATIONS } from '../operations';
+import { toOp, type StoredOperation } from '../executor/queue';
 
 export interface RunRow {
   id: string;

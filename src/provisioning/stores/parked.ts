@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql';
+import type { Sql } from '../../db/sql';
 
 /** What asking to retry a run's parked operations came to. */
 export type RetryParked =

@@ -1,5 +1,5 @@
-import type { Sql } from '../db/sql';
-import type { Link } from './plan';
+import type { Sql } from '../../db/sql';
+import type { Link } from '../planning/types';
 
 /** Links handed over at a time when all are read. */
 const LINK_BATCH = 2000;
