@@ -172,7 +172,11 @@ function rotateButton(c, id, mount) {
           .then(function (t) {
             mount(
               tabs(c, ''),
-              message('success', 'Token rotated', 'The old token stopped working. Update it in ' + c.providerLabel + '.'),
+              message(
+                'success',
+                'Token rotated',
+                'The old token stopped working. Update it in ' + c.providerLabel + '.',
+              ),
               scimDetails(Object.assign({}, c, { scim: t }), t.token),
             );
           });
