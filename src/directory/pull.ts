@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../db/sql';
 import { breathe, sliceTimer } from '../slices';
 import type { ReadLedger } from './ledger';
 import { PullLookups } from './pullLookups';
+import { UPSERT_USERS } from './pullStatements';
 import { digestOf, firstOfEachName, type PullConflicts, type PulledGroup, type PulledUser } from './pulled';
 
 /**
@@ -49,34 +50,6 @@ export class PullStore extends PullLookups {
         });
     }
     if (rows.length === 0) return conflicts;
-    // Every part of the statement sees the table as it was before it: `before` has the old values.
-    // A row whose values are the same is not written (only a missing digest is added to it).
-    const text = `
-      WITH input AS (
-        SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, user_name text, email text, display_name text, active boolean, external_id text, resource jsonb, digest text)
-        WHERE NOT EXISTS (SELECT 1 FROM directory_users d WHERE d.connection_id = $1 AND lower(d.user_name) = lower(x.user_name) AND d.id <> x.id)
-      ), before AS (
-        SELECT d.id, (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource) IS DISTINCT FROM
-          (i.user_name, i.email, i.display_name, i.active, i.external_id, i.resource) AS differs
-        FROM directory_users d JOIN input i ON d.connection_id = $1 AND d.id = i.id
-      ), written AS (
-        INSERT INTO directory_users AS d (connection_id, id, user_name, email, display_name, active, external_id, resource, digest)
-        SELECT $1, id, user_name, email, display_name, active, external_id, resource, digest FROM input
-        ON CONFLICT (connection_id, id) DO UPDATE SET
-          user_name = EXCLUDED.user_name, email = EXCLUDED.email, display_name = EXCLUDED.display_name, active = EXCLUDED.active,
-          external_id = EXCLUDED.external_id, resource = EXCLUDED.resource, digest = EXCLUDED.digest,
-          version = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource)
-                               IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.external_id, EXCLUDED.resource)
-                         THEN d.version + 1 ELSE d.version END,
-          updated_at = CASE WHEN (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource)
-                                  IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.external_id, EXCLUDED.resource)
-                            THEN now() ELSE d.updated_at END
-        WHERE (d.user_name, d.email, d.display_name, d.active, d.external_id, d.resource, d.digest)
-          IS DISTINCT FROM (EXCLUDED.user_name, EXCLUDED.email, EXCLUDED.display_name, EXCLUDED.active, EXCLUDED.external_id, EXCLUDED.resource, EXCLUDED.digest)
-        RETURNING d.id
-      )
-      SELECT i.id::text AS id, w.id IS NOT NULL AS written, COALESCE(b.differs, true) AS changed
-      FROM input i LEFT JOIN written w ON w.id = i.id LEFT JOIN before b ON b.id = i.id`;
     const values = [connectionId, JSON.stringify(rows)];
     // Two batches written at once (a reader keeps two in flight) can bring the same username: the one
     // that commits second meets the unique index, after the first committed. Written again, it sees
@@ -84,7 +57,7 @@ export class PullStore extends PullLookups {
     let stored: Array<{ id: string; written: boolean; changed: boolean }> | undefined;
     for (let attempt = 1; !stored; attempt++) {
       try {
-        stored = await this.sql.bulk<{ id: string; written: boolean; changed: boolean }>(text, values, tx);
+        stored = await this.sql.bulk<{ id: string; written: boolean; changed: boolean }>(UPSERT_USERS, values, tx);
       } catch (err) {
         if (tx || attempt === 3 || !isUniqueViolation(err)) throw err;
       }

@@ -19,5 +19,5 @@ export const updateProfile: OperationKind<'updateProfile'> = {
   },
   needs: { 'org-api-key': 'always' },
   counters: { updated: 'profilesUpdated', 'not-managed': 'profilesNotManaged' },
-  details: (o) => ({ kind: o.kind, userId: o.userId, profile: o.profile }),
+  details: (o) => ({ kind: o.kind }),
 };
