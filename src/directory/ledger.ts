@@ -1,3 +1,4 @@
+import { breathe, sliceTimer } from '../slices';
 import type { DirectoryChanges } from './types';
 
 /**
@@ -51,11 +52,14 @@ export class ReadLedger {
    * The memberships of these pairs that the store does not hold yet (all, when its memberships
    * were not loaded); those it holds are seen, crossed off, and need no write.
    */
-  newMemberships(pairs: Array<[string, string]>): Array<[string, string]> {
+  async newMemberships(pairs: Array<[string, string]>): Promise<Array<[string, string]>> {
     const unseen = this.unseenMembers;
     if (!unseen) return pairs;
     const fresh: Array<[string, string]> = [];
+    // A page of groups brings tens of thousands of pairs, and crossing off needs no I/O: give way by time.
+    const slice = sliceTimer();
     for (const pair of pairs) {
+      if (slice.due()) await breathe();
       const [g, u] = pair;
       // A pair seen twice is crossed off once; the second time it is written again, and the store keeps one.
       if (!unseen.get(g)?.delete(u)) fresh.push(pair);

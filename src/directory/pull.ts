@@ -141,10 +141,10 @@ export class PullStore extends PullLookups {
     reportMissing = false,
   ): Promise<string[]> {
     if (pairs.length === 0) return [];
-    const fresh = ledger ? ledger.newMemberships(pairs) : pairs;
-    const users = pairs.map((p) => p[1]);
+    const fresh = ledger ? await ledger.newMemberships(pairs) : pairs;
     if (fresh.length > 0) await this.insertMemberships(connectionId, fresh, ledger, tx);
     if (!reportMissing) return [];
+    const users = pairs.map((p) => p[1]);
     const rows = await this.sql.query<{ user_id: string }>(
       `
       SELECT DISTINCT x.u::text AS user_id FROM unnest($2::uuid[]) AS x(u)

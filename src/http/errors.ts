@@ -33,6 +33,8 @@ export const jiraUnavailable = (message: string) => new AppError(502, 'jira_unav
 /** `502 idp_unavailable`: the identity provider could not be read (the message says what to fix). */
 export const idpUnavailable = (message: string) => new AppError(502, 'idp_unavailable', message);
 /** `400 not_supported`: what this kind of connection cannot do, and where it is done instead. */
+/** 414: a URL over the limit (`http/limits.ts`). */
+export const uriTooLong = (message: string) => new AppError(414, 'uri_too_long', message);
 export const notSupported = (message: string) => new AppError(400, 'not_supported', message);
 /** `409` with its code (`conflict`, `run_in_progress`, …): the request clashes with the state it found. */
 export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>

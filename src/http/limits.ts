@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { AppError } from './errors';
+import { uriTooLong } from './errors';
 
 /**
  * The longest request target (path and query) answered as usual: 8 KiB, what common proxies allow.
@@ -14,6 +14,6 @@ export const uriTooLongMessage = `The URL is longer than ${MAX_URL_LENGTH} chara
 export const limitUrlLength: RequestHandler = (req, _res, next) =>
   next(
     req.originalUrl.length > MAX_URL_LENGTH && !req.originalUrl.startsWith('/scim/')
-      ? new AppError(414, 'uri_too_long', uriTooLongMessage)
+      ? uriTooLong(uriTooLongMessage)
       : undefined,
   );

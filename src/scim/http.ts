@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { ScimConnection } from './auth';
-import { ScimError } from './errors';
+import { preconditionFailed } from './errors';
 import { LIST_RESPONSE } from './schemas';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
@@ -45,7 +45,7 @@ export function checkIfMatch(req: Request, currentEtag: string): void {
   if (!header) return;
   const wanted = header.split(',').map((t) => t.trim());
   if (wanted.includes('*') || wanted.some((t) => bare(t) === bare(currentEtag))) return;
-  throw new ScimError(412, `The resource has changed: its version is ${currentEtag}.`);
+  throw preconditionFailed(`The resource has changed: its version is ${currentEtag}.`);
 }
 
 /** True when If-None-Match names the current version (GET answers 304). */

@@ -9,7 +9,17 @@ import type { UserStore } from '../directory/users';
 import type { Logger } from '../logger';
 import { requireScimToken } from './auth';
 import { discoveryRouter } from './discovery';
-import { invalidSyntax, ScimError } from './errors';
+import {
+  internal,
+  invalidSyntax,
+  malformedUrl,
+  noEndpoint,
+  ScimError,
+  tooLarge,
+  unavailable,
+  unsupportedMedia,
+  uriTooLong,
+} from './errors';
 import { groupsRouter } from './groups';
 import { sendScim } from './http';
 import type { ScimTokenCache } from './tokenCache';
@@ -37,7 +47,7 @@ export function scimRouter(d: ScimDeps): Router {
   const router = Router({ mergeParams: true });
   router.use(deadline(d.requestTimeoutMs, d.logger));
   router.use((req, _res, next) =>
-    next(req.originalUrl.length > MAX_URL_LENGTH ? new ScimError(414, uriTooLongMessage) : undefined),
+    next(req.originalUrl.length > MAX_URL_LENGTH ? uriTooLong(uriTooLongMessage) : undefined),
   );
   router.use(
     requireJsonContentType,
@@ -47,7 +57,7 @@ export function scimRouter(d: ScimDeps): Router {
   router.use(discoveryRouter(d.localBaseUrl));
   router.use('/Users', usersRouter(d));
   router.use('/Groups', groupsRouter(d));
-  router.use((req, _res, next) => next(new ScimError(404, `No SCIM endpoint ${req.method} ${req.path}`)));
+  router.use((req, _res, next) => next(noEndpoint(req.method, req.path)));
   router.use(scimErrorHandler(d.logger));
   return router;
 }
@@ -64,11 +74,7 @@ function deadline(ms: number, logger: Logger): RequestHandler {
       if (res.headersSent) return;
       logger.warn({ method: req.method, path: req.path, ms }, 'SCIM request timed out');
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
-      sendScim(
-        res,
-        503,
-        new ScimError(503, `No answer within ${ms} ms (the database is not answering); try again shortly.`),
-      );
+      sendScim(res, 503, unavailable(`No answer within ${ms} ms (the database is not answering); try again shortly.`));
     }, ms);
     timer.unref();
     res.once('finish', () => clearTimeout(timer));
@@ -86,7 +92,7 @@ const requireJsonContentType: RequestHandler = (req, _res, next) => {
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (!JSON_TYPES.includes(type))
     return next(
-      new ScimError(415, `Content-Type must be application/scim+json or application/json, not "${type || 'none'}".`),
+      unsupportedMedia(`Content-Type must be application/scim+json or application/json, not "${type || 'none'}".`),
     );
   next();
 };
@@ -106,23 +112,23 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     let e: ScimError;
     const bp = err as BodyParserError;
     if (err instanceof ScimError) e = err;
-    else if (bp?.type === 'entity.too.large') e = new ScimError(413, `The request body is larger than ${MAX_BODY}.`);
+    else if (bp?.type === 'entity.too.large') e = tooLarge(`The request body is larger than ${MAX_BODY}.`);
     else if (bp?.type === 'entity.parse.failed') e = invalidSyntax('The request body is not valid JSON.');
     else if (err instanceof TooDeep) e = invalidSyntax(err.message);
     else if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported')
-      e = new ScimError(415, 'Unsupported body encoding.');
+      e = unsupportedMedia('Unsupported body encoding.');
     else if (bp?.type) e = invalidSyntax('The request body could not be read.');
     else if (err instanceof URIError || (err as { status?: number })?.status === 400)
       // Express could not percent-decode a path parameter (`%ff`, `%E0%A4%A`): the URL is malformed, not our fault.
-      e = new ScimError(400, MALFORMED_URL);
+      e = malformedUrl(MALFORMED_URL);
     else if (isDatabaseUnavailable(err)) {
       // Nothing was committed: the IdP sends it again when told to (RFC 7644 §3.12 allows any HTTP status).
       logger.warn({ err: (err as Error).message, method: req.method, path: req.path }, 'database unavailable');
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
-      e = new ScimError(503, DATABASE_UNAVAILABLE);
+      e = unavailable(DATABASE_UNAVAILABLE);
     } else {
       logger.error({ err, method: req.method, path: req.path }, 'SCIM request failed');
-      e = new ScimError(500, 'Something went wrong on our side; it has been logged.');
+      e = internal();
     }
     sendScim(res, e.status, e);
   };

@@ -5,7 +5,7 @@ import { startingProgress, type ReadProgress } from '../source';
 import type { SourceStateRepository } from '../state';
 import type { GraphClient, GraphPage } from './graph';
 import { toPulledGroup, toPulledUser } from './mapping';
-import { mapSliced } from '../../slices';
+import { breathe, mapSliced, sliceTimer } from '../../slices';
 import { userSelect, type EntraSettings } from './settings';
 
 type Obj = Record<string, unknown>;
@@ -114,7 +114,9 @@ export class EntraWrites {
     await this.writeGroups([...byId.values()], tx);
     const added: Array<[string, string]> = [];
     const removed: Array<[string, string]> = [];
+    const slice = sliceTimer(); // a page's members: tens of thousands of references
     for (const e of live) {
+      if (slice.due()) await breathe();
       for (const m of (e['members@delta'] as Obj[] | undefined) ?? []) {
         if (isGroupRef(m) || !isUserRef(m)) continue;
         (m['@removed'] ? removed : added).push([e.id as string, m.id as string]);
