@@ -140,6 +140,22 @@ describeWithSlapd('the LDAP reader thread (OpenLDAP)', () => {
     }
   });
 
+  it('the thread stops two seconds after its last session closed, and starts again for the next', async () => {
+    const session = await openSession(settings(), slapd.adminPassword);
+    expect(readerThread.running).toBe(true);
+    await session.close();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(readerThread.running).toBe(true); // a read's sessions follow each other closely
+    for (let i = 0; i < 50 && readerThread.running; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(readerThread.running).toBe(false);
+    const again = await openSession(settings(), slapd.adminPassword);
+    try {
+      expect(await again.read(`uid=user1,ou=people,${slapd.baseDn}`, ['uid'])).toMatchObject({ uid: 'user1' });
+    } finally {
+      await again.close();
+    }
+  });
+
   it('a thread that stops fails the read in flight in one sentence, and the next read starts a new one', async () => {
     const session = await openSession(settings(), slapd.adminPassword);
     const pages = session.pages(`ou=people,${slapd.baseDn}`, { scope: 'one', attributes: ['uid'] });

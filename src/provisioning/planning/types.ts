@@ -14,7 +14,7 @@ export const PHASES = {
   ensureCustomer: 2,
   grantAccess: 4,
   revokeAccess: 4,
-} as const;
+} as const satisfies Record<Operation['kind'], number>;
 
 /** Where a JSM customer is given access: a service desk's portal, or an organization's membership. */
 export type CustomerTarget = 'desk' | 'org';

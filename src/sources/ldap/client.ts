@@ -76,6 +76,11 @@ class ReaderThread {
     return w;
   }
 
+  /** Whether a thread is running now. */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
   /** The thread now running (after `call`, the one that answered). */
   get current(): number {
     return this.generation;
