@@ -46,7 +46,7 @@ class ReaderThread {
   async stop(): Promise<void> {
     const w = this.worker;
     if (!w) return;
-    this.stopped(w, 'stopped');
+    this.stopped(w, 'asked to stop');
     await w.terminate();
   }
 

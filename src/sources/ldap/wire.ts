@@ -45,8 +45,12 @@ function valuesOf(e: LdapEntry): number {
 export function partOf(entries: LdapEntry[], from: number, budget = CHUNK_VALUES): LdapEntry[] {
   let to = from;
   let values = 0;
-  while (to < entries.length && (to === from || values + valuesOf(entries[to]) <= budget))
-    values += valuesOf(entries[to++]);
+  while (to < entries.length) {
+    const n = valuesOf(entries[to]);
+    if (to > from && values + n > budget) break;
+    values += n;
+    to++;
+  }
   return entries.slice(from, to);
 }
 

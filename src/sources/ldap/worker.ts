@@ -19,7 +19,6 @@ const sessions = new Map<number, DirectSession>();
 class Search {
   private page: LdapEntry[] = [];
   private at = 0;
-  private started = false;
 
   constructor(
     readonly session: number,
@@ -27,11 +26,11 @@ class Search {
   ) {}
 
   async next(): Promise<Chunk> {
-    if (!this.started || this.at >= this.page.length) {
+    // Nothing of a page left (none yet, or the last part handed out): the next page.
+    if (this.at >= this.page.length) {
       // The session's pages ask for the one after as this one arrives: one page ahead, as before.
       const p = await this.pages.next();
       if (p.done) return { done: true };
-      this.started = true;
       this.page = p.value;
       this.at = 0;
       if (this.page.length === 0) return { entries: [], pageEnd: true };
