@@ -414,8 +414,7 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       await s.app.db.sequelize.query('DELETE FROM site_credentials');
       s.app.jira.forget(s.clientKey);
       await s.post('/Users', entraUser('ann'));
-      await s.app.outbox.drain();
-      await s.app.engine.drain();
+      await s.settle();
       await page.setViewportSize({ width: 760, height: 900 });
       await open('/');
       await page.getByText('No site-admin API token').waitFor();

@@ -84,7 +84,7 @@ it('a Jira read without a usable system token waits for the next trigger and say
   await rows("UPDATE forge_tokens SET system_token_exp = now() - interval '1 minute'");
   s.app.jira.forget(s.clientKey);
   expect((await s.post('/Users', entraUser('bob'))).status).toBe(201);
-  await s.app.outbox.drain();
+  await s.takeUp();
   const [waiting] = await rows('SELECT status, error, next_try_at FROM sync_runs ORDER BY started_at DESC LIMIT 1');
   expect(waiting.status).toBe('failed');
   expect(String(waiting.error)).toMatch(/waits for Forge's app system token/);

@@ -257,7 +257,7 @@ it("without a site-admin token: customers are created and given access with the 
   expect(writes.map((x) => x.auth)).toEqual(['jwt', 'jwt', 'jwt']);
 
   await scim('patch', `/Users/${eve}`, patchBody({ op: 'replace', path: 'active', value: false })).expect(patched);
-  await s.app.outbox.drain();
+  await s.takeUp();
   const [held] = await s.app.runs.runs(c.id, 1);
   expect(held).toMatchObject({
     status: 'failed',

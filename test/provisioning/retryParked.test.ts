@@ -50,7 +50,7 @@ it('is refused while another run of the connection is going', async () => {
   // The next run is planned and waits to be applied.
   s.app.engine.kick = () => undefined;
   await s.post('/Users', user('d'));
-  await s.app.outbox.drain();
+  await s.takeUp();
   const [going] = (await s.adminApi('GET', `/connections/${s.connectionId}/runs`)).body.runs;
   expect(going.status).toBe('running');
   expect(await s.adminApi('POST', `/runs/${parked.id}/retry`)).toMatchObject({

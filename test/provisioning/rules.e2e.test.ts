@@ -30,10 +30,7 @@ const user = (name: string, extra: object = {}) => ({
   displayName: name,
   ...extra,
 });
-async function settle(): Promise<void> {
-  await s.app.outbox.drain();
-  expect(await s.app.engine.drain(30_000)).toBe(true);
-}
+const settle = () => s.settle();
 const account = (name: string) => s.jira.state.userByEmail(`${name}@corp.example`);
 /** The newest run that had work to do (an empty run may follow it under load). */
 const lastRun = async () => (await s.app.runs.runs(s.connectionId)).find((r) => r.total > 0)!;

@@ -42,6 +42,8 @@ export interface ScimHarness {
   saveRules(rules: Record<string, unknown>): Promise<void>;
   /** Lets the SCIM outbox start its (coalesced) run and works it off; fails the test if it does not end. */
   settle(): Promise<void>;
+  /** Lets the SCIM outbox take its changes up (a run created, or held for its next try), without working the run off. */
+  takeUp(): Promise<void>;
   /** Creates another connection on the same site (its base and token). */
   newConnection(
     name: string,
@@ -107,6 +109,39 @@ export async function startScim(
       token: res.body.scim.token as string,
     };
   };
+  /** Requests no run has taken up, but those of a connection whose last run waits for its next try (they wait with it, by design). */
+  const pending = async () => {
+    const [rows] = (await app.db.sequelize.query(
+      `SELECT count(*)::int AS n FROM sync_requests q WHERE q.processed_at IS NULL AND NOT EXISTS (
+         SELECT 1 FROM sync_runs r WHERE r.connection_id = q.connection_id AND r.next_try_at > now()
+           AND r.started_at = (SELECT max(started_at) FROM sync_runs WHERE connection_id = q.connection_id))`,
+    )) as [Array<{ n: number }>, unknown];
+    return rows[0].n;
+  };
+  /**
+   * Looks at the outbox as its trigger does (then `after`), again until no request is left for a run
+   * to take up: a change younger than the 1 ms debounce, or one that waited for a run just closing,
+   * is taken up at the next look. After two seconds the test fails saying what the runs were doing,
+   * rather than let a later assertion guess.
+   */
+  const untilTakenUp = async (name: string, after: () => Promise<void>) => {
+    for (let i = 0; i < 100; i++) {
+      await app.outbox.drain();
+      await app.outbox.settled();
+      await after();
+      if ((await pending()) === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [runs] = await app.db.sequelize.query(
+      `SELECT status, stage, trigger, next_try_at, error, counts FROM sync_runs ORDER BY started_at DESC LIMIT 3`,
+    );
+    const [requests] = await app.db.sequelize.query(
+      'SELECT subject_type, change, trigger, created_at FROM sync_requests WHERE processed_at IS NULL',
+    );
+    throw new Error(
+      `${name}: the outbox still holds unprocessed requests after 2 s: ${JSON.stringify(requests)}; the latest runs: ${JSON.stringify(runs)}`,
+    );
+  };
   const c = await newConnection('Test IdP');
   const auth = (t: request.Test) => t.set('Authorization', `Bearer ${c.token}`);
   const json = (t: request.Test, body: unknown) =>
@@ -134,34 +169,11 @@ export async function startScim(
       const res = await adminApi('PUT', `/connections/${c.id}/rules`, rules);
       if (res.status !== 200) throw new Error(`saving rules failed: ${res.status} ${JSON.stringify(res.body)}`);
     },
-    async settle() {
-      // Until the outbox holds nothing unprocessed (a change younger than the debounce, or one that
-      // waited for a run just closing, is taken up at the next look), for at most two seconds; then
-      // the test fails saying what the runs were doing.
-      for (let i = 0; i < 100; i++) {
-        await app.outbox.drain();
-        await app.outbox.settled();
+    takeUp: () => untilTakenUp('takeUp()', async () => {}),
+    settle: () =>
+      untilTakenUp('settle()', async () => {
         expect(await app.engine.drain(30_000)).toBe(true);
-        // (Requests of a connection whose last run waits for its next try wait with it, by design.)
-        const [rows] = (await app.db.sequelize.query(
-          `SELECT count(*)::int AS n FROM sync_requests q WHERE q.processed_at IS NULL AND NOT EXISTS (
-             SELECT 1 FROM sync_runs r WHERE r.connection_id = q.connection_id AND r.next_try_at > now()
-               AND r.started_at = (SELECT max(started_at) FROM sync_runs WHERE connection_id = q.connection_id))`,
-        )) as [Array<{ n: number }>, unknown];
-        if (rows[0].n === 0) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      // Still unprocessed: say what the runs were doing, rather than let a later assertion guess.
-      const [runs] = await app.db.sequelize.query(
-        `SELECT status, stage, trigger, next_try_at, error, counts FROM sync_runs ORDER BY started_at DESC LIMIT 3`,
-      );
-      const [requests] = await app.db.sequelize.query(
-        'SELECT subject_type, change, trigger, created_at FROM sync_requests WHERE processed_at IS NULL',
-      );
-      throw new Error(
-        `settle(): the outbox still holds unprocessed requests after 2 s: ${JSON.stringify(requests)}; the latest runs: ${JSON.stringify(runs)}`,
-      );
-    },
+      }),
     async close() {
       await app.close();
       await jira.stop();
