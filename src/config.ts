@@ -73,6 +73,16 @@ export interface Config {
     timeoutMs: number;
     maxAttempts: number;
   };
+  google: {
+    /** The Admin SDK's root and the token endpoint: Google's, unless the operator points them elsewhere (a proxy, the tests' fake). */
+    apiUrl: string;
+    tokenUrl: string;
+    caPem?: string;
+    timeoutMs: number;
+    maxAttempts: number;
+    /** Requests per minute per connection, under Google's per-user quota (2,400 by default). */
+    queriesPerMinute: number;
+  };
   schedulerEnabled: boolean;
   /** Private, loopback and link-local ranges the server may call at URLs a site admin typed (CIDRs, or "*"). */
   outboundAllow: string[];
@@ -165,6 +175,14 @@ function toConfig(s: Settings): Config {
       caPem: s.ENTRA_CA_FILE ? fs.readFileSync(s.ENTRA_CA_FILE, 'utf8') : undefined,
       timeoutMs: s.ENTRA_TIMEOUT_MS,
       maxAttempts: s.ENTRA_MAX_ATTEMPTS,
+    },
+    google: {
+      apiUrl: s.GOOGLE_API_URL.replace(/\/+$/, ''),
+      tokenUrl: s.GOOGLE_TOKEN_URL,
+      caPem: s.GOOGLE_CA_FILE ? fs.readFileSync(s.GOOGLE_CA_FILE, 'utf8') : undefined,
+      timeoutMs: s.GOOGLE_TIMEOUT_MS,
+      maxAttempts: s.GOOGLE_MAX_ATTEMPTS,
+      queriesPerMinute: s.GOOGLE_QUERIES_PER_MINUTE,
     },
     schedulerEnabled: s.SCHEDULER_ENABLED === 'true',
     outboundAllow: s.OUTBOUND_ALLOW,

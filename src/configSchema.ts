@@ -71,6 +71,16 @@ export const settingsSchema = z.object({
     .optional(),
   ENTRA_TIMEOUT_MS: positiveInt.default(60_000),
   ENTRA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
+  GOOGLE_API_URL: z.string().url().default('https://admin.googleapis.com'),
+  GOOGLE_TOKEN_URL: z.string().url().default('https://oauth2.googleapis.com/token'),
+  GOOGLE_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((f) => fs.existsSync(f), 'no such file')
+    .optional(),
+  GOOGLE_TIMEOUT_MS: positiveInt.default(60_000),
+  GOOGLE_MAX_ATTEMPTS: positiveInt.max(20).default(6),
+  GOOGLE_QUERIES_PER_MINUTE: positiveInt.default(2_400),
   SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
   SCIM_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   OUTBOUND_ALLOW: z

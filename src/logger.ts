@@ -18,6 +18,11 @@ const SECRET_FIELDS = [
   'token',
   'clientSecret',
   'bindPassword',
+  'serviceAccountKey',
+  'private_key',
+  'privateKey',
+  'assertion',
+  'access_token',
   'secret',
   'jwt',
 ];

@@ -63,6 +63,17 @@ export class PullLookups {
     return new Map(rows.map((r) => [r.name, r.id]));
   }
 
+  /** Ids of a connection's users by email, compared in lower case (emails given in lower case). */
+  async userIdsByEmail(connectionId: string, emails: string[]): Promise<Map<string, string>> {
+    if (emails.length === 0) return new Map();
+    const rows = await this.sql.query<{ id: string; email: string }>(
+      `SELECT u.id::text AS id, k.email FROM jsonb_array_elements_text($2::jsonb) AS k(email)
+       JOIN directory_users u ON u.connection_id = $1 AND lower(u.email) = k.email`,
+      [connectionId, JSON.stringify(emails)],
+    );
+    return new Map(rows.map((r) => [r.email, r.id]));
+  }
+
   /** One text field of every stored group's resource (an LDAP group's DN), by group id. */
   async groupResourceValues(connectionId: string, field: string): Promise<Map<string, string>> {
     const rows = await this.sql.query<{ id: string; v: string }>(

@@ -5,6 +5,8 @@ import type { PullStore } from '../directory/pull';
 import type { Logger } from '../logger';
 import { entraKind } from './entra/kind';
 import { EntraService } from './entra/service';
+import { googleKind } from './google/kind';
+import { GoogleService } from './google/service';
 import { ldapKind } from './ldap/kind';
 import { LdapService } from './ldap/service';
 import type { AddressGuard } from './outbound';
@@ -31,6 +33,7 @@ export interface SourceDeps {
 const REGISTRY = {
   entra: { kind: entraKind, build: (d: SourceDeps) => new EntraService({ ...d, options: d.config.entra }) },
   ldap: { kind: ldapKind, build: (d: SourceDeps) => new LdapService(d) },
+  google: { kind: googleKind, build: (d: SourceDeps) => new GoogleService({ ...d, options: d.config.google }) },
 };
 
 export type PullKind = keyof typeof REGISTRY;

@@ -4,7 +4,7 @@ import type { DirectoryChanges } from '../directory/types';
 import type { SourceState } from './state';
 
 /**
- * The contract every pull source (Entra ID through Graph, LDAP and Active Directory) keeps. Sources only write
+ * The contract every pull source (Entra ID through Graph, LDAP and Active Directory, Google Workspace) keeps. Sources only write
  * the directory store; the engine runs a source's `Pull` without knowing which source it is, and
  * the triggers (schedule, first login, manual) and the admin API find a connection's source
  * through `PullSources` (sources/registry.ts).
@@ -132,6 +132,11 @@ export interface SourceKind<S = unknown> {
   label(provider: string): string;
   /** Stored settings with a patch merged over them, validated whole (errors name `<settingsField>.<field>`). */
   merge(stored: unknown, patch: Record<string, unknown> | undefined): S;
+  /**
+   * What may be kept in the settings from a secret being saved (a service account's email and
+   * client ID, to show): merged over the settings when the secret is stored. Never the secret.
+   */
+  secretFacts?(secret: string): Record<string, unknown>;
   /** Refuses a new connection whose settings need a secret it was not given (`AppError`). */
   checkSecret?(settings: S, secret: string | undefined): void;
   /** Whether new settings make the stored read position useless: the next read is then full. */

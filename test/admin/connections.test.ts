@@ -142,7 +142,7 @@ describe('connections admin API', () => {
     expect(ldap.status).toBe(400);
     expect(Object.keys(ldap.body.fields)).toContain('ldap');
     const other = await create(siteA, 'Other', { kind: 'okta' });
-    expect(other.body.fields.kind).toMatch(/must be "scim", "entra" or "ldap"/);
+    expect(other.body.fields.kind).toMatch(/must be "scim", "entra", "ldap" or "google"/);
     const entra = await create(siteA, 'Graph', { kind: 'entra' });
     expect(entra.status).toBe(400);
     expect(Object.keys(entra.body.fields).sort()).toEqual(['clientSecret', 'entra']);

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { FakeEntra, type FakeApp } from '../support/fakeEntra';
 import { explainEntraError } from '../../src/sources/entra/errors';
-import { GraphClient, GraphError, MicrosoftHttp } from '../../src/sources/entra/graph';
+import { GraphClient, GraphError, OutboundHttp } from '../../src/sources/entra/graph';
 import type { RetryInfo } from '../../src/sources/entra/middleware';
 import type { EntraSettings } from '../../src/sources/entra/settings';
 
@@ -10,7 +10,7 @@ import type { EntraSettings } from '../../src/sources/entra/settings';
 describe('Graph client', () => {
   let entra: FakeEntra;
   let reg: FakeApp;
-  let http: MicrosoftHttp;
+  let http: OutboundHttp;
   const retries: RetryInfo[] = [];
 
   beforeAll(async () => {
@@ -22,7 +22,7 @@ describe('Graph client', () => {
       roles: ['User.Read.All', 'GroupMember.Read.All'],
     });
     for (let i = 0; i < 7; i++) entra.addUser({ userPrincipalName: `u${i}@contoso.com` });
-    http = new MicrosoftHttp({ caPem: entra.ca, timeoutMs: 5_000, maxAttempts: 2, sleep: () => Promise.resolve() });
+    http = new OutboundHttp({ caPem: entra.ca, timeoutMs: 5_000, maxAttempts: 2, sleep: () => Promise.resolve() });
   });
   afterAll(async () => {
     http.close();

@@ -67,8 +67,8 @@ export const createConnection = (deps: ConnectionDeps): RequestHandler =>
       const fields = { name, kind: body.kind, target, importUsers, importGroups };
       const kind = kindOf(body.kind);
       if (kind) {
-        const settings = body[kind.settingsField];
         const secret = body[kind.secretField] as string | undefined;
+        const settings = withSecretFacts(kind, body[kind.settingsField], secret);
         kind.checkSecret?.(settings, secret);
         const c = await deps.connections.create(
           clientKey,
@@ -113,6 +113,12 @@ function sourceOf(deps: ConnectionDeps, kind: SourceKind): PullSource {
   return source;
 }
 
+/** Settings with what may be kept of a secret being saved (`SourceKind.secretFacts`). */
+function withSecretFacts(kind: SourceKind, settings: unknown, secret: string | undefined): unknown {
+  const facts = secret !== undefined ? kind.secretFacts?.(secret) : undefined;
+  return facts ? { ...(settings as Record<string, unknown>), ...facts } : settings;
+}
+
 /** A connection's stored settings with the request's patch merged over them, validated whole. */
 function merged(kind: SourceKind, c: Connection, body: Record<string, unknown>): unknown {
   return kind.merge(c.settings[kind.settingsField], body[kind.settingsField] as Record<string, unknown> | undefined);
@@ -145,13 +151,13 @@ export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
         `fixed for kind "${before.kind}"`,
       );
     try {
-      if (kind && body[kind.settingsField] !== undefined) {
-        const settings = merged(kind, before, body);
+      const secret = kind && (body[kind.secretField] as string | undefined);
+      if (kind && (body[kind.settingsField] !== undefined || (secret !== undefined && kind.secretFacts))) {
+        const settings = withSecretFacts(kind, merged(kind, before, body), secret);
         await deps.connections.saveSettings(clientKey, before.id, { [kind.settingsField]: settings });
         // What the stored read position covers changed: read everything next time.
         if (kind.movesPosition(before.settings[kind.settingsField], settings)) await deps.sourceState.reset(before.id);
       }
-      const secret = kind && (body[kind.secretField] as string | undefined);
       if (kind && secret !== undefined)
         await deps.connections.setSecret(clientKey, before.id, sourceOf(deps, kind).seal(before.id, secret));
       const c = await deps.connections.update(clientKey, before.id, body);

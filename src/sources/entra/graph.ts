@@ -13,7 +13,7 @@ import {
   ResponseType,
   type PageCollection,
 } from '@microsoft/microsoft-graph-client';
-import { MicrosoftHttp, type HttpOptions } from './http';
+import { OutboundHttp, type HttpOptions } from '../http';
 import { OutboundRefused, RedirectRefused } from '../outbound';
 import {
   FOREIGN_LINK,
@@ -48,7 +48,7 @@ class MsalNetwork implements INetworkModule {
   /** A call our policy refused (an address, a redirect): msal reports it as a failed discovery, so it is kept to be said as it is. */
   refused?: Error;
 
-  constructor(private readonly http: MicrosoftHttp) {}
+  constructor(private readonly http: OutboundHttp) {}
 
   sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
     return this.send<T>('GET', url, options);
@@ -113,7 +113,7 @@ export class GraphClient {
   private readonly client: Client;
   private readonly scope: string;
 
-  constructor(settings: EntraSettings, clientSecret: string, http: MicrosoftHttp, options: GraphOptions) {
+  constructor(settings: EntraSettings, clientSecret: string, http: OutboundHttp, options: GraphOptions) {
     const { authority, graphUrl } = endpointsOf(settings);
     this.scope = `${graphUrl}/.default`;
     this.network = new MsalNetwork(http);
@@ -235,4 +235,4 @@ function toGraphError(err: unknown): GraphError {
   return new GraphError(e.status ?? 0, e.errorCode ?? 'token_error', text, codes);
 }
 
-export { MicrosoftHttp, type HttpOptions };
+export { OutboundHttp, type HttpOptions };

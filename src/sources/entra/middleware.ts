@@ -5,7 +5,7 @@ import {
   type Middleware,
   type MiddlewareOptions,
 } from '@microsoft/microsoft-graph-client';
-import type { MicrosoftHttp } from './http';
+import type { OutboundHttp } from '../http';
 
 /**
  * The Graph SDK's middleware chain as we run it: a guard that keeps requests on the connection's
@@ -84,7 +84,7 @@ export const MAX_SDK_RETRIES = 10;
 
 /** The last link: the request over our HTTPS (keep-alive agent, extra CA), answered as a fetch Response. */
 export class HttpsTransport implements Middleware {
-  constructor(private readonly http: MicrosoftHttp) {}
+  constructor(private readonly http: OutboundHttp) {}
 
   async execute(context: Context): Promise<void> {
     const o = context.options ?? {};

@@ -9,7 +9,7 @@ import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource }
 import { OutboundRefused, RedirectRefused, type AddressGuard } from '../outbound';
 import type { SourceStateRepository } from '../state';
 import { explainEntraError, isEntraError } from './errors';
-import { GraphClient, GraphError, MicrosoftHttp, type GraphOptions } from './graph';
+import { GraphClient, GraphError, OutboundHttp, type GraphOptions } from './graph';
 import { endpointsOf, entraSettingsSchema, servicePrincipalPath, userSelect, type EntraSettings } from './settings';
 import { EntraPull } from './sync';
 
@@ -36,7 +36,7 @@ const secretContext = (connectionId: string) => `connection:clientSecret:${conne
  * that the engine runs, and the one-user pull of a first login.
  */
 export class EntraService implements PullSource {
-  private readonly http: MicrosoftHttp;
+  private readonly http: OutboundHttp;
   private readonly graphOptions: GraphOptions;
   private readonly clients = new Map<string, { key: string; client: GraphClient }>();
 
@@ -56,7 +56,7 @@ export class EntraService implements PullSource {
         { host: new URL(url).host, status, waitMs, attempt },
         'Microsoft throttled or failed a request; waiting as asked',
       );
-    this.http = new MicrosoftHttp({
+    this.http = new OutboundHttp({
       caPem: d.options.caPem,
       timeoutMs: d.options.timeoutMs,
       maxAttempts: d.options.maxAttempts,

@@ -1,7 +1,7 @@
 import https from 'node:https';
 import tls from 'node:tls';
-import { backoffDelay, parseRetryAfter } from '../../backoff';
-import { OutboundRefused, RedirectRefused, type AddressGuard } from '../outbound';
+import { backoffDelay, parseRetryAfter } from '../backoff';
+import { OutboundRefused, RedirectRefused, type AddressGuard } from './outbound';
 
 export interface HttpOptions {
   /** Extra trusted CA certificates (PEM). */
@@ -15,7 +15,14 @@ export interface HttpOptions {
   /** Which addresses may be called (the authority and Graph URLs of a custom cloud are typed by the admin). */
   guard?: AddressGuard;
   /** Told about each wait (for logs and progress). */
-  onRetry?: (info: { url: string; status: number | string; waitMs: number; attempt: number }) => void;
+  onRetry?: (info: { url: string; status: number | string; waitMs: number; attempt: number; why?: string }) => void;
+  /**
+   * Whether an answer is asked again, and after how long (ms; undefined: Retry-After, else the
+   * backoff). By default 429, 503 and 504, waiting what Retry-After says.
+   */
+  retry?: (res: HttpResponse, attempt: number) => { again: boolean; waitMs?: number; why?: string };
+  /** Sent with every request (a user agent). */
+  headers?: Record<string, string>;
 }
 
 export interface HttpResponse {
@@ -27,12 +34,13 @@ export interface HttpResponse {
 const RETRY_STATUS = new Set([429, 503, 504]);
 
 /**
- * HTTPS to Microsoft with a keep-alive agent and the extra CA: msal's network client for the token
- * endpoint, and the Graph SDK's transport (middleware.ts). Network errors — and, for the token
- * endpoint, answers 429/503/504 — are retried, waiting what Retry-After says (else 1 s, 2 s, 4 s …
- * with jitter), up to maxAttempts. Every other answer is returned as it is.
+ * HTTPS to an identity provider with a keep-alive agent and the extra CA (Entra ID: msal's network
+ * client for the token endpoint and the Graph SDK's transport; Google: the Admin SDK's fetch).
+ * Network errors — and answers the caller's `retry` says to ask again, by default 429/503/504 —
+ * are retried, waiting what Retry-After says (else 1 s, 2 s, 4 s … with jitter), up to maxAttempts.
+ * Every other answer is returned as it is.
  */
-export class MicrosoftHttp {
+export class OutboundHttp {
   private readonly agent: https.Agent;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -66,13 +74,14 @@ export class MicrosoftHttp {
         if (err instanceof OutboundRefused || err instanceof RedirectRefused) throw err; // asking again changes nothing
         failure = err as Error;
       }
-      if (res && (!retryStatus || !RETRY_STATUS.has(res.status))) return res;
+      const decided = res && retryStatus ? this.decide(res, attempt) : undefined;
+      if (res && !decided?.again) return res;
       if (attempt >= this.o.maxAttempts) {
         if (res) return res;
         throw failure!;
       }
       const maxWait = this.o.maxRetryWaitMs ?? 120_000;
-      const told = res ? parseRetryAfter(res.headers, Date.now()) : undefined;
+      const told = decided?.waitMs ?? (res ? parseRetryAfter(res.headers, Date.now()) : undefined);
       const wait = Math.min(
         told ?? backoffDelay(attempt, { backoffBaseMs: 1000, backoffMaxMs: maxWait }, Math.random),
         maxWait,
@@ -82,6 +91,7 @@ export class MicrosoftHttp {
         status: res?.status ?? (failure as NodeJS.ErrnoException).code ?? 'error',
         waitMs: wait,
         attempt,
+        ...(decided?.why ? { why: decided.why } : {}),
       });
       await this.sleep(wait);
     }
@@ -89,6 +99,10 @@ export class MicrosoftHttp {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  private decide(res: HttpResponse, attempt: number): { again: boolean; waitMs?: number; why?: string } {
+    return this.o.retry ? this.o.retry(res, attempt) : { again: RETRY_STATUS.has(res.status) };
   }
 
   private once(method: string, url: string, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
@@ -103,7 +117,11 @@ export class MicrosoftHttp {
         {
           method,
           agent: this.agent,
-          headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+          headers: {
+            ...this.o.headers,
+            ...headers,
+            ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+          },
           timeout: this.o.timeoutMs,
         },
         (res) => {

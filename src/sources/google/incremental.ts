@@ -1,0 +1,278 @@
+import type { DirectoryChanges } from '../../directory/types';
+import type { GoogleActivity, GoogleUser } from './client';
+import { inOrgUnits, storeId, userGetParams, userListParams } from './mapping';
+import { ancestors, descendants, flatten, GoogleFullRead, nestOf, type GroupTree } from './read';
+
+/**
+ * Where the next incremental read starts: Admin console events (Reports API) from a little before
+ * `since`, those already applied skipped by key; the nesting of groups (children by Google id, of
+ * the groups that have any) that a membership change needs; when the last full read began.
+ */
+export interface GoogleCursor {
+  since: string;
+  seen: string[];
+  fullAt: string;
+  nest: Record<string, string[]>;
+}
+
+/** Events are read again from this long before the last read began: Google reports them minutes late. */
+export const OVERLAP_MS = 15 * 60_000;
+/** The Reports API keeps 180 days; a position older than that misses events. */
+const RETENTION_MS = 180 * 24 * 3600_000;
+/** More events than this since the last read: a full read costs less than following each. */
+const MAX_EVENTS = 5_000;
+
+const keyOf = (a: GoogleActivity) => `${a.id?.time ?? ''}/${a.id?.uniqueQualifier ?? ''}`;
+const param = (a: GoogleActivity, name: string) =>
+  a.events?.[0]?.parameters?.find((p) => p.name === name)?.value?.toLowerCase() ?? undefined;
+
+/**
+ * A read of one Google Workspace connection: full (see GoogleFullRead), or incremental from the
+ * Admin console's events since the last read (Reports API, application `admin`): each user an event
+ * names is read again by id or email (in scope, out of scope, deleted), each group an event names
+ * with every group nested with it (its members, name, deletion). The Directory API has no delta
+ * token, and Google reports events minutes late and, rarely, never: windows overlap and events are
+ * deduplicated by time and unique qualifier, and a scheduled read is full once the last full read is
+ * `fullReadEveryHours` old — the full read is the truth, the events a hint.
+ */
+export class GoogleRead extends GoogleFullRead {
+  private delta = { users: new Set<string>(), groups: new Set<string>(), wide: false };
+  private nest: Record<string, string[]> = {};
+
+  /** Reads; the cursor for the next read (its `since` taken before this one began). */
+  async read(mode: 'full' | 'incremental' | 'auto', cursor: GoogleCursor | undefined): Promise<GoogleCursor> {
+    const startedAt = new Date();
+    const why = mode === 'full' ? undefined : this.untrusted(cursor, startedAt);
+    if (mode !== 'full' && !why) {
+      this.report.progress.mode = 'incremental';
+      this.nest = { ...cursor!.nest };
+      const events = await this.events(cursor!, startedAt);
+      if (events !== 'too many') {
+        await this.apply(events.fresh);
+        return { since: startedAt.toISOString(), seen: events.keep, fullAt: cursor!.fullAt, nest: this.nest };
+      }
+      this.report.progress.note = `more than ${MAX_EVENTS.toLocaleString('en')} Admin console events since the last read: full read`;
+    } else if (why) this.report.progress.note = why;
+    this.report.progress.mode = 'full';
+    const tree = await this.full();
+    return { since: startedAt.toISOString(), seen: [], fullAt: startedAt.toISOString(), nest: nestOf(tree) };
+  }
+
+  /** What the read changed, for the run to plan from (a full read's from its ledger). */
+  changed(): DirectoryChanges | undefined {
+    if (this.report.progress.mode === 'full') return this.report.ledger.changes();
+    const d = this.delta;
+    return { userIds: [...d.users], groupIds: [...d.groups], wide: d.wide };
+  }
+
+  /** Why the position cannot be followed (a full read instead), or undefined when it can. */
+  private untrusted(cursor: GoogleCursor | undefined, now: Date): string | undefined {
+    if (!cursor?.since) return 'no position yet: full read';
+    const since = Date.parse(cursor.since);
+    if (now.getTime() - since > RETENTION_MS - OVERLAP_MS)
+      return "the last read is older than the Reports API's 180 days: full read";
+    if (now.getTime() - Date.parse(cursor.fullAt) >= this.s.fullReadEveryHours * 3600_000)
+      return `the last full read is over ${this.s.fullReadEveryHours} h old: full read (it repairs what events missed)`;
+    return undefined;
+  }
+
+  /** The events since the cursor not applied yet, and the keys to remember (those inside the next overlap). */
+  private async events(cursor: GoogleCursor, now: Date) {
+    this.report.step('reading Admin console events');
+    const from = new Date(Date.parse(cursor.since) - OVERLAP_MS).toISOString();
+    const all: GoogleActivity[] = [];
+    for await (const page of this.client.activities(from, now.toISOString())) {
+      this.report.progress.pages++;
+      all.push(...page);
+      if (all.length > MAX_EVENTS) return 'too many' as const;
+    }
+    const seen = new Set(cursor.seen);
+    const fresh = all.filter((a) => !seen.has(keyOf(a)));
+    const edge = now.getTime() - OVERLAP_MS;
+    const keep = all.filter((a) => Date.parse(a.id?.time ?? '') >= edge).map(keyOf);
+    return { fresh, keep };
+  }
+
+  /** Applies the events: users first (a group's new member must be stored), then groups. */
+  private async apply(events: GoogleActivity[]): Promise<void> {
+    const users = new Set<string>();
+    const groups = new Set<string>();
+    for (const a of events) {
+      const type = a.events?.[0]?.type;
+      const [user, group, newValue] = [param(a, 'USER_EMAIL'), param(a, 'GROUP_EMAIL'), param(a, 'NEW_VALUE')];
+      if (type === 'USER_SETTINGS' && user) users.add(user);
+      if (type === 'USER_SETTINGS' && a.events?.[0]?.name === 'RENAME_USER' && newValue) users.add(newValue);
+      if (type === 'GROUP_SETTINGS' && group) groups.add(group);
+      // A member that is a group: its parent's membership changed (the parent is named too).
+      if (type === 'GROUP_SETTINGS' && user) users.add(user);
+    }
+    this.report.progress.usersSeen = 0;
+    const scope = this.s.scope.kind === 'groups' && groups.size ? await this.scopeTree() : undefined;
+    await this.applyUsers([...users], scope);
+    if (scope) await this.writeScope(scope);
+    else await this.applyGroups([...groups]);
+  }
+
+  // ---- users -------------------------------------------------------------------------------
+
+  private async applyUsers(emails: string[], scopeTree?: GroupTree): Promise<void> {
+    if (!emails.length) return;
+    this.report.step('reading changed users');
+    const stored = await this.store.userIdsByEmail(this.connectionId, emails);
+    // A groups scope: who is in it changes only with a group (then the scope was read again); else the stored users.
+    const members = scopeTree ? this.scopeMembers(scopeTree) : undefined;
+    const groupsScope = this.s.scope.kind === 'groups';
+    for (const email of emails) {
+      const known = stored.get(email);
+      if (groupsScope && !members && !known) continue;
+      let u = await this.client.user(email, userGetParams(this.s));
+      if (!u && known) {
+        const googleId = (await this.store.users(this.connectionId, [known])).get(known)?.googleId;
+        if (typeof googleId === 'string') u = await this.client.user(googleId, userGetParams(this.s));
+      }
+      if (!u) {
+        if (known) await this.remove([known]);
+        continue; // a group's email, or a user deleted or never in scope
+      }
+      const id = storeId('user', String(u.id));
+      if (!(await this.inScope(u, members ?? (groupsScope ? new Set([String(u.id)]) : undefined)))) {
+        await this.remove([id]);
+        continue;
+      }
+      const isNew = !(await this.store.users(this.connectionId, [id])).has(id);
+      await this.writeUsers([u]);
+      this.delta.users.add(id);
+      if (isNew && !groupsScope) await this.userGroups(u);
+    }
+  }
+
+  private async inScope(u: GoogleUser, members?: Set<string>): Promise<boolean> {
+    if (!inOrgUnits(u, this.s) || (members && !members.has(String(u.id)))) return false;
+    if (!this.s.userQuery) return true;
+    const query = `${this.s.userQuery} email='${String(u.primaryEmail)}'`;
+    for await (const page of this.client.users({ ...userListParams(this.s), query })) return page.length > 0;
+    return false;
+  }
+
+  private async remove(ids: string[]): Promise<void> {
+    const removed = await this.store.deleteUsers(this.connectionId, ids);
+    this.report.progress.removed += removed;
+    this.report.ledger.rowsWritten += removed;
+    if (removed) for (const id of ids) this.delta.users.add(id);
+  }
+
+  /** A user new to the store: its groups (direct, and those holding them) in the store. */
+  private async userGroups(u: GoogleUser): Promise<void> {
+    const direct: string[] = [];
+    for await (const page of this.client.groups({ userKey: String(u.id) }))
+      direct.push(...page.map((g) => String(g.id)));
+    const all = new Set<string>();
+    for (const g of direct) for (const a of ancestors(this.nest, g)) all.add(a);
+    const uid = storeId('user', String(u.id));
+    await this.store.addMemberships(
+      this.connectionId,
+      [...all].map((g) => [storeId('group', g), uid]),
+      this.report.ledger,
+    );
+  }
+
+  // ---- groups ------------------------------------------------------------------------------
+
+  /** The scope's groups read again (a groups scope: membership decides who is in scope). */
+  private async scopeTree(): Promise<GroupTree> {
+    this.report.step('reading the chosen groups again');
+    return this.readTree();
+  }
+
+  /** A groups scope after a group changed: its users in or out, its groups and memberships as read. */
+  private async writeScope(tree: GroupTree): Promise<void> {
+    const members = this.scopeMembers(tree);
+    const storedIds = new Set(await this.store.userIds(this.connectionId));
+    for (const g of members) {
+      const id = storeId('user', g);
+      if (storedIds.has(id)) continue;
+      const u = await this.client.user(g, userGetParams(this.s));
+      if (u && (await this.inScope(u, members))) {
+        await this.writeUsers([u]);
+        this.delta.users.add(id);
+      }
+    }
+    const inScope = new Set([...members].map((g) => storeId('user', g)));
+    await this.remove([...storedIds].filter((id) => !inScope.has(id)));
+    await this.replaceGroups(tree, [...tree.groups.keys()]);
+    const keep = new Set([...tree.groups.keys()].map((g) => storeId('group', g)));
+    const gone = (await this.store.groupIds(this.connectionId)).filter((id) => !keep.has(id));
+    if (gone.length) await this.dropGroups(gone);
+    this.nest = nestOf(tree);
+  }
+
+  /** Groups an event named: read again with every group nested with them; deleted ones removed. */
+  private async applyGroups(emails: string[]): Promise<void> {
+    if (!emails.length) return;
+    this.report.step('reading changed groups');
+    const byEmail = new Map(
+      [...(await this.store.groupResourceValues(this.connectionId, 'email'))].map(([id, e]) => [e.toLowerCase(), id]),
+    );
+    const component = new Set<string>();
+    const tree: GroupTree = { groups: new Map(), users: new Map(), children: new Map() };
+    for (const email of emails) {
+      const g = await this.client.group(email);
+      if (!g) {
+        const gone = byEmail.get(email);
+        if (gone) await this.dropGroups([gone]);
+        continue;
+      }
+      tree.groups.set(String(g.id), g);
+      // Every group above it, and everything below those: their users are all flattened again.
+      for (const a of ancestors(this.nest, String(g.id))) for (const d of descendants(this.nest, a)) component.add(d);
+    }
+    for (const id of component)
+      if (!tree.groups.has(id)) {
+        const g = await this.client.group(id);
+        if (g) tree.groups.set(id, g);
+      }
+    await this.readMembers(tree, [...tree.groups.keys()], true);
+    for (const [id, children] of tree.children) {
+      if (children.length) this.nest[id] = children;
+      else delete this.nest[id];
+    }
+    // Groups above the changed ones hold their members too: flatten over the whole nesting.
+    const whole: GroupTree = { ...tree, children: new Map(Object.entries(this.nest)) };
+    await this.replaceGroups(whole, [...tree.groups.keys()]);
+  }
+
+  private async dropGroups(ids: string[]): Promise<void> {
+    this.report.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, ids);
+    this.delta.wide = true;
+  }
+
+  /** Writes these groups and sets each one's memberships to its users, nested ones included. */
+  private async replaceGroups(tree: GroupTree, ids: string[]): Promise<void> {
+    const names = await this.store.groupNames(
+      this.connectionId,
+      ids.map((g) => storeId('group', g)),
+    );
+    const groups = ids.map((id) => tree.groups.get(id)!).filter(Boolean);
+    for (const g of groups) {
+      const sid = storeId('group', String(g.id));
+      if (!names.has(sid)) this.delta.groups.add(sid);
+      else if (names.get(sid) !== (this.s.groupName === 'email' ? g.email : g.name)) this.delta.wide = true;
+    }
+    await this.writeGroups(groups);
+    const stored = await this.store.membersByGroup(
+      this.connectionId,
+      groups.map((g) => storeId('group', String(g.id))),
+    );
+    for (const g of groups) {
+      const sid = storeId('group', String(g.id));
+      const want = new Set([...flatten(tree, String(g.id))].map((u) => storeId('user', u)));
+      const have = new Set(stored.get(sid) ?? []);
+      const removed = [...have].filter((u) => !want.has(u)).map((u): [string, string] => [sid, u]);
+      const added = [...want].filter((u) => !have.has(u)).map((u): [string, string] => [sid, u]);
+      this.report.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removed);
+      await this.store.addMemberships(this.connectionId, added, this.report.ledger);
+      for (const [, u] of [...removed, ...added]) this.delta.users.add(u);
+    }
+    this.report.tick();
+  }
+}

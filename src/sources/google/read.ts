@@ -1,0 +1,231 @@
+import type { Transaction } from 'sequelize';
+import type { PullStore } from '../../directory/pull';
+import { breathe, mapSliced, sliceTimer } from '../../slices';
+import { PullFailed } from '../source';
+import type { ReadReport } from '../readReport';
+import { WriteQueue } from '../writeQueue';
+import type { GoogleClient, GoogleGroup, GoogleUser } from './client';
+import { inOrgUnits, storeId, toPulledGroup, toPulledUser, userListParams } from './mapping';
+import type { GoogleSettings } from './settings';
+
+/** Groups whose members are read at once (Google counts concurrent requests per account). */
+const MEMBER_READS_AT_ONCE = 4;
+const MEMBERSHIPS_PER_WRITE = 5_000;
+
+/** The groups a read saw and their direct members, by Google id (users and groups apart). */
+export interface GroupTree {
+  groups: Map<string, GoogleGroup>;
+  users: Map<string, string[]>;
+  children: Map<string, string[]>;
+}
+
+/** Every user of a group, its nested groups' included (a cycle is walked once). */
+export function flatten(tree: GroupTree, groupId: string, seen = new Set<string>()): Set<string> {
+  const out = new Set(tree.users.get(groupId) ?? []);
+  seen.add(groupId);
+  for (const child of tree.children.get(groupId) ?? []) {
+    if (seen.has(child)) continue;
+    for (const u of flatten(tree, child, seen)) out.add(u);
+  }
+  return out;
+}
+
+/**
+ * A full read of one Google Workspace connection into the directory store: the scope's groups and
+ * their direct members first (all groups, or the chosen ones and the groups nested in them), then
+ * the users (500 a page, each page written while the next is read, only those in scope), then the
+ * groups and memberships — a user is a member of a group it is in through nested groups as well —
+ * and a sweep of what the read did not see. Everything is keyed by Google's immutable ids.
+ */
+export class GoogleFullRead {
+  constructor(
+    protected readonly connectionId: string,
+    protected readonly s: GoogleSettings,
+    protected readonly client: GoogleClient,
+    protected readonly store: PullStore,
+    protected readonly report: ReadReport,
+  ) {}
+
+  async full(): Promise<GroupTree> {
+    const r = this.report;
+    await this.store.beginFullRead(this.connectionId, r.ledger);
+    r.step('reading groups and members');
+    const tree = await this.readTree();
+    const members = this.s.scope.kind === 'groups' ? this.scopeMembers(tree) : undefined;
+    r.step('reading users');
+    const writes = new WriteQueue(2);
+    for await (const page of this.client.users(userListParams(this.s))) {
+      r.progress.pages++;
+      const inScope = page.filter((u) => inOrgUnits(u, this.s) && (!members || members.has(String(u.id))));
+      await writes.push(() => this.writeUsers(inScope));
+    }
+    await writes.drain();
+    r.step('writing groups and memberships');
+    await this.writeTree(tree);
+    r.step('removing what left the scope');
+    const swept = await this.store.sweep(this.connectionId, r.ledger);
+    r.progress.removed += swept.users;
+    return tree;
+  }
+
+  /** The users of the chosen groups (their nested groups' included), by Google id. */
+  protected scopeMembers(tree: GroupTree): Set<string> {
+    const out = new Set<string>();
+    for (const g of this.chosenIds(tree)) for (const u of flatten(tree, g)) out.add(u);
+    return out;
+  }
+
+  /** The Google ids of the chosen groups (a groups scope), found by email in the tree. */
+  protected chosenIds(tree: GroupTree): string[] {
+    if (this.s.scope.kind !== 'groups') return [];
+    const byEmail = new Map([...tree.groups.values()].map((g) => [String(g.email).toLowerCase(), String(g.id)]));
+    return this.s.scope.groups.map((e) => byEmail.get(e) ?? '').filter(Boolean);
+  }
+
+  /** The scope's groups and their direct members: every group, or the chosen ones and what is nested in them. */
+  protected async readTree(): Promise<GroupTree> {
+    const tree: GroupTree = { groups: new Map(), users: new Map(), children: new Map() };
+    if (this.s.scope.kind === 'groups') {
+      for (const email of this.s.scope.groups) {
+        const g = await this.client.group(email);
+        if (!g)
+          throw new PullFailed(
+            `The group ${email} chosen as the scope was not found in Google Workspace: choose it again in the connection settings.`,
+          );
+        tree.groups.set(String(g.id), g);
+      }
+    } else {
+      for await (const page of this.client.groups()) {
+        this.report.progress.pages++;
+        for (const g of page) tree.groups.set(String(g.id), g);
+      }
+    }
+    await this.readMembers(tree, [...tree.groups.keys()], this.s.scope.kind === 'groups');
+    return tree;
+  }
+
+  /** Reads the direct members of these groups (a few at once); with `follow`, also of the groups found nested. */
+  protected async readMembers(tree: GroupTree, ids: string[], follow: boolean): Promise<void> {
+    const queue = [...ids];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        const [users, groups] = [[] as string[], [] as string[]];
+        for await (const page of this.client.members(id)) {
+          this.report.progress.pages++;
+          for (const m of page) (m.type === 'GROUP' ? groups : m.type === 'USER' ? users : []).push(String(m.id));
+        }
+        tree.users.set(id, users);
+        tree.children.set(id, groups);
+        this.report.progress.membershipsSeen += users.length;
+        if (!follow) continue;
+        for (const child of groups.filter((c) => !tree.groups.has(c))) {
+          const g = await this.client.group(child);
+          if (!g) continue; // deleted meanwhile
+          tree.groups.set(child, g);
+          queue.push(child);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: MEMBER_READS_AT_ONCE }, worker));
+  }
+
+  /** One user (a first login) with its groups; nothing else is touched. */
+  async writeOne(user: GoogleUser, groups: GoogleGroup[]): Promise<void> {
+    const uid = storeId('user', String(user.id));
+    await this.store.transaction(async (tx) => {
+      await this.writeUsers([user], tx);
+      await this.writeGroups(groups, tx);
+      await this.store.addMemberships(
+        this.connectionId,
+        groups.map((g) => [storeId('group', String(g.id)), uid]),
+        this.report.ledger,
+        tx,
+      );
+    });
+  }
+
+  /** These groups and the groups above them (by the nesting last read), as Google gives them. */
+  async groupsAbove(direct: string[], nest: Record<string, string[]>): Promise<GoogleGroup[]> {
+    const ids = new Set<string>();
+    for (const g of direct) for (const a of ancestors(nest, g)) ids.add(a);
+    const out: GoogleGroup[] = [];
+    for (const id of ids) {
+      const g = await this.client.group(id);
+      if (g) out.push(g);
+    }
+    return out;
+  }
+
+  /** The users of a groups scope, read now (Google ids). */
+  async scopeMemberIds(): Promise<Set<string>> {
+    return this.scopeMembers(await this.readTree());
+  }
+
+  protected async writeUsers(users: GoogleUser[], tx?: Transaction): Promise<void> {
+    const r = this.report;
+    const pulled = await mapSliced(users, (u) => toPulledUser(u, this.s));
+    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, r.ledger, tx);
+    r.progress.usersSeen += users.length;
+    for (const c of conflicts) r.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
+    r.tick();
+  }
+
+  protected async writeGroups(groups: GoogleGroup[], tx?: Transaction): Promise<void> {
+    const r = this.report;
+    const pulled = groups.map((g) => toPulledGroup(g, this.s)).filter((g) => g.displayName);
+    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, r.ledger, tx);
+    r.progress.groupsSeen += pulled.length;
+    for (const c of conflicts) r.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
+  }
+
+  /** The tree's groups, and each group's users with those of its nested groups. */
+  protected async writeTree(tree: GroupTree): Promise<void> {
+    const groups = [...tree.groups.values()];
+    for (let i = 0; i < groups.length; i += 1_000) await this.writeGroups(groups.slice(i, i + 1_000));
+    let pairs: Array<[string, string]> = [];
+    const slice = sliceTimer();
+    for (const id of tree.groups.keys()) {
+      if (slice.due()) await breathe();
+      const gid = storeId('group', id);
+      for (const u of flatten(tree, id)) pairs.push([gid, storeId('user', u)]);
+      if (pairs.length >= MEMBERSHIPS_PER_WRITE) {
+        await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
+        pairs = [];
+      }
+    }
+    await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
+    this.report.tick();
+  }
+}
+
+/** The nesting a full read saw: children of the groups that have any. */
+export function nestOf(tree: GroupTree): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [id, children] of tree.children) if (children.length) out[id] = children;
+  return out;
+}
+
+/** A group and every group holding it, directly or not. */
+export function ancestors(nest: Record<string, string[]>, id: string): Set<string> {
+  const out = new Set([id]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [parent, children] of Object.entries(nest))
+      if (!out.has(parent) && children.some((c) => out.has(c))) grew = !!out.add(parent);
+  }
+  return out;
+}
+
+/** A group and every group nested in it. */
+export function descendants(nest: Record<string, string[]>, id: string): Set<string> {
+  const out = new Set([id]);
+  const queue = [id];
+  for (let g = queue.shift(); g !== undefined; g = queue.shift())
+    for (const c of nest[g] ?? [])
+      if (!out.has(c)) {
+        out.add(c);
+        queue.push(c);
+      }
+  return out;
+}

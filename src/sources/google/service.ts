@@ -1,0 +1,232 @@
+import type { Config } from '../../config';
+import type { SecretBox } from '../../crypto/secrets';
+import type { Connection, ConnectionRepository } from '../../db/connections';
+import type { PullStore } from '../../directory/pull';
+import { invalidField } from '../../http/errors';
+import type { Logger } from '../../logger';
+import { ReadReport } from '../readReport';
+import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, type UserProbe } from '../source';
+import type { SourceStateRepository } from '../state';
+import { GoogleClient, PAGE, type GoogleGroup } from './client';
+import { explainGoogleError } from './errors';
+import { GoogleRead, type GoogleCursor } from './incremental';
+import { parseServiceAccountKey, type ServiceAccountKey } from './key';
+import { inOrgUnits, toPulledUser, userGetParams, userListParams } from './mapping';
+import { googleSettingsSchema, type GoogleSettings } from './settings';
+import { GoogleTransport } from './transport';
+
+export interface GoogleDeps {
+  connections: ConnectionRepository;
+  box: SecretBox;
+  pull: PullStore;
+  state: SourceStateRepository;
+  logger: Logger;
+  options: Config['google'];
+}
+
+export type GoogleTestResult =
+  | { ok: true; message: string; users: number; groups: number; sampleUser: string | null; reports: boolean }
+  | { ok: false; message: string };
+
+const secretContext = (connectionId: string) => `connection:serviceAccountKey:${connectionId}`;
+
+/**
+ * Google Workspace connections: their settings and sealed service account key, a client per read
+ * (the key signs a token for the admin it impersonates), the test, the read the engine runs, the
+ * one-user read of a first login, and Test Sync.
+ */
+export class GoogleService implements PullSource {
+  private readonly transport: GoogleTransport;
+
+  constructor(private readonly d: GoogleDeps) {
+    this.transport = new GoogleTransport({
+      ...d.options,
+      onWait: ({ status, reason, waitMs, attempt }) =>
+        d.logger.warn(
+          { status, reason, waitMs, attempt },
+          'Google throttled or failed a request; waiting before asking again',
+        ),
+    });
+  }
+
+  scheduleMinutes(c: Connection): number {
+    const parsed = googleSettingsSchema.safeParse(c.settings.google ?? {});
+    return parsed.success ? parsed.data.scheduleMinutes : 0;
+  }
+
+  settingsOf(c: Connection): GoogleSettings {
+    return googleSettingsSchema.parse(c.settings.google ?? {});
+  }
+
+  seal(connectionId: string, key: string): string {
+    return this.d.box.seal(key, secretContext(connectionId));
+  }
+
+  /** The connection's key (a PullFailed saying so when none is stored). */
+  private async keyOf(c: Connection, typed?: string): Promise<ServiceAccountKey> {
+    let text = typed;
+    if (text === undefined) {
+      const sealed = await this.d.connections.sealedSecret(c.clientKey, c.id);
+      if (!sealed)
+        throw new PullFailed(
+          'No service account key is stored for this connection: paste it in the connection settings.',
+        );
+      text = this.d.box.open(sealed, secretContext(c.id));
+    }
+    const key = parseServiceAccountKey(text);
+    if (typeof key === 'string') throw new PullFailed(`The stored service account key ${key}.`);
+    return key;
+  }
+
+  private client(s: GoogleSettings, key: ServiceAccountKey): GoogleClient {
+    return new GoogleClient(key, s.adminEmail, this.transport, this.d.options.queriesPerMinute, s.customerId);
+  }
+
+  /** A token, one page of users and of groups (counted), and whether the Reports API answers: ok, or one sentence saying what to fix. */
+  async testConnection(c: Connection, candidate: Candidate): Promise<GoogleTestResult> {
+    const s = candidate.settings as GoogleSettings;
+    let key: ServiceAccountKey | undefined;
+    try {
+      if (candidate.secret === undefined && !(await this.d.connections.sealedSecret(c.clientKey, c.id)))
+        throw invalidField(
+          'serviceAccountKey',
+          'serviceAccountKey: no key is stored; paste one',
+          'Required: no key is stored.',
+        );
+      key = await this.keyOf(c, candidate.secret);
+      const client = this.client(s, key);
+      await client.token();
+      const users = await firstPage(client.users(userListParams(s)));
+      const groups = await firstPage(client.groups());
+      const now = new Date();
+      await firstPage(client.activities(new Date(now.getTime() - 3600_000).toISOString(), now.toISOString()));
+      const more = (n: number, max: number) => (n >= max ? `${max}+` : String(n));
+      return {
+        ok: true,
+        message: `Connected as ${s.adminEmail}: a token was issued, and Google returned ${more(users.length, PAGE.users)} users and ${more(groups.length, PAGE.groups)} groups on the first pages, and the Admin console's events.`,
+        users: users.length,
+        groups: groups.length,
+        sampleUser: users[0]?.primaryEmail ?? null,
+        reports: true,
+      };
+    } catch (err) {
+      return { ok: false, message: this.failure(s, key, err).message };
+    }
+  }
+
+  pull(c: Connection, mode: PullMode): Pull {
+    return async (sink) => {
+      const s = this.settingsOf(c);
+      const key = await this.keyOf(c);
+      const report = new ReadReport((p) => sink({ ...p }));
+      const read = new GoogleRead(c.id, s, this.client(s, key), this.d.pull, report);
+      try {
+        const next = await read.read(mode, await this.d.state.cursor<GoogleCursor>(c.id));
+        await this.d.state.saveCursor(c.id, next, report.progress.mode);
+        report.done();
+        return { changes: read.changed() };
+      } catch (err) {
+        report.tick(); // its last progress says what it wrote
+        throw this.failure(s, key, err);
+      }
+    };
+  }
+
+  /** First login: the user with this email, if in scope, with its groups; nothing else is touched. */
+  async pullUser(c: Connection, email: string): Promise<'pulled' | 'absent'> {
+    const s = this.settingsOf(c);
+    const key = await this.keyOf(c);
+    try {
+      const probe = await this.probeWith(s, this.client(s, key), email, await this.d.state.cursor<GoogleCursor>(c.id));
+      if (!probe.found || !probe.inScope) return 'absent';
+      const report = new ReadReport();
+      const read = new GoogleRead(c.id, s, this.client(s, key), this.d.pull, report);
+      await read.writeOne(probe.user, probe.groupList);
+      return 'pulled';
+    } catch (err) {
+      throw this.failure(s, key, err);
+    }
+  }
+
+  /** Test Sync: one user as Google gives it, whether it is in scope, its groups (nested included). */
+  async probeUser(c: Connection, username: string, candidate?: Candidate): Promise<UserProbe> {
+    const s = (candidate?.settings as GoogleSettings | undefined) ?? this.settingsOf(c);
+    let key: ServiceAccountKey | undefined;
+    try {
+      key = await this.keyOf(c, candidate?.secret);
+      const probe = await this.probeWith(
+        s,
+        this.client(s, key),
+        username,
+        await this.d.state.cursor<GoogleCursor>(c.id),
+      );
+      if (!probe.found) return { found: false, message: probe.message };
+      const { user: _user, groupList: _groups, ...shown } = probe;
+      return shown;
+    } catch (err) {
+      return { found: false, message: this.failure(s, key, err).message };
+    }
+  }
+
+  private async probeWith(s: GoogleSettings, client: GoogleClient, username: string, cursor?: GoogleCursor) {
+    const u = await client.user(username.trim().toLowerCase(), userGetParams(s));
+    if (!u)
+      return {
+        found: false as const,
+        message: `Google Workspace has no user ${username} (by primary email or alias).`,
+      };
+    const direct: string[] = [];
+    for await (const page of client.groups({ userKey: String(u.id) })) direct.push(...page.map((g) => String(g.id)));
+    const read = new GoogleRead('', s, client, this.d.pull, new ReadReport());
+    const groups = await read.groupsAbove(direct, cursor?.nest ?? {});
+    const members = s.scope.kind === 'groups' ? await read.scopeMemberIds() : undefined;
+    let inScope = inOrgUnits(u, s) && (!members || members.has(String(u.id)));
+    if (inScope && s.userQuery) {
+      const first = await firstPage(
+        client.users({ ...userListParams(s), query: `${s.userQuery} email='${String(u.primaryEmail)}'` }),
+      );
+      inScope = first.length > 0;
+    }
+    const pulled = toPulledUser(u, s);
+    return {
+      found: true as const,
+      inScope,
+      active: pulled.active,
+      orgUnitPath: u.orgUnitPath ?? '/',
+      resource: pulled.resource,
+      groups: groups.map((g: GoogleGroup) => ({
+        name: String(s.groupName === 'email' ? g.email : g.name),
+        email: g.email ?? null,
+      })),
+      user: u,
+      groupList: groups,
+    };
+  }
+
+  /** Nothing is kept per connection (a read makes its client; tokens live as long as it). */
+  forget(): void {}
+
+  close(): void {
+    this.transport.close();
+  }
+
+  /** A failure as a PullFailed whose message says what to fix; our own bugs are rethrown as they are. */
+  private failure(s: GoogleSettings, key: ServiceAccountKey | undefined, err: unknown): PullFailed {
+    if (err instanceof PullFailed) return err;
+    const who = {
+      clientEmail: key?.clientEmail ?? 'the service account',
+      clientId: key?.clientId ?? s.serviceAccount?.clientId ?? '(its client ID)',
+      adminEmail: s.adminEmail,
+      customerId: s.customerId,
+    };
+    const said = explainGoogleError(err, who);
+    if (said === undefined) throw err;
+    this.d.logger.warn({ err: { message: (err as Error).message } }, 'Google Workspace request failed');
+    return new PullFailed(said);
+  }
+}
+
+async function firstPage<T>(pages: AsyncGenerator<T[]>): Promise<T[]> {
+  for await (const page of pages) return page;
+  return [];
+}
