@@ -26,6 +26,13 @@ export const PROVIDERS = [
     text: 'This app reads users and groups from Active Directory, OpenLDAP or another LDAP directory.',
   },
   {
+    key: 'google',
+    kind: 'google',
+    provider: 'google',
+    title: 'Google Workspace',
+    text: 'This app reads Google Workspace through the Admin SDK: the whole account, organizational units, or chosen groups.',
+  },
+  {
     key: 'scim-okta',
     kind: 'scim',
     provider: 'okta',

@@ -3,9 +3,10 @@
  * how it is named. The one list a new source joins; a kind not in it is pushed to (SCIM).
  */
 import { entraSource } from './entra.js';
+import { googleSource } from './google.js';
 import { ldapSource } from './ldap.js';
 
-var SOURCES = { entra: entraSource, ldap: ldapSource };
+var SOURCES = { entra: entraSource, ldap: ldapSource, google: googleSource };
 
 /** The source of a connection kind, or null for a SCIM connection. */
 export function sourceOf(kind) {
