@@ -138,6 +138,14 @@ describe('Google Workspace: incremental reads from the Admin console events', ()
     expect(run.progress.read).toMatchObject({ mode: 'full' });
     expect(run.progress.read.note).toMatch(/last full read is over 1 h old/);
     expect(jiraUser('gus@example.com')).toBeTruthy();
+
+    await h.app.db.sequelize.query(
+      `UPDATE source_state SET cursor = jsonb_set(cursor, '{since}', to_jsonb((now() - interval '200 days')::text)) WHERE connection_id = $1`,
+      { bind: [id] },
+    );
+    const old = await h.syncAndWait(id, { mode: 'incremental' });
+    expect(old.progress.read).toMatchObject({ mode: 'full' });
+    expect(old.progress.read.note).toMatch(/older than the Reports API's 180 days/);
   });
 });
 
