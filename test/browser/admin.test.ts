@@ -6,6 +6,8 @@ import request from 'supertest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ALL_ROLES } from '../support/entra';
 import { FakeEntra } from '../support/fakeEntra';
+import { FakeGoogle } from '../support/fakeGoogle';
+import { GOOGLE_SCOPES } from '../../src/sources/google/settings';
 import { patchBody, startScim, type Host, type ScimHarness } from '../support/scim';
 import { serveCustomUi } from '../support/fakeForge';
 import { itWithSlapd, Slapd } from '../support/slapd';
@@ -37,6 +39,7 @@ jest.setTimeout(120_000);
 let browser: Browser;
 let s: ScimHarness;
 let entra: FakeEntra;
+let google: FakeGoogle;
 let context: BrowserContext;
 let page: Page;
 let problems: string[];
@@ -62,7 +65,17 @@ afterAll(async () => {
 
 async function setUp(host: Host): Promise<void> {
   entra = await new FakeEntra().start();
-  s = await startScim('entra', { ENTRA_CA_FILE: entra.certFile }, { host });
+  google = await new FakeGoogle().start();
+  s = await startScim(
+    'entra',
+    {
+      ENTRA_CA_FILE: entra.certFile,
+      GOOGLE_API_URL: google.url,
+      GOOGLE_TOKEN_URL: google.tokenUrl,
+      GOOGLE_CA_FILE: google.certFile,
+    },
+    { host },
+  );
   await s.storeSiteToken();
   // Jira's admin iframe is about 1,000 px wide on a laptop.
   context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
@@ -101,6 +114,7 @@ async function tearDown(): Promise<void> {
   await context?.close();
   await s?.close();
   await entra?.stop();
+  await google?.stop();
 }
 
 /** Opens the admin page at a route, as Jira's iframe would load it (Connect), or as Forge shows the Custom UI resource. */
@@ -516,6 +530,47 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
       expect(s.jira.state.userByEmail('ann@contoso.com')).toBeDefined();
       expect(s.jira.state.userByEmail('bob@contoso.com')).toBeDefined();
+    }));
+
+  it('adds a Google Workspace connection: the key pasted, its client ID shown to delegate, the missing delegation said, Test Sync, a sync', () =>
+    scenario('google', async () => {
+      const sa = google.addServiceAccount();
+      google.addUser({ primaryEmail: 'admin@example.com', isAdmin: true }, { event: false });
+      const eng = google.addGroup('Engineering');
+      for (const n of ['gina', 'hal'])
+        google.addMember(eng.id, google.addUser({ primaryEmail: `${n}@example.com` }).id);
+      expect((await s.adminApi('PUT', `/connections/${s.connectionId}/rules`, {})).status).toBe(200);
+
+      await open('/new');
+      await page.getByRole('link', { name: /Google Workspace/ }).click();
+      await page.getByRole('textbox', { name: /^Name/ }).fill('Example Workspace');
+      await page.getByLabel('Service account key (JSON)').fill(sa.key);
+      await page.locator('#google-delegation-clientId').getByText(sa.clientId).waitFor();
+      await page.getByLabel('Admin to act as').fill('admin@example.com');
+      await page.getByLabel('Synchronize automatically').selectOption('0');
+      await shot('add-google');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.getByText('Connection created').waitFor();
+
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page
+        .locator('#test-result')
+        .getByText(new RegExp(`client ID ${sa.clientId} is not granted domain-wide delegation`))
+        .waitFor();
+      google.delegate(sa.clientId, GOOGLE_SCOPES);
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.locator('#test-result').getByText('Connection works').waitFor();
+
+      await page.getByLabel('Username', { exact: true }).fill('gina@example.com');
+      await page.getByRole('button', { name: 'Test Sync' }).click();
+      await page.locator('#test-sync-result').getByText('Engineering').first().waitFor();
+      await page.locator('#test-sync-output').getByText('In scope').waitFor();
+      await shot('google-test-sync');
+
+      await page.getByRole('button', { name: 'Synchronize' }).first().click();
+      await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+      expect(s.jira.state.userByEmail('gina@example.com')).toBeDefined();
+      expect(s.jira.state.userByEmail('hal@example.com')).toBeDefined();
     }));
 
   itWithSlapd(

@@ -265,3 +265,53 @@ describe('Google Workspace connections through the admin API', () => {
     expect(none.message).toMatch(/no user zed@example.com/);
   });
 });
+
+describe('Google Workspace: first logins and JSM customers', () => {
+  it('a first login pulls that one user with its groups (nested ones by the nesting last read); a user out of scope is absent', async () => {
+    const { platform } = seed();
+    const id = await h.createConnection({ scope: { kind: 'orgUnits', paths: ['/Engineering'] } });
+    expect((await h.syncAndWait(id)).status).toBe('succeeded');
+    const ivy = h.google.addUser({ primaryEmail: 'ivy@example.com', orgUnitPath: '/Engineering' }, { event: false });
+    h.google.addMember(platform.id, ivy.id, false);
+    const jon = h.google.addUser({ primaryEmail: 'jon@example.com', orgUnitPath: '/Sales' }, { event: false });
+    const c = (await h.app.connections.byId(id))!;
+    const source = h.app.sources.forKind('google')!;
+    expect(await source.pullUser(c, jon.primaryEmail)).toBe('absent');
+    expect(await source.pullUser(c, 'nobody@example.com')).toBe('absent');
+    expect(await source.pullUser(c, ivy.primaryEmail)).toBe('pulled');
+    expect(await stored(id)).toContain('ivy@example.com:true');
+    expect(await stored(id)).not.toContain('jon@example.com:true');
+    const [groups] = (await h.app.db.sequelize.query(
+      `SELECT g.display_name FROM directory_memberships m JOIN directory_groups g ON g.connection_id = m.connection_id AND g.id = m.group_id
+       JOIN directory_users u ON u.connection_id = m.connection_id AND u.id = m.user_id
+       WHERE m.connection_id = $1 AND u.email = 'ivy@example.com' ORDER BY 1`,
+      { bind: [id] },
+    )) as [Array<{ display_name: string }>, unknown];
+    expect(groups.map((g) => g.display_name)).toEqual(['Engineering', 'Platform']); // Engineering through Platform
+  });
+
+  it('a connection whose target is customers: Google users become JSM customers with portal access by group, and an event withdraws what a leaver had', async () => {
+    const { eng, bob } = seed();
+    h.jira.state.addServiceDesk('5', 'ENG', 'Engineering help');
+    const id = await h.createConnection({}, { name: 'Google customers', target: 'customers' });
+    expect(
+      (
+        await request(h.app.url)
+          .put(`/api/v1/connections/${id}/rules`)
+          .set(h.auth())
+          .send({ customers: { groups: [{ idpGroup: 'Engineering', serviceDesks: ['5'] }] } })
+      ).status,
+    ).toBe(200);
+    const run = await h.syncAndWait(id, { mode: 'full' });
+    expect(run).toMatchObject({ status: 'succeeded' });
+    const onDesk = () =>
+      [...h.jira.state.serviceDesks.get('5')!.customers].map((a) => h.jira.state.users.get(a)?.emailAddress).sort();
+    expect(onDesk()).toEqual(['ann@example.com', 'bob@example.com', 'dave@example.com']); // dave through Platform
+    expect(jiraUser('carl@example.com')).toMatchObject({ accountType: 'customer', products: [] });
+
+    h.google.removeMember(eng.id, bob.id);
+    const inc = await h.syncAndWait(id);
+    expect(inc).toMatchObject({ status: 'succeeded', progress: { read: { mode: 'incremental' } } });
+    expect(onDesk()).toEqual(['ann@example.com', 'dave@example.com']);
+  });
+});

@@ -1,4 +1,4 @@
-/* Test Sync (LDAP): one directory user by username, as the directory returns it and as the rules make it. Changes nothing. */
+/* Test Sync (LDAP, Google Workspace): one directory user by username, as the directory returns it and as the rules make it. Changes nothing. */
 import { api } from './api.js';
 import { $, append, button, field, h, message, text } from './dom.js';
 
@@ -29,7 +29,7 @@ function show(out, r) {
     h(
       'dl',
       { class: 'idp-details', id: 'test-sync-result' },
-      row('Entry', d.dn),
+      row('Entry', d.dn || d.entry),
       row('Active in the directory', d.active ? 'yes' : 'no (disabled)'),
       row('Jira email', jira.email),
       row('Jira display name', jira.displayName),
@@ -55,7 +55,7 @@ function show(out, r) {
         h(
           'tbody',
           {},
-          Object.keys(d.attributes).map(function (k) {
+          Object.keys(d.attributes || {}).map(function (k) {
             return h('tr', {}, h('td', { text: k }), h('td', { text: d.attributes[k].join('\n') }));
           }),
         ),

@@ -3,6 +3,7 @@ import type { SecretBox } from '../../crypto/secrets';
 import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
 import { invalidField } from '../../http/errors';
+import { asText } from '../../text';
 import type { Logger } from '../../logger';
 import { ReadReport } from '../readReport';
 import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, type UserProbe } from '../source';
@@ -188,15 +189,24 @@ export class GoogleService implements PullSource {
       inScope = first.length > 0;
     }
     const pulled = toPulledUser(u, s);
+    const directIds = new Set(direct);
     return {
       found: true as const,
       inScope,
       active: pulled.active,
+      entry: `${String(u.primaryEmail)} in ${u.orgUnitPath ?? '/'}`,
       orgUnitPath: u.orgUnitPath ?? '/',
+      /** Google's fields as text, as the page's attribute table shows them. */
+      attributes: Object.fromEntries(
+        Object.entries(u)
+          .filter(([k]) => k !== 'kind' && k !== 'etag')
+          .map(([k, v]) => [k, Array.isArray(v) ? v.map(asText) : [asText(v)]]),
+      ),
       resource: pulled.resource,
       groups: groups.map((g: GoogleGroup) => ({
         name: String(s.groupName === 'email' ? g.email : g.name),
         email: g.email ?? null,
+        direct: directIds.has(String(g.id)),
       })),
       user: u,
       groupList: groups,

@@ -72,6 +72,8 @@ export class FakeGoogle {
   readonly groups = new Map<string, FakeGoogleGroup>();
   readonly activities: Obj[] = [];
   readonly calls: GoogleCall[] = [];
+  /** Bumped by every change to a user (the lookup index follows it). */
+  private changes = 0;
   readonly unrouted: string[] = [];
   /** Client id → the scopes delegated to it (Admin console → Security → API controls → Domain-wide delegation). */
   readonly delegation = new Map<string, Set<string>>();
@@ -192,6 +194,7 @@ export class FakeGoogle {
 
   /** Changes a user, with the Admin console's event (unless `event` is false: Google sometimes never reports one). */
   updateUser(id: string, change: Partial<FakeGoogleUser>, eventName = 'CHANGE_FIRST_NAME', event = true): void {
+    this.changes++;
     const u = this.users.get(id)!;
     const before = u.primaryEmail;
     Object.assign(u, change);
@@ -204,6 +207,7 @@ export class FakeGoogle {
 
   /** Deletes a user: gone from lists and gets, listed with `showDeleted=true`, out of every group. */
   deleteUser(id: string): void {
+    this.changes++;
     const u = this.users.get(id)!;
     u.deletionTime = new Date().toISOString();
     for (const g of this.groups.values()) g.members.delete(id);
@@ -345,6 +349,7 @@ export class FakeGoogle {
         );
     }
     const accessToken = `ya29.${crypto.randomBytes(24).toString('base64url')}`;
+    this.lastToken = accessToken;
     this.tokens.set(accessToken, {
       sub,
       scopes,
@@ -353,6 +358,9 @@ export class FakeGoogle {
     });
     return { access_token: accessToken, expires_in: this.tokenLifetime, token_type: 'Bearer' };
   }
+
+  /** The last access token issued (the benchmark calls with it directly). */
+  lastToken?: string;
 
   /** Every token issued so far expires now (a long read must sign a new one). */
   expireTokens(): void {
@@ -511,14 +519,7 @@ export class FakeGoogle {
       (u) => !!u.deletionTime === deleted && matches(u) && (!domain || u.primaryEmail.endsWith(`@${domain}`)),
     );
     const [projection, mask] = [this.projection(q), this.mask(q)];
-    return this.page(
-      'admin#directory#users',
-      'users',
-      list.map((u) => userJson(u, projection, mask)),
-      q,
-      500,
-      'users',
-    );
+    return this.page('admin#directory#users', 'users', list, q, 500, 'users', (u) => userJson(u, projection, mask));
   }
 
   private listGroups(q: URLSearchParams): unknown {
@@ -528,7 +529,7 @@ export class FakeGoogle {
     const user = userKey ? this.findUser(userKey) : undefined;
     if (userKey && !user) throw notFound('userKey');
     const list = [...this.groups.values()].filter((g) => !user || g.members.has(user.id));
-    return this.page('admin#directory#groups', 'groups', list.map(groupJson), q, 200, 'groups');
+    return this.page('admin#directory#groups', 'groups', list, q, 200, 'groups', groupJson);
   }
 
   /** `customer` (my_customer or the account's id) or `domain`: one is required. */
@@ -553,7 +554,15 @@ export class FakeGoogle {
   }
 
   /** One page of a list: `maxResults` clamped to the maximum, an opaque token bound to the query, valid three days. */
-  private page(kind: string, field: string, items: Obj[], q: URLSearchParams, max: number, route: string): Obj {
+  private page<T>(
+    kind: string,
+    field: string,
+    items: T[],
+    q: URLSearchParams,
+    max: number,
+    route: string,
+    shown: (item: T) => unknown = (i) => i,
+  ): Obj {
     const asked = q.get('maxResults');
     const n = asked === null ? Math.min(100, max) : Number(asked);
     if (!Number.isInteger(n) || n < 1) throw invalid(`Invalid value for maxResults: ${asked}`);
@@ -569,7 +578,7 @@ export class FakeGoogle {
       if (!c || c.key !== key || c.expires < Date.now()) throw invalid('Invalid Input: pageToken');
       offset = c.offset;
     }
-    const slice = items.slice(offset, offset + size);
+    const slice = items.slice(offset, offset + size).map(shown);
     const out: Obj = { kind, etag: `"${crypto.randomBytes(6).toString('hex')}"`, [field]: slice };
     if (slice.length === 0) delete out[field];
     if (offset + size < items.length) {
@@ -580,18 +589,25 @@ export class FakeGoogle {
     return out;
   }
 
+  /** Live users by id, primary email and alias (rebuilt when the users changed: a benchmark's 100,000 are looked up per call). */
+  private index?: { stamp: string; byKey: Map<string, FakeGoogleUser> };
+
   private findUser(key: string): FakeGoogleUser | undefined {
-    const k = key.toLowerCase();
-    for (const u of this.users.values())
-      if (
-        !u.deletionTime &&
-        (u.id === key || u.primaryEmail.toLowerCase() === k || u.aliases.some((a) => a.toLowerCase() === k))
-      )
-        return u;
-    return undefined;
+    const stamp = `${this.users.size}/${this.changes}`;
+    if (this.index?.stamp !== stamp) {
+      const byKey = new Map<string, FakeGoogleUser>();
+      for (const u of this.users.values())
+        if (!u.deletionTime)
+          for (const k of [u.id, u.primaryEmail.toLowerCase(), ...u.aliases.map((a) => a.toLowerCase())])
+            byKey.set(k, u);
+      this.index = { stamp, byKey };
+    }
+    return this.index.byKey.get(key) ?? this.index.byKey.get(key.toLowerCase());
   }
 
   private findGroup(key: string): FakeGoogleGroup {
+    const byId = this.groups.get(key);
+    if (byId) return byId;
     const k = key.toLowerCase();
     for (const g of this.groups.values())
       if (g.id === key || g.email.toLowerCase() === k || g.aliases.some((a) => a.toLowerCase() === k)) return g;
