@@ -143,8 +143,14 @@ async function main(): Promise<void> {
     ).body;
     const readOnce = async (label: string, mode: 'full' | 'incremental') => {
       const before = g.calls.length;
+      const started = Date.now();
       const figures = await pullRead(world, db, conn.id, mode, label);
-      return { ...figures, googleCalls: g.calls.length - before };
+      const mine = g.calls.slice(before);
+      if (process.env.BENCH_DEBUG)
+        console.log(
+          mine.map((c, i) => `${c.path.slice(0, 60)} +${c.at - (i ? mine[i - 1].at : started)}ms`).join('\n'),
+        );
+      return { ...figures, googleCalls: mine.length };
     };
     const full = await readOnce('full read', 'full');
     const floor =

@@ -48,7 +48,9 @@ export class OutboundHttp {
     this.agent = new https.Agent({
       keepAlive: true,
       maxSockets: 16,
-      ...(o.caPem ? { ca: [...tls.rootCertificates, o.caPem] } : {}),
+      // One TLS context for every connection: given as `ca`, the ~140 root certificates would be
+      // parsed again for each new socket (tens of ms of the event loop each, seen in a profile).
+      ...(o.caPem ? { secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, o.caPem] }) } : {}),
       ...(o.guard ? { lookup: o.guard.lookup } : {}),
     });
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));

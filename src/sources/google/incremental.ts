@@ -1,7 +1,16 @@
 import type { DirectoryChanges } from '../../directory/types';
 import type { GoogleActivity, GoogleUser } from './client';
 import { inOrgUnits, storeId, userGetParams, userListParams } from './mapping';
-import { ancestors, descendants, flatten, GoogleFullRead, nestOf, type GroupTree } from './read';
+import {
+  ancestors,
+  atOnce,
+  descendants,
+  flatten,
+  GoogleFullRead,
+  nestOf,
+  REQUESTS_AT_ONCE,
+  type GroupTree,
+} from './read';
 
 /**
  * Where the next incremental read starts: Admin console events (Reports API) from a little before
@@ -122,9 +131,9 @@ export class GoogleRead extends GoogleFullRead {
     // A groups scope: who is in it changes only with a group (then the scope was read again); else the stored users.
     const members = scopeTree ? this.scopeMembers(scopeTree) : undefined;
     const groupsScope = this.s.scope.kind === 'groups';
-    for (const email of emails) {
+    await atOnce(emails, REQUESTS_AT_ONCE, async (email) => {
       const known = stored.get(email);
-      if (groupsScope && !members && !known) continue;
+      if (groupsScope && !members && !known) return;
       let u = await this.client.user(email, userGetParams(this.s));
       if (!u && known) {
         const googleId = (await this.store.users(this.connectionId, [known])).get(known)?.googleId;
@@ -132,18 +141,18 @@ export class GoogleRead extends GoogleFullRead {
       }
       if (!u) {
         if (known) await this.remove([known]);
-        continue; // a group's email, or a user deleted or never in scope
+        return; // a group's email, or a user deleted or never in scope
       }
       const id = storeId('user', String(u.id));
       if (!(await this.inScope(u, members ?? (groupsScope ? new Set([String(u.id)]) : undefined)))) {
         await this.remove([id]);
-        continue;
+        return;
       }
       const isNew = !(await this.store.users(this.connectionId, [id])).has(id);
       await this.writeUsers([u]);
       this.delta.users.add(id);
       if (isNew && !groupsScope) await this.userGroups(u);
-    }
+    });
   }
 
   private async inScope(u: GoogleUser, members?: Set<string>): Promise<boolean> {

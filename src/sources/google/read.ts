@@ -8,8 +8,19 @@ import type { GoogleClient, GoogleGroup, GoogleUser } from './client';
 import { inOrgUnits, storeId, toPulledGroup, toPulledUser, userListParams } from './mapping';
 import type { GoogleSettings } from './settings';
 
-/** Groups whose members are read at once (Google counts concurrent requests per account). */
-const MEMBER_READS_AT_ONCE = 4;
+/** Requests a read makes at once (Google counts concurrent requests per account: a few, never a storm). */
+export const REQUESTS_AT_ONCE = 4;
+
+/** Runs `fn` over the items, `n` at a time; the first failure is rethrown once all have settled. */
+export async function atOnce<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(n, items.length) }, worker));
+  const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+}
 const MEMBERSHIPS_PER_WRITE = 5_000;
 
 /** The groups a read saw and their direct members, by Google id (users and groups apart). */
@@ -126,7 +137,10 @@ export class GoogleFullRead {
         }
       }
     };
-    await Promise.all(Array.from({ length: MEMBER_READS_AT_ONCE }, worker));
+    // Settled, not raced: a failed worker must not leave the others reading after the read has failed.
+    const settled = await Promise.allSettled(Array.from({ length: REQUESTS_AT_ONCE }, worker));
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** One user (a first login) with its groups; nothing else is touched. */

@@ -31,6 +31,33 @@ export function reasonOf(text: string): string {
   }
 }
 
+/**
+ * An answer as the libraries read it (status, headers, `text()`): the text we already hold, handed
+ * over as it is. A web `Response` would stream it again before gaxios parses it — a tenth of a
+ * 100,000-user listing's time in the benchmark.
+ */
+function answer(url: string, res: HttpResponse): Response {
+  const text = res.status === 204 ? '' : res.text;
+  const light = {
+    url,
+    status: res.status,
+    ok: res.status >= 200 && res.status < 300,
+    statusText: '',
+    redirected: false,
+    headers: new Headers(res.headers),
+    body: null,
+    /** Read once it was read, as a Response's: gaxios keeps an error's parsed body only then. */
+    bodyUsed: false,
+    text: () => {
+      light.bodyUsed = true;
+      return Promise.resolve(text);
+    },
+    json: () => light.text().then((t) => JSON.parse(t) as unknown),
+    arrayBuffer: () => light.text().then((t) => new TextEncoder().encode(t).buffer),
+  };
+  return light as unknown as Response;
+}
+
 /** Milliseconds until the next minute begins, and a second more: when a per-minute quota resets. */
 const untilNextMinute = (now: number) => 60_000 - (now % 60_000) + 1_000;
 
@@ -67,7 +94,7 @@ export class GoogleTransport {
     const body = init.body === undefined || init.body === null ? undefined : String(init.body as string);
     const method = (init.method ?? 'GET').toUpperCase() === 'POST' ? 'POST' : 'GET';
     const res = await this.http.request(method, url, headers, body);
-    return new Response(res.status === 204 ? null : res.text, { status: res.status, headers: res.headers });
+    return answer(url, res);
   };
 
   close(): void {

@@ -53,6 +53,8 @@ export interface GoogleCall {
   query: Record<string, string>;
   status: number;
   sub?: string;
+  /** When it was answered (ms since the epoch). */
+  at: number;
 }
 
 /**
@@ -294,7 +296,14 @@ export class FakeGoogle {
     } finally {
       if (api) this.inFlight--;
     }
-    this.calls.push({ method: req.method ?? '', path: url.pathname, query, status, ...(sub ? { sub } : {}) });
+    this.calls.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      query,
+      status,
+      at: Date.now(),
+      ...(sub ? { sub } : {}),
+    });
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
     res.end(JSON.stringify(body));
   }
