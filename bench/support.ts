@@ -324,3 +324,15 @@ export async function countingRowsWritten<T>(
 }
 
 export const machine = () => ({ cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version });
+
+/** What a connection's directory store holds: users, groups, memberships. */
+export async function storedCounts(
+  db: Queryable,
+  connectionId: string,
+): Promise<{ users: number; groups: number; memberships: number }> {
+  const { rows } = await db.query(
+    'SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1)::int AS users, (SELECT count(*) FROM directory_groups WHERE connection_id = $1)::int AS groups, (SELECT count(*) FROM directory_memberships WHERE connection_id = $1)::int AS memberships',
+    [connectionId],
+  );
+  return rows[0] as { users: number; groups: number; memberships: number };
+}

@@ -17,6 +17,7 @@ import {
   numberArg,
   pullRead,
   countingRowsWritten,
+  storedCounts,
   runBenchmark,
   startBenchWorld,
 } from '../support';
@@ -111,12 +112,7 @@ async function main(): Promise<void> {
     };
 
     const full = await readOnce('full read', 'full');
-    const stored = (
-      await db.query(
-        'SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1)::int AS users, (SELECT count(*) FROM directory_groups WHERE connection_id = $1)::int AS groups, (SELECT count(*) FROM directory_memberships WHERE connection_id = $1)::int AS memberships',
-        [conn.id],
-      )
-    ).rows[0];
+    const stored = await storedCounts(db, conn.id);
 
     // The same directory read in full again: nothing changed, so nothing is written (counted by the
     // database, from each row's xmin, as well as by the run).
@@ -138,12 +134,7 @@ async function main(): Promise<void> {
     }
     for (let i = 0; i < n(0.05); i++) entra.deleteUser(users[USERS - 1 - i].id as string);
     const incremental = await readOnce('incremental read', 'incremental');
-    const after = (
-      await db.query(
-        'SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1)::int AS users, (SELECT count(*) FROM directory_memberships WHERE connection_id = $1)::int AS memberships',
-        [conn.id],
-      )
-    ).rows[0];
+    const after = await storedCounts(db, conn.id);
 
     const expected = { users: USERS + n(0.1) - n(0.05) };
     const result = {

@@ -20,6 +20,7 @@ import { jwtHeader } from '../../test/support/app';
 import { FakeGoogle } from '../../test/support/fakeGoogle';
 import {
   countingRowsWritten,
+  storedCounts,
   installWithSiteToken,
   machine,
   numberArg,
@@ -158,12 +159,7 @@ async function main(): Promise<void> {
       Math.ceil((USERS + 1) / 500) +
       Math.ceil(GROUPS / 200) +
       [...g.groups.values()].reduce((n, x) => n + Math.max(1, Math.ceil(x.members.size / 200)), 0);
-    const stored = (
-      await db.query(
-        'SELECT (SELECT count(*) FROM directory_users WHERE connection_id = $1)::int AS users, (SELECT count(*) FROM directory_groups WHERE connection_id = $1)::int AS groups, (SELECT count(*) FROM directory_memberships WHERE connection_id = $1)::int AS memberships',
-        [conn.id],
-      )
-    ).rows[0];
+    const stored = await storedCounts(db, conn.id);
     const stable = await countingRowsWritten(db, conn.id, () => readOnce('full read, nothing changed', 'full'));
 
     // CHANGES changes as the Admin console records them: 40% renames of a name, 25% joins, 20% leaves, 10% new users, 5% deletions.
@@ -180,9 +176,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < n(0.1); i++) g.addMember(groups[i].id, g.addUser({ primaryEmail: `new${i}@bench.example` }).id);
     for (let i = 0; i < n(0.05); i++) g.deleteUser(users[USERS - 1 - i].id);
     const incremental = await readOnce('incremental read', 'incremental');
-    const after = (
-      await db.query('SELECT count(*)::int AS users FROM directory_users WHERE connection_id = $1', [conn.id])
-    ).rows[0];
+    const after = await storedCounts(db, conn.id);
     const key = parseServiceAccountKey(sa.key) as ServiceAccountKey;
     const library = await libraryAgainstHttps(g, key);
     const expectedUsers = USERS + 1 + n(0.1) - n(0.05);

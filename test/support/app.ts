@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import request from 'supertest';
 import { createApp, type AppServices } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { Clock } from '../../src/clock';
@@ -97,4 +98,20 @@ export async function storeSiteToken(app: TestApp, jira: FakeJira, clientKey = j
     orgApiKey: null,
     updatedBy: 'test',
   });
+}
+
+/** Waits until a run is over (draining the executor while it applies); the run as the admin API shows it. */
+export async function waitForRun(
+  on: TestApp,
+  auth: Record<string, string>,
+  runId: string,
+): Promise<request.Response['body']> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const run = (await request(on.url).get(`/api/v1/runs/${runId}`).set(auth)).body;
+    if (run.status !== 'running') return run;
+    if (run.stage === 'applying') await on.engine.drain(30_000);
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(run).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

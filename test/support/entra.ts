@@ -3,7 +3,7 @@ import request from 'supertest';
 import { FakeEntra, type FakeApp } from './fakeEntra';
 import { FakeJira } from './fakeJira';
 import { KeyServer } from './keyServer';
-import { jwtHeader, startTestApp, storeSiteToken, type TestApp } from './app';
+import { jwtHeader, startTestApp, storeSiteToken, waitForRun, type TestApp } from './app';
 
 export const ALL_ROLES = ['User.Read.All', 'GroupMember.Read.All', 'Application.Read.All'];
 
@@ -61,16 +61,7 @@ export async function startEntra(env: Record<string, string> = {}): Promise<Entr
       ...over,
     },
   });
-  const waitRun = async (runId: string, on: TestApp = app) => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const run = (await request(on.url).get(`/api/v1/runs/${runId}`).set(admin())).body;
-      if (run.status !== 'running') return run;
-      if (run.stage === 'applying') await on.engine.drain(30_000);
-      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(run).slice(0, 500)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const waitRun = (runId: string, on: TestApp = app) => waitForRun(on, admin(), runId);
   const h: EntraHarness = {
     app,
     jira,

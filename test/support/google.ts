@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { GOOGLE_SCOPES } from '../../src/sources/google/settings';
-import { jwtHeader, startTestApp, storeSiteToken, type TestApp } from './app';
+import { jwtHeader, startTestApp, storeSiteToken, waitForRun, type TestApp } from './app';
 import type { ApiBody } from './entra';
 import { FakeGoogle, type FakeGoogleUser } from './fakeGoogle';
 import { FakeJira } from './fakeJira';
@@ -59,16 +59,7 @@ export async function startGoogle(env: Record<string, string> = {}): Promise<Goo
     ...extra,
     google: { adminEmail: admin.primaryEmail, scheduleMinutes: 0, ...over },
   });
-  const waitRun = async (runId: string) => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const run = (await request(app.url).get(`/api/v1/runs/${runId}`).set(auth())).body;
-      if (run.status !== 'running') return run;
-      if (run.stage === 'applying') await app.engine.drain(30_000);
-      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(run).slice(0, 500)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const waitRun = (runId: string) => waitForRun(app, auth(), runId);
   const h: GoogleHarness = {
     app,
     jira,

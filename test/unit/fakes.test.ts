@@ -2,6 +2,7 @@ import https from 'node:https';
 import fs from 'node:fs';
 import { FakeEntra } from '../support/fakeEntra';
 import { FakeForge } from '../support/fakeForge';
+import { FakeGoogle } from '../support/fakeGoogle';
 import { FakeJira } from '../support/fakeJira';
 
 /**
@@ -30,6 +31,20 @@ it('fails the test when the fake Entra ID is called on a route it does not know'
   expect(status).toBe(404);
   await expect(entra.stop()).rejects.toThrow(
     `The fake Entra ID was called on routes it does not know: GET /${tenantId}/no-such-endpoint`,
+  );
+});
+
+it('fails the test when the fake Google is called on a route, or with a parameter, it does not know', async () => {
+  const google = await new FakeGoogle().start();
+  const ca = fs.readFileSync(google.certFile);
+  const get = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      https.get(`${google.url}${path}`, { ca }, (res) => resolve(res.statusCode ?? 0)).on('error', reject);
+    });
+  expect(await get('/admin/directory/v1/no-such-resource')).toBe(401); // no token: Google's answer before any route
+  expect(await get('/no-such-api')).toBe(404);
+  await expect(google.stop()).rejects.toThrow(
+    'The fake Google was called on routes it does not know: GET /no-such-api',
   );
 });
 

@@ -113,6 +113,21 @@ export function text(id, value, attrs) {
     ),
   );
 }
+/** A multi-line text box described by its field's help and error. */
+export function area(id, value, rows, placeholder) {
+  return h(
+    'textarea',
+    {
+      class: 'textarea long-field',
+      id: id,
+      name: id,
+      rows: rows,
+      placeholder: placeholder || null,
+      'aria-describedby': id + '-help ' + id + '-error',
+    },
+    value || '',
+  );
+}
 export function checkbox(id, label, checked, help) {
   return h(
     'div',

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { failOnUnknownCalls } from '../strictFake';
 import { selfSignedCert } from './cert';
 import { FilterError, parseFilter } from './odataFilter';
 
@@ -166,13 +167,7 @@ export class FakeEntra {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    if (this.unrouted.length > 0) {
-      const calls = [...new Set(this.unrouted)].join(', ');
-      this.unrouted.length = 0;
-      throw new Error(
-        `The fake Entra ID was called on routes it does not know: ${calls}. Add them to the fake, as strict as Microsoft's documentation.`,
-      );
-    }
+    failOnUnknownCalls('Entra ID', this.unrouted);
   }
 
   /** Where next links point (this fake's own URL unless a test sends them elsewhere, as a hostile answer would). */

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { selfSignedCert } from '../fakeEntra/cert';
+import { failOnUnknownCalls } from '../strictFake';
 import {
   activity,
   apiError,
@@ -120,13 +121,7 @@ export class FakeGoogle {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    if (this.unrouted.length > 0) {
-      const calls = [...new Set(this.unrouted)].join(', ');
-      this.unrouted.length = 0;
-      throw new Error(
-        `The fake Google was called in ways it does not know: ${calls}. Add them, as strict as Google's documentation.`,
-      );
-    }
+    failOnUnknownCalls('Google', this.unrouted);
   }
 
   /** Where the app sends token requests (GOOGLE_TOKEN_URL) and Admin SDK calls (GOOGLE_API_URL). */

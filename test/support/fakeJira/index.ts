@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jwt from 'atlassian-jwt';
 import type { KeyServer } from '../keyServer';
+import { failOnUnknownCalls } from '../strictFake';
 import { authenticate, type AuthConfig, type Principal } from './auth';
 import { routes, type Reply } from './routes';
 import { FakeJiraState, jiraError, type FakeUser } from './state';
@@ -90,13 +91,7 @@ export class FakeJira {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise((resolve) => this.server?.close(resolve));
-    if (this.unrouted.length > 0) {
-      const calls = [...new Set(this.unrouted)].join(', ');
-      this.unrouted.length = 0;
-      throw new Error(
-        `The fake Jira was called on routes it does not know: ${calls}. Add them to the fake, as strict as Jira's documentation.`,
-      );
-    }
+    failOnUnknownCalls('Jira', this.unrouted);
   }
 
   /** Calls that matched no route of the fake (each fails the test at stop()). */

@@ -1,5 +1,5 @@
 /* The Google Workspace connection form: the service account key, the admin to act as, what to read; reading them back. */
-import { $, checkbox, copyButton, field, h, lines, scheduleSelect, select, text } from '../dom.js';
+import { $, area, checkbox, copyButton, field, h, lines, scheduleSelect, select, text } from '../dom.js';
 
 /** The read-only scopes to delegate (the API shows the same list under google.delegation). */
 var SCOPES = [
@@ -7,21 +7,6 @@ var SCOPES = [
   'https://www.googleapis.com/auth/admin.directory.group.readonly',
   'https://www.googleapis.com/auth/admin.reports.audit.readonly',
 ];
-
-function area(id, value, rows, placeholder) {
-  return h(
-    'textarea',
-    {
-      class: 'textarea long-field',
-      id: id,
-      name: id,
-      rows: rows,
-      placeholder: placeholder || '',
-      'aria-describedby': id + '-help ' + id + '-error',
-    },
-    value || '',
-  );
-}
 
 /** The client ID of a pasted key (read here, never sent anywhere but the API), or ''. */
 function clientIdOf(keyText) {

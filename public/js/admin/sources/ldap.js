@@ -1,5 +1,5 @@
 /* The LDAP / Active Directory connection form: fields (ids named after the API's fields, so its errors land beside them), and reading them back. */
-import { $, checkbox, field, h, lines, message, scheduleSelect, select, text } from '../dom.js';
+import { $, area, checkbox, field, h, lines, message, scheduleSelect, select, text } from '../dom.js';
 
 /** What each directory type fills in when the admin leaves a field empty (the API applies the same). */
 export const LDAP_DEFAULTS = {
@@ -15,21 +15,6 @@ export const LDAP_DEFAULTS = {
   },
   other: { userFilter: '(objectClass=person)', groupFilter: '(objectClass=groupOfNames)', userName: 'uid' },
 };
-
-function area(id, value, rows, placeholder) {
-  return h(
-    'textarea',
-    {
-      class: 'textarea long-field',
-      id: id,
-      name: id,
-      rows: rows,
-      placeholder: placeholder || null,
-      'aria-describedby': id + '-help ' + id + '-error',
-    },
-    value || '',
-  );
-}
 
 export function ldapFields(l, isNew) {
   var type = l.directoryType || 'activeDirectory';
