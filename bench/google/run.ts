@@ -32,6 +32,10 @@ import {
 const USERS = numberArg('users', 100_000);
 const GROUPS = numberArg('groups', 5_000);
 const CHANGES = numberArg('changes', 100);
+/** Rounds of the library-against-HTTPS listing, alternated; the medians are compared. */
+const ROUNDS = numberArg('rounds', 7);
+/** Only the listing comparison (`--compare-only 1`): no server, no reads. */
+const COMPARE_ONLY = numberArg('compare-only', 0) === 1;
 
 function seed(g: FakeGoogle) {
   const groups = Array.from({ length: GROUPS }, (_, i) => g.addGroup(`Team ${i}`, `team-${i}@bench.example`));
@@ -53,7 +57,7 @@ function seed(g: FakeGoogle) {
   return { users, groups };
 }
 
-/** Lists every user twice over: through @googleapis/admin, and by plain HTTPS with the same token (ms each). */
+/** Lists every user through @googleapis/admin and by plain HTTPS with the same token, ROUNDS times each, alternated: the median ms of each. */
 async function libraryAgainstHttps(
   g: FakeGoogle,
   key: ServiceAccountKey,
@@ -80,12 +84,12 @@ async function libraryAgainstHttps(
         })
         .on('error', reject);
     });
-  const times = { libraryMs: 0, httpsMs: 0 };
-  for (let round = 0; round < 3; round++) {
+  const times = { library: [] as number[], https: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
     let t = Date.now();
     let n = 0;
     for await (const page of client.users({ projection: 'basic' })) n += page.length;
-    times.libraryMs += Date.now() - t;
+    times.library.push(Date.now() - t);
     t = Date.now();
     let m = 0;
     let pageToken: string | undefined;
@@ -96,12 +100,13 @@ async function libraryAgainstHttps(
       m += (page.users as unknown[] | undefined)?.length ?? 0;
       pageToken = page.nextPageToken as string | undefined;
     } while (pageToken);
-    times.httpsMs += Date.now() - t;
+    times.https.push(Date.now() - t);
     if (n !== m) throw new Error(`the two listings differ: ${n} and ${m}`);
   }
   transport.close();
   agent.destroy();
-  return { libraryMs: Math.round(times.libraryMs / 3), httpsMs: Math.round(times.httpsMs / 3) };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { libraryMs: median(times.library), httpsMs: median(times.https) };
 }
 
 async function main(): Promise<void> {
@@ -112,6 +117,20 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const { users, groups } = seed(g);
   const memberships = [...g.groups.values()].reduce((n, x) => n + x.members.size, 0);
+  if (COMPARE_ONLY) {
+    const key = parseServiceAccountKey(sa.key) as ServiceAccountKey;
+    const library = await libraryAgainstHttps(g, key);
+    console.log(
+      JSON.stringify({
+        machine: machine(),
+        users: USERS + 1,
+        ...library,
+        libraryCostPercent: Math.round(((library.libraryMs - library.httpsMs) / library.httpsMs) * 100),
+      }),
+    );
+    await g.stop();
+    return;
+  }
   console.log(
     `fake Google: ${USERS} users, ${GROUPS} groups, ${memberships} memberships (seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
   );

@@ -65,7 +65,7 @@ export class OutboundHttp {
     url: string,
     headers: Record<string, string>,
     body?: string,
-    { retryStatus = true }: { retryStatus?: boolean } = {},
+    { retryStatus = true, onRetry }: { retryStatus?: boolean; onRetry?: HttpOptions['onRetry'] } = {},
   ): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse | undefined;
@@ -88,13 +88,15 @@ export class OutboundHttp {
         told ?? backoffDelay(attempt, { backoffBaseMs: 1000, backoffMaxMs: maxWait }, Math.random),
         maxWait,
       );
-      this.o.onRetry?.({
+      const info = {
         url,
         status: res?.status ?? (failure as NodeJS.ErrnoException).code ?? 'error',
         waitMs: wait,
         attempt,
         ...(decided?.why ? { why: decided.why } : {}),
-      });
+      };
+      this.o.onRetry?.(info);
+      onRetry?.(info); // the request's own listener (a read showing its waits)
       await this.sleep(wait);
     }
   }

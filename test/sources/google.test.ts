@@ -197,6 +197,8 @@ describe('Google Workspace connections through the admin API', () => {
     expect(await field({ customerId: 'C01 234' })).toEqual(['google.customerId']);
     expect(await field({ adminEmail: 'admin' })).toEqual(['google.adminEmail']);
     expect(await field({ scope: { kind: 'orgUnits', paths: ['Sales'] } })).toEqual(['google.scope.paths.0']);
+    // Google's endpoints are fixed: only the operator may point them elsewhere (GOOGLE_API_URL, GOOGLE_TOKEN_URL).
+    expect(await field({ apiUrl: 'https://169.254.169.254/' })).toEqual(['google']);
     const res = await post(h.connectionBody({}, { serviceAccountKey: 'not json' }));
     expect(res.body.detail ?? res.body.message ?? JSON.stringify(res.body)).toMatch(/serviceAccountKey/);
   });
@@ -263,6 +265,63 @@ describe('Google Workspace connections through the admin API', () => {
     ).body;
     expect(none).toMatchObject({ found: false });
     expect(none.message).toMatch(/no user zed@example.com/);
+  });
+});
+
+describe('Google Workspace: what a user and a group become', () => {
+  it('custom schema fields are custom attributes, archived is inactive, aliases stay aliases, groups can be named by email', async () => {
+    const g = h.google;
+    const kim = g.addUser({
+      primaryEmail: 'kim@example.com',
+      aliases: ['kimberly@example.com'],
+      externalIds: [{ value: 'E-1001', type: 'organization' }],
+      organizations: [{ title: 'Buyer', department: 'Purchasing', primary: true }],
+      customSchemas: { EmployeeData: { costCenter: 'CC-42' }, Other: { secret: 'not read' } },
+    });
+    g.addUser({ primaryEmail: 'lou@example.com', archived: true });
+    g.addMember(g.addGroup('Buyers', 'buyers@example.com').id, kim.id);
+    const id = await h.createConnection({
+      customSchemas: ['EmployeeData'],
+      groupName: 'email',
+      usernameAttribute: 'employeeId',
+    });
+    expect((await h.syncAndWait(id)).status).toBe('succeeded');
+    const [row] = (await h.app.db.sequelize.query(
+      "SELECT user_name, active, resource FROM directory_users WHERE connection_id = $1 AND email = 'kim@example.com'",
+      { bind: [id], type: 'SELECT' },
+    )) as Array<{ user_name: string; active: boolean; resource: Record<string, unknown> }>;
+    expect(row.user_name).toBe('E-1001');
+    expect(row.resource).toMatchObject({
+      EmployeeData: { costCenter: 'CC-42' },
+      title: 'Buyer',
+      aliases: ['kimberly@example.com'],
+      emails: [{ value: 'kim@example.com', primary: true, type: 'work' }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': {
+        department: 'Purchasing',
+        employeeNumber: 'E-1001',
+      },
+    });
+    expect(row.resource).not.toHaveProperty('Other');
+    expect(await stored(id)).toContain('lou@example.com:false');
+    const probe = (
+      await request(h.app.url)
+        .post(`/api/v1/connections/${id}/test-user`)
+        .set(h.auth())
+        .send({ username: 'kimberly@example.com' })
+    ).body;
+    expect(probe.groups.map((x: { name: string }) => x.name)).toEqual(['buyers@example.com']);
+    const rules = await request(h.app.url)
+      .put(`/api/v1/connections/${id}/rules`)
+      .set(h.auth())
+      .send({ attributes: { custom: [{ from: 'EmployeeData.costCenter', propertyKey: 'costCenter' }] } });
+    expect(rules.status).toBe(200);
+    const mapped = (
+      await request(h.app.url)
+        .post(`/api/v1/connections/${id}/test-user`)
+        .set(h.auth())
+        .send({ username: 'kim@example.com' })
+    ).body;
+    expect(mapped.jira.properties).toEqual({ costCenter: 'CC-42' });
   });
 });
 

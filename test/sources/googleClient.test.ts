@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { GoogleClient, GoogleError } from '../../src/sources/google/client';
+import { waitPhase } from '../../src/sources/google/service';
 import { parseServiceAccountKey, type ServiceAccountKey } from '../../src/sources/google/key';
 import { GOOGLE_SCOPES } from '../../src/sources/google/settings';
 import { GoogleTransport } from '../../src/sources/google/transport';
@@ -88,6 +89,21 @@ describe('GoogleClient', () => {
     expect(refused).toBeInstanceOf(GoogleError);
     expect(refused).toMatchObject({ at: 'token', oauthError: 'unauthorized_client', status: 401 });
     expect(waits).toEqual([]);
+  });
+
+  it('tells a read of each wait, which it shows as its phase: a quota paused until it resets, a throttled request', async () => {
+    const heard: string[] = [];
+    const c = new GoogleClient(key, 'admin@example.com', transport, 1_000_000, 'my_customer', (w) =>
+      heard.push(waitPhase(w, Date.parse('2026-12-04T10:30:20Z'))),
+    );
+    google.failNext(1, 403, 'userRateLimitExceeded');
+    expect(await c.user('admin@example.com')).toBeTruthy();
+    expect(heard).toEqual([
+      expect.stringMatching(/^waiting \d+ s: Google asked to slow down \(userRateLimitExceeded\)$/),
+    ]);
+    expect(waitPhase({ reason: 'quotaExceeded', waitMs: 41_000 }, Date.parse('2026-12-04T10:30:20Z'))).toBe(
+      "paused until 10:31:01 UTC: Google's quota for the Admin SDK is used up and resets each minute",
+    );
   });
 
   it('a refusal still there after the last attempt is said, not asked again', async () => {

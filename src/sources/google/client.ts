@@ -61,8 +61,10 @@ export class GoogleClient {
     transport: GoogleTransport,
     queriesPerMinute: number,
     private readonly customer: string,
+    /** Told of each wait Google asked for (a read shows it as its phase). */
+    onWait?: Parameters<GoogleTransport['fetchFor']>[0],
   ) {
-    const transporter = new Gaxios({ fetchImplementation: transport.fetch, retry: false });
+    const transporter = new Gaxios({ fetchImplementation: transport.fetchFor(onWait), retry: false });
     this.jwt = new JWT({
       email: key.clientEmail,
       key: key.privateKey,

@@ -79,8 +79,13 @@ export class GoogleService implements PullSource {
     return key;
   }
 
-  private client(s: GoogleSettings, key: ServiceAccountKey): GoogleClient {
-    return new GoogleClient(key, s.adminEmail, this.transport, this.d.options.queriesPerMinute, s.customerId);
+  private client(s: GoogleSettings, key: ServiceAccountKey, report?: ReadReport): GoogleClient {
+    // Said beside the phase it interrupts, until the next phase begins.
+    const onWait =
+      report &&
+      ((w: { reason: string; waitMs: number }) =>
+        report.step(`${report.progress.phase.split(' — ')[0]} — ${waitPhase(w, Date.now())}`));
+    return new GoogleClient(key, s.adminEmail, this.transport, this.d.options.queriesPerMinute, s.customerId, onWait);
   }
 
   /** A token, one page of users and of groups (counted), and whether the Reports API answers: ok, or one sentence saying what to fix. */
@@ -120,7 +125,7 @@ export class GoogleService implements PullSource {
       const s = this.settingsOf(c);
       const key = await this.keyOf(c);
       const report = new ReadReport((p) => sink({ ...p }));
-      const read = new GoogleRead(c.id, s, this.client(s, key), this.d.pull, report);
+      const read = new GoogleRead(c.id, s, this.client(s, key, report), this.d.pull, report);
       try {
         const next = await read.read(mode, await this.d.state.cursor<GoogleCursor>(c.id));
         await this.d.state.saveCursor(c.id, next, report.progress.mode);
@@ -234,6 +239,14 @@ export class GoogleService implements PullSource {
     this.d.logger.warn({ err: { message: (err as Error).message } }, 'Google Workspace request failed');
     return new PullFailed(said);
   }
+}
+
+/** What a read shows while Google has it wait: its quota paused until it resets, or a throttled request asked again. */
+export function waitPhase(w: { reason: string; waitMs: number }, now: number): string {
+  const until = new Date(now + w.waitMs).toISOString().slice(11, 19);
+  return w.reason === 'quotaExceeded'
+    ? `paused until ${until} UTC: Google's quota for the Admin SDK is used up and resets each minute`
+    : `waiting ${Math.max(1, Math.round(w.waitMs / 1000))} s: Google asked to slow down (${w.reason})`;
 }
 
 async function firstPage<T>(pages: AsyncGenerator<T[]>): Promise<T[]> {

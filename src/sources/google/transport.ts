@@ -86,16 +86,22 @@ export class GoogleTransport {
     });
   }
 
-  /** The `fetch` the Google libraries are given. */
-  readonly fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    const url = this.route(String(input instanceof Request ? input.url : input));
-    const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((v, k) => (headers[k] = v));
-    const body = init.body === undefined || init.body === null ? undefined : String(init.body as string);
-    const method = (init.method ?? 'GET').toUpperCase() === 'POST' ? 'POST' : 'GET';
-    const res = await this.http.request(method, url, headers, body);
-    return answer(url, res);
-  };
+  /** The `fetch` the Google libraries are given; `onWait` hears this client's waits (a read shows them). */
+  fetchFor(onWait?: GoogleTransportOptions['onWait']) {
+    return async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+      const url = this.route(String(input instanceof Request ? input.url : input));
+      const headers: Record<string, string> = {};
+      new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+      const body = init.body === undefined || init.body === null ? undefined : String(init.body as string);
+      const method = (init.method ?? 'GET').toUpperCase() === 'POST' ? 'POST' : 'GET';
+      const res = await this.http.request(method, url, headers, body, {
+        onRetry:
+          onWait &&
+          (({ status, waitMs, attempt, why }) => onWait({ status, reason: why ?? String(status), waitMs, attempt })),
+      });
+      return answer(url, res);
+    };
+  }
 
   close(): void {
     this.http.close();
