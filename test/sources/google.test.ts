@@ -54,6 +54,15 @@ describe('Google Workspace: a full read', () => {
     expect(groupsOf('carl@example.com')).not.toContain('Engineering');
     expect(jiraUser('carl@example.com')).toBeTruthy();
   });
+
+  it('a dry run reads Google and shows the plan, and changes nothing in Jira', async () => {
+    seed();
+    const id = await h.createConnection();
+    const res = await request(h.app.url).post(`/api/v1/connections/${id}/sync`).set(h.auth()).send({ dryRun: true });
+    expect(res.status).toBe(200);
+    expect(res.body.operations.length).toBeGreaterThan(0);
+    expect(jiraUser('ann@example.com')).toBeUndefined();
+  });
 });
 
 describe('Google Workspace: incremental reads from the Admin console events', () => {
@@ -146,6 +155,21 @@ describe('Google Workspace: incremental reads from the Admin console events', ()
     const old = await h.syncAndWait(id, { mode: 'incremental' });
     expect(old.progress.read).toMatchObject({ mode: 'full' });
     expect(old.progress.read.note).toMatch(/older than the Reports API's 180 days/);
+
+    // An admin who may not read the events: the read is full, and says why.
+    h.google.addUser({ primaryEmail: 'helpdesk@example.com', isDelegatedAdmin: true }, { event: false });
+    expect(
+      (
+        await request(h.app.url)
+          .patch(`/api/v1/connections/${id}`)
+          .set(h.auth())
+          .send({ google: { adminEmail: 'helpdesk@example.com' } })
+      ).status,
+    ).toBe(200);
+    expect((await h.syncAndWait(id)).progress.read.mode).toBe('full'); // a new admin: the position was reset
+    const refused = await h.syncAndWait(id, { mode: 'incremental' });
+    expect(refused).toMatchObject({ status: 'succeeded', progress: { read: { mode: 'full' } } });
+    expect(refused.progress.read.note).toMatch(/Admin console's events could not be read .*Reports privilege/);
   });
 });
 
@@ -227,6 +251,14 @@ describe('Google Workspace connections through the admin API', () => {
     h.google.apiDisabled.add(h.clientId);
     expect((await test(id)).body.message).toMatch(/Admin SDK API is not enabled/);
     h.google.apiDisabled.clear();
+
+    // A delegated admin reads users and groups but not the audit reports: connected, every read full, said.
+    h.google.addUser({ primaryEmail: 'helpdesk@example.com', isDelegatedAdmin: true }, { event: false });
+    const delegated = (await test(id, { google: { adminEmail: 'helpdesk@example.com' } })).body;
+    expect(delegated).toMatchObject({ ok: true, reports: false });
+    expect(delegated.message).toMatch(
+      /helpdesk@example.com may not read the Admin console's events .*every read will be full/,
+    );
 
     h.google.revokeKey(JSON.parse(h.key).client_email);
     expect((await test(id)).body.message).toMatch(/deleted or revoked in Google Cloud/);

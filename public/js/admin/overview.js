@@ -87,7 +87,7 @@ export function viewOverview(id, query, mount) {
         settingsForm(c, id, source),
         h('div', { id: 'test-result', 'aria-live': 'polite' }),
       ),
-      source && source.testsUsers ? testSyncSection(id) : null,
+      source && source.testsUsers ? testSyncSection(id, source.testSyncHelp) : null,
       del.section,
     );
     if (query['delete']) del.open();

@@ -65,7 +65,7 @@ function show(out, r) {
 }
 
 /** The Test Sync section of an LDAP connection's overview. */
-export function testSyncSection(connectionId) {
+export function testSyncSection(connectionId, help) {
   var out = h('div', { id: 'test-sync-output', 'aria-live': 'polite' });
   var form = h(
     'form',
@@ -74,7 +74,7 @@ export function testSyncSection(connectionId) {
       'test-sync-username',
       'Username',
       text('test-sync-username', '', { autocomplete: 'off', placeholder: 'jsmith' }),
-      "The value of the connection's username attribute (for Active Directory, the sAMAccountName).",
+      help || "The value of the connection's username attribute (for Active Directory, the sAMAccountName).",
     ),
     h(
       'div',

@@ -1,5 +1,6 @@
 import type { DirectoryChanges } from '../../directory/types';
 import type { GoogleActivity, GoogleUser } from './client';
+import { keyOf, MAX_EVENTS, OVERLAP_MS, param, RETENTION_MS, unreadableEvents, type GoogleCursor } from './events';
 import { inOrgUnits, storeId, userGetParams, userListParams } from './mapping';
 import {
   ancestors,
@@ -12,28 +13,7 @@ import {
   type GroupTree,
 } from './read';
 
-/**
- * Where the next incremental read starts: Admin console events (Reports API) from a little before
- * `since`, those already applied skipped by key; the nesting of groups (children by Google id, of
- * the groups that have any) that a membership change needs; when the last full read began.
- */
-export interface GoogleCursor {
-  since: string;
-  seen: string[];
-  fullAt: string;
-  nest: Record<string, string[]>;
-}
-
-/** Events are read again from this long before the last read began: Google reports them minutes late. */
-export const OVERLAP_MS = 15 * 60_000;
-/** The Reports API keeps 180 days; a position older than that misses events. */
-const RETENTION_MS = 180 * 24 * 3600_000;
-/** More events than this since the last read: a full read costs less than following each. */
-const MAX_EVENTS = 5_000;
-
-const keyOf = (a: GoogleActivity) => `${a.id?.time ?? ''}/${a.id?.uniqueQualifier ?? ''}`;
-const param = (a: GoogleActivity, name: string) =>
-  a.events?.[0]?.parameters?.find((p) => p.name === name)?.value?.toLowerCase() ?? undefined;
+export type { GoogleCursor };
 
 /**
  * A read of one Google Workspace connection: full (see GoogleFullRead), or incremental from the
@@ -55,12 +35,15 @@ export class GoogleRead extends GoogleFullRead {
     if (mode !== 'full' && !why) {
       this.report.progress.mode = 'incremental';
       this.nest = { ...cursor!.nest };
-      const events = await this.events(cursor!, startedAt);
-      if (events !== 'too many') {
+      const events = await this.events(cursor!, startedAt).catch(unreadableEvents);
+      if (typeof events === 'object') {
         await this.apply(events.fresh);
         return { since: startedAt.toISOString(), seen: events.keep, fullAt: cursor!.fullAt, nest: this.nest };
       }
-      this.report.progress.note = `more than ${MAX_EVENTS.toLocaleString('en')} Admin console events since the last read: full read`;
+      this.report.progress.note =
+        events === 'too many'
+          ? `more than ${MAX_EVENTS.toLocaleString('en')} Admin console events since the last read: full read`
+          : events;
     } else if (why) this.report.progress.note = why;
     this.report.progress.mode = 'full';
     const tree = await this.full();

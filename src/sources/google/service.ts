@@ -8,7 +8,7 @@ import type { Logger } from '../../logger';
 import { ReadReport } from '../readReport';
 import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, type UserProbe } from '../source';
 import type { SourceStateRepository } from '../state';
-import { GoogleClient, PAGE, type GoogleGroup } from './client';
+import { GoogleClient, GoogleError, PAGE, type GoogleGroup } from './client';
 import { explainGoogleError } from './errors';
 import { GoogleRead, type GoogleCursor } from './incremental';
 import { parseServiceAccountKey, type ServiceAccountKey } from './key';
@@ -104,19 +104,33 @@ export class GoogleService implements PullSource {
       await client.token();
       const users = await firstPage(client.users(userListParams(s)));
       const groups = await firstPage(client.groups());
-      const now = new Date();
-      await firstPage(client.activities(new Date(now.getTime() - 3600_000).toISOString(), now.toISOString()));
-      const more = (n: number, max: number) => (n >= max ? `${max}+` : String(n));
+      const reports = await this.readsEvents(client, s);
+      const more = (n: number, max: number, what: string) =>
+        `${n >= max ? `${max}+` : String(n)} ${n === 1 ? what.slice(0, -1) : what}`;
       return {
         ok: true,
-        message: `Connected as ${s.adminEmail}: a token was issued, and Google returned ${more(users.length, PAGE.users)} users and ${more(groups.length, PAGE.groups)} groups on the first pages, and the Admin console's events.`,
+        message:
+          `Connected as ${s.adminEmail}: a token was issued, and Google returned ${more(users.length, PAGE.users, 'users')} and ${more(groups.length, PAGE.groups, 'groups')} on the first pages` +
+          (reports === true ? ", and the Admin console's events." : `. ${reports}`),
         users: users.length,
         groups: groups.length,
         sampleUser: users[0]?.primaryEmail ?? null,
-        reports: true,
+        reports: reports === true,
       };
     } catch (err) {
       return { ok: false, message: this.failure(s, key, err).message };
+    }
+  }
+
+  /** Whether the Admin console's events can be read (incremental reads), or a sentence saying why not and what it means. */
+  private async readsEvents(client: GoogleClient, s: GoogleSettings): Promise<true | string> {
+    const now = new Date();
+    try {
+      await firstPage(client.activities(new Date(now.getTime() - 3600_000).toISOString(), now.toISOString()));
+      return true;
+    } catch (err) {
+      if (!(err instanceof GoogleError) || err.status !== 403) throw err;
+      return `${s.adminEmail} may not read the Admin console's events (Reports API; Google: ${err.message}), so every read will be full: give this admin the Reports privilege (Admin console → Account → Admin roles), or act as a super administrator.`;
     }
   }
 

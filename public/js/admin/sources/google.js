@@ -43,7 +43,16 @@ function delegationPanel(g) {
 }
 
 function keyField(g, isNew) {
-  var input = area('serviceAccountKey', '', 4, '{"type": "service_account", …}');
+  // A password field: the key is never shown once pasted (its line breaks go; the JSON stays valid).
+  var input = h('input', {
+    class: 'text long-field',
+    type: 'password',
+    id: 'serviceAccountKey',
+    name: 'serviceAccountKey',
+    autocomplete: 'off',
+    placeholder: '{"type": "service_account", …}',
+    'aria-describedby': 'serviceAccountKey-help serviceAccountKey-error',
+  });
   input.addEventListener('input', function () {
     var id = clientIdOf(input.value);
     if (id) $('google-delegation-clientId').textContent = id;
@@ -208,6 +217,7 @@ export const googleSource = {
   listLabel: 'Google pull',
   reading: 'Reading Google Workspace and planning…',
   testsUsers: true,
+  testSyncHelp: 'A primary email or an alias.',
   /** What a new connection's form starts from. */
   defaults: {
     customerId: 'my_customer',
