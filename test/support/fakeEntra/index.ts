@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { failOnUnknownCalls } from '../strictFake';
+import type https from 'node:https';
+import { closeServer, failOnUnknownCalls, listenHttps } from '../strictFake';
 import { selfSignedCert } from './cert';
 import { FilterError, parseFilter } from './odataFilter';
 
@@ -150,10 +149,7 @@ export class FakeEntra {
   }
 
   async start(): Promise<this> {
-    this.server = https.createServer(this.tls, (req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 30_000;
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    ({ server: this.server, url: this.url } = await listenHttps(this.tls, (req, res) => void this.handle(req, res)));
     return this;
   }
 
@@ -165,8 +161,7 @@ export class FakeEntra {
    * something of Microsoft's that this fake does not know, so a green test would prove nothing about it.
    */
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await closeServer(this.server);
     failOnUnknownCalls('Entra ID', this.unrouted);
   }
 

@@ -1,9 +1,8 @@
 import crypto from 'node:crypto';
-import https from 'node:https';
+import type https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { selfSignedCert } from '../fakeEntra/cert';
-import { failOnUnknownCalls } from '../strictFake';
+import { closeServer, failOnUnknownCalls, listenHttps } from '../strictFake';
 import {
   activity,
   apiError,
@@ -110,17 +109,13 @@ export class FakeGoogle {
   }
 
   async start(): Promise<this> {
-    this.server = https.createServer(this.tls, (req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 30_000;
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    ({ server: this.server, url: this.url } = await listenHttps(this.tls, (req, res) => void this.handle(req, res)));
     return this;
   }
 
   /** Stops; a call on a route or with a parameter the fake does not know fails the test here. */
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await closeServer(this.server);
     failOnUnknownCalls('Google', this.unrouted);
   }
 
