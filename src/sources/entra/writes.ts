@@ -1,7 +1,8 @@
 import type { Transaction } from 'sequelize';
 import { ReadLedger } from '../../directory/ledger';
 import type { PullStore } from '../../directory/pull';
-import { startingProgress, type ReadProgress } from '../source';
+import type { ReadProgress } from '../source';
+import { ReadReport } from '../readReport';
 import type { SourceStateRepository } from '../state';
 import type { GraphClient, GraphPage } from './graph';
 import { toPulledGroup, toPulledUser } from './mapping';
@@ -17,7 +18,6 @@ export type ProgressSink = (p: PullProgress) => void;
 
 /** Graph takes at most 15 values in an `in (…)` filter. */
 const IN_CHUNK = 15;
-const MAX_CONFLICTS_SHOWN = 20;
 
 const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
 const isGroupRef = (m: Obj) => m['@odata.type'] === '#microsoft.graph.group';
@@ -30,14 +30,10 @@ const isUserRef = (m: Obj) => m['@odata.type'] === undefined || m['@odata.type']
  */
 export class EntraWrites {
   protected readonly select: string;
-  protected readonly progress: PullProgress;
+  /** The read's progress and ledger, and how they are reported (shared by every source). */
+  protected readonly r: ReadReport;
   /** What an incremental read of the whole directory changed (undefined for any other read). */
   protected delta?: { users: Set<string>; groups: Set<string>; wide: boolean };
-  /**
-   * What the read saw and changed, every write told (with nothing loaded, it only counts): a full
-   * read's sweep and run plan from it; every read counts its rows written.
-   */
-  protected ledger = new ReadLedger();
 
   constructor(
     protected readonly connectionId: string,
@@ -45,10 +41,26 @@ export class EntraWrites {
     protected readonly graph: GraphClient,
     protected readonly store: PullStore,
     protected readonly state: SourceStateRepository,
-    protected readonly report: ProgressSink = () => undefined,
+    report: ProgressSink = () => undefined,
   ) {
     this.select = userSelect(settings).join(',');
-    this.progress = startingProgress();
+    this.r = new ReadReport(report);
+  }
+
+  protected get progress(): PullProgress {
+    return this.r.progress;
+  }
+
+  /**
+   * What the read saw and changed, every write told (with nothing loaded, it only counts): a full
+   * read's sweep and run plan from it; every read counts its rows written.
+   */
+  protected get ledger(): ReadLedger {
+    return this.r.ledger;
+  }
+
+  protected set ledger(ledger: ReadLedger) {
+    this.r.ledger = ledger;
   }
 
   /** One user (first login) with the groups of theirs that are in scope; nothing else is touched. */
@@ -183,27 +195,23 @@ export class EntraWrites {
   }
 
   protected step(phase: string): void {
-    this.progress.phase = phase;
-    this.tick();
+    this.r.step(phase);
   }
 
   protected tick(): void {
-    this.progress.rowsWritten = this.ledger.rowsWritten;
-    this.report({ ...this.progress, conflicts: [...this.progress.conflicts] });
+    this.r.tick();
   }
 
   protected conflict(text: string): void {
-    if (this.progress.conflicts.length < MAX_CONFLICTS_SHOWN) this.progress.conflicts.push(text);
+    this.r.conflict(text);
   }
 
   /** Reports the progress once more (what it wrote included): the read stopped on an error. */
   stopped(): void {
-    this.tick();
+    this.r.tick();
   }
 
   protected done(): PullProgress {
-    this.progress.phase = 'read';
-    this.tick();
-    return { ...this.progress };
+    return this.r.done();
   }
 }

@@ -1,4 +1,4 @@
-import { ReadLedger } from '../../directory/ledger';
+import type { ReadLedger } from '../../directory/ledger';
 import type { PullStore } from '../../directory/pull';
 import type { PulledGroup, PulledUser } from '../../directory/pulled';
 import type { LdapSession } from './session';
@@ -6,7 +6,8 @@ import { memberDns } from './members';
 import type { LdapSettings } from './settings';
 import { adDisabled, all, dnKey, entryId, first, toPulledUser, userAttributes } from './entry';
 import { addMemberOf, childGroups, flatten, scopeOf, type GroupRead, type Scope, type UserMaps } from './groups';
-import { startingProgress, type ReadProgress } from '../source';
+import type { ReadProgress } from '../source';
+import { ReadReport } from '../readReport';
 import { WriteQueue } from '../writeQueue';
 import { breathe, sliceTimer } from '../../slices';
 
@@ -15,7 +16,6 @@ export type LdapProgress = ReadProgress;
 
 const WRITE_BATCH = 500;
 
-const MAX_NOTES = 20;
 /**
  * A full read of one LDAP connection into the directory store: users page by page (each written as
  * it comes — only what differs — its DN key and id remembered), then groups, each member resolved to
@@ -25,9 +25,8 @@ const MAX_NOTES = 20;
  * id, so a rename or a move is an update.
  */
 export class LdapFullRead {
-  readonly progress: LdapProgress = startingProgress();
-  /** What the read saw and changed: the sweep's and the run's. */
-  protected readonly ledger = new ReadLedger();
+  /** The read's progress and ledger, and how they are reported (shared by every source). */
+  protected readonly r: ReadReport;
   protected readonly buffers: string[];
   /** Whether a group was seen in another (the next incremental read's cursor keeps it). */
   protected nestedSeen = false;
@@ -37,9 +36,19 @@ export class LdapFullRead {
     protected readonly s: LdapSettings,
     protected readonly session: LdapSession,
     protected readonly store: PullStore,
-    protected readonly report: (p: LdapProgress) => void = () => undefined,
+    report: (p: LdapProgress) => void = () => undefined,
   ) {
     this.buffers = s.attributes.id === 'objectGUID' ? ['objectGUID'] : [];
+    this.r = new ReadReport(report);
+  }
+
+  get progress(): LdapProgress {
+    return this.r.progress;
+  }
+
+  /** What the read saw and changed: the sweep's and the run's. */
+  protected get ledger(): ReadLedger {
+    return this.r.ledger;
   }
 
   async run(): Promise<LdapProgress> {
@@ -62,17 +71,15 @@ export class LdapFullRead {
 
   /** Reports the progress once more (what it wrote included): the read stopped on an error. */
   stopped(): void {
-    this.step(this.progress.phase);
+    this.r.tick();
   }
 
   protected step(phase: string): void {
-    this.progress.phase = phase;
-    this.progress.rowsWritten = this.ledger.rowsWritten;
-    this.report(this.progress);
+    this.r.step(phase);
   }
 
   protected skip(note: string): void {
-    if (this.progress.conflicts.length < MAX_NOTES) this.progress.conflicts.push(note);
+    this.r.conflict(note);
   }
 
   /**
@@ -128,7 +135,7 @@ export class LdapFullRead {
       const conflicts = await this.store.upsertGroups(this.connectionId, pulled, this.ledger);
       for (const c of conflicts) this.skip(`group ${c.id}: name ${c.displayName} is already another group's`);
       this.progress.groupsSeen += pulled.length;
-      this.report(this.progress);
+      this.r.tick();
     }
     return out;
   }
@@ -225,7 +232,7 @@ export class LdapFullRead {
         if (batch.length >= WRITE_BATCH) await flush();
       }
       this.progress.usersSeen += page.length;
-      this.report(this.progress);
+      this.r.tick();
     }
     await flush();
     await writes.drain();
