@@ -89,6 +89,12 @@ describe('Google Workspace: incremental reads from the Admin console events', ()
     expect(groupsOf('ann@example.com')).not.toContain('Engineering');
     expect(groupsOf('ann@example.com')).toContain('Sales');
     expect(groupsOf('fay@example.com')).toEqual(expect.arrayContaining(['Engineering', 'Platform']));
+
+    // Platform deleted: its members lose Engineering too, which they had only through it.
+    g.deleteGroup(platform.id);
+    expect((await h.scheduled(id)).status).toBe('succeeded');
+    expect(groupsOf('fay@example.com')).not.toContain('Engineering');
+    expect(groupsOf('fay@example.com')).not.toContain('Platform');
     // no users.list, no groups.list of the whole account: only what the events name
     const listed = g.calls.slice(calls).filter((c) => c.path === '/admin/directory/v1/users' && !c.query.query);
     expect(listed).toEqual([]);

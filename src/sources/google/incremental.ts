@@ -205,6 +205,7 @@ export class GoogleRead extends GoogleFullRead {
     const byEmail = new Map(
       [...(await this.store.groupResourceValues(this.connectionId, 'email'))].map(([id, e]) => [e.toLowerCase(), id]),
     );
+    const googleIds = await this.store.groupResourceValues(this.connectionId, 'googleId');
     const component = new Set<string>();
     const tree: GroupTree = { groups: new Map(), users: new Map(), children: new Map() };
     for (const email of emails) {
@@ -212,6 +213,8 @@ export class GoogleRead extends GoogleFullRead {
       if (!g) {
         const gone = byEmail.get(email);
         if (gone) await this.dropGroups([gone]);
+        const gid = gone && googleIds.get(gone);
+        if (gid) this.unnest(gid, component);
         continue;
       }
       tree.groups.set(String(g.id), g);
@@ -231,6 +234,17 @@ export class GoogleRead extends GoogleFullRead {
     // Groups above the changed ones hold their members too: flatten over the whole nesting.
     const whole: GroupTree = { ...tree, children: new Map(Object.entries(this.nest)) };
     await this.replaceGroups(whole, [...tree.groups.keys()]);
+  }
+
+  /**
+   * A deleted group leaves the nesting; the groups that held it are read again (their members
+   * through it are theirs no more), with everything below them.
+   */
+  private unnest(gid: string, component: Set<string>): void {
+    for (const a of ancestors(this.nest, gid))
+      if (a !== gid) for (const d of descendants(this.nest, a)) if (d !== gid) component.add(d);
+    delete this.nest[gid];
+    for (const [parent, children] of Object.entries(this.nest)) this.nest[parent] = children.filter((c) => c !== gid);
   }
 
   private async dropGroups(ids: string[]): Promise<void> {
