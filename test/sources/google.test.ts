@@ -55,6 +55,19 @@ describe('Google Workspace: a full read', () => {
     expect(jiraUser('carl@example.com')).toBeTruthy();
   });
 
+  it('a group deleted while the read goes on is left out, not a failed read', async () => {
+    const { sales } = seed();
+    const id = await h.createConnection();
+    h.google.afterCall = (call) => {
+      if (call.path !== '/admin/directory/v1/groups' || !h.google.groups.has(sales.id)) return;
+      h.google.deleteGroup(sales.id); // listed, then gone before its members are read
+    };
+    const run = await h.syncAndWait(id);
+    expect(run.status).toBe('succeeded');
+    expect(groupsOf('ann@example.com')).toContain('Engineering');
+    expect(groupsOf('ann@example.com')).not.toContain('Sales');
+  });
+
   it('a dry run reads Google and shows the plan, and changes nothing in Jira', async () => {
     seed();
     const id = await h.createConnection();

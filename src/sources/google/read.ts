@@ -4,7 +4,7 @@ import { breathe, mapSliced, sliceTimer } from '../../slices';
 import { PullFailed } from '../source';
 import type { ReadReport } from '../readReport';
 import { WriteQueue } from '../writeQueue';
-import type { GoogleClient, GoogleGroup, GoogleUser } from './client';
+import { GoogleError, type GoogleClient, type GoogleGroup, type GoogleUser } from './client';
 import { inOrgUnits, storeId, toPulledGroup, toPulledUser, userListParams } from './mapping';
 import type { GoogleSettings } from './settings';
 
@@ -121,9 +121,15 @@ export class GoogleFullRead {
     const worker = async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
         const [users, groups] = [[] as string[], [] as string[]];
-        for await (const page of this.client.members(id)) {
-          this.report.progress.pages++;
-          for (const m of page) (m.type === 'GROUP' ? groups : m.type === 'USER' ? users : []).push(String(m.id));
+        try {
+          for await (const page of this.client.members(id)) {
+            this.report.progress.pages++;
+            for (const m of page) (m.type === 'GROUP' ? groups : m.type === 'USER' ? users : []).push(String(m.id));
+          }
+        } catch (err) {
+          if (!(err instanceof GoogleError && err.status === 404)) throw err;
+          tree.groups.delete(id); // deleted while the read went on: gone, as the next read will find it
+          continue;
         }
         tree.users.set(id, users);
         tree.children.set(id, groups);

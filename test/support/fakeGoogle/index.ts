@@ -286,14 +286,16 @@ export class FakeGoogle {
     } finally {
       if (api) this.inFlight--;
     }
-    this.calls.push({
+    const call = {
       method: req.method ?? '',
       path: url.pathname,
       query,
       status,
       at: Date.now(),
       ...(sub ? { sub } : {}),
-    });
+    };
+    this.calls.push(call);
+    this.afterCall?.(call);
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
     res.end(JSON.stringify(body));
   }
@@ -357,6 +359,9 @@ export class FakeGoogle {
     });
     return { access_token: accessToken, expires_in: this.tokenLifetime, token_type: 'Bearer' };
   }
+
+  /** Called after each answer (a test changes the directory while a read goes on). */
+  afterCall?: (call: GoogleCall) => void;
 
   /** The last access token issued (the benchmark calls with it directly). */
   lastToken?: string;
