@@ -157,10 +157,10 @@ export class GoogleService implements PullSource {
     const s = this.settingsOf(c);
     const key = await this.keyOf(c);
     try {
-      const probe = await this.probeWith(s, this.client(s, key), email, await this.d.state.cursor<GoogleCursor>(c.id));
+      const client = this.client(s, key); // one token for the look and the write
+      const probe = await this.probeWith(s, client, email, await this.d.state.cursor<GoogleCursor>(c.id));
       if (!probe.found || !probe.inScope) return 'absent';
-      const report = new ReadReport();
-      const read = new GoogleRead(c.id, s, this.client(s, key), this.d.pull, report);
+      const read = new GoogleRead(c.id, s, client, this.d.pull, new ReadReport());
       await read.writeOne(probe.user, probe.groupList);
       return 'pulled';
     } catch (err) {
