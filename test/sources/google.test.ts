@@ -102,12 +102,10 @@ describe('Google Workspace: incremental reads from the Admin console events', ()
     expect(groupsOf('ann@example.com')).not.toContain('Engineering');
     expect(groupsOf('ann@example.com')).toContain('Sales');
     expect(groupsOf('fay@example.com')).toEqual(expect.arrayContaining(['Engineering', 'Platform']));
-
-    // Platform deleted: its members lose Engineering too, which they had only through it.
-    g.deleteGroup(platform.id);
-    expect((await h.scheduled(id)).status).toBe('succeeded');
-    expect(groupsOf('fay@example.com')).not.toContain('Engineering');
-    expect(groupsOf('fay@example.com')).not.toContain('Platform');
+    // suspended and deleted: the rules' deprovisioning (by default their groups go)
+    expect(run.counts.usersDeprovisioned).toBe(2);
+    expect(groupsOf('bob@example.com')).toEqual([]);
+    expect(groupsOf('dave@example.com')).toEqual([]);
     // no users.list, no groups.list of the whole account: only what the events name
     const listed = g.calls.slice(calls).filter((c) => c.path === '/admin/directory/v1/users' && !c.query.query);
     expect(listed).toEqual([]);
@@ -119,6 +117,18 @@ describe('Google Workspace: incremental reads from the Admin console events', ()
       'erin@example.com:true',
       'fay@example.com:true',
     ]);
+
+    // bob unsuspended: back, with his groups
+    g.updateUser(bob.id, { suspended: false }, 'UNSUSPEND_USER');
+    const back = await h.scheduled(id);
+    expect(back.counts.usersReactivated).toBe(1);
+    expect(groupsOf('bob@example.com')).toEqual(['Engineering']);
+
+    // Platform deleted: its members lose Engineering too, which they had only through it.
+    g.deleteGroup(platform.id);
+    expect((await h.scheduled(id)).status).toBe('succeeded');
+    expect(groupsOf('fay@example.com')).not.toContain('Engineering');
+    expect(groupsOf('fay@example.com')).not.toContain('Platform');
   });
 
   it('a user moved out of the chosen organizational unit leaves; one renamed keeps its row', async () => {
