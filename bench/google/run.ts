@@ -111,6 +111,7 @@ async function libraryAgainstHttps(
 
 async function main(): Promise<void> {
   const g = await new FakeGoogle().start();
+  g.queriesPerMinute = 1_000_000; // a project with a raised quota, as the server is told below
   const sa = g.addServiceAccount();
   g.delegate(sa.clientId, GOOGLE_SCOPES);
   g.addUser({ primaryEmail: 'admin@bench.example', isAdmin: true, orgUnitPath: '/IT' }, { event: false });

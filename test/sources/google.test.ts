@@ -306,7 +306,7 @@ describe('Google Workspace connections through the admin API', () => {
   });
 
   it('a groups scope reads the chosen groups and those nested in them; Test Sync finds one user and says what the rules would see', async () => {
-    const { ann } = seed();
+    const { ann, eng } = seed();
     const id = await h.createConnection({ scope: { kind: 'groups', groups: ['engineering@example.com'] } });
     expect((await h.syncAndWait(id)).status).toBe('succeeded');
     expect(await stored(id)).toEqual(['ann@example.com:true', 'bob@example.com:true', 'dave@example.com:true']);
@@ -326,6 +326,12 @@ describe('Google Workspace connections through the admin API', () => {
     ).body;
     expect(none).toMatchObject({ found: false });
     expect(none.message).toMatch(/no user zed@example.com/);
+
+    // A chosen group named by an alias: the same members.
+    h.google.groups.get(eng.id)!.aliases.push('eng-all@example.com');
+    const byAlias = await h.createConnection({ scope: { kind: 'groups', groups: ['eng-all@example.com'] } });
+    expect((await h.syncAndWait(byAlias)).status).toBe('succeeded');
+    expect(await stored(byAlias)).toEqual(await stored(id));
   });
 });
 

@@ -106,6 +106,17 @@ describe('GoogleClient', () => {
     );
   });
 
+  it("keeps under Google's per-user quota by pacing, where an unpaced client is refused", async () => {
+    google.quotaWindowMs = 1_000; // the fake's minute, shortened: 5 queries a second
+    google.queriesPerMinute = 5;
+    const paced = new GoogleClient(key, 'admin@example.com', transport, 240, 'my_customer'); // 4 a second
+    for (let i = 0; i < 10; i++) expect(await paced.user('admin@example.com')).toBeTruthy();
+    expect(google.calls.filter((c) => c.status === 403)).toEqual([]);
+    const unpaced = client();
+    for (let i = 0; i < 10; i++) await unpaced.user('admin@example.com').catch(() => undefined); // its retries need no sleep here
+    expect(google.calls.filter((c) => c.status === 403).length).toBeGreaterThan(0); // refused, then asked again
+  });
+
   it('a refusal still there after the last attempt is said, not asked again', async () => {
     google.failNext(4, 429, 'rateLimitExceeded');
     await expect(client().user('admin@example.com')).rejects.toMatchObject({

@@ -1,7 +1,7 @@
 import type { DirectoryChanges } from '../../directory/types';
 import type { GoogleActivity, GoogleUser } from './client';
 import { keyOf, MAX_EVENTS, OVERLAP_MS, param, RETENTION_MS, unreadableEvents, type GoogleCursor } from './events';
-import { inOrgUnits, storeId, userGetParams, userListParams } from './mapping';
+import { inOrgUnits, storeId, toPulledGroup, userGetParams, userListParams } from './mapping';
 import {
   ancestors,
   atOnce,
@@ -98,7 +98,6 @@ export class GoogleRead extends GoogleFullRead {
       // A member that is a group: its parent's membership changed (the parent is named too).
       if (type === 'GROUP_SETTINGS' && user) users.add(user);
     }
-    this.report.progress.usersSeen = 0;
     const scope = this.s.scope.kind === 'groups' && groups.size ? await this.scopeTree() : undefined;
     await this.applyUsers([...users], scope);
     if (scope) await this.writeScope(scope);
@@ -205,15 +204,18 @@ export class GoogleRead extends GoogleFullRead {
     const byEmail = new Map(
       [...(await this.store.groupResourceValues(this.connectionId, 'email'))].map(([id, e]) => [e.toLowerCase(), id]),
     );
-    const googleIds = await this.store.groupResourceValues(this.connectionId, 'googleId');
+    // A deleted group's Google id (for its place in the nesting): read only when one is gone.
+    let googleIds: Map<string, string> | undefined;
     const component = new Set<string>();
     const tree: GroupTree = { groups: new Map(), users: new Map(), children: new Map() };
     for (const email of emails) {
       const g = await this.client.group(email);
       if (!g) {
         const gone = byEmail.get(email);
-        if (gone) await this.dropGroups([gone]);
-        const gid = gone && googleIds.get(gone);
+        if (!gone) continue;
+        googleIds ??= await this.store.groupResourceValues(this.connectionId, 'googleId'); // before the row goes
+        const gid = googleIds.get(gone);
+        await this.dropGroups([gone]);
         if (gid) this.unnest(gid, component);
         continue;
       }
@@ -262,7 +264,7 @@ export class GoogleRead extends GoogleFullRead {
     for (const g of groups) {
       const sid = storeId('group', String(g.id));
       if (!names.has(sid)) this.delta.groups.add(sid);
-      else if (names.get(sid) !== (this.s.groupName === 'email' ? g.email : g.name)) this.delta.wide = true;
+      else if (names.get(sid) !== toPulledGroup(g, this.s).displayName) this.delta.wide = true;
     }
     await this.writeGroups(groups);
     const stored = await this.store.membersByGroup(

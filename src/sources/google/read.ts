@@ -11,7 +11,11 @@ import type { GoogleSettings } from './settings';
 /** Requests a read makes at once (Google counts concurrent requests per account: a few, never a storm). */
 export const REQUESTS_AT_ONCE = 4;
 
-/** Runs `fn` over the items, `n` at a time; the first failure is rethrown once all have settled. */
+/**
+ * Runs `fn` over the items, `n` at a time (items pushed while it runs are taken too, by the workers
+ * still running); the first failure is rethrown once all have settled — a failed worker never leaves
+ * the others working after the read has failed.
+ */
 export async function atOnce<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
@@ -28,6 +32,8 @@ export interface GroupTree {
   groups: Map<string, GoogleGroup>;
   users: Map<string, string[]>;
   children: Map<string, string[]>;
+  /** A groups scope's chosen groups, as Google resolved their emails or aliases. */
+  chosen?: string[];
 }
 
 /** Every user of a group, its nested groups' included (a cycle is walked once). */
@@ -82,20 +88,13 @@ export class GoogleFullRead {
   /** The users of the chosen groups (their nested groups' included), by Google id. */
   protected scopeMembers(tree: GroupTree): Set<string> {
     const out = new Set<string>();
-    for (const g of this.chosenIds(tree)) for (const u of flatten(tree, g)) out.add(u);
+    for (const g of tree.chosen ?? []) for (const u of flatten(tree, g)) out.add(u);
     return out;
-  }
-
-  /** The Google ids of the chosen groups (a groups scope), found by email in the tree. */
-  protected chosenIds(tree: GroupTree): string[] {
-    if (this.s.scope.kind !== 'groups') return [];
-    const byEmail = new Map([...tree.groups.values()].map((g) => [String(g.email).toLowerCase(), String(g.id)]));
-    return this.s.scope.groups.map((e) => byEmail.get(e) ?? '').filter(Boolean);
   }
 
   /** The scope's groups and their direct members: every group, or the chosen ones and what is nested in them. */
   protected async readTree(): Promise<GroupTree> {
-    const tree: GroupTree = { groups: new Map(), users: new Map(), children: new Map() };
+    const tree: GroupTree = { groups: new Map(), users: new Map(), children: new Map(), chosen: [] };
     if (this.s.scope.kind === 'groups') {
       for (const email of this.s.scope.groups) {
         const g = await this.client.group(email);
@@ -104,6 +103,7 @@ export class GoogleFullRead {
             `The group ${email} chosen as the scope was not found in Google Workspace: choose it again in the connection settings.`,
           );
         tree.groups.set(String(g.id), g);
+        tree.chosen!.push(String(g.id));
       }
     } else {
       for await (const page of this.client.groups()) {
@@ -117,36 +117,30 @@ export class GoogleFullRead {
 
   /** Reads the direct members of these groups (a few at once); with `follow`, also of the groups found nested. */
   protected async readMembers(tree: GroupTree, ids: string[], follow: boolean): Promise<void> {
-    const queue = [...ids];
-    const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-        const [users, groups] = [[] as string[], [] as string[]];
-        try {
-          for await (const page of this.client.members(id)) {
-            this.report.progress.pages++;
-            for (const m of page) (m.type === 'GROUP' ? groups : m.type === 'USER' ? users : []).push(String(m.id));
-          }
-        } catch (err) {
-          if (!(err instanceof GoogleError && err.status === 404)) throw err;
-          tree.groups.delete(id); // deleted while the read went on: gone, as the next read will find it
-          continue;
+    const queue = [...ids]; // groups found nested are pushed on it as they come
+    await atOnce(queue, REQUESTS_AT_ONCE, async (id) => {
+      const [users, groups] = [[] as string[], [] as string[]];
+      try {
+        for await (const page of this.client.members(id)) {
+          this.report.progress.pages++;
+          for (const m of page) (m.type === 'GROUP' ? groups : m.type === 'USER' ? users : []).push(String(m.id));
         }
-        tree.users.set(id, users);
-        tree.children.set(id, groups);
-        this.report.progress.membershipsSeen += users.length;
-        if (!follow) continue;
-        for (const child of groups.filter((c) => !tree.groups.has(c))) {
-          const g = await this.client.group(child);
-          if (!g) continue; // deleted meanwhile
-          tree.groups.set(child, g);
-          queue.push(child);
-        }
+      } catch (err) {
+        if (!(err instanceof GoogleError && err.status === 404)) throw err;
+        tree.groups.delete(id); // deleted while the read went on: gone, as the next read will find it
+        return;
       }
-    };
-    // Settled, not raced: a failed worker must not leave the others reading after the read has failed.
-    const settled = await Promise.allSettled(Array.from({ length: REQUESTS_AT_ONCE }, worker));
-    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (failed) throw failed.reason;
+      tree.users.set(id, users);
+      tree.children.set(id, groups);
+      this.report.progress.membershipsSeen += users.length;
+      if (!follow) return;
+      for (const child of groups.filter((c) => !tree.groups.has(c))) {
+        const g = await this.client.group(child);
+        if (!g) continue; // deleted meanwhile
+        tree.groups.set(child, g);
+        queue.push(child);
+      }
+    });
   }
 
   /** One user (a first login) with its groups; nothing else is touched. */
@@ -204,10 +198,12 @@ export class GoogleFullRead {
     for (let i = 0; i < groups.length; i += 1_000) await this.writeGroups(groups.slice(i, i + 1_000));
     let pairs: Array<[string, string]> = [];
     const slice = sliceTimer();
+    const userIds = new Map<string, string>(); // a user is in several groups: its id hashed once
+    const userId = (u: string) => userIds.get(u) ?? userIds.set(u, storeId('user', u)).get(u)!;
     for (const id of tree.groups.keys()) {
       if (slice.due()) await breathe();
       const gid = storeId('group', id);
-      for (const u of flatten(tree, id)) pairs.push([gid, storeId('user', u)]);
+      for (const u of flatten(tree, id)) pairs.push([gid, userId(u)]);
       if (pairs.length >= MEMBERSHIPS_PER_WRITE) {
         await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
         pairs = [];
@@ -232,7 +228,10 @@ export function ancestors(nest: Record<string, string[]>, id: string): Set<strin
   while (grew) {
     grew = false;
     for (const [parent, children] of Object.entries(nest))
-      if (!out.has(parent) && children.some((c) => out.has(c))) grew = !!out.add(parent);
+      if (!out.has(parent) && children.some((c) => out.has(c))) {
+        out.add(parent);
+        grew = true;
+      }
   }
   return out;
 }

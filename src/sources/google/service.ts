@@ -12,7 +12,7 @@ import { GoogleClient, GoogleError, PAGE, type GoogleGroup } from './client';
 import { explainGoogleError } from './errors';
 import { GoogleRead, type GoogleCursor } from './incremental';
 import { parseServiceAccountKey, type ServiceAccountKey } from './key';
-import { inOrgUnits, toPulledUser, userGetParams, userListParams } from './mapping';
+import { inOrgUnits, toPulledGroup, toPulledUser, userGetParams, userListParams } from './mapping';
 import { googleSettingsSchema, type GoogleSettings } from './settings';
 import { GoogleTransport } from './transport';
 
@@ -223,7 +223,7 @@ export class GoogleService implements PullSource {
       ),
       resource: pulled.resource,
       groups: groups.map((g: GoogleGroup) => ({
-        name: String(s.groupName === 'email' ? g.email : g.name),
+        name: toPulledGroup(g, s).displayName,
         email: g.email ?? null,
         direct: directIds.has(String(g.id)),
       })),

@@ -81,8 +81,10 @@ export class FakeGoogle {
   readonly delegation = new Map<string, Set<string>>();
   /** Service accounts whose project has the Admin SDK API turned off. */
   readonly apiDisabled = new Set<string>();
-  /** Queries per minute per user per project (Google's default is 2,400); Infinity by default in tests. */
-  queriesPerMinute = Infinity;
+  /** Queries per user per project per quota window: Google's default, 2,400 a minute. */
+  queriesPerMinute = 2_400;
+  /** The quota's window (a minute at Google; a test may shorten it to see pacing in seconds). */
+  quotaWindowMs = 60_000;
   /** Requests of one account at once before 429 rateLimitExceeded. */
   maxConcurrent = Infinity;
   /** A token's lifetime, seconds. */
@@ -419,7 +421,7 @@ export class FakeGoogle {
     if (!Number.isFinite(this.queriesPerMinute)) return;
     const key = `${token.clientId}/${token.sub ?? ''}`;
     const now = Date.now();
-    const times = (this.recent.get(key) ?? []).filter((t) => t > now - 60_000);
+    const times = (this.recent.get(key) ?? []).filter((t) => t > now - this.quotaWindowMs);
     if (times.length >= this.queriesPerMinute) {
       this.recent.set(key, times);
       throw apiError(
