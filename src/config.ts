@@ -83,6 +83,14 @@ export interface Config {
     /** Requests per minute per connection, under Google's per-user quota (2,400 by default). */
     queriesPerMinute: number;
   };
+  okta: {
+    /** Extra CA certificates (PEM) trusted for Okta orgs: TLS-inspecting proxies, tests. */
+    caPem?: string;
+    timeoutMs: number;
+    maxAttempts: number;
+    /** The share of each of Okta's rate-limit buckets a read leaves to the org's other clients (pausing till the reset). */
+    rateLimitReserve: number;
+  };
   schedulerEnabled: boolean;
   /** Private, loopback and link-local ranges the server may call at URLs a site admin typed (CIDRs, or "*"). */
   outboundAllow: string[];
@@ -183,6 +191,12 @@ function toConfig(s: Settings): Config {
       timeoutMs: s.GOOGLE_TIMEOUT_MS,
       maxAttempts: s.GOOGLE_MAX_ATTEMPTS,
       queriesPerMinute: s.GOOGLE_QUERIES_PER_MINUTE,
+    },
+    okta: {
+      caPem: s.OKTA_CA_FILE ? fs.readFileSync(s.OKTA_CA_FILE, 'utf8') : undefined,
+      timeoutMs: s.OKTA_TIMEOUT_MS,
+      maxAttempts: s.OKTA_MAX_ATTEMPTS,
+      rateLimitReserve: s.OKTA_RATE_LIMIT_RESERVE,
     },
     schedulerEnabled: s.SCHEDULER_ENABLED === 'true',
     outboundAllow: s.OUTBOUND_ALLOW,

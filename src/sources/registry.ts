@@ -9,6 +9,8 @@ import { googleKind } from './google/kind';
 import { GoogleService } from './google/service';
 import { ldapKind } from './ldap/kind';
 import { LdapService } from './ldap/service';
+import { oktaKind } from './okta/kind';
+import { OktaService } from './okta/service';
 import type { AddressGuard } from './outbound';
 import type { PullSource, SourceKind } from './source';
 import type { SourceStateRepository } from './state';
@@ -34,6 +36,7 @@ const REGISTRY = {
   entra: { kind: entraKind, build: (d: SourceDeps) => new EntraService({ ...d, options: d.config.entra }) },
   ldap: { kind: ldapKind, build: (d: SourceDeps) => new LdapService(d) },
   google: { kind: googleKind, build: (d: SourceDeps) => new GoogleService({ ...d, options: d.config.google }) },
+  okta: { kind: oktaKind, build: (d: SourceDeps) => new OktaService({ ...d, options: d.config.okta }) },
 };
 
 export type PullKind = keyof typeof REGISTRY;

@@ -154,6 +154,7 @@ export const updateConnection = (deps: ConnectionDeps): RequestHandler =>
       const secret = kind && (body[kind.secretField] as string | undefined);
       if (kind && (body[kind.settingsField] !== undefined || (secret !== undefined && kind.secretFacts))) {
         const settings = withSecretFacts(kind, merged(kind, before, body), secret);
+        if (secret !== undefined) kind.checkSecret?.(settings, secret);
         await deps.connections.saveSettings(clientKey, before.id, { [kind.settingsField]: settings });
         // What the stored read position covers changed: read everything next time.
         if (kind.movesPosition(before.settings[kind.settingsField], settings)) await deps.sourceState.reset(before.id);

@@ -1,17 +1,9 @@
 import type { DirectoryChanges } from '../../directory/types';
+import { atOnce } from '../atOnce';
 import type { GoogleActivity, GoogleUser } from './client';
 import { keyOf, MAX_EVENTS, OVERLAP_MS, param, RETENTION_MS, unreadableEvents, type GoogleCursor } from './events';
 import { inOrgUnits, storeId, toPulledGroup, userGetParams, userListParams } from './mapping';
-import {
-  ancestors,
-  atOnce,
-  descendants,
-  flatten,
-  GoogleFullRead,
-  nestOf,
-  REQUESTS_AT_ONCE,
-  type GroupTree,
-} from './read';
+import { ancestors, descendants, flatten, GoogleFullRead, nestOf, REQUESTS_AT_ONCE, type GroupTree } from './read';
 
 export type { GoogleCursor };
 

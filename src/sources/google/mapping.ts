@@ -1,5 +1,5 @@
-import crypto from 'node:crypto';
 import type { PulledGroup, PulledUser } from '../../directory/pulled';
+import { nameUuid } from '../nameUuid';
 import type { GoogleGroup, GoogleUser } from './client';
 import type { GoogleSettings } from './settings';
 
@@ -13,11 +13,7 @@ const NAMESPACE = Buffer.from('6f1c2b0e8e4a4d4f9a51c3d0e7b2a9f4', 'hex');
  * email or name becomes.
  */
 export function storeId(kind: 'user' | 'group', googleId: string): string {
-  const hash = crypto.createHash('sha1').update(NAMESPACE).update(`${kind}:${googleId}`).digest();
-  hash[6] = (hash[6] & 0x0f) | 0x50;
-  hash[8] = (hash[8] & 0x3f) | 0x80;
-  const h = hash.subarray(0, 16).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return nameUuid(NAMESPACE, `${kind}:${googleId}`);
 }
 
 type Obj = Record<string, unknown>;

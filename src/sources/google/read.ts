@@ -4,6 +4,7 @@ import { breathe, mapSliced, sliceTimer } from '../../slices';
 import { PullFailed } from '../source';
 import type { ReadReport } from '../readReport';
 import { WriteQueue } from '../writeQueue';
+import { atOnce } from '../atOnce';
 import { GoogleError, type GoogleClient, type GoogleGroup, type GoogleUser } from './client';
 import { inOrgUnits, storeId, toPulledGroup, toPulledUser, userListParams } from './mapping';
 import type { GoogleSettings } from './settings';
@@ -11,20 +12,6 @@ import type { GoogleSettings } from './settings';
 /** Requests a read makes at once (Google counts concurrent requests per account: a few, never a storm). */
 export const REQUESTS_AT_ONCE = 4;
 
-/**
- * Runs `fn` over the items, `n` at a time (items pushed while it runs are taken too, by the workers
- * still running); the first failure is rethrown once all have settled — a failed worker never leaves
- * the others working after the read has failed.
- */
-export async function atOnce<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(n, items.length) }, worker));
-  const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-  if (failed) throw failed.reason;
-}
 const MEMBERSHIPS_PER_WRITE = 5_000;
 
 /** The groups a read saw and their direct members, by Google id (users and groups apart). */

@@ -1,0 +1,248 @@
+import type { DirectoryChanges } from '../../directory/types';
+import { atOnce } from '../atOnce';
+import type { OktaLogEvent, OktaUser } from './client';
+import { OktaError } from './client';
+import {
+  EVENT_FILTER,
+  MAX_EVENTS,
+  OVERLAP_MS,
+  RETENTION_MS,
+  targetsOf,
+  unreadableLog,
+  type OktaCursor,
+} from './events';
+import { readsGroup, storeId, toPulledGroup } from './mapping';
+import { OktaFullRead, REQUESTS_AT_ONCE } from './read';
+
+export type { OktaCursor };
+
+/**
+ * A read of one Okta connection: full (see OktaFullRead), or incremental from the System Log since
+ * the last read (user lifecycle and profile, group and app membership, groups), windows overlapping
+ * by five minutes and events deduplicated by uuid, with users' `lastUpdated` and groups'
+ * `lastUpdated` / `lastMembershipUpdated` as a safety net for what the log lags on; each user named
+ * is read again (deleted → removed; out of the app → removed), each group named has its members
+ * read again. A scheduled read is full once the last full read is `fullReadEveryHours` old.
+ */
+export class OktaRead extends OktaFullRead {
+  private delta = { users: new Set<string>(), groups: new Set<string>(), wide: false };
+
+  /** Reads; the cursor for the next read (its `since` taken before this one began). */
+  async read(mode: 'full' | 'incremental' | 'auto', cursor: OktaCursor | undefined): Promise<OktaCursor> {
+    const startedAt = new Date();
+    const why = mode === 'full' ? undefined : this.untrusted(cursor, startedAt);
+    if (mode !== 'full' && !why) {
+      this.report.progress.mode = 'incremental';
+      this.chosen = cursor!.chosen ?? [];
+      const events = await this.events(cursor!, startedAt).catch(unreadableLog);
+      if (typeof events === 'object') {
+        await this.apply(events.fresh, new Date(Date.parse(cursor!.since) - OVERLAP_MS).toISOString());
+        return { since: startedAt.toISOString(), seen: events.keep, fullAt: cursor!.fullAt, chosen: this.chosen };
+      }
+      this.report.progress.note =
+        events === 'too many'
+          ? `more than ${MAX_EVENTS.toLocaleString('en')} System Log events since the last read: full read`
+          : events;
+    } else if (why) this.report.progress.note = why;
+    this.report.progress.mode = 'full';
+    await this.full();
+    return { since: startedAt.toISOString(), seen: [], fullAt: startedAt.toISOString(), chosen: this.chosen };
+  }
+
+  /** What the read changed, for the run to plan from (a full read's from its ledger). */
+  changed(): DirectoryChanges | undefined {
+    if (this.report.progress.mode === 'full') return this.report.ledger.changes();
+    const d = this.delta;
+    return { userIds: [...d.users], groupIds: [...d.groups], wide: d.wide };
+  }
+
+  private untrusted(cursor: OktaCursor | undefined, now: Date): string | undefined {
+    if (!cursor?.since) return 'no position yet: full read';
+    if (now.getTime() - Date.parse(cursor.since) > RETENTION_MS - OVERLAP_MS)
+      return "the last read is older than the System Log's 90 days: full read";
+    if (now.getTime() - Date.parse(cursor.fullAt) >= this.s.fullReadEveryHours * 3600_000)
+      return `the last full read is over ${this.s.fullReadEveryHours} h old: full read (it repairs what the log missed)`;
+    return undefined;
+  }
+
+  // ---- incremental ---------------------------------------------------------------------------
+
+  /** The log events since the cursor not applied yet, and the uuids to remember (those inside the next overlap). */
+  private async events(cursor: OktaCursor, now: Date) {
+    this.report.step('reading the System Log');
+    const from = new Date(Date.parse(cursor.since) - OVERLAP_MS).toISOString();
+    const all: OktaLogEvent[] = [];
+    for await (const page of this.client.logs(from, now.toISOString(), EVENT_FILTER)) {
+      this.report.progress.pages++;
+      all.push(...page);
+      if (all.length > MAX_EVENTS) return 'too many' as const;
+    }
+    const seen = new Set(cursor.seen);
+    const fresh = all.filter((e) => !seen.has(e.uuid));
+    const edge = now.getTime() - OVERLAP_MS;
+    const keep = all.filter((e) => Date.parse(e.published) >= edge).map((e) => e.uuid);
+    return { fresh, keep };
+  }
+
+  /** Applies the events and what changed since `from` (the safety net): users first, then groups. */
+  private async apply(events: OktaLogEvent[], from: string): Promise<void> {
+    const users = new Set<string>();
+    const groups = new Set<string>();
+    for (const e of events) {
+      const t = targetsOf(e);
+      for (const u of t.users) users.add(u);
+      for (const g of t.groups) groups.add(g);
+    }
+    this.report.step('reading what changed');
+    const fetched = new Map<string, OktaUser>();
+    for await (const page of this.client.users(`lastUpdated gt "${from}"`)) {
+      this.report.progress.pages++;
+      for (const u of page) {
+        fetched.set(u.id, u);
+        users.add(u.id);
+      }
+    }
+    for await (const page of this.client.groups({
+      filter: `lastUpdated gt "${from}" or lastMembershipUpdated gt "${from}"`,
+    })) {
+      this.report.progress.pages++;
+      for (const g of page) groups.add(g.id);
+    }
+    const appGroups = this.s.scope.kind === 'app' ? await this.appGroupsNow(groups) : undefined;
+    await this.applyUsers([...users], fetched, appGroups);
+    await this.applyGroups([...groups], appGroups);
+  }
+
+  /** An app scope's assigned groups now; those newly assigned or unassigned are taken as changed groups. */
+  private async appGroupsNow(changed: Set<string>): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const page of this.appPages(this.client.appGroups((this.s.scope as { appId: string }).appId)))
+      for (const a of page) ids.add(a.id);
+    const stored = new Map(
+      [...(await this.store.groupResourceValues(this.connectionId, 'oktaId'))].map(([sid, oid]) => [oid, sid]),
+    );
+    for (const id of ids) if (!stored.has(id)) changed.add(id);
+    for (const [oid, sid] of stored)
+      if (!ids.has(oid)) {
+        await this.dropGroups([sid]);
+        changed.delete(oid);
+      }
+    return ids;
+  }
+
+  private async applyUsers(ids: string[], fetched: Map<string, OktaUser>, appGroups?: Set<string>): Promise<void> {
+    if (!ids.length) return;
+    const stored = await this.store.users(
+      this.connectionId,
+      ids.map((id) => storeId('user', id)),
+    );
+    const scope = this.s.scope;
+    await atOnce(ids, REQUESTS_AT_ONCE, async (id) => {
+      const sid = storeId('user', id);
+      const known = stored.has(sid);
+      // A groups scope: who is in it changes only with a group's members (read with the groups).
+      if (scope.kind === 'groups' && !known) return;
+      const u = fetched.get(id) ?? (await this.client.user(id));
+      if (!u) {
+        if (known) await this.remove([sid]); // deleted in Okta
+        return;
+      }
+      if (scope.kind === 'app' && !(await this.client.appUser(scope.appId, id))) {
+        if (known) await this.remove([sid]);
+        return;
+      }
+      await this.writeUsers([u]);
+      this.delta.users.add(sid);
+      if (!known && scope.kind !== 'groups') await this.userGroups(id, appGroups);
+    });
+  }
+
+  /** A user new to the store: its groups (in scope) in the store. */
+  private async userGroups(id: string, appGroups?: Set<string>): Promise<void> {
+    const pairs: Array<[string, string]> = [];
+    for await (const page of this.client.userGroups(id))
+      for (const g of page)
+        if (readsGroup(g) && (!appGroups || appGroups.has(g.id)))
+          pairs.push([storeId('group', g.id), storeId('user', id)]);
+    await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
+  }
+
+  private async remove(ids: string[]): Promise<void> {
+    const removed = await this.store.deleteUsers(this.connectionId, ids);
+    this.report.progress.removed += removed;
+    this.report.ledger.rowsWritten += removed;
+    if (removed) for (const id of ids) this.delta.users.add(id);
+  }
+
+  /** Groups named: deleted ones removed; the others (in scope) written with their members read again. */
+  private async applyGroups(ids: string[], appGroups?: Set<string>): Promise<void> {
+    const scope = this.s.scope;
+    const inScope = (id: string) =>
+      scope.kind === 'org' || (scope.kind === 'app' ? appGroups!.has(id) : this.chosen.includes(id));
+    const changed = ids.filter(inScope);
+    if (!changed.length) return;
+    this.report.step('reading changed groups');
+    const names = await this.store.groupNames(
+      this.connectionId,
+      changed.map((g) => storeId('group', g)),
+    );
+    const lost = new Set<string>(); // a groups scope: users who left a chosen group
+    await atOnce(changed, REQUESTS_AT_ONCE, async (id) => {
+      const sid = storeId('group', id);
+      const g = await this.client.group(id);
+      if (!g || !readsGroup(g)) {
+        if (names.has(sid)) await this.dropGroups([sid]);
+        return;
+      }
+      const members: OktaUser[] = [];
+      try {
+        for await (const page of this.client.groupUsers(id)) members.push(...page);
+      } catch (err) {
+        if (err instanceof OktaError && err.status === 404) return;
+        throw err;
+      }
+      if (!names.has(sid)) this.delta.groups.add(sid);
+      else if (names.get(sid) !== toPulledGroup(g).displayName) this.delta.wide = true;
+      await this.writeGroups([g]);
+      if (scope.kind === 'groups') {
+        const storedUsers = await this.store.users(
+          this.connectionId,
+          members.map((u) => storeId('user', u.id)),
+        );
+        const fresh = members.filter((u) => !storedUsers.has(storeId('user', u.id)));
+        if (fresh.length) {
+          await this.writeUsers(fresh);
+          for (const u of fresh) this.delta.users.add(storeId('user', u.id));
+        }
+      }
+      const want = new Set(members.map((u) => storeId('user', u.id)));
+      const have = new Set((await this.store.membersByGroup(this.connectionId, [sid])).get(sid) ?? []);
+      const removed = [...have].filter((u) => !want.has(u)).map((u): [string, string] => [sid, u]);
+      const added = [...want].filter((u) => !have.has(u)).map((u): [string, string] => [sid, u]);
+      this.report.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removed);
+      await this.store.addMemberships(this.connectionId, added, this.report.ledger);
+      for (const [, u] of [...removed, ...added]) this.delta.users.add(u);
+      for (const [, u] of removed) lost.add(u);
+    });
+    if (scope.kind === 'groups' && lost.size) {
+      // Out of scope once in none of the chosen groups.
+      const still = new Set(
+        [
+          ...(
+            await this.store.membersByGroup(
+              this.connectionId,
+              this.chosen.map((g) => storeId('group', g)),
+            )
+          ).values(),
+        ].flat(),
+      );
+      await this.remove([...lost].filter((u) => !still.has(u)));
+    }
+    this.report.tick();
+  }
+
+  private async dropGroups(ids: string[]): Promise<void> {
+    this.report.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, ids);
+    this.delta.wide = true;
+  }
+}
