@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ALL_ROLES } from '../support/entra';
 import { FakeEntra } from '../support/fakeEntra';
 import { FakeGoogle } from '../support/fakeGoogle';
+import { FakeOkta } from '../support/fakeOkta';
 import { GOOGLE_SCOPES } from '../../src/sources/google/settings';
 import { patchBody, startScim, type Host, type ScimHarness } from '../support/scim';
 import { serveCustomUi } from '../support/fakeForge';
@@ -40,6 +41,7 @@ let browser: Browser;
 let s: ScimHarness;
 let entra: FakeEntra;
 let google: FakeGoogle;
+let okta: FakeOkta;
 let context: BrowserContext;
 let page: Page;
 let problems: string[];
@@ -66,6 +68,7 @@ afterAll(async () => {
 async function setUp(host: Host): Promise<void> {
   entra = await new FakeEntra().start();
   google = await new FakeGoogle().start();
+  okta = await new FakeOkta().start();
   s = await startScim(
     'entra',
     {
@@ -73,6 +76,7 @@ async function setUp(host: Host): Promise<void> {
       GOOGLE_API_URL: google.url,
       GOOGLE_TOKEN_URL: google.tokenUrl,
       GOOGLE_CA_FILE: google.certFile,
+      OKTA_CA_FILE: okta.certFile,
     },
     { host },
   );
@@ -115,6 +119,7 @@ async function tearDown(): Promise<void> {
   await s?.close();
   await entra?.stop();
   await google?.stop();
+  await okta?.stop();
 }
 
 /** Opens the admin page at a route, as Jira's iframe would load it (Connect), or as Forge shows the Custom UI resource. */
@@ -173,7 +178,7 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
 
       await page.getByRole('link', { name: 'Add new app' }).first().click();
       await shot('add-new-app');
-      await page.getByRole('link', { name: /Okta/ }).click();
+      await page.getByRole('link', { name: /Okta \(SCIM\)/ }).click();
       await page.getByLabel('Name').fill('Okta production');
       await page.getByRole('button', { name: 'Create' }).click();
       const token = (await page.locator('#scim-token').textContent())!.trim();
@@ -281,7 +286,7 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
         s.jira.state.addServiceDesk(id, key, name);
       s.jira.state.organizations.set('10', { id: '10', name: 'Contractors Ltd', members: new Set() });
       await open('/new');
-      await page.getByRole('link', { name: /Okta/ }).click();
+      await page.getByRole('link', { name: /Okta \(SCIM\)/ }).click();
       await page.getByLabel('Name').fill('Okta customers');
       await page.getByLabel('Provision as').selectOption('customers');
       await page.getByRole('button', { name: 'Create' }).click();
@@ -571,6 +576,46 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
       expect(s.jira.state.userByEmail('gina@example.com')).toBeDefined();
       expect(s.jira.state.userByEmail('hal@example.com')).toBeDefined();
+    }));
+
+  it("adds an Okta connection: the service app's key and client ID, a missing role said, Test Sync, a sync", () =>
+    scenario('okta', async () => {
+      const sa = okta.addServiceApp({ adminRole: false });
+      const eng = okta.addGroup('Engineering');
+      for (const n of ['ida', 'jay']) okta.addMember(eng.id, okta.addUser({ login: `${n}@example.com` }).id);
+      expect((await s.adminApi('PUT', `/connections/${s.connectionId}/rules`, {})).status).toBe(200);
+
+      await open('/new');
+      await page.getByRole('link', { name: /Okta \(Management API\)/ }).click();
+      await page.getByRole('textbox', { name: /^Name/ }).fill('Example Okta');
+      await page.getByLabel('Okta org URL').fill(okta.url);
+      await page.getByLabel('Private key or API token').fill(sa.privateKey);
+      await page.getByLabel('Client ID').fill(sa.clientId);
+      await page.locator('#okta-scopes').getByText('okta.logs.read').waitFor();
+      await page.getByLabel('Synchronize automatically').selectOption('0');
+      await shot('add-okta');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.getByText('Connection created').waitFor();
+
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page
+        .locator('#test-result')
+        .getByText(/no admin role .*Read-only Administrator/)
+        .waitFor();
+      okta.serviceApps.get(sa.clientId)!.adminRole = true;
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.locator('#test-result').getByText('Connection works').waitFor();
+
+      await page.getByLabel('Username', { exact: true }).fill('ida@example.com');
+      await page.getByRole('button', { name: 'Test Sync' }).click();
+      await page.locator('#test-sync-result').getByText('Engineering').first().waitFor();
+      await page.locator('#test-sync-output').getByText('In scope').waitFor();
+      await shot('okta-test-sync');
+
+      await page.getByRole('button', { name: 'Synchronize' }).first().click();
+      await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+      expect(s.jira.state.userByEmail('ida@example.com')).toBeDefined();
+      expect(s.jira.state.userByEmail('jay@example.com')).toBeDefined();
     }));
 
   itWithSlapd(

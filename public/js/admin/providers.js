@@ -33,11 +33,18 @@ export const PROVIDERS = [
     text: 'This app reads Google Workspace through the Admin SDK: the whole account, organizational units, or chosen groups.',
   },
   {
+    key: 'okta',
+    kind: 'okta',
+    provider: 'okta',
+    title: 'Okta (Management API)',
+    text: 'This app reads Okta through its Management API: the whole org, an app’s assignments, or chosen groups. No Lifecycle Management license needed.',
+  },
+  {
     key: 'scim-okta',
     kind: 'scim',
     provider: 'okta',
-    title: 'Okta',
-    text: 'Okta pushes users and groups with a SCIM 2.0 app.',
+    title: 'Okta (SCIM)',
+    text: 'Okta pushes users and groups with a SCIM 2.0 app (Okta Lifecycle Management).',
   },
   {
     key: 'scim-miniorange',

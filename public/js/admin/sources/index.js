@@ -5,8 +5,9 @@
 import { entraSource } from './entra.js';
 import { googleSource } from './google.js';
 import { ldapSource } from './ldap.js';
+import { oktaSource } from './okta.js';
 
-var SOURCES = { entra: entraSource, ldap: ldapSource, google: googleSource };
+var SOURCES = { entra: entraSource, ldap: ldapSource, google: googleSource, okta: oktaSource };
 
 /** The source of a connection kind, or null for a SCIM connection. */
 export function sourceOf(kind) {
