@@ -4,6 +4,7 @@ import { FakeEntra } from '../support/fakeEntra';
 import { FakeForge } from '../support/fakeForge';
 import { FakeGoogle } from '../support/fakeGoogle';
 import { FakeJira } from '../support/fakeJira';
+import { FakeOkta } from '../support/fakeOkta';
 
 /**
  * The fakes fail loudly: a call that a fake has no route for fails the test that made it (at the
@@ -45,6 +46,25 @@ it('fails the test when the fake Google is called on a route, or with a paramete
   expect(await get('/no-such-api')).toBe(404);
   await expect(google.stop()).rejects.toThrow(
     'The fake Google was called on routes it does not know: GET /no-such-api',
+  );
+});
+
+it('fails the test when the fake Okta is called on a route, or with a parameter, it does not know', async () => {
+  const okta = await new FakeOkta().start();
+  const token = okta.addApiToken();
+  const ca = fs.readFileSync(okta.certFile);
+  const get = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      https
+        .get(`${okta.url}${path}`, { ca, headers: { authorization: `SSWS ${token}` } }, (res) =>
+          resolve(res.statusCode ?? 0),
+        )
+        .on('error', reject);
+    });
+  expect(await get('/api/v1/users?search=profile.login%20sw%20%22a%22')).toBe(400); // search: not what the app uses
+  expect(await get('/api/v1/no-such-resource')).toBe(404);
+  await expect(okta.stop()).rejects.toThrow(
+    'The fake Okta was called on routes it does not know: GET /api/v1/users?search, GET /api/v1/no-such-resource',
   );
 });
 
