@@ -100,6 +100,11 @@ export class ReadLedger {
     return this.groups.has(id);
   }
 
+  /** What the read changed, whatever its share (an incremental read plans from exactly this). */
+  delta(): DirectoryChanges {
+    return { userIds: [...this.changedUsers], groupIds: [...this.changedGroups], wide: this.wide };
+  }
+
   /**
    * What the read changed, for its run to plan from; undefined when more than half of the users it
    * saw changed (a first read, a directory rebuilt): then a full reconciliation, which reads Jira

@@ -52,8 +52,13 @@ export class OktaRead extends OktaFullRead {
   /** What the read changed, for the run to plan from (a full read's from its ledger). */
   changed(): DirectoryChanges | undefined {
     if (this.report.progress.mode === 'full') return this.report.ledger.changes();
-    const d = this.delta;
-    return { userIds: [...d.users], groupIds: [...d.groups], wide: d.wide };
+    const written = this.report.ledger.delta(); // rows that differed, memberships added
+    const d = this.delta; // removals, memberships removed, groups dropped or renamed
+    return {
+      userIds: [...new Set([...written.userIds, ...d.users])],
+      groupIds: [...new Set([...written.groupIds, ...d.groups])],
+      wide: written.wide || d.wide,
+    };
   }
 
   private untrusted(cursor: OktaCursor | undefined, now: Date): string | undefined {
@@ -130,31 +135,31 @@ export class OktaRead extends OktaFullRead {
     return ids;
   }
 
+  /**
+   * The users named or changed: each as Okta has it now (read again unless the changed-users listing
+   * gave it), written in batches when in scope, removed when deleted or out of the app; one new to the
+   * store gets its groups. Only rows that differ are written, and only those are planned.
+   */
   private async applyUsers(ids: string[], fetched: Map<string, OktaUser>, appGroups?: Set<string>): Promise<void> {
     if (!ids.length) return;
-    const stored = await this.store.users(
-      this.connectionId,
-      ids.map((id) => storeId('user', id)),
-    );
+    const sids = new Map(ids.map((id) => [id, storeId('user', id)]));
+    const stored = await this.store.users(this.connectionId, [...sids.values()]);
     const scope = this.s.scope;
-    await atOnce(ids, REQUESTS_AT_ONCE, async (id) => {
-      const sid = storeId('user', id);
-      const known = stored.has(sid);
-      // A groups scope: who is in it changes only with a group's members (read with the groups).
-      if (scope.kind === 'groups' && !known) return;
+    // A groups scope: who is in it changes only with a group's members (read with the groups).
+    const candidates = scope.kind === 'groups' ? ids.filter((id) => stored.has(sids.get(id)!)) : ids;
+    const keep: OktaUser[] = [];
+    const gone: string[] = [];
+    await atOnce(candidates, REQUESTS_AT_ONCE, async (id) => {
       const u = fetched.get(id) ?? (await this.client.user(id));
-      if (!u) {
-        if (known) await this.remove([sid]); // deleted in Okta
-        return;
-      }
-      if (scope.kind === 'app' && !(await this.client.appUser(scope.appId, id))) {
-        if (known) await this.remove([sid]);
-        return;
-      }
-      await this.writeUsers([u]);
-      this.delta.users.add(sid);
-      if (!known && scope.kind !== 'groups') await this.userGroups(id, appGroups);
+      const out = !u || (scope.kind === 'app' && !(await this.client.appUser(scope.appId, id)));
+      if (out) gone.push(sids.get(id)!); // deleted in Okta, or no longer assigned to the app
+      else keep.push(u);
     });
+    await this.remove(gone.filter((sid) => stored.has(sid)));
+    for (let i = 0; i < keep.length; i += 500) await this.writeUsers(keep.slice(i, i + 500));
+    if (scope.kind === 'groups') return;
+    const fresh = keep.filter((u) => !stored.has(sids.get(u.id)!));
+    await atOnce(fresh, REQUESTS_AT_ONCE, (u) => this.userGroups(u.id, appGroups));
   }
 
   /** A user new to the store: its groups (in scope) in the store. */

@@ -102,7 +102,7 @@ export class FakeOkta {
   readonly certFile: string;
   private readonly tokens = new Map<string, Token>();
   private readonly usedJti = new Set<string>();
-  private readonly cursors = new Map<string, { key: string; offset: number }>();
+  private readonly cursors = new Map<string, { key: string; offset: number; list: unknown[] }>();
   private readonly counts = new Map<string, { window: number; n: number }>();
   private nonce = crypto.randomBytes(16).toString('base64url');
   private inFlight = 0;
@@ -621,13 +621,8 @@ export class FakeOkta {
       only('limit', 'after', 'filter');
       const filter = q.get('filter');
       const match = filter ? parseFilter(filter, USER_FILTER) : (u: Obj) => u.status !== 'DEPROVISIONED';
-      const list = [...this.users.values()].filter((u) => match(u as unknown as Obj));
-      return this.page(
-        url,
-        list.map((u) => userJson(u, this.url)),
-        200,
-        200,
-      );
+      const listed = () => [...this.users.values()].filter((u) => match(u as unknown as Obj));
+      return this.page(url, listed, 200, 200, false, (u) => userJson(u as FakeOktaUser, this.url));
     }
     if ((m = /^\/api\/v1\/users\/([^/]+)$/.exec(p))) {
       need('okta.users.read');
@@ -780,7 +775,14 @@ export class FakeOkta {
   }
 
   /** One page of a list: `limit` clamped to the route's maximum, `after` an opaque cursor this fake minted for the same request. */
-  private page(url: URL, list: unknown[], max: number, dflt: number, polling = false) {
+  private page(
+    url: URL,
+    listed: unknown[] | (() => unknown[]),
+    max: number,
+    dflt: number,
+    polling = false,
+    show: (item: unknown) => unknown = (x) => x,
+  ) {
     const q = url.searchParams;
     const limitText = q.get('limit');
     const limit = limitText === null ? dflt : Number(limitText);
@@ -790,17 +792,20 @@ export class FakeOkta {
     base.searchParams.delete('after');
     const key = `${base.pathname}?${base.searchParams.toString()}`;
     let offset = 0;
+    let list: unknown[] | undefined;
     const after = q.get('after');
     if (after !== null) {
       const c = this.cursors.get(after);
       if (!c || c.key !== key) throw invalid(`after: ${after} is not a cursor of this list`);
       offset = c.offset;
+      list = c.list; // the list as it was when paging began (ids after the cursor, as Okta's are)
     }
-    const items = list.slice(offset, offset + size);
+    list ??= typeof listed === 'function' ? listed() : listed;
+    const items = list.slice(offset, offset + size).map(show);
     let link = `<${url.toString()}>; rel="self"`;
     if (offset + size < list.length || polling) {
       const token = crypto.randomBytes(12).toString('base64url');
-      this.cursors.set(token, { key, offset: offset + items.length });
+      this.cursors.set(token, { key, offset: offset + items.length, list });
       const next = new URL(base.toString());
       next.searchParams.set('after', token);
       link += `, <${next.toString()}>; rel="next"`;
