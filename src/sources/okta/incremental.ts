@@ -152,7 +152,8 @@ export class OktaRead extends OktaFullRead {
     await atOnce(candidates, REQUESTS_AT_ONCE, async (id) => {
       const u = fetched.get(id) ?? (await this.client.user(id));
       const out = !u || (scope.kind === 'app' && !(await this.client.appUser(scope.appId, id)));
-      if (out) gone.push(sids.get(id)!); // deleted in Okta, or no longer assigned to the app
+      if (out)
+        gone.push(sids.get(id)!); // deleted in Okta, or no longer assigned to the app
       else keep.push(u);
     });
     await this.remove(gone.filter((sid) => stored.has(sid)));

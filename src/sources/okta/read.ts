@@ -1,6 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
-import { mapSliced } from '../../slices';
+import { breathe, mapSliced, sliceTimer } from '../../slices';
 import { atOnce } from '../atOnce';
 import type { ReadReport } from '../readReport';
 import { PullFailed } from '../source';
@@ -79,9 +79,13 @@ export class OktaFullRead {
     const list = [...groups.values()];
     for (let i = 0; i < list.length; i += 1_000) await this.writeGroups(list.slice(i, i + 1_000));
     let pairs: Array<[string, string]> = [];
+    const slice = sliceTimer();
+    const userIds = new Map<string, string>(); // a user is in several groups: its id hashed once
+    const userId = (u: string) => userIds.get(u) ?? userIds.set(u, storeId('user', u)).get(u)!;
     for (const [gid, users] of members) {
+      if (slice.due()) await breathe();
       const g = storeId('group', gid);
-      for (const u of users) pairs.push([g, storeId('user', u)]);
+      for (const u of users) pairs.push([g, userId(u)]);
       if (pairs.length >= MEMBERSHIPS_PER_WRITE) {
         await this.store.addMemberships(this.connectionId, pairs, r.ledger);
         pairs = [];
