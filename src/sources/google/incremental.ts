@@ -3,7 +3,8 @@ import { atOnce } from '../atOnce';
 import type { GoogleActivity, GoogleUser } from './client';
 import { keyOf, MAX_EVENTS, OVERLAP_MS, param, RETENTION_MS, unreadableEvents, type GoogleCursor } from './events';
 import { inOrgUnits, storeId, toPulledGroup, userGetParams, userListParams } from './mapping';
-import { ancestors, descendants, flatten, GoogleFullRead, nestOf, REQUESTS_AT_ONCE, type GroupTree } from './read';
+import { ancestors, descendants, flatten, nestOf } from '../groupTree';
+import { GoogleFullRead, REQUESTS_AT_ONCE, type GoogleTree } from './read';
 
 export type { GoogleCursor };
 
@@ -98,7 +99,7 @@ export class GoogleRead extends GoogleFullRead {
 
   // ---- users -------------------------------------------------------------------------------
 
-  private async applyUsers(emails: string[], scopeTree?: GroupTree): Promise<void> {
+  private async applyUsers(emails: string[], scopeTree?: GoogleTree): Promise<void> {
     if (!emails.length) return;
     this.report.step('reading changed users');
     const stored = await this.store.userIdsByEmail(this.connectionId, emails);
@@ -162,13 +163,13 @@ export class GoogleRead extends GoogleFullRead {
   // ---- groups ------------------------------------------------------------------------------
 
   /** The scope's groups read again (a groups scope: membership decides who is in scope). */
-  private async scopeTree(): Promise<GroupTree> {
+  private async scopeTree(): Promise<GoogleTree> {
     this.report.step('reading the chosen groups again');
     return this.readTree();
   }
 
   /** A groups scope after a group changed: its users in or out, its groups and memberships as read. */
-  private async writeScope(tree: GroupTree): Promise<void> {
+  private async writeScope(tree: GoogleTree): Promise<void> {
     const members = this.scopeMembers(tree);
     const storedIds = new Set(await this.store.userIds(this.connectionId));
     for (const g of members) {
@@ -199,7 +200,7 @@ export class GoogleRead extends GoogleFullRead {
     // A deleted group's Google id (for its place in the nesting): read only when one is gone.
     let googleIds: Map<string, string> | undefined;
     const component = new Set<string>();
-    const tree: GroupTree = { groups: new Map(), users: new Map(), children: new Map() };
+    const tree: GoogleTree = { groups: new Map(), users: new Map(), children: new Map() };
     for (const email of emails) {
       const g = await this.client.group(email);
       if (!g) {
@@ -226,7 +227,7 @@ export class GoogleRead extends GoogleFullRead {
       else delete this.nest[id];
     }
     // Groups above the changed ones hold their members too: flatten over the whole nesting.
-    const whole: GroupTree = { ...tree, children: new Map(Object.entries(this.nest)) };
+    const whole: GoogleTree = { ...tree, children: new Map(Object.entries(this.nest)) };
     await this.replaceGroups(whole, [...tree.groups.keys()]);
   }
 
@@ -247,7 +248,7 @@ export class GoogleRead extends GoogleFullRead {
   }
 
   /** Writes these groups and sets each one's memberships to its users, nested ones included. */
-  private async replaceGroups(tree: GroupTree, ids: string[]): Promise<void> {
+  private async replaceGroups(tree: GoogleTree, ids: string[]): Promise<void> {
     const names = await this.store.groupNames(
       this.connectionId,
       ids.map((g) => storeId('group', g)),

@@ -4,6 +4,10 @@ import { breathe, mapSliced, sliceTimer } from '../../slices';
 import { PullFailed } from '../source';
 import type { ReadReport } from '../readReport';
 import { WriteQueue } from '../writeQueue';
+import { ancestors, flatten, type GroupTree } from '../groupTree';
+
+/** The groups a Google read saw and their direct members, by Google id. */
+export type GoogleTree = GroupTree<GoogleGroup>;
 import { atOnce } from '../atOnce';
 import { GoogleError, type GoogleClient, type GoogleGroup, type GoogleUser } from './client';
 import { inOrgUnits, storeId, toPulledGroup, toPulledUser, userListParams } from './mapping';
@@ -13,26 +17,6 @@ import type { GoogleSettings } from './settings';
 export const REQUESTS_AT_ONCE = 4;
 
 const MEMBERSHIPS_PER_WRITE = 5_000;
-
-/** The groups a read saw and their direct members, by Google id (users and groups apart). */
-export interface GroupTree {
-  groups: Map<string, GoogleGroup>;
-  users: Map<string, string[]>;
-  children: Map<string, string[]>;
-  /** A groups scope's chosen groups, as Google resolved their emails or aliases. */
-  chosen?: string[];
-}
-
-/** Every user of a group, its nested groups' included (a cycle is walked once). */
-export function flatten(tree: GroupTree, groupId: string, seen = new Set<string>()): Set<string> {
-  const out = new Set(tree.users.get(groupId) ?? []);
-  seen.add(groupId);
-  for (const child of tree.children.get(groupId) ?? []) {
-    if (seen.has(child)) continue;
-    for (const u of flatten(tree, child, seen)) out.add(u);
-  }
-  return out;
-}
 
 /**
  * A full read of one Google Workspace connection into the directory store: the scope's groups and
@@ -50,7 +34,7 @@ export class GoogleFullRead {
     protected readonly report: ReadReport,
   ) {}
 
-  async full(): Promise<GroupTree> {
+  async full(): Promise<GoogleTree> {
     const r = this.report;
     await this.store.beginFullRead(this.connectionId, r.ledger);
     r.step('reading groups and members');
@@ -73,15 +57,15 @@ export class GoogleFullRead {
   }
 
   /** The users of the chosen groups (their nested groups' included), by Google id. */
-  protected scopeMembers(tree: GroupTree): Set<string> {
+  protected scopeMembers(tree: GoogleTree): Set<string> {
     const out = new Set<string>();
     for (const g of tree.chosen ?? []) for (const u of flatten(tree, g)) out.add(u);
     return out;
   }
 
   /** The scope's groups and their direct members: every group, or the chosen ones and what is nested in them. */
-  protected async readTree(): Promise<GroupTree> {
-    const tree: GroupTree = { groups: new Map(), users: new Map(), children: new Map(), chosen: [] };
+  protected async readTree(): Promise<GoogleTree> {
+    const tree: GoogleTree = { groups: new Map(), users: new Map(), children: new Map(), chosen: [] };
     if (this.s.scope.kind === 'groups') {
       for (const email of this.s.scope.groups) {
         const g = await this.client.group(email);
@@ -103,7 +87,7 @@ export class GoogleFullRead {
   }
 
   /** Reads the direct members of these groups (a few at once); with `follow`, also of the groups found nested. */
-  protected async readMembers(tree: GroupTree, ids: string[], follow: boolean): Promise<void> {
+  protected async readMembers(tree: GoogleTree, ids: string[], follow: boolean): Promise<void> {
     const queue = [...ids]; // groups found nested are pushed on it as they come
     await atOnce(queue, REQUESTS_AT_ONCE, async (id) => {
       const [users, groups] = [[] as string[], [] as string[]];
@@ -180,7 +164,7 @@ export class GoogleFullRead {
   }
 
   /** The tree's groups, and each group's users with those of its nested groups. */
-  protected async writeTree(tree: GroupTree): Promise<void> {
+  protected async writeTree(tree: GoogleTree): Promise<void> {
     const groups = [...tree.groups.values()];
     for (let i = 0; i < groups.length; i += 1_000) await this.writeGroups(groups.slice(i, i + 1_000));
     let pairs: Array<[string, string]> = [];
@@ -199,39 +183,4 @@ export class GoogleFullRead {
     await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
     this.report.tick();
   }
-}
-
-/** The nesting a full read saw: children of the groups that have any. */
-export function nestOf(tree: GroupTree): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [id, children] of tree.children) if (children.length) out[id] = children;
-  return out;
-}
-
-/** A group and every group holding it, directly or not. */
-export function ancestors(nest: Record<string, string[]>, id: string): Set<string> {
-  const out = new Set([id]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [parent, children] of Object.entries(nest))
-      if (!out.has(parent) && children.some((c) => out.has(c))) {
-        out.add(parent);
-        grew = true;
-      }
-  }
-  return out;
-}
-
-/** A group and every group nested in it. */
-export function descendants(nest: Record<string, string[]>, id: string): Set<string> {
-  const out = new Set([id]);
-  const queue = [id];
-  for (let g = queue.shift(); g !== undefined; g = queue.shift())
-    for (const c of nest[g] ?? [])
-      if (!out.has(c)) {
-        out.add(c);
-        queue.push(c);
-      }
-  return out;
 }
