@@ -8,5 +8,19 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
   testTimeout: 30000,
   maxWorkers: 2,
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // Keycloak's admin client and its dependencies are ES modules only: compiled to CommonJS for
+    // jest's module system (Node itself loads them with require(), from 20.19 on).
+    '^.+\\.js$': [
+      'ts-jest',
+      {
+        tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true },
+        isolatedModules: true,
+      },
+    ],
+  },
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@keycloak/keycloak-admin-client|@microsoft|@std-uritemplate|url-template|camelize-ts|tinyduration)/)',
+  ],
 };

@@ -91,6 +91,12 @@ export interface Config {
     /** The share of each of Okta's rate-limit buckets a read leaves to the org's other clients (pausing till the reset). */
     rateLimitReserve: number;
   };
+  keycloak: {
+    /** Extra CA certificates (PEM) trusted for Keycloak servers: a private CA, a TLS-inspecting proxy, tests. */
+    caPem?: string;
+    timeoutMs: number;
+    maxAttempts: number;
+  };
   schedulerEnabled: boolean;
   /** Private, loopback and link-local ranges the server may call at URLs a site admin typed (CIDRs, or "*"). */
   outboundAllow: string[];
@@ -197,6 +203,11 @@ function toConfig(s: Settings): Config {
       timeoutMs: s.OKTA_TIMEOUT_MS,
       maxAttempts: s.OKTA_MAX_ATTEMPTS,
       rateLimitReserve: s.OKTA_RATE_LIMIT_RESERVE,
+    },
+    keycloak: {
+      caPem: s.KEYCLOAK_CA_FILE ? fs.readFileSync(s.KEYCLOAK_CA_FILE, 'utf8') : undefined,
+      timeoutMs: s.KEYCLOAK_TIMEOUT_MS,
+      maxAttempts: s.KEYCLOAK_MAX_ATTEMPTS,
     },
     schedulerEnabled: s.SCHEDULER_ENABLED === 'true',
     outboundAllow: s.OUTBOUND_ALLOW,

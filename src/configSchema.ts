@@ -89,6 +89,13 @@ export const settingsSchema = z.object({
   OKTA_TIMEOUT_MS: positiveInt.default(60_000),
   OKTA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   OKTA_RATE_LIMIT_RESERVE: z.coerce.number().min(0).max(0.9).default(0.1),
+  KEYCLOAK_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((f) => fs.existsSync(f), 'no such file')
+    .optional(),
+  KEYCLOAK_TIMEOUT_MS: positiveInt.default(60_000),
+  KEYCLOAK_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
   SCIM_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   OUTBOUND_ALLOW: z

@@ -20,6 +20,8 @@ const SECRET_FIELDS = [
   'bindPassword',
   'serviceAccountKey',
   'oktaCredential',
+  'keycloakClientSecret',
+  'client_secret',
   'client_assertion',
   'dpop',
   'private_key',

@@ -9,6 +9,8 @@ import { googleKind } from './google/kind';
 import { GoogleService } from './google/service';
 import { ldapKind } from './ldap/kind';
 import { LdapService } from './ldap/service';
+import { keycloakKind } from './keycloak/kind';
+import { KeycloakService } from './keycloak/service';
 import { oktaKind } from './okta/kind';
 import { OktaService } from './okta/service';
 import type { AddressGuard } from './outbound';
@@ -37,6 +39,7 @@ const REGISTRY = {
   ldap: { kind: ldapKind, build: (d: SourceDeps) => new LdapService(d) },
   google: { kind: googleKind, build: (d: SourceDeps) => new GoogleService({ ...d, options: d.config.google }) },
   okta: { kind: oktaKind, build: (d: SourceDeps) => new OktaService({ ...d, options: d.config.okta }) },
+  keycloak: { kind: keycloakKind, build: (d: SourceDeps) => new KeycloakService({ ...d, options: d.config.keycloak }) },
 };
 
 export type PullKind = keyof typeof REGISTRY;

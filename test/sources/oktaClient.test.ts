@@ -11,7 +11,7 @@ function scripted(answers: Array<Partial<HttpResponse>>): OutboundHttp & { urls:
     request: (_m: string, url: string) => {
       urls.push(url);
       const a = answers.shift() ?? { status: 500, text: 'script ended' };
-      return Promise.resolve({ status: 200, headers: {}, text: '[]', ...a } as HttpResponse);
+      return Promise.resolve({ status: 200, headers: {}, text: '[]', ...a });
     },
   } as unknown as OutboundHttp & { urls: string[] };
 }
