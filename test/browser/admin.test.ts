@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ALL_ROLES } from '../support/entra';
 import { FakeEntra } from '../support/fakeEntra';
 import { FakeGoogle } from '../support/fakeGoogle';
+import { FakeKeycloak } from '../support/fakeKeycloak';
 import { FakeOkta } from '../support/fakeOkta';
 import { GOOGLE_SCOPES } from '../../src/sources/google/settings';
 import { patchBody, startScim, type Host, type ScimHarness } from '../support/scim';
@@ -42,6 +43,7 @@ let s: ScimHarness;
 let entra: FakeEntra;
 let google: FakeGoogle;
 let okta: FakeOkta;
+let kc: FakeKeycloak;
 let context: BrowserContext;
 let page: Page;
 let problems: string[];
@@ -69,6 +71,7 @@ async function setUp(host: Host): Promise<void> {
   entra = await new FakeEntra().start();
   google = await new FakeGoogle().start();
   okta = await new FakeOkta().start();
+  kc = await new FakeKeycloak().start();
   s = await startScim(
     'entra',
     {
@@ -77,6 +80,7 @@ async function setUp(host: Host): Promise<void> {
       GOOGLE_TOKEN_URL: google.tokenUrl,
       GOOGLE_CA_FILE: google.certFile,
       OKTA_CA_FILE: okta.certFile,
+      KEYCLOAK_CA_FILE: kc.certFile,
     },
     { host },
   );
@@ -120,6 +124,7 @@ async function tearDown(): Promise<void> {
   await entra?.stop();
   await google?.stop();
   await okta?.stop();
+  await kc?.stop();
 }
 
 /** Opens the admin page at a route, as Jira's iframe would load it (Connect), or as Forge shows the Custom UI resource. */
@@ -616,6 +621,49 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
       expect(s.jira.state.userByEmail('ida@example.com')).toBeDefined();
       expect(s.jira.state.userByEmail('jay@example.com')).toBeDefined();
+    }));
+
+  it('adds a Keycloak connection: the realm and client, a missing role said, Test Sync, a sync', () =>
+    scenario('keycloak', async () => {
+      kc.addRealm('acme', { adminEvents: true });
+      const secret = kc.addClient('acme', 'jira-sync', []);
+      const eng = kc.addGroup('acme', 'Engineering');
+      for (const n of ['kim', 'lee'])
+        kc.addMember('acme', eng.id, kc.addUser('acme', { username: n, email: `${n}@example.com` }).id);
+      expect((await s.adminApi('PUT', `/connections/${s.connectionId}/rules`, {})).status).toBe(200);
+
+      await open('/new');
+      await page.getByRole('link', { name: /^Keycloak/ }).click();
+      await page.getByRole('textbox', { name: /^Name/ }).fill('Example Keycloak');
+      await page.getByLabel('Keycloak server URL').fill(kc.url);
+      await page.getByRole('textbox', { name: /^Realm/ }).fill('acme');
+      await page.getByLabel('Client ID').fill('jira-sync');
+      await page.getByLabel('Client secret').fill(secret);
+      await page.locator('#keycloak-role-list').getByText('view-users').waitFor();
+      await page.getByLabel('Synchronize automatically').selectOption('0');
+      await shot('add-keycloak');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.getByText('Connection created').waitFor();
+
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page
+        .locator('#test-result')
+        .getByText(/lacks a realm-management role/)
+        .waitFor();
+      kc.client('acme', 'jira-sync').roles = new Set(['view-users', 'view-events']);
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.locator('#test-result').getByText('Connection works').waitFor();
+
+      await page.getByLabel('Username', { exact: true }).fill('kim');
+      await page.getByRole('button', { name: 'Test Sync' }).click();
+      await page.locator('#test-sync-result').getByText('Engineering').first().waitFor();
+      await page.locator('#test-sync-output').getByText('In scope').waitFor();
+      await shot('keycloak-test-sync');
+
+      await page.getByRole('button', { name: 'Synchronize' }).first().click();
+      await page.locator('.idp-bar[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+      expect(s.jira.state.userByEmail('kim@example.com')).toBeDefined();
+      expect(s.jira.state.userByEmail('lee@example.com')).toBeDefined();
     }));
 
   itWithSlapd(

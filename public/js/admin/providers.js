@@ -40,6 +40,13 @@ export const PROVIDERS = [
     text: 'This app reads Okta through its Management API: the whole org, an app’s assignments, or chosen groups. No Lifecycle Management license needed.',
   },
   {
+    key: 'keycloak',
+    kind: 'keycloak',
+    provider: 'keycloak',
+    title: 'Keycloak',
+    text: 'This app reads a Keycloak realm through its Admin REST API: the whole realm, or chosen groups with their subgroups.',
+  },
+  {
     key: 'scim-okta',
     kind: 'scim',
     provider: 'okta',

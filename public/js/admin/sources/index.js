@@ -4,10 +4,17 @@
  */
 import { entraSource } from './entra.js';
 import { googleSource } from './google.js';
+import { keycloakSource } from './keycloak.js';
 import { ldapSource } from './ldap.js';
 import { oktaSource } from './okta.js';
 
-var SOURCES = { entra: entraSource, ldap: ldapSource, google: googleSource, okta: oktaSource };
+var SOURCES = {
+  entra: entraSource,
+  ldap: ldapSource,
+  google: googleSource,
+  okta: oktaSource,
+  keycloak: keycloakSource,
+};
 
 /** The source of a connection kind, or null for a SCIM connection. */
 export function sourceOf(kind) {
