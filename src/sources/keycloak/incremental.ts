@@ -98,27 +98,41 @@ export class KeycloakRead extends KeycloakFullRead {
     return { fresh, keep };
   }
 
-  /** Applies the events: users first (a group's new member must be stored), then groups. */
+  /**
+   * Applies the events: users first (a group's new member must be stored), then each member whose
+   * groups changed (its groups read again: one call, whatever the groups' sizes), then groups.
+   */
   private async apply(events: KeycloakAdminEvent[]): Promise<void> {
     const users = new Set<string>();
     const groups = new Set<string>();
+    const joins = new Map<string, Set<string>>(); // a user → the groups it joined or left
     for (const e of events) {
       const path = e.resourcePath ?? '';
       let m: RegExpExecArray | null;
       if ((m = /^users\/([^/]+)$/.exec(path))) users.add(m[1]);
       else if ((m = /^users\/([^/]+)\/groups\/([^/]+)$/.exec(path))) {
-        users.add(m[1]);
-        groups.add(m[2]);
+        if (!joins.has(m[1])) joins.set(m[1], new Set());
+        joins.get(m[1])!.add(m[2]);
       } else if ((m = /^groups\/([^/]+)(\/children)?$/.exec(path))) groups.add(m[1]);
     }
-    const scopeTree = this.s.scope.kind === 'groups' && groups.size ? await this.scopeTree() : undefined;
-    await this.applyUsers([...users], scopeTree);
-    if (scopeTree) await this.writeScope(scopeTree);
-    else await this.applyGroups([...groups]);
+    if (this.s.scope.kind === 'groups') {
+      const scopeTree = groups.size || joins.size ? await this.scopeTree() : undefined;
+      await this.applyUsers([...new Set([...users, ...joins.keys()])], scopeTree);
+      if (scopeTree) await this.writeScope(scopeTree);
+      return;
+    }
+    const fresh = await this.applyUsers([...users]);
+    await atOnce(
+      [...joins].filter(([u]) => !fresh.has(u)),
+      REQUESTS_AT_ONCE,
+      ([u, touched]) => this.userGroups(u, touched),
+    );
+    await this.applyGroups([...groups]);
   }
 
-  private async applyUsers(ids: string[], scopeTree?: KeycloakTree): Promise<void> {
-    if (!ids.length) return;
+  /** Reads these users again; the ids of those new to the store (given their groups). */
+  private async applyUsers(ids: string[], scopeTree?: KeycloakTree): Promise<Set<string>> {
+    if (!ids.length) return new Set();
     this.report.step('reading changed users');
     const sids = new Map(ids.map((id) => [id, storeId('user', id)]));
     const stored = await this.store.users(this.connectionId, [...sids.values()]);
@@ -136,22 +150,37 @@ export class KeycloakRead extends KeycloakFullRead {
     });
     await this.remove(gone.filter((sid) => stored.has(sid)));
     for (let i = 0; i < keep.length; i += 500) await this.writeUsers(keep.slice(i, i + 500));
-    if (groupsScope) return;
-    const fresh = keep.filter((u) => !stored.has(sids.get(String(u.id))!));
-    await atOnce(fresh, REQUESTS_AT_ONCE, (u) => this.userGroups(String(u.id)));
+    const fresh = keep.filter((u) => !stored.has(sids.get(String(u.id))!)).map((u) => String(u.id));
+    if (!groupsScope) await atOnce(fresh, REQUESTS_AT_ONCE, (u) => this.userGroups(u));
+    return new Set(fresh);
   }
 
-  /** A user new to the store: its groups, and those above them by the nesting last read, in the store. */
-  private async userGroups(id: string): Promise<void> {
-    const all = new Set<string>();
-    for await (const page of this.client.userGroups(id))
-      for (const g of page) for (const a of ancestors(this.nest, String(g.id))) all.add(a);
+  /**
+   * A user's memberships as Keycloak has them now: its direct groups and every group above them (by
+   * the nesting last read) added; of the groups it joined or left (`touched`) and those above them,
+   * the ones it is no longer in removed.
+   */
+  private async userGroups(id: string, touched: Set<string> = new Set()): Promise<void> {
+    const want = new Set<string>();
+    try {
+      for await (const page of this.client.userGroups(id))
+        for (const g of page) for (const a of ancestors(this.nest, String(g.id))) want.add(a);
+    } catch (err) {
+      if (err instanceof KeycloakError && err.status === 404) return; // deleted: its own event removes it
+      throw err;
+    }
     const uid = storeId('user', id);
     await this.store.addMemberships(
       this.connectionId,
-      [...all].map((g) => [storeId('group', g), uid]),
+      [...want].map((g) => [storeId('group', g), uid]),
       this.report.ledger,
     );
+    const left = new Set<string>();
+    for (const g of touched) for (const a of ancestors(this.nest, g)) if (!want.has(a)) left.add(a);
+    const removed = [...left].map((g): [string, string] => [storeId('group', g), uid]);
+    const n = await this.store.removeMemberships(this.connectionId, removed);
+    this.report.ledger.rowsWritten += n;
+    if (n) this.delta.users.add(uid);
   }
 
   private async remove(ids: string[]): Promise<void> {

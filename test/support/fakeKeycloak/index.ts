@@ -186,6 +186,7 @@ export class FakeKeycloak {
   }
 
   addGroup(realm: string, name: string, parentId?: string, o: { event?: boolean } = {}): FakeKeycloakGroup {
+    this.index.clear();
     const g: FakeKeycloakGroup = { id: crypto.randomUUID(), name, parentId, members: new Set(), attributes: {} };
     this.realms.get(realm)!.groups.set(g.id, g);
     if (o.event !== false)
@@ -194,12 +195,14 @@ export class FakeKeycloak {
   }
 
   renameGroup(realm: string, id: string, name: string): void {
+    this.index.clear();
     this.realms.get(realm)!.groups.get(id)!.name = name;
     this.event(realm, 'UPDATE', 'GROUP', `groups/${id}`);
   }
 
   /** Deletes a group and its subgroups (as Keycloak does). */
   deleteGroup(realm: string, id: string): void {
+    this.index.clear();
     const r = this.realms.get(realm)!;
     const drop = (gid: string) => {
       for (const c of [...r.groups.values()].filter((g) => g.parentId === gid)) drop(c.id);
@@ -232,6 +235,19 @@ export class FakeKeycloak {
       resourceType,
       resourcePath,
     });
+  }
+
+  /** Subgroups by parent, per realm: built when asked, dropped by every change to the groups (the benchmark's realms are large). */
+  private readonly index = new Map<string, Map<string, FakeKeycloakGroup[]>>();
+  private childrenOf(realm: Realm, id: string): FakeKeycloakGroup[] {
+    let byParent = this.index.get(realm.name);
+    if (!byParent) {
+      byParent = new Map();
+      for (const g of realm.groups.values())
+        if (g.parentId) byParent.set(g.parentId, [...(byParent.get(g.parentId) ?? []), g]);
+      this.index.set(realm.name, byParent);
+    }
+    return byParent.get(id) ?? [];
   }
 
   /** A group's path (/parent/child). */
@@ -369,7 +385,7 @@ export class FakeKeycloak {
       name: g.name,
       path: this.pathOf(realm, g),
       ...(g.parentId ? { parentId: g.parentId } : {}),
-      subGroupCount: [...realm.groups.values()].filter((c) => c.parentId === g.id).length,
+      subGroupCount: this.childrenOf(realm, g.id).length,
       subGroups: [],
       ...(full ? { attributes: g.attributes, realmRoles: [], clientRoles: {} } : {}),
       access: { view: true, viewMembers: true, manageMembers: false, manage: false, manageMembership: false },
@@ -423,7 +439,7 @@ export class FakeKeycloak {
       only('first', 'max', 'briefRepresentation', 'subGroupsCount', 'search', 'exact');
       need('view-users');
       if (!realm.groups.has(m[1])) throw notFound('Could not find group by id');
-      const list = [...realm.groups.values()].filter((g) => g.parentId === m![1]);
+      const list = this.childrenOf(realm, m[1]);
       return paging(10)(list).map((g) => groupJson(g, !brief(false)));
     }
     if ((m = /^\/groups\/([^/]+)\/members$/.exec(path))) {
