@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import request from 'supertest';
 import { startKeycloak, type KeycloakHarness } from '../support/keycloak';
 
@@ -260,6 +261,48 @@ describe('Keycloak: scope, roles and bad input', () => {
     h.kc.afterCall = undefined;
     expect(again.status).toBe('succeeded');
     expect(h.kc.calls.filter((c) => c.status === 401).length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('Keycloak: names, ids, outages, many events', () => {
+  it('subgroups of one name under two parents: with names the second is a conflict said in the run, with paths both are read', async () => {
+    const k = h.kc;
+    const sales = k.addGroup(h.realm, 'Sales');
+    const support = k.addGroup(h.realm, 'Support');
+    const a = k.addUser(h.realm, { username: 'amy', email: 'amy@example.com' });
+    const b = k.addUser(h.realm, { username: 'ben', email: 'ben@example.com' });
+    k.addMember(h.realm, k.addGroup(h.realm, 'EMEA', sales.id).id, a.id);
+    k.addMember(h.realm, k.addGroup(h.realm, 'EMEA', support.id).id, b.id);
+    // a user of a federation provider without import: its id is not a UUID
+    k.addUser(h.realm, { id: 'f:3b1c9d2e:jdoe', username: 'jdoe', email: 'jdoe@example.com' });
+    const byName = await h.createConnection();
+    const run = await h.syncAndWait(byName);
+    expect(run.status).toBe('succeeded');
+    expect(run.progress.read.conflicts.join(' ')).toMatch(/name EMEA is already another group's \(name groups by path/);
+    expect(await stored(byName)).toContain('jdoe:true');
+    const byPath = await h.createConnection({ groupName: 'path' });
+    expect((await h.syncAndWait(byPath)).status).toBe('succeeded');
+    expect(await storedGroups(byPath)).toEqual(['/Sales', '/Sales/EMEA', '/Support', '/Support/EMEA']);
+  });
+
+  it('asks again when Keycloak has trouble (5xx), refuses a redirect, and reads in full past 5,000 events', async () => {
+    seed();
+    const id = await h.createConnection({ scheduleMinutes: 60 });
+    h.kc.failNext(2, 503);
+    expect((await h.syncAndWait(id)).status).toBe('succeeded');
+    expect(h.kc.calls.filter((c) => c.status === 503)).toHaveLength(2);
+    const now = Date.now();
+    for (let i = 0; i < 5_001; i++) h.kc.event(h.realm, 'UPDATE', 'USER', `users/${crypto.randomUUID()}`, now - 1000);
+    const many = await h.scheduled(id);
+    expect(many.progress.read).toMatchObject({
+      mode: 'full',
+      note: 'more than 5,000 admin events since the last read: full read',
+    });
+    h.kc.redirect = true;
+    const test = (await request(h.app.url).post(`/api/v1/connections/${id}/test`).set(h.auth()).send({})).body;
+    h.kc.redirect = false;
+    expect(test).toMatchObject({ ok: false });
+    expect(test.message).toMatch(/answered with a redirect, which this server does not follow/);
   });
 });
 

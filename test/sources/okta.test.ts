@@ -244,6 +244,12 @@ describe('Okta: scopes', () => {
     expect(groupsOf('dan@example.com')).toEqual(['Engineering']);
     expect(ann).toBeTruthy();
 
+    // Engineering no longer assigned to the app: the group and those it brought go
+    h.okta.unassignGroup(app.id, eng.id);
+    expect((await h.scheduled(id)).status).toBe('succeeded');
+    expect(await storedGroups(id)).toEqual([]);
+    expect(await stored(id)).toEqual([]);
+
     const missing = await h.createConnection({ scope: { kind: 'app', appId: '0oa00000000000000000' } });
     const failed = await h.syncAndWait(missing);
     expect(failed.error).toMatch(/application 0oa00000000000000000 chosen as the scope was not found/);
@@ -302,6 +308,22 @@ describe('Okta: limits, refusals and bad input', () => {
     expect(refused.length).toBeGreaterThanOrEqual(1);
     expect(refused.length).toBeLessThanOrEqual(4); // the requests in flight when it was used up, not a storm
     expect((await stored(other)).length).toBe(30);
+  });
+
+  it('asks again when Okta has trouble (5xx), and reads in full past 5,000 System Log events', async () => {
+    seed();
+    const id = await h.createConnection({ scheduleMinutes: 60 });
+    h.okta.failNext(2, 503);
+    expect((await h.syncAndWait(id)).status).toBe('succeeded');
+    expect(h.okta.calls.filter((c) => c.status === 503)).toHaveLength(2);
+    const at = new Date(Date.now() - 1000);
+    for (let i = 0; i < 5_001; i++)
+      h.okta.log('user.account.update_profile', [{ id: '00u00000000000000000', type: 'User' }], at);
+    const many = await h.scheduled(id);
+    expect(many.progress.read).toMatchObject({
+      mode: 'full',
+      note: 'more than 5,000 System Log events since the last read: full read',
+    });
   });
 
   it('refuses bad settings and credentials field by field, seals the credential, never returns it', async () => {

@@ -12,7 +12,8 @@ const NAMESPACE = Buffer.from('9d2a4c7e1b3f4a6d8e0c2b4a6f8d1e3c', 'hex');
  * of a federation provider without import (`f:<provider>:<id>`), for which one is derived.
  */
 export function storeId(kind: 'user' | 'group', id: string): string {
-  return UUID.test(id) ? id.toLowerCase() : nameUuid(NAMESPACE, `${kind}:${id}`);
+  if (!UUID.test(id)) return nameUuid(NAMESPACE, `${kind}:${id}`);
+  return /[A-F]/.test(id) ? id.toLowerCase() : id; // Keycloak's are lower case: the same string, no copy
 }
 
 const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);

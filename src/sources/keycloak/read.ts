@@ -100,6 +100,10 @@ export class KeycloakFullRead {
     memberUsers?: Map<string, KeycloakUser>,
   ): Promise<void> {
     const queue = [...ids];
+    // A user is in several groups: one string for its id, however many lists hold it (a realm's
+    // memberships are counted in hundreds of thousands).
+    const interned = new Map<string, string>();
+    const intern = (id: string) => interned.get(id) ?? (interned.set(id, id), id);
     await atOnce(queue, REQUESTS_AT_ONCE, async (id) => {
       const users: string[] = [];
       const children: string[] = [];
@@ -107,7 +111,7 @@ export class KeycloakFullRead {
         for await (const page of this.client.members(id, !memberUsers)) {
           this.report.progress.pages++;
           for (const u of page) {
-            users.push(String(u.id));
+            users.push(intern(String(u.id)));
             memberUsers?.set(String(u.id), u);
           }
         }
@@ -210,6 +214,7 @@ export class KeycloakFullRead {
       }
     }
     await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
+    tree.users.clear(); // written: what follows (the sweep, the nesting kept) needs none of it
     this.report.tick();
   }
 }

@@ -1,10 +1,14 @@
+import { backoffDelay } from '../../backoff';
 import type { HttpResponse, OutboundHttp } from '../http';
+import { OutboundRefused, RedirectRefused } from '../outbound';
 import { OktaAuth } from './auth';
 import type { OktaCredential } from './credential';
 import type { OktaRates } from './rates';
 import { OktaError, type OktaAppUser, type OktaGroup, type OktaLogEvent, type OktaUser, type OktaWait } from './types';
 
 export * from './types';
+
+const SERVER_TROUBLE = new Set([500, 502, 503, 504]);
 
 /** Page sizes: Okta's documented maxima (users 200, app users 500, logs 1,000), its advice for groups (200), its default for members (1,000). */
 export const PAGE = { users: 200, groups: 200, groupUsers: 1000, appUsers: 500, appGroups: 200, logs: 1000 } as const;
@@ -45,6 +49,9 @@ export class OktaClient {
       rates: OktaRates;
       maxAttempts: number;
       onWait?: (w: OktaWait) => void;
+      /** Told of each request asked again for server trouble or the network (logged). */
+      onTrouble?: (t: { status: number | string; waitMs: number; attempt: number }) => void;
+      sleep?: (ms: number) => Promise<void>;
     },
   ) {
     this.auth = new OktaAuth(origin, credential, { ...o, count: () => this.calls++ });
@@ -129,7 +136,11 @@ export class OktaClient {
     return u.toString();
   }
 
-  /** One GET, paced by the bucket's rate limit; a 429 waits for the reset, a 401 fetches a new token once. */
+  /**
+   * One GET, paced by the bucket's rate limit; a 429 waits until the bucket resets, a 401 fetches a
+   * new token once, server trouble (5xx) and network failures are asked again with backoff — each
+   * attempt with its own DPoP proof.
+   */
   private async get(url: string): Promise<HttpResponse> {
     const bucket = bucketOf(new URL(url).pathname);
     let renewed = false;
@@ -138,11 +149,24 @@ export class OktaClient {
       await this.o.rates.turn(this.origin, bucket, this.o.onWait);
       const headers = { accept: 'application/json', ...(await this.auth.authorization('GET', url)) };
       this.calls++;
-      const res = await this.o.http.request('GET', url, headers);
+      let res: HttpResponse;
+      try {
+        res = await this.o.http.request('GET', url, headers);
+      } catch (err) {
+        this.o.rates.note(this.origin, bucket, {}, false);
+        if (err instanceof OutboundRefused || err instanceof RedirectRefused || attempt >= this.o.maxAttempts)
+          throw err;
+        await this.troubled((err as NodeJS.ErrnoException).code ?? 'error', attempt);
+        continue;
+      }
       this.o.rates.note(this.origin, bucket, res.headers, res.status === 429);
       last = res;
       if (res.status >= 200 && res.status < 300) return res;
       if (res.status === 429) continue; // the next turn waits until the bucket resets
+      if (SERVER_TROUBLE.has(res.status) && attempt < this.o.maxAttempts) {
+        await this.troubled(res.status, attempt);
+        continue;
+      }
       if (res.status === 401 && !renewed && this.auth.renew(res)) {
         renewed = true;
         attempt--;
@@ -151,6 +175,12 @@ export class OktaClient {
       throw apiError(res);
     }
     throw apiError(last!);
+  }
+
+  private async troubled(status: number | string, attempt: number): Promise<void> {
+    const waitMs = backoffDelay(attempt, { backoffBaseMs: 1000, backoffMaxMs: 30_000 }, Math.random);
+    this.o.onTrouble?.({ status, waitMs, attempt });
+    await (this.o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(waitMs);
   }
 }
 

@@ -34,7 +34,6 @@ export type OktaTestResult =
   | { ok: false; message: string };
 
 const secretContext = (connectionId: string) => `connection:oktaCredential:${connectionId}`;
-const SERVER_TROUBLE = new Set([500, 502, 503, 504]);
 
 /**
  * Okta connections: their settings and sealed credential (an API token or a service app's private
@@ -50,13 +49,10 @@ export class OktaService implements PullSource {
     this.http = new OutboundHttp({
       caPem: d.options.caPem,
       timeoutMs: d.options.timeoutMs,
-      maxAttempts: d.options.maxAttempts,
+      // Asked again by the client only: each attempt needs a new DPoP proof (Okta refuses a proof's jti twice).
+      maxAttempts: 1,
       guard: d.guard,
       headers: { 'user-agent': 'idp-user-group-sync' },
-      // 429s are the client's (it waits for the bucket's reset); server trouble is asked again here.
-      retry: (res) => ({ again: SERVER_TROUBLE.has(res.status), why: String(res.status) }),
-      onRetry: ({ status, waitMs, attempt }) =>
-        d.logger.warn({ status, waitMs, attempt }, 'Okta failed a request; waiting before asking again'),
     });
     this.rates = new OktaRates(d.options.rateLimitReserve);
   }
@@ -101,6 +97,8 @@ export class OktaService implements PullSource {
       rates: this.rates,
       maxAttempts: this.d.options.maxAttempts,
       onWait,
+      onTrouble: ({ status, waitMs, attempt }) =>
+        this.d.logger.warn({ status, waitMs, attempt }, 'Okta failed a request; waiting before asking again'),
     });
   }
 

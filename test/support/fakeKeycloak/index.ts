@@ -144,6 +144,13 @@ export class FakeKeycloak {
     return secret;
   }
 
+  /** The next `n` admin calls answer this status (an outage); with `redirect`, every call is sent elsewhere. */
+  failNext(n: number, status: number): void {
+    for (let i = 0; i < n; i++) this.failures.push(status);
+  }
+  redirect = false;
+  private failures: number[] = [];
+
   /** Every token issued so far stops verifying (the realm's keys rotated): the next call is 401. */
   rotateKeys(): void {
     this.key = crypto.randomBytes(32);
@@ -266,12 +273,15 @@ export class FakeKeycloak {
     let body: unknown;
     let headers: Record<string, string> = {};
     try {
+      if (this.redirect) throw new KcHttpError(302, undefined, { location: 'https://login.example.net/' });
       let m: RegExpExecArray | null;
       if (req.method === 'POST' && (m = /^\/realms\/([^/]+)\/protocol\/openid-connect\/token$/.exec(url.pathname)))
         body = this.token(decodeURIComponent(m[1]), req, Buffer.concat(chunks).toString('utf8'));
-      else if (req.method === 'GET' && (m = /^\/admin\/realms\/([^/]+)(\/.*)?$/.exec(url.pathname)))
+      else if (req.method === 'GET' && (m = /^\/admin\/realms\/([^/]+)(\/.*)?$/.exec(url.pathname))) {
+        const failure = this.failures.shift();
+        if (failure) throw new KcHttpError(failure, { error: 'HTTP 503 Service Unavailable' });
         body = this.admin(decodeURIComponent(m[1]), m[2] ?? '', url.searchParams, req.headers.authorization);
-      else {
+      } else {
         this.unrouted.push(`${req.method} ${url.pathname}`);
         throw notFound('Not Found');
       }

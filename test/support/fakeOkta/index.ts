@@ -106,6 +106,7 @@ export class FakeOkta {
   private readonly counts = new Map<string, { window: number; n: number }>();
   private nonce = crypto.randomBytes(16).toString('base64url');
   private inFlight = 0;
+  private failures: number[] = [];
   private everyone!: FakeOktaGroup;
   private server?: https.Server;
   private readonly tls: { key: string; cert: string };
@@ -161,6 +162,11 @@ export class FakeOkta {
         ? (privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)
         : JSON.stringify({ ...(privateKey.export({ format: 'jwk' }) as Obj), kid });
     return { clientId, privateKey: text, kid };
+  }
+
+  /** The next `n` Management API calls answer this status (an outage). */
+  failNext(n: number, status: number): void {
+    for (let i = 0; i < n; i++) this.failures.push(status);
   }
 
   /** Registers another public key on a service app. */
@@ -329,6 +335,12 @@ export class FakeOkta {
     for (const u of this.groups.get(groupId)!.members) this.refreshAppUser(app, u);
   }
 
+  unassignGroup(appId: string, groupId: string): void {
+    const app = this.apps.get(appId)!;
+    app.groups.delete(groupId);
+    for (const u of this.groups.get(groupId)!.members) this.refreshAppUser(app, u);
+  }
+
   /** A user's assignment after a group change: direct stays; through a group while in one; else none. */
   private refreshAppUser(app: FakeOktaApp, userId: string): void {
     const before = app.users.get(userId);
@@ -403,6 +415,8 @@ export class FakeOkta {
         ({ body, headers } = await this.token(req, Buffer.concat(chunks).toString('utf8'), headers));
       else if (req.method === 'GET' && url.pathname.startsWith('/api/v1/')) {
         const scopes = await this.authorize(req, url);
+        const failure = this.failures.shift();
+        if (failure) throw oktaError(failure, 'E0000009', 'Internal Server Error');
         const answer = this.api(url, scopes);
         body = answer.body;
         headers = { ...headers, ...answer.headers };
