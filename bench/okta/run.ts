@@ -72,7 +72,7 @@ async function sdkAgainstHttps(o: FakeOkta): Promise<{ sdkMs: number; httpsMs: n
   class WithCa extends RequestExecutor {
     override fetch(req: { agent?: https.Agent }) {
       req.agent = agent;
-      return super.fetch(req as never);
+      return super.fetch(req);
     }
   }
   const sdk = new OktaSdk({
@@ -80,7 +80,7 @@ async function sdkAgainstHttps(o: FakeOkta): Promise<{ sdkMs: number; httpsMs: n
     token,
     cacheMiddleware: null,
     requestExecutor: new WithCa(),
-  } as never);
+  });
   const http = new OutboundHttp({ caPem: ca, timeoutMs: 60_000, maxAttempts: 3 });
   const cred = parseOktaCredential(token);
   if (typeof cred === 'string') throw new Error(cred);

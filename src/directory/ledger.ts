@@ -38,9 +38,14 @@ export class ReadLedger {
     this.digests = digests;
   }
 
-  /** Whether the store holds this user as the source gives it now (same digest): nothing to write. */
+  /**
+   * Whether the store holds this user as the source gives it now (same digest): nothing to write.
+   * A digest is asked once (a user seen again is compared by the upsert itself): it is let go.
+   */
   sameDigest(id: string, digest: string): boolean {
-    return this.digests?.get(id) === digest;
+    const same = this.digests?.get(id) === digest;
+    if (same) this.digests!.delete(id);
+    return same;
   }
 
   /** The store's memberships as a full read begins (group id → user ids): each is crossed off as the read sees it. */

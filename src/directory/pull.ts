@@ -198,6 +198,9 @@ export class PullStore extends PullLookups {
     );
     ledger.storedDigests(digests);
     const members = new Map<string, Set<string>>();
+    // A user is in several groups: one string for its id in every set (half a million memberships
+    // are otherwise as many strings, tens of MB held while the read goes on).
+    const ids = new Map<string, string>();
     await this.sql.inBatches<{ g: string; u: string }>(
       'SELECT group_id::text AS g, user_id::text AS u FROM directory_memberships WHERE connection_id = $1',
       [connectionId],
@@ -205,7 +208,9 @@ export class PullStore extends PullLookups {
         for (const { g, u } of rows) {
           let set = members.get(g);
           if (!set) members.set(g, (set = new Set()));
-          set.add(u);
+          let id = ids.get(u);
+          if (id === undefined) ids.set(u, (id = u));
+          set.add(id);
         }
       },
     );

@@ -4,6 +4,7 @@ import { FakeEntra } from '../support/fakeEntra';
 import { FakeForge } from '../support/fakeForge';
 import { FakeGoogle } from '../support/fakeGoogle';
 import { FakeJira } from '../support/fakeJira';
+import { FakeKeycloak } from '../support/fakeKeycloak';
 import { FakeOkta } from '../support/fakeOkta';
 
 /**
@@ -65,6 +66,20 @@ it('fails the test when the fake Okta is called on a route, or with a parameter,
   expect(await get('/api/v1/no-such-resource')).toBe(404);
   await expect(okta.stop()).rejects.toThrow(
     'The fake Okta was called on routes it does not know: GET /api/v1/users?search, GET /api/v1/no-such-resource',
+  );
+});
+
+it('fails the test when the fake Keycloak is called on a route, or with a parameter, it does not know', async () => {
+  const kc = await new FakeKeycloak().start();
+  const ca = fs.readFileSync(kc.certFile);
+  const get = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      https.get(`${kc.url}${path}`, { ca }, (res) => resolve(res.statusCode ?? 0)).on('error', reject);
+    });
+  expect(await get('/admin/realms/master/users')).toBe(401); // no token: Keycloak's answer before any route
+  expect(await get('/auth/realms/master')).toBe(404);
+  await expect(kc.stop()).rejects.toThrow(
+    'The fake Keycloak was called on routes it does not know: GET /auth/realms/master',
   );
 });
 

@@ -18,11 +18,11 @@ const MEMBERSHIPS_PER_WRITE = 5_000;
 export type KeycloakTree = GroupTree<KeycloakGroup>;
 
 /**
- * A full read of one Keycloak connection into the directory store: the realm's groups — the top
- * level, then each group's subgroups (`/children`), all the way down — or the chosen groups and
- * everything below them, and each group's direct members (four groups at once); then the users
- * (the realm's, 500 a page, each page written while the next is read; or the chosen groups'
- * members), then groups and memberships — a member of a subgroup is a member of every group above it,
+ * A full read of one Keycloak connection into the directory store: the realm's users (500 a page,
+ * each page written while the next is read), then its groups — the top level, then each group's
+ * subgroups (`/children`), all the way down — and each group's direct members (four groups at
+ * once); or the chosen groups and everything below them, whose members are the users. Then groups
+ * and memberships — a member of a subgroup is a member of every group above it,
  * as Keycloak gives it the parents' roles and attributes and its console lists it with "Include
  * sub-group users" —, and a sweep of what the read did not see.
  */
@@ -38,24 +38,32 @@ export class KeycloakFullRead {
   async full(): Promise<KeycloakTree> {
     const r = this.report;
     await this.store.beginFullRead(this.connectionId, r.ledger);
-    r.step('reading groups and members');
-    const memberUsers = new Map<string, KeycloakUser>();
-    const tree = await this.readTree(memberUsers);
-    r.step('reading users');
     const writes = new WriteQueue(2);
+    let tree: KeycloakTree;
     if (this.s.scope.kind === 'groups') {
+      // The chosen groups' members are the users: the tree first.
+      r.step('reading groups and members');
+      const memberUsers = new Map<string, KeycloakUser>();
+      tree = await this.readTree(memberUsers);
+      r.step('reading users');
       const inScope = this.scopeMembers(tree);
       const users = [...memberUsers.values()].filter((u) => inScope.has(String(u.id)));
       for (let i = 0; i < users.length; i += 500) {
         const page = users.slice(i, i + 500);
         await writes.push(() => this.writeUsers(page));
       }
-    } else
+      await writes.drain();
+    } else {
+      // The users first: their pages are gone before the tree is built (a lower peak of memory).
+      r.step('reading users');
       for await (const page of this.client.users()) {
         r.progress.pages++;
         await writes.push(() => this.writeUsers(page));
       }
-    await writes.drain();
+      await writes.drain();
+      r.step('reading groups and members');
+      tree = await this.readTree();
+    }
     r.step('writing groups and memberships');
     await this.writeTree(tree);
     r.step('removing what left the scope');
