@@ -319,6 +319,16 @@ describe('Keycloak: Test Sync, first logins and JSM customers', () => {
     ).body;
     expect(probe).toMatchObject({ found: true, inScope: true, active: true });
     expect(probe.groups.map((g: { name: string }) => g.name).sort()).toEqual(['Engineering', 'Platform']);
+    // a user attribute as a custom attribute: the rules read `attributes.<name>`
+    await request(h.app.url)
+      .put(`/api/v1/connections/${id}/rules`)
+      .set(h.auth())
+      .send({ attributes: { custom: [{ from: 'attributes.costCenter', propertyKey: 'costCenter' }] } })
+      .expect(200);
+    const ann = (
+      await request(h.app.url).post(`/api/v1/connections/${id}/test-user`).set(h.auth()).send({ username: 'ann' })
+    ).body;
+    expect(ann.jira.properties).toEqual({ costCenter: 'CC-1' });
     const none = (
       await request(h.app.url).post(`/api/v1/connections/${id}/test-user`).set(h.auth()).send({ username: 'zed' })
     ).body;
