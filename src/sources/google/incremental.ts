@@ -1,5 +1,6 @@
 import type { DirectoryChanges } from '../../directory/types';
 import { atOnce } from '../atOnce';
+import { setMembers } from '../writes';
 import type { GoogleActivity, GoogleUser } from './client';
 import { keyOf, MAX_EVENTS, OVERLAP_MS, param, RETENTION_MS, unreadableEvents, type GoogleCursor } from './events';
 import { inOrgUnits, storeId, toPulledGroup, userGetParams, userListParams } from './mapping';
@@ -260,20 +261,14 @@ export class GoogleRead extends GoogleFullRead {
       else if (names.get(sid) !== toPulledGroup(g, this.s).displayName) this.delta.wide = true;
     }
     await this.writeGroups(groups);
-    const stored = await this.store.membersByGroup(
-      this.connectionId,
-      groups.map((g) => storeId('group', String(g.id))),
+    const want = new Map(
+      groups.map((g) => [
+        storeId('group', String(g.id)),
+        new Set([...flatten(tree, String(g.id))].map((u) => storeId('user', u))),
+      ]),
     );
-    for (const g of groups) {
-      const sid = storeId('group', String(g.id));
-      const want = new Set([...flatten(tree, String(g.id))].map((u) => storeId('user', u)));
-      const have = new Set(stored.get(sid) ?? []);
-      const removed = [...have].filter((u) => !want.has(u)).map((u): [string, string] => [sid, u]);
-      const added = [...want].filter((u) => !have.has(u)).map((u): [string, string] => [sid, u]);
-      this.report.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removed);
-      await this.store.addMemberships(this.connectionId, added, this.report.ledger);
-      for (const [, u] of [...removed, ...added]) this.delta.users.add(u);
-    }
+    const { removed, added } = await setMembers(this.store, this.connectionId, this.report, want);
+    for (const [, u] of [...removed, ...added]) this.delta.users.add(u);
     this.report.tick();
   }
 }

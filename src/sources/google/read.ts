@@ -4,6 +4,7 @@ import { breathe, mapSliced, sliceTimer } from '../../slices';
 import { PullFailed } from '../source';
 import type { ReadReport } from '../readReport';
 import { WriteQueue } from '../writeQueue';
+import { writeGroups, writeUsers } from '../writes';
 import { ancestors, flatten, type GroupTree } from '../groupTree';
 
 /** The groups a Google read saw and their direct members, by Google id. */
@@ -147,20 +148,13 @@ export class GoogleFullRead {
   }
 
   protected async writeUsers(users: GoogleUser[], tx?: Transaction): Promise<void> {
-    const r = this.report;
     const pulled = await mapSliced(users, (u) => toPulledUser(u, this.s));
-    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, r.ledger, tx);
-    r.progress.usersSeen += users.length;
-    for (const c of conflicts) r.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
-    r.tick();
+    await writeUsers(this.store, this.connectionId, this.report, pulled, tx);
   }
 
   protected async writeGroups(groups: GoogleGroup[], tx?: Transaction): Promise<void> {
-    const r = this.report;
     const pulled = groups.map((g) => toPulledGroup(g, this.s)).filter((g) => g.displayName);
-    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, r.ledger, tx);
-    r.progress.groupsSeen += pulled.length;
-    for (const c of conflicts) r.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
+    await writeGroups(this.store, this.connectionId, this.report, pulled, tx);
   }
 
   /** The tree's groups, and each group's users with those of its nested groups. */

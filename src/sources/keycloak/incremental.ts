@@ -1,5 +1,6 @@
 import type { DirectoryChanges } from '../../directory/types';
 import { atOnce } from '../atOnce';
+import { setMembers } from '../writes';
 import { ancestors, descendants, flatten, nestOf } from '../groupTree';
 import { KeycloakError, type KeycloakAdminEvent, type KeycloakUser } from './client';
 import { storeId, toPulledGroup } from './mapping';
@@ -269,17 +270,14 @@ export class KeycloakRead extends KeycloakFullRead {
       if (names.has(sid) && names.get(sid) !== toPulledGroup(g, this.s).displayName) this.delta.wide = true;
     }
     await this.writeGroups(groups);
-    const stored = await this.store.membersByGroup(this.connectionId, sids);
-    for (const g of groups) {
-      const sid = storeId('group', String(g.id));
-      const want = new Set([...flatten(tree, String(g.id))].map((u) => storeId('user', u)));
-      const have = new Set(stored.get(sid) ?? []);
-      const removed = [...have].filter((u) => !want.has(u)).map((u): [string, string] => [sid, u]);
-      const added = [...want].filter((u) => !have.has(u)).map((u): [string, string] => [sid, u]);
-      this.report.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removed);
-      await this.store.addMemberships(this.connectionId, added, this.report.ledger);
-      for (const [, u] of removed) this.delta.users.add(u);
-    }
+    const want = new Map(
+      groups.map((g) => [
+        storeId('group', String(g.id)),
+        new Set([...flatten(tree, String(g.id))].map((u) => storeId('user', u))),
+      ]),
+    );
+    const { removed } = await setMembers(this.store, this.connectionId, this.report, want);
+    for (const [, u] of removed) this.delta.users.add(u);
     this.report.tick();
   }
 }

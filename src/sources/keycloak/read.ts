@@ -6,6 +6,7 @@ import { flatten, type GroupTree } from '../groupTree';
 import type { ReadReport } from '../readReport';
 import { PullFailed } from '../source';
 import { WriteQueue } from '../writeQueue';
+import { writeGroups, writeUsers } from '../writes';
 import { KeycloakError, type KeycloakClient, type KeycloakGroup, type KeycloakUser } from './client';
 import { storeId, toPulledGroup, toPulledUser } from './mapping';
 import type { KeycloakSettings } from './settings';
@@ -187,23 +188,20 @@ export class KeycloakFullRead {
   }
 
   protected async writeUsers(users: KeycloakUser[], tx?: Transaction): Promise<void> {
-    const r = this.report;
     const pulled = await mapSliced(users, (u) => toPulledUser(u, this.s));
-    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, r.ledger, tx);
-    r.progress.usersSeen += users.length;
-    for (const c of conflicts) r.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
-    r.tick();
+    await writeUsers(this.store, this.connectionId, this.report, pulled, tx);
   }
 
   protected async writeGroups(groups: KeycloakGroup[], tx?: Transaction): Promise<void> {
-    const r = this.report;
     const pulled = groups.map((g) => toPulledGroup(g, this.s));
-    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, r.ledger, tx);
-    r.progress.groupsSeen += pulled.length;
-    for (const c of conflicts)
-      r.conflict(
-        `group ${c.id}: name ${c.displayName} is already another group's (name groups by path to tell them apart)`,
-      );
+    await writeGroups(
+      this.store,
+      this.connectionId,
+      this.report,
+      pulled,
+      tx,
+      ' (name groups by path to tell them apart)',
+    );
   }
 
   /** The tree's groups, and each group's users with those of its subgroups. */

@@ -1,9 +1,8 @@
 import crypto from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
-import type { HttpResponse, OutboundHttp } from '../http';
-import { OktaError, type OktaWait } from './types';
+import type { HttpResponse } from '../http';
+import { OktaError, type OktaClientOptions } from './types';
 import type { OktaCredential } from './credential';
-import type { OktaRates } from './rates';
 import { OKTA_SCOPES } from './settings';
 
 interface Token {
@@ -43,16 +42,8 @@ export class OktaAuth {
   constructor(
     private readonly origin: string,
     private readonly credential: OktaCredential,
-    private readonly o: {
-      clientId?: string;
-      keyId?: string;
-      http: OutboundHttp;
-      rates: OktaRates;
-      maxAttempts: number;
-      onWait?: (w: OktaWait) => void;
-      /** Counts a request (the token's too). */
-      count: () => void;
-    },
+    /** The client's options, and how a request (the token's too) is counted. */
+    private readonly o: OktaClientOptions & { count: () => void },
   ) {}
 
   /** A token now (a private key's connection; an API token needs none). */

@@ -1,10 +1,16 @@
 import { backoffDelay } from '../../backoff';
-import type { HttpResponse, OutboundHttp } from '../http';
+import type { HttpResponse } from '../http';
 import { OutboundRefused, RedirectRefused } from '../outbound';
 import { OktaAuth } from './auth';
 import type { OktaCredential } from './credential';
-import type { OktaRates } from './rates';
-import { OktaError, type OktaAppUser, type OktaGroup, type OktaLogEvent, type OktaUser, type OktaWait } from './types';
+import {
+  OktaError,
+  type OktaAppUser,
+  type OktaGroup,
+  type OktaLogEvent,
+  type OktaUser,
+  type OktaClientOptions,
+} from './types';
 
 export * from './types';
 
@@ -42,17 +48,7 @@ export class OktaClient {
   constructor(
     readonly origin: string,
     credential: OktaCredential,
-    private readonly o: {
-      clientId?: string;
-      keyId?: string;
-      http: OutboundHttp;
-      rates: OktaRates;
-      maxAttempts: number;
-      onWait?: (w: OktaWait) => void;
-      /** Told of each request asked again for server trouble or the network (logged). */
-      onTrouble?: (t: { status: number | string; waitMs: number; attempt: number }) => void;
-      sleep?: (ms: number) => Promise<void>;
-    },
+    private readonly o: OktaClientOptions,
   ) {
     this.auth = new OktaAuth(origin, credential, { ...o, count: () => this.calls++ });
   }

@@ -1,5 +1,6 @@
 import type { DirectoryChanges } from '../../directory/types';
 import { atOnce } from '../atOnce';
+import { setMembers } from '../writes';
 import type { OktaLogEvent, OktaUser } from './client';
 import { OktaError } from './client';
 import {
@@ -221,12 +222,8 @@ export class OktaRead extends OktaFullRead {
           for (const u of fresh) this.delta.users.add(storeId('user', u.id));
         }
       }
-      const want = new Set(members.map((u) => storeId('user', u.id)));
-      const have = new Set((await this.store.membersByGroup(this.connectionId, [sid])).get(sid) ?? []);
-      const removed = [...have].filter((u) => !want.has(u)).map((u): [string, string] => [sid, u]);
-      const added = [...want].filter((u) => !have.has(u)).map((u): [string, string] => [sid, u]);
-      this.report.ledger.rowsWritten += await this.store.removeMemberships(this.connectionId, removed);
-      await this.store.addMemberships(this.connectionId, added, this.report.ledger);
+      const want = new Map([[sid, new Set(members.map((u) => storeId('user', u.id)))]]);
+      const { removed, added } = await setMembers(this.store, this.connectionId, this.report, want);
       for (const [, u] of [...removed, ...added]) this.delta.users.add(u);
       for (const [, u] of removed) lost.add(u);
     });

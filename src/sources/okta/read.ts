@@ -5,6 +5,7 @@ import { atOnce } from '../atOnce';
 import type { ReadReport } from '../readReport';
 import { PullFailed } from '../source';
 import { WriteQueue } from '../writeQueue';
+import { writeGroups, writeUsers } from '../writes';
 import { OktaError, type OktaClient, type OktaGroup, type OktaUser } from './client';
 import { EVERY_STATUS_FILTER, readsGroup, storeId, toPulledGroup, toPulledUser } from './mapping';
 import type { OktaSettings } from './settings';
@@ -185,19 +186,11 @@ export class OktaFullRead {
   }
 
   protected async writeUsers(users: OktaUser[], tx?: Transaction): Promise<void> {
-    const r = this.report;
     const pulled = await mapSliced(users, (u) => toPulledUser(u, this.s));
-    const conflicts = await this.store.upsertUsers(this.connectionId, pulled, r.ledger, tx);
-    r.progress.usersSeen += users.length;
-    for (const c of conflicts) r.conflict(`user ${c.id}: username ${c.userName} is already another user's`);
-    r.tick();
+    await writeUsers(this.store, this.connectionId, this.report, pulled, tx);
   }
 
   protected async writeGroups(groups: OktaGroup[], tx?: Transaction): Promise<void> {
-    const r = this.report;
-    const pulled = groups.map(toPulledGroup);
-    const conflicts = await this.store.upsertGroups(this.connectionId, pulled, r.ledger, tx);
-    r.progress.groupsSeen += pulled.length;
-    for (const c of conflicts) r.conflict(`group ${c.id}: name ${c.displayName} is already another group's`);
+    await writeGroups(this.store, this.connectionId, this.report, groups.map(toPulledGroup), tx);
   }
 }

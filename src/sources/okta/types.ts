@@ -1,3 +1,6 @@
+import type { OutboundHttp } from '../http';
+import type { OktaRates } from './rates';
+
 export interface OktaUser {
   id: string;
   status: string;
@@ -56,4 +59,17 @@ export class OktaError extends Error {
 export interface OktaWait {
   reason: string;
   waitMs: number;
+}
+
+/** How a connection reaches its org: the app's HTTPS client, the org's rate limits, the service app's ids, and who is told of waits. */
+export interface OktaClientOptions {
+  clientId?: string;
+  keyId?: string;
+  http: OutboundHttp;
+  rates: OktaRates;
+  maxAttempts: number;
+  onWait?: (w: OktaWait) => void;
+  /** Told of each request asked again for server trouble or the network (logged). */
+  onTrouble?: (t: { status: number | string; waitMs: number; attempt: number }) => void;
+  sleep?: (ms: number) => Promise<void>;
 }
