@@ -26,7 +26,11 @@ function rolesPanel() {
 }
 
 export function keycloakFields(k, isNew) {
-  var scope = k.scope || { kind: 'realm' };
+  return connectionFields(k, isNew).concat([rolesPanel()], readFields(k, k.scope || { kind: 'realm' }));
+}
+
+/** Where Keycloak is, and the client the app signs in as. */
+function connectionFields(k, isNew) {
   return [
     field(
       'keycloak-serverUrl',
@@ -77,7 +81,12 @@ export function keycloakFields(k, isNew) {
       text('keycloak-clientRealm', k.clientRealm, { autocomplete: 'off', placeholder: 'master' }),
       'Only when the client lives in another realm (master) that holds this realm’s management roles.',
     ),
-    rolesPanel(),
+  ];
+}
+
+/** What to read, and how users and groups are named. */
+function readFields(k, scope) {
+  return [
     field(
       'keycloak-scope-kind',
       'Sync scope',
