@@ -310,12 +310,22 @@ describe('Okta: limits, refusals and bad input', () => {
     expect((await stored(other)).length).toBe(30);
   });
 
-  it('asks again when Okta has trouble (5xx), and reads in full past 5,000 System Log events', async () => {
+  it('asks again when Okta has trouble (5xx, the token too), refuses a redirect, and reads in full past 5,000 System Log events', async () => {
     seed();
     const id = await h.createConnection({ scheduleMinutes: 60 });
     h.okta.failNext(2, 503);
+    h.okta.failNext(1, 502, 'token');
     expect((await h.syncAndWait(id)).status).toBe('succeeded');
     expect(h.okta.calls.filter((c) => c.status === 503)).toHaveLength(2);
+    expect(h.okta.calls.filter((c) => c.status === 502 && c.path === '/oauth2/v1/token')).toHaveLength(1);
+    // a URL that answers with a redirect is not followed
+    h.okta.redirect = true;
+    const test = (await request(h.app.url).post(`/api/v1/connections/${id}/test`).set(h.auth()).send({})).body;
+    h.okta.redirect = false;
+    expect(test).toMatchObject({ ok: false });
+    expect(test.message).toMatch(
+      /answered with a redirect \(to login.example.net\), which this server does not follow/,
+    );
     const at = new Date(Date.now() - 1000);
     for (let i = 0; i < 5_001; i++)
       h.okta.log('user.account.update_profile', [{ id: '00u00000000000000000', type: 'User' }], at);

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
 import type { HttpResponse } from '../http';
+import { mayAskAgain, pauseForTrouble, SERVER_TROUBLE } from './trouble';
 import { OktaError, type OktaClientOptions } from './types';
 import type { OktaCredential } from './credential';
 import { OKTA_SCOPES } from './settings';
@@ -99,17 +100,29 @@ export class OktaAuth {
       }).toString();
       await this.o.rates.turn(this.origin, TOKEN_PATH, this.o.onWait);
       this.o.count();
-      const res = await this.o.http.request(
-        'POST',
-        tokenUrl,
-        {
-          accept: 'application/json',
-          'content-type': 'application/x-www-form-urlencoded',
-          dpop: await this.proof('POST', tokenUrl, nonce ? { nonce } : {}),
-        },
-        body,
-      );
+      let res: HttpResponse;
+      try {
+        res = await this.o.http.request(
+          'POST',
+          tokenUrl,
+          {
+            accept: 'application/json',
+            'content-type': 'application/x-www-form-urlencoded',
+            dpop: await this.proof('POST', tokenUrl, nonce ? { nonce } : {}),
+          },
+          body,
+        );
+      } catch (err) {
+        this.o.rates.note(this.origin, TOKEN_PATH, {}, false);
+        if (!mayAskAgain(err) || attempt >= this.o.maxAttempts) throw err;
+        await pauseForTrouble(this.o, (err as NodeJS.ErrnoException).code ?? 'error', attempt);
+        continue;
+      }
       this.o.rates.note(this.origin, TOKEN_PATH, res.headers, res.status === 429);
+      if (SERVER_TROUBLE.has(res.status) && attempt < this.o.maxAttempts) {
+        await pauseForTrouble(this.o, res.status, attempt);
+        continue;
+      }
       let json: Record<string, unknown> = {};
       try {
         json = JSON.parse(res.text) as Record<string, unknown>;

@@ -1,7 +1,6 @@
-import { backoffDelay } from '../../backoff';
 import type { HttpResponse } from '../http';
-import { OutboundRefused, RedirectRefused } from '../outbound';
 import { OktaAuth } from './auth';
+import { mayAskAgain, pauseForTrouble, SERVER_TROUBLE } from './trouble';
 import type { OktaCredential } from './credential';
 import {
   OktaError,
@@ -13,8 +12,6 @@ import {
 } from './types';
 
 export * from './types';
-
-const SERVER_TROUBLE = new Set([500, 502, 503, 504]);
 
 /** Page sizes: Okta's documented maxima (users 200, app users 500, logs 1,000), its advice for groups (200), its default for members (1,000). */
 export const PAGE = { users: 200, groups: 200, groupUsers: 1000, appUsers: 500, appGroups: 200, logs: 1000 } as const;
@@ -150,9 +147,8 @@ export class OktaClient {
         res = await this.o.http.request('GET', url, headers);
       } catch (err) {
         this.o.rates.note(this.origin, bucket, {}, false);
-        if (err instanceof OutboundRefused || err instanceof RedirectRefused || attempt >= this.o.maxAttempts)
-          throw err;
-        await this.troubled((err as NodeJS.ErrnoException).code ?? 'error', attempt);
+        if (!mayAskAgain(err) || attempt >= this.o.maxAttempts) throw err;
+        await pauseForTrouble(this.o, (err as NodeJS.ErrnoException).code ?? 'error', attempt);
         continue;
       }
       this.o.rates.note(this.origin, bucket, res.headers, res.status === 429);
@@ -160,7 +156,7 @@ export class OktaClient {
       if (res.status >= 200 && res.status < 300) return res;
       if (res.status === 429) continue; // the next turn waits until the bucket resets
       if (SERVER_TROUBLE.has(res.status) && attempt < this.o.maxAttempts) {
-        await this.troubled(res.status, attempt);
+        await pauseForTrouble(this.o, res.status, attempt);
         continue;
       }
       if (res.status === 401 && !renewed && this.auth.renew(res)) {
@@ -171,12 +167,6 @@ export class OktaClient {
       throw apiError(res);
     }
     throw apiError(last!);
-  }
-
-  private async troubled(status: number | string, attempt: number): Promise<void> {
-    const waitMs = backoffDelay(attempt, { backoffBaseMs: 1000, backoffMaxMs: 30_000 }, Math.random);
-    this.o.onTrouble?.({ status, waitMs, attempt });
-    await (this.o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(waitMs);
   }
 }
 

@@ -107,6 +107,7 @@ export class FakeOkta {
   private nonce = crypto.randomBytes(16).toString('base64url');
   private inFlight = 0;
   private failures: number[] = [];
+  private tokenFailures: number[] = [];
   private everyone!: FakeOktaGroup;
   private server?: https.Server;
   private readonly tls: { key: string; cert: string };
@@ -164,10 +165,13 @@ export class FakeOkta {
     return { clientId, privateKey: text, kid };
   }
 
-  /** The next `n` Management API calls answer this status (an outage). */
-  failNext(n: number, status: number): void {
-    for (let i = 0; i < n; i++) this.failures.push(status);
+  /** The next `n` Management API calls (or token requests) answer this status (an outage). */
+  failNext(n: number, status: number, at: 'api' | 'token' = 'api'): void {
+    for (let i = 0; i < n; i++) (at === 'api' ? this.failures : this.tokenFailures).push(status);
   }
+
+  /** Every answer a redirect elsewhere (a URL that is not the org's). */
+  redirect = false;
 
   /** Registers another public key on a service app. */
   addAppKey(clientId: string, publicKey: crypto.KeyObject | JWK, kid: string): void {
@@ -411,9 +415,12 @@ export class FakeOkta {
         throw notFound(url.pathname);
       }
       headers = this.count(bucket, over);
-      if (req.method === 'POST' && url.pathname === '/oauth2/v1/token')
+      if (this.redirect) throw new OktaHttpError(302, undefined, { location: 'https://login.example.net/' });
+      if (req.method === 'POST' && url.pathname === '/oauth2/v1/token') {
+        const failure = this.tokenFailures.shift();
+        if (failure) throw oktaError(failure, 'E0000009', 'Internal Server Error');
         ({ body, headers } = await this.token(req, Buffer.concat(chunks).toString('utf8'), headers));
-      else if (req.method === 'GET' && url.pathname.startsWith('/api/v1/')) {
+      } else if (req.method === 'GET' && url.pathname.startsWith('/api/v1/')) {
         const scopes = await this.authorize(req, url);
         const failure = this.failures.shift();
         if (failure) throw oktaError(failure, 'E0000009', 'Internal Server Error');
