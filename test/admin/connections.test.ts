@@ -141,8 +141,8 @@ describe('connections admin API', () => {
     const ldap = await create(siteA, 'Directory', { kind: 'ldap' });
     expect(ldap.status).toBe(400);
     expect(Object.keys(ldap.body.fields)).toContain('ldap');
-    const other = await create(siteA, 'Other', { kind: 'okta' });
-    expect(other.body.fields.kind).toMatch(/must be "scim", "entra", "ldap" or "google"/);
+    const other = await create(siteA, 'Other', { kind: 'onelogin' });
+    expect(other.body.fields.kind).toMatch(/must be "scim", "entra", "ldap", "google", "okta" or "keycloak"/);
     const entra = await create(siteA, 'Graph', { kind: 'entra' });
     expect(entra.status).toBe(400);
     expect(Object.keys(entra.body.fields).sort()).toEqual(['clientSecret', 'entra']);
