@@ -336,3 +336,36 @@ export async function storedCounts(
   );
   return rows[0] as { users: number; groups: number; memberships: number };
 }
+
+type Counts = { users: number; groups: number; memberships: number };
+type Read = { usersPerSecond: number; readSeconds: number; peakRssMb: number };
+
+/**
+ * The pull benchmarks' floors (Google Workspace, Okta, Keycloak): everything stored, a full read at
+ * ≥ 5,000 users/s, the same read of an unchanged directory writing no row, the incremental read in
+ * under a second leaving the store as expected (`afterWanted`: the counts that must match), peak
+ * RSS < 400 MB. Says whether they are met, and sets the exit code.
+ */
+export function sayPullFloors(f: {
+  stored: Counts;
+  wanted: Counts;
+  full: Read;
+  unchanged: Read & { rowsWrittenByXmin: number };
+  incremental: Read;
+  after: Counts;
+  afterWanted: Partial<Counts>;
+}): void {
+  const same = (got: Counts, want: Partial<Counts>) =>
+    (Object.keys(want) as Array<keyof Counts>).every((k) => got[k] === want[k]);
+  const ok =
+    same(f.stored, f.wanted) &&
+    f.full.usersPerSecond >= 5000 &&
+    f.unchanged.rowsWrittenByXmin === 0 &&
+    same(f.after, f.afterWanted) &&
+    f.incremental.readSeconds < 1 &&
+    Math.max(f.full.peakRssMb, f.unchanged.peakRssMb, f.incremental.peakRssMb) < 400;
+  console.log(
+    `floors (everything stored, full read ≥ 5,000 users/s, unchanged full read writes no row, incremental read < 1 s and as expected (${Object.keys(f.afterWanted).join(', ')}), peak RSS < 400 MB): ${ok ? 'MET' : 'NOT MET'}`,
+  );
+  process.exitCode = ok ? 0 : 1;
+}

@@ -58,3 +58,14 @@ export function descendants(nest: Record<string, string[]>, id: string): Set<str
       }
   return out;
 }
+
+/**
+ * A deleted group leaves the nesting; the groups that held it, and everything below them, are put in
+ * `component` to be read again (their members through it are theirs no more).
+ */
+export function unnest(nest: Record<string, string[]>, id: string, component: Set<string>): void {
+  for (const a of ancestors(nest, id))
+    if (a !== id) for (const d of descendants(nest, a)) if (d !== id) component.add(d);
+  delete nest[id];
+  for (const [parent, children] of Object.entries(nest)) nest[parent] = children.filter((c) => c !== id);
+}

@@ -1,4 +1,5 @@
 import { ReadLedger } from '../directory/ledger';
+import type { DirectoryChanges } from '../directory/types';
 import { startingProgress, type ReadProgress } from './source';
 
 const MAX_CONFLICTS_SHOWN = 20;
@@ -26,6 +27,14 @@ export class ReadReport {
 
   conflict(text: string): void {
     if (this.progress.conflicts.length < MAX_CONFLICTS_SHOWN) this.progress.conflicts.push(text);
+  }
+
+  /**
+   * What the read changed, for its run to plan from: a full read's from its ledger (undefined when
+   * most users changed: a full reconciliation), an incremental read's exactly what it wrote or removed.
+   */
+  changes(): DirectoryChanges | undefined {
+    return this.progress.mode === 'full' ? this.ledger.changes() : this.ledger.delta();
   }
 
   /** The read is over: its last report. */

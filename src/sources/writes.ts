@@ -34,8 +34,8 @@ export async function writeGroups(
 }
 
 /**
- * Sets each group's memberships to exactly these users (store ids): the pairs removed and added,
- * for the read to say which users changed.
+ * Sets each group's memberships to exactly these users (store ids), the users whose memberships
+ * changed marked in the read's ledger; the pairs removed and added.
  */
 export async function setMembers(
   store: PullStore,
@@ -50,9 +50,36 @@ export async function setMembers(
     const removed = [...have].filter((u) => !users.has(u)).map((u): [string, string] => [group, u]);
     const added = [...users].filter((u) => !have.has(u)).map((u): [string, string] => [group, u]);
     report.ledger.rowsWritten += await store.removeMemberships(connectionId, removed);
+    for (const [, u] of removed) report.ledger.changedUser(u); // added ones the store marks itself
     await store.addMemberships(connectionId, added, report.ledger);
     out.removed.push(...removed);
     out.added.push(...added);
   }
   return out;
+}
+
+/** Removes users from the store (deleted in the IdP, or out of scope): how many were there. */
+export async function removeUsers(
+  store: PullStore,
+  connectionId: string,
+  report: ReadReport,
+  ids: string[],
+): Promise<number> {
+  const removed = await store.deleteUsers(connectionId, ids);
+  report.progress.removed += removed;
+  report.ledger.rowsWritten += removed;
+  if (removed) for (const id of ids) report.ledger.changedUser(id);
+  return removed;
+}
+
+/** Removes groups from the store: what every member maps to may differ (a wide change), when one was there. */
+export async function dropGroups(
+  store: PullStore,
+  connectionId: string,
+  report: ReadReport,
+  ids: string[],
+): Promise<void> {
+  const dropped = await store.deleteGroups(connectionId, ids);
+  report.ledger.rowsWritten += dropped;
+  if (dropped) report.ledger.everyUser();
 }

@@ -1,11 +1,11 @@
 import type { DirectoryChanges } from '../../directory/types';
-import { atOnce } from '../atOnce';
-import { setMembers } from '../writes';
+import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
+import { dropGroups, removeUsers, setMembers } from '../writes';
 import type { GoogleActivity, GoogleUser } from './client';
 import { keyOf, MAX_EVENTS, OVERLAP_MS, param, RETENTION_MS, unreadableEvents, type GoogleCursor } from './events';
 import { inOrgUnits, storeId, toPulledGroup, userGetParams, userListParams } from './mapping';
-import { ancestors, descendants, flatten, nestOf } from '../groupTree';
-import { GoogleFullRead, REQUESTS_AT_ONCE, type GoogleTree } from './read';
+import { ancestors, descendants, flatten, nestOf, unnest } from '../groupTree';
+import { GoogleFullRead, type GoogleTree } from './read';
 
 export type { GoogleCursor };
 
@@ -140,10 +140,8 @@ export class GoogleRead extends GoogleFullRead {
   }
 
   private async remove(ids: string[]): Promise<void> {
-    const removed = await this.store.deleteUsers(this.connectionId, ids);
-    this.report.progress.removed += removed;
-    this.report.ledger.rowsWritten += removed;
-    if (removed) for (const id of ids) this.delta.users.add(id);
+    if (await removeUsers(this.store, this.connectionId, this.report, ids))
+      for (const id of ids) this.delta.users.add(id);
   }
 
   /** A user new to the store: its groups (direct, and those holding them) in the store. */
@@ -210,7 +208,7 @@ export class GoogleRead extends GoogleFullRead {
         googleIds ??= await this.store.groupResourceValues(this.connectionId, 'googleId'); // before the row goes
         const gid = googleIds.get(gone);
         await this.dropGroups([gone]);
-        if (gid) this.unnest(gid, component);
+        if (gid) unnest(this.nest, gid, component);
         continue;
       }
       tree.groups.set(String(g.id), g);
@@ -232,19 +230,8 @@ export class GoogleRead extends GoogleFullRead {
     await this.replaceGroups(whole, [...tree.groups.keys()]);
   }
 
-  /**
-   * A deleted group leaves the nesting; the groups that held it are read again (their members
-   * through it are theirs no more), with everything below them.
-   */
-  private unnest(gid: string, component: Set<string>): void {
-    for (const a of ancestors(this.nest, gid))
-      if (a !== gid) for (const d of descendants(this.nest, a)) if (d !== gid) component.add(d);
-    delete this.nest[gid];
-    for (const [parent, children] of Object.entries(this.nest)) this.nest[parent] = children.filter((c) => c !== gid);
-  }
-
   private async dropGroups(ids: string[]): Promise<void> {
-    this.report.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, ids);
+    await dropGroups(this.store, this.connectionId, this.report, ids);
     this.delta.wide = true;
   }
 

@@ -9,13 +9,10 @@ import { ancestors, flatten, type GroupTree } from '../groupTree';
 
 /** The groups a Google read saw and their direct members, by Google id. */
 export type GoogleTree = GroupTree<GoogleGroup>;
-import { atOnce } from '../atOnce';
+import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
 import { GoogleError, type GoogleClient, type GoogleGroup, type GoogleUser } from './client';
 import { inOrgUnits, storeId, toPulledGroup, toPulledUser, userListParams } from './mapping';
 import type { GoogleSettings } from './settings';
-
-/** Requests a read makes at once (Google counts concurrent requests per account: a few, never a storm). */
-export const REQUESTS_AT_ONCE = 4;
 
 const MEMBERSHIPS_PER_WRITE = 5_000;
 

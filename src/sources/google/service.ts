@@ -5,6 +5,7 @@ import type { PullStore } from '../../directory/pull';
 import { invalidField } from '../../http/errors';
 import { asText } from '../../text';
 import type { Logger } from '../../logger';
+import { firstPage } from '../firstPage';
 import { ReadReport } from '../readReport';
 import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, type UserProbe } from '../source';
 import type { SourceStateRepository } from '../state';
@@ -261,9 +262,4 @@ export function waitPhase(w: { reason: string; waitMs: number }, now: number): s
   return w.reason === 'quotaExceeded'
     ? `paused until ${until} UTC: Google's quota for the Admin SDK is used up and resets each minute`
     : `waiting ${Math.max(1, Math.round(w.waitMs / 1000))} s: Google asked to slow down (${w.reason})`;
-}
-
-async function firstPage<T>(pages: AsyncGenerator<T[]>): Promise<T[]> {
-  for await (const page of pages) return page;
-  return [];
 }

@@ -1,10 +1,9 @@
-import type { DirectoryChanges } from '../../directory/types';
-import { atOnce } from '../atOnce';
-import { setMembers } from '../writes';
-import { ancestors, descendants, flatten, nestOf } from '../groupTree';
+import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
+import { dropGroups, removeUsers, setMembers } from '../writes';
+import { ancestors, descendants, flatten, nestOf, unnest } from '../groupTree';
 import { KeycloakError, type KeycloakAdminEvent, type KeycloakUser } from './client';
-import { storeId, toPulledGroup } from './mapping';
-import { KeycloakFullRead, REQUESTS_AT_ONCE, type KeycloakTree } from './read';
+import { storeId } from './mapping';
+import { KeycloakFullRead, type KeycloakTree } from './read';
 
 /**
  * Where the next incremental read starts: admin events from a little before `since` (those applied
@@ -35,7 +34,6 @@ const keyOf = (e: KeycloakAdminEvent) => (e as { id?: string }).id ?? `${e.time}
  * events: the periodic full read (`fullReadEveryHours`) brings them.
  */
 export class KeycloakRead extends KeycloakFullRead {
-  private delta = { users: new Set<string>(), groups: new Set<string>(), wide: false };
   private nest: Record<string, string[]> = {};
 
   async read(mode: 'full' | 'incremental' | 'auto', cursor: KeycloakCursor | undefined): Promise<KeycloakCursor> {
@@ -54,17 +52,6 @@ export class KeycloakRead extends KeycloakFullRead {
     this.report.progress.mode = 'full';
     const tree = await this.full();
     return { since: startedAt.toISOString(), seen: [], fullAt: startedAt.toISOString(), nest: nestOf(tree) };
-  }
-
-  changed(): DirectoryChanges | undefined {
-    if (this.report.progress.mode === 'full') return this.report.ledger.changes();
-    const written = this.report.ledger.delta();
-    const d = this.delta;
-    return {
-      userIds: [...new Set([...written.userIds, ...d.users])],
-      groupIds: [...new Set([...written.groupIds, ...d.groups])],
-      wide: written.wide || d.wide,
-    };
   }
 
   /** Why the position cannot be followed (a full read instead), or undefined when it can. */
@@ -181,14 +168,11 @@ export class KeycloakRead extends KeycloakFullRead {
     const removed = [...left].map((g): [string, string] => [storeId('group', g), uid]);
     const n = await this.store.removeMemberships(this.connectionId, removed);
     this.report.ledger.rowsWritten += n;
-    if (n) this.delta.users.add(uid);
+    if (n) this.report.ledger.changedUser(uid);
   }
 
   private async remove(ids: string[]): Promise<void> {
-    const removed = await this.store.deleteUsers(this.connectionId, ids);
-    this.report.progress.removed += removed;
-    this.report.ledger.rowsWritten += removed;
-    if (removed) for (const id of ids) this.delta.users.add(id);
+    await removeUsers(this.store, this.connectionId, this.report, ids);
   }
 
   private async scopeTree(): Promise<KeycloakTree> {
@@ -225,9 +209,8 @@ export class KeycloakRead extends KeycloakFullRead {
     for (const id of ids) {
       const g = await this.client.group(id);
       if (!g) {
-        const sid = storeId('group', id);
-        if ((await this.store.groupNames(this.connectionId, [sid])).has(sid)) await this.dropGroups([sid]);
-        this.unnest(id, component);
+        await this.dropGroups([storeId('group', id)]); // deleted (nothing when it was never stored)
+        unnest(this.nest, id, component);
         continue;
       }
       tree.groups.set(id, g);
@@ -247,37 +230,21 @@ export class KeycloakRead extends KeycloakFullRead {
     await this.replaceGroups(whole, [...tree.groups.keys()]);
   }
 
-  /** A deleted group leaves the nesting; the groups that held it are read again. */
-  private unnest(id: string, component: Set<string>): void {
-    for (const a of ancestors(this.nest, id))
-      if (a !== id) for (const d of descendants(this.nest, a)) if (d !== id) component.add(d);
-    delete this.nest[id];
-    for (const [parent, children] of Object.entries(this.nest)) this.nest[parent] = children.filter((c) => c !== id);
-  }
-
   private async dropGroups(ids: string[]): Promise<void> {
-    this.report.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, ids);
-    this.delta.wide = true;
+    await dropGroups(this.store, this.connectionId, this.report, ids);
   }
 
   /** Writes these groups and sets each one's memberships to its users, its subgroups' included. */
   private async replaceGroups(tree: KeycloakTree, ids: string[]): Promise<void> {
-    const sids = ids.map((g) => storeId('group', g));
-    const names = await this.store.groupNames(this.connectionId, sids);
     const groups = ids.map((id) => tree.groups.get(id)!).filter(Boolean);
-    for (const g of groups) {
-      const sid = storeId('group', String(g.id));
-      if (names.has(sid) && names.get(sid) !== toPulledGroup(g, this.s).displayName) this.delta.wide = true;
-    }
-    await this.writeGroups(groups);
+    await this.writeGroups(groups); // a new group, or one renamed, is marked by the store
     const want = new Map(
       groups.map((g) => [
         storeId('group', String(g.id)),
         new Set([...flatten(tree, String(g.id))].map((u) => storeId('user', u))),
       ]),
     );
-    const { removed } = await setMembers(this.store, this.connectionId, this.report, want);
-    for (const [, u] of removed) this.delta.users.add(u);
+    await setMembers(this.store, this.connectionId, this.report, want);
     this.report.tick();
   }
 }

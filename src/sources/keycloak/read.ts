@@ -1,7 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
 import { breathe, mapSliced, sliceTimer } from '../../slices';
-import { atOnce } from '../atOnce';
+import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
 import { flatten, type GroupTree } from '../groupTree';
 import type { ReadReport } from '../readReport';
 import { PullFailed } from '../source';
@@ -11,8 +11,6 @@ import { KeycloakError, type KeycloakClient, type KeycloakGroup, type KeycloakUs
 import { storeId, toPulledGroup, toPulledUser } from './mapping';
 import type { KeycloakSettings } from './settings';
 
-/** Requests a read makes at once. */
-export const REQUESTS_AT_ONCE = 4;
 const MEMBERSHIPS_PER_WRITE = 5_000;
 
 /** The groups a Keycloak read saw (subgroups as children) and their direct members, by Keycloak id. */

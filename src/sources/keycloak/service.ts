@@ -8,6 +8,7 @@ import { invalidField } from '../../http/errors';
 import type { Logger } from '../../logger';
 import { asText } from '../../text';
 import type { AddressGuard } from '../outbound';
+import { firstPage } from '../firstPage';
 import { ReadReport } from '../readReport';
 import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, type UserProbe } from '../source';
 import type { SourceStateRepository } from '../state';
@@ -149,7 +150,7 @@ export class KeycloakService implements PullSource {
         const next = await read.read(mode, await this.d.state.cursor<KeycloakCursor>(c.id));
         await this.d.state.saveCursor(c.id, next, report.progress.mode);
         report.done();
-        return { changes: read.changed() };
+        return { changes: report.changes() };
       } catch (err) {
         report.tick();
         throw this.failure(s, err);
@@ -258,9 +259,4 @@ export class KeycloakService implements PullSource {
     this.d.logger.warn({ err: { message: (err as Error).message } }, 'Keycloak request failed');
     return new PullFailed(said);
   }
-}
-
-async function firstPage<T>(pages: AsyncGenerator<T[]>): Promise<T[]> {
-  for await (const page of pages) return page;
-  return [];
 }

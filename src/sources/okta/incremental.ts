@@ -1,6 +1,5 @@
-import type { DirectoryChanges } from '../../directory/types';
-import { atOnce } from '../atOnce';
-import { setMembers } from '../writes';
+import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
+import { dropGroups, removeUsers, setMembers } from '../writes';
 import type { OktaLogEvent, OktaUser } from './client';
 import { OktaError } from './client';
 import {
@@ -12,8 +11,8 @@ import {
   unreadableLog,
   type OktaCursor,
 } from './events';
-import { readsGroup, storeId, toPulledGroup } from './mapping';
-import { OktaFullRead, REQUESTS_AT_ONCE } from './read';
+import { readsGroup, storeId } from './mapping';
+import { OktaFullRead } from './read';
 
 export type { OktaCursor };
 
@@ -26,8 +25,6 @@ export type { OktaCursor };
  * read again. A scheduled read is full once the last full read is `fullReadEveryHours` old.
  */
 export class OktaRead extends OktaFullRead {
-  private delta = { users: new Set<string>(), groups: new Set<string>(), wide: false };
-
   /** Reads; the cursor for the next read (its `since` taken before this one began). */
   async read(mode: 'full' | 'incremental' | 'auto', cursor: OktaCursor | undefined): Promise<OktaCursor> {
     const startedAt = new Date();
@@ -48,18 +45,6 @@ export class OktaRead extends OktaFullRead {
     this.report.progress.mode = 'full';
     await this.full();
     return { since: startedAt.toISOString(), seen: [], fullAt: startedAt.toISOString(), chosen: this.chosen };
-  }
-
-  /** What the read changed, for the run to plan from (a full read's from its ledger). */
-  changed(): DirectoryChanges | undefined {
-    if (this.report.progress.mode === 'full') return this.report.ledger.changes();
-    const written = this.report.ledger.delta(); // rows that differed, memberships added
-    const d = this.delta; // removals, memberships removed, groups dropped or renamed
-    return {
-      userIds: [...new Set([...written.userIds, ...d.users])],
-      groupIds: [...new Set([...written.groupIds, ...d.groups])],
-      wide: written.wide || d.wide,
-    };
   }
 
   private untrusted(cursor: OktaCursor | undefined, now: Date): string | undefined {
@@ -175,10 +160,7 @@ export class OktaRead extends OktaFullRead {
   }
 
   private async remove(ids: string[]): Promise<void> {
-    const removed = await this.store.deleteUsers(this.connectionId, ids);
-    this.report.progress.removed += removed;
-    this.report.ledger.rowsWritten += removed;
-    if (removed) for (const id of ids) this.delta.users.add(id);
+    await removeUsers(this.store, this.connectionId, this.report, ids);
   }
 
   /** Groups named: deleted ones removed; the others (in scope) written with their members read again. */
@@ -189,16 +171,12 @@ export class OktaRead extends OktaFullRead {
     const changed = ids.filter(inScope);
     if (!changed.length) return;
     this.report.step('reading changed groups');
-    const names = await this.store.groupNames(
-      this.connectionId,
-      changed.map((g) => storeId('group', g)),
-    );
     const lost = new Set<string>(); // a groups scope: users who left a chosen group
     await atOnce(changed, REQUESTS_AT_ONCE, async (id) => {
       const sid = storeId('group', id);
       const g = await this.client.group(id);
       if (!g || !readsGroup(g)) {
-        if (names.has(sid)) await this.dropGroups([sid]);
+        await this.dropGroups([sid]); // deleted in Okta (nothing when it was never stored)
         return;
       }
       const members: OktaUser[] = [];
@@ -208,23 +186,17 @@ export class OktaRead extends OktaFullRead {
         if (err instanceof OktaError && err.status === 404) return;
         throw err;
       }
-      if (!names.has(sid)) this.delta.groups.add(sid);
-      else if (names.get(sid) !== toPulledGroup(g).displayName) this.delta.wide = true;
-      await this.writeGroups([g]);
+      await this.writeGroups([g]); // a new group, or one renamed, is marked by the store
       if (scope.kind === 'groups') {
         const storedUsers = await this.store.users(
           this.connectionId,
           members.map((u) => storeId('user', u.id)),
         );
         const fresh = members.filter((u) => !storedUsers.has(storeId('user', u.id)));
-        if (fresh.length) {
-          await this.writeUsers(fresh);
-          for (const u of fresh) this.delta.users.add(storeId('user', u.id));
-        }
+        if (fresh.length) await this.writeUsers(fresh);
       }
       const want = new Map([[sid, new Set(members.map((u) => storeId('user', u.id)))]]);
-      const { removed, added } = await setMembers(this.store, this.connectionId, this.report, want);
-      for (const [, u] of [...removed, ...added]) this.delta.users.add(u);
+      const { removed } = await setMembers(this.store, this.connectionId, this.report, want);
       for (const [, u] of removed) lost.add(u);
     });
     if (scope.kind === 'groups' && lost.size) {
@@ -245,7 +217,6 @@ export class OktaRead extends OktaFullRead {
   }
 
   private async dropGroups(ids: string[]): Promise<void> {
-    this.report.ledger.rowsWritten += await this.store.deleteGroups(this.connectionId, ids);
-    this.delta.wide = true;
+    await dropGroups(this.store, this.connectionId, this.report, ids);
   }
 }

@@ -1,7 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
 import { breathe, mapSliced, sliceTimer } from '../../slices';
-import { atOnce } from '../atOnce';
+import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
 import type { ReadReport } from '../readReport';
 import { PullFailed } from '../source';
 import { WriteQueue } from '../writeQueue';
@@ -10,8 +10,6 @@ import { OktaError, type OktaClient, type OktaGroup, type OktaUser } from './cli
 import { EVERY_STATUS_FILTER, readsGroup, storeId, toPulledGroup, toPulledUser } from './mapping';
 import type { OktaSettings } from './settings';
 
-/** Requests a read makes at once (Okta allows 75 per org, shared with every other client). */
-export const REQUESTS_AT_ONCE = 4;
 const MEMBERSHIPS_PER_WRITE = 5_000;
 const GROUP_ID = /^00g[A-Za-z0-9]{17}$/;
 

@@ -7,6 +7,7 @@ import type { Logger } from '../../logger';
 import { asText } from '../../text';
 import { OutboundHttp } from '../http';
 import type { AddressGuard } from '../outbound';
+import { firstPage } from '../firstPage';
 import { ReadReport } from '../readReport';
 import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, type UserProbe } from '../source';
 import type { SourceStateRepository } from '../state';
@@ -163,7 +164,7 @@ export class OktaService implements PullSource {
         const next = await read.read(mode, await this.d.state.cursor<OktaCursor>(c.id));
         await this.d.state.saveCursor(c.id, next, report.progress.mode);
         report.done();
-        return { changes: read.changed() };
+        return { changes: report.changes() };
       } catch (err) {
         report.tick();
         throw this.failure(s, cred, err);
@@ -259,9 +260,4 @@ export class OktaService implements PullSource {
 export function waitPhase(w: OktaWait, now: number): string {
   const until = new Date(now + w.waitMs).toISOString().slice(11, 19);
   return `paused until ${until} UTC: Okta's ${w.reason} for this kind of request (it resets each minute)`;
-}
-
-async function firstPage<T>(pages: AsyncGenerator<T[]>): Promise<T[]> {
-  for await (const page of pages) return page;
-  return [];
 }
