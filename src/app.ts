@@ -8,7 +8,7 @@ import { buildProvisioning } from './provisioning/wiring';
 import { AdminCheck } from './admin/auth';
 import { adminPageRouter, outsideJira } from './admin/page';
 import { adminApiRouter } from './admin/routes';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import { createAddon } from './connect/addon';
 import { requireContextJwt } from './connect/contextJwt';
 import { lifecycleRouter, siteRemover } from './connect/lifecycle';
@@ -16,7 +16,8 @@ import { ForgeTokenRepository } from './db/forgeTokens';
 import { wakeSite } from './jobs/wake';
 import { AddonSettingsStore } from './connect/store';
 import { isForgeOnly, TenantRepository } from './db/tenants';
-import { createSecretBox } from './crypto/secrets';
+import { createKeyRing, isKeyRing, type KeyRing } from './crypto/secrets';
+import { missingKeys } from './db/sealed';
 import { defineModels } from './db/models';
 import { ConnectionRepository } from './db/connections';
 import { SiteCredentialsRepository } from './db/siteCredentials';
@@ -47,7 +48,8 @@ export interface AppDeps {
   config: Config;
   sequelize: Sequelize;
   logger: Logger;
-  secretKey: Buffer;
+  /** The key ring secrets are sealed with (a single key: a ring of that key alone). */
+  secretKey: Buffer | KeyRing;
   clock?: Clock;
 }
 
@@ -86,10 +88,12 @@ type Core = Awaited<ReturnType<typeof buildCore>>;
 /** The stores, the Jira client, provisioning, the triggers and the sources, wired once. */
 async function buildCore(app: Express, { config, sequelize, logger, secretKey, clock = systemClock }: AppDeps) {
   const models = defineModels(sequelize);
-  const box = createSecretBox(secretKey);
+  const box = isKeyRing(secretKey) ? secretKey : createKeyRing([], secretKey);
+  const sql = new Sql(sequelize);
+  const missing = await missingKeys(sql, box);
+  if (missing) throw new ConfigError(missing);
   const store = new AddonSettingsStore(models, box);
   const credentials = new SiteCredentialsRepository(models, box);
-  const sql = new Sql(sequelize);
   const connections = new ConnectionRepository(sql);
   const tokens = new ScimTokenCache(connections, sequelize, logger);
   await tokens.start();

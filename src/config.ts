@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import JSON5 from 'json5';
-import { decodeSecretKey, settingsSchema, type Settings } from './configSchema';
+import { decodeSecretKey, parseSecretKeyRing, settingsSchema, type Settings } from './configSchema';
 
 /** The project's root folder (where package.json, config.json and the descriptor live). */
 export const PROJECT_ROOT = findProjectRoot(__dirname);
@@ -27,8 +27,13 @@ export interface Config {
   hostWhitelist: string;
   database: { url?: string; poolMax: number; embeddedPort: number; embeddedSharedDir: string };
   dataDir: string;
-  /** 32-byte key for secrets at rest; undefined means "generate one into dataDir" (not in production). */
+  /**
+   * The single 32-byte key for secrets at rest (`APP_SECRET_KEY`); with a ring it only opens the
+   * `v1:` values it sealed. Neither set means "generate one into dataDir" (not in production).
+   */
   appSecretKey?: Buffer;
+  /** The key ring (`APP_SECRET_KEYS`), newest first: the first seals, every one opens what names it. */
+  appSecretKeys?: Array<{ id: string; key: Buffer }>;
   connectKeysCdnUrl?: string;
   logLevel: NonNullable<Settings['LOG_LEVEL']>;
   /** JSON lines (production, log shippers) or readable lines (development). */
@@ -134,15 +139,31 @@ export function loadConfig(
   return toConfig(parsed.data);
 }
 
+/** The single key and the key ring, decoded (the schema checked them). */
+function secretKeys(s: Settings): Pick<Config, 'appSecretKey' | 'appSecretKeys'> {
+  return {
+    appSecretKey: s.APP_SECRET_KEY ? decodeSecretKey(s.APP_SECRET_KEY) : undefined,
+    appSecretKeys: s.APP_SECRET_KEYS
+      ? parseSecretKeyRing(s.APP_SECRET_KEYS).map((e) => ({ id: e.id, key: e.key! }))
+      : undefined,
+  };
+}
+
+/** Production needs a public URL, a database and a key: refused at start, each named. */
+function requireForProduction(s: Settings): void {
+  if (s.NODE_ENV !== 'production') return;
+  const missing = [
+    ...(['AC_LOCAL_BASE_URL', 'DATABASE_URL'] as const).filter((k) => !s[k]),
+    ...(s.APP_SECRET_KEY || s.APP_SECRET_KEYS ? [] : ['APP_SECRET_KEYS (or APP_SECRET_KEY)']),
+  ];
+  if (missing.length > 0)
+    throw new ConfigError(
+      `Invalid configuration:\n  ${missing.map((k) => `${k}: required in production`).join('\n  ')}`,
+    );
+}
+
 function toConfig(s: Settings): Config {
-  if (s.NODE_ENV === 'production') {
-    const missing = (['AC_LOCAL_BASE_URL', 'DATABASE_URL', 'APP_SECRET_KEY'] as const).filter((k) => !s[k]);
-    if (missing.length > 0) {
-      throw new ConfigError(
-        `Invalid configuration:\n  ${missing.map((k) => `${k}: required in production`).join('\n  ')}`,
-      );
-    }
-  }
+  requireForProduction(s);
   return Object.freeze({
     env: s.NODE_ENV,
     port: s.PORT,
@@ -155,7 +176,7 @@ function toConfig(s: Settings): Config {
       embeddedSharedDir: s.EMBEDDED_PG_SHARED_DIR,
     },
     dataDir: path.resolve(PROJECT_ROOT, s.DATA_DIR ?? '.data'),
-    appSecretKey: s.APP_SECRET_KEY ? decodeSecretKey(s.APP_SECRET_KEY) : undefined,
+    ...secretKeys(s),
     connectKeysCdnUrl: s.CONNECT_KEYS_CDN_URL,
     logLevel: s.LOG_LEVEL ?? (s.NODE_ENV === 'test' ? 'silent' : 'info'),
     logFormat: s.LOG_FORMAT ?? (s.NODE_ENV === 'development' ? 'pretty' : 'json'),

@@ -44,6 +44,13 @@ export const settingsSchema = z.object({
     .string()
     .refine(isValidSecretKey, 'must be 32 random bytes, as 64 hex characters or as base64')
     .optional(),
+  APP_SECRET_KEYS: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = secretKeyRingProblem(value);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    })
+    .optional(),
   CONNECT_KEYS_CDN_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -127,6 +134,34 @@ export type Settings = z.infer<typeof settingsSchema>;
 
 function isValidSecretKey(value: string): boolean {
   return decodeSecretKey(value)?.length === 32;
+}
+
+/** `APP_SECRET_KEYS`' entries, newest first: `<id>:<key>` separated by commas. */
+export function parseSecretKeyRing(value: string): Array<{ id: string; key: Buffer | undefined }> {
+  return value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const at = entry.indexOf(':');
+      return at < 0
+        ? { id: '', key: undefined }
+        : { id: entry.slice(0, at), key: decodeSecretKey(entry.slice(at + 1)) };
+    });
+}
+
+function secretKeyRingProblem(value: string): string | undefined {
+  const entries = parseSecretKeyRing(value);
+  if (entries.length === 0) return 'must list at least one key as <id>:<key>, newest first';
+  const seen = new Set<string>();
+  for (const [i, e] of entries.entries()) {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(e.id) || e.id === 'legacy')
+      return `entry ${i + 1} must be <id>:<key>, the id 1–32 of A–Z a–z 0–9 _ - (not "legacy")`;
+    if (seen.has(e.id)) return `key id "${e.id}" is listed twice`;
+    seen.add(e.id);
+    if (e.key?.length !== 32) return `key "${e.id}" must be 32 random bytes, as 64 hex characters or as base64`;
+  }
+  return undefined;
 }
 
 export function decodeSecretKey(value: string): Buffer | undefined {

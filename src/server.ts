@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createApp } from './app';
 import { ConfigError, loadConfig, PROJECT_ROOT, requireForgeAppId } from './config';
-import { resolveSecretKey } from './crypto/key';
+import { resolveKeyRing } from './crypto/key';
 import { migrateUp } from './db/migrator';
 import { openDatabase } from './db/open';
 import { createLogger } from './logger';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     config,
     sequelize: db.sequelize,
     logger,
-    secretKey: resolveSecretKey(config),
+    secretKey: resolveKeyRing(config),
   });
   startBackground();
   if (config.schedulerEnabled) await scheduler.start();

@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { SecretBox } from '../crypto/secrets';
 import type { Models } from '../db/models';
+import { CONNECT_SEALED_FIELD, secretContexts } from '../db/sealed';
 import type { SiteInstall } from '../db/tenants';
 
 /** The part of ACE's ClientInfo we rely on: what the tenant row keeps, plus the app key and shared secret. */
@@ -11,9 +12,8 @@ export interface ClientInfo extends SiteInstall {
 }
 
 const CLIENT_INFO = 'clientInfo';
-const SEALED_FIELD = 'sharedSecretEnc';
-
-const secretContext = (clientKey: string) => `ace:sharedSecret:${clientKey}`;
+const SEALED_FIELD = CONNECT_SEALED_FIELD;
+const secretContext = secretContexts.connectSharedSecret;
 
 /**
  * ACE's storage adapter over our own database and models (the AddonSetting rows), so ACE and the

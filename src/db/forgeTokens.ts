@@ -1,7 +1,8 @@
 import type { SecretBox } from '../crypto/secrets';
+import { secretContexts } from './sealed';
 import type { Sql } from './sql';
 
-const ctx = (clientKey: string) => `forge-system-token:${clientKey}`;
+const ctx = secretContexts.forgeSystemToken;
 
 /** Where and how the remote calls Jira as the app for a site, as Forge last said it. */
 export interface ForgeTokens {

@@ -1,5 +1,6 @@
 import type { SecretBox } from '../crypto/secrets';
 import type { Models } from './models';
+import { secretContexts } from './sealed';
 
 /** What the admin page may see of a tenant's credentials: never a secret, only whether it is set. */
 export interface SiteCredentialsStatus {
@@ -22,7 +23,7 @@ export interface SiteCredentialsWrite {
   updatedBy: string;
 }
 
-const ctx = (clientKey: string, field: string) => `site-credentials:${field}:${clientKey}`;
+const ctx = (clientKey: string, field: 'apiToken' | 'orgApiKey') => secretContexts.siteCredential(field, clientKey);
 
 /** The site-admin email + API token and org API key of each tenant, secrets encrypted at rest. */
 export class SiteCredentialsRepository {

@@ -60,7 +60,7 @@ describe('loadConfig', () => {
 
   it('requires the base URL, a database and a secret key in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' }, NO_FILE)).toThrow(
-      /AC_LOCAL_BASE_URL: required in production[\s\S]*DATABASE_URL[\s\S]*APP_SECRET_KEY/,
+      /AC_LOCAL_BASE_URL: required in production[\s\S]*DATABASE_URL[\s\S]*APP_SECRET_KEYS \(or APP_SECRET_KEY\)/,
     );
     const c = loadConfig(
       {
@@ -72,6 +72,33 @@ describe('loadConfig', () => {
       NO_FILE,
     );
     expect(c.appSecretKey).toEqual(Buffer.alloc(32, 7));
+  });
+
+  it('reads APP_SECRET_KEYS as a key ring, newest first, and names what is wrong with an entry', () => {
+    const hex = Buffer.alloc(32, 1).toString('hex');
+    const b64 = Buffer.alloc(32, 2).toString('base64');
+    const c = loadConfig({ APP_SECRET_KEYS: ` 2026-12:${hex}, 2026-06:${b64} ` }, NO_FILE);
+    expect(c.appSecretKeys).toEqual([
+      { id: '2026-12', key: Buffer.alloc(32, 1) },
+      { id: '2026-06', key: Buffer.alloc(32, 2) },
+    ]);
+    const production = {
+      NODE_ENV: 'production',
+      AC_LOCAL_BASE_URL: 'https://app.example.com',
+      DATABASE_URL: 'postgres://u:p@db/x',
+    };
+    expect(loadConfig({ ...production, APP_SECRET_KEYS: `a:${hex}` }, NO_FILE).appSecretKeys).toHaveLength(1);
+    expect(() => loadConfig(production, NO_FILE)).toThrow(
+      'APP_SECRET_KEYS (or APP_SECRET_KEY): required in production',
+    );
+    for (const [value, message] of [
+      [hex, 'APP_SECRET_KEYS: entry 1 must be <id>:<key>'],
+      [`a:${hex},a:${b64}`, 'APP_SECRET_KEYS: key id "a" is listed twice'],
+      [`legacy:${hex}`, '(not "legacy")'],
+      [`a:${hex},b:short`, 'APP_SECRET_KEYS: key "b" must be 32 random bytes'],
+      [',', 'APP_SECRET_KEYS: must list at least one key'],
+    ])
+      expect(() => loadConfig({ APP_SECRET_KEYS: value }, NO_FILE)).toThrow(message);
   });
 
   it("reads config.json's section for NODE_ENV, with $VAR from the environment, and lets the environment win", () => {

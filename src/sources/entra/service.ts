@@ -1,3 +1,5 @@
+import { entraKind } from './kind';
+import { secretContexts } from '../../db/sealed';
 import crypto from 'node:crypto';
 import type { Config } from '../../config';
 import type { SecretBox } from '../../crypto/secrets';
@@ -28,7 +30,7 @@ export interface EntraDeps {
 
 export type TestResult = { ok: true; message: string; sampleUser: string | null } | { ok: false; message: string };
 
-const secretContext = (connectionId: string) => `connection:clientSecret:${connectionId}`;
+const secretContext = (connectionId: string) => secretContexts.connection(entraKind.secretField, connectionId);
 
 /**
  * Entra ID connections: their settings and sealed secret, a Graph client per connection (msal's

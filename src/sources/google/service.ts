@@ -1,3 +1,5 @@
+import { googleKind } from './kind';
+import { secretContexts } from '../../db/sealed';
 import type { Config } from '../../config';
 import type { SecretBox } from '../../crypto/secrets';
 import type { Connection, ConnectionRepository } from '../../db/connections';
@@ -30,7 +32,7 @@ export type GoogleTestResult =
   | { ok: true; message: string; users: number; groups: number; sampleUser: string | null; reports: boolean }
   | { ok: false; message: string };
 
-const secretContext = (connectionId: string) => `connection:serviceAccountKey:${connectionId}`;
+const secretContext = (connectionId: string) => secretContexts.connection(googleKind.secretField, connectionId);
 
 /**
  * Google Workspace connections: their settings and sealed service account key, a client per read

@@ -1,3 +1,5 @@
+import { keycloakKind } from './kind';
+import { secretContexts } from '../../db/sealed';
 import tls from 'node:tls';
 import { Agent } from 'undici';
 import type { Config } from '../../config';
@@ -33,7 +35,7 @@ export type KeycloakTestResult =
   | { ok: true; message: string; users: number; groups: number; sampleUser: string | null; adminEvents: boolean }
   | { ok: false; message: string };
 
-const secretContext = (connectionId: string) => `connection:keycloakClientSecret:${connectionId}`;
+const secretContext = (connectionId: string) => secretContexts.connection(keycloakKind.secretField, connectionId);
 
 /**
  * Keycloak connections: their settings and sealed client secret, a client per read over one undici

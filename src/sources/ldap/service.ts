@@ -1,3 +1,5 @@
+import { ldapKind } from './kind';
+import { secretContexts } from '../../db/sealed';
 import type { SecretBox } from '../../crypto/secrets';
 import type { Connection, ConnectionRepository } from '../../db/connections';
 import type { PullStore } from '../../directory/pull';
@@ -35,7 +37,7 @@ export type LdapTestResult =
     }
   | { ok: false; message: string };
 
-const secretContext = (connectionId: string) => `connection:bindPassword:${connectionId}`;
+const secretContext = (connectionId: string) => secretContexts.connection(ldapKind.secretField, connectionId);
 /** Counting stops here: Test connection answers in seconds even for a huge directory. */
 const COUNT_CAP = 100_000;
 

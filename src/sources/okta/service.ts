@@ -1,3 +1,5 @@
+import { oktaKind } from './kind';
+import { secretContexts } from '../../db/sealed';
 import type { Config } from '../../config';
 import type { SecretBox } from '../../crypto/secrets';
 import type { Connection, ConnectionRepository } from '../../db/connections';
@@ -34,7 +36,7 @@ export type OktaTestResult =
   | { ok: true; message: string; users: number; groups: number; sampleUser: string | null; systemLog: boolean }
   | { ok: false; message: string };
 
-const secretContext = (connectionId: string) => `connection:oktaCredential:${connectionId}`;
+const secretContext = (connectionId: string) => secretContexts.connection(oktaKind.secretField, connectionId);
 
 /**
  * Okta connections: their settings and sealed credential (an API token or a service app's private
