@@ -18,6 +18,8 @@ import { AddonSettingsStore } from './connect/store';
 import { isForgeOnly, TenantRepository } from './db/tenants';
 import { createKeyRing, isKeyRing, type KeyRing } from './crypto/secrets';
 import { missingKeys } from './db/sealed';
+import { AuditRepository } from './db/audit';
+import { ApiTokenRepository } from './db/apiTokens';
 import { defineModels } from './db/models';
 import { ConnectionRepository } from './db/connections';
 import { SiteCredentialsRepository } from './db/siteCredentials';
@@ -127,6 +129,8 @@ async function buildCore(app: Express, { config, sequelize, logger, secretKey, c
     sql,
     store,
     tenants: new TenantRepository(models),
+    audit: new AuditRepository(sql),
+    apiTokens: new ApiTokenRepository(sql),
     credentials,
     connections,
     tokens,
@@ -170,9 +174,12 @@ function mountSurfaces(app: Express, { config, sequelize, logger }: AppDeps, c: 
     scheduled: wake,
   });
   app.use(adminPageRouter({ authenticate: addon.authenticate(), adminCheck, localBaseUrl: config.localBaseUrl }));
-  const adminApi = (authenticate: RequestHandler) =>
+  const adminApi = (authenticate: RequestHandler, host: 'connect' | 'forge') =>
     adminApiRouter({
       authenticate,
+      host,
+      audit: c.audit,
+      apiTokens: c.apiTokens,
       adminCheck,
       tenants,
       credentials: c.credentials,
@@ -193,8 +200,8 @@ function mountSurfaces(app: Express, { config, sequelize, logger }: AppDeps, c: 
       logger,
     });
   // The same admin API under both hosts: Connect's context JWT, or Forge's invokeRemote (its invocation token).
-  app.use('/api/v1', outsideJira(config.localBaseUrl), adminApi(requireContextJwt(addon)));
-  if (forge) app.use('/forge/api/v1', adminApi(forge.authenticate({ create: true })));
+  app.use('/api/v1', outsideJira(config.localBaseUrl), adminApi(requireContextJwt(addon), 'connect'));
+  if (forge) app.use('/forge/api/v1', adminApi(forge.authenticate({ create: true }), 'forge'));
   app.use(
     '/scim/v2/:connectionId',
     scimRouter({
@@ -234,7 +241,7 @@ function withLifetime(app: Express, { config, logger }: AppDeps, c: Core): AppSe
       c.engine.start();
       c.outboxTrigger.start();
       c.reconciler.start();
-      stopRetention ??= startRetention(c.runs, config.sync.historyDays, logger);
+      stopRetention ??= startRetention({ runs: c.runs, audit: c.audit }, config, logger);
     },
     close: async () => {
       stopRetention?.();

@@ -34,6 +34,8 @@ export interface Config {
   appSecretKey?: Buffer;
   /** The key ring (`APP_SECRET_KEYS`), newest first: the first seals, every one opens what names it. */
   appSecretKeys?: Array<{ id: string; key: Buffer }>;
+  /** Days an audit event is kept (AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
   connectKeysCdnUrl?: string;
   logLevel: NonNullable<Settings['LOG_LEVEL']>;
   /** JSON lines (production, log shippers) or readable lines (development). */
@@ -177,6 +179,7 @@ function toConfig(s: Settings): Config {
     },
     dataDir: path.resolve(PROJECT_ROOT, s.DATA_DIR ?? '.data'),
     ...secretKeys(s),
+    auditRetentionDays: s.AUDIT_RETENTION_DAYS,
     connectKeysCdnUrl: s.CONNECT_KEYS_CDN_URL,
     logLevel: s.LOG_LEVEL ?? (s.NODE_ENV === 'test' ? 'silent' : 'info'),
     logFormat: s.LOG_FORMAT ?? (s.NODE_ENV === 'development' ? 'pretty' : 'json'),

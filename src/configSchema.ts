@@ -68,6 +68,7 @@ export const settingsSchema = z.object({
   SYNC_MAX_ATTEMPTS: positiveInt.max(50).default(8),
   SYNC_LEASE_MS: positiveInt.default(120_000),
   SYNC_HISTORY_DAYS: positiveInt.default(90),
+  AUDIT_RETENTION_DAYS: positiveInt.max(3650).default(365),
   SYNC_RUN_RETRY_BASE_MS: positiveInt.default(30_000),
   SYNC_RUN_RETRY_MAX_MS: positiveInt.default(900_000),
   SYNC_RECONCILE_CHECK_MS: positiveInt.default(300_000),

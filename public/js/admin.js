@@ -3,6 +3,8 @@
  * are. Views are routed by the URL hash; every text from the API goes into the page as text (never
  * as HTML). This module routes; the views live beside it.
  */
+import { viewApiTokens } from './admin/apiTokens.js';
+import { viewAudit } from './admin/audit.js';
 import { refreshBanners } from './admin/banners.js';
 import { viewConnections } from './admin/connections.js';
 import { viewCredentials } from './admin/credentials.js';
@@ -36,7 +38,7 @@ function route() {
   document.querySelectorAll('[data-nav]').forEach(function (li) {
     li.classList.remove('aui-nav-selected');
   });
-  var nav = parts[0] === 'new' ? 'new' : parts[0] === 'credentials' ? 'credentials' : 'connections';
+  var nav = ['new', 'credentials', 'audit', 'api-tokens'].indexOf(parts[0]) >= 0 ? parts[0] : 'connections';
   var navItem = document.querySelector('[data-nav="' + nav + '"]');
   if (navItem) navItem.classList.add('aui-nav-selected');
   var gen = ++current;
@@ -46,6 +48,8 @@ function route() {
   var done;
   if (parts[0] === 'new') done = viewNew(parts[1], mount);
   else if (parts[0] === 'credentials') done = viewCredentials(mount);
+  else if (parts[0] === 'audit') done = viewAudit(q, mount);
+  else if (parts[0] === 'api-tokens') done = viewApiTokens(mount);
   else if (parts[0] === 'run' && parts[1]) done = viewRun(parts[1], q, mount);
   else if (parts[0] === 'c' && parts[1]) {
     var sub = parts[2] || '';

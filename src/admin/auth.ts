@@ -1,10 +1,11 @@
 import { asyncHandler } from '../http/asyncHandler';
 import type { RequestHandler } from 'express';
 import type { Clock } from '../clock';
-import { requireContext } from '../http/context';
+import type { ApiTokenRepository } from '../db/apiTokens';
+import { requireContext, setRequestContext } from '../http/context';
 import type { JiraClientFactory } from '../jira/factory';
 import { JiraError } from '../jira/errors';
-import { forbidden, jiraUnavailable } from '../http/errors';
+import { forbidden, jiraUnavailable, unauthorized } from '../http/errors';
 
 /** How long an answer of Jira's permission check stands for the admin API. */
 export const ADMIN_ANSWER_MS = { yes: 5 * 60_000, no: 60_000 } as const;
@@ -64,3 +65,45 @@ export function requireJiraAdmin(check: AdminCheck): RequestHandler {
     }
   });
 }
+
+/**
+ * Who may use the admin API: a script with one of the site's API tokens (`Authorization: Bearer
+ * igs_…`; a read-only token reads only), or else the host's authentication of a Jira user followed
+ * by the administrator check. Without `tokens` (the Forge host's mount, which only Forge calls) only
+ * the latter.
+ */
+export function adminAuthentication(
+  authenticate: RequestHandler,
+  check: AdminCheck,
+  tokens?: ApiTokenRepository,
+): RequestHandler[] {
+  const admin = requireJiraAdmin(check);
+  const asUser: RequestHandler = (req, res, next) =>
+    authenticate(req, res, (err?: unknown) => (err ? next(err) : admin(req, res, next)));
+  if (!tokens) return [asUser];
+  return [
+    asyncHandler(async (req, res, next) => {
+      const header = req.headers.authorization ?? '';
+      if (!/^Bearer igs_/i.test(header)) return asUser(req, res, next);
+      const found = await tokens.verify(header.slice('Bearer '.length).trim());
+      if (found === undefined) return next(unauthorized('This API token is not valid.'));
+      if (found === 'revoked') return next(unauthorized('This API token was revoked.'));
+      if (found === 'expired') return next(unauthorized('This API token has expired.'));
+      if (found.access === 'read' && req.method !== 'GET' && req.method !== 'HEAD')
+        return next(forbidden('This API token is read-only: it may only read (GET).'));
+      setRequestContext(req, {
+        clientKey: found.clientKey,
+        apiToken: { id: found.id, name: found.name, access: found.access },
+      });
+      next();
+    }),
+  ];
+}
+
+/** Refuses a script's API token where only a person may act (creating and revoking API tokens). */
+export const requireUser: RequestHandler = (req, _res, next) =>
+  next(
+    requireContext(req).apiToken
+      ? forbidden('API tokens are managed by a Jira administrator in the admin page, not with an API token.')
+      : undefined,
+  );

@@ -3,7 +3,12 @@ import type { TenantRepository } from '../db/tenants';
 import type { ConnectionRepository } from '../db/connections';
 import type { SiteCredentialsRepository } from '../db/siteCredentials';
 import type { JiraClientFactory } from '../jira/factory';
-import { requireJiraAdmin, type AdminCheck } from './auth';
+import type { ApiTokenRepository } from '../db/apiTokens';
+import type { AuditRepository } from '../db/audit';
+import { adminAuthentication, requireUser, type AdminCheck } from './auth';
+import { createApiToken, listApiTokens, revokeApiToken } from './apiTokens/handlers';
+import { exportAudit, listAudit } from './audit/handlers';
+import { auditTrail } from './audit/trail';
 import {
   createConnection,
   deleteConnection,
@@ -48,13 +53,20 @@ export interface AdminApiDeps {
   sourceState: SourceStateRepository;
   onConnectionChanged: (id: string) => void;
   logger: Logger;
+  /** Which host this mount serves; `/api/v1` (Connect) also takes the site's API tokens. */
+  host: 'connect' | 'forge';
+  audit: AuditRepository;
+  apiTokens: ApiTokenRepository;
 }
 
-/** The JSON admin API under /api/v1: context JWT → Jira administrator → validate → handler. */
+/** The JSON admin API under /api/v1: context JWT → Jira administrator (or an API token) → audit trail → validate → handler. */
 export function adminApiRouter(given: AdminApiDeps): Router {
   const deps = { ...given, jsm: new JsmCatalog(given.jira) };
   const router = Router();
-  router.use(deps.authenticate, requireJiraAdmin(deps.adminCheck));
+  router.use(
+    adminAuthentication(deps.authenticate, deps.adminCheck, deps.host === 'connect' ? deps.apiTokens : undefined),
+  );
+  router.use(auditTrail(deps));
 
   router.get('/site-credentials', getSiteCredentials(deps));
   router.put(
@@ -82,6 +94,11 @@ export function adminApiRouter(given: AdminApiDeps): Router {
   router.post('/runs/:id/retry', retryParked(deps));
   router.get('/jsm/service-desks', listServiceDesks(deps));
   router.get('/jsm/organizations', listJsmOrganizations(deps));
+  router.get('/audit', listAudit(deps));
+  router.get('/audit/export', exportAudit(deps));
+  router.get('/api-tokens', requireUser, listApiTokens(deps));
+  router.post('/api-tokens', requireUser, createApiToken(deps));
+  router.delete('/api-tokens/:id', requireUser, revokeApiToken(deps));
 
   router.use((_req, _res, next) => next(notFound('No such admin API resource.')));
   return router;

@@ -9,6 +9,13 @@ export interface RequestContext {
   clientKey: string;
   userAccountId?: string;
   hostBaseUrl?: string;
+  /** Set when a script called with one of the site's admin API tokens (then there is no user). */
+  apiToken?: { id: string; name: string; access: 'read' | 'write' };
+}
+
+/** Leaves a verified context on the request (what a host's authentication does). */
+export function setRequestContext(req: Request, ctx: RequestContext): void {
+  (req as Request & { context?: RequestContext }).context = ctx;
 }
 
 /** The verified context of a request, or undefined before authentication. */

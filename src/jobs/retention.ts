@@ -1,15 +1,26 @@
+import type { Config } from '../config';
+import type { AuditRepository } from '../db/audit';
 import { every } from '../every';
 import type { Logger } from '../logger';
 import type { RunRepository } from '../provisioning/stores/runs';
 
-/** Deletes sync history older than SYNC_HISTORY_DAYS, hourly; returns the stop function. */
-export function startRetention(runs: RunRepository, historyDays: number, logger: Logger): () => void {
+/**
+ * Hourly: deletes sync history older than SYNC_HISTORY_DAYS and audit events older than
+ * AUDIT_RETENTION_DAYS; returns the stop function.
+ */
+export function startRetention(
+  stores: { runs: RunRepository; audit: AuditRepository },
+  config: Pick<Config, 'sync' | 'auditRetentionDays'>,
+  logger: Logger,
+): () => void {
   const job = every(
-    'deleting old sync history',
+    'deleting old sync history and audit events',
     3_600_000,
     async () => {
-      const n = await runs.purgeHistory(historyDays);
-      if (n > 0) logger.info({ runs: n }, 'old sync history deleted');
+      const runs = await stores.runs.purgeHistory(config.sync.historyDays);
+      if (runs > 0) logger.info({ runs }, 'old sync history deleted');
+      const events = await stores.audit.purge(config.auditRetentionDays);
+      if (events > 0) logger.info({ events }, 'old audit events deleted');
     },
     logger,
   );

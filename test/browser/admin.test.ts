@@ -433,6 +433,58 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       expect((await s.adminApi('POST', `/runs/${run.id}/retry`)).body.error).toBe('nothing_to_retry');
     }));
 
+  it('creates an API token shown once, a script changes a connection with it, the audit log shows who did what and downloads it; the token is revoked', () =>
+    scenario('api-tokens-audit', async () => {
+      await open('/api-tokens');
+      await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+      await page.getByLabel('Name').fill('Terraform');
+      await page.getByLabel('Access').selectOption('write');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const token = (await page.locator('#api-token-value').textContent())!.trim();
+      expect(token).toMatch(/^igs_/);
+      await page.getByRole('button', { name: 'Copy token' }).click();
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+      await page.locator('#api-tokens').getByText('Terraform').waitFor();
+      await shot('api-tokens');
+      // The script: a connection renamed with the token, on /api/v1, whichever host the site installed through.
+      const renamed = await fetch(`${s.app.url}/api/v1/connections/${s.connectionId}`, {
+        method: 'PATCH',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'Renamed by Terraform' }),
+      });
+      expect(renamed.status).toBe(200);
+
+      await page.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+      const row = page.locator('#audit tbody tr').filter({ hasText: 'Connection "Renamed by Terraform" updated' });
+      await row.getByText('API token “Terraform”').waitFor();
+      await row.getByText('1 change').click();
+      await row.getByText(/"Test IdP" → "Renamed by Terraform"/).waitFor();
+      await page.locator('#audit tbody tr').filter({ hasText: 'API token "Terraform" created (read-write)' }).waitFor();
+      await shot('audit-log');
+      // Filtered to API token events only.
+      await page.getByLabel('Change').selectOption('api-token');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('#audit tbody tr').length === 1);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Download CSV' }).click(),
+      ]);
+      const csv = fs.readFileSync(await download.path(), 'utf8');
+      expect(download.suggestedFilename()).toMatch(/^audit-\d{4}-\d{2}-\d{2}\.csv$/);
+      expect(csv.split('\r\n')[0]).toBe('id,at,actorKind,actorId,actorName,via,kind,connectionId,summary,details');
+      expect(csv).toContain('api-token.created');
+      expect(csv).not.toContain('connection.updated');
+      expect(csv).not.toContain(token);
+
+      await open('/api-tokens');
+      await page.getByRole('button', { name: 'Revoke Terraform' }).click();
+      await page.getByRole('button', { name: /^Confirm: revoke Terraform/ }).click();
+      await page.locator('#api-tokens').getByText('revoked').waitFor();
+      const refused = await fetch(`${s.app.url}/api/v1/connections`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(refused.status).toBe(401);
+    }));
+
   it('says what blocks work: no site-admin token, held changes; forms are labelled and keyboard reachable at iframe width', () =>
     scenario('banners', async () => {
       await s.app.db.sequelize.query('DELETE FROM site_credentials');

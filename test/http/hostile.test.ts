@@ -140,7 +140,19 @@ const CONNECTION_FIELDS = [
   'schedule',
 ];
 const RULES_FIELDS = ['users', 'groups', 'attributes', 'deprovision', 'customers', 'defaults', 'projects'];
-const ADMIN_QUERY = ['status', 'limit', 'after', 'start', 'dryRun', 'mode'];
+const ADMIN_QUERY = [
+  'status',
+  'limit',
+  'after',
+  'start',
+  'dryRun',
+  'mode',
+  'before',
+  'kind',
+  'actor',
+  'connectionId',
+  'format',
+];
 
 /** Every admin API route; destructive ones (delete, token rotation) only on ids that are not the test's connection. */
 const adminRoutes = (): Route[] => [
@@ -164,6 +176,11 @@ const adminRoutes = (): Route[] => [
   { method: 'post', path: (x) => `/runs/${x}/retry` },
   { method: 'get', path: () => '/jsm/service-desks' },
   { method: 'get', path: () => '/jsm/organizations' },
+  { method: 'get', path: () => '/audit' },
+  { method: 'get', path: () => '/audit/export' },
+  { method: 'get', path: () => '/api-tokens' },
+  { method: 'post', path: () => '/api-tokens', fields: ['name', 'access', 'expiresInDays'] },
+  { method: 'delete', path: (x) => `/api-tokens/${x}` },
   { method: 'get', path: (x) => `/${x}` },
 ];
 

@@ -84,6 +84,9 @@ export function lozenge(status) {
       done: 'success',
       parked: 'error',
       pending: 'default',
+      active: 'success',
+      expired: 'moved',
+      revoked: 'error',
     }[status] || 'default';
   return h('span', { class: 'aui-lozenge aui-lozenge-' + kind, text: status });
 }

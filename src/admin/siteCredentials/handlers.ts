@@ -28,7 +28,7 @@ export function getSiteCredentials({ credentials }: SiteCredentialsDeps): Reques
 /** PUT /api/v1/site-credentials: verifies the credentials against Jira with real calls, then stores them sealed. */
 export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
   return withBody(putSiteCredentialsSchema, async (body, req, res) => {
-    const { clientKey, userAccountId } = requireContext(req);
+    const { clientKey, userAccountId, apiToken } = requireContext(req);
     const tenant = await deps.tenants.find(clientKey);
     if (!tenant) throw notFound('This Jira site is not installed.');
     const merged = await mergeWithStored(deps.credentials, clientKey, body);
@@ -65,7 +65,7 @@ export function putSiteCredentials(deps: SiteCredentialsDeps): RequestHandler {
       tokenAccountId: owner.accountId,
       orgId: merged.orgId,
       orgApiKey: merged.orgApiKey,
-      updatedBy: userAccountId ?? 'unknown',
+      updatedBy: userAccountId ?? (apiToken ? `api-token:${apiToken.id}` : 'unknown'),
     });
     deps.jira.forget(clientKey);
     await deps.afterSave?.(clientKey);

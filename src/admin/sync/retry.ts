@@ -42,7 +42,10 @@ export const retryParked = (deps: RetryDeps): RequestHandler =>
           { superseded: result.superseded },
         );
       case 'requeued': {
-        deps.logger.info({ runId: id, requeued: result.requeued, by: userAccountId }, 'parked operations put back');
+        deps.logger.info(
+          { runId: id, requeued: result.requeued, by: userAccountId ?? requireContext(req).apiToken?.name },
+          'parked operations put back',
+        );
         deps.engine.kick();
         const run = await deps.runs.run(clientKey, id);
         res.status(202).json({ ...presentRun(run!), requeued: result.requeued, superseded: result.superseded });
