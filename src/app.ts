@@ -18,6 +18,7 @@ import { AddonSettingsStore } from './connect/store';
 import { isForgeOnly, TenantRepository } from './db/tenants';
 import { createKeyRing, isKeyRing, type KeyRing } from './crypto/secrets';
 import { missingKeys } from './db/sealed';
+import { collectProcessMetrics, metrics, sampleOnScrape } from './metrics';
 import { AuditRepository } from './db/audit';
 import { ApiTokenRepository } from './db/apiTokens';
 import { defineModels } from './db/models';
@@ -81,6 +82,7 @@ export interface AppServices {
 export async function createApp(deps: AppDeps): Promise<AppServices> {
   const app = baseApp({ config: deps.config, sequelize: deps.sequelize, logger: deps.logger });
   const core = await buildCore(app, deps);
+  measure(deps.sequelize, core.sql);
   mountSurfaces(app, deps, core);
   return withLifetime(app, deps, core);
 }
@@ -254,4 +256,33 @@ function withLifetime(app: Express, { config, logger }: AppDeps, c: Core): AppSe
       c.sources.close();
     },
   };
+}
+
+/**
+ * What /metrics reads at scrape time: the executor's queue (waiting operations, and how long the
+ * oldest ready one has waited) and the database pool; the process's own figures once.
+ */
+function measure(sequelize: Sequelize, sql: Sql): void {
+  collectProcessMetrics();
+  sampleOnScrape(async () => {
+    const [q] = await sql.query<{ n: string; oldest: number | null }>(
+      `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(not_before) FILTER (WHERE not_before <= now()))::float8 AS oldest
+         FROM sync_operations WHERE status = 'pending'`,
+    );
+    metrics.queueDepth.set(Number(q.n));
+    metrics.queueOldest.set(Math.max(0, q.oldest ?? 0));
+    const pool = (sequelize.connectionManager as unknown as { pool?: PoolFigures }).pool;
+    if (pool) {
+      metrics.dbPool.set({ state: 'in-use' }, pool.using ?? 0);
+      metrics.dbPool.set({ state: 'idle' }, pool.available ?? 0);
+      metrics.dbPool.set({ state: 'waiting' }, pool.waiting ?? 0);
+    }
+  });
+}
+
+/** What sequelize-pool says of itself. */
+interface PoolFigures {
+  using?: number;
+  available?: number;
+  waiting?: number;
 }

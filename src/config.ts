@@ -105,6 +105,8 @@ export interface Config {
     maxAttempts: number;
   };
   schedulerEnabled: boolean;
+  /** /metrics: counted at all (METRICS), shown on the public port with a token, or on a port of its own. */
+  metrics: { enabled: boolean; token?: string; port?: number };
   /** Private, loopback and link-local ranges the server may call at URLs a site admin typed (CIDRs, or "*"). */
   outboundAllow: string[];
   /** How long a SCIM request may take before it is answered 503 (the database hangs, unreachable). */
@@ -234,6 +236,7 @@ function toConfig(s: Settings): Config {
       maxAttempts: s.KEYCLOAK_MAX_ATTEMPTS,
     },
     schedulerEnabled: s.SCHEDULER_ENABLED === 'true',
+    metrics: { enabled: s.METRICS === 'on', token: s.METRICS_TOKEN, port: s.METRICS_PORT },
     outboundAllow: s.OUTBOUND_ALLOW,
     scimRequestTimeoutMs: s.SCIM_REQUEST_TIMEOUT_MS,
   });

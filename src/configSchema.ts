@@ -105,6 +105,9 @@ export const settingsSchema = z.object({
   KEYCLOAK_TIMEOUT_MS: positiveInt.default(60_000),
   KEYCLOAK_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
+  METRICS: z.enum(['on', 'off']).default('on'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 24)').optional(),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   SCIM_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   OUTBOUND_ALLOW: z
     .string()

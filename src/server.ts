@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import express from 'express';
 import { createApp } from './app';
+import { metricsRouter } from './http/metrics';
 import { ConfigError, loadConfig, PROJECT_ROOT, requireForgeAppId } from './config';
 import { resolveKeyRing } from './crypto/key';
 import { migrateUp } from './db/migrator';
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   startBackground();
   if (config.schedulerEnabled) await scheduler.start();
   const server: Server = app.listen(config.port);
+  const metricsServer = config.metrics.port ? serveMetrics(config.metrics.port) : undefined;
   server.once('error', (err: NodeJS.ErrnoException) => {
     process.stderr.write(`${startError(err, config.port)}\n`);
     process.exit(1);
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 10_000;
     while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     server.closeAllConnections();
+    metricsServer?.close();
     await close().catch(() => undefined);
     await db.close().catch(() => undefined);
     process.exit(0);
@@ -82,6 +86,19 @@ function registeredAppId(manifestFile: string): string | undefined {
     fs.readFileSync(manifestFile, 'utf8'),
   )?.[1];
   return id && !/app\/0{8}-0{4}-0{4}-0{4}-0{12}$/.test(id) ? id : undefined;
+}
+
+/** `METRICS_PORT`: /metrics alone on a listener of its own (no token: keep the port off the public network). */
+function serveMetrics(port: number): Server {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(metricsRouter({ open: true }));
+  const server = app.listen(port);
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    process.stderr.write(`METRICS_PORT: ${startError(err, port)}\n`);
+    process.exit(1);
+  });
+  return server;
 }
 
 /** Resolves when the port can be listened on; else rejects with the error listening would give. */

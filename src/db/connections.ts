@@ -241,14 +241,20 @@ export class ConnectionRepository {
   }
 
   /** What the SCIM endpoint needs to authenticate a request to a connection. */
-  async scimCredentials(id: string): Promise<{ id: string; clientKey: string; tokenHash: string } | undefined> {
+  async scimCredentials(
+    id: string,
+  ): Promise<{ id: string; clientKey: string; tokenHash: string; provider: string } | undefined> {
     if (!isUuid(id)) return undefined;
-    const rows = await this.db.query<{ id: string; client_key: string; scim_token_hash: string | null }>(
-      "SELECT id, client_key, scim_token_hash FROM connections WHERE id = $1 AND kind = 'scim'",
-      [id],
-    );
+    const rows = await this.db.query<{
+      id: string;
+      client_key: string;
+      scim_token_hash: string | null;
+      provider: string;
+    }>("SELECT id, client_key, scim_token_hash, provider FROM connections WHERE id = $1 AND kind = 'scim'", [id]);
     const r = rows[0];
-    return r?.scim_token_hash ? { id: r.id, clientKey: r.client_key, tokenHash: r.scim_token_hash } : undefined;
+    return r?.scim_token_hash
+      ? { id: r.id, clientKey: r.client_key, tokenHash: r.scim_token_hash, provider: r.provider }
+      : undefined;
   }
 
   private async guard<T>(write: () => Promise<T>): Promise<T> {

@@ -1,3 +1,4 @@
+import { httpMetrics, metricsRouter } from './metrics';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import type { Sequelize } from 'sequelize';
@@ -20,7 +21,9 @@ export function baseApp(d: { config: Config; sequelize: Sequelize; logger: Logge
   app.disable('x-powered-by');
   app.set('etag', false); // SCIM resources carry their own version ETags; hashing every body costs CPU for nothing
   app.set('trust proxy', 'loopback');
+  if (config.metrics.enabled) app.use(httpMetrics());
   app.use(requestLog(d.logger));
+  app.use(metricsRouter({ token: config.metrics.token }));
   app.use(securityHeaders(config.localBaseUrl));
   app.use(limitUrlLength);
   const json = express.json({

@@ -3,6 +3,7 @@ import type { CallKind, TenantLimiter } from './limiter';
 import type { Clock } from '../clock';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
 import type { JiraRequest, Transport } from './transport';
+import { metrics, templateOf } from '../metrics';
 
 /**
  * Which credential an endpoint needs; 'token-or-jwt' prefers the token when one is stored. 'jwt' is
@@ -44,10 +45,21 @@ export class JiraCalls {
       endpoint: `${req.method} ${req.template ?? req.path}`,
       traffic: transport.auth === 'jwt' || transport.auth === 'forge' ? 'app' : transport.auth,
     };
+    const endpoint = `${req.method} ${templateOf(req.template ?? req.path)}`;
+    const credential = transport.auth;
     return withRetry(
-      () =>
-        limiter.run(clientKey, kind, async () => {
-          const res = await transport.send(req);
+      () => {
+        const queued = clock.now();
+        return limiter.run(clientKey, kind, async () => {
+          metrics.jiraLimiterWait.inc((clock.now() - queued) / 1000);
+          const sent = performance.now();
+          const res = await transport.send(req).catch((err: unknown) => {
+            metrics.jiraCalls.inc({ endpoint, status: '0', credential });
+            throw err;
+          });
+          metrics.jiraCalls.inc({ endpoint, status: String(res.status), credential });
+          metrics.jiraDuration.observe({ credential }, (performance.now() - sent) / 1000);
+          if (res.status === 429) metrics.jiraRateLimited.inc({ credential });
           if (res.headers['x-ratelimit-nearlimit'] === 'true') limiter.nearLimit(clientKey, kind);
           if (res.status < 400) return res.body as T;
           if (absentOn.includes(res.status)) return undefined;
@@ -69,7 +81,8 @@ export class JiraCalls {
               errors,
             },
           );
-        }),
+        });
+      },
       policy,
       clock,
       this.o.onRetry,

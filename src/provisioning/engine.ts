@@ -1,3 +1,4 @@
+import { metrics } from '../metrics';
 import { setTimeout as pause } from 'node:timers/promises';
 import type { Connection } from '../db/connections';
 import type { DirectoryChanges } from '../directory/types';
@@ -185,11 +186,13 @@ export class ProvisioningEngine extends RunStarter {
       try {
         read = await pull((p) => progress.report(p));
       } catch (err) {
+        countRead(connection.kind, progress.last, 'failed', clock.now() - started);
         await fail(this.pullError(connection, err));
         return;
       }
       await progress.settle();
       const readMs = clock.now() - started;
+      countRead(connection.kind, progress.last, 'read', readMs);
       const readLoop = loop();
       loop = watchLoop();
       // A scheduled read plans from what it changed (and the Jira state the app knows): a delta read's
@@ -228,4 +231,13 @@ export class ProvisioningEngine extends RunStarter {
       loop(); // stops watching, whatever ended the run
     }
   }
+}
+
+/** A pull read's figures for /metrics: its outcome and time, the pages and users it saw. */
+function countRead(kind: string, last: Record<string, unknown>, outcome: 'read' | 'failed', ms: number): void {
+  const mode = last.mode === 'incremental' ? 'incremental' : 'full';
+  metrics.pullReads.inc({ kind, mode, outcome });
+  metrics.pullReadDuration.observe({ kind }, ms / 1000);
+  metrics.pullPages.inc({ kind }, Number(last.pages) || 0);
+  metrics.pullUsers.inc({ kind }, Number(last.usersSeen) || 0);
 }

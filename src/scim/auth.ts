@@ -9,6 +9,8 @@ import type { ScimTokenCache } from './tokenCache';
 export interface ScimConnection {
   id: string;
   clientKey: string;
+  /** Which IdP pushes (entra, okta, miniorange, generic): a label of the SCIM metrics. */
+  provider: string;
 }
 
 /**
@@ -30,7 +32,11 @@ export function requireScimToken(tokens: Pick<ScimTokenCache, 'get'>): RequestHa
       // Compare even when nothing is stored, so timing does not tell unknown connections apart.
       const ok = constantTimeEqual(presented, stored?.tokenHash ?? '0'.repeat(64)) && stored !== undefined;
       if (!ok) throw unauthorized('The bearer token is not valid for this SCIM endpoint.');
-      res.locals.connection = { id: stored.id, clientKey: stored.clientKey } satisfies ScimConnection;
+      res.locals.connection = {
+        id: stored.id,
+        clientKey: stored.clientKey,
+        provider: stored.provider,
+      } satisfies ScimConnection;
       next();
     } catch (err) {
       if (err && typeof err === 'object' && 'status' in err && (err as { status: number }).status === 401)

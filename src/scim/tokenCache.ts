@@ -3,7 +3,7 @@ import type { ConnectionRepository } from '../db/connections';
 import { ChannelListener } from '../db/notifications';
 import type { Logger } from '../logger';
 
-type Credentials = { id: string; clientKey: string; tokenHash: string };
+type Credentials = { id: string; clientKey: string; tokenHash: string; provider: string };
 
 const TTL_MS = 60_000;
 const MAX_ENTRIES = 10_000;

@@ -1,3 +1,4 @@
+import { registry } from '../../src/metrics';
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { startOkta, type OktaHarness } from '../support/okta';
@@ -91,6 +92,16 @@ describe('Okta: a full read', () => {
     const users = h.okta.calls.filter((c) => c.path === '/api/v1/users');
     expect(users).toHaveLength(1);
     expect(users[0].query.limit).toBe('200');
+    // /metrics counts the read by source kind and mode: its pages and the users it saw (run.progress.read).
+    const read = (run as { progress: { read: { pages: number; usersSeen: number } } }).progress.read;
+    const scraped = await registry.getSingleMetricAsString('idp_pull_read_users_total');
+    expect(scraped).toContain(`idp_pull_read_users_total{kind="okta"} ${read.usersSeen}`);
+    expect(await registry.getSingleMetricAsString('idp_pull_read_pages_total')).toContain(
+      `idp_pull_read_pages_total{kind="okta"} ${read.pages}`,
+    );
+    expect(await registry.getSingleMetricAsString('idp_pull_reads_total')).toContain(
+      'idp_pull_reads_total{kind="okta",mode="full",outcome="read"} 1',
+    );
     const [row] = (await h.app.db.sequelize.query(
       "SELECT resource FROM directory_users WHERE connection_id = $1 AND email = 'ann@example.com'",
       { bind: [id], type: 'SELECT' },

@@ -1,3 +1,4 @@
+import { metrics } from '../../metrics';
 import type { Transaction } from 'sequelize';
 import type { Sql } from '../../db/sql';
 import type { PlannedOperation } from '../planning/types';
@@ -125,6 +126,7 @@ export class OperationQueue {
       UPDATE sync_runs SET done = done + 1 WHERE id = (SELECT run_id FROM o)`,
       [op.id, status, outcome, error],
     );
+    metrics.operations.inc({ kind: op.kind, outcome: status === 'done' ? 'done' : 'parked' });
   }
 
   /**

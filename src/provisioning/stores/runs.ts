@@ -1,3 +1,4 @@
+import { metrics } from '../../metrics';
 import type { Transaction } from 'sequelize';
 import type { Sql } from '../../db/sql';
 import type { OperationQueue } from '../executor/queue';
@@ -171,10 +172,11 @@ export class RunRepository extends RunHistory {
 
   /** Ends a run that could not go on (its read failed), with the reason. */
   async failRun(runId: string, error: string): Promise<void> {
-    await this.sql.query(
-      "UPDATE sync_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running'",
+    const ended = await this.sql.query<{ trigger: string }>(
+      "UPDATE sync_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running' RETURNING trigger",
       [runId, error],
     );
+    for (const r of ended) metrics.runs.inc({ trigger: r.trigger, outcome: 'failed' });
   }
 
   /**
@@ -259,7 +261,9 @@ export class RunRepository extends RunHistory {
           SELECT o.kind || ':' || COALESCE(o.outcome, o.status) AS k, count(*) AS n FROM sync_operations o WHERE o.run_id = r.id GROUP BY 1) c)
       WHERE r.status = 'running' AND r.stage = 'applying' AND NOT EXISTS (SELECT 1 FROM sync_operations o WHERE o.run_id = r.id AND o.status IN ('pending', 'running'))
       RETURNING r.*`);
-    return rows.map((r) => ({ ...toRun(r), counts: summarize(r.counts as Record<string, number>) }));
+    const closed = rows.map((r) => ({ ...toRun(r), counts: summarize(r.counts as Record<string, number>) }));
+    for (const r of closed) metrics.runs.inc({ trigger: r.trigger, outcome: r.status });
+    return closed;
   }
 }
 

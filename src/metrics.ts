@@ -1,0 +1,144 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The process's metrics in Prometheus' format (`GET /metrics`, docs/operations.md#metrics). Labels
+ * name routes, kinds and outcomes — never a site, a user or an email (cardinality, privacy): what
+ * one site does is in its admin API. One registry per process; the app's parts count into it.
+ */
+export const registry = new Registry();
+let defaults = false;
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export const metrics = {
+  httpRequests: new Counter({
+    name: 'idp_http_requests_total',
+    help: 'HTTP requests answered, by route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  }),
+  httpDuration: new Histogram({
+    name: 'idp_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route template',
+    labelNames: ['method', 'route'] as const,
+    buckets: SECONDS,
+    registers: [registry],
+  }),
+  scimRequests: new Counter({
+    name: 'idp_scim_requests_total',
+    help: 'SCIM requests, by the connection provider (entra, okta, generic…), method, resource type and status',
+    labelNames: ['provider', 'method', 'resource', 'status'] as const,
+    registers: [registry],
+  }),
+  runs: new Counter({
+    name: 'idp_sync_runs_total',
+    help: 'Sync runs ended, by trigger and outcome',
+    labelNames: ['trigger', 'outcome'] as const,
+    registers: [registry],
+  }),
+  operations: new Counter({
+    name: 'idp_sync_operations_total',
+    help: 'Operations applied to Jira, by kind and outcome (done, parked, failed, retried)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  }),
+  jiraCalls: new Counter({
+    name: 'idp_jira_calls_total',
+    help: "Calls to Jira's REST APIs, by endpoint template, status (0: no answer) and credential",
+    labelNames: ['endpoint', 'status', 'credential'] as const,
+    registers: [registry],
+  }),
+  jiraDuration: new Histogram({
+    name: 'idp_jira_call_duration_seconds',
+    help: 'Time a Jira call took (the answer, not the wait before it)',
+    labelNames: ['credential'] as const,
+    buckets: SECONDS,
+    registers: [registry],
+  }),
+  jiraRateLimited: new Counter({
+    name: 'idp_jira_rate_limited_total',
+    help: 'Jira answers 429, by credential',
+    labelNames: ['credential'] as const,
+    registers: [registry],
+  }),
+  jiraLimiterWait: new Counter({
+    name: 'idp_jira_limiter_wait_seconds_total',
+    help: "Time calls waited on the per-site limiter (Jira's pace, a free slot, a quota pause) before going out",
+    registers: [registry],
+  }),
+  pullReads: new Counter({
+    name: 'idp_pull_reads_total',
+    help: 'Pull reads of an IdP ended, by source kind, mode and outcome',
+    labelNames: ['kind', 'mode', 'outcome'] as const,
+    registers: [registry],
+  }),
+  pullReadDuration: new Histogram({
+    name: 'idp_pull_read_duration_seconds',
+    help: 'Time a pull read took, by source kind',
+    labelNames: ['kind'] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600],
+    registers: [registry],
+  }),
+  pullPages: new Counter({
+    name: 'idp_pull_read_pages_total',
+    help: 'Pages an IdP answered to pull reads, by source kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  pullUsers: new Counter({
+    name: 'idp_pull_read_users_total',
+    help: 'Users pull reads saw, by source kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  }),
+  queueDepth: new Gauge({
+    name: 'idp_executor_queue_depth',
+    help: "Operations waiting to be applied, all sites (the database's count at scrape time)",
+    registers: [registry],
+  }),
+  queueOldest: new Gauge({
+    name: 'idp_executor_oldest_pending_seconds',
+    help: 'Age of the oldest operation waiting to be applied (0 when none)',
+    registers: [registry],
+  }),
+  dbPool: new Gauge({
+    name: 'idp_db_pool_connections',
+    help: "The database pool's connections, by state (in use, idle, waiting for one)",
+    labelNames: ['state'] as const,
+    registers: [registry],
+  }),
+};
+
+/** Process metrics (CPU, memory, event-loop lag, handles), once per process. */
+export function collectProcessMetrics(): void {
+  if (defaults) return;
+  defaults = true;
+  collectDefaultMetrics({ register: registry, prefix: 'idp_', eventLoopMonitoringPrecision: 20 });
+}
+
+/** Figures read at scrape time (the queue in the database, the pool), set by the app that owns them. */
+let sampler: (() => Promise<void>) | undefined;
+export function sampleOnScrape(fn: () => Promise<void>): void {
+  sampler = fn;
+}
+
+/** The text a scrape gets. */
+export async function scrape(): Promise<string> {
+  await sampler?.().catch(() => undefined);
+  return registry.metrics();
+}
+
+/** A path made a template for a label: ids, numbers and long tokens become `{id}`. */
+export function templateOf(path: string): string {
+  const segs = path.split('?')[0].split('/');
+  return segs
+    .map((seg, i) =>
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(seg) ||
+      (/^\d+$/.test(seg) && segs[i - 1] !== 'api') || // /rest/api/3 is a version
+      /^[0-9a-f]{24,}$/i.test(seg) ||
+      seg.length > 40
+        ? '{id}'
+        : seg,
+    )
+    .join('/');
+}
