@@ -106,6 +106,9 @@ describe.each(['connect', 'forge'] as const)('a site installed through %s', (hos
       headers: { Authorization: `Bearer ${live.token}` },
     });
     expect([401, 404]).toContain(viaForge.status);
+    const nul = await s.adminApi('POST', '/api-tokens', { name: 'a\u0000b', access: 'read' });
+    expect(nul).toMatchObject({ status: 400, body: { fields: { name: 'must not contain control characters' } } });
+    expect((await s.adminApi('GET', '/audit?actor=a%00b')).status).toBe(400);
     const bad = await s.adminApi('POST', '/api-tokens', { name: '', access: 'admin', expiresInDays: 1000 });
     expect(bad).toMatchObject({
       status: 400,

@@ -5,6 +5,7 @@ import { isUuid } from '../../db/ids';
 import { asyncHandler } from '../../http/asyncHandler';
 import { requireContext } from '../../http/context';
 import { notFound } from '../../http/errors';
+import { hasControlCharacters } from '../../text';
 import { withBody } from '../validate';
 
 export interface ApiTokenDeps {
@@ -15,7 +16,12 @@ const MAX_DAYS = 366;
 
 const createSchema = z
   .object({
-    name: z.string().trim().min(1, 'must not be empty').max(100),
+    name: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(100, 'at most 100 characters')
+      .refine((v) => !hasControlCharacters(v), 'must not contain control characters'),
     access: z.enum(['read', 'write'], {
       errorMap: () => ({ message: 'must be "read" (read-only) or "write" (read-write)' }),
     }),

@@ -42,7 +42,10 @@ async function named(deps: AuditDeps, clientKey: string, events: AuditEvent[]): 
 
 const filters = {
   connectionId: z.string().uuid({ message: 'must be a connection id' }).optional(),
-  actor: z.string().min(1).max(128).optional(),
+  actor: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, 'must be a Jira account id or an API token id')
+    .optional(),
   kind: z
     .string()
     .regex(/^[a-z][a-z.-]{0,63}$/, 'must be an event kind such as connection.updated, or its first part (connection)')
