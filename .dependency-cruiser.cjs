@@ -25,7 +25,7 @@ module.exports = {
       severity: 'error',
       comment: 'config, logger, crypto, db, http and the root helpers sit under every layer.',
       from: {
-        path: '^src/((crypto|db|http)/|(config|configSchema|logger|metrics|backoff|memory|slices|every|asyncHandler)\\.ts$)',
+        path: '^src/((crypto|db|http)/|(config|configSchema|logger|metrics|instance|backoff|memory|slices|every|asyncHandler)\\.ts$)',
       },
       to: { path: layer(...LAYERS) },
     },

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { APP_VERSION, INSTANCE_ID } from './instance';
 
 /**
  * The process's metrics in Prometheus' format (`GET /metrics`, docs/operations.md#metrics). Labels
@@ -101,6 +102,12 @@ export const metrics = {
     help: 'Age of the oldest operation waiting to be applied (0 when none)',
     registers: [registry],
   }),
+  instance: new Gauge({
+    name: 'idp_instance_info',
+    help: 'This instance (its id is in the User-Agent of its Jira calls) and the app version; always 1',
+    labelNames: ['instance', 'version'] as const,
+    registers: [registry],
+  }),
   dbPool: new Gauge({
     name: 'idp_db_pool_connections',
     help: "The database pool's connections, by state (in use, idle, waiting for one)",
@@ -114,6 +121,7 @@ export function collectProcessMetrics(): void {
   if (defaults) return;
   defaults = true;
   collectDefaultMetrics({ register: registry, prefix: 'idp_', eventLoopMonitoringPrecision: 20 });
+  metrics.instance.set({ instance: INSTANCE_ID, version: APP_VERSION }, 1);
 }
 
 /** Figures read at scrape time (the queue in the database, the pool), set by the app that owns them. */

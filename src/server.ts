@@ -5,6 +5,7 @@ import path from 'node:path';
 import express from 'express';
 import { createApp } from './app';
 import { metricsRouter } from './http/metrics';
+import { INSTANCE_ID } from './instance';
 import { ConfigError, loadConfig, PROJECT_ROOT, requireForgeAppId } from './config';
 import { resolveKeyRing } from './crypto/key';
 import { migrateUp } from './db/migrator';
@@ -48,7 +49,10 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   server.once('listening', () => {
-    logger.info({ port: config.port, localBaseUrl: config.localBaseUrl, embeddedDatabase: db.embedded }, 'listening');
+    logger.info(
+      { port: config.port, localBaseUrl: config.localBaseUrl, embeddedDatabase: db.embedded, instance: INSTANCE_ID },
+      'listening',
+    );
     logger.info(nextStep(config.localBaseUrl, config.port));
   });
   // Graceful stop: no new connections, finish the requests in flight, then close the database.

@@ -1,3 +1,4 @@
+import { USER_AGENT } from '../instance';
 import ace, { type AddOn } from 'atlassian-connect-express';
 import type { Express } from 'express';
 import type { Config } from '../config';
@@ -27,6 +28,7 @@ export function createAddon(app: Express, config: Config, store: AddonSettingsSt
     validateDescriptor: false,
     jwt: { validityInMinutes: 3 },
     maxTokenAge: 900,
+    userAgent: USER_AGENT, // ACE sets it on its calls; the same as the app's other Jira calls
   };
   if (config.connectKeysCdnUrl) process.env.CONNECT_KEYS_CDN_URL = config.connectKeysCdnUrl; // ACE reads it from the environment
   return new Promise((resolve) => {

@@ -1,5 +1,6 @@
 import type { AddOn } from 'atlassian-connect-express';
 import { JiraError } from './errors';
+import { USER_AGENT } from '../instance';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 export type QueryValue = string | number | boolean | undefined | Array<string | number>;
@@ -55,7 +56,12 @@ export function createJwtTransport(addon: AddOn, clientKey: string, timeoutMs: n
         const options = {
           url,
           timeout: timeoutMs,
-          headers: { Accept: 'application/json', 'X-Atlassian-Token': 'no-check', ...req.headers },
+          headers: {
+            Accept: 'application/json',
+            'User-Agent': USER_AGENT,
+            'X-Atlassian-Token': 'no-check',
+            ...req.headers,
+          },
           ...(req.body === undefined ? { json: true } : { json: req.body }),
         };
         verbs[req.method]
@@ -109,6 +115,7 @@ async function fetchJson(
       headers: {
         Authorization: authorization,
         Accept: 'application/json',
+        'User-Agent': USER_AGENT,
         'X-Atlassian-Token': 'no-check',
         ...req.headers,
         ...(req.body === undefined ? {} : { 'Content-Type': 'application/json' }),

@@ -19,6 +19,8 @@ export interface CallRecord {
   status: number | 'hang';
   body?: unknown;
   at: number;
+  /** Who called: the app sends `idp-user-group-sync/<version> (instance <id>)`. */
+  userAgent?: string;
 }
 
 /** Failures to inject on a share of calls (0..1 each), decided by a seeded PRNG so runs repeat. */
@@ -316,6 +318,7 @@ export class FakeJira {
       auth: 'none',
       status: 0,
       at: Date.now(),
+      userAgent: req.headers['user-agent'],
     };
     this.calls.push(record);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
