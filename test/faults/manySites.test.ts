@@ -3,6 +3,7 @@ import { AppProcess, installSite, type ProcessSite } from '../support/appProcess
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { FakeJira } from '../support/fakeJira';
 import { KeyServer } from '../support/keyServer';
+import { sample } from '../support/prometheus';
 import { freePort } from '../support/net';
 import { scimCall, ScimLoad } from '../support/scimLoad';
 
@@ -54,18 +55,6 @@ async function instance(): Promise<{ app: AppProcess; metricsUrl: string }> {
   processes.push(app);
   await app.start();
   return { app, metricsUrl: `http://127.0.0.1:${port}/metrics` };
-}
-
-/** The sum of a metric's samples whose labels include those given. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n'))
-    if (
-      (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) &&
-      Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))
-    )
-      sum += Number(line.split(' ').pop());
-  return sum;
 }
 
 const via = (site: ProcessSite, from: AppProcess, to: AppProcess): ProcessSite => ({

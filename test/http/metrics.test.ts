@@ -2,6 +2,7 @@ import { AppProcess } from '../support/appProcess';
 import { createTestDatabase } from '../support/db';
 import { FakeJira } from '../support/fakeJira';
 import { KeyServer } from '../support/keyServer';
+import { sample } from '../support/prometheus';
 import { freePort } from '../support/net';
 import { entraUser, startScim, type ScimHarness } from '../support/scim';
 
@@ -13,16 +14,6 @@ import { entraUser, startScim, type ScimHarness } from '../support/scim';
 jest.setTimeout(120_000);
 
 const TOKEN = 'metrics-token-0123456789abcdef';
-
-/** A sample's value in Prometheus' text: the line of that name whose labels include all those given. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
 
 describe('on the public port', () => {
   let s: ScimHarness;
