@@ -122,14 +122,10 @@ class LeanMetric {
     private readonly labelNames: readonly string[],
   ) {}
 
-  /**
-   * Adds one (a counter) or one observation (a histogram) to the series `key` names: its labels'
-   * values in order, separated by spaces (no value holds one).
-   */
-  record(key: string, seconds = 0): void {
+  /** The series `key` names (its labels' values in order, separated by spaces: no value holds one). */
+  private seriesOf(key: string): Series | undefined {
     let s = this.series.get(key);
-    if (!s) {
-      if (this.series.size >= 5_000) return; // a bound no template set reaches
+    if (!s && this.series.size < 5_000) {
       const values = key.split(' ');
       s = {
         labels: Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])),
@@ -139,10 +135,13 @@ class LeanMetric {
       };
       this.series.set(key, s);
     }
-    s.count += 1;
-    if (!s.buckets) return;
-    s.sum += seconds;
-    for (let i = 0; i < HTTP_BUCKETS.length; i++) if (seconds <= HTTP_BUCKETS[i]) s.buckets[i] += 1;
+    return s; // undefined past a bound no set of route templates reaches
+  }
+
+  /** A function that records into one series, for a caller that keeps it (no lookup per call). */
+  recorder(key: string): (seconds?: number) => void {
+    const s = this.seriesOf(key);
+    return s ? (seconds = 0) => observe(s, seconds) : () => undefined;
   }
 
   get() {
@@ -165,6 +164,14 @@ class LeanMetric {
   reset(): void {
     this.series.clear();
   }
+}
+
+function observe(s: Series, seconds: number): void {
+  s.count += 1;
+  const buckets = s.buckets;
+  if (!buckets) return;
+  s.sum += seconds;
+  for (let i = 0; i < HTTP_BUCKETS.length; i++) if (seconds <= HTTP_BUCKETS[i]) buckets[i] += 1;
 }
 
 /** Per-request figures, kept lean (see LeanMetric). */

@@ -31,23 +31,43 @@ export function matchedRoute(req: Request): string {
 const STARTED = Symbol('metrics.started');
 type Timed = Response & { [STARTED]?: number };
 
-/** Counts one answer as it ends. */
-function count(res: Timed): void {
-  const req = res.req;
+/** What a route's answers count into, by method and status, worked out once. */
+interface Bound {
+  requests: () => void;
+  duration: (seconds: number) => void;
+  scim?: () => void;
+}
+const bound = new Map<string, Bound>();
+
+function bind(req: Request, status: number, provider: string | undefined): Bound {
   const route = matchedRoute(req);
-  const method = req.method;
-  const status = res.statusCode;
-  const seconds = (performance.now() - (res[STARTED] ?? 0)) / 1000;
-  http.requests.record(`${method} ${route} ${status}`);
-  http.duration.record(`${method} ${route}`, seconds);
-  if (route.startsWith('/scim/')) {
-    const provider = (res.locals.connection as { provider?: string } | undefined)?.provider ?? 'unknown';
+  const key = `${req.method} ${route} ${status} ${provider ?? ''}`;
+  let b = bound.get(key);
+  if (!b) {
+    const method = req.method;
     const resource = /^\/scim\/v2\/\{id\}\/(\w+)/.exec(route)?.[1] ?? 'other';
-    http.scim.record(`${provider} ${method} ${resource} ${status}`);
+    b = {
+      requests: http.requests.recorder(`${method} ${route} ${status}`),
+      duration: http.duration.recorder(`${method} ${route}`),
+      scim: route.startsWith('/scim/')
+        ? http.scim.recorder(`${provider ?? 'unknown'} ${method} ${resource} ${status}`)
+        : undefined,
+    };
+    if (bound.size < 5_000) bound.set(key, b);
   }
+  return b;
 }
 
-// eslint-disable-next-line @typescript-eslint/unbound-method -- applied with its response as `this` below
+/** Counts one answer as it ends. */
+function count(res: Timed, started: number): void {
+  const provider = (res.locals.connection as { provider?: string } | undefined)?.provider;
+  const b = bind(res.req, res.statusCode, provider);
+  b.requests();
+  b.duration((performance.now() - started) / 1000);
+  b.scim?.();
+}
+
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its response as `this` below
 const end = ServerResponse.prototype.end;
 let patched = false;
 /**
@@ -55,12 +75,13 @@ let patched = false;
  * prototype once: an `end` of its own on each response, or a 'finish' listener on each, changed the
  * responses' shape or added work that cost the SCIM benchmark 3–8 % (docs/benchmarks.md).
  */
-function endCounted(this: Timed, ...args: unknown[]): unknown {
-  if (this[STARTED] !== undefined) {
-    count(this);
+function endCounted(this: Timed, chunk: unknown, encoding: unknown, cb: unknown): unknown {
+  const started = this[STARTED];
+  if (started !== undefined) {
     this[STARTED] = undefined;
+    count(this, started);
   }
-  return (end as (...a: unknown[]) => unknown).apply(this, args);
+  return (end as (this: Timed, a: unknown, b: unknown, c: unknown) => unknown).call(this, chunk, encoding, cb);
 }
 
 /** Counts and times every answer by route template and status (and SCIM requests by provider). */
