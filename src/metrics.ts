@@ -20,7 +20,7 @@ export const metrics = {
   }),
   operations: new Counter({
     name: 'idp_sync_operations_total',
-    help: 'Operations applied to Jira, by kind and outcome (done, parked, failed, retried)',
+    help: 'Operations applied to Jira, by kind and outcome (done, parked)',
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   }),
@@ -97,8 +97,6 @@ export const metrics = {
   }),
 };
 
-const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-
 interface Series {
   labels: Record<string, string>;
   count: number;
@@ -131,7 +129,7 @@ class LeanMetric {
         labels: Object.fromEntries(this.labelNames.map((n, i) => [n, values[i] ?? ''])),
         count: 0,
         sum: 0,
-        buckets: this.type === 'histogram' ? new Float64Array(HTTP_BUCKETS.length) : undefined,
+        buckets: this.type === 'histogram' ? new Float64Array(SECONDS.length) : undefined,
       };
       this.series.set(key, s);
     }
@@ -151,7 +149,7 @@ class LeanMetric {
         values.push({ labels: s.labels, value: s.count });
         continue;
       }
-      HTTP_BUCKETS.forEach((le, i) =>
+      SECONDS.forEach((le, i) =>
         values.push({ metricName: `${this.name}_bucket`, labels: { ...s.labels, le }, value: s.buckets![i] }),
       );
       values.push({ metricName: `${this.name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: s.count });
@@ -171,7 +169,7 @@ function observe(s: Series, seconds: number): void {
   const buckets = s.buckets;
   if (!buckets) return;
   s.sum += seconds;
-  for (let i = 0; i < HTTP_BUCKETS.length; i++) if (seconds <= HTTP_BUCKETS[i]) buckets[i] += 1;
+  for (let i = 0; i < SECONDS.length; i++) if (seconds <= SECONDS[i]) buckets[i] += 1;
 }
 
 /** Per-request figures, kept lean (see LeanMetric). */

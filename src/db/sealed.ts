@@ -20,13 +20,6 @@ export const secretContexts = {
 /** The JSON field of ACE's clientInfo that holds the sealed Connect shared secret. */
 export const CONNECT_SEALED_FIELD = 'sharedSecretEnc';
 
-/** One sealed value as found: its row, the value, and the context it is bound to. */
-interface Found {
-  row: unknown[];
-  sealed: string;
-  context: string;
-}
-
 /** One column (or JSON field) that holds sealed values. */
 interface Place {
   name: string;
@@ -35,6 +28,8 @@ interface Place {
   from: string;
   /** The row's key columns, in keyset order. */
   keys: string[];
+  /** Other columns the context needs. */
+  also?: string;
   context(row: Record<string, unknown>): string | undefined;
   /** Writes `$new` where the row (its key as $3…) still holds `$old` ($2). */
   update: string;
@@ -56,6 +51,7 @@ function places(secretFieldOf: (kind: string) => string | undefined): Place[] {
       value: 'secret_enc',
       from: 'connections WHERE secret_enc IS NOT NULL',
       keys: ['id'],
+      also: 'kind',
       context: (r) => {
         const field = secretFieldOf(String(r.kind));
         return field && secretContexts.connection(field, String(r.id));
@@ -154,7 +150,7 @@ export async function rekey(
       const keyList = p.keys.join(', ');
       const seek = after ? ` AND (${keyList}) > (${p.keys.map((_, i) => `$${i + 2}`).join(', ')})` : '';
       const rows = await sql.query<Record<string, unknown>>(
-        `SELECT ${keyList}, ${p.value} AS sealed${p.name.startsWith('connections') ? ', kind' : ''}
+        `SELECT ${keyList}, ${p.value} AS sealed${p.also ? `, ${p.also}` : ''}
            FROM ${p.from} AND ${keyIdSql(p.value)} <> $1${seek} ORDER BY ${keyList} LIMIT ${batch}`,
         [ring.newest, ...(after ?? [])],
       );
@@ -175,25 +171,27 @@ async function resealOne(
   report: RekeyReport,
   tally: { rekeyed: number },
 ): Promise<void> {
-  const found: Found = { row: p.keys.map((k) => r[k]), sealed: String(r.sealed), context: p.context(r) ?? '' };
-  const where = `${p.name} ${found.row.join('/')}`;
-  if (!found.context) {
+  const row = p.keys.map((k) => r[k]);
+  const sealed = String(r.sealed);
+  const context = p.context(r);
+  const where = `${p.name} ${row.join('/')}`;
+  if (!context) {
     report.failed += 1;
     report.problems.push(`${where}: a connection of unknown kind "${String(r.kind)}"`);
     return;
   }
   let plain: string;
   try {
-    plain = ring.open(found.sealed, found.context);
+    plain = ring.open(sealed, context);
   } catch (err) {
     report.failed += 1;
     report.problems.push(`${where}: ${(err as Error).message}`);
     return;
   }
   const updated = await sql.query<{ one: number }>(`${p.update} RETURNING 1 AS one`, [
-    ring.seal(plain, found.context),
-    found.sealed,
-    ...found.row,
+    ring.seal(plain, context),
+    sealed,
+    ...row,
   ]);
   if (updated.length === 1) {
     report.rekeyed += 1;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { QueryTypes } from 'sequelize';
 import { PROJECT_ROOT } from '../../src/config';
+import { ApiTokenRepository } from '../../src/db/apiTokens';
+import { Sql } from '../../src/db/sql';
 import { startScim, type ScimHarness } from '../support/scim';
 
 /**
@@ -83,6 +85,13 @@ describe.each(['connect', 'forge'] as const)('a site installed through %s', (hos
       lastUsedAt: string | null;
     }>;
     expect(used.every((t) => t.lastUsedAt !== null)).toBe(true);
+    // The last use is written at most once a minute: a script calling every second writes once.
+    const repo = new ApiTokenRepository(new Sql(s.app.db.sequelize));
+    const t0 = new Date(Date.now() + 120_000);
+    expect(await repo.verify(reader.token, t0)).toMatchObject({ lastUsedAt: t0 });
+    expect(await repo.verify(reader.token, new Date(t0.getTime() + 59_000))).toMatchObject({ lastUsedAt: t0 });
+    const later = new Date(t0.getTime() + 61_000);
+    expect(await repo.verify(reader.token, later)).toMatchObject({ lastUsedAt: later });
   });
 
   it('a revoked or expired token is refused with a 401 saying which; an unknown one too; none is taken on /forge/api/v1', async () => {

@@ -26,10 +26,20 @@ interface Audited {
   method: string;
   path: RegExp;
   kind: string | ((req: Request) => string);
+  /** The path's id is a connection's (looked up before the change, for its name and what to compare). */
+  onConnection?: true;
   snapshot?: Snapshot;
   /** The sentence shown in the trail, from the connection's name (or the answer's). */
-  summary: (name: string, req: Request, answer: Record<string, unknown>) => string;
+  summary: (name: string, req: Request, answer: Answer) => string;
+  /** What the event keeps besides a snapshot's difference (never a secret). */
+  details?: (req: Request, answer: Answer) => Record<string, unknown>;
+  /** The connection an event is about when the path names none (the answer's). */
+  connectionIn?: (answer: Answer) => unknown;
 }
+
+type Answer = Record<string, unknown>;
+const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+const dryRun = (req: Request) => bodyOf(req).dryRun === true;
 
 const q = (name: string) => `"${name}"`;
 
@@ -43,17 +53,25 @@ const AUDITED: Audited[] = [
     path: /^\/site-credentials$/,
     kind: 'site-credentials.saved',
     summary: (_n, req) => `Site credentials saved (${secretFieldsNamed(req, ['apiToken', 'orgApiKey'])})`,
+    details: (req) => ({
+      email: bodyOf(req).email ?? null,
+      orgId: bodyOf(req).orgId ?? null,
+      secrets: secretFieldsNamed(req, ['apiToken', 'orgApiKey']),
+    }),
   },
   {
     method: 'POST',
     path: /^\/connections$/,
     kind: 'connection.created',
     summary: (_n, _r, a) => `Connection ${q(String(a.name))} created (${String(a.kind)})`,
+    details: (_r, a) => ({ name: a.name, kind: a.kind, provider: a.provider }),
+    connectionIn: (a) => a.id,
   },
   {
     method: 'PATCH',
     path: /^\/connections\/([^/]+)$/,
     kind: 'connection.updated',
+    onConnection: true,
     snapshot: 'connection',
     summary: (n) => `Connection ${q(n)} updated`,
   },
@@ -61,6 +79,7 @@ const AUDITED: Audited[] = [
     method: 'DELETE',
     path: /^\/connections\/([^/]+)$/,
     kind: 'connection.deleted',
+    onConnection: true,
     snapshot: 'connection',
     summary: (n) => `Connection ${q(n)} deleted`,
   },
@@ -68,29 +87,32 @@ const AUDITED: Audited[] = [
     method: 'POST',
     path: /^\/connections\/([^/]+)\/token$/,
     kind: 'scim-token.rotated',
+    onConnection: true,
     summary: (n) => `SCIM token of ${q(n)} rotated`,
   },
   {
     method: 'PUT',
     path: /^\/connections\/([^/]+)\/rules$/,
     kind: 'rules.changed',
+    onConnection: true,
     snapshot: 'rules',
     summary: (n) => `Rules of ${q(n)} changed`,
   },
   {
     method: 'POST',
     path: /^\/connections\/([^/]+)\/sync$/,
-    kind: (req) => ((req.body as { dryRun?: unknown } | undefined)?.dryRun === true ? 'sync.dry-run' : 'sync.started'),
-    summary: (n, req) =>
-      (req.body as { dryRun?: unknown } | undefined)?.dryRun === true
-        ? `Dry run of ${q(n)}`
-        : `Sync of ${q(n)} started`,
+    kind: (req) => (dryRun(req) ? 'sync.dry-run' : 'sync.started'),
+    onConnection: true,
+    summary: (n, req) => (dryRun(req) ? `Dry run of ${q(n)}` : `Sync of ${q(n)} started`),
+    details: (req, a) => ({ dryRun: dryRun(req), mode: bodyOf(req).mode ?? null, runId: a.id ?? null }),
   },
   {
     method: 'POST',
     path: /^\/runs\/([^/]+)\/retry$/,
     kind: 'sync.parked-retried',
     summary: (_n, _r, a) => `Parked operations put back (${Number(a.requeued ?? 0)})`,
+    details: (_r, a) => ({ runId: a.id ?? null, requeued: a.requeued ?? null }),
+    connectionIn: (a) => a.connectionId,
   },
   {
     method: 'POST',
@@ -98,18 +120,27 @@ const AUDITED: Audited[] = [
     kind: 'api-token.created',
     summary: (_n, _r, a) =>
       `API token ${q(String(a.name))} created (${a.access === 'write' ? 'read-write' : 'read-only'})`,
+    details: (_r, a) => tokenDetails(a),
   },
   {
     method: 'DELETE',
     path: /^\/api-tokens\/([^/]+)$/,
     kind: 'api-token.revoked',
     summary: (_n, _r, a) => `API token ${q(String(a.name))} revoked`,
+    details: (_r, a) => tokenDetails(a),
   },
 ];
 
+const tokenDetails = (a: Answer) => ({
+  tokenId: a.id,
+  name: a.name,
+  access: a.access,
+  expiresAt: a.expiresAt ?? null,
+});
+
 /** Which secret fields a body set (named, never shown) — "apiToken set", "orgApiKey removed". */
 function secretFieldsNamed(req: Request, fields: string[]): string {
-  const body = (req.body ?? {}) as Record<string, unknown>;
+  const body = bodyOf(req);
   const named = fields.filter((f) => f in body).map((f) => `${f} ${body[f] === null ? 'removed' : 'set'}`);
   return named.length ? named.join(', ') : 'no secret changed';
 }
@@ -124,14 +155,14 @@ export function auditTrail(deps: TrailDeps): RequestHandler {
   return (req, res, next) => {
     const route = AUDITED.find((a) => a.method === req.method && a.path.test(req.path));
     if (!route) return next();
-    const connectionId = route.path.exec(req.path)?.[1];
+    const connectionId = route.onConnection ? route.path.exec(req.path)?.[1] : undefined;
     const before =
-      connectionId && isUuid(connectionId) && !req.path.startsWith('/api-tokens')
+      connectionId && isUuid(connectionId)
         ? snapshotOf(deps, req, connectionId, route.snapshot)
         : Promise.resolve(undefined);
     before.then(
       (b) => {
-        holdAnswer(res, (answer) => record(deps, req, res, route, connectionId, b, answer));
+        holdAnswer(res, (answer) => record(deps, req, res, route, b, answer));
         next();
       },
       (err: unknown) => next(err),
@@ -146,7 +177,6 @@ interface Seen {
 }
 
 async function snapshotOf(deps: TrailDeps, req: Request, id: string, what?: Snapshot): Promise<Seen | undefined> {
-  if (req.path.startsWith('/runs/')) return undefined;
   const c = await deps.connections.get(requireContext(req).clientKey, id);
   if (!c) return undefined;
   const state =
@@ -159,11 +189,11 @@ async function snapshotOf(deps: TrailDeps, req: Request, id: string, what?: Snap
 }
 
 /** Holds the answer's end until `before` has run (with the JSON answer, when there is one). */
-function holdAnswer(res: Response, before: (answer: Record<string, unknown>) => Promise<void>): void {
-  let answer: Record<string, unknown> = {};
+function holdAnswer(res: Response, before: (answer: Answer) => Promise<void>): void {
+  let answer: Answer = {};
   const json = res.json.bind(res);
   res.json = (body: unknown) => {
-    if (body && typeof body === 'object') answer = body as Record<string, unknown>;
+    if (body && typeof body === 'object') answer = body as Answer;
     return json(body);
   };
   const end = res.end.bind(res) as (...args: unknown[]) => Response;
@@ -179,9 +209,8 @@ async function record(
   req: Request,
   res: Response,
   route: Audited,
-  connectionId: string | undefined,
   before: Seen | undefined,
-  answer: Record<string, unknown>,
+  answer: Answer,
 ): Promise<void> {
   const ctx = requireContext(req);
   try {
@@ -194,57 +223,24 @@ async function record(
       actor,
       via: ctx.apiToken ? 'api-token' : deps.host,
       kind: typeof route.kind === 'string' ? route.kind : route.kind(req),
-      connectionId: connectionOf(req, before, answer, connectionId),
+      connectionId: before?.connectionId ?? idOrNull(route.connectionIn?.(answer)),
       summary: route.summary(after?.name ?? before?.name ?? '', req, answer),
-      details: detailsOf(req, route, before, after, answer),
+      details: { ...route.details?.(req, answer), ...differenceOf(req, before, after) },
     };
     // A user's name is asked of Jira when the trail is read (one call for a page), not on every change.
     await deps.audit.record(ctx.clientKey, event);
   } catch (err) {
-    deps.logger.error({ err, kind: route.kind, status: res.statusCode }, 'an audit event could not be recorded');
+    deps.logger.error({ err, path: req.path, status: res.statusCode }, 'an audit event could not be recorded');
   }
 }
 
-/** The connection an event is about: the route's, or the one the answer created. */
-function connectionOf(
-  req: Request,
-  before: Seen | undefined,
-  answer: Record<string, unknown>,
-  fromPath: string | undefined,
-): string | null {
-  if (before) return before.connectionId;
-  if (req.path === '/connections' && typeof answer.id === 'string') return answer.id;
-  if (req.path.startsWith('/runs/') && typeof answer.connectionId === 'string') return answer.connectionId;
-  return fromPath && isUuid(fromPath) && req.path.startsWith('/connections/') ? fromPath : null;
-}
+const idOrNull = (v: unknown) => (typeof v === 'string' && isUuid(v) ? v : null);
 
-function detailsOf(
-  req: Request,
-  route: Audited,
-  before: Seen | undefined,
-  after: Seen | undefined,
-  answer: Record<string, unknown>,
-): Record<string, unknown> {
-  const body = (req.body ?? {}) as Record<string, unknown>;
-  if (route.snapshot && before?.state !== undefined) {
-    const details: Record<string, unknown> = {
-      changes: differences(before.state, after?.state),
-    };
-    const kind = kindOf(String((before.state as { kind?: string }).kind ?? ''));
-    if (kind && kind.secretField in body) details.secret = `${kind.secretField} set`;
-    return details;
-  }
-  if (req.path === '/connections') return { name: answer.name, kind: answer.kind, provider: answer.provider };
-  if (req.path.endsWith('/sync'))
-    return { dryRun: body.dryRun === true, mode: body.mode ?? null, runId: answer.id ?? null };
-  if (req.path.startsWith('/runs/')) return { runId: answer.runId ?? null, requeued: answer.requeued ?? null };
-  if (req.path.startsWith('/api-tokens'))
-    return { tokenId: answer.id, name: answer.name, access: answer.access, expiresAt: answer.expiresAt ?? null };
-  if (req.path === '/site-credentials')
-    return {
-      email: body.email ?? null,
-      orgId: body.orgId ?? null,
-      secrets: secretFieldsNamed(req, ['apiToken', 'orgApiKey']),
-    };
-  return {};
+/** For a connection or its rules: what changed (`changes`), and a source's secret only as "set". */
+function differenceOf(req: Request, before: Seen | undefined, after: Seen | undefined): Record<string, unknown> {
+  if (before?.state === undefined) return {};
+  const details: Record<string, unknown> = { changes: differences(before.state, after?.state) };
+  const kind = kindOf(String((before.state as { kind?: string }).kind ?? ''));
+  if (kind && kind.secretField in bodyOf(req)) details.secret = `${kind.secretField} set`;
+  return details;
 }
