@@ -3,11 +3,23 @@
  * src/ and the admin page's modules (public/js/: no cycle there either).
  * Arrows: scim, sources → directory; provisioning → directory, jira (and the source contract,
  * sources/source.ts, whose Pull it runs); triggers (jobs) → sources,
- * provisioning; admin → what it configures; the hosts (connect, forge) → what they need, and
+ * provisioning; notifications → the stores and the outbound HTTPS of sources (sources/http.ts,
+ * sources/outbound.ts), nothing of what it reports on; admin → what it configures; the hosts (connect, forge) → what they need, and
  * nothing imports a host but the composition root (app.ts, server.ts). The shared base (config,
  * logger, crypto, db, http and the small helpers beside them) imports none of the layers.
  */
-const LAYERS = ['directory', 'jira', 'scim', 'sources', 'provisioning', 'jobs', 'admin', 'connect', 'forge'];
+const LAYERS = [
+  'directory',
+  'jira',
+  'scim',
+  'sources',
+  'provisioning',
+  'jobs',
+  'notifications',
+  'admin',
+  'connect',
+  'forge',
+];
 const layer = (...names) => `^src/(${names.join('|')})/`;
 const others = (...allowed) => layer(...LAYERS.filter((l) => !allowed.includes(l)));
 
@@ -68,6 +80,13 @@ module.exports = {
       severity: 'error',
       from: { path: layer('jobs') },
       to: { path: others('jobs', 'sources', 'provisioning', 'directory', 'jira') },
+    },
+    {
+      name: 'notifications-read-the-stores-only',
+      severity: 'error',
+      comment: 'The notifier reads what ended (runs, connections) from the database, not from the engine.',
+      from: { path: layer('notifications') },
+      to: { path: others('notifications'), pathNot: '^src/sources/(http|outbound)\\.ts$' },
     },
     {
       name: 'admin-configures-no-host',

@@ -18,7 +18,7 @@ import { AddonSettingsStore } from './connect/store';
 import { isForgeOnly, TenantRepository } from './db/tenants';
 import { createKeyRing, isKeyRing, type KeyRing } from './crypto/secrets';
 import { missingKeys } from './db/sealed';
-import { collectProcessMetrics, metrics, sampleOnScrape } from './metrics';
+import { measure } from './metrics';
 import { AuditRepository } from './db/audit';
 import { ApiTokenRepository } from './db/apiTokens';
 import { defineModels } from './db/models';
@@ -45,6 +45,8 @@ import { Scheduler } from './jobs/scheduler';
 import { FirstLogins, type UserCreatedEvent } from './jobs/firstLogin';
 import { PullSources } from './sources/registry';
 import { SourceStateRepository } from './sources/state';
+import type { Notifier } from './notifications/notifier';
+import { buildNotifications } from './notifications/wiring';
 
 /** Everything the app is built from; tests pass exactly what they need. */
 export interface AppDeps {
@@ -73,6 +75,8 @@ export interface AppServices {
   /** The pull sources (Entra ID, LDAP…), by connection kind. */
   sources: PullSources;
   scheduler: Scheduler;
+  /** Alerts for sites' admins (tests run a round at once). */
+  notifier: Notifier;
   startBackground: () => void;
   /** Stops what the app runs in the background (the notification listener). */
   close: () => Promise<void>;
@@ -117,13 +121,14 @@ async function buildCore(app: Express, { config, sequelize, logger, secretKey, c
   const provisioning = buildProvisioning({ sql, jira, config, logger, clock });
   const { outbox: outboxStore, runs, engine } = provisioning;
   const sourceState = new SourceStateRepository(sql);
+  const guard = new AddressGuard(config.outboundAllow);
   const sources = new PullSources({
     connections,
     box,
     pull: new PullStore(sql),
     state: sourceState,
     logger,
-    guard: new AddressGuard(config.outboundAllow),
+    guard,
     config,
   });
   return {
@@ -146,6 +151,8 @@ async function buildCore(app: Express, { config, sequelize, logger, secretKey, c
     scheduler: new Scheduler({ connections, engine, sources, state: sourceState, sequelize, logger }),
     firstLogins: new FirstLogins({ connections, sources, engine, outbox: outboxStore, jira, logger }),
     adminCheck: new AdminCheck(jira, clock),
+    guard,
+    notifications: buildNotifications({ sql, box, guard, config, logger, addonKey: addon.key }),
   };
 }
 
@@ -200,6 +207,11 @@ function mountSurfaces(app: Express, { config, sequelize, logger }: AppDeps, c: 
         void c.scheduler.refresh(id);
       },
       logger,
+      notificationSettings: c.notifications.settings,
+      notices: c.notifications.notices,
+      notifier: c.notifications.notifier,
+      guard: c.guard,
+      emailAvailable: c.notifications.channels.emailAvailable,
     });
   // The same admin API under both hosts: Connect's context JWT, or Forge's invokeRemote (its invocation token).
   app.use('/api/v1', outsideJira(config.localBaseUrl), adminApi(requireContextJwt(addon), 'connect'));
@@ -214,6 +226,7 @@ function mountSurfaces(app: Express, { config, sequelize, logger }: AppDeps, c: 
       localBaseUrl: config.localBaseUrl,
       logger,
       requestTimeoutMs: config.scimRequestTimeoutMs,
+      onRequest: (id) => c.notifications.pushes.seen(id),
     }),
   );
   app.use('/scim', scimErrorHandler(logger));
@@ -238,17 +251,25 @@ function withLifetime(app: Express, { config, logger }: AppDeps, c: Core): AppSe
     reconciler: c.reconciler,
     sources: c.sources,
     scheduler: c.scheduler,
+    notifier: c.notifications.notifier,
     /** Starts the background work: the executor's polling, the SCIM trigger, scheduled reconciliation and history retention. */
     startBackground: () => {
       c.engine.start();
       c.outboxTrigger.start();
       c.reconciler.start();
-      stopRetention ??= startRetention({ runs: c.runs, audit: c.audit }, config, logger);
+      c.notifications.notifier.start();
+      stopRetention ??= startRetention(
+        { runs: c.runs, audit: c.audit, notices: c.notifications.notices },
+        config,
+        logger,
+      );
     },
     close: async () => {
       stopRetention?.();
       c.outboxTrigger.stop();
       c.reconciler.stop();
+      await c.notifications.notifier.stop();
+      c.notifications.channels.close();
       await c.scheduler.stop();
       await c.firstLogins.settle();
       await c.engine.stop();
@@ -256,33 +277,4 @@ function withLifetime(app: Express, { config, logger }: AppDeps, c: Core): AppSe
       c.sources.close();
     },
   };
-}
-
-/**
- * What /metrics reads at scrape time: the executor's queue (waiting operations, and how long the
- * oldest ready one has waited) and the database pool; the process's own figures once.
- */
-function measure(sequelize: Sequelize, sql: Sql): void {
-  collectProcessMetrics();
-  sampleOnScrape(async () => {
-    const [q] = await sql.query<{ n: string; oldest: number | null }>(
-      `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(not_before) FILTER (WHERE not_before <= now()))::float8 AS oldest
-         FROM sync_operations WHERE status = 'pending'`,
-    );
-    metrics.queueDepth.set(Number(q.n));
-    metrics.queueOldest.set(Math.max(0, q.oldest ?? 0));
-    const pool = (sequelize.connectionManager as unknown as { pool?: PoolFigures }).pool;
-    if (pool) {
-      metrics.dbPool.set({ state: 'in-use' }, pool.using ?? 0);
-      metrics.dbPool.set({ state: 'idle' }, pool.available ?? 0);
-      metrics.dbPool.set({ state: 'waiting' }, pool.waiting ?? 0);
-    }
-  });
-}
-
-/** What sequelize-pool says of itself. */
-interface PoolFigures {
-  using?: number;
-  available?: number;
-  waiting?: number;
 }

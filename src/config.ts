@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import JSON5 from 'json5';
-import { decodeSecretKey, parseSecretKeyRing, settingsSchema, type Settings } from './configSchema';
+import {
+  ConfigError,
+  decodeSecretKey,
+  parseSecretKeyRing,
+  readConfigFile,
+  settingsSchema,
+  type Settings,
+} from './configSchema';
 
 /** The project's root folder (where package.json, config.json and the descriptor live). */
 export const PROJECT_ROOT = findProjectRoot(__dirname);
@@ -111,17 +117,18 @@ export interface Config {
   outboundAllow: string[];
   /** How long a SCIM request may take before it is answered 503 (the database hangs, unreachable). */
   scimRequestTimeoutMs: number;
+  /** Alerts for sites' admins: how often to look, when to pause a connection, delivery attempts, the mail server. */
+  notifications: {
+    checkMs: number;
+    pauseAfterFailedRuns: number;
+    maxAttempts: number;
+    timeoutMs: number;
+    webhookCaPem?: string;
+    smtp?: { url: string; from: string; caPem?: string };
+  };
 }
 
-/** A configuration problem: start-up stops with this message, which names the variable. */
-export class ConfigError extends Error {}
-
-/** config.json keys (ACE's names) and the environment variable each one stands for. */
-const FILE_KEYS: Record<string, keyof Settings> = {
-  port: 'PORT',
-  localBaseUrl: 'AC_LOCAL_BASE_URL',
-  whitelist: 'AC_HOST_WHITELIST',
-};
+export { ConfigError } from './configSchema';
 
 /** Builds the configuration from config.json's section for NODE_ENV and the environment. */
 export function loadConfig(
@@ -239,7 +246,28 @@ function toConfig(s: Settings): Config {
     metrics: { enabled: s.METRICS === 'on', token: s.METRICS_TOKEN, port: s.METRICS_PORT },
     outboundAllow: s.OUTBOUND_ALLOW,
     scimRequestTimeoutMs: s.SCIM_REQUEST_TIMEOUT_MS,
+    notifications: notificationsOf(s),
   });
+}
+
+/** The notifier's settings and the operator's mail server. */
+function notificationsOf(s: Settings): Config['notifications'] {
+  return {
+    checkMs: s.NOTIFY_CHECK_MS,
+    pauseAfterFailedRuns: s.NOTIFY_PAUSE_AFTER_FAILED_RUNS,
+    maxAttempts: s.NOTIFY_MAX_ATTEMPTS,
+    timeoutMs: s.NOTIFY_TIMEOUT_MS,
+    webhookCaPem: s.NOTIFY_CA_FILE ? fs.readFileSync(s.NOTIFY_CA_FILE, 'utf8') : undefined,
+    smtp: s.SMTP_URL
+      ? {
+          url: s.SMTP_URL,
+          from:
+            s.SMTP_FROM ??
+            `IdP User & Group Sync <no-reply@${new URL(s.SMTP_URL.replace(/^smtps?/, 'http')).hostname}>`,
+          caPem: s.SMTP_CA_FILE ? fs.readFileSync(s.SMTP_CA_FILE, 'utf8') : undefined,
+        }
+      : undefined,
+  };
 }
 
 /**
@@ -253,27 +281,4 @@ export function requireForgeAppId(config: Pick<Config, 'env' | 'forgeAppId' | 'c
   throw new ConfigError(
     'FORGE_APP_ID is required in production, since new sites install only through Forge: set it to the id `forge register` printed (ari:cloud:ecosystem::app/<uuid>), or set CONNECT_ONLY=true if this server serves only sites still on the Connect version.',
   );
-}
-
-function readConfigFile(file: string, mode: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  if (!fs.existsSync(file)) return {};
-  let all: unknown;
-  try {
-    all = JSON5.parse<unknown>(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`Invalid configuration: ${file} is not valid JSON5 (${(err as Error).message})`);
-  }
-  const section = (all as Record<string, unknown> | null)?.[mode];
-  if (section === undefined) return {};
-  if (typeof section !== 'object' || section === null) {
-    throw new ConfigError(`Invalid configuration: ${file} section "${mode}" must be an object`);
-  }
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(section as Record<string, unknown>)) {
-    const setting = FILE_KEYS[key];
-    if (!setting) continue; // ACE-only keys are ACE's business
-    const resolved = typeof value === 'string' && /^\$[A-Z_][A-Z0-9_]*$/.test(value) ? env[value.slice(1)] : value;
-    if (resolved !== undefined && resolved !== '') out[setting] = resolved;
-  }
-  return out;
 }

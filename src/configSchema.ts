@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import JSON5 from 'json5';
 import { z } from 'zod';
 import { DEFAULT_SHARED_DIR } from './db/embedded';
 
@@ -109,6 +110,25 @@ export const settingsSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 24)').optional(),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   SCIM_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  NOTIFY_CHECK_MS: positiveInt.default(30_000),
+  NOTIFY_PAUSE_AFTER_FAILED_RUNS: z.coerce.number().int().min(0).max(100).default(5),
+  NOTIFY_MAX_ATTEMPTS: positiveInt.max(10).default(5),
+  NOTIFY_TIMEOUT_MS: positiveInt.default(10_000),
+  NOTIFY_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((f) => fs.existsSync(f), 'no such file')
+    .optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/]+/, 'must be an smtp:// or smtps:// URL (smtp://user:password@host:587)')
+    .optional(),
+  SMTP_FROM: z.string().min(3).optional(),
+  SMTP_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((f) => fs.existsSync(f), 'no such file')
+    .optional(),
   OUTBOUND_ALLOW: z
     .string()
     .default('')
@@ -172,4 +192,38 @@ export function decodeSecretKey(value: string): Buffer | undefined {
   if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
   if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return Buffer.from(value, 'base64');
   return undefined;
+}
+
+/** A configuration problem: start-up stops with this message, which names the variable. */
+export class ConfigError extends Error {}
+
+/** config.json keys (ACE's names) and the environment variable each one stands for. */
+const FILE_KEYS: Record<string, keyof Settings> = {
+  port: 'PORT',
+  localBaseUrl: 'AC_LOCAL_BASE_URL',
+  whitelist: 'AC_HOST_WHITELIST',
+};
+
+/** The settings config.json's section for the mode gives (its $VAR values from the environment). */
+export function readConfigFile(file: string, mode: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  if (!fs.existsSync(file)) return {};
+  let all: unknown;
+  try {
+    all = JSON5.parse<unknown>(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${file} is not valid JSON5 (${(err as Error).message})`);
+  }
+  const section = (all as Record<string, unknown> | null)?.[mode];
+  if (section === undefined) return {};
+  if (typeof section !== 'object' || section === null) {
+    throw new ConfigError(`Invalid configuration: ${file} section "${mode}" must be an object`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(section as Record<string, unknown>)) {
+    const setting = FILE_KEYS[key];
+    if (!setting) continue; // ACE-only keys are ACE's business
+    const resolved = typeof value === 'string' && /^\$[A-Z_][A-Z0-9_]*$/.test(value) ? env[value.slice(1)] : value;
+    if (resolved !== undefined && resolved !== '') out[setting] = resolved;
+  }
+  return out;
 }

@@ -1,3 +1,5 @@
+import type { Sequelize } from 'sequelize';
+import type { Sql } from './db/sql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { APP_VERSION, INSTANCE_ID } from './instance';
 
@@ -228,4 +230,33 @@ export function templateOf(path: string): string {
         : seg,
     )
     .join('/');
+}
+
+/**
+ * What /metrics reads at scrape time: the executor's queue (waiting operations, and how long the
+ * oldest ready one has waited) and the database pool; the process's own figures once.
+ */
+export function measure(sequelize: Sequelize, sql: Sql): void {
+  collectProcessMetrics();
+  sampleOnScrape(async () => {
+    const [q] = await sql.query<{ n: string; oldest: number | null }>(
+      `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(not_before) FILTER (WHERE not_before <= now()))::float8 AS oldest
+         FROM sync_operations WHERE status = 'pending'`,
+    );
+    metrics.queueDepth.set(Number(q.n));
+    metrics.queueOldest.set(Math.max(0, q.oldest ?? 0));
+    const pool = (sequelize.connectionManager as unknown as { pool?: PoolFigures }).pool;
+    if (pool) {
+      metrics.dbPool.set({ state: 'in-use' }, pool.using ?? 0);
+      metrics.dbPool.set({ state: 'idle' }, pool.available ?? 0);
+      metrics.dbPool.set({ state: 'waiting' }, pool.waiting ?? 0);
+    }
+  });
+}
+
+/** What sequelize-pool says of itself. */
+interface PoolFigures {
+  using?: number;
+  available?: number;
+  waiting?: number;
 }

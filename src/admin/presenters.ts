@@ -35,6 +35,8 @@ export function presentConnection(
     ...(kind
       ? { [kind.settingsField]: kind.present(c.settings[kind.settingsField], pull ?? { secretSet: false }) }
       : { scim: presentScim(c, localBaseUrl) }),
+    // Paused after repeated failed runs: nothing starts by itself until an admin resumes it.
+    paused: c.pausedAt ? { at: c.pausedAt.toISOString(), reason: c.pauseReason } : null,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -45,6 +47,8 @@ export const presentScim = (c: Connection, localBaseUrl: string) => ({
   baseUrl: scimBaseUrl(localBaseUrl, c.id),
   tokenHint: c.scimTokenHint && `…${c.scimTokenHint}`,
   tokenCreatedAt: c.scimTokenCreatedAt?.toISOString() ?? null,
+  /** When the IdP last called (to a few minutes): a silent IdP is one whose provisioning stopped. */
+  lastRequestAt: c.pushedAt?.toISOString() ?? null,
 });
 
 /** The SCIM base URL a client is given for a connection. */

@@ -14,6 +14,7 @@ import {
   deleteConnection,
   getConnection,
   listConnections,
+  resumeConnection,
   rotateToken,
   testConnection,
   testUser,
@@ -34,8 +35,15 @@ import { wakeSite } from '../jobs/wake';
 import type { ParkedOperations } from '../provisioning/stores/parked';
 import type { Logger } from '../logger';
 import { retryParked } from './sync/retry';
+import {
+  getNotifications,
+  notificationLog,
+  putNotifications,
+  testNotifications,
+  type NotificationDeps,
+} from './notifications/handlers';
 
-export interface AdminApiDeps {
+export interface AdminApiDeps extends NotificationDeps {
   /** The host's authentication of an API call (Connect: the context JWT); it leaves the request's context. */
   authenticate: RequestHandler;
   adminCheck: AdminCheck;
@@ -84,6 +92,7 @@ export function adminApiRouter(given: AdminApiDeps): Router {
   router.delete('/connections/:id', deleteConnection(deps));
   router.post('/connections/:id/token', rotateToken(deps));
   router.post('/connections/:id/test', testConnection(deps));
+  router.post('/connections/:id/resume', resumeConnection(deps));
   router.post('/connections/:id/test-user', testUser(deps));
   router.get('/connections/:id/rules', getRules(deps));
   router.put('/connections/:id/rules', putRules(deps));
@@ -94,6 +103,10 @@ export function adminApiRouter(given: AdminApiDeps): Router {
   router.post('/runs/:id/retry', retryParked(deps));
   router.get('/jsm/service-desks', listServiceDesks(deps));
   router.get('/jsm/organizations', listJsmOrganizations(deps));
+  router.get('/notifications', getNotifications(deps));
+  router.put('/notifications', putNotifications(deps));
+  router.post('/notifications/test', testNotifications(deps));
+  router.get('/notifications/log', notificationLog(deps));
   router.get('/audit', listAudit(deps));
   router.get('/audit/export', exportAudit(deps));
   router.get('/api-tokens', requireUser, listApiTokens(deps));

@@ -20,6 +20,11 @@ export interface Connection {
   settings: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
+  /** When the IdP last called the SCIM URL (written at most every few minutes). */
+  pushedAt: Date | null;
+  /** Paused after repeated failed runs: no scheduled, SCIM or first-login run starts until resumed. */
+  pausedAt: Date | null;
+  pauseReason: string | null;
 }
 
 export interface ConnectionFields {
@@ -48,10 +53,13 @@ interface Row {
   settings: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
+  pushed_at: Date | null;
+  paused_at: Date | null;
+  pause_reason: string | null;
 }
 
 const COLUMNS =
-  'id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hint, scim_token_created_at, settings, created_at, updated_at';
+  'id, client_key, name, kind, provider, target, import_users, import_groups, scim_token_hint, scim_token_created_at, settings, created_at, updated_at, pushed_at, paused_at, pause_reason';
 
 const toConnection = (r: Row): Connection => ({
   id: r.id,
@@ -67,6 +75,9 @@ const toConnection = (r: Row): Connection => ({
   settings: r.settings,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  pushedAt: r.pushed_at,
+  pausedAt: r.paused_at,
+  pauseReason: r.pause_reason,
 });
 
 /** Connections of each tenant; every read and write is scoped by the tenant's clientKey. */
@@ -214,7 +225,7 @@ export class ConnectionRepository {
     const [row] = await this.db.query<{ id: string; previous: Date | null }>(
       `WITH due AS (
          SELECT id, reconciled_at FROM connections
-         WHERE COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24) > 0
+         WHERE COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24) > 0 AND paused_at IS NULL
            AND COALESCE(reconciled_at, created_at)
                < now() - make_interval(hours => COALESCE((settings->'rules'->'users'->>'reconcileEveryHours')::int, 24))
          ORDER BY COALESCE(reconciled_at, created_at) LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -230,6 +241,17 @@ export class ConnectionRepository {
       claim.connectionId,
       claim.previous,
     ]);
+  }
+
+  /** Resumes a paused connection; false when it was not paused (or is not the site's). */
+  async resume(clientKey: string, id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const rows = await this.db.query(
+      `UPDATE connections SET paused_at = NULL, pause_reason = NULL, resumed_at = now()
+       WHERE client_key = $1 AND id = $2 AND paused_at IS NOT NULL RETURNING id`,
+      [clientKey, id],
+    );
+    return rows.length > 0;
   }
 
   async allOfKind(kind: ConnectionKind): Promise<Connection[]> {

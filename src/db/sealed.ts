@@ -15,6 +15,8 @@ export const secretContexts = {
   forgeSystemToken: (clientKey: string) => `forge-system-token:${clientKey}`,
   /** The Connect shared secret, kept in ACE's clientInfo (addon_settings) as `sharedSecretEnc`. */
   connectSharedSecret: (clientKey: string) => `ace:sharedSecret:${clientKey}`,
+  /** A site's notification webhook URL (Slack's and Teams' URLs are their own credential). */
+  notificationWebhook: (clientKey: string) => `notification-webhook:${clientKey}`,
 };
 
 /** The JSON field of ACE's clientInfo that holds the sealed Connect shared secret. */
@@ -67,6 +69,14 @@ function places(secretFieldOf: (kind: string) => string | undefined): Place[] {
       keys: ['client_key'],
       context: (r) => secretContexts.forgeSystemToken(String(r.client_key)),
       update: 'UPDATE forge_tokens SET system_token_enc = $1 WHERE system_token_enc = $2 AND client_key = $3',
+    },
+    {
+      name: 'notification_settings.webhook_url_enc',
+      value: 'webhook_url_enc',
+      from: 'notification_settings WHERE webhook_url_enc IS NOT NULL',
+      keys: ['client_key'],
+      context: (r) => secretContexts.notificationWebhook(String(r.client_key)),
+      update: 'UPDATE notification_settings SET webhook_url_enc = $1 WHERE webhook_url_enc = $2 AND client_key = $3',
     },
     {
       name: `addon_settings.val.${CONNECT_SEALED_FIELD}`,

@@ -50,6 +50,10 @@ export async function onUserCreated(
   }
   const outcomes = [];
   for (const { c, source } of pullConnections) {
+    if (c.pausedAt) {
+      outcomes.push({ connectionId: c.id, outcome: 'paused' }); // resumed, its next read finds the user
+      continue;
+    }
     try {
       const found = await source.pullUser(c, email);
       if (found === 'absent') {

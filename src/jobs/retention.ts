@@ -5,11 +5,11 @@ import type { Logger } from '../logger';
 import type { RunRepository } from '../provisioning/stores/runs';
 
 /**
- * Hourly: deletes sync history older than SYNC_HISTORY_DAYS and audit events older than
- * AUDIT_RETENTION_DAYS; returns the stop function.
+ * Hourly: deletes sync history and notices older than SYNC_HISTORY_DAYS and audit events older
+ * than AUDIT_RETENTION_DAYS; returns the stop function.
  */
 export function startRetention(
-  stores: { runs: RunRepository; audit: AuditRepository },
+  stores: { runs: RunRepository; audit: AuditRepository; notices: { prune(days: number): Promise<number> } },
   config: Pick<Config, 'sync' | 'auditRetentionDays'>,
   logger: Logger,
 ): () => void {
@@ -21,6 +21,8 @@ export function startRetention(
       if (runs > 0) logger.info({ runs }, 'old sync history deleted');
       const events = await stores.audit.purge(config.auditRetentionDays);
       if (events > 0) logger.info({ events }, 'old audit events deleted');
+      const notices = await stores.notices.prune(config.sync.historyDays);
+      if (notices > 0) logger.info({ notices }, 'old notices deleted');
     },
     logger,
   );

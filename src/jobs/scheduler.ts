@@ -80,7 +80,7 @@ export class Scheduler {
   async tick(connectionId: string): Promise<'ran' | 'skipped' | 'busy'> {
     const c = await this.d.connections.byId(connectionId);
     const source = c && this.d.sources.for(c);
-    if (!c || !source) return 'skipped';
+    if (!c || !source || c.pausedAt) return 'skipped';
     const minutes = source.scheduleMinutes(c);
     if (!minutes || !(await this.d.state.claimSchedule(c.id, minutes))) return 'skipped';
     const result = await this.d.engine.run(c, 'schedule', { pull: source.pull(c, 'auto') });

@@ -3,7 +3,7 @@ import { setTimeout as pause } from 'node:timers/promises';
 import type { Connection } from '../db/connections';
 import type { DirectoryChanges } from '../directory/types';
 import { watchLoop } from '../slices';
-import type { Pull } from '../sources/source';
+import { PullFailed, type Pull } from '../sources/source';
 import { Plans } from './inputs';
 import { ProgressReporter } from './progress';
 import { planningFacts } from './stores/runHistory';
@@ -176,18 +176,21 @@ export class ProvisioningEngine extends RunStarter {
     try {
       // A run that fails after its read wrote into the store loses those changes: no later read sees
       // them as changes (the store already holds them), so the connection's full reconciliation is made due.
-      const fail = async (error: string) => {
+      const fail = async (error: string, failure?: 'credentials') => {
         await progress.flush();
         // Due before the run shows as failed: whoever sees the failure sees the reconciliation due.
         if (Number(progress.last.rowsWritten) > 0) await runs.reconcileSoon(connection.id);
-        await runs.failRun(run.id, error);
+        await runs.failRun(run.id, error, failure);
       };
       let read;
       try {
         read = await pull((p) => progress.report(p));
       } catch (err) {
         countRead(connection.kind, progress.last, 'failed', clock.now() - started);
-        await fail(this.pullError(connection, err));
+        await fail(
+          this.pullError(connection, err),
+          err instanceof PullFailed && err.credentials ? 'credentials' : undefined,
+        );
         return;
       }
       await progress.settle();

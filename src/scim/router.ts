@@ -34,6 +34,8 @@ export interface ScimDeps {
   logger: Logger;
   /** A request not answered within this is answered 503 (SCIM_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs: number;
+  /** Told of each authenticated request's connection (when its IdP last called: "gone silent" alerts). */
+  onRequest?: (connectionId: string) => void;
 }
 
 export const MAX_BODY = '1mb';
@@ -54,6 +56,13 @@ export function scimRouter(d: ScimDeps): Router {
     express.json({ limit: MAX_BODY, type: JSON_TYPES, strict: false, verify: checkJsonDepth }),
   );
   router.use(requireScimToken(d.tokens));
+  if (d.onRequest) {
+    const told = d.onRequest;
+    router.use((_req, res, next) => {
+      told((res.locals.connection as { id: string }).id);
+      next();
+    });
+  }
   router.use(discoveryRouter(d.localBaseUrl));
   router.use('/Users', usersRouter(d));
   router.use('/Groups', groupsRouter(d));

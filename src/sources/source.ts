@@ -52,8 +52,19 @@ export const startingProgress = (): ReadProgress => ({
 /** A read of the IdP into the directory store, reporting progress as it goes. */
 export type Pull = (report: (progress: Record<string, unknown>) => void) => Promise<PullResult>;
 
-/** A read that failed for a reason the admin can act on (the message says what to fix). */
-export class PullFailed extends Error {}
+/**
+ * A read that failed for a reason the admin can act on (the message says what to fix).
+ * `credentials`: the IdP refused the stored credentials (a wrong, expired or revoked secret or key,
+ * a refused bind), which the site's admins are told of as such.
+ */
+export class PullFailed extends Error {
+  constructor(
+    message: string,
+    readonly credentials = false,
+  ) {
+    super(message);
+  }
+}
 
 /** How much to read: everything, the changes since the last read, or changes when it can. */
 export type PullMode = 'full' | 'incremental' | 'auto';

@@ -85,6 +85,7 @@ describe('connections admin API', () => {
       baseUrl: res.body.scim.baseUrl,
       tokenHint: `…${res.body.scim.token.slice(-4)}`,
       tokenCreatedAt: expect.any(String),
+      lastRequestAt: expect.any(String), // the IdP's call just now
     });
     expect(JSON.stringify((await api(siteA).get('/connections')).body)).not.toContain(res.body.scim.token);
     // Stored as a hash only.

@@ -77,6 +77,21 @@ async function site(clientKey: string, box: KeyRing) {
     context: secretContexts.forgeSystemToken(clientKey),
     plain: 'system-token',
   });
+  const hook = `https://hooks.slack.com/services/${clientKey}`;
+  await sql.query(
+    "INSERT INTO notification_settings (client_key, webhook_url_enc, webhook_host, events) VALUES ($1, $2, 'hooks.slack.com', '{}')",
+    [clientKey, box.seal(hook, secretContexts.notificationWebhook(clientKey))],
+  );
+  expected.push({
+    read: async () =>
+      (
+        await sql.query<{ v: string }>('SELECT webhook_url_enc AS v FROM notification_settings WHERE client_key = $1', [
+          clientKey,
+        ])
+      )[0].v,
+    context: secretContexts.notificationWebhook(clientKey),
+    plain: hook,
+  });
   const info = {
     clientKey,
     key: 'app',
@@ -101,7 +116,7 @@ async function site(clientKey: string, box: KeyRing) {
   return expected;
 }
 
-const PER_SITE = PULL_KINDS.length + 4;
+const PER_SITE = PULL_KINDS.length + 5;
 
 it('moves the former single key (v1) and an older ring key to the newest, every place, each value still bound to its row', async () => {
   const a = await site('site-a', legacy);
@@ -120,6 +135,7 @@ it('moves the former single key (v1) and an older ring key to the newest, every 
     'site_credentials.api_token_enc',
     'site_credentials.org_api_key_enc',
     'forge_tokens.system_token_enc',
+    'notification_settings.webhook_url_enc',
     'addon_settings.val.sharedSecretEnc',
   ]);
   expect(Object.fromEntries(await keysInUse(sql))).toEqual({ k2: 2 * PER_SITE });

@@ -116,6 +116,25 @@ const AUDITED: Audited[] = [
   },
   {
     method: 'POST',
+    path: /^\/connections\/([^/]+)\/resume$/,
+    kind: 'connection.resumed',
+    onConnection: true,
+    summary: (n) => `Connection ${q(n)} resumed`,
+  },
+  {
+    method: 'PUT',
+    path: /^\/notifications$/,
+    kind: 'notifications.changed',
+    summary: () => 'Notification settings changed',
+  },
+  {
+    method: 'POST',
+    path: /^\/notifications\/test$/,
+    kind: 'notifications.tested',
+    summary: (_n, _r, a) => `Test notification sent (${deliveriesSaid(a)})`,
+  },
+  {
+    method: 'POST',
     path: /^\/api-tokens$/,
     kind: 'api-token.created',
     summary: (_n, _r, a) =>
@@ -130,6 +149,11 @@ const AUDITED: Audited[] = [
     details: (_r, a) => tokenDetails(a),
   },
 ];
+
+const deliveriesSaid = (a: Answer) =>
+  ((a.deliveries ?? []) as Array<{ channel: string; status: string }>)
+    .map((d) => `${d.channel} ${d.status}`)
+    .join(', ');
 
 const tokenDetails = (a: Answer) => ({
   tokenId: a.id,
@@ -225,7 +249,12 @@ async function record(
       kind: typeof route.kind === 'string' ? route.kind : route.kind(req),
       connectionId: before?.connectionId ?? idOrNull(route.connectionIn?.(answer)),
       summary: route.summary(after?.name ?? before?.name ?? '', req, answer),
-      details: { ...route.details?.(req, answer), ...differenceOf(req, before, after) },
+      // A handler that knows the difference itself (settings that are not a connection's) leaves it in res.locals.
+      details: {
+        ...route.details?.(req, answer),
+        ...differenceOf(req, before, after),
+        ...(res.locals.auditDetails as Record<string, unknown> | undefined),
+      },
     };
     // A user's name is asked of Jira when the trail is read (one call for a page), not on every change.
     await deps.audit.record(ctx.clientKey, event);

@@ -255,3 +255,18 @@ export const rotateToken = ({ connections, localBaseUrl, onConnectionChanged }: 
     onConnectionChanged(c.id);
     res.json({ ...presentScim(c, localBaseUrl), token: token.token });
   });
+
+/**
+ * POST /api/v1/connections/{id}/resume: a connection paused after repeated failed runs starts
+ * runs by itself again (its waiting SCIM changes first); 409 when it is not paused.
+ */
+export const resumeConnection = (deps: ConnectionDeps): RequestHandler =>
+  wrap(async (req, res) => {
+    const { clientKey } = requireContext(req);
+    const c = await deps.connections.get(clientKey, req.params.id);
+    if (!c) throw notFound('No such connection.');
+    if (!(await deps.connections.resume(clientKey, c.id)))
+      throw conflict('not_paused', 'The connection is not paused.');
+    deps.onConnectionChanged(c.id);
+    res.json(await present(deps, (await deps.connections.get(clientKey, c.id))!));
+  });

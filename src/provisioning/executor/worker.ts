@@ -177,6 +177,8 @@ export class Executor {
           backoffDelay(op.attempts, { backoffBaseMs: 1000, backoffMaxMs: 300_000 }, () => clock.random());
         return queue.retryLater(op, wait, err.message);
       }
+      // A refused credential (a revoked site-admin token, an expired org key): the run's notice says so.
+      if (err.status === 401) await this.d.runs.credentialsRefused(op.runId);
       const reason = err.retryable ? `gave up after ${op.attempts} attempts: ${err.message}` : err.message;
       return queue.finish(op, 'parked', null, reason);
     }

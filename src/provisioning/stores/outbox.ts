@@ -30,7 +30,7 @@ export class Outbox {
       await this.sql.query<{ connection_id: string; client_key: string; last_id: string }>(
         `
       SELECT q.connection_id, c.client_key, max(q.id)::text AS last_id FROM sync_requests q JOIN connections c ON c.id = q.connection_id
-      WHERE q.processed_at IS NULL GROUP BY q.connection_id, c.client_key
+      WHERE q.processed_at IS NULL AND c.paused_at IS NULL GROUP BY q.connection_id, c.client_key
       HAVING max(q.created_at) < now() - ($1 || ' milliseconds')::interval OR min(q.created_at) < now() - ($2 || ' milliseconds')::interval`,
         [String(debounceMs), String(maxDelayMs)],
       )

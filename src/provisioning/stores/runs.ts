@@ -170,11 +170,14 @@ export class RunRepository extends RunHistory {
     });
   }
 
-  /** Ends a run that could not go on (its read failed), with the reason. */
-  async failRun(runId: string, error: string): Promise<void> {
+  /**
+   * Ends a run that could not go on (its read failed), with the reason; `failure` 'credentials' when
+   * the IdP refused the stored credentials (its notice says so).
+   */
+  async failRun(runId: string, error: string, failure?: 'credentials'): Promise<void> {
     const ended = await this.sql.query<{ trigger: string }>(
-      "UPDATE sync_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running' RETURNING trigger",
-      [runId, error],
+      "UPDATE sync_runs SET status = 'failed', error = $2, failure = $3, finished_at = now() WHERE id = $1 AND status = 'running' RETURNING trigger",
+      [runId, error, failure ?? null],
     );
     for (const r of ended) metrics.runs.inc({ trigger: r.trigger, outcome: 'failed' });
   }
@@ -209,6 +212,11 @@ export class RunRepository extends RunHistory {
           );
       return toRun(rows[0]);
     });
+  }
+
+  /** Jira refused a credential one of the run's operations was applied with (its notice says so when it ends). */
+  async credentialsRefused(runId: string): Promise<void> {
+    await this.sql.query("UPDATE sync_runs SET failure = 'credentials' WHERE id = $1 AND failure IS NULL", [runId]);
   }
 
   /** A full reconciliation of the connection was planned (its schedule counts from now). */

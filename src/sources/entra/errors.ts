@@ -10,6 +10,12 @@ export function isEntraError(err: unknown): boolean {
   );
 }
 
+/** Whether Microsoft refused the app's credentials (a wrong or expired secret, an unknown client). */
+export function refusesCredentials(err: unknown): boolean {
+  if (!(err instanceof GraphError)) return false;
+  return [7000215, 7000222, 700016].some((c) => err.aadCodes.includes(c)) || err.code === 'invalid_client';
+}
+
 /**
  * One line telling the admin what to fix, for whatever reading Entra ID threw: a wrong or expired
  * secret, an unknown tenant or app, missing permissions or consent, an unknown group or app, a

@@ -10,7 +10,7 @@ import { invalidField } from '../../http/errors';
 import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource } from '../source';
 import { OutboundRefused, RedirectRefused, type AddressGuard } from '../outbound';
 import type { SourceStateRepository } from '../state';
-import { explainEntraError, isEntraError } from './errors';
+import { explainEntraError, isEntraError, refusesCredentials } from './errors';
 import { GraphClient, GraphError, OutboundHttp, type GraphOptions } from './graph';
 import { endpointsOf, entraSettingsSchema, servicePrincipalPath, userSelect, type EntraSettings } from './settings';
 import { EntraPull } from './sync';
@@ -252,6 +252,7 @@ export class EntraService implements PullSource {
     if (!(err instanceof GraphError)) this.d.logger.warn({ err }, 'Entra ID request failed');
     return new PullFailed(
       explainEntraError(err, { authorityHost: new URL(authority).host, graphHost: new URL(graphUrl).host }),
+      refusesCredentials(err),
     );
   }
 }

@@ -44,6 +44,11 @@ function apiRefusal(err: GoogleError, w: Who): string {
   return `Google answered ${err.status}${r ? ` ${r}` : ''}: ${err.message}`;
 }
 
+/** Whether the IdP refused the stored credentials: its token endpoint, or a 401 from its API. */
+export function refusesCredentials(err: unknown): boolean {
+  return err instanceof GoogleError && (err.at === 'token' || err.status === 401);
+}
+
 /** A failure talking to Google as one sentence that says what to fix; undefined for what is not Google's (our bug). */
 export function explainGoogleError(err: unknown, w: Who): string | undefined {
   if (err instanceof GoogleError) return err.at === 'token' ? tokenRefusal(err, w) : apiRefusal(err, w);

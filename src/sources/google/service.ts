@@ -12,7 +12,7 @@ import { ReadReport } from '../readReport';
 import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, type UserProbe } from '../source';
 import type { SourceStateRepository } from '../state';
 import { GoogleClient, GoogleError, PAGE, type GoogleGroup } from './client';
-import { explainGoogleError } from './errors';
+import { explainGoogleError, refusesCredentials } from './errors';
 import { GoogleRead, type GoogleCursor } from './incremental';
 import { parseServiceAccountKey, type ServiceAccountKey } from './key';
 import { inOrgUnits, toPulledGroup, toPulledUser, userGetParams, userListParams } from './mapping';
@@ -254,7 +254,7 @@ export class GoogleService implements PullSource {
     const said = explainGoogleError(err, who);
     if (said === undefined) throw err;
     this.d.logger.warn({ err: { message: (err as Error).message } }, 'Google Workspace request failed');
-    return new PullFailed(said);
+    return new PullFailed(said, refusesCredentials(err));
   }
 }
 

@@ -34,6 +34,11 @@ function apiRefusal(err: KeycloakError, w: Who): string {
   return `Keycloak answered ${err.status} ${err.code}: ${err.message}`;
 }
 
+/** Whether the IdP refused the stored credentials: its token endpoint, or a 401 from its API. */
+export function refusesCredentials(err: unknown): boolean {
+  return err instanceof KeycloakError && (err.at === 'token' || err.status === 401);
+}
+
 /** A failure talking to Keycloak as one sentence that says what to fix; undefined for what is not Keycloak's (our bug). */
 export function explainKeycloakError(err: unknown, w: Who): string | undefined {
   if (err instanceof KeycloakError) return err.at === 'token' ? tokenRefusal(err, w) : apiRefusal(err, w);

@@ -16,7 +16,7 @@ import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, 
 import type { SourceStateRepository } from '../state';
 import { ancestors } from '../groupTree';
 import { KeycloakClient, KeycloakError, PAGE, type KeycloakGroup } from './client';
-import { explainKeycloakError } from './errors';
+import { explainKeycloakError, refusesCredentials } from './errors';
 import { KeycloakRead, type KeycloakCursor } from './incremental';
 import { toPulledGroup, toPulledUser } from './mapping';
 import { keycloakSettingsSchema, type KeycloakSettings } from './settings';
@@ -259,6 +259,6 @@ export class KeycloakService implements PullSource {
     });
     if (said === undefined) throw err;
     this.d.logger.warn({ err: { message: (err as Error).message } }, 'Keycloak request failed');
-    return new PullFailed(said);
+    return new PullFailed(said, refusesCredentials(err));
   }
 }

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import tls, { connect as tlsConnect } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, Control, NoSuchObjectError, SizeLimitExceededError } from 'ldapts';
+import { Client, Control, InvalidCredentialsError, NoSuchObjectError, SizeLimitExceededError } from 'ldapts';
 import type { AddressGuard } from '../outbound';
 import { PullFailed } from '../source';
 import { explainLdapError, isUnreachable } from './errors';
@@ -122,10 +122,16 @@ export async function openDirect(
       await client.unbind().catch(() => undefined);
       last = err;
       if (isUnreachable(err) && url !== s.urls[s.urls.length - 1]) continue;
-      throw new PullFailed(explainLdapError(err, { url, bindName: s.bindName }));
+      throw new PullFailed(
+        explainLdapError(err, { url, bindName: s.bindName }),
+        err instanceof InvalidCredentialsError,
+      );
     }
   }
-  throw new PullFailed(explainLdapError(last, { url: s.urls[s.urls.length - 1], bindName: s.bindName }));
+  throw new PullFailed(
+    explainLdapError(last, { url: s.urls[s.urls.length - 1], bindName: s.bindName }),
+    last instanceof InvalidCredentialsError,
+  );
 }
 
 function isIp(host: string): boolean {

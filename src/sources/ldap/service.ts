@@ -10,6 +10,7 @@ import type { SourceStateRepository } from '../state';
 import { LdapRead, type LdapCursor } from './incremental';
 import { groupsOf, judge, probeEntry, type LdapUserProbe } from './oneUser';
 import { openSession } from './client';
+import { InvalidCredentialsError } from 'ldapts';
 import { explainLdapError } from './errors';
 import { escapeValue, type LdapSession } from './session';
 import { first, toPulledUser, userAttributes } from './entry';
@@ -245,6 +246,9 @@ export class LdapService implements PullSource {
     if (!(err instanceof Error)) throw err;
     if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) throw err;
     this.d.logger.warn({ err: { message: err.message, name: err.name } }, 'LDAP request failed');
-    return new PullFailed(explainLdapError(err, { url: url ?? s.urls[0], bindName: s.bindName, baseDn }));
+    return new PullFailed(
+      explainLdapError(err, { url: url ?? s.urls[0], bindName: s.bindName, baseDn }),
+      err instanceof InvalidCredentialsError,
+    );
   }
 }

@@ -88,12 +88,15 @@ export interface WireError {
   message: string;
   code?: string | number;
   causeCode?: string;
+  /** A PullFailed's `credentials`. */
+  credentials?: boolean;
 }
 
 export function errorToWire(err: unknown): WireError {
   const e = err as Error & { code?: string | number; cause?: { code?: string } };
   return {
     name: err instanceof PullFailed ? 'PullFailed' : (e?.name ?? 'Error'),
+    ...(err instanceof PullFailed && err.credentials ? { credentials: true } : {}),
     message: String(e?.message ?? err),
     ...(e?.code === undefined ? {} : { code: e.code }),
     ...(e?.cause?.code === undefined ? {} : { causeCode: e.cause.code }),
@@ -105,7 +108,7 @@ export function errorToWire(err: unknown): WireError {
  * tells an invalid credential from a missing entry, as it did in one thread), with its codes.
  */
 export function errorFromWire(w: WireError): Error {
-  if (w.name === 'PullFailed') return new PullFailed(w.message);
+  if (w.name === 'PullFailed') return new PullFailed(w.message, w.credentials === true);
   const known = (ldapts as Record<string, unknown>)[w.name];
   const proto = typeof known === 'function' && known.prototype instanceof Error ? known.prototype : Error.prototype;
   const err = Object.create(proto) as Error & { code?: string | number; cause?: { code: string } };

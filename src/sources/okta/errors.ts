@@ -48,6 +48,11 @@ function apiRefusal(err: OktaError, w: Who): string {
   return `Okta answered ${err.status} ${err.code}: ${err.message}`;
 }
 
+/** Whether the IdP refused the stored credentials: its token endpoint, or a 401 from its API. */
+export function refusesCredentials(err: unknown): boolean {
+  return err instanceof OktaError && (err.at === 'token' || err.code === 'E0000011' || err.status === 401);
+}
+
 /** A failure talking to Okta as one sentence that says what to fix; undefined for what is not Okta's (our bug). */
 export function explainOktaError(err: unknown, w: Who): string | undefined {
   if (err instanceof OktaError) return err.at === 'token' ? tokenRefusal(err, w) : apiRefusal(err, w);

@@ -15,7 +15,7 @@ import { PullFailed, type Candidate, type Pull, type PullMode, type PullSource, 
 import type { SourceStateRepository } from '../state';
 import { OktaClient, OktaError, PAGE, type OktaGroup, type OktaWait } from './client';
 import { parseOktaCredential, type OktaCredential } from './credential';
-import { explainOktaError } from './errors';
+import { explainOktaError, refusesCredentials } from './errors';
 import { EVENT_FILTER } from './events';
 import { EVERY_STATUS_FILTER, readsGroup, toPulledGroup, toPulledUser } from './mapping';
 import { OktaRates } from './rates';
@@ -254,7 +254,7 @@ export class OktaService implements PullSource {
     });
     if (said === undefined) throw err;
     this.d.logger.warn({ err: { message: (err as Error).message } }, 'Okta request failed');
-    return new PullFailed(said);
+    return new PullFailed(said, refusesCredentials(err));
   }
 }
 

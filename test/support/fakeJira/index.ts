@@ -108,6 +108,11 @@ export class FakeJira {
     return token;
   }
 
+  /** Revokes a user's API token (Jira then answers 401 to calls made with it, as for a wrong one). */
+  revokeApiToken(user: FakeUser): void {
+    this.auth.apiTokens.delete(user.emailAddress.toLowerCase());
+  }
+
   /** Sets the organization API key the org endpoints accept. */
   setOrgApiKey(key: string): void {
     this.auth.orgApiKey = key;

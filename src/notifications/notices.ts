@@ -1,0 +1,176 @@
+import type { Sql } from '../db/sql';
+import { toDelivery, type Delivery } from './deliveries';
+import type { NoticeKind } from './settings';
+
+/** A notice as stored. */
+export interface Notice {
+  id: string;
+  clientKey: string;
+  connectionId: string | null;
+  runId: string | null;
+  kind: NoticeKind;
+  status: string;
+  details: Record<string, unknown>;
+  repeats: number;
+  createdAt: Date;
+}
+
+const toNotice = (r: Record<string, unknown>): Notice => ({
+  id: String(r.id),
+  clientKey: r.client_key as string,
+  connectionId: r.connection_id as string | null,
+  runId: r.run_id as string | null,
+  kind: r.kind as NoticeKind,
+  status: r.status as string,
+  details: r.details as Record<string, unknown>,
+  repeats: r.repeats as number,
+  createdAt: r.created_at as Date,
+});
+
+/** A notice as the log shows it, with the connection's name and each delivery. */
+export interface LoggedNotice extends Notice {
+  connectionName: string | null;
+  deliveries: Delivery[];
+}
+
+/** The notices of each site: added (by the database as runs end, or by the notifier), processed once, logged. */
+export class NoticeStore {
+  constructor(private readonly sql: Sql) {}
+
+  /** Adds a notice (the notifier's own kinds; runs' notices are added by the database as runs end). */
+  async add(n: {
+    clientKey: string;
+    connectionId: string | null;
+    kind: NoticeKind;
+    details?: object;
+  }): Promise<Notice> {
+    const [row] = await this.sql.query<Record<string, unknown>>(
+      'INSERT INTO notices (client_key, connection_id, kind, details) VALUES ($1, $2, $3, $4) RETURNING *',
+      [n.clientKey, n.connectionId, n.kind, JSON.stringify(n.details ?? {})],
+    );
+    return toNotice(row);
+  }
+
+  /** Takes new notices to process (and ones whose taker died five minutes ago), oldest first, never twice at once. */
+  async claimNew(limit = 20): Promise<Notice[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `UPDATE notices SET status = 'working', claimed_at = now() WHERE id IN (
+         SELECT id FROM notices WHERE status = 'new' OR (status = 'working' AND claimed_at < now() - interval '5 minutes')
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING *`,
+      [limit],
+    );
+    return rows.map(toNotice).sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  /** The latest notice of this kind for the connection sent (or waiting for the digest) within `hours`, if any. */
+  async recentSame(n: Notice, hours: number): Promise<string | undefined> {
+    if (hours <= 0) return undefined;
+    const [row] = await this.sql.query<{ id: string }>(
+      `SELECT id FROM notices WHERE client_key = $1 AND kind = $2 AND connection_id IS NOT DISTINCT FROM $3 AND id <> $4
+         AND status IN ('sent', 'digest', 'digested') AND created_at > now() - make_interval(hours => $5)
+       ORDER BY id DESC LIMIT 1`,
+      [n.clientKey, n.kind, n.connectionId, n.id, hours],
+    );
+    return row?.id;
+  }
+
+  /** The notice is the same as an earlier one (sent within the repeat window): counted there, not sent. */
+  async fold(id: string, into: string, details: object): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await this.sql.query(
+        "UPDATE notices SET status = 'folded', details = $2 WHERE id = $1",
+        [id, JSON.stringify(details)],
+        tx,
+      );
+      await this.sql.query('UPDATE notices SET repeats = repeats + 1 WHERE id = $1', [into], tx);
+    });
+  }
+
+  /**
+   * Ends the processing of a notice: `status` sent (its deliveries queued in the same transaction),
+   * digest (waits for the daily digest), or off (no channel, or the kind is turned off).
+   */
+  async settle(
+    id: string,
+    status: 'sent' | 'digest' | 'off',
+    details: object,
+    deliveries: Array<{ channel: Delivery['channel']; target: string }> = [],
+  ): Promise<Delivery[]> {
+    return this.sql.transaction(async (tx) => {
+      await this.sql.query(
+        'UPDATE notices SET status = $2, details = $3 WHERE id = $1',
+        [id, status, JSON.stringify(details)],
+        tx,
+      );
+      const out: Delivery[] = [];
+      for (const d of deliveries) {
+        const [row] = await this.sql.query<Record<string, unknown>>(
+          'INSERT INTO notice_deliveries (notice_id, channel, target) VALUES ($1, $2, $3) RETURNING *',
+          [id, d.channel, d.target],
+          tx,
+        );
+        out.push(toDelivery(row));
+      }
+      return out;
+    });
+  }
+
+  /** Sites whose daily digest is due (past today's hour, not sent since) with notices waiting, claimed for this instance. */
+  async claimDigests(): Promise<Array<{ clientKey: string; notices: Notice[] }>> {
+    return this.sql.transaction(async (tx) => {
+      const sites = await this.sql.query<{ client_key: string }>(
+        `UPDATE notification_settings s SET digest_sent_at = now() WHERE client_key IN (
+           SELECT client_key FROM notification_settings
+           WHERE digest AND now() >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + make_interval(hours => digest_hour)
+             AND (digest_sent_at IS NULL OR digest_sent_at < date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + make_interval(hours => digest_hour))
+             AND EXISTS (SELECT 1 FROM notices n WHERE n.client_key = notification_settings.client_key AND n.status = 'digest')
+           FOR UPDATE SKIP LOCKED) RETURNING s.client_key`,
+        [],
+        tx,
+      );
+      const out: Array<{ clientKey: string; notices: Notice[] }> = [];
+      for (const s of sites) {
+        const rows = await this.sql.query<Record<string, unknown>>(
+          "UPDATE notices SET status = 'digested' WHERE client_key = $1 AND status = 'digest' RETURNING *",
+          [s.client_key],
+          tx,
+        );
+        out.push({ clientKey: s.client_key, notices: rows.map(toNotice).sort((a, b) => Number(a.id) - Number(b.id)) });
+      }
+      return out;
+    });
+  }
+
+  async notice(id: string): Promise<Notice | undefined> {
+    const [row] = await this.sql.query<Record<string, unknown>>('SELECT * FROM notices WHERE id = $1', [id]);
+    return row && toNotice(row);
+  }
+
+  /** The site's notices, newest first (`before`: the previous page's last id), with their deliveries. */
+  async log(clientKey: string, opts: { before?: string; limit?: number } = {}): Promise<LoggedNotice[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT n.*, c.name AS connection_name,
+         COALESCE((SELECT jsonb_agg(to_jsonb(d) ORDER BY d.id) FROM notice_deliveries d WHERE d.notice_id = n.id), '[]') AS deliveries
+       FROM notices n LEFT JOIN connections c ON c.id = n.connection_id
+       WHERE n.client_key = $1 AND ($2::bigint IS NULL OR n.id < $2::bigint)
+       ORDER BY n.id DESC LIMIT $3`,
+      [clientKey, opts.before ?? null, opts.limit ?? 50],
+    );
+    return rows.map((r) => ({
+      ...toNotice(r),
+      connectionName: r.connection_name as string | null,
+      deliveries: (r.deliveries as Array<Record<string, unknown>>).map((d) =>
+        toDelivery({ ...d, sent_at: d.sent_at ? new Date(d.sent_at as string) : null }),
+      ),
+    }));
+  }
+
+  /** Drops notices older than `days` (the hourly retention job), with their deliveries. */
+  async prune(days: number): Promise<number> {
+    const rows = await this.sql.query(
+      "DELETE FROM notices WHERE created_at < now() - make_interval(days => $1) AND status NOT IN ('new', 'working', 'digest') RETURNING 1",
+      [days],
+    );
+    return rows.length;
+  }
+}
