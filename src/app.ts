@@ -46,6 +46,7 @@ import { FirstLogins, type UserCreatedEvent } from './jobs/firstLogin';
 import { PullSources } from './sources/registry';
 import { SourceStateRepository } from './sources/state';
 import type { Notifier } from './notifications/notifier';
+import type { NoticeStore } from './notifications/notices';
 import { buildNotifications } from './notifications/wiring';
 
 /** Everything the app is built from; tests pass exactly what they need. */
@@ -77,6 +78,7 @@ export interface AppServices {
   scheduler: Scheduler;
   /** Alerts for sites' admins (tests run a round at once). */
   notifier: Notifier;
+  notices: NoticeStore;
   startBackground: () => void;
   /** Stops what the app runs in the background (the notification listener). */
   close: () => Promise<void>;
@@ -252,6 +254,7 @@ function withLifetime(app: Express, { config, logger }: AppDeps, c: Core): AppSe
     sources: c.sources,
     scheduler: c.scheduler,
     notifier: c.notifications.notifier,
+    notices: c.notifications.notices,
     /** Starts the background work: the executor's polling, the SCIM trigger, scheduled reconciliation and history retention. */
     startBackground: () => {
       c.engine.start();

@@ -26,6 +26,12 @@ export const metrics = {
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   }),
+  notifications: new Counter({
+    name: 'idp_notification_deliveries_total',
+    help: "Attempts to deliver a site's alert, by channel (webhook, email) and outcome (sent, retry, failed)",
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  }),
   jiraCalls: new Counter({
     name: 'idp_jira_calls_total',
     help: "Calls to Jira's REST APIs, by endpoint template, status (0: no answer) and credential",

@@ -11,6 +11,7 @@ import { viewCredentials } from './admin/credentials.js';
 import { message, mountNow } from './admin/dom.js';
 import { viewHistory, viewRun } from './admin/history.js';
 import { viewNew } from './admin/newConnection.js';
+import { viewNotifications } from './admin/notifications.js';
 import { viewOverview } from './admin/overview.js';
 import { rulesView } from './admin/rules.js';
 import { viewDryRun, viewSync } from './admin/sync.js';
@@ -38,7 +39,8 @@ function route() {
   document.querySelectorAll('[data-nav]').forEach(function (li) {
     li.classList.remove('aui-nav-selected');
   });
-  var nav = ['new', 'credentials', 'audit', 'api-tokens'].indexOf(parts[0]) >= 0 ? parts[0] : 'connections';
+  var nav =
+    ['new', 'credentials', 'notifications', 'audit', 'api-tokens'].indexOf(parts[0]) >= 0 ? parts[0] : 'connections';
   var navItem = document.querySelector('[data-nav="' + nav + '"]');
   if (navItem) navItem.classList.add('aui-nav-selected');
   var gen = ++current;
@@ -48,6 +50,7 @@ function route() {
   var done;
   if (parts[0] === 'new') done = viewNew(parts[1], mount);
   else if (parts[0] === 'credentials') done = viewCredentials(mount);
+  else if (parts[0] === 'notifications') done = viewNotifications(mount);
   else if (parts[0] === 'audit') done = viewAudit(q, mount);
   else if (parts[0] === 'api-tokens') done = viewApiTokens(mount);
   else if (parts[0] === 'run' && parts[1]) done = viewRun(parts[1], q, mount);

@@ -1,5 +1,6 @@
 import { isForgeOnly } from '../db/tenants';
 import { every, type Job } from '../every';
+import { metrics } from '../metrics';
 import type { Logger } from '../logger';
 import type { Channels, Sent } from './channels';
 import { compose, type Message, type NoticeFacts } from './messages';
@@ -169,8 +170,9 @@ export class Notifier {
       sent = channels.emails.length
         ? await this.d.channels.email(channels.emails, message)
         : { ok: false, error: 'the e-mail addresses were removed before it was sent', permanent: true };
+    const last = !sent.ok && (sent.permanent || d.attempts >= this.d.options.maxAttempts);
+    metrics.notifications.inc({ channel: d.channel, outcome: sent.ok ? 'sent' : last ? 'failed' : 'retry' });
     if (sent.ok) return this.d.deliveries.delivered(d.id, sent);
-    const last = sent.permanent || d.attempts >= this.d.options.maxAttempts;
     this.d.logger.warn(
       {
         clientKey: notice.clientKey,

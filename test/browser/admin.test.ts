@@ -9,6 +9,7 @@ import { FakeEntra } from '../support/fakeEntra';
 import { FakeGoogle } from '../support/fakeGoogle';
 import { FakeKeycloak } from '../support/fakeKeycloak';
 import { FakeOkta } from '../support/fakeOkta';
+import { FakeWebhooks } from '../support/fakeWebhooks';
 import { GOOGLE_SCOPES } from '../../src/sources/google/settings';
 import { patchBody, startScim, type Host, type ScimHarness } from '../support/scim';
 import { serveCustomUi } from '../support/fakeForge';
@@ -44,6 +45,7 @@ let entra: FakeEntra;
 let google: FakeGoogle;
 let okta: FakeOkta;
 let kc: FakeKeycloak;
+let hooks: FakeWebhooks;
 let context: BrowserContext;
 let page: Page;
 let problems: string[];
@@ -72,6 +74,7 @@ async function setUp(host: Host): Promise<void> {
   google = await new FakeGoogle().start();
   okta = await new FakeOkta().start();
   kc = await new FakeKeycloak().start();
+  hooks = await new FakeWebhooks().start();
   s = await startScim(
     'entra',
     {
@@ -81,6 +84,8 @@ async function setUp(host: Host): Promise<void> {
       GOOGLE_CA_FILE: google.certFile,
       OKTA_CA_FILE: okta.certFile,
       KEYCLOAK_CA_FILE: kc.certFile,
+      NOTIFY_CA_FILE: hooks.certFile,
+      NOTIFY_CHECK_MS: '3600000',
     },
     { host },
   );
@@ -125,6 +130,7 @@ async function tearDown(): Promise<void> {
   await google?.stop();
   await okta?.stop();
   await kc?.stop();
+  await hooks?.stop();
 }
 
 /** Opens the admin page at a route, as Jira's iframe would load it (Connect), or as Forge shows the Custom UI resource. */
@@ -483,6 +489,42 @@ describeBrowser.each(HOSTS)('admin pages in Chromium, installed through %s', (ho
       await page.locator('#api-tokens').getByText('revoked').waitFor();
       const refused = await fetch(`${s.app.url}/api/v1/connections`, { headers: { Authorization: `Bearer ${token}` } });
       expect(refused.status).toBe(401);
+    }));
+
+  it('sets a Slack webhook, sends a test notification that arrives, lists it; a paused connection says why and resumes', () =>
+    scenario('notifications', async () => {
+      await open('/notifications');
+      await page.getByRole('heading', { name: 'Notifications' }).waitFor();
+      await page.getByLabel('Webhook URL').fill(hooks.hook('slack'));
+      await page.getByLabel('Format').selectOption('slack');
+      await page.getByLabel('Repeat the same alert at most').selectOption('6');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Notification settings saved').waitFor();
+      // The URL is never shown again: only its host, as the placeholder of a field left empty.
+      expect(await page.getByLabel('Webhook URL').inputValue()).toBe('');
+      expect(await page.content()).not.toContain('secretpart');
+      await page.getByRole('button', { name: 'Send a test notification' }).click();
+      await page
+        .locator('#test-deliveries')
+        .getByText(/^Webhook to 127\.0\.0\.1:\d+: sent$/)
+        .waitFor();
+      await page.locator('#notices').getByText('Test notification from IdP User & Group Sync').waitFor();
+      expect(hooks.to(hooks.hook('slack'))).toHaveLength(1);
+      await shot('notifications');
+
+      await s.app.db.sequelize.query(
+        "UPDATE connections SET paused_at = now(), pause_reason = '5 runs in a row failed' WHERE id = $1",
+        { bind: [s.connectionId] },
+      );
+      await open('/');
+      await page.locator(`[data-connection="${s.connectionId}"]`).getByText('paused').waitFor();
+      await page.getByRole('link', { name: 'Test IdP', exact: true }).click();
+      await page.getByText('Paused: 5 runs in a row failed').waitFor();
+      expect(await page.locator('#scim-last-request').textContent()).toBe('none yet');
+      await shot('paused-connection');
+      await page.getByRole('button', { name: 'Resume' }).click();
+      await page.getByText('Paused: 5 runs in a row failed').waitFor({ state: 'detached' });
+      expect((await s.adminApi('GET', `/connections/${s.connectionId}`)).body.paused).toBeNull();
     }));
 
   it('says what blocks work: no site-admin token, held changes; forms are labelled and keyboard reachable at iframe width', () =>

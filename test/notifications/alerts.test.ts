@@ -1,5 +1,7 @@
 import { QueryTypes } from 'sequelize';
+import { registry } from '../../src/metrics';
 import { FakeSmtp } from '../support/fakeSmtp';
+import { sample } from '../support/prometheus';
 import { FakeWebhooks } from '../support/fakeWebhooks';
 import { entraUser, startScim, type ScimHarness } from '../support/scim';
 
@@ -145,7 +147,9 @@ describe.each(['connect', 'forge'] as const)('through %s', (host) => {
     }
     const teams = hooks.to(hooks.hook('teams'));
     expect(teams).toHaveLength(2);
-    expect((teams[1].body as Any).attachments[0].content.body[0].text).toBe('Credentials of "Test IdP" stopped working');
+    expect((teams[1].body as Any).attachments[0].content.body[0].text).toBe(
+      'Credentials of "Test IdP" stopped working',
+    );
     const notices = await log();
     expect(notices.map((n) => [n.kind, n.status, n.repeats])).toEqual([
       ['credentials.failed', 'folded', 0],
@@ -235,6 +239,27 @@ describe.each(['connect', 'forge'] as const)('through %s', (host) => {
     expect(gone.body.deliveries[0]).toMatchObject({ status: 'failed', attempts: 1 });
     expect(gone.body.deliveries[0].error).toMatch(/answered 410: channel_is_archived/);
     expect(hooks.received).toHaveLength(0);
+    // Operators see it too, counted by channel and outcome (never by site).
+    const scraped = await registry.metrics();
+    expect(
+      sample(scraped, 'idp_notification_deliveries_total', { channel: 'webhook', outcome: 'retry' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(scraped, 'idp_notification_deliveries_total', { channel: 'webhook', outcome: 'failed' }),
+    ).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps notices SYNC_HISTORY_DAYS, and removes the settings and notices with the site', async () => {
+    await s.adminApi('PUT', '/notifications', { webhookUrl: hooks.hook('json') });
+    await s.adminApi('POST', '/notifications/test');
+    await s.adminApi('POST', '/notifications/test');
+    await rows("UPDATE notices SET created_at = now() - interval '91 days' WHERE id = (SELECT min(id) FROM notices)");
+    expect(await s.app.notices.prune(90)).toBe(1);
+    expect(await rows('SELECT id FROM notices')).toHaveLength(1);
+    if (host === 'connect') expect((await s.jira.uninstall(s.app.url, s.keys)).status).toBe(204);
+    else expect((await s.installation!.uninstall()).statuses).toEqual([204]);
+    expect(await rows('SELECT 1 FROM notification_settings UNION ALL SELECT 1 FROM notices')).toEqual([]);
+    expect(await rows('SELECT 1 FROM notice_deliveries')).toEqual([]);
   });
 });
 

@@ -69,7 +69,7 @@ function connectionRow(c, last) {
   return h(
     'tr',
     { 'data-connection': c.id },
-    h('td', {}, h('a', { href: '#/c/' + c.id, text: c.name })),
+    h('td', {}, h('a', { href: '#/c/' + c.id, text: c.name }), c.paused ? [' ', lozenge('paused')] : null),
     h('td', { text: sourceOf(c.kind) ? sourceOf(c.kind).listLabel : 'SCIM push' }),
     h('td', { text: c.providerLabel }),
     h('td', { text: c.target === 'users' ? 'Jira users' : 'JSM customers' }),

@@ -87,6 +87,8 @@ export function lozenge(status) {
       active: 'success',
       expired: 'moved',
       revoked: 'error',
+      paused: 'error',
+      sent: 'success',
     }[status] || 'default';
   return h('span', { class: 'aui-lozenge aui-lozenge-' + kind, text: status });
 }

@@ -5,6 +5,32 @@ import { sourceOf } from './sources/index.js';
 import { testSyncSection } from './testSync.js';
 import { scimDetails } from './providers.js';
 
+/** A paused connection says why, and offers Resume (it then starts runs by itself again). */
+function pausedBanner(c) {
+  if (!c.paused) return null;
+  return message(
+    'warning',
+    'Paused: ' + c.paused.reason,
+    'No scheduled, SCIM-triggered or first-login run starts until it is resumed; SCIM changes are kept and applied then. ' +
+      'Fix the cause (the Sync History says it), then resume.',
+    h(
+      'p',
+      {},
+      button('Resume', {
+        id: 'resume',
+        class: 'aui-button aui-button-primary',
+        onclick: function () {
+          api('POST', '/connections/' + c.id + '/resume')
+            .then(must)
+            .then(function () {
+              window.dispatchEvent(new HashChangeEvent('hashchange'));
+            });
+        },
+      }),
+    ),
+  );
+}
+
 export function tabs(c, active) {
   var items =
     c.target === 'customers'
@@ -24,6 +50,7 @@ export function tabs(c, active) {
   return h(
     'div',
     {},
+    pausedBanner(c),
     h(
       'div',
       { class: 'idp-toolbar' },

@@ -131,6 +131,10 @@ export function scimDetails(c, tokenValue) {
               text: 'Hidden (ends ' + (c.scim.tokenHint || '—') + ', created ' + when(c.scim.tokenCreatedAt) + ')',
             }),
       ),
+      tokenValue ? null : h('dt', { text: 'Last request from the IdP' }),
+      tokenValue
+        ? null
+        : h('dd', { id: 'scim-last-request', text: c.scim.lastRequestAt ? when(c.scim.lastRequestAt) : 'none yet' }),
     ),
     h('h3', { text: 'Set it up in ' + (c.providerLabel || 'your IdP') }),
     h(
