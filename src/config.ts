@@ -117,6 +117,8 @@ export interface Config {
   outboundAllow: string[];
   /** How long a SCIM request may take before it is answered 503 (the database hangs, unreachable). */
   scimRequestTimeoutMs: number;
+  /** OpenTelemetry traces to this OTLP/HTTP endpoint (`…/v1/traces`); off when unset. */
+  tracing: { tracesUrl?: string; serviceName: string };
   /** Alerts for sites' admins: how often to look, when to pause a connection, delivery attempts, the mail server. */
   notifications: {
     checkMs: number;
@@ -246,8 +248,18 @@ function toConfig(s: Settings): Config {
     metrics: { enabled: s.METRICS === 'on', token: s.METRICS_TOKEN, port: s.METRICS_PORT },
     outboundAllow: s.OUTBOUND_ALLOW,
     scimRequestTimeoutMs: s.SCIM_REQUEST_TIMEOUT_MS,
+    tracing: tracingOf(s),
     notifications: notificationsOf(s),
   });
+}
+
+/** Where traces go: OTLP/HTTP's traces path under OTEL_EXPORTER_OTLP_ENDPOINT, unless the traces endpoint is named. */
+function tracingOf(s: Settings): Config['tracing'] {
+  const base = s.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return {
+    tracesUrl: s.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base && `${base}/v1/traces`),
+    serviceName: s.OTEL_SERVICE_NAME,
+  };
 }
 
 /** The notifier's settings and the operator's mail server. */

@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { createApp } from './app';
+import { flushTracing, startTracing } from './tracing';
 import { metricsRouter } from './http/metrics';
 import { INSTANCE_ID } from './instance';
 import { ConfigError, loadConfig, PROJECT_ROOT, requireForgeAppId } from './config';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       : { forgeAppId: null, hint: 'set FORGE_APP_ID (or run `forge register`) to accept calls from Forge' },
     'Forge app id',
   );
+  if (startTracing(config.tracing)) logger.info({ tracesUrl: config.tracing.tracesUrl }, 'tracing to OTLP');
   await portFree(config.port); // before the database: a busy port is said at once, not after a minute of start-up
   const db = await openDatabase(config, logger);
   const applied = await migrateUp(db.sequelize);
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     metricsServer?.close();
     await close().catch(() => undefined);
+    await flushTracing().catch(() => undefined);
     await db.close().catch(() => undefined);
     process.exit(0);
   };

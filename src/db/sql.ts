@@ -1,3 +1,4 @@
+import { currentTraceparent } from '../tracing';
 import crypto from 'node:crypto';
 import type { Client } from 'pg';
 import type { Sequelize, Transaction } from 'sequelize';
@@ -14,6 +15,8 @@ interface PgConnectionManager {
  * rewrites SQL text, wraps retries and maps rows on every call: there is one pool and one instance
  * still, minus the per-query overhead.
  */
+const TRACEPARENT = ':traceparent';
+
 export class Sql {
   /** SQL shapes run as named prepared statements (parsed and planned once per connection); bounded. */
   private readonly prepared = new Map<string, string>();
@@ -23,8 +26,14 @@ export class Sql {
     private readonly maxPrepared = 200,
   ) {}
 
-  /** Rows of a query; within `tx` when given. */
-  async query<T>(text: string, values: unknown[] = [], tx?: Transaction): Promise<T[]> {
+  /**
+   * Rows of a query; within `tx` when given. `:traceparent` in a statement is bound to the active
+   * span's W3C trace context (null when tracing is off): outbox rows keep the request's trace.
+   */
+  async query<T>(sql: string, params: unknown[] = [], tx?: Transaction): Promise<T[]> {
+    const [text, values] = sql.includes(TRACEPARENT)
+      ? [sql.replaceAll(TRACEPARENT, `$${params.length + 1}::text`), [...params, currentTraceparent()]]
+      : [sql, params];
     const config = { text, values, name: this.statementName(text) };
     if (tx) return (await connectionOf(tx).query(config)).rows as T[];
     const manager = this.sequelize.connectionManager as unknown as PgConnectionManager;

@@ -37,7 +37,7 @@ const toGroup = (r: Row): DirectoryGroup => ({
 });
 
 const queue = (change: string) =>
-  `q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) SELECT connection_id, 'group', id, '${change}' FROM g)`;
+  `q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change, traceparent) SELECT connection_id, 'group', id, '${change}', :traceparent FROM g)`;
 
 /** Groups and memberships of each connection's directory; member writes touch only membership rows. */
 export class GroupStore {
@@ -169,8 +169,8 @@ export class GroupStore {
     userIds?: string[],
   ): Promise<DirectoryGroup | undefined> {
     const request = userIds
-      ? `q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change)
-               SELECT g.connection_id, 'user', u.id, 'members' FROM g, unnest($3::uuid[]) AS u(id))`
+      ? `q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change, traceparent)
+               SELECT g.connection_id, 'user', u.id, 'members', :traceparent FROM g, unnest($3::uuid[]) AS u(id))`
       : queue('members');
     const rows = await this.db.query<Row>(
       `

@@ -63,7 +63,7 @@ export class UserStore {
       WITH u AS (
         INSERT INTO directory_users (connection_id, id, user_name, external_id, display_name, email, active, resource)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}
-      ), q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) SELECT connection_id, 'user', id, 'created' FROM u)
+      ), q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change, traceparent) SELECT connection_id, 'user', id, 'created', :traceparent FROM u)
       SELECT * FROM u`,
       [connectionId, id, f.userName, f.externalId, f.displayName, f.email, f.active, JSON.stringify(f.resource)],
       f.userName,
@@ -80,7 +80,7 @@ export class UserStore {
         UPDATE directory_users SET user_name = $3, external_id = $4, display_name = $5, email = $6, active = $7, resource = $8,
                version = version + 1, updated_at = now()
         WHERE connection_id = $1 AND id = $2 RETURNING ${COLUMNS}
-      ), q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) SELECT connection_id, 'user', id, 'updated' FROM u)
+      ), q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change, traceparent) SELECT connection_id, 'user', id, 'updated', :traceparent FROM u)
       SELECT * FROM u`,
       [connectionId, id, f.userName, f.externalId, f.displayName, f.email, f.active, JSON.stringify(f.resource)],
       f.userName,
@@ -94,7 +94,7 @@ export class UserStore {
     const rows = await this.db.query<{ id: string }>(
       `
       WITH u AS (DELETE FROM directory_users WHERE connection_id = $1 AND id = $2 RETURNING connection_id, id),
-      q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change) SELECT connection_id, 'user', id, 'deleted' FROM u)
+      q AS (INSERT INTO sync_requests (connection_id, subject_type, subject_id, change, traceparent) SELECT connection_id, 'user', id, 'deleted', :traceparent FROM u)
       SELECT id FROM u`,
       [connectionId, id],
       tx,

@@ -4,6 +4,7 @@ import type { Clock } from '../clock';
 import { parseRetryAfter, withRetry, type RetryPolicy } from './retry';
 import type { JiraRequest, Transport } from './transport';
 import { metrics, templateOf } from '../metrics';
+import { inSpan, SpanKind, tracing, withTraceHeaders } from '../tracing';
 
 /**
  * Which credential an endpoint needs; 'token-or-jwt' prefers the token when one is stored. 'jwt' is
@@ -53,7 +54,7 @@ export class JiraCalls {
         return limiter.run(clientKey, kind, async () => {
           metrics.jiraLimiterWait.inc((clock.now() - queued) / 1000);
           const sent = performance.now();
-          const res = await transport.send(req).catch((err: unknown) => {
+          const res = await tracedCall(endpoint, credential, req, (r) => transport.send(r)).catch((err: unknown) => {
             metrics.jiraCalls.inc({ endpoint, status: '0', credential });
             throw err;
           });
@@ -108,5 +109,31 @@ export function isAlreadyMember(err: unknown): boolean {
     err instanceof JiraError &&
     err.status === 400 &&
     (err.details.errorMessages ?? []).some((m) => /already a member/i.test(m))
+  );
+}
+
+/** Traced, a Jira call is a client span that sends its `traceparent` on (W3C trace context); otherwise just sent. */
+function tracedCall<R extends { status: number }>(
+  endpoint: string,
+  credential: string,
+  req: JiraRequest,
+  send: (req: JiraRequest) => Promise<R>,
+): Promise<R> {
+  if (!tracing()) return send(req);
+  return inSpan(
+    `Jira ${endpoint}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'http.request.method': req.method,
+        'url.template': endpoint.slice(endpoint.indexOf(' ') + 1),
+        'idp.jira.credential': credential,
+      },
+    },
+    async (span) => {
+      const res = await send({ ...req, headers: withTraceHeaders(req.headers) });
+      span?.setAttribute('http.response.status_code', res.status);
+      return res;
+    },
   );
 }

@@ -6,6 +6,7 @@ import type { ProvisioningEngine } from '../provisioning/engine';
 import type { Outbox } from '../provisioning/stores/outbox';
 import type { RunRepository } from '../provisioning/stores/runs';
 import { kindOf } from '../sources/registry';
+import { inSpan } from '../tracing';
 
 export interface OutboxTriggerDeps {
   outbox: Outbox;
@@ -68,10 +69,25 @@ export class OutboxTrigger {
     const connection = await this.d.connections.get(q.clientKey, q.connectionId);
     // Jira did not answer the last time: the changes wait for the run's next try (one failed run, not a storm).
     if (!connection || (await this.d.runs.nextTryOf(connection.id))) return;
-    const { changes, trigger } = await this.d.outbox.requestsUpTo(connection.id, q.lastId);
-    await this.d.engine.run(connection, trigger ?? (kindOf(connection.kind) ? 'login' : 'scim'), {
-      coveredRequestId: q.lastId,
-      changes,
-    });
+    const { changes, trigger, traceparents } = await this.d.outbox.requestsUpTo(connection.id, q.lastId);
+    const runTrigger = trigger ?? (kindOf(connection.kind) ? 'login' : 'scim');
+    // Traced, the run continues the trace of the SCIM requests it covers (kept with their outbox rows).
+    await inSpan(
+      'sync run',
+      {
+        parents: traceparents,
+        attributes: {
+          'idp.connection.id': connection.id,
+          'idp.connection.kind': connection.kind,
+          'idp.run.trigger': runTrigger,
+        },
+      },
+      (span) =>
+        this.d.engine.run(connection, runTrigger, { coveredRequestId: q.lastId, changes }).then((result) => {
+          span?.setAttribute('idp.run.result', result.kind);
+          if (result.kind === 'started') span?.setAttribute('idp.run.id', result.run.id);
+          return result;
+        }),
+    );
   }
 }

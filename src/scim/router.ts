@@ -7,7 +7,8 @@ import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from '../db/unavailable
 import type { GroupStore } from '../directory/groups';
 import type { UserStore } from '../directory/users';
 import type { Logger } from '../logger';
-import { requireScimToken } from './auth';
+import { requireScimToken, type ScimConnection } from './auth';
+import { serverSpan, tracing } from '../tracing';
 import { discoveryRouter } from './discovery';
 import {
   internal,
@@ -56,6 +57,7 @@ export function scimRouter(d: ScimDeps): Router {
     express.json({ limit: MAX_BODY, type: JSON_TYPES, strict: false, verify: checkJsonDepth }),
   );
   router.use(requireScimToken(d.tokens));
+  if (tracing()) router.use(traceScimRequest);
   if (d.onRequest) {
     const told = d.onRequest;
     router.use((_req, res, next) => {
@@ -142,3 +144,22 @@ export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
     sendScim(res, e.status, e);
   };
 }
+
+/** Traced: a SCIM request is a server span (continuing the IdP's `traceparent`), ended with its answer. */
+const traceScimRequest: RequestHandler = (req, res, next) => {
+  const c = res.locals.connection as ScimConnection;
+  const resource = /^\/(Users|Groups)(\/[^/?]+)?/.exec(req.path);
+  const route = resource ? `/${resource[1]}${resource[2] ? '/{id}' : ''}` : req.path;
+  const span = serverSpan(
+    `SCIM ${req.method} ${resource?.[1] ?? 'discovery'}`,
+    req.headers,
+    {
+      'http.request.method': req.method,
+      'http.route': `/scim/v2/{connectionId}${resource ? route : '/{discovery}'}`,
+      'scim.provider': c.provider,
+      'idp.connection.id': c.id,
+    },
+    next,
+  );
+  res.once('finish', () => span?.end(res.statusCode));
+};

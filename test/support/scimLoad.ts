@@ -14,12 +14,18 @@ export interface ScimAnswer {
 }
 
 /** One SCIM call with a bounded wait (a hang fails the test as an answer of status 0). */
-export async function scimCall(t: ScimTarget, method: string, path: string, body?: unknown): Promise<ScimAnswer> {
+export async function scimCall(
+  t: ScimTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ScimAnswer> {
   const started = performance.now();
   try {
     const res = await fetch(`${t.scimBase}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${t.token}`, 'Content-Type': 'application/scim+json' },
+      headers: { Authorization: `Bearer ${t.token}`, 'Content-Type': 'application/scim+json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });

@@ -7,6 +7,7 @@ import { JiraError } from '../../jira/errors';
 import type { JiraClientFactory } from '../../jira/factory';
 import { BackgroundFailures, isDatabaseUnavailable } from '../../db/unavailable';
 import type { Logger } from '../../logger';
+import { inSpan, tracing } from '../../tracing';
 import type { LinkRepository } from '../stores/links';
 import type { JiraStateStore } from '../stores/jiraState';
 import type { ManagedMemberships } from '../stores/managedMemberships';
@@ -46,6 +47,8 @@ export class Executor {
   private again = false;
   private active = 0;
   private readonly groupIds = new GroupIds();
+  /** Traced: each run's trace context, read once per run here. */
+  private readonly runTraces = new Map<string, string | null>();
   private readonly failures: BackgroundFailures;
 
   constructor(private readonly d: ExecutorDeps) {
@@ -141,7 +144,9 @@ export class Executor {
     try {
       let outcome: Awaited<ReturnType<typeof applyOperation>>;
       try {
-        outcome = await applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d, this.groupIds);
+        outcome = await this.traced(op, () =>
+          applyOperation(op, this.d.jira.forTenant(op.clientKey), this.d, this.groupIds),
+        );
       } catch (err) {
         return await this.failed(op, err);
       }
@@ -151,6 +156,25 @@ export class Executor {
     } finally {
       this.active--;
     }
+  }
+
+  /** Traced, an operation is a span under its run's (its Jira calls under it); otherwise just applied. */
+  private async traced<T>(op: StoredOperation, apply: () => Promise<T>): Promise<T> {
+    if (!tracing()) return apply();
+    let parent = this.runTraces.get(op.runId);
+    if (parent === undefined) {
+      parent = await this.d.runs.traceparentOf(op.runId);
+      if (this.runTraces.size > 1000) this.runTraces.clear();
+      this.runTraces.set(op.runId, parent);
+    }
+    return inSpan(
+      `apply ${op.kind}`,
+      {
+        parents: [parent],
+        attributes: { 'idp.operation.kind': op.kind, 'idp.operation.attempt': op.attempts, 'idp.run.id': op.runId },
+      },
+      apply,
+    );
   }
 
   /** Retry later (backoff, or Jira's Retry-After) or park with a reason the admin can read. */

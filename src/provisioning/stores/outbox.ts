@@ -44,17 +44,23 @@ export class Outbox {
    * `trigger`: what asked for the run, when that alone did (saved rules) — changes of the directory
    * among the requests make it the changes' run.
    */
-  async requestsUpTo(connectionId: string, lastId: string): Promise<{ changes: DirectoryChanges; trigger?: 'rules' }> {
+  async requestsUpTo(
+    connectionId: string,
+    lastId: string,
+  ): Promise<{ changes: DirectoryChanges; trigger?: 'rules'; traceparents: string[] }> {
     const rows = await this.sql.query<{
       subject_type: string;
       subject_id: string;
       change: string;
       trigger: 'rules' | null;
+      traceparent: string | null;
     }>(
-      `SELECT DISTINCT subject_type, subject_id::text AS subject_id, change, trigger FROM sync_requests
+      `SELECT DISTINCT subject_type, subject_id::text AS subject_id, change, trigger, traceparent FROM sync_requests
        WHERE connection_id = $1 AND processed_at IS NULL AND id <= $2`,
       [connectionId, lastId],
     );
+    // The requests' trace contexts (tracing on): the run continues the first's trace and links the others.
+    const traceparents = [...new Set(rows.map((r) => r.traceparent).filter((t): t is string => !!t))].slice(0, 32);
     const userIds = new Set<string>();
     const groupIds = new Set<string>();
     let wide = false;
@@ -73,6 +79,7 @@ export class Outbox {
     return {
       changes: { userIds: [...userIds], groupIds: [...groupIds], wide },
       ...(onlyRunRequests && trigger ? { trigger } : {}),
+      traceparents,
     };
   }
 

@@ -45,7 +45,7 @@ export class RunRepository extends RunHistory {
     return this.sql.transaction(async (tx) => {
       const inserted = await this.sql.query<Record<string, unknown>>(
         `
-        INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total, progress, alongside) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7)
+        INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, total, progress, alongside, traceparent) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, :traceparent)
         ${overlap ? '' : "ON CONFLICT (connection_id) WHERE status = 'running' AND NOT alongside DO NOTHING"} RETURNING *`,
         [
           run.id,
@@ -120,7 +120,7 @@ export class RunRepository extends RunHistory {
   async openReadingRun(run: NewRun): Promise<RunRow | undefined> {
     const inserted = await this.sql.query<Record<string, unknown>>(
       `
-      INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, heartbeat_at) VALUES ($1, $2, $3, $4, 'running', 'reading', now())
+      INSERT INTO sync_runs (id, connection_id, client_key, trigger, status, stage, heartbeat_at, traceparent) VALUES ($1, $2, $3, $4, 'running', 'reading', now(), :traceparent)
       ON CONFLICT (connection_id) WHERE status = 'running' AND NOT alongside DO NOTHING RETURNING *`,
       [run.id, run.connectionId, run.clientKey, run.trigger],
     );
@@ -212,6 +212,15 @@ export class RunRepository extends RunHistory {
           );
       return toRun(rows[0]);
     });
+  }
+
+  /** The trace context a run was started in (its operations' spans are its children); null when it was not traced. */
+  async traceparentOf(runId: string): Promise<string | null> {
+    const [row] = await this.sql.query<{ traceparent: string | null }>(
+      'SELECT traceparent FROM sync_runs WHERE id = $1',
+      [runId],
+    );
+    return row?.traceparent ?? null;
   }
 
   /** Jira refused a credential one of the run's operations was applied with (its notice says so when it ends). */

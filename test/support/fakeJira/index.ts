@@ -21,6 +21,8 @@ export interface CallRecord {
   at: number;
   /** Who called: the app sends `idp-user-group-sync/<version> (instance <id>)`. */
   userAgent?: string;
+  /** The W3C trace context the call carried (the app sends one when tracing is on). */
+  traceparent?: string;
 }
 
 /** Failures to inject on a share of calls (0..1 each), decided by a seeded PRNG so runs repeat. */
@@ -324,6 +326,7 @@ export class FakeJira {
       status: 0,
       at: Date.now(),
       userAgent: req.headers['user-agent'],
+      traceparent: req.headers.traceparent as string | undefined,
     };
     this.calls.push(record);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
