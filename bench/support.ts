@@ -13,33 +13,16 @@ import { adminQuery, buildTemplate, startTestPostgres, TEMPLATE_DB, withDatabase
 
 const ROOT = path.join(__dirname, '..');
 
-/** A benchmark's world: Postgres with a migrated database, the fake Jira and key server, and the compiled server in its own process. */
-export interface BenchWorld {
-  base: string;
-  dbUrl: string;
-  jira: FakeJira;
-  keys: KeyServer;
-  server: ChildProcess;
-  stop(): Promise<void>;
-}
-
 /**
- * Builds the app, starts Postgres, the fakes and `node dist/src/server.js` (production mode,
- * `BENCH_PROFILE=<dir>` adds --cpu-prof, `BENCH_NODE_ARGS` more of node's options, such as
- * --trace-gc), and waits for /healthz.
+ * `node dist/src/server.js` in production mode against the database and fakes (`env` over the
+ * defaults), waited for until /healthz answers. Built beforehand (startBenchWorld builds).
  */
-export async function startBenchWorld(env: Record<string, string> = {}): Promise<BenchWorld> {
-  execFileSync(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')],
-    { stdio: 'inherit' },
-  );
-  const pg = await startTestPostgres();
-  await buildTemplate(pg.adminUrl);
-  await adminQuery(pg.adminUrl, `CREATE DATABASE bench TEMPLATE ${TEMPLATE_DB}`);
-  const dbUrl = withDatabase(pg.adminUrl, 'bench');
-  const keys = await new KeyServer().start();
-  const jira = await new FakeJira().start();
+export async function startServer(
+  dbUrl: string,
+  keys: KeyServer,
+  jira: FakeJira,
+  env: Record<string, string> = {},
+): Promise<{ base: string; server: ChildProcess }> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const profile = [
@@ -75,6 +58,37 @@ export async function startBenchWorld(env: Record<string, string> = {}): Promise
     if (i > 200 || server.exitCode !== null) throw new Error('the server did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
+  return { base, server };
+}
+
+/** A benchmark's world: Postgres with a migrated database, the fake Jira and key server, and the compiled server in its own process. */
+export interface BenchWorld {
+  base: string;
+  dbUrl: string;
+  jira: FakeJira;
+  keys: KeyServer;
+  server: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the app, starts Postgres, the fakes and `node dist/src/server.js` (production mode,
+ * `BENCH_PROFILE=<dir>` adds --cpu-prof, `BENCH_NODE_ARGS` more of node's options, such as
+ * --trace-gc), and waits for /healthz.
+ */
+export async function startBenchWorld(env: Record<string, string> = {}): Promise<BenchWorld> {
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
+  const pg = await startTestPostgres();
+  await buildTemplate(pg.adminUrl);
+  await adminQuery(pg.adminUrl, `CREATE DATABASE bench TEMPLATE ${TEMPLATE_DB}`);
+  const dbUrl = withDatabase(pg.adminUrl, 'bench');
+  const keys = await new KeyServer().start();
+  const jira = await new FakeJira().start();
+  const { base, server } = await startServer(dbUrl, keys, jira, env);
   return {
     base,
     dbUrl,
