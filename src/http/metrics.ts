@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
-import { ServerResponse } from 'node:http';
+import diagnostics from 'node:diagnostics_channel';
 import express from 'express';
 import { constantTimeEqual } from '../crypto/tokens';
 import { http, scrape } from '../metrics';
@@ -28,11 +28,7 @@ export function matchedRoute(req: Request): string {
   return template;
 }
 
-/**
- * When each answer started, kept beside the response rather than on it: a property added to every
- * response object changes its hidden class, which slowed Express's own work on responses more than
- * the counting costs (bench/metrics).
- */
+/** When each answer started, kept beside the response (a property on it would change every response's hidden class). */
 const started = new WeakMap<object, number>();
 type Timed = Response;
 
@@ -76,28 +72,26 @@ function count(res: Timed, started: number): void {
   b.scim?.();
 }
 
-// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its response as `this` below
-const end = ServerResponse.prototype.end;
-let patched = false;
+let subscribed = false;
 /**
- * `end` of every response, counting the answers httpMetrics marked first. It is put on the
- * prototype once: an `end` of its own on each response, or a 'finish' listener on each, changed the
- * responses' shape or added work that cost the SCIM benchmark 3–8 % (docs/benchmarks.md).
+ * Counts each answer httpMetrics stamped when Node says it finished (the `http.server.response.finish`
+ * diagnostics channel, published only while someone listens): nothing added to each response —
+ * neither a property, nor an `end` of its own, nor a 'finish' listener, each of which cost the SCIM
+ * benchmark more than the counting itself (docs/benchmarks.md).
  */
-function endCounted(this: Timed, chunk: unknown, encoding: unknown, cb: unknown): unknown {
-  const at = started.get(this);
-  if (at !== undefined) {
-    started.delete(this);
-    count(this, at);
-  }
-  return (end as (this: Timed, a: unknown, b: unknown, c: unknown) => unknown).call(this, chunk, encoding, cb);
+function onFinish(message: unknown): void {
+  const res = (message as { response: Timed }).response;
+  const at = started.get(res);
+  if (at === undefined) return;
+  started.delete(res);
+  count(res, at);
 }
 
 /** Counts and times every answer by route template and status (and SCIM requests by provider). */
 export function httpMetrics(): RequestHandler {
-  if (!patched) {
-    patched = true;
-    ServerResponse.prototype.end = endCounted as typeof ServerResponse.prototype.end;
+  if (!subscribed) {
+    subscribed = true;
+    diagnostics.subscribe('http.server.response.finish', onFinish);
   }
   return (_req, res, next) => {
     started.set(res, performance.now());

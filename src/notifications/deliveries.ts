@@ -39,16 +39,6 @@ export class DeliveryStore {
     return rows.map(toDelivery);
   }
 
-  /** Takes one delivery now (the test button sends at once). */
-  async claimDelivery(id: string): Promise<Delivery | undefined> {
-    const [row] = await this.sql.query<Record<string, unknown>>(
-      `UPDATE notice_deliveries SET attempts = attempts + 1, next_attempt_at = now() + interval '2 minutes'
-       WHERE id = $1 AND status = 'pending' RETURNING *`,
-      [id],
-    );
-    return row && toDelivery(row);
-  }
-
   /** A delivery's outcome: sent, tried again after `retryInMs`, or failed for good (the error kept either way). */
   async delivered(
     id: string,

@@ -43,10 +43,12 @@ export class NoticeStore {
     connectionId: string | null;
     kind: NoticeKind;
     details?: object;
+    /** 'sent' for a notice its maker sends itself (a test, a digest): no notifier round takes it up. */
+    status?: 'new' | 'sent';
   }): Promise<Notice> {
     const [row] = await this.sql.query<Record<string, unknown>>(
-      'INSERT INTO notices (client_key, connection_id, kind, details) VALUES ($1, $2, $3, $4) RETURNING *',
-      [n.clientKey, n.connectionId, n.kind, JSON.stringify(n.details ?? {})],
+      'INSERT INTO notices (client_key, connection_id, kind, details, status) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+      [n.clientKey, n.connectionId, n.kind, JSON.stringify(n.details ?? {}), n.status ?? 'new'],
     );
     return toNotice(row);
   }
@@ -95,6 +97,8 @@ export class NoticeStore {
     status: 'sent' | 'digest' | 'off',
     details: object,
     deliveries: Array<{ channel: Delivery['channel']; target: string }> = [],
+    /** The deliveries are taken by the caller, who attempts them now (a test): no round takes them meanwhile. */
+    taken = false,
   ): Promise<Delivery[]> {
     return this.sql.transaction(async (tx) => {
       await this.sql.query(
@@ -105,7 +109,10 @@ export class NoticeStore {
       const out: Delivery[] = [];
       for (const d of deliveries) {
         const [row] = await this.sql.query<Record<string, unknown>>(
-          'INSERT INTO notice_deliveries (notice_id, channel, target) VALUES ($1, $2, $3) RETURNING *',
+          taken
+            ? `INSERT INTO notice_deliveries (notice_id, channel, target, attempts, next_attempt_at)
+               VALUES ($1, $2, $3, 1, now() + interval '2 minutes') RETURNING *`
+            : 'INSERT INTO notice_deliveries (notice_id, channel, target) VALUES ($1, $2, $3) RETURNING *',
           [id, d.channel, d.target],
           tx,
         );

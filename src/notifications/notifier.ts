@@ -114,7 +114,7 @@ export class Notifier {
       const first = notices[0];
       const siteUrl = first && (await this.d.settings.siteUrl(clientKey));
       if (!siteUrl) continue;
-      const digest = await this.d.notices.add({ clientKey, connectionId: null, kind: 'digest' });
+      const digest = await this.d.notices.add({ clientKey, connectionId: null, kind: 'digest', status: 'sent' });
       const message = compose({
         kind: 'digest',
         siteUrl,
@@ -139,14 +139,11 @@ export class Notifier {
     const targets = this.targetsOf(await this.d.settings.channels(clientKey));
     const siteUrl = (await this.d.settings.siteUrl(clientKey)) ?? '';
     if (targets.length === 0) return undefined;
-    const notice = await this.d.notices.add({ clientKey, connectionId: null, kind: 'test' });
+    const notice = await this.d.notices.add({ clientKey, connectionId: null, kind: 'test', status: 'sent' });
     const message = compose({ kind: 'test', siteUrl, link: this.linkOf(clientKey, siteUrl), at: notice.createdAt });
-    const queued = await this.d.notices.settle(notice.id, 'sent', message, targets);
+    const taken = await this.d.notices.settle(notice.id, 'sent', message, targets, true);
     const out: Delivery[] = [];
-    for (const q of queued) {
-      const claimed = await this.d.deliveries.claimDelivery(q.id);
-      if (claimed) out.push(await this.deliver(claimed));
-    }
+    for (const d of taken) out.push(await this.deliver(d));
     return out;
   }
 
