@@ -14,6 +14,12 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 const positiveInt = z.coerce.number().int().positive();
+/** A file that must exist (CA certificates of the outbound clients). */
+const existingFile = z
+  .string()
+  .min(1)
+  .refine((f) => fs.existsSync(f), 'no such file')
+  .optional();
 
 /** Every setting, by the environment variable that sets it. */
 export const settingsSchema = z.object({
@@ -73,36 +79,20 @@ export const settingsSchema = z.object({
   SYNC_RUN_RETRY_BASE_MS: positiveInt.default(30_000),
   SYNC_RUN_RETRY_MAX_MS: positiveInt.default(900_000),
   SYNC_RECONCILE_CHECK_MS: positiveInt.default(300_000),
-  ENTRA_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((f) => fs.existsSync(f), 'no such file')
-    .optional(),
+  ENTRA_CA_FILE: existingFile,
   ENTRA_TIMEOUT_MS: positiveInt.default(60_000),
   ENTRA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   GOOGLE_API_URL: z.string().url().default('https://admin.googleapis.com'),
   GOOGLE_TOKEN_URL: z.string().url().default('https://oauth2.googleapis.com/token'),
-  GOOGLE_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((f) => fs.existsSync(f), 'no such file')
-    .optional(),
+  GOOGLE_CA_FILE: existingFile,
   GOOGLE_TIMEOUT_MS: positiveInt.default(60_000),
   GOOGLE_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   GOOGLE_QUERIES_PER_MINUTE: positiveInt.default(2_400),
-  OKTA_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((f) => fs.existsSync(f), 'no such file')
-    .optional(),
+  OKTA_CA_FILE: existingFile,
   OKTA_TIMEOUT_MS: positiveInt.default(60_000),
   OKTA_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   OKTA_RATE_LIMIT_RESERVE: z.coerce.number().min(0).max(0.9).default(0.1),
-  KEYCLOAK_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((f) => fs.existsSync(f), 'no such file')
-    .optional(),
+  KEYCLOAK_CA_FILE: existingFile,
   KEYCLOAK_TIMEOUT_MS: positiveInt.default(60_000),
   KEYCLOAK_MAX_ATTEMPTS: positiveInt.max(20).default(6),
   SCHEDULER_ENABLED: z.enum(['true', 'false']).default('true'),
@@ -117,21 +107,13 @@ export const settingsSchema = z.object({
   NOTIFY_PAUSE_AFTER_FAILED_RUNS: z.coerce.number().int().min(0).max(100).default(5),
   NOTIFY_MAX_ATTEMPTS: positiveInt.max(10).default(5),
   NOTIFY_TIMEOUT_MS: positiveInt.default(10_000),
-  NOTIFY_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((f) => fs.existsSync(f), 'no such file')
-    .optional(),
+  NOTIFY_CA_FILE: existingFile,
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\/[^/]+/, 'must be an smtp:// or smtps:// URL (smtp://user:password@host:587)')
     .optional(),
   SMTP_FROM: z.string().min(3).optional(),
-  SMTP_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((f) => fs.existsSync(f), 'no such file')
-    .optional(),
+  SMTP_CA_FILE: existingFile,
   OUTBOUND_ALLOW: z
     .string()
     .default('')

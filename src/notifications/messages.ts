@@ -1,5 +1,16 @@
 import type { NoticeKind, WebhookFormat } from './settings';
 
+/** A run a notice is about: how it started and ended, how many of its operations parked. */
+export interface RunFacts {
+  id: string;
+  trigger: string;
+  status: string;
+  error: string | null;
+  startedAt: Date;
+  parked: number;
+  total: number;
+}
+
 /** What a notice is about, as the notifier found it (the run, what parked, the silence…). */
 export interface NoticeFacts {
   kind: NoticeKind;
@@ -8,15 +19,7 @@ export interface NoticeFacts {
   link: string;
   at: Date;
   connection?: { id: string; name: string; kind: string };
-  run?: {
-    id: string;
-    trigger: string;
-    status: string;
-    error: string | null;
-    startedAt: Date;
-    parked: number;
-    total: number;
-  };
+  run?: RunFacts;
   /** The first parked operations' kinds and reasons. */
   parked?: Array<{ kind: string; reason: string }>;
   silent?: { days: number; lastPushAt: Date };

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql';
+import type { NoticeFacts, RunFacts } from './messages';
 import type { Notice } from './notices';
 
 /** What a notice is about (see `about`). */
@@ -7,16 +8,8 @@ export interface About {
   connection?: { id: string; name: string; kind: string };
   pushedAt: Date | null;
   pauseReason: string | null;
-  run?: {
-    id: string;
-    trigger: string;
-    status: string;
-    error: string | null;
-    startedAt: Date;
-    total: number;
-    parked: number;
-  };
-  parked: Array<{ kind: string; reason: string }>;
+  run?: RunFacts;
+  parked: NonNullable<NoticeFacts['parked']>;
 }
 
 /** What the notifier reads of runs and connections: what a notice is about, silent IdPs, failed runs in a row. */
