@@ -6,7 +6,7 @@ import { email, webhookBody, type Message } from './messages';
 import type { WebhookFormat } from './settings';
 
 /** How one attempt went: sent, or why not and whether another attempt could do better. */
-export type Sent = { ok: true } | { ok: false; error: string; permanent: boolean };
+export type Sent = { ok: true; note?: string } | { ok: false; error: string; permanent: boolean };
 
 /** The operator's mail server (SMTP_URL, SMTP_FROM); absent, sites can use webhooks only. */
 export interface SmtpOptions {
@@ -89,8 +89,12 @@ export class Channels {
   async email(to: string[], m: Message): Promise<Sent> {
     if (!this.mail) return { ok: false, error: 'no mail server is configured (SMTP_URL)', permanent: true };
     try {
-      await this.mail.sendMail({ to, ...email(m) });
-      return { ok: true };
+      const info = (await this.mail.sendMail({ to, ...email(m) })) as {
+        rejected?: Array<string | { address: string }>;
+      };
+      // Sent to the addresses the server took; the ones it refused are said beside it.
+      const refused = (info.rejected ?? []).map((r) => (typeof r === 'string' ? r : r.address));
+      return refused.length ? { ok: true, note: `refused by the mail server: ${refused.join(', ')}` } : { ok: true };
     } catch (err) {
       const e = err as Error & { responseCode?: number; response?: string; code?: string };
       // A 5xx reply is the server's final word (an unknown recipient, a refused sender); 4xx and the network may pass.

@@ -42,12 +42,12 @@ export class DeliveryStore {
   /** A delivery's outcome: sent, tried again after `retryInMs`, or failed for good (the error kept either way). */
   async delivered(
     id: string,
-    outcome: { ok: true } | { ok: false; error: string; retryInMs?: number },
+    outcome: { ok: true; note?: string } | { ok: false; error: string; retryInMs?: number },
   ): Promise<Delivery> {
     const [row] = outcome.ok
       ? await this.sql.query<Record<string, unknown>>(
-          "UPDATE notice_deliveries SET status = 'sent', sent_at = now(), error = NULL WHERE id = $1 RETURNING *",
-          [id],
+          "UPDATE notice_deliveries SET status = 'sent', sent_at = now(), error = $2 WHERE id = $1 RETURNING *",
+          [id, outcome.note?.slice(0, 1000) ?? null],
         )
       : await this.sql.query<Record<string, unknown>>(
           `UPDATE notice_deliveries SET error = $2,

@@ -123,6 +123,23 @@ describe.each(['connect', 'forge'] as const)('through %s', (host) => {
     expect(event.summary).toBe('Test notification sent (webhook sent, email sent)');
   });
 
+  it('mail the server refuses every address of (550) fails at once; a refused address among others is named', async () => {
+    await s.adminApi('PUT', '/notifications', { emails: ['nobody@elsewhere.org'] });
+    const refused = await s.adminApi('POST', '/notifications/test');
+    expect(refused.body.deliveries).toEqual([
+      expect.objectContaining({ channel: 'email', status: 'failed', attempts: 1, error: expect.stringMatching(/550/) }),
+    ]);
+    await s.adminApi('PUT', '/notifications', { emails: ['admins@example.com', 'nobody@elsewhere.org'] });
+    const some = await s.adminApi('POST', '/notifications/test');
+    expect(some.body.deliveries).toEqual([
+      expect.objectContaining({
+        status: 'sent',
+        error: 'refused by the mail server: nobody@elsewhere.org',
+      }),
+    ]);
+    expect(smtp.mails.map((m) => m.to)).toEqual([['admins@example.com']]);
+  });
+
   it('a run that ended partial and credentials that stopped working are each told once; repeats are counted, not sent', async () => {
     await s.adminApi('PUT', '/notifications', { webhookUrl: hooks.hook('teams'), webhookFormat: 'teams' });
     const refusal = { status: 400, body: { errorMessages: ['Jira is read-only for maintenance.'], errors: {} } };
@@ -234,12 +251,23 @@ describe.each(['connect', 'forge'] as const)('through %s', (host) => {
     await s.app.notifier.round();
     expect((await log())[0].deliveries[0]).toMatchObject({ status: 'failed', attempts: 2 });
 
+    // A redirect is never followed (the URL the admin typed must answer itself): failed at once.
+    hooks.fail(url, 302, 1, '', { location: 'https://elsewhere.example/hook' });
+    const moved = await s.adminApi('POST', '/notifications/test');
+    expect(moved.body.deliveries[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(moved.body.deliveries[0].error).toMatch(
+      /redirect \(to elsewhere\.example\), which this server does not follow/,
+    );
+
     hooks.fail(url, 410, 1, 'channel_is_archived');
     const gone = await s.adminApi('POST', '/notifications/test');
     expect(gone.body.deliveries[0]).toMatchObject({ status: 'failed', attempts: 1 });
     expect(gone.body.deliveries[0].error).toMatch(/answered 410: channel_is_archived/);
     expect(hooks.received).toHaveLength(0);
-    // Operators see it too, counted by channel and outcome (never by site).
+    // Operators see it in the log (never the URL) and in /metrics, by channel and outcome (never by site).
+    const warned = s.app.logs.filter((l) => l.includes('a notification could not be delivered'));
+    expect(warned.length).toBeGreaterThanOrEqual(3);
+    expect(warned.join('\n')).not.toContain('secretpart');
     const scraped = await registry.metrics();
     expect(
       sample(scraped, 'idp_notification_deliveries_total', { channel: 'webhook', outcome: 'retry' }),

@@ -27,7 +27,10 @@ export class FakeWebhooks {
   readonly received: Received[] = [];
   private server?: https.Server;
   private readonly unknown: string[] = [];
-  private readonly failures = new Map<string, { status: number; body: string; times: number }>();
+  private readonly failures = new Map<
+    string,
+    { status: number; body: string; times: number; headers: Record<string, string> }
+  >();
   private readonly tls = selfSignedCert();
 
   constructor() {
@@ -52,9 +55,9 @@ export class FakeWebhooks {
     return `${this.url}${base}${name}`;
   }
 
-  /** The next `times` messages to a hook path are answered `status` (and `body`). */
-  fail(hookUrl: string, status: number, times = 1, body = 'server_error'): void {
-    this.failures.set(new URL(hookUrl).pathname, { status, body, times });
+  /** The next `times` messages to a hook path are answered `status` (and `body`, `headers`). */
+  fail(hookUrl: string, status: number, times = 1, body = 'server_error', headers: Record<string, string> = {}): void {
+    this.failures.set(new URL(hookUrl).pathname, { status, body, times, headers });
   }
 
   to(hookUrl: string): Received[] {
@@ -81,7 +84,9 @@ export class FakeWebhooks {
       const failing = this.failures.get(path);
       if (failing && failing.times > 0) {
         failing.times--;
-        return void res.writeHead(failing.status, { 'content-type': 'text/plain' }).end(failing.body);
+        return void res
+          .writeHead(failing.status, { 'content-type': 'text/plain', ...failing.headers })
+          .end(failing.body);
       }
       let body: Record<string, unknown>;
       try {
