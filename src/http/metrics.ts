@@ -30,7 +30,6 @@ export function matchedRoute(req: Request): string {
 
 /** When each answer started, kept beside the response (a property on it would change every response's hidden class). */
 const started = new WeakMap<object, number>();
-type Timed = Response;
 
 /** What a route's answers count into, by method and status, worked out once. */
 interface Bound {
@@ -61,10 +60,6 @@ function bind(req: Request, status: number, provider: string | undefined): Bound
 
 /** Counts one answer as it ends (exported for bench/metrics, which times this per-answer work). */
 export function countAnswer(res: Response, started: number): void {
-  count(res, started);
-}
-
-function count(res: Timed, started: number): void {
   const provider = (res.locals.connection as { provider?: string } | undefined)?.provider;
   const b = bind(res.req, res.statusCode, provider);
   b.requests();
@@ -80,11 +75,11 @@ let subscribed = false;
  * benchmark more than the counting itself (docs/benchmarks.md).
  */
 function onFinish(message: unknown): void {
-  const res = (message as { response: Timed }).response;
+  const res = (message as { response: Response }).response;
   const at = started.get(res);
   if (at === undefined) return;
   started.delete(res);
-  count(res, at);
+  countAnswer(res, at);
 }
 
 /** Counts and times every answer by route template and status (and SCIM requests by provider). */

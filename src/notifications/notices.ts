@@ -127,11 +127,11 @@ export class NoticeStore {
     return this.sql.transaction(async (tx) => {
       const sites = await this.sql.query<{ client_key: string }>(
         `UPDATE notification_settings s SET digest_sent_at = now() WHERE client_key IN (
-           SELECT client_key FROM notification_settings
-           WHERE digest AND now() >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + make_interval(hours => digest_hour)
-             AND (digest_sent_at IS NULL OR digest_sent_at < date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + make_interval(hours => digest_hour))
-             AND EXISTS (SELECT 1 FROM notices n WHERE n.client_key = notification_settings.client_key AND n.status = 'digest')
-           FOR UPDATE SKIP LOCKED) RETURNING s.client_key`,
+           SELECT t.client_key FROM notification_settings t
+           CROSS JOIN LATERAL (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + make_interval(hours => t.digest_hour) AS due) today
+           WHERE t.digest AND now() >= today.due AND (t.digest_sent_at IS NULL OR t.digest_sent_at < today.due)
+             AND EXISTS (SELECT 1 FROM notices n WHERE n.client_key = t.client_key AND n.status = 'digest')
+           FOR UPDATE OF t SKIP LOCKED) RETURNING s.client_key`,
         [],
         tx,
       );

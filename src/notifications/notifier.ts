@@ -98,7 +98,7 @@ export class Notifier {
       ...(n.kind === 'connection.paused' ? { paused: { reason: about.pauseReason ?? 'repeated failures' } } : {}),
     };
     const message = compose(facts);
-    const settings = await siteSettings.channels(n.clientKey);
+    const settings = await siteSettings.settings(n.clientKey);
     const targets = this.targetsOf(settings);
     if (targets.length === 0 || !(settings.events as string[]).includes(n.kind))
       return void (await store.settle(n.id, 'off', message));
@@ -126,7 +126,7 @@ export class Notifier {
         digest.id,
         'sent',
         message,
-        this.targetsOf(await this.d.settings.channels(clientKey)),
+        this.targetsOf(await this.d.settings.settings(clientKey)),
       );
     }
   }
@@ -136,7 +136,7 @@ export class Notifier {
    * log too). Undefined when the site has no channel.
    */
   async sendTest(clientKey: string): Promise<Delivery[] | undefined> {
-    const targets = this.targetsOf(await this.d.settings.channels(clientKey));
+    const targets = this.targetsOf(await this.d.settings.settings(clientKey));
     const siteUrl = (await this.d.settings.siteUrl(clientKey)) ?? '';
     if (targets.length === 0) return undefined;
     const notice = await this.d.notices.add({ clientKey, connectionId: null, kind: 'test', status: 'sent' });

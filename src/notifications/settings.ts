@@ -32,7 +32,7 @@ export interface NotificationSettings {
 }
 
 /** The settings with the webhook URL opened: for the notifier only. */
-export interface Channels extends NotificationSettings {
+export interface SiteChannels extends NotificationSettings {
   webhookUrl: string | null;
 }
 
@@ -94,7 +94,7 @@ export class SettingsStore {
   }
 
   /** The settings with the webhook URL in the clear (the notifier sends to it). */
-  async channels(clientKey: string): Promise<Channels> {
+  async channels(clientKey: string): Promise<SiteChannels> {
     const row = await this.row(clientKey);
     return {
       ...toSettings(row),

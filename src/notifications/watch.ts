@@ -6,7 +6,6 @@ import type { Notice } from './notices';
 export interface About {
   siteUrl: string;
   connection?: { id: string; name: string; kind: string };
-  pushedAt: Date | null;
   pauseReason: string | null;
   run?: RunFacts;
   parked: NonNullable<NoticeFacts['parked']>;
@@ -22,7 +21,7 @@ export class Watch {
    */
   async about(n: Notice): Promise<About | undefined> {
     const [row] = await this.sql.query<Record<string, unknown>>(
-      `SELECT t.base_url, c.name AS connection_name, c.kind AS connection_kind, c.pushed_at, c.pause_reason,
+      `SELECT t.base_url, c.name AS connection_name, c.kind AS connection_kind, c.pause_reason,
          r.id AS run_id, r.trigger, r.status AS run_status, r.error, r.started_at, r.total,
          (SELECT count(*) FROM sync_operations o WHERE o.run_id = r.id AND o.status = 'parked')::int AS parked,
          (SELECT COALESCE(jsonb_agg(jsonb_build_object('kind', p.kind, 'reason', p.error)), '[]') FROM (
@@ -37,7 +36,6 @@ export class Watch {
       connection: row.connection_name
         ? { id: n.connectionId!, name: row.connection_name as string, kind: row.connection_kind as string }
         : undefined,
-      pushedAt: row.pushed_at as Date | null,
       pauseReason: row.pause_reason as string | null,
       run: row.run_id
         ? {
