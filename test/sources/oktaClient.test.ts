@@ -1,7 +1,10 @@
 import type { HttpResponse, OutboundHttp } from '../../src/sources/http';
 import { bucketOf, nextLink, OktaClient, OktaError } from '../../src/sources/okta/client';
 import { parseOktaCredential } from '../../src/sources/okta/credential';
+import { ALL_STATUSES, storeId, toPulledUser } from '../../src/sources/okta/mapping';
 import { OktaRates } from '../../src/sources/okta/rates';
+import type { OktaSettings } from '../../src/sources/okta/settings';
+import type { OktaUser } from '../../src/sources/okta/types';
 
 /** An HTTPS client that answers from a script (the paging and rate logic, without a server). */
 function scripted(answers: Array<Partial<HttpResponse>>): OutboundHttp & { urls: string[] } {
@@ -109,4 +112,66 @@ it('refuses what is neither a key nor a token, and public keys', () => {
   expect(parseOktaCredential('{"kty":"RSA","d":"x"}')).toMatch(/does not parse|not a private key/);
   expect(typeof parseOktaCredential('00abcdefghijklmnopqrstuvwxyz0123456789AB')).toBe('object');
   expect(OktaError).toBeDefined();
+});
+
+it("maps each of Okta's statuses as docs/okta.md says, and the profile into SCIM's names", () => {
+  const settings = { usernameAttribute: 'login' } as OktaSettings;
+  const user = (status: string, transitioningToStatus: string | null = null): OktaUser => ({
+    id: '00u1',
+    status,
+    transitioningToStatus,
+    profile: { login: 'ann@example.com', email: 'ann@example.com' },
+  });
+  const active = Object.fromEntries(ALL_STATUSES.map((s) => [s, toPulledUser(user(s), settings).active]));
+  expect(active).toEqual({
+    STAGED: false,
+    PROVISIONED: true,
+    ACTIVE: true,
+    RECOVERY: true,
+    PASSWORD_EXPIRED: true,
+    LOCKED_OUT: true,
+    SUSPENDED: false,
+    DEPROVISIONED: false,
+  });
+  // a user being deactivated already is inactive
+  expect(toPulledUser(user('ACTIVE', 'DEPROVISIONED'), settings).active).toBe(false);
+  expect(toPulledUser(user('ACTIVE', 'ACTIVE'), settings).active).toBe(true);
+
+  const full: OktaUser = {
+    id: '00u2',
+    status: 'ACTIVE',
+    profile: {
+      login: 'bo@corp.example',
+      email: 'bo@example.com',
+      firstName: 'Bo',
+      lastName: 'Ek',
+      title: 'Lead',
+      department: 'R&D',
+      employeeNumber: '42',
+      organization: 'Acme',
+      division: 'North',
+      costCenter: 'CC-7',
+      managerId: '00u9',
+      manager: 'Ann Lee',
+      favouriteColour: 'teal',
+    },
+  };
+  const pulled = toPulledUser(full, settings);
+  expect(pulled).toMatchObject({ userName: 'bo@corp.example', email: 'bo@example.com', displayName: 'Bo Ek' });
+  expect(pulled.id).toBe(storeId('user', '00u2')); // a new login or email keeps the row
+  expect(pulled.resource).toMatchObject({
+    favouriteColour: 'teal', // custom attributes by their Okta names
+    title: 'Lead',
+    name: { givenName: 'Bo', familyName: 'Ek' },
+    emails: [{ value: 'bo@example.com', primary: true }],
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': {
+      department: 'R&D',
+      employeeNumber: '42',
+      organization: 'Acme',
+      division: 'North',
+      costCenter: 'CC-7',
+      manager: { value: '00u9', displayName: 'Ann Lee' },
+    },
+  });
+  expect(toPulledUser(full, { usernameAttribute: 'email' } as OktaSettings).userName).toBe('bo@example.com');
 });
