@@ -1,7 +1,9 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../directory/pull';
 import type { PulledGroup, PulledUser } from '../directory/pulled';
+import { breathe, sliceTimer } from '../slices';
 import type { ReadReport } from './readReport';
+import { WriteQueue } from './writeQueue';
 
 /* What every pull source's read writes the same way: users, groups, a group's members. */
 
@@ -31,6 +33,42 @@ export async function writeGroups(
   const conflicts = await store.upsertGroups(connectionId, pulled, report.ledger, tx);
   report.progress.groupsSeen += pulled.length;
   for (const c of conflicts) report.conflict(`group ${c.id}: name ${c.displayName} is already another group's${hint}`);
+}
+
+/** Pairs a membership write sends at once. */
+const MEMBERSHIPS_PER_WRITE = 5_000;
+
+/**
+ * Writes a full read's memberships, group by group (the group's store id, its users' ids as the
+ * source gives them, made store ids by `userId`; a pair the store already holds is crossed off by
+ * the read's ledger, not written): 5,000 pairs a write and two writes in flight, so Postgres inserts
+ * one batch while the next is built, giving way to the event loop by time.
+ */
+export async function writeMemberships(
+  store: PullStore,
+  connectionId: string,
+  report: ReadReport,
+  groups: Iterable<readonly [string, Iterable<string>]>,
+  userId: (sourceId: string) => string,
+): Promise<void> {
+  const writes = new WriteQueue(2);
+  const slice = sliceTimer();
+  let pairs: Array<[string, string]> = [];
+  const send = async () => {
+    const batch = pairs;
+    pairs = [];
+    await writes.push(async () => {
+      await store.addMemberships(connectionId, batch, report.ledger);
+    });
+  };
+  for (const [group, users] of groups) {
+    if (slice.due()) await breathe();
+    for (const u of users) pairs.push([group, userId(u)]);
+    if (pairs.length >= MEMBERSHIPS_PER_WRITE) await send();
+  }
+  if (pairs.length > 0) await send();
+  await writes.drain();
+  report.tick();
 }
 
 /**

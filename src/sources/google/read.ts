@@ -1,10 +1,10 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
-import { breathe, mapSliced, sliceTimer } from '../../slices';
+import { mapSliced } from '../../slices';
 import { PullFailed } from '../source';
 import type { ReadReport } from '../readReport';
 import { WriteQueue } from '../writeQueue';
-import { writeGroups, writeUsers } from '../writes';
+import { writeGroups, writeMemberships, writeUsers } from '../writes';
 import { ancestors, flatten, type GroupTree } from '../groupTree';
 
 /** The groups a Google read saw and their direct members, by Google id. */
@@ -13,8 +13,6 @@ import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
 import { GoogleError, type GoogleClient, type GoogleGroup, type GoogleUser } from './client';
 import { inOrgUnits, storeId, toPulledGroup, toPulledUser, userListParams } from './mapping';
 import type { GoogleSettings } from './settings';
-
-const MEMBERSHIPS_PER_WRITE = 5_000;
 
 /**
  * A full read of one Google Workspace connection into the directory store: the scope's groups and
@@ -158,20 +156,11 @@ export class GoogleFullRead {
   protected async writeTree(tree: GoogleTree): Promise<void> {
     const groups = [...tree.groups.values()];
     for (let i = 0; i < groups.length; i += 1_000) await this.writeGroups(groups.slice(i, i + 1_000));
-    let pairs: Array<[string, string]> = [];
-    const slice = sliceTimer();
     const userIds = new Map<string, string>(); // a user is in several groups: its id hashed once
     const userId = (u: string) => userIds.get(u) ?? userIds.set(u, storeId('user', u)).get(u)!;
-    for (const id of tree.groups.keys()) {
-      if (slice.due()) await breathe();
-      const gid = storeId('group', id);
-      for (const u of flatten(tree, id)) pairs.push([gid, userId(u)]);
-      if (pairs.length >= MEMBERSHIPS_PER_WRITE) {
-        await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
-        pairs = [];
-      }
-    }
-    await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
-    this.report.tick();
+    const flattened = function* () {
+      for (const id of tree.groups.keys()) yield [storeId('group', id), flatten(tree, id)] as const;
+    };
+    await writeMemberships(this.store, this.connectionId, this.report, flattened(), userId);
   }
 }

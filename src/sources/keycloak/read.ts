@@ -1,17 +1,15 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
-import { breathe, mapSliced, sliceTimer } from '../../slices';
+import { mapSliced } from '../../slices';
 import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
 import { flatten, type GroupTree } from '../groupTree';
 import type { ReadReport } from '../readReport';
 import { PullFailed } from '../source';
 import { WriteQueue } from '../writeQueue';
-import { writeGroups, writeUsers } from '../writes';
+import { writeGroups, writeMemberships, writeUsers } from '../writes';
 import { KeycloakError, type KeycloakClient, type KeycloakGroup, type KeycloakUser } from './client';
 import { storeId, toPulledGroup, toPulledUser } from './mapping';
 import type { KeycloakSettings } from './settings';
-
-const MEMBERSHIPS_PER_WRITE = 5_000;
 
 /** The groups a Keycloak read saw (subgroups as children) and their direct members, by Keycloak id. */
 export type KeycloakTree = GroupTree<KeycloakGroup>;
@@ -206,19 +204,10 @@ export class KeycloakFullRead {
   protected async writeTree(tree: KeycloakTree): Promise<void> {
     const groups = [...tree.groups.values()];
     for (let i = 0; i < groups.length; i += 1_000) await this.writeGroups(groups.slice(i, i + 1_000));
-    let pairs: Array<[string, string]> = [];
-    const slice = sliceTimer();
-    for (const id of tree.groups.keys()) {
-      if (slice.due()) await breathe();
-      const gid = storeId('group', id);
-      for (const u of flatten(tree, id)) pairs.push([gid, storeId('user', u)]);
-      if (pairs.length >= MEMBERSHIPS_PER_WRITE) {
-        await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
-        pairs = [];
-      }
-    }
-    await this.store.addMemberships(this.connectionId, pairs, this.report.ledger);
+    const flattened = function* () {
+      for (const id of tree.groups.keys()) yield [storeId('group', id), flatten(tree, id)] as const;
+    };
+    await writeMemberships(this.store, this.connectionId, this.report, flattened(), (u) => storeId('user', u));
     tree.users.clear(); // written: what follows (the sweep, the nesting kept) needs none of it
-    this.report.tick();
   }
 }

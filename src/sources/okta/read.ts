@@ -1,16 +1,15 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
-import { breathe, mapSliced, sliceTimer } from '../../slices';
+import { mapSliced } from '../../slices';
 import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
 import type { ReadReport } from '../readReport';
 import { PullFailed } from '../source';
 import { WriteQueue } from '../writeQueue';
-import { writeGroups, writeUsers } from '../writes';
+import { writeGroups, writeMemberships, writeUsers } from '../writes';
 import { OktaError, type OktaClient, type OktaGroup, type OktaUser } from './client';
 import { EVERY_STATUS_FILTER, readsGroup, storeId, toPulledGroup, toPulledUser } from './mapping';
 import type { OktaSettings } from './settings';
 
-const MEMBERSHIPS_PER_WRITE = 5_000;
 const GROUP_ID = /^00g[A-Za-z0-9]{17}$/;
 
 /**
@@ -77,20 +76,12 @@ export class OktaFullRead {
     r.step('writing groups and memberships');
     const list = [...groups.values()];
     for (let i = 0; i < list.length; i += 1_000) await this.writeGroups(list.slice(i, i + 1_000));
-    let pairs: Array<[string, string]> = [];
-    const slice = sliceTimer();
     const userIds = new Map<string, string>(); // a user is in several groups: its id hashed once
     const userId = (u: string) => userIds.get(u) ?? userIds.set(u, storeId('user', u)).get(u)!;
-    for (const [gid, users] of members) {
-      if (slice.due()) await breathe();
-      const g = storeId('group', gid);
-      for (const u of users) pairs.push([g, userId(u)]);
-      if (pairs.length >= MEMBERSHIPS_PER_WRITE) {
-        await this.store.addMemberships(this.connectionId, pairs, r.ledger);
-        pairs = [];
-      }
-    }
-    await this.store.addMemberships(this.connectionId, pairs, r.ledger);
+    const byGroup = function* () {
+      for (const [gid, users] of members) yield [storeId('group', gid), users] as const;
+    };
+    await writeMemberships(this.store, this.connectionId, r, byGroup(), userId);
     r.step('removing what left the scope');
     r.progress.removed += (await this.store.sweep(this.connectionId, r.ledger)).users;
   }
