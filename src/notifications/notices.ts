@@ -1,3 +1,4 @@
+import type { Transaction } from 'sequelize';
 import type { Sql } from '../db/sql';
 import { toDelivery, type Delivery } from './deliveries';
 import type { NoticeKind } from './settings';
@@ -64,27 +65,50 @@ export class NoticeStore {
     return rows.map(toNotice).sort((a, b) => Number(a.id) - Number(b.id));
   }
 
-  /** The latest notice of this kind for the connection sent (or waiting for the digest) within `hours`, if any. */
-  async recentSame(n: Notice, hours: number): Promise<string | undefined> {
-    if (hours <= 0) return undefined;
-    const [row] = await this.sql.query<{ id: string }>(
-      `SELECT id FROM notices WHERE client_key = $1 AND kind = $2 AND connection_id IS NOT DISTINCT FROM $3 AND id <> $4
-         AND status IN ('sent', 'digest', 'digested') AND created_at > now() - make_interval(hours => $5)
-       ORDER BY id DESC LIMIT 1`,
-      [n.clientKey, n.kind, n.connectionId, n.id, hours],
-    );
-    return row?.id;
-  }
-
-  /** The notice is the same as an earlier one (sent within the repeat window): counted there, not sent. */
-  async fold(id: string, into: string, details: object): Promise<void> {
-    await this.sql.transaction(async (tx) => {
+  /**
+   * Sends a notice at most once per repeat window: folded into the same alert (its site, kind and
+   * connection) sent or kept for the digest within `hours` — counted there, not sent —, else kept
+   * for the digest or sent (its deliveries queued). Decided under a lock of that alert's key, in one
+   * transaction: two instances processing two such notices at the same moment send one and fold the
+   * other.
+   */
+  async sendOnce(
+    n: Notice,
+    hours: number,
+    details: object,
+    then: 'digest' | Array<{ channel: Delivery['channel']; target: string }>,
+  ): Promise<'folded' | 'digest' | 'sent'> {
+    return this.sql.transaction(async (tx) => {
       await this.sql.query(
-        "UPDATE notices SET status = 'folded', details = $2 WHERE id = $1",
-        [id, JSON.stringify(details)],
+        'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+        [`idp-sync:notice:${n.clientKey}:${n.kind}:${n.connectionId ?? ''}`],
         tx,
       );
-      await this.sql.query('UPDATE notices SET repeats = repeats + 1 WHERE id = $1', [into], tx);
+      const [earlier] =
+        hours > 0
+          ? await this.sql.query<{ id: string }>(
+              `SELECT id FROM notices WHERE client_key = $1 AND kind = $2 AND connection_id IS NOT DISTINCT FROM $3
+                 AND id <> $4 AND status IN ('sent', 'digest', 'digested') AND created_at > now() - make_interval(hours => $5)
+               ORDER BY id DESC LIMIT 1`,
+              [n.clientKey, n.kind, n.connectionId, n.id, hours],
+              tx,
+            )
+          : [];
+      if (earlier) {
+        await this.sql.query(
+          "UPDATE notices SET status = 'folded', details = $2 WHERE id = $1",
+          [n.id, JSON.stringify(details)],
+          tx,
+        );
+        await this.sql.query('UPDATE notices SET repeats = repeats + 1 WHERE id = $1', [earlier.id], tx);
+        return 'folded';
+      }
+      if (then === 'digest') {
+        await this.settleIn(tx, n.id, 'digest', details, [], false);
+        return 'digest';
+      }
+      await this.settleIn(tx, n.id, 'sent', details, then, false);
+      return 'sent';
     });
   }
 
@@ -100,26 +124,35 @@ export class NoticeStore {
     /** The deliveries are taken by the caller, who attempts them now (a test): no round takes them meanwhile. */
     taken = false,
   ): Promise<Delivery[]> {
-    return this.sql.transaction(async (tx) => {
-      await this.sql.query(
-        'UPDATE notices SET status = $2, details = $3 WHERE id = $1',
-        [id, status, JSON.stringify(details)],
+    return this.sql.transaction((tx) => this.settleIn(tx, id, status, details, deliveries, taken));
+  }
+
+  private async settleIn(
+    tx: Transaction,
+    id: string,
+    status: 'sent' | 'digest' | 'off',
+    details: object,
+    deliveries: Array<{ channel: Delivery['channel']; target: string }>,
+    taken: boolean,
+  ): Promise<Delivery[]> {
+    await this.sql.query(
+      'UPDATE notices SET status = $2, details = $3 WHERE id = $1',
+      [id, status, JSON.stringify(details)],
+      tx,
+    );
+    const out: Delivery[] = [];
+    for (const d of deliveries) {
+      const [row] = await this.sql.query<Record<string, unknown>>(
+        taken
+          ? `INSERT INTO notice_deliveries (notice_id, channel, target, attempts, next_attempt_at)
+             VALUES ($1, $2, $3, 1, now() + interval '2 minutes') RETURNING *`
+          : 'INSERT INTO notice_deliveries (notice_id, channel, target) VALUES ($1, $2, $3) RETURNING *',
+        [id, d.channel, d.target],
         tx,
       );
-      const out: Delivery[] = [];
-      for (const d of deliveries) {
-        const [row] = await this.sql.query<Record<string, unknown>>(
-          taken
-            ? `INSERT INTO notice_deliveries (notice_id, channel, target, attempts, next_attempt_at)
-               VALUES ($1, $2, $3, 1, now() + interval '2 minutes') RETURNING *`
-            : 'INSERT INTO notice_deliveries (notice_id, channel, target) VALUES ($1, $2, $3) RETURNING *',
-          [id, d.channel, d.target],
-          tx,
-        );
-        out.push(toDelivery(row));
-      }
-      return out;
-    });
+      out.push(toDelivery(row));
+    }
+    return out;
   }
 
   /** Sites whose daily digest is due (past today's hour, not sent since) with notices waiting, claimed for this instance. */

@@ -102,10 +102,7 @@ export class Notifier {
     const targets = this.targetsOf(settings);
     if (targets.length === 0 || !(settings.events as string[]).includes(n.kind))
       return void (await store.settle(n.id, 'off', message));
-    const earlier = await store.recentSame(n, settings.repeatHours);
-    if (earlier) return store.fold(n.id, earlier, message);
-    if (settings.digest) return void (await store.settle(n.id, 'digest', message));
-    await store.settle(n.id, 'sent', message, targets);
+    await store.sendOnce(n, settings.repeatHours, message, settings.digest ? 'digest' : targets);
   }
 
   /** Each site whose digest is due gets one message listing the alerts kept for it. */
