@@ -309,7 +309,6 @@ export async function pullRead(
   };
 }
 
-/** The machine a benchmark ran on, as every report starts. */
 type Queryable = {
   query: (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>;
 };
@@ -337,6 +336,7 @@ export async function countingRowsWritten<T>(
   return { ...figures, rowsWrittenByXmin: Number(rows[0].n) };
 }
 
+/** The machine a benchmark ran on, as every report starts. */
 export const machine = () => ({ cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version });
 
 /** What a connection's directory store holds: users, groups, memberships. */

@@ -13,7 +13,6 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import type autocannon from 'autocannon';
 import type { Response } from 'express';
@@ -22,6 +21,7 @@ import { Client } from 'pg';
 import {
   installWithSiteToken,
   loadTest,
+  machine,
   numberArg,
   runBenchmark,
   scimConnection,
@@ -49,12 +49,14 @@ interface Sample {
   saturatedRps: number;
 }
 
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
 /** The mean and a 95 % interval (Student's t) of a list. */
 function interval(xs: number[]): { mean: number; half: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+  const m = mean(xs);
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
   const t = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23][Math.min(9, xs.length - 2)] ?? 2;
-  return { mean, half: (t * sd) / Math.sqrt(xs.length) };
+  return { mean: m, half: (t * sd) / Math.sqrt(xs.length) };
 }
 
 async function main(): Promise<void> {
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
     const both = async (
       opts: Partial<autocannon.Options>,
     ): Promise<Record<'off' | 'on', { cpu: number; r: autocannon.Result }>> => {
-      const order = (['off', 'on'] as const).slice();
+      const order = ['off', 'on'] as const;
       const before = Object.fromEntries(order.map((w) => [w, cpuSeconds(servers[w].server.pid!)]));
       const results = await Promise.all(
         order.map((w) =>
@@ -140,9 +142,8 @@ async function main(): Promise<void> {
     const rpsDiff = interval(
       samples.on.map((s, i) => (100 * (samples.off[i].saturatedRps - s.saturatedRps)) / samples.off[i].saturatedRps),
     );
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const result = {
-      machine: `${os.cpus().length} × ${os.cpus()[0]?.model}, Node ${process.version}`,
+      machine: machine(),
       users: USERS,
       rounds: ROUNDS,
       rate: RATE,

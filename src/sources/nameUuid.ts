@@ -12,3 +12,13 @@ export function nameUuid(namespace: Buffer, name: string): string {
   const h = hash.subarray(0, 16).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/** A store id for ids one read meets many times (a user in several groups): each derived once. */
+export function derivedOnce(storeId: (id: string) => string): (id: string) => string {
+  const ids = new Map<string, string>();
+  return (id) => {
+    let out = ids.get(id);
+    if (out === undefined) ids.set(id, (out = storeId(id)));
+    return out;
+  };
+}

@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
 import { mapSliced } from '../../slices';
+import { derivedOnce } from '../nameUuid';
 import { PullFailed } from '../source';
 import type { ReadReport } from '../readReport';
 import { WriteQueue } from '../writeQueue';
@@ -156,11 +157,15 @@ export class GoogleFullRead {
   protected async writeTree(tree: GoogleTree): Promise<void> {
     const groups = [...tree.groups.values()];
     for (let i = 0; i < groups.length; i += 1_000) await this.writeGroups(groups.slice(i, i + 1_000));
-    const userIds = new Map<string, string>(); // a user is in several groups: its id hashed once
-    const userId = (u: string) => userIds.get(u) ?? userIds.set(u, storeId('user', u)).get(u)!;
     const flattened = function* () {
       for (const id of tree.groups.keys()) yield [storeId('group', id), flatten(tree, id)] as const;
     };
-    await writeMemberships(this.store, this.connectionId, this.report, flattened(), userId);
+    await writeMemberships(
+      this.store,
+      this.connectionId,
+      this.report,
+      flattened(),
+      derivedOnce((u) => storeId('user', u)),
+    );
   }
 }

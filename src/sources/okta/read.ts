@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { PullStore } from '../../directory/pull';
 import { mapSliced } from '../../slices';
+import { derivedOnce } from '../nameUuid';
 import { atOnce, REQUESTS_AT_ONCE } from '../atOnce';
 import type { ReadReport } from '../readReport';
 import { PullFailed } from '../source';
@@ -76,12 +77,16 @@ export class OktaFullRead {
     r.step('writing groups and memberships');
     const list = [...groups.values()];
     for (let i = 0; i < list.length; i += 1_000) await this.writeGroups(list.slice(i, i + 1_000));
-    const userIds = new Map<string, string>(); // a user is in several groups: its id hashed once
-    const userId = (u: string) => userIds.get(u) ?? userIds.set(u, storeId('user', u)).get(u)!;
     const byGroup = function* () {
       for (const [gid, users] of members) yield [storeId('group', gid), users] as const;
     };
-    await writeMemberships(this.store, this.connectionId, r, byGroup(), userId);
+    await writeMemberships(
+      this.store,
+      this.connectionId,
+      r,
+      byGroup(),
+      derivedOnce((u) => storeId('user', u)),
+    );
     r.step('removing what left the scope');
     r.progress.removed += (await this.store.sweep(this.connectionId, r.ledger)).users;
   }
